@@ -1,0 +1,1 @@
+//! brook-sql: the ksqlDB dialect — parser, AST, analyzer and logical plan.
