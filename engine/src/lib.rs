@@ -1,7 +1,10 @@
 //! brook-engine: catalog, formats, Arrow operators, state and the query runtime.
 //!
-//! Execution is not built yet (see the engine issue); the crate exists so that the
-//! dependency direction `repl → engine → {sql, log}` is fixed from the start.
+//! Query execution is not built yet (see the engine issue). What exists: the key and
+//! value formats (`formats`) and ksqlDB's functions as DataFusion UDFs (`functions`).
+
+pub mod formats;
+pub mod functions;
 
 pub use brook_log as log;
 pub use brook_sql as sql;

@@ -1,0 +1,1 @@
+//! Key and value formats: bytes on the log <-> Arrow columns, as ksqlDB encodes them.

@@ -1,0 +1,1 @@
+//! ksqlDB functions as DataFusion user-defined functions, with one registry that documents them.
