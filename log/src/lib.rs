@@ -1,1 +1,33 @@
 //! brook-log: the embedded, partitioned, Kafka-like log that Brook's data lives in.
+//!
+//! A [`Log`] is a data directory of topics; a [`Topic`] has N [`Partition`]s; a partition
+//! is a sequence of segment files holding length-prefixed, CRC32C-checked record batches
+//! with dense offsets. See `README.md` for the on-disk format and the guarantees.
+#![doc = include_str!("../README.md")]
+
+mod batch;
+mod compaction;
+mod config;
+mod error;
+mod index;
+mod log;
+mod offsets;
+mod partition;
+pub mod partitioner;
+mod record;
+mod retention;
+mod segment;
+mod topic;
+
+pub use bytes::Bytes;
+pub use compaction::CompactionReport;
+pub use config::{
+    CleanupPolicy, FlushPolicy, LogOptions, TopicConfig, DEFAULT_MAX_MESSAGE_BYTES,
+    DEFAULT_SEGMENT_BYTES, KNOWN_CONFIGS,
+};
+pub use error::{LogError, Result};
+pub use log::{validate_topic_name, Log, CONSUMER_OFFSETS_TOPIC};
+pub use partition::{Partition, SegmentInfo};
+pub use record::{AppendInfo, Header, ReadLimit, Record, StoredRecord};
+pub use retention::RetentionReport;
+pub use topic::Topic;

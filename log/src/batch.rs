@@ -1,0 +1,1 @@
+//! batch.rs (in progress)

@@ -1,0 +1,1 @@
+//! index.rs (in progress)

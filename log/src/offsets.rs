@@ -1,0 +1,1 @@
+//! offsets.rs (in progress)
