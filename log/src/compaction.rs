@@ -1,6 +1,19 @@
 //! compaction.rs owns `cleanup.policy=compact`: rewriting closed segments so that only the
 //! latest record per key remains, offsets preserved.
 
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::batch;
+use crate::error::{LogError, Result};
+use crate::partition::{sync_dir, Partition};
+use crate::record::StoredRecord;
+use crate::segment::Segment;
+
 /// What one compaction pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct CompactionReport {
@@ -8,8 +21,139 @@ pub struct CompactionReport {
     pub segments_rewritten: usize,
     /// Records removed (superseded values and expired tombstones).
     pub records_removed: u64,
-    /// Log bytes before and after, over the rewritten segments.
+    /// Log bytes before, over the rewritten segments.
     pub bytes_before: u64,
-    /// Log bytes after.
+    /// Log bytes after, over the rewritten segments.
     pub bytes_after: u64,
+}
+
+impl CompactionReport {
+    pub(crate) fn add(&mut self, o: CompactionReport) {
+        self.segments_rewritten += o.segments_rewritten;
+        self.records_removed += o.records_removed;
+        self.bytes_before += o.bytes_before;
+        self.bytes_after += o.bytes_after;
+    }
+}
+
+/// Compacts the closed segments of `p`:
+///
+/// 1. builds key → latest offset over all closed segments (the active segment is not
+///    read and not rewritten, like Kafka's cleaner stopping at the active segment);
+/// 2. rewrites each closed segment that has something to drop into `<base>.log.cleaned`
+///    keeping, batch by batch, the records that are the latest for their key (keyless
+///    records are kept) — a latest record that is a tombstone older than
+///    `now_ms - delete.retention.ms` is dropped too — with their original offsets;
+/// 3. swaps it in: old index files removed, the cleaned file renamed over the `.log`
+///    (atomic), indexes rebuilt from it. A crash at any point leaves either the old or the
+///    new log, and a missing index is rebuilt on open.
+pub(crate) fn compact(p: &Partition, now_ms: i64) -> Result<CompactionReport> {
+    let cfg = p.config();
+    let mut report = CompactionReport::default();
+    if !cfg.cleanup_policy.compacts() {
+        return Ok(report);
+    }
+    let _g = p.maintenance_lock();
+    let segs = p.segment_list();
+    let Some((_, closed)) = segs.split_last() else {
+        return Ok(report);
+    };
+    if closed.is_empty() {
+        return Ok(report);
+    }
+    let mut latest: HashMap<Bytes, u64> = HashMap::new();
+    for s in closed {
+        s.for_each_batch(|b| {
+            batch::decode_records(&b.bytes, &b.header, 0, |r, _| {
+                if let Some(k) = &r.key {
+                    match latest.get_mut(&k[..]) {
+                        Some(o) => *o = r.offset,
+                        None => {
+                            latest.insert(Bytes::copy_from_slice(k), r.offset);
+                        }
+                    }
+                }
+                true
+            })
+            .map_err(|reason| LogError::corrupt(&s.path, b.position, reason))
+        })?;
+    }
+    let cutoff = now_ms.saturating_sub(cfg.delete_retention_ms);
+    let keep = |r: &StoredRecord| match &r.key {
+        None => true,
+        Some(k) => latest.get(&k[..]) == Some(&r.offset) && !(r.value.is_none() && r.timestamp < cutoff),
+    };
+    for (i, s) in closed.iter().enumerate() {
+        let next_base = segs[i + 1].base_offset;
+        // First pass over the segment: anything to drop?
+        let mut droppable = 0u64;
+        s.for_each_batch(|b| {
+            batch::decode_records(&b.bytes, &b.header, 0, |r, _| {
+                if !keep(&r) {
+                    droppable += 1;
+                }
+                true
+            })
+            .map_err(|reason| LogError::corrupt(&s.path, b.position, reason))
+        })?;
+        if droppable == 0 {
+            continue;
+        }
+        let cleaned = s.path.with_extension("log.cleaned");
+        let io = |what: &str, e| {
+            LogError::io(
+                format!("{what} while compacting topic {:?} partition {}", p.topic(), p.id()),
+                &cleaned,
+                e,
+            )
+        };
+        let file = File::create(&cleaned).map_err(|e| io("creating", e))?;
+        let mut out = BufWriter::with_capacity(1 << 20, file);
+        let mut buf = Vec::new();
+        let mut written = 0u64;
+        s.for_each_batch(|b| {
+            let mut kept = Vec::new();
+            let mut all = true;
+            batch::decode_records(&b.bytes, &b.header, 0, |r, _| {
+                if keep(&r) {
+                    kept.push(r);
+                } else {
+                    all = false;
+                }
+                true
+            })
+            .map_err(|reason| LogError::corrupt(&s.path, b.position, reason))?;
+            let bytes: &[u8] = if all {
+                &b.bytes
+            } else if kept.is_empty() {
+                return Ok(());
+            } else {
+                buf.clear();
+                batch::encode_with_offsets(&mut buf, b.header.base_offset, b.header.last_offset_delta, &kept);
+                &buf
+            };
+            written += bytes.len() as u64;
+            out.write_all(bytes).map_err(|e| io("writing", e))
+        })?;
+        let file = out.into_inner().map_err(|e| io("writing", e.into_error()))?;
+        file.sync_all().map_err(|e| io("fsyncing", e))?;
+        drop(file);
+        let (ipath, tpath) = s.index_paths();
+        for ix in [&ipath, &tpath] {
+            match std::fs::remove_file(ix) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(LogError::io("removing old index while compacting", ix, e)),
+            }
+        }
+        std::fs::rename(&cleaned, &s.path).map_err(|e| io("renaming cleaned segment into place", e))?;
+        sync_dir(p.dir()).map_err(|e| LogError::io("syncing partition directory", p.dir(), e))?;
+        let (seg, _) = Segment::open_closed(p.dir(), s.base_offset, next_base, cfg.index_interval_bytes)?;
+        p.replace_segment(Arc::new(seg));
+        report.segments_rewritten += 1;
+        report.records_removed += droppable;
+        report.bytes_before += s.size();
+        report.bytes_after += written;
+    }
+    Ok(report)
 }

@@ -1,1 +1,182 @@
-//! offsets.rs (in progress)
+//! offsets.rs owns committed consumer-group offsets: records in the internal compacted
+//! topic `__consumer_offsets` (one partition, fsync per commit), mirrored in memory and
+//! rebuilt from the topic on open.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+
+use crate::error::{LogError, Result};
+use crate::partition::lock;
+use crate::record::{Record, ReadLimit};
+use crate::topic::Topic;
+
+/// (group, topic, partition).
+type Key = (String, String, u32);
+
+/// The committed offsets of every group.
+#[derive(Debug)]
+pub(crate) struct OffsetStore {
+    topic: Arc<Topic>,
+    map: Mutex<BTreeMap<Key, u64>>,
+}
+
+const KEY_VERSION: u8 = 0;
+const VALUE_VERSION: u8 = 0;
+
+fn encode_key(group: &str, topic: &str, partition: u32) -> Bytes {
+    let mut b = Vec::with_capacity(9 + group.len() + topic.len());
+    b.push(KEY_VERSION);
+    b.extend_from_slice(&(group.len() as u16).to_be_bytes());
+    b.extend_from_slice(group.as_bytes());
+    b.extend_from_slice(&(topic.len() as u16).to_be_bytes());
+    b.extend_from_slice(topic.as_bytes());
+    b.extend_from_slice(&partition.to_be_bytes());
+    Bytes::from(b)
+}
+
+fn decode_key(b: &[u8]) -> Option<Key> {
+    let (&v, rest) = b.split_first()?;
+    if v != KEY_VERSION {
+        return None;
+    }
+    let (group, rest) = take_str(rest)?;
+    let (topic, rest) = take_str(rest)?;
+    let p: [u8; 4] = rest.try_into().ok()?;
+    Some((group, topic, u32::from_be_bytes(p)))
+}
+
+fn take_str(b: &[u8]) -> Option<(String, &[u8])> {
+    let n = u16::from_be_bytes([*b.first()?, *b.get(1)?]) as usize;
+    let s = b.get(2..2 + n)?;
+    Some((String::from_utf8(s.to_vec()).ok()?, &b[2 + n..]))
+}
+
+fn encode_value(offset: u64, now_ms: i64) -> Bytes {
+    let mut b = Vec::with_capacity(17);
+    b.push(VALUE_VERSION);
+    b.extend_from_slice(&offset.to_be_bytes());
+    b.extend_from_slice(&now_ms.to_be_bytes());
+    Bytes::from(b)
+}
+
+fn decode_value(b: &[u8]) -> Option<u64> {
+    if b.len() < 9 || b[0] != VALUE_VERSION {
+        return None;
+    }
+    Some(u64::from_be_bytes(b[1..9].try_into().ok()?))
+}
+
+impl OffsetStore {
+    /// Loads the committed offsets by reading the whole offsets topic (it is compacted).
+    /// Records that do not decode (a future format) are skipped.
+    pub fn open(topic: Arc<Topic>) -> Result<OffsetStore> {
+        let mut map = BTreeMap::new();
+        let p = topic.partition(0)?;
+        let mut pos = p.start_offset();
+        let end = p.end_offset();
+        while pos < end {
+            let recs = p.read(pos, ReadLimit::bytes(4 << 20))?;
+            let Some(last) = recs.last() else { break };
+            pos = last.offset + 1;
+            for r in recs {
+                let Some(key) = r.key.as_deref().and_then(decode_key) else {
+                    continue;
+                };
+                match r.value.as_deref().map(decode_value) {
+                    Some(Some(o)) => {
+                        map.insert(key, o);
+                    }
+                    Some(None) => {}
+                    None => {
+                        map.remove(&key);
+                    }
+                }
+            }
+        }
+        Ok(OffsetStore {
+            topic,
+            map: Mutex::new(map),
+        })
+    }
+
+    /// Appends all offsets as one batch (atomic) and fsyncs it (the offsets topic has
+    /// `flush.messages=1`) before updating the in-memory view.
+    pub fn commit<S: AsRef<str>>(&self, group: &str, offsets: &[(S, u32, u64)], now_ms: i64) -> Result<()> {
+        if group.is_empty() || group.len() > u16::MAX as usize {
+            return Err(LogError::InvalidArgument(format!(
+                "consumer group name must be 1 to {} bytes, got {}",
+                u16::MAX,
+                group.len()
+            )));
+        }
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let mut records = Vec::with_capacity(offsets.len());
+        for (t, p, o) in offsets {
+            crate::log::validate_topic_name(t.as_ref())?;
+            records.push(Record::keyed(encode_key(group, t.as_ref(), *p), encode_value(*o, now_ms), now_ms));
+        }
+        let mut map = lock(&self.map);
+        self.topic.append(0, &records)?;
+        for (t, p, o) in offsets {
+            map.insert((group.to_string(), t.as_ref().to_string(), *p), *o);
+        }
+        Ok(())
+    }
+
+    /// Removes every group's offsets for `topic` (tombstones), after a topic deletion.
+    pub fn remove_topic(&self, topic: &str, now_ms: i64) -> Result<()> {
+        let mut map = lock(&self.map);
+        let keys: Vec<Key> = map.keys().filter(|k| k.1 == topic).cloned().collect();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let records: Vec<Record> = keys
+            .iter()
+            .map(|(g, t, p)| Record::tombstone(encode_key(g, t, *p), now_ms))
+            .collect();
+        self.topic.append(0, &records)?;
+        for k in keys {
+            map.remove(&k);
+        }
+        Ok(())
+    }
+
+    pub fn get(&self, group: &str, topic: &str, partition: u32) -> Option<u64> {
+        lock(&self.map)
+            .get(&(group.to_string(), topic.to_string(), partition))
+            .copied()
+    }
+
+    pub fn group(&self, group: &str) -> Vec<(String, u32, u64)> {
+        lock(&self.map)
+            .iter()
+            .filter(|(k, _)| k.0 == group)
+            .map(|(k, &o)| (k.1.clone(), k.2, o))
+            .collect()
+    }
+
+    pub fn groups(&self) -> Vec<String> {
+        let mut g: Vec<String> = lock(&self.map).keys().map(|k| k.0.clone()).collect();
+        g.dedup();
+        g
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_value_roundtrip() {
+        let k = encode_key("g1", "orders", 7);
+        assert_eq!(decode_key(&k), Some(("g1".into(), "orders".into(), 7)));
+        assert_eq!(decode_value(&encode_value(42, 5)), Some(42));
+        assert_eq!(decode_key(&k[..k.len() - 1]), None);
+        assert_eq!(decode_key(&[]), None);
+        assert_eq!(decode_value(&[0, 1]), None);
+    }
+}

@@ -1,17 +1,56 @@
 //! partition.rs owns one partition: its ordered segments, the single writer (append, roll,
 //! fsync policy), positioned reads, offset/timestamp lookups and tail wake-ups.
 
-use std::path::PathBuf;
-use std::time::Duration;
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
+use std::time::{Duration, Instant};
 
-use crate::error::Result;
+use crate::batch::{self, BatchMeta, EncodeError};
+use crate::config::{FlushPolicy, TopicConfig};
+use crate::error::{LogError, Result};
 use crate::record::{AppendInfo, ReadLimit, Record, StoredRecord};
+use crate::segment::{self, Segment};
+
+/// Largest encoded size of one append (segment positions are 32-bit).
+const MAX_APPEND_BYTES: usize = i32::MAX as usize;
 
 /// One partition of a topic. Shared as `Arc<Partition>`; one writer and any number of
 /// readers may use it concurrently.
 #[derive(Debug)]
 pub struct Partition {
-    _private: (),
+    topic: String,
+    id: u32,
+    dir: PathBuf,
+    config: Arc<TopicConfig>,
+    segments: RwLock<BTreeMap<u64, Arc<Segment>>>,
+    writer: Mutex<Writer>,
+    start_offset: AtomicU64,
+    end_offset: AtomicU64,
+    tx: tokio::sync::watch::Sender<u64>,
+    wait_lock: Mutex<()>,
+    wait_cv: Condvar,
+    maintenance: Mutex<()>,
+    deleted: Arc<AtomicBool>,
+    notes: Vec<String>,
+}
+
+#[derive(Debug)]
+struct Writer {
+    active: Arc<Segment>,
+    buf: Vec<u8>,
+    metas: Vec<BatchMeta>,
+    /// Records appended since the last fsync.
+    unflushed: u64,
+    /// When the oldest unflushed append happened.
+    unflushed_since: Option<Instant>,
+    /// Closed segments not yet fsynced (rolled under the OS flush policy).
+    unsynced_closed: Vec<Arc<Segment>>,
+    /// Set when a failed append could not be rolled back: appends are refused until the
+    /// log is reopened (which validates and repairs the tail).
+    poisoned: Option<String>,
 }
 
 /// A description of one segment file, for tooling.
@@ -29,82 +68,512 @@ pub struct SegmentInfo {
     pub path: PathBuf,
 }
 
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// fsync of a directory, so that created/renamed/removed entries are durable.
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
 impl Partition {
+    /// Opens (creating if needed) the partition directory `dir`, recovering its segments.
+    pub(crate) fn open(
+        dir: PathBuf,
+        topic: &str,
+        id: u32,
+        config: Arc<TopicConfig>,
+        deleted: Arc<AtomicBool>,
+    ) -> Result<Partition> {
+        std::fs::create_dir_all(&dir).map_err(|e| LogError::io("creating partition directory", &dir, e))?;
+        let mut bases = Vec::new();
+        let entries = std::fs::read_dir(&dir).map_err(|e| LogError::io("listing partition directory", &dir, e))?;
+        let mut leftovers = Vec::new();
+        let mut index_files = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| LogError::io("listing partition directory", &dir, e))?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if let Some(stem) = name.strip_suffix(segment::LOG_SUFFIX) {
+                if let Some(base) = parse_base(stem) {
+                    bases.push(base);
+                    continue;
+                }
+            }
+            if name.ends_with(".cleaned") || name.ends_with(".tmp") {
+                leftovers.push(entry.path());
+            } else if let Some(stem) = name
+                .strip_suffix(segment::INDEX_SUFFIX)
+                .or_else(|| name.strip_suffix(segment::TIMEINDEX_SUFFIX))
+            {
+                if let Some(base) = parse_base(stem) {
+                    index_files.push((base, entry.path()));
+                }
+            }
+        }
+        bases.sort_unstable();
+        let mut notes = Vec::new();
+        // Leftovers of an interrupted compaction, and indexes whose log is gone.
+        for p in leftovers {
+            std::fs::remove_file(&p).map_err(|e| LogError::io("removing leftover file", &p, e))?;
+            notes.push(format!("{}: removed leftover of an interrupted compaction", p.display()));
+        }
+        for (base, p) in index_files {
+            if bases.binary_search(&base).is_err() {
+                std::fs::remove_file(&p).map_err(|e| LogError::io("removing orphan index", &p, e))?;
+            }
+        }
+        let interval = config.index_interval_bytes;
+        let mut segments = BTreeMap::new();
+        if bases.is_empty() {
+            let seg = Segment::create(&dir, 0)?;
+            sync_dir(&dir).map_err(|e| LogError::io("syncing partition directory", &dir, e))?;
+            segments.insert(0, Arc::new(seg));
+        } else {
+            for (i, &base) in bases.iter().enumerate() {
+                let (seg, note) = if i + 1 == bases.len() {
+                    Segment::open_active(&dir, base, interval)?
+                } else {
+                    Segment::open_closed(&dir, base, bases[i + 1], interval)?
+                };
+                notes.extend(note);
+                segments.insert(base, Arc::new(seg));
+            }
+        }
+        let first = segments.values().next().map(|s| s.base_offset).unwrap_or(0);
+        let active = match segments.values().next_back() {
+            Some(s) => s.clone(),
+            None => return Err(LogError::InvalidArgument("partition has no segments".into())),
+        };
+        let end = active.next_offset();
+        let (tx, _) = tokio::sync::watch::channel(end);
+        Ok(Partition {
+            topic: topic.to_string(),
+            id,
+            dir,
+            config,
+            segments: RwLock::new(segments),
+            writer: Mutex::new(Writer {
+                active,
+                buf: Vec::new(),
+                metas: Vec::new(),
+                unflushed: 0,
+                unflushed_since: None,
+                unsynced_closed: Vec::new(),
+                poisoned: None,
+            }),
+            start_offset: AtomicU64::new(first),
+            end_offset: AtomicU64::new(end),
+            tx,
+            wait_lock: Mutex::new(()),
+            wait_cv: Condvar::new(),
+            maintenance: Mutex::new(()),
+            deleted,
+            notes,
+        })
+    }
+
     /// The topic this partition belongs to.
     pub fn topic(&self) -> &str {
-        todo!()
+        &self.topic
     }
 
     /// The partition number.
     pub fn id(&self) -> u32 {
-        todo!()
+        self.id
+    }
+
+    /// The partition's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// The first offset that can be read (moves forward with retention).
     pub fn start_offset(&self) -> u64 {
-        todo!()
+        self.start_offset.load(Ordering::Acquire)
     }
 
     /// The next offset to be written (one past the last record).
     pub fn end_offset(&self) -> u64 {
-        todo!()
+        self.end_offset.load(Ordering::Acquire)
+    }
+
+    /// What opening this partition found and repaired (truncated torn tails, rebuilt
+    /// indexes, corrupt closed segments). Empty after a clean open.
+    pub fn recovery_notes(&self) -> &[String] {
+        &self.notes
+    }
+
+    fn invalid(&self, reason: impl Into<String>) -> LogError {
+        LogError::InvalidRecord {
+            topic: self.topic.clone(),
+            partition: self.id,
+            reason: reason.into(),
+        }
     }
 
     /// Appends `records` as one batch with one write; offsets are assigned densely from
-    /// `end_offset()`. Returns once the configured fsync policy is satisfied.
+    /// `end_offset()`. Returns once the configured fsync policy is satisfied (with
+    /// `flush.messages=1` the records are on disk). Records larger than
+    /// `max.message.bytes` are refused; a large append is split into several on-disk
+    /// batches of at most `max.message.bytes`, still written with one write.
     pub fn append(&self, records: &[Record]) -> Result<AppendInfo> {
-        let _ = records;
-        todo!()
+        if records.is_empty() {
+            return Err(self.invalid("no records to append"));
+        }
+        if self.config.cleanup_policy.compacts() && records.iter().any(|r| r.key.is_none()) {
+            return Err(self.invalid("a compacted topic (cleanup.policy=compact) needs a key on every record"));
+        }
+        let mut guard = lock(&self.writer);
+        let w = &mut *guard;
+        if self.deleted.load(Ordering::Acquire) {
+            return Err(LogError::TopicDeleted(self.topic.clone()));
+        }
+        if let Some(why) = &w.poisoned {
+            return Err(self.invalid(format!("partition refuses appends until the log is reopened: {why}")));
+        }
+        let base = self.end_offset();
+        w.buf.clear();
+        w.metas.clear();
+        let max = self.config.max_message_bytes as usize;
+        if let Err(EncodeError::RecordTooLarge { size }) = batch::encode_records(&mut w.buf, &mut w.metas, base, records, max) {
+            w.buf = Vec::new();
+            return Err(LogError::RecordTooLarge {
+                topic: self.topic.clone(),
+                partition: self.id,
+                size: size as u64,
+                max: max as u64,
+            });
+        }
+        let total = w.buf.len();
+        if total > MAX_APPEND_BYTES {
+            w.buf = Vec::new();
+            return Err(self.invalid(format!("append of {total} bytes is larger than {MAX_APPEND_BYTES} bytes")));
+        }
+        let last = base + records.len() as u64 - 1;
+        self.maybe_roll(w, base, last, total)?;
+        let active = w.active.clone();
+        if let Err(e) = active.write(&w.buf) {
+            self.undo(w, &active, "write failed");
+            return Err(self.io_err("appending to", &active.path, e));
+        }
+        w.unflushed += records.len() as u64;
+        w.unflushed_since.get_or_insert_with(Instant::now);
+        if self.sync_due(w) {
+            if let Err(e) = active.sync() {
+                self.undo(w, &active, "fsync failed");
+                return Err(self.io_err("fsyncing", &active.path, e));
+            }
+            w.unflushed = 0;
+            w.unflushed_since = None;
+        }
+        active.commit(&w.metas, total, self.config.index_interval_bytes);
+        if w.buf.capacity() > (8 << 20) {
+            w.buf = Vec::new();
+        }
+        self.end_offset.store(last + 1, Ordering::Release);
+        drop(guard);
+        self.notify(last + 1);
+        Ok(AppendInfo {
+            base_offset: base,
+            last_offset: last,
+        })
+    }
+
+    fn io_err(&self, what: &str, path: &Path, e: io::Error) -> LogError {
+        LogError::io(format!("{what} topic {:?} partition {}", self.topic, self.id), path, e)
+    }
+
+    /// Rolls back a failed append; if even that fails, refuses further appends.
+    fn undo(&self, w: &mut Writer, active: &Segment, what: &str) {
+        if let Err(e) = active.rollback() {
+            w.poisoned = Some(format!("{what} and truncating {} back failed: {e}", active.path.display()));
+        }
+    }
+
+    fn sync_due(&self, w: &Writer) -> bool {
+        let elapsed = |ms: u64| w.unflushed_since.is_some_and(|t| t.elapsed() >= Duration::from_millis(ms));
+        match self.config.flush_policy() {
+            FlushPolicy::Os => false,
+            FlushPolicy::Messages(n) => w.unflushed >= n,
+            FlushPolicy::Interval(ms) => elapsed(ms),
+            FlushPolicy::MessagesOrInterval(n, ms) => w.unflushed >= n || elapsed(ms),
+        }
+    }
+
+    fn maybe_roll(&self, w: &mut Writer, base: u64, last: u64, total: usize) -> Result<()> {
+        let a = &w.active;
+        let size = a.size();
+        let full = size + total as u64 > self.config.segment_bytes as u64 || size + total as u64 > u32::MAX as u64;
+        let old = self
+            .config
+            .segment_ms
+            .is_some_and(|ms| a.created.elapsed() >= Duration::from_millis(ms.max(0) as u64));
+        let far = last - a.base_offset > u32::MAX as u64;
+        if size == 0 && !far {
+            return Ok(());
+        }
+        if full || old || far {
+            self.roll(w, base)?;
+        }
+        Ok(())
+    }
+
+    /// Closes the active segment (indexes written) and starts a new one at `base`.
+    fn roll(&self, w: &mut Writer, base: u64) -> Result<()> {
+        let sync = self.config.flush_policy() != FlushPolicy::Os;
+        let old = w.active.clone();
+        old.seal(sync).map_err(|e| self.io_err("writing indexes of", &old.path, e))?;
+        if sync {
+            old.sync().map_err(|e| self.io_err("fsyncing", &old.path, e))?;
+        }
+        let seg = Arc::new(Segment::create(&self.dir, base)?);
+        if sync {
+            if let Err(e) = sync_dir(&self.dir) {
+                let _ = std::fs::remove_file(&seg.path);
+                return Err(self.io_err("fsyncing directory of", &self.dir, e));
+            }
+        }
+        self.segments.write().unwrap_or_else(|e| e.into_inner()).insert(base, seg.clone());
+        if !sync {
+            w.unsynced_closed.push(old);
+        }
+        w.active = seg;
+        w.unflushed = 0;
+        w.unflushed_since = None;
+        Ok(())
+    }
+
+    fn notify(&self, end: u64) {
+        {
+            let _g = lock(&self.wait_lock);
+            self.wait_cv.notify_all();
+        }
+        self.tx.send_replace(end);
+    }
+
+    /// Wakes every waiter (used when the topic is deleted).
+    pub(crate) fn wake_all(&self) {
+        self.notify(self.end_offset());
+    }
+
+    /// Waits for an in-flight append to finish (used when the topic is deleted).
+    pub(crate) fn quiesce(&self) {
+        drop(lock(&self.writer));
     }
 
     /// Reads records with offsets `>= from_offset`, at most `limit` (a `usize` is a record
     /// count). Reading at `end_offset()` returns an empty vector; below `start_offset()` or
-    /// above `end_offset()` is [`crate::LogError::OffsetOutOfRange`]. Offsets removed by
-    /// compaction are skipped.
+    /// above `end_offset()` is [`LogError::OffsetOutOfRange`]. Offsets removed by
+    /// compaction are skipped. Data that fails its CRC is never returned: records before
+    /// it are, and a read that starts in it is [`LogError::Corrupt`].
     pub fn read(&self, from_offset: u64, limit: impl Into<ReadLimit>) -> Result<Vec<StoredRecord>> {
-        let _ = (from_offset, limit.into());
-        todo!()
+        let limit = limit.into();
+        let end = self.end_offset();
+        let start = self.start_offset();
+        if from_offset < start || from_offset > end {
+            return Err(self.out_of_range(from_offset));
+        }
+        let mut out = Vec::new();
+        if from_offset == end || limit.max_records == 0 {
+            return Ok(out);
+        }
+        let mut bytes = 0usize;
+        let mut off = from_offset;
+        let mut seg = match self.segment_for(off) {
+            Some(s) => s,
+            None => return Err(self.out_of_range(from_offset)),
+        };
+        loop {
+            match seg.read_into(off, &limit, &mut out, &mut bytes) {
+                Ok(true) => break,
+                Ok(false) => {}
+                Err(e) if out.is_empty() => return Err(e),
+                Err(_) => break,
+            }
+            match self.segment_after(seg.base_offset) {
+                Some(next) => {
+                    off = off.max(next.base_offset);
+                    seg = next;
+                }
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+
+    fn out_of_range(&self, offset: u64) -> LogError {
+        LogError::OffsetOutOfRange {
+            topic: self.topic.clone(),
+            partition: self.id,
+            offset,
+            start: self.start_offset(),
+            end: self.end_offset(),
+        }
+    }
+
+    fn segment_for(&self, offset: u64) -> Option<Arc<Segment>> {
+        let segs = self.segments.read().unwrap_or_else(|e| e.into_inner());
+        segs.range(..=offset).next_back().map(|(_, s)| s.clone())
+    }
+
+    fn segment_after(&self, base: u64) -> Option<Arc<Segment>> {
+        let segs = self.segments.read().unwrap_or_else(|e| e.into_inner());
+        segs.range(base + 1..).next().map(|(_, s)| s.clone())
+    }
+
+    /// All segments, oldest first; the last one is the active segment.
+    pub(crate) fn segment_list(&self) -> Vec<Arc<Segment>> {
+        let segs = self.segments.read().unwrap_or_else(|e| e.into_inner());
+        segs.values().cloned().collect()
+    }
+
+    /// Removes closed segments from the partition and moves the start offset forward.
+    pub(crate) fn remove_segments(&self, bases: &[u64]) {
+        let mut segs = self.segments.write().unwrap_or_else(|e| e.into_inner());
+        for b in bases {
+            if segs.len() > 1 {
+                segs.remove(b);
+            }
+        }
+        if let Some((&first, _)) = segs.iter().next() {
+            self.start_offset.fetch_max(first, Ordering::AcqRel);
+        }
+    }
+
+    /// Replaces a closed segment by a rewritten one with the same base offset.
+    pub(crate) fn replace_segment(&self, seg: Arc<Segment>) {
+        let mut segs = self.segments.write().unwrap_or_else(|e| e.into_inner());
+        segs.insert(seg.base_offset, seg);
+    }
+
+    /// Serializes retention and compaction on this partition.
+    pub(crate) fn maintenance_lock(&self) -> MutexGuard<'_, ()> {
+        lock(&self.maintenance)
+    }
+
+    pub(crate) fn config(&self) -> &TopicConfig {
+        &self.config
     }
 
     /// The offset of the first record whose timestamp is `>= timestamp` (Kafka's
     /// `offsetsForTimes`), found through the time index; `None` if there is none.
     pub fn offset_for_timestamp(&self, timestamp: i64) -> Result<Option<u64>> {
-        let _ = timestamp;
-        todo!()
+        let start = self.start_offset();
+        for seg in self.segment_list() {
+            if seg.max_timestamp() < timestamp {
+                continue;
+            }
+            if let Some(o) = seg.find_timestamp(timestamp, start)? {
+                return Ok(Some(o));
+            }
+        }
+        Ok(None)
     }
 
     /// Waits (async) until the record at `offset` exists, i.e. `end_offset() > offset`,
     /// and returns the new end offset. A tailing reader at position `pos` (the next offset
-    /// it wants) calls `wait_for_append(pos).await`. Returns immediately if it exists.
-    pub async fn wait_for_append(&self, offset: u64) -> u64 {
-        let _ = offset;
-        todo!()
+    /// it wants) calls `wait_for_append(pos).await`. Returns at once if it exists; fails
+    /// with [`LogError::TopicDeleted`] if the topic is deleted while waiting. Needs no
+    /// particular async runtime.
+    pub async fn wait_for_append(&self, offset: u64) -> Result<u64> {
+        let mut rx = self.tx.subscribe();
+        let deleted = &self.deleted;
+        let woke = rx
+            .wait_for(|&end| end > offset || deleted.load(Ordering::Acquire))
+            .await
+            .map(|v| *v);
+        if self.deleted.load(Ordering::Acquire) {
+            return Err(LogError::TopicDeleted(self.topic.clone()));
+        }
+        Ok(woke.unwrap_or_else(|_| self.end_offset()))
     }
 
     /// Blocking form of [`Partition::wait_for_append`]: waits at most `timeout`; returns
     /// the end offset, which is `> offset` unless the wait timed out.
-    pub fn wait_for_append_timeout(&self, offset: u64, timeout: Duration) -> u64 {
-        let _ = (offset, timeout);
-        todo!()
+    pub fn wait_for_append_timeout(&self, offset: u64, timeout: Duration) -> Result<u64> {
+        let deadline = Instant::now() + timeout;
+        let mut g = lock(&self.wait_lock);
+        loop {
+            if self.deleted.load(Ordering::Acquire) {
+                return Err(LogError::TopicDeleted(self.topic.clone()));
+            }
+            let end = self.end_offset();
+            let now = Instant::now();
+            if end > offset || now >= deadline {
+                return Ok(end);
+            }
+            g = self
+                .wait_cv
+                .wait_timeout(g, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
     }
 
     /// A watch channel of the end offset, updated after every append.
     pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
-        todo!()
+        self.tx.subscribe()
     }
 
     /// Fsyncs everything appended so far.
     pub fn flush(&self) -> Result<()> {
-        todo!()
+        let mut w = lock(&self.writer);
+        self.flush_locked(&mut w)
+    }
+
+    fn flush_locked(&self, w: &mut Writer) -> Result<()> {
+        for seg in std::mem::take(&mut w.unsynced_closed) {
+            seg.sync().map_err(|e| self.io_err("fsyncing", &seg.path, e))?;
+        }
+        if w.unflushed > 0 {
+            w.active.sync().map_err(|e| self.io_err("fsyncing", &w.active.path, e))?;
+            w.unflushed = 0;
+            w.unflushed_since = None;
+        }
+        Ok(())
+    }
+
+    /// Fsyncs if `flush.ms` has passed since the oldest unflushed append (background
+    /// flusher). Does not wait for a busy writer.
+    pub(crate) fn flush_if_due(&self) -> Result<()> {
+        let Ok(mut w) = self.writer.try_lock() else {
+            return Ok(());
+        };
+        let Some(ms) = self.config.flush_ms else {
+            return Ok(());
+        };
+        if w.unflushed_since.is_some_and(|t| t.elapsed() >= Duration::from_millis(ms)) {
+            self.flush_locked(&mut w)?;
+        }
+        Ok(())
     }
 
     /// Total size of the partition's segment files in bytes.
     pub fn size_bytes(&self) -> u64 {
-        todo!()
+        self.segment_list().iter().map(|s| s.size()).sum()
     }
 
-    /// The segments, oldest first.
+    /// The segments, oldest first (the last one is active).
     pub fn segments(&self) -> Vec<SegmentInfo> {
-        todo!()
+        self.segment_list()
+            .iter()
+            .map(|s| SegmentInfo {
+                base_offset: s.base_offset,
+                next_offset: s.next_offset(),
+                size_bytes: s.size(),
+                max_timestamp: s.max_timestamp(),
+                path: s.path.clone(),
+            })
+            .collect()
+    }
+}
+
+fn parse_base(stem: &str) -> Option<u64> {
+    if stem.len() == 20 && stem.bytes().all(|b| b.is_ascii_digit()) {
+        stem.parse().ok()
+    } else {
+        None
     }
 }

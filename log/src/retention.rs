@@ -1,5 +1,8 @@
 //! retention.rs owns `cleanup.policy=delete`: choosing which whole closed segments of a
-//! partition to delete by `retention.ms` and `retention.bytes`.
+//! partition to delete by `retention.ms` and `retention.bytes`, and deleting them.
+
+use crate::error::{LogError, Result};
+use crate::partition::{sync_dir, Partition};
 
 /// What one retention pass deleted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -8,4 +11,47 @@ pub struct RetentionReport {
     pub segments_deleted: usize,
     /// Log bytes deleted.
     pub bytes_deleted: u64,
+}
+
+/// Deletes the oldest closed segments of `p` while either limit says so (Kafka's rules:
+/// by time, a segment whose newest record is older than `now_ms - retention.ms`; by
+/// size, while the partition minus the segment is still `>= retention.bytes`). Stops at
+/// the first segment to keep, and never deletes the active segment.
+pub(crate) fn enforce(p: &Partition, now_ms: i64) -> Result<RetentionReport> {
+    let cfg = p.config();
+    let mut report = RetentionReport::default();
+    if !cfg.cleanup_policy.deletes() || (cfg.retention_ms.is_none() && cfg.retention_bytes.is_none()) {
+        return Ok(report);
+    }
+    let _g = p.maintenance_lock();
+    let segs = p.segment_list();
+    let Some((_, closed)) = segs.split_last() else {
+        return Ok(report);
+    };
+    let mut total: u64 = segs.iter().map(|s| s.size()).sum();
+    let mut doomed = Vec::new();
+    for s in closed {
+        let by_time = cfg
+            .retention_ms
+            .is_some_and(|r| s.max_timestamp() < now_ms.saturating_sub(r));
+        let by_size = cfg.retention_bytes.is_some_and(|rb| total - s.size() >= rb);
+        if !by_time && !by_size {
+            break;
+        }
+        total -= s.size();
+        doomed.push(s.clone());
+    }
+    if doomed.is_empty() {
+        return Ok(report);
+    }
+    let bases: Vec<u64> = doomed.iter().map(|s| s.base_offset).collect();
+    p.remove_segments(&bases);
+    for s in &doomed {
+        s.delete_files()
+            .map_err(|e| LogError::io(format!("deleting segment of topic {:?} partition {}", p.topic(), p.id()), &s.path, e))?;
+        report.segments_deleted += 1;
+        report.bytes_deleted += s.size();
+    }
+    sync_dir(p.dir()).map_err(|e| LogError::io("syncing partition directory", p.dir(), e))?;
+    Ok(report)
 }

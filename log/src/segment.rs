@@ -1,1 +1,545 @@
-//! segment.rs (in progress)
+//! segment.rs owns one segment: a `<base-offset>.log` file of batches with its sparse
+//! `.index` / `.timeindex`; scanning batches with positioned reads, recovering the active
+//! segment's tail, checking/rebuilding a closed segment's indexes, appending and reading.
+
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Instant;
+
+use bytes::Bytes;
+
+use crate::batch::{self, BatchHeader, BatchMeta, HEADER_LEN, LOG_OVERHEAD};
+use crate::error::{LogError, Result};
+use crate::index::{self, SegmentIndex};
+use crate::record::{ReadLimit, StoredRecord};
+
+/// Suffix of a segment's log file.
+pub(crate) const LOG_SUFFIX: &str = ".log";
+/// Suffix of a segment's offset index.
+pub(crate) const INDEX_SUFFIX: &str = ".index";
+/// Suffix of a segment's time index.
+pub(crate) const TIMEINDEX_SUFFIX: &str = ".timeindex";
+
+/// `<dir>/<base:020>.log`.
+pub(crate) fn log_path(dir: &Path, base: u64) -> PathBuf {
+    dir.join(format!("{base:020}{LOG_SUFFIX}"))
+}
+
+fn index_path(dir: &Path, base: u64) -> PathBuf {
+    dir.join(format!("{base:020}{INDEX_SUFFIX}"))
+}
+
+fn timeindex_path(dir: &Path, base: u64) -> PathBuf {
+    dir.join(format!("{base:020}{TIMEINDEX_SUFFIX}"))
+}
+
+/// A batch read from a segment file: its position, header and bytes (header included).
+pub(crate) struct RawBatch {
+    pub position: u64,
+    pub header: BatchHeader,
+    pub bytes: Bytes,
+}
+
+/// Why a scan stopped early.
+pub(crate) enum ScanError {
+    /// The bytes at `position` are not a valid batch.
+    Corrupt { position: u64, reason: String },
+    /// Reading failed.
+    Io(io::Error),
+}
+
+impl ScanError {
+    fn into_log_error(self, path: &Path) -> LogError {
+        match self {
+            ScanError::Corrupt { position, reason } => LogError::corrupt(path, position, reason),
+            ScanError::Io(e) => LogError::io("reading segment", path, e),
+        }
+    }
+}
+
+/// Iterates the batches of a file between two positions with chunked positioned reads.
+pub(crate) struct Scanner<'a> {
+    file: &'a File,
+    pos: u64,
+    end: u64,
+    buf: Bytes,
+    buf_pos: u64,
+    chunk: usize,
+}
+
+impl<'a> Scanner<'a> {
+    pub fn new(file: &'a File, pos: u64, end: u64, chunk: usize) -> Scanner<'a> {
+        Scanner {
+            file,
+            pos,
+            end,
+            buf: Bytes::new(),
+            buf_pos: 0,
+            chunk: chunk.max(4096),
+        }
+    }
+
+    /// Position of the next batch.
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
+    fn bytes(&mut self, pos: u64, n: usize) -> Result<Bytes, ScanError> {
+        let have_end = self.buf_pos + self.buf.len() as u64;
+        if pos >= self.buf_pos && pos + n as u64 <= have_end {
+            let s = (pos - self.buf_pos) as usize;
+            return Ok(self.buf.slice(s..s + n));
+        }
+        let want = (n.max(self.chunk) as u64).min(self.end - pos).max(n as u64) as usize;
+        let mut v = vec![0u8; want];
+        if let Err(e) = self.file.read_exact_at(&mut v, pos) {
+            return Err(if e.kind() == io::ErrorKind::UnexpectedEof {
+                ScanError::Corrupt {
+                    position: pos,
+                    reason: "file ends before the batch does".into(),
+                }
+            } else {
+                ScanError::Io(e)
+            });
+        }
+        self.buf = Bytes::from(v);
+        self.buf_pos = pos;
+        Ok(self.buf.slice(0..n))
+    }
+
+    /// The next batch, `None` at the end, or why the bytes there are not a valid batch.
+    pub fn next_batch(&mut self) -> Result<Option<RawBatch>, ScanError> {
+        let pos = self.pos;
+        if pos >= self.end {
+            return Ok(None);
+        }
+        let corrupt = |reason: String| ScanError::Corrupt { position: pos, reason };
+        let left = self.end - pos;
+        if left < HEADER_LEN as u64 {
+            return Err(corrupt(format!("{left} bytes left, less than a batch header ({HEADER_LEN} bytes)")));
+        }
+        let prefix = self.bytes(pos, LOG_OVERHEAD)?;
+        let (_, len) = batch::read_prefix(&prefix);
+        let total = LOG_OVERHEAD as u64 + len as u64;
+        if total < HEADER_LEN as u64 {
+            return Err(corrupt(format!("batch length {len} is shorter than a batch header")));
+        }
+        if total > left {
+            return Err(corrupt(format!("batch of {total} bytes runs past the end of the segment ({left} bytes left)")));
+        }
+        let bytes = self.bytes(pos, total as usize)?;
+        let header = batch::parse_header(&bytes).map_err(corrupt)?;
+        if !batch::crc_ok(&header, &bytes) {
+            return Err(corrupt(format!(
+                "CRC32C mismatch in batch at base offset {} ({} bytes)",
+                header.base_offset, total
+            )));
+        }
+        self.pos += total;
+        Ok(Some(RawBatch {
+            position: pos,
+            header,
+            bytes,
+        }))
+    }
+}
+
+/// What opening a segment found and repaired, for the recovery notes.
+pub(crate) type Note = Option<String>;
+
+/// One segment file with its indexes.
+#[derive(Debug)]
+pub(crate) struct Segment {
+    pub base_offset: u64,
+    pub path: PathBuf,
+    dir: PathBuf,
+    file: File,
+    /// Bytes of the log file that hold complete, committed batches.
+    size: AtomicU64,
+    /// One past the last offset held.
+    next_offset: AtomicU64,
+    index: RwLock<SegmentIndex>,
+    pub created: Instant,
+}
+
+fn read_lock<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write_lock<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Size of the chunks that scans read.
+const SCAN_CHUNK: usize = 1 << 20;
+
+impl Segment {
+    /// Creates a new, empty segment file (replacing any file of that name).
+    pub fn create(dir: &Path, base_offset: u64) -> Result<Segment> {
+        let path = log_path(dir, base_offset);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .map_err(|e| LogError::io("creating segment", &path, e))?;
+        Ok(Segment::new(dir, base_offset, path, file, 0, base_offset, SegmentIndex::new()))
+    }
+
+    fn new(dir: &Path, base_offset: u64, path: PathBuf, file: File, size: u64, next: u64, index: SegmentIndex) -> Segment {
+        Segment {
+            base_offset,
+            path,
+            dir: dir.to_path_buf(),
+            file,
+            size: AtomicU64::new(size),
+            next_offset: AtomicU64::new(next),
+            index: RwLock::new(index),
+            created: Instant::now(),
+        }
+    }
+
+    /// Opens the active (last) segment: validates every batch, truncates the file at the
+    /// first torn or corrupt one, and rebuilds the indexes in memory.
+    pub fn open_active(dir: &Path, base_offset: u64, interval: u32) -> Result<(Segment, Note)> {
+        let path = log_path(dir, base_offset);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| LogError::io("opening active segment", &path, e))?;
+        let len = file.metadata().map_err(|e| LogError::io("reading size of segment", &path, e))?.len();
+        let mut ix = SegmentIndex::new();
+        let (end, next, problem) = scan_build(&file, &path, base_offset, len, interval, &mut ix)?;
+        let mut note = None;
+        if let Some((pos, reason)) = problem {
+            file.set_len(end)
+                .and_then(|_| file.sync_all())
+                .map_err(|e| LogError::io("truncating torn tail of segment", &path, e))?;
+            note = Some(format!(
+                "{}: truncated {} bytes at byte {pos} (last valid offset {}): {reason}",
+                path.display(),
+                len - end,
+                next as i128 - 1
+            ));
+        }
+        Ok((Segment::new(dir, base_offset, path, file, end, next, ix), note))
+    }
+
+    /// Opens a closed segment: loads its index files and checks them against the log tail
+    /// (walking from the last indexed batch to the end of the file); rebuilds them from the
+    /// log when missing, truncated or inconsistent. A closed segment is never truncated:
+    /// corrupt bytes stay and reads of them return [`LogError::Corrupt`].
+    pub fn open_closed(dir: &Path, base_offset: u64, next_base: u64, interval: u32) -> Result<(Segment, Note)> {
+        let path = log_path(dir, base_offset);
+        let file = File::open(&path).map_err(|e| LogError::io("opening segment", &path, e))?;
+        let len = file.metadata().map_err(|e| LogError::io("reading size of segment", &path, e))?.len();
+        let (ipath, tpath) = (index_path(dir, base_offset), timeindex_path(dir, base_offset));
+        let offsets = index::load_offsets(&ipath).map_err(|e| LogError::io("reading index", &ipath, e))?;
+        let times = index::load_times(&tpath).map_err(|e| LogError::io("reading time index", &tpath, e))?;
+        let checked = match (offsets, times) {
+            (Ok(offsets), Ok(times)) => check_tail(&file, base_offset, len, interval, offsets, times),
+            (Err(r), _) => Err(format!("{}: {r}", ipath.display())),
+            (_, Err(r)) => Err(format!("{}: {r}", tpath.display())),
+        };
+        let (ix, next, note) = match checked {
+            Ok((ix, next)) => (ix, next, None),
+            Err(why) => {
+                let mut ix = SegmentIndex::new();
+                let (_, next, problem) = scan_build(&file, &path, base_offset, len, interval, &mut ix)?;
+                let last_rel = next.saturating_sub(base_offset + 1).min(u32::MAX as u64) as u32;
+                ix.seal(last_rel);
+                let mut note = format!("{}: rebuilt indexes ({why})", path.display());
+                // Keep the bytes; the rebuilt index covers the valid prefix.
+                let next = match problem {
+                    Some((pos, reason)) => {
+                        note.push_str(&format!("; corrupt data at byte {pos} left in place: {reason}"));
+                        next.max(next_base)
+                    }
+                    None => next,
+                };
+                // Best effort: a failure to persist only means a rebuild next time.
+                let _ = index::write_files(&ix, &ipath, &tpath, true);
+                (ix, next, Some(note))
+            }
+        };
+        Ok((Segment::new(dir, base_offset, path, file, len, next, ix), note))
+    }
+
+    /// Bytes of committed batches.
+    pub fn size(&self) -> u64 {
+        self.size.load(Ordering::Acquire)
+    }
+
+    /// One past the last offset held.
+    pub fn next_offset(&self) -> u64 {
+        self.next_offset.load(Ordering::Acquire)
+    }
+
+    /// Largest record timestamp (`i64::MIN` when empty).
+    pub fn max_timestamp(&self) -> i64 {
+        read_lock(&self.index).max_timestamp
+    }
+
+    /// Writes an encoded buffer at the end of the committed data (one `pwrite`). Nothing is
+    /// visible to readers until [`Segment::commit`].
+    pub fn write(&self, buf: &[u8]) -> io::Result<()> {
+        self.file.write_all_at(buf, self.size())
+    }
+
+    /// Drops anything written past the committed size (after a failed write or fsync).
+    pub fn rollback(&self) -> io::Result<()> {
+        self.file.set_len(self.size())
+    }
+
+    /// fdatasync of the log file.
+    pub fn sync(&self) -> io::Result<()> {
+        self.file.sync_data()
+    }
+
+    /// Makes batches written by [`Segment::write`] visible and indexes them.
+    pub fn commit(&self, metas: &[BatchMeta], buf_len: usize, interval: u32) {
+        let pos = self.size();
+        let mut ix = write_lock(&self.index);
+        for m in metas {
+            ix.on_batch(
+                (m.base_offset - self.base_offset) as u32,
+                (m.last_offset - self.base_offset) as u32,
+                (pos + m.start as u64) as u32,
+                m.len as u64,
+                m.max_timestamp,
+                interval,
+            );
+        }
+        drop(ix);
+        if let Some(last) = metas.last() {
+            self.next_offset.store(last.last_offset + 1, Ordering::Release);
+        }
+        self.size.store(pos + buf_len as u64, Ordering::Release);
+    }
+
+    /// Seals a segment that stops being active: final time index entry, index files
+    /// written (and fsynced when `sync`).
+    pub fn seal(&self, sync: bool) -> io::Result<()> {
+        let last_rel = self.next_offset().saturating_sub(self.base_offset + 1).min(u32::MAX as u64) as u32;
+        let mut ix = write_lock(&self.index);
+        ix.seal(last_rel);
+        index::write_files(
+            &ix,
+            &index_path(&self.dir, self.base_offset),
+            &timeindex_path(&self.dir, self.base_offset),
+            sync,
+        )
+    }
+
+    /// Reads records with offset `>= from` into `out`, counting encoded sizes in `bytes`.
+    /// Returns true when the limit was reached (false: the segment is exhausted).
+    pub fn read_into(&self, from: u64, limit: &ReadLimit, out: &mut Vec<StoredRecord>, bytes: &mut usize) -> Result<bool> {
+        let size = self.size();
+        let rel = from.saturating_sub(self.base_offset).min(u32::MAX as u64) as u32;
+        let (_, pos) = read_lock(&self.index).lookup(rel);
+        let want = limit.max_bytes.saturating_sub(*bytes).saturating_add(16 << 10);
+        let chunk = want.clamp(64 << 10, 4 << 20);
+        let mut sc = Scanner::new(&self.file, pos as u64, size, chunk);
+        loop {
+            let b = match sc.next_batch() {
+                Ok(Some(b)) => b,
+                Ok(None) => return Ok(false),
+                Err(e) => return Err(e.into_log_error(&self.path)),
+            };
+            if b.header.last_offset() < from {
+                continue;
+            }
+            let mut full = false;
+            batch::decode_records(&b.bytes, &b.header, from, |rec, sz| {
+                if out.len() >= limit.max_records || (!out.is_empty() && bytes.saturating_add(sz) > limit.max_bytes) {
+                    full = true;
+                    return false;
+                }
+                *bytes += sz;
+                out.push(rec);
+                true
+            })
+            .map_err(|reason| LogError::corrupt(&self.path, b.position, reason))?;
+            if full || out.len() >= limit.max_records {
+                return Ok(true);
+            }
+        }
+    }
+
+    /// The first offset `>= from` whose record has a timestamp `>= ts`.
+    pub fn find_timestamp(&self, ts: i64, from: u64) -> Result<Option<u64>> {
+        let size = self.size();
+        let (pos, from) = {
+            let ix = read_lock(&self.index);
+            if ix.max_timestamp < ts {
+                return Ok(None);
+            }
+            let from = from.max(self.base_offset + ix.time_lookup(ts) as u64);
+            let rel = (from - self.base_offset).min(u32::MAX as u64) as u32;
+            (ix.lookup(rel).1, from)
+        };
+        let mut sc = Scanner::new(&self.file, pos as u64, size, SCAN_CHUNK);
+        loop {
+            let b = match sc.next_batch() {
+                Ok(Some(b)) => b,
+                Ok(None) => return Ok(None),
+                Err(e) => return Err(e.into_log_error(&self.path)),
+            };
+            if b.header.last_offset() < from || b.header.max_timestamp < ts {
+                continue;
+            }
+            let mut found = None;
+            batch::decode_records(&b.bytes, &b.header, from, |rec, _| {
+                if rec.timestamp >= ts {
+                    found = Some(rec.offset);
+                    return false;
+                }
+                true
+            })
+            .map_err(|reason| LogError::corrupt(&self.path, b.position, reason))?;
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+    }
+
+    /// Calls `f` on every batch of the segment, in order (for compaction).
+    pub fn for_each_batch(&self, mut f: impl FnMut(&RawBatch) -> Result<()>) -> Result<()> {
+        let mut sc = Scanner::new(&self.file, 0, self.size(), SCAN_CHUNK);
+        loop {
+            match sc.next_batch() {
+                Ok(Some(b)) => f(&b)?,
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(e.into_log_error(&self.path)),
+            }
+        }
+    }
+
+    /// Removes the segment's files (the open handle keeps working for current readers).
+    pub fn delete_files(&self) -> io::Result<()> {
+        for p in [
+            self.path.clone(),
+            index_path(&self.dir, self.base_offset),
+            timeindex_path(&self.dir, self.base_offset),
+        ] {
+            match std::fs::remove_file(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Paths of the index files.
+    pub fn index_paths(&self) -> (PathBuf, PathBuf) {
+        (index_path(&self.dir, self.base_offset), timeindex_path(&self.dir, self.base_offset))
+    }
+}
+
+/// Scans `[0, len)` building `ix`. Returns the end of the valid prefix, the next offset,
+/// and the first problem (position, reason) if the scan stopped early. I/O errors fail.
+fn scan_build(
+    file: &File,
+    path: &Path,
+    base: u64,
+    len: u64,
+    interval: u32,
+    ix: &mut SegmentIndex,
+) -> Result<(u64, u64, Option<(u64, String)>)> {
+    let mut sc = Scanner::new(file, 0, len, SCAN_CHUNK);
+    let mut next = base;
+    loop {
+        let pos = sc.position();
+        match sc.next_batch() {
+            Ok(None) => return Ok((pos, next, None)),
+            Ok(Some(b)) => {
+                let h = b.header;
+                if h.base_offset < next {
+                    return Ok((pos, next, Some((pos, format!("batch base offset {} goes back (expected >= {next})", h.base_offset)))));
+                }
+                if h.last_offset() - base > u32::MAX as u64 || pos > u32::MAX as u64 {
+                    return Ok((pos, next, Some((pos, format!("batch offset {} too far from segment base {base}", h.last_offset())))));
+                }
+                ix.on_batch(
+                    (h.base_offset - base) as u32,
+                    (h.last_offset() - base) as u32,
+                    pos as u32,
+                    h.total_len(),
+                    h.max_timestamp,
+                    interval,
+                );
+                next = h.last_offset() + 1;
+            }
+            Err(ScanError::Corrupt { position, reason }) => return Ok((position, next, Some((position, reason)))),
+            Err(ScanError::Io(e)) => return Err(LogError::io("scanning segment", path, e)),
+        }
+    }
+}
+
+/// Checks loaded indexes against the log: every entry inside the file, and a walk from
+/// the last indexed batch to the end of the file finds valid batches that end exactly at
+/// the end. Returns the index (extended by the tail) and the next offset.
+fn check_tail(
+    file: &File,
+    base: u64,
+    len: u64,
+    interval: u32,
+    offsets: Vec<index::OffsetEntry>,
+    times: Vec<index::TimeEntry>,
+) -> Result<(SegmentIndex, u64), String> {
+    if len > 0 && times.is_empty() {
+        return Err("time index is empty for a non-empty segment".into());
+    }
+    if let Some(e) = offsets.last() {
+        if e.position as u64 >= len {
+            return Err(format!("index entry points at byte {} past the end ({len})", e.position));
+        }
+    }
+    let (start_rel, start_pos) = offsets.last().map_or((0, 0), |e| (e.rel_offset, e.position));
+    let mut ix = SegmentIndex::new();
+    if let Some(t) = times.last() {
+        ix.max_timestamp = t.timestamp;
+        ix.max_timestamp_rel = t.rel_offset;
+    }
+    ix.offsets = offsets;
+    ix.times = times;
+    let mut sc = Scanner::new(file, start_pos as u64, len, SCAN_CHUNK);
+    let mut next = base + start_rel as u64;
+    let mut first = true;
+    loop {
+        match sc.next_batch() {
+            Ok(None) => break,
+            Ok(Some(b)) => {
+                let h = b.header;
+                if (first && start_pos > 0 && h.base_offset != next) || h.base_offset < next {
+                    return Err(format!("index does not match the batch at byte {}", b.position));
+                }
+                if h.last_offset() - base > u32::MAX as u64 {
+                    return Err("offsets too far from the segment base".into());
+                }
+                first = false;
+                if h.max_timestamp > ix.max_timestamp {
+                    ix.max_timestamp = h.max_timestamp;
+                    ix.max_timestamp_rel = (h.last_offset() - base) as u32;
+                }
+                next = h.last_offset() + 1;
+            }
+            Err(ScanError::Corrupt { position, reason }) => return Err(format!("log tail at byte {position}: {reason}")),
+            Err(ScanError::Io(e)) => return Err(format!("reading log tail: {e}")),
+        }
+    }
+    let _ = interval;
+    if ix.times.last().is_some_and(|t| base + t.rel_offset as u64 >= next) {
+        return Err("time index points past the last offset".into());
+    }
+    let last_rel = next.saturating_sub(base + 1).min(u32::MAX as u64) as u32;
+    ix.seal(last_rel);
+    Ok((ix, next))
+}

@@ -1,87 +1,239 @@
-//! topic.rs owns a topic: its directory, persisted config and partitions, and produce-side
-//! partitioning (Kafka's default partitioner).
+//! topic.rs owns a topic: its directory, persisted config (`topic.properties`) and
+//! partitions, and produce-side partitioning (Kafka's default partitioner).
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::compaction::CompactionReport;
+use crate::compaction::{self, CompactionReport};
 use crate::config::TopicConfig;
-use crate::error::Result;
-use crate::partition::Partition;
+use crate::error::{LogError, Result};
+use crate::partition::{sync_dir, Partition};
+use crate::partitioner::{kafka_partition, StickyPartitioner};
 use crate::record::{AppendInfo, Record};
-use crate::retention::RetentionReport;
+use crate::retention::{self, RetentionReport};
+
+/// Name of the file holding a topic's config, in the topic directory.
+pub(crate) const CONFIG_FILE: &str = "topic.properties";
 
 /// A topic: N partitions sharing one config. Shared as `Arc<Topic>`.
 #[derive(Debug)]
 pub struct Topic {
-    _private: (),
+    name: String,
+    dir: PathBuf,
+    config: Arc<TopicConfig>,
+    partitions: Vec<Arc<Partition>>,
+    sticky: StickyPartitioner,
+    deleted: Arc<AtomicBool>,
 }
 
 impl Topic {
+    /// Creates the topic directory `<parent>/<name>` atomically (built under a temporary
+    /// name, then renamed) and opens it.
+    pub(crate) fn create(parent: &Path, name: &str, config: TopicConfig) -> Result<Topic> {
+        config.validate()?;
+        let dir = parent.join(name);
+        if dir.exists() {
+            return Err(LogError::TopicExists(name.to_string()));
+        }
+        let tmp = parent.join(format!("~creating-{name}"));
+        let io = |what: &str, p: &Path, e| LogError::io(format!("{what} for new topic {name:?}"), p, e);
+        if tmp.exists() {
+            std::fs::remove_dir_all(&tmp).map_err(|e| io("removing stale directory", &tmp, e))?;
+        }
+        std::fs::create_dir_all(&tmp).map_err(|e| io("creating directory", &tmp, e))?;
+        let cfg_path = tmp.join(CONFIG_FILE);
+        std::fs::File::create(&cfg_path)
+            .and_then(|mut f| {
+                f.write_all(config.to_file_text().as_bytes())?;
+                f.sync_all()
+            })
+            .map_err(|e| io("writing config", &cfg_path, e))?;
+        for p in 0..config.partitions {
+            let pd = tmp.join(p.to_string());
+            std::fs::create_dir(&pd).map_err(|e| io("creating partition directory", &pd, e))?;
+        }
+        sync_dir(&tmp).map_err(|e| io("syncing directory", &tmp, e))?;
+        std::fs::rename(&tmp, &dir).map_err(|e| io("renaming directory into place", &dir, e))?;
+        sync_dir(parent).map_err(|e| io("syncing data directory", parent, e))?;
+        Topic::open(dir, name)
+    }
+
+    /// Opens the topic directory `dir` (its `topic.properties` and partitions).
+    pub(crate) fn open(dir: PathBuf, name: &str) -> Result<Topic> {
+        let cfg_path = dir.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&cfg_path)
+            .map_err(|e| LogError::io(format!("reading config of topic {name:?}"), &cfg_path, e))?;
+        let config = Arc::new(TopicConfig::from_file_text(&text)?);
+        let deleted = Arc::new(AtomicBool::new(false));
+        let mut partitions = Vec::with_capacity(config.partitions as usize);
+        for p in 0..config.partitions {
+            partitions.push(Arc::new(Partition::open(
+                dir.join(p.to_string()),
+                name,
+                p,
+                config.clone(),
+                deleted.clone(),
+            )?));
+        }
+        Ok(Topic {
+            name: name.to_string(),
+            dir,
+            config,
+            partitions,
+            sticky: StickyPartitioner::new(),
+            deleted,
+        })
+    }
+
+    /// Marks the topic deleted: in-flight appends finish, later ones fail, waiters wake.
+    pub(crate) fn mark_deleted(&self) {
+        self.deleted.store(true, Ordering::Release);
+        for p in &self.partitions {
+            p.quiesce();
+            p.wake_all();
+        }
+    }
+
+    /// The topic directory.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     /// The topic name.
     pub fn name(&self) -> &str {
-        todo!()
+        &self.name
     }
 
     /// The topic's config (as persisted in `topic.properties`).
     pub fn config(&self) -> &TopicConfig {
-        todo!()
+        &self.config
     }
 
     /// Number of partitions.
     pub fn partition_count(&self) -> u32 {
-        todo!()
+        self.partitions.len() as u32
     }
 
     /// All partitions, by number.
     pub fn partitions(&self) -> &[Arc<Partition>] {
-        todo!()
+        &self.partitions
     }
 
-    /// Partition `p`, or [`crate::LogError::PartitionNotFound`].
+    /// Partition `p`, or [`LogError::PartitionNotFound`].
     pub fn partition(&self, p: u32) -> Result<&Arc<Partition>> {
-        let _ = p;
-        todo!()
+        self.partitions.get(p as usize).ok_or_else(|| LogError::PartitionNotFound {
+            topic: self.name.clone(),
+            partition: p,
+            partitions: self.partition_count(),
+        })
     }
 
     /// Appends `records` to partition `p` as one batch (see [`Partition::append`]).
     pub fn append(&self, partition: u32, records: &[Record]) -> Result<AppendInfo> {
-        let _ = (partition, records);
-        todo!()
+        self.partition(partition)?.append(records)
+    }
+
+    /// The partition Kafka's default partitioner picks for `key`
+    /// (`murmur2(key) & 0x7fffffff % partitions`).
+    pub fn partition_for_key(&self, key: &[u8]) -> u32 {
+        kafka_partition(key, self.partition_count())
     }
 
     /// Appends records choosing partitions like Kafka's default partitioner: a keyed
     /// record goes to `murmur2(key) & 0x7fffffff % partitions`; keyless records of one call
     /// all go to one (sticky) partition, the next call moves on round-robin. One append per
     /// partition touched. Returns `(partition, offset)` for each record, in input order.
+    /// Not atomic across partitions: on an error, appends to other partitions may have
+    /// happened.
     pub fn produce(&self, records: &[Record]) -> Result<Vec<(u32, u64)>> {
-        let _ = records;
-        todo!()
+        let n = self.partition_count();
+        let sticky = records
+            .iter()
+            .any(|r| r.key.is_none())
+            .then(|| self.sticky.next_partition(n));
+        let assign: Vec<u32> = records
+            .iter()
+            .map(|r| match &r.key {
+                Some(k) => kafka_partition(k, n),
+                None => sticky.unwrap_or(0),
+            })
+            .collect();
+        let mut out = vec![(0u32, 0u64); records.len()];
+        if let Some(&first) = assign.first() {
+            if assign.iter().all(|&p| p == first) {
+                let info = self.append(first, records)?;
+                for (i, o) in out.iter_mut().enumerate() {
+                    *o = (first, info.base_offset + i as u64);
+                }
+                return Ok(out);
+            }
+        }
+        let mut groups: Vec<Vec<usize>> = vec![Vec::new(); n as usize];
+        for (i, &p) in assign.iter().enumerate() {
+            groups[p as usize].push(i);
+        }
+        for (p, idx) in groups.iter().enumerate() {
+            if idx.is_empty() {
+                continue;
+            }
+            let batch: Vec<Record> = idx.iter().map(|&i| records[i].clone()).collect();
+            let info = self.append(p as u32, &batch)?;
+            for (j, &i) in idx.iter().enumerate() {
+                out[i] = (p as u32, info.base_offset + j as u64);
+            }
+        }
+        Ok(out)
     }
 
     /// Deletes whole closed segments by `retention.ms` (newest record older than
     /// `now_ms - retention.ms`) and `retention.bytes` (per partition, oldest first). Never
-    /// the active segment. Does nothing unless `cleanup.policy` includes `delete`.
+    /// the active segment; the start offset moves forward. Does nothing unless
+    /// `cleanup.policy` includes `delete`.
     pub fn enforce_retention(&self, now_ms: i64) -> Result<RetentionReport> {
-        let _ = now_ms;
-        todo!()
+        let mut total = RetentionReport::default();
+        for p in &self.partitions {
+            let r = retention::enforce(p, now_ms)?;
+            total.segments_deleted += r.segments_deleted;
+            total.bytes_deleted += r.bytes_deleted;
+        }
+        Ok(total)
     }
 
     /// Compacts closed segments at the current wall-clock time (see [`Topic::compact_at`]).
     pub fn compact(&self) -> Result<CompactionReport> {
-        todo!()
+        self.compact_at(crate::log::now_ms())
     }
 
-    /// Keeps only the latest record per key in closed segments, offsets preserved.
-    /// A tombstone that is the latest for its key is dropped once its timestamp is older
-    /// than `now_ms - delete.retention.ms`. Does nothing unless `cleanup.policy` includes
+    /// Keeps only the latest record per key in closed segments (the active segment is
+    /// left alone), offsets preserved: reads skip the gaps. A tombstone that is the latest
+    /// for its key is kept until its timestamp is older than `now_ms -
+    /// delete.retention.ms`, then dropped. Does nothing unless `cleanup.policy` includes
     /// `compact`.
     pub fn compact_at(&self, now_ms: i64) -> Result<CompactionReport> {
-        let _ = now_ms;
-        todo!()
+        let mut total = CompactionReport::default();
+        for p in &self.partitions {
+            total.add(compaction::compact(p, now_ms)?);
+        }
+        Ok(total)
     }
 
     /// Fsyncs all partitions.
     pub fn flush(&self) -> Result<()> {
-        todo!()
+        for p in &self.partitions {
+            p.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Fsyncs partitions whose `flush.ms` interval has passed.
+    pub(crate) fn flush_due(&self) {
+        if self.config.flush_ms.is_none() {
+            return;
+        }
+        for p in &self.partitions {
+            let _ = p.flush_if_due();
+        }
     }
 }
