@@ -357,3 +357,108 @@ impl Default for LogOptions {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(kv: &[(&str, &str)]) -> Vec<(String, String)> {
+        kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_are_kafkas() {
+        let c = TopicConfig::from_properties(3, &[]).unwrap();
+        assert_eq!(c.partitions, 3);
+        assert_eq!(c.max_message_bytes, 1_048_588);
+        assert_eq!(c.segment_bytes, 1 << 30);
+        assert_eq!(c.index_interval_bytes, 4096);
+        assert_eq!(c.retention_ms, Some(604_800_000));
+        assert_eq!(c.retention_bytes, None);
+        assert_eq!(c.cleanup_policy, CleanupPolicy::Delete);
+        assert_eq!(c.flush_policy(), FlushPolicy::Os);
+    }
+
+    #[test]
+    fn parses_kafka_names() {
+        let c = TopicConfig::from_properties(
+            2,
+            &props(&[
+                ("retention.ms", "-1"),
+                ("retention.bytes", "1000000"),
+                ("segment.bytes", "65536"),
+                ("segment.ms", "3600000"),
+                ("cleanup.policy", "compact,delete"),
+                ("max.message.bytes", "2000"),
+                ("flush.messages", "1"),
+                ("flush.ms", "50"),
+                ("index.interval.bytes", "0"),
+                ("delete.retention.ms", "10"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.retention_ms, None);
+        assert_eq!(c.retention_bytes, Some(1_000_000));
+        assert_eq!(c.segment_bytes, 65536);
+        assert_eq!(c.segment_ms, Some(3_600_000));
+        assert_eq!(c.cleanup_policy, CleanupPolicy::CompactDelete);
+        assert!(c.cleanup_policy.compacts() && c.cleanup_policy.deletes());
+        assert_eq!(c.max_message_bytes, 2000);
+        assert_eq!(c.flush_policy(), FlushPolicy::MessagesOrInterval(1, 50));
+        assert_eq!(c.index_interval_bytes, 0);
+        assert_eq!(c.delete_retention_ms, 10);
+        assert_eq!(
+            TopicConfig::from_properties(1, &props(&[("cleanup.policy", "delete, compact")]))
+                .unwrap()
+                .cleanup_policy,
+            CleanupPolicy::CompactDelete
+        );
+        assert_eq!(
+            TopicConfig::from_properties(1, &props(&[("flush.ms", "10")])).unwrap().flush_policy(),
+            FlushPolicy::Interval(10)
+        );
+    }
+
+    #[test]
+    fn roundtrips_through_the_file() {
+        let c = TopicConfig::from_properties(
+            4,
+            &props(&[("retention.bytes", "77"), ("cleanup.policy", "compact"), ("flush.messages", "5")]),
+        )
+        .unwrap();
+        assert_eq!(TopicConfig::from_file_text(&c.to_file_text()).unwrap(), c);
+        let d = TopicConfig::new(1);
+        assert_eq!(TopicConfig::from_file_text(&d.to_file_text()).unwrap(), d);
+        assert!(TopicConfig::from_file_text("retention.ms=5\n").is_err());
+        assert!(TopicConfig::from_file_text("partitions=1\nnonsense\n").is_err());
+    }
+
+    #[test]
+    fn unknown_key_lists_known_ones() {
+        let e = TopicConfig::from_properties(1, &props(&[("retention.hours", "5")])).unwrap_err();
+        let msg = e.to_string();
+        assert!(matches!(e, LogError::UnknownConfig { .. }));
+        assert!(msg.contains("retention.hours"), "{msg}");
+        for k in KNOWN_CONFIGS {
+            assert!(msg.contains(k), "{msg} should list {k}");
+        }
+    }
+
+    #[test]
+    fn bad_values_are_clear_errors() {
+        for (k, v) in [
+            ("retention.ms", "soon"),
+            ("retention.ms", "-2"),
+            ("segment.bytes", "10"),
+            ("segment.bytes", "99999999999"),
+            ("cleanup.policy", "shred"),
+            ("flush.messages", "0"),
+            ("max.message.bytes", "-5"),
+        ] {
+            let e = TopicConfig::from_properties(1, &props(&[(k, v)])).unwrap_err();
+            assert!(matches!(e, LogError::InvalidConfig { .. }), "{k}={v}: {e}");
+            assert!(e.to_string().contains(k), "{e}");
+        }
+        assert!(TopicConfig::from_properties(0, &[]).is_err());
+    }
+}

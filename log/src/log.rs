@@ -254,7 +254,7 @@ impl Log {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        let doomed = self.inner.dir.join(format!("~deleted-{name}-{nanos}"));
+        let doomed = self.inner.dir.join(format!("~deleted-{}-{nanos}", std::process::id()));
         std::fs::rename(topic.dir(), &doomed).map_err(|e| LogError::io(format!("deleting topic {name:?}"), topic.dir(), e))?;
         sync_dir(&self.inner.dir).map_err(|e| LogError::io("syncing data directory", &self.inner.dir, e))?;
         std::fs::remove_dir_all(&doomed).map_err(|e| LogError::io(format!("removing files of topic {name:?}"), &doomed, e))?;

@@ -37,7 +37,11 @@ impl Topic {
         if dir.exists() {
             return Err(LogError::TopicExists(name.to_string()));
         }
-        let tmp = parent.join(format!("~creating-{name}"));
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        // Kept short: a 249-character topic name plus a prefix would exceed NAME_MAX.
+        let tmp = parent.join(format!("~creating-{}-{nanos}", std::process::id()));
         let io = |what: &str, p: &Path, e| LogError::io(format!("{what} for new topic {name:?}"), p, e);
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp).map_err(|e| io("removing stale directory", &tmp, e))?;
