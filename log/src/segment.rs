@@ -148,6 +148,40 @@ impl<'a> Scanner<'a> {
     }
 }
 
+/// A scan that starts at a sparse index entry and trusts it only if the batch found there
+/// has the base offset the entry promises; otherwise (an index that is wrong in a way the
+/// open-time check could not see) it falls back to scanning from the start of the file.
+struct IndexedScan<'a> {
+    sc: Scanner<'a>,
+    expect: Option<u64>,
+    size: u64,
+    chunk: usize,
+}
+
+impl<'a> IndexedScan<'a> {
+    fn new(file: &'a File, entry: (u32, u32), base: u64, size: u64, chunk: usize) -> IndexedScan<'a> {
+        let (rel, pos) = entry;
+        IndexedScan {
+            sc: Scanner::new(file, pos as u64, size, chunk),
+            expect: (pos > 0).then_some(base + rel as u64),
+            size,
+            chunk,
+        }
+    }
+
+    fn next_batch(&mut self) -> Result<Option<RawBatch>, ScanError> {
+        let r = self.sc.next_batch();
+        if let Some(want) = self.expect.take() {
+            let trusted = matches!(&r, Ok(Some(b)) if b.header.base_offset == want);
+            if !trusted {
+                self.sc = Scanner::new(self.sc.file, 0, self.size, self.chunk);
+                return self.sc.next_batch();
+            }
+        }
+        r
+    }
+}
+
 /// What opening a segment found and repaired, for the recovery notes.
 pub(crate) type Note = Option<String>;
 
@@ -342,10 +376,10 @@ impl Segment {
     pub fn read_into(&self, from: u64, limit: &ReadLimit, out: &mut Vec<StoredRecord>, bytes: &mut usize) -> Result<bool> {
         let size = self.size();
         let rel = from.saturating_sub(self.base_offset).min(u32::MAX as u64) as u32;
-        let (_, pos) = read_lock(&self.index).lookup(rel);
+        let entry = read_lock(&self.index).lookup(rel);
         let want = limit.max_bytes.saturating_sub(*bytes).saturating_add(16 << 10);
         let chunk = want.clamp(64 << 10, 4 << 20);
-        let mut sc = Scanner::new(&self.file, pos as u64, size, chunk);
+        let mut sc = IndexedScan::new(&self.file, entry, self.base_offset, size, chunk);
         loop {
             let b = match sc.next_batch() {
                 Ok(Some(b)) => b,
@@ -375,16 +409,16 @@ impl Segment {
     /// The first offset `>= from` whose record has a timestamp `>= ts`.
     pub fn find_timestamp(&self, ts: i64, from: u64) -> Result<Option<u64>> {
         let size = self.size();
-        let (pos, from) = {
+        let (entry, from) = {
             let ix = read_lock(&self.index);
             if ix.max_timestamp < ts {
                 return Ok(None);
             }
             let from = from.max(self.base_offset + ix.time_lookup(ts) as u64);
             let rel = (from - self.base_offset).min(u32::MAX as u64) as u32;
-            (ix.lookup(rel).1, from)
+            (ix.lookup(rel), from)
         };
-        let mut sc = Scanner::new(&self.file, pos as u64, size, SCAN_CHUNK);
+        let mut sc = IndexedScan::new(&self.file, entry, self.base_offset, size, SCAN_CHUNK);
         loop {
             let b = match sc.next_batch() {
                 Ok(Some(b)) => b,

@@ -481,7 +481,7 @@ fn consumer_offsets_are_durable() {
         assert_eq!(log.committed_offset("g1", "t", 0), Some(9));
         assert!(matches!(log.commit_offsets("", &[("t", 0u32, 1u64)]), Err(LogError::InvalidArgument(_))));
         assert!(log.commit_offsets("g", &[("../t", 0u32, 1u64)]).is_err());
-        for i in 0..2000u64 {
+        for i in 0..200u64 {
             log.commit_offsets("busy", &[("t", (i % 3) as u32, i)]).unwrap();
         }
     }
@@ -492,14 +492,14 @@ fn consumer_offsets_are_durable() {
     assert_eq!(log.committed_offset("g2", "t", 2), Some(1));
     assert_eq!(log.committed_offsets("g1"), vec![("t".to_string(), 0, 9), ("t".to_string(), 1, 7)]);
     assert_eq!(log.groups(), vec!["busy", "g1", "g2"]);
-    assert_eq!(log.committed_offset("busy", "t", 1), Some(1999 - 1999 % 3 - 2 + 3));
+    assert_eq!(log.committed_offset("busy", "t", 1), Some(199));
     // Compacting the internal topic keeps the latest offsets.
     log.compact().unwrap();
     drop(log);
     let log = open(dir.path());
-    assert_eq!(log.committed_offset("busy", "t", 0), Some(1998));
-    assert_eq!(log.committed_offset("busy", "t", 1), Some(1999));
-    assert_eq!(log.committed_offset("busy", "t", 2), Some(1997));
+    assert_eq!(log.committed_offset("busy", "t", 0), Some(198));
+    assert_eq!(log.committed_offset("busy", "t", 1), Some(199));
+    assert_eq!(log.committed_offset("busy", "t", 2), Some(197));
     assert_eq!(log.committed_offset("g1", "t", 0), Some(9));
 }
 
