@@ -7,7 +7,8 @@
 //! 0  base_offset        u64   offset of the first record the batch covers
 //! 8  batch_length       u32   bytes after this field
 //! 12 magic              u8    1
-//! 13 crc                u32   CRC32C of bytes [17, end)
+//! 13 crc                u32   CRC32C of the whole batch except this field
+//!                              (bytes [0, 13) then [17, end): the base offset is covered)
 //! 17 attributes         u16   0 (reserved for compression)
 //! 19 last_offset_delta  u32   last offset covered - base_offset
 //! 23 first_timestamp    i64   timestamp of the first record
@@ -31,8 +32,15 @@ pub(crate) const LOG_OVERHEAD: usize = 12;
 pub(crate) const HEADER_LEN: usize = 43;
 /// The only batch format version.
 pub(crate) const MAGIC: u8 = 1;
-/// Offset where the CRC-covered bytes start.
+/// Offset of the CRC field; the CRC covers `[0, CRC_AT)` and `[CRC_START, end)`.
+const CRC_AT: usize = 13;
+/// Offset where the CRC-covered bytes after the CRC field start.
 const CRC_START: usize = 17;
+
+/// CRC32C of a whole batch except its CRC field.
+fn batch_crc(b: &[u8]) -> u32 {
+    crc32c::crc32c_append(crc32c::crc32c(&b[..CRC_AT]), &b[CRC_START..])
+}
 
 /// The fixed header of a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,7 +125,7 @@ pub(crate) fn parse_header(b: &[u8]) -> Result<BatchHeader, String> {
 
 /// True when the CRC stored in the batch matches its contents (`b` is the whole batch).
 pub(crate) fn crc_ok(h: &BatchHeader, b: &[u8]) -> bool {
-    b.len() >= HEADER_LEN && crc32c::crc32c(&b[CRC_START..]) == h.crc
+    b.len() >= HEADER_LEN && batch_crc(b) == h.crc
 }
 
 fn be_u32(b: &[u8]) -> u32 {
@@ -329,7 +337,7 @@ fn finish_batch(buf: &mut [u8], start: usize, base: u64, last_delta: u32, first_
     h[23..31].copy_from_slice(&first_ts.to_be_bytes());
     h[31..39].copy_from_slice(&max_ts.to_be_bytes());
     h[39..43].copy_from_slice(&count.to_be_bytes());
-    let crc = crc32c::crc32c(&h[CRC_START..]);
+    let crc = batch_crc(h);
     h[13..17].copy_from_slice(&crc.to_be_bytes());
 }
 
@@ -541,7 +549,7 @@ mod tests {
         let records: Vec<Record> = (0..10).map(rec).collect();
         let (mut buf, mut metas) = (Vec::new(), Vec::new());
         encode_records(&mut buf, &mut metas, 0, &records, usize::MAX).unwrap();
-        for i in CRC_START..buf.len() {
+        for i in (0..buf.len()).filter(|i| !(CRC_AT..CRC_START).contains(i)) {
             let mut b = buf.clone();
             b[i] ^= 0x40;
             let h = parse_header(&b);

@@ -386,6 +386,13 @@ impl Segment {
                 Ok(None) => return Ok(false),
                 Err(e) => return Err(e.into_log_error(&self.path)),
             };
+            if b.header.base_offset < self.base_offset {
+                return Err(LogError::corrupt(
+                    &self.path,
+                    b.position,
+                    format!("batch base offset {} is below the segment's base", b.header.base_offset),
+                ));
+            }
             if b.header.last_offset() < from {
                 continue;
             }
