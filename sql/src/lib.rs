@@ -1,1 +1,67 @@
-//! brook-sql: the ksqlDB dialect — parser, AST, analyzer and logical plan.
+//! brook-sql: the ksqlDB dialect — parser and AST (the analyzer and logical plan build on
+//! these).
+//!
+//! ```
+//! use brook_sql::{parse_statements, ast::StatementKind};
+//! let sts = parse_statements(
+//!     "CREATE STREAM s (id INT KEY, v STRING) WITH (kafka_topic='s', value_format='JSON');
+//!      SELECT id, COUNT(*) FROM s WINDOW TUMBLING (SIZE 1 MINUTE) GROUP BY id EMIT CHANGES;",
+//! ).unwrap();
+//! assert!(matches!(sts[1].kind, StatementKind::Query(_)));
+//! // Statements print back as SQL that parses to the same tree.
+//! assert_eq!(parse_statements(&sts[1].to_string()).unwrap()[0], sts[1]);
+//! ```
+
+pub mod ast;
+pub mod error;
+pub mod keywords;
+mod parser;
+pub mod script;
+pub mod suggest;
+pub mod variables;
+
+pub use ast::{Expr, Statement, StatementKind, Type};
+pub use error::{ParseError, ParseErrorKind};
+pub use parser::MAX_DEPTH;
+pub use script::{parse_script, split_statements, StatementText};
+pub use suggest::suggest;
+pub use variables::substitute_variables;
+
+use ast::Position;
+use parser::lexer::lex;
+use parser::Parser;
+
+/// Parses a script: statements separated by `;` (the last `;` may be omitted). Variables
+/// are not substituted here (see [`parse_script`]); a `${name}` left in the text is an error.
+pub fn parse_statements(sql: &str) -> Result<Vec<Statement>, ParseError> {
+    let tokens = lex(sql, Position::new(1, 1))?;
+    Parser::new(&tokens).parse_script()
+}
+
+/// Parses exactly one statement, with or without a trailing `;`.
+pub fn parse_statement(sql: &str) -> Result<Statement, ParseError> {
+    let tokens = lex(sql, Position::new(1, 1))?;
+    Parser::new(&tokens).parse_single()
+}
+
+/// Parses one expression (e.g. for tests, or a `--where`-style option).
+pub fn parse_expression(sql: &str) -> Result<Expr, ParseError> {
+    let tokens = lex(sql, Position::new(1, 1))?;
+    let mut p = Parser::new(&tokens);
+    let e = p.parse_expr()?;
+    if !p.at_eof() {
+        return Err(p.expected("end of input"));
+    }
+    Ok(e)
+}
+
+/// Parses one type, such as `STRUCT<a INT, b ARRAY<STRING>>`.
+pub fn parse_type(sql: &str) -> Result<Type, ParseError> {
+    let tokens = lex(sql, Position::new(1, 1))?;
+    let mut p = Parser::new(&tokens);
+    let t = p.parse_type()?;
+    if !p.at_eof() {
+        return Err(p.expected("end of input"));
+    }
+    Ok(t)
+}

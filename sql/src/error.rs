@@ -1,0 +1,109 @@
+//! `ParseError`: what went wrong, where (1-based line and column), and how to show it with
+//! the offending source line and a caret.
+
+use std::fmt::Write as _;
+
+/// What kind of problem a [`ParseError`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ParseErrorKind {
+    /// The text could not be split into tokens (e.g. an unterminated string).
+    Lexical,
+    /// The tokens do not form a statement of the grammar.
+    Syntax,
+    /// The statement follows the grammar but breaks a rule the parser checks
+    /// (e.g. `KEY` in a table, a duplicate property, a number out of range).
+    Invalid,
+    /// Expressions or types nest deeper than the parser allows.
+    TooDeep,
+    /// A `${name}` variable that is not defined.
+    UndefinedVariable,
+}
+
+/// A parse error at a 1-based line and column.
+///
+/// `message` is complete ("expected 'SELECT', found 'SELCT'. Did you mean 'SELECT'?");
+/// `expected`, `found` and `suggestion` give its parts for tools that want them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{line}:{column}: {message}")]
+pub struct ParseError {
+    pub kind: ParseErrorKind,
+    pub line: u32,
+    pub column: u32,
+    pub message: String,
+    /// What the parser could have accepted here.
+    pub expected: Vec<String>,
+    /// What it found instead.
+    pub found: Option<String>,
+    /// A nearby keyword for a likely typo.
+    pub suggestion: Option<String>,
+}
+
+impl ParseError {
+    pub fn new(kind: ParseErrorKind, line: u32, column: u32, message: impl Into<String>) -> Self {
+        ParseError {
+            kind,
+            line,
+            column,
+            message: message.into(),
+            expected: Vec::new(),
+            found: None,
+            suggestion: None,
+        }
+    }
+
+    /// `file:line:col: message`, then the source line and a caret under the problem.
+    /// `source` is the text that was parsed (the whole script, so that line numbers match).
+    pub fn render(&self, source: &str, file_name: &str) -> String {
+        let mut out = format!(
+            "{}:{}:{}: {}",
+            file_name, self.line, self.column, self.message
+        );
+        if let Some(text) = source_line(source, self.line) {
+            let text = text.trim_end_matches(['\r', '\n']);
+            let mut caret = String::new();
+            // Keep tabs so the caret lines up under the same tab stops.
+            for c in text.chars().take(self.column.saturating_sub(1) as usize) {
+                caret.push(if c == '\t' { '\t' } else { ' ' });
+            }
+            let _ = write!(out, "\n{text}\n{caret}^");
+        }
+        out
+    }
+}
+
+/// Line `line` (1-based) of `source`, with line breaks as the tokenizer counts them
+/// (`\n`, `\r\n` or a lone `\r`).
+fn source_line(source: &str, line: u32) -> Option<&str> {
+    if line == 0 {
+        return None;
+    }
+    let mut rest = source;
+    for _ in 1..line {
+        let i = rest.find(['\n', '\r'])?;
+        rest = if rest[i..].starts_with("\r\n") {
+            &rest[i + 2..]
+        } else {
+            &rest[i + 1..]
+        };
+    }
+    let end = rest.find(['\n', '\r']).unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_caret_under_column() {
+        let e = ParseError::new(ParseErrorKind::Syntax, 2, 8, "expected X");
+        let r = e.render("SELECT 1;\n\tSELECT FORM x;", "a.sql");
+        assert_eq!(r, "a.sql:2:8: expected X\n\tSELECT FORM x;\n\t      ^");
+    }
+
+    #[test]
+    fn renders_without_source_line() {
+        let e = ParseError::new(ParseErrorKind::Syntax, 9, 1, "boom");
+        assert_eq!(e.render("x", "f"), "f:9:1: boom");
+    }
+}
