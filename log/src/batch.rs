@@ -92,11 +92,16 @@ pub(crate) fn read_prefix(b: &[u8]) -> (u64, u32) {
 /// Does not check the CRC.
 pub(crate) fn parse_header(b: &[u8]) -> Result<BatchHeader, String> {
     if b.len() < HEADER_LEN {
-        return Err(format!("batch header needs {HEADER_LEN} bytes, have {}", b.len()));
+        return Err(format!(
+            "batch header needs {HEADER_LEN} bytes, have {}",
+            b.len()
+        ));
     }
     let (base_offset, length) = read_prefix(b);
     if (length as usize) < HEADER_LEN - LOG_OVERHEAD {
-        return Err(format!("batch length {length} is shorter than a batch header"));
+        return Err(format!(
+            "batch length {length} is shorter than a batch header"
+        ));
     }
     if b[12] != MAGIC {
         return Err(format!("unknown batch magic {} (expected {MAGIC})", b[12]));
@@ -117,7 +122,10 @@ pub(crate) fn parse_header(b: &[u8]) -> Result<BatchHeader, String> {
             h.last_offset_delta as u64 + 1
         ));
     }
-    if base_offset.checked_add(h.last_offset_delta as u64).is_none() {
+    if base_offset
+        .checked_add(h.last_offset_delta as u64)
+        .is_none()
+    {
         return Err(format!("batch base offset {base_offset} overflows"));
     }
     Ok(h)
@@ -182,7 +190,13 @@ fn opt_len(b: Option<&[u8]>) -> i64 {
 }
 
 /// Size of a record's body (everything after its length varint).
-fn body_len(ts_delta: i64, offset_delta: u64, key: Option<&[u8]>, value: Option<&[u8]>, headers: &[Header]) -> usize {
+fn body_len(
+    ts_delta: i64,
+    offset_delta: u64,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    headers: &[Header],
+) -> usize {
     let mut n = 1
         + uvarint_len(zigzag(ts_delta))
         + uvarint_len(offset_delta)
@@ -193,13 +207,22 @@ fn body_len(ts_delta: i64, offset_delta: u64, key: Option<&[u8]>, value: Option<
         + uvarint_len(headers.len() as u64);
     for (name, v) in headers {
         let v = v.as_deref();
-        n += uvarint_len(name.len() as u64) + name.len() + uvarint_len(zigzag(opt_len(v))) + v.map_or(0, |v| v.len());
+        n += uvarint_len(name.len() as u64)
+            + name.len()
+            + uvarint_len(zigzag(opt_len(v)))
+            + v.map_or(0, |v| v.len());
     }
     n
 }
 
 /// Encoded size of a record (length varint + body).
-fn record_len(ts_delta: i64, offset_delta: u64, key: Option<&[u8]>, value: Option<&[u8]>, headers: &[Header]) -> usize {
+fn record_len(
+    ts_delta: i64,
+    offset_delta: u64,
+    key: Option<&[u8]>,
+    value: Option<&[u8]>,
+    headers: &[Header],
+) -> usize {
     let b = body_len(ts_delta, offset_delta, key, value, headers);
     uvarint_len(b as u64) + b
 }
@@ -265,7 +288,10 @@ pub(crate) fn encode_records(
         .map(|r| {
             24 + r.key.as_ref().map_or(0, |k| k.len())
                 + r.value.as_ref().map_or(0, |v| v.len())
-                + r.headers.iter().map(|(n, v)| n.len() + v.as_ref().map_or(0, |v| v.len()) + 4).sum::<usize>()
+                + r.headers
+                    .iter()
+                    .map(|(n, v)| n.len() + v.as_ref().map_or(0, |v| v.len()) + 4)
+                    .sum::<usize>()
         })
         .sum();
     buf.reserve(estimate + HEADER_LEN);
@@ -286,7 +312,9 @@ pub(crate) fn encode_records(
             if buf.len() - start + rlen > max_batch_bytes {
                 if n == 0 {
                     buf.truncate(start);
-                    return Err(EncodeError::RecordTooLarge { size: single_record_batch_len(r) });
+                    return Err(EncodeError::RecordTooLarge {
+                        size: single_record_batch_len(r),
+                    });
                 }
                 break;
             }
@@ -294,7 +322,15 @@ pub(crate) fn encode_records(
             max_ts = max_ts.max(r.timestamp);
             n += 1;
         }
-        finish_batch(buf, start, batch_base, (n - 1) as u32, first_ts, max_ts, n as u32);
+        finish_batch(
+            buf,
+            start,
+            batch_base,
+            (n - 1) as u32,
+            first_ts,
+            max_ts,
+            n as u32,
+        );
         metas.push(BatchMeta {
             start,
             len: buf.len() - start,
@@ -310,7 +346,12 @@ pub(crate) fn encode_records(
 /// Re-encodes records that keep their original offsets (compaction) as one batch covering
 /// `base_offset..=base_offset + last_offset_delta`. `records` must be non-empty, in offset
 /// order, within that range.
-pub(crate) fn encode_with_offsets(buf: &mut Vec<u8>, base_offset: u64, last_offset_delta: u32, records: &[StoredRecord]) {
+pub(crate) fn encode_with_offsets(
+    buf: &mut Vec<u8>,
+    base_offset: u64,
+    last_offset_delta: u32,
+    records: &[StoredRecord],
+) {
     let start = buf.len();
     buf.resize(start + HEADER_LEN, 0);
     let first_ts = records.first().map_or(0, |r| r.timestamp);
@@ -323,10 +364,26 @@ pub(crate) fn encode_with_offsets(buf: &mut Vec<u8>, base_offset: u64, last_offs
         put_record(buf, body, ts_delta, od, key, value, &r.headers);
         max_ts = max_ts.max(r.timestamp);
     }
-    finish_batch(buf, start, base_offset, last_offset_delta, first_ts, max_ts, records.len() as u32);
+    finish_batch(
+        buf,
+        start,
+        base_offset,
+        last_offset_delta,
+        first_ts,
+        max_ts,
+        records.len() as u32,
+    );
 }
 
-fn finish_batch(buf: &mut [u8], start: usize, base: u64, last_delta: u32, first_ts: i64, max_ts: i64, count: u32) {
+fn finish_batch(
+    buf: &mut [u8],
+    start: usize,
+    base: u64,
+    last_delta: u32,
+    first_ts: i64,
+    max_ts: i64,
+    count: u32,
+) {
     let len = (buf.len() - start - LOG_OVERHEAD) as u32;
     let h = &mut buf[start..];
     h[0..8].copy_from_slice(&base.to_be_bytes());
@@ -353,7 +410,10 @@ impl<'a> Cursor<'a> {
         let mut v: u64 = 0;
         let mut shift = 0;
         loop {
-            let byte = *self.b.get(self.pos).ok_or("varint runs past end of record")?;
+            let byte = *self
+                .b
+                .get(self.pos)
+                .ok_or("varint runs past end of record")?;
             self.pos += 1;
             if shift == 63 && byte > 1 {
                 return Err("varint overflows 64 bits".into());
@@ -419,12 +479,18 @@ pub(crate) fn decode_records(
             return Err(format!("record length {len} runs past end of batch"));
         }
         let end = start + len as usize;
-        let mut r = Cursor { b: &b[..end], pos: start };
+        let mut r = Cursor {
+            b: &b[..end],
+            pos: start,
+        };
         let _attributes = r.u8()?;
         let ts = h.first_timestamp.wrapping_add(r.varint()?);
         let od = r.uvarint()?;
         if od > h.last_offset_delta as u64 {
-            return Err(format!("record offset delta {od} beyond batch's last delta {}", h.last_offset_delta));
+            return Err(format!(
+                "record offset delta {od} beyond batch's last delta {}",
+                h.last_offset_delta
+            ));
         }
         let offset = h.base_offset + od;
         if last_offset.is_some_and(|l| offset <= l) {
@@ -435,7 +501,9 @@ pub(crate) fn decode_records(
         let value = r.opt_span()?;
         let nh = r.uvarint()?;
         if nh > len {
-            return Err(format!("header count {nh} is impossible in a {len}-byte record"));
+            return Err(format!(
+                "header count {nh} is impossible in a {len}-byte record"
+            ));
         }
         let wanted = offset >= from_offset;
         let mut headers = Vec::new();
@@ -447,12 +515,16 @@ pub(crate) fn decode_records(
             let (ns, nl) = r.span(usize::try_from(nl).map_err(|_| "header name too long")?)?;
             let hv = r.opt_span()?;
             if wanted {
-                let name = std::str::from_utf8(&b[ns..ns + nl]).map_err(|_| "header name is not UTF-8".to_string())?;
+                let name = std::str::from_utf8(&b[ns..ns + nl])
+                    .map_err(|_| "header name is not UTF-8".to_string())?;
                 headers.push((name.to_string(), hv.map(|(s, l)| batch.slice(s..s + l))));
             }
         }
         if r.pos != end {
-            return Err(format!("record at offset {offset} has {} trailing bytes", end - r.pos));
+            return Err(format!(
+                "record at offset {offset} has {} trailing bytes",
+                end - r.pos
+            ));
         }
         c.pos = end;
         if wanted {
@@ -469,7 +541,11 @@ pub(crate) fn decode_records(
         }
     }
     if c.pos != b.len() {
-        return Err(format!("batch has {} trailing bytes after {} records", b.len() - c.pos, h.record_count));
+        return Err(format!(
+            "batch has {} trailing bytes after {} records",
+            b.len() - c.pos,
+            h.record_count
+        ));
     }
     Ok(())
 }
@@ -480,12 +556,21 @@ mod tests {
 
     fn rec(i: u64) -> Record {
         let mut r = Record::new(
-            if i % 3 == 0 { None } else { Some(Bytes::from(format!("key-{i}"))) },
-            if i % 5 == 4 { None } else { Some(Bytes::from(vec![i as u8; (i % 40) as usize])) },
+            if i.is_multiple_of(3) {
+                None
+            } else {
+                Some(Bytes::from(format!("key-{i}")))
+            },
+            if i % 5 == 4 {
+                None
+            } else {
+                Some(Bytes::from(vec![i as u8; (i % 40) as usize]))
+            },
             1_700_000_000_000 + (i as i64 * 7919) % 1000 - 500,
         );
-        if i % 2 == 0 {
-            r.headers.push((format!("h{i}"), Some(Bytes::from_static(b"hv"))));
+        if i.is_multiple_of(2) {
+            r.headers
+                .push((format!("h{i}"), Some(Bytes::from_static(b"hv"))));
             r.headers.push(("null".into(), None));
         }
         r
@@ -521,19 +606,27 @@ mod tests {
             assert_eq!(o.offset, 1000 + i as u64);
             assert_eq!(&o.to_record(), r);
         }
-        assert_eq!(metas[0].max_timestamp, records.iter().map(|r| r.timestamp).max().unwrap());
+        assert_eq!(
+            metas[0].max_timestamp,
+            records.iter().map(|r| r.timestamp).max().unwrap()
+        );
     }
 
     #[test]
     fn splits_batches_at_max_bytes_and_rejects_huge_record() {
-        let records: Vec<Record> = (0..200).map(|i| Record::unkeyed(vec![1u8; 100], i)).collect();
+        let records: Vec<Record> = (0..200)
+            .map(|i| Record::unkeyed(vec![1u8; 100], i))
+            .collect();
         let (mut buf, mut metas) = (Vec::new(), Vec::new());
         encode_records(&mut buf, &mut metas, 0, &records, 1000).unwrap();
         assert!(metas.len() > 20);
         assert!(metas.iter().all(|m| m.len <= 1000));
         let out = decode_all(&buf, &metas);
         assert_eq!(out.len(), 200);
-        assert!(out.iter().enumerate().all(|(i, r)| r.offset == i as u64 && r.timestamp == i as i64));
+        assert!(out
+            .iter()
+            .enumerate()
+            .all(|(i, r)| r.offset == i as u64 && r.timestamp == i as i64));
 
         let big = [Record::unkeyed(vec![0u8; 2000], 0)];
         let (mut buf, mut metas) = (Vec::new(), Vec::new());
@@ -553,7 +646,10 @@ mod tests {
             let mut b = buf.clone();
             b[i] ^= 0x40;
             let h = parse_header(&b);
-            assert!(h.is_err() || !crc_ok(h.as_ref().unwrap(), &b), "flip at {i} undetected");
+            assert!(
+                h.is_err() || !crc_ok(h.as_ref().unwrap(), &b),
+                "flip at {i} undetected"
+            );
         }
         let mut b = buf.clone();
         b[12] = 9;
@@ -568,7 +664,9 @@ mod tests {
             let len = HEADER_LEN + (seed % 64) as usize;
             let mut v = vec![0u8; len];
             for x in v.iter_mut() {
-                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 *x = (seed >> 33) as u8;
             }
             v[8..12].copy_from_slice(&((len - LOG_OVERHEAD) as u32).to_be_bytes());
@@ -584,7 +682,9 @@ mod tests {
 
     #[test]
     fn compaction_reencode_keeps_offsets() {
-        let records: Vec<Record> = (0..10).map(|i| Record::keyed(format!("k{i}"), "v", i)).collect();
+        let records: Vec<Record> = (0..10)
+            .map(|i| Record::keyed(format!("k{i}"), "v", i))
+            .collect();
         let (mut buf, mut metas) = (Vec::new(), Vec::new());
         encode_records(&mut buf, &mut metas, 50, &records, usize::MAX).unwrap();
         let all = decode_all(&buf, &metas);

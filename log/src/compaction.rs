@@ -81,7 +81,9 @@ pub(crate) fn compact(p: &Partition, now_ms: i64) -> Result<CompactionReport> {
     let cutoff = now_ms.saturating_sub(cfg.delete_retention_ms);
     let keep = |r: &StoredRecord| match &r.key {
         None => true,
-        Some(k) => latest.get(&k[..]) == Some(&r.offset) && !(r.value.is_none() && r.timestamp < cutoff),
+        Some(k) => {
+            latest.get(&k[..]) == Some(&r.offset) && !(r.value.is_none() && r.timestamp < cutoff)
+        }
     };
     for (i, s) in closed.iter().enumerate() {
         let next_base = segs[i + 1].base_offset;
@@ -102,7 +104,11 @@ pub(crate) fn compact(p: &Partition, now_ms: i64) -> Result<CompactionReport> {
         let cleaned = s.path.with_extension("log.cleaned");
         let io = |what: &str, e| {
             LogError::io(
-                format!("{what} while compacting topic {:?} partition {}", p.topic(), p.id()),
+                format!(
+                    "{what} while compacting topic {:?} partition {}",
+                    p.topic(),
+                    p.id()
+                ),
                 &cleaned,
                 e,
             )
@@ -129,13 +135,20 @@ pub(crate) fn compact(p: &Partition, now_ms: i64) -> Result<CompactionReport> {
                 return Ok(());
             } else {
                 buf.clear();
-                batch::encode_with_offsets(&mut buf, b.header.base_offset, b.header.last_offset_delta, &kept);
+                batch::encode_with_offsets(
+                    &mut buf,
+                    b.header.base_offset,
+                    b.header.last_offset_delta,
+                    &kept,
+                );
                 &buf
             };
             written += bytes.len() as u64;
             out.write_all(bytes).map_err(|e| io("writing", e))
         })?;
-        let file = out.into_inner().map_err(|e| io("writing", e.into_error()))?;
+        let file = out
+            .into_inner()
+            .map_err(|e| io("writing", e.into_error()))?;
         file.sync_all().map_err(|e| io("fsyncing", e))?;
         drop(file);
         let (ipath, tpath) = s.index_paths();
@@ -146,9 +159,11 @@ pub(crate) fn compact(p: &Partition, now_ms: i64) -> Result<CompactionReport> {
                 Err(e) => return Err(LogError::io("removing old index while compacting", ix, e)),
             }
         }
-        std::fs::rename(&cleaned, &s.path).map_err(|e| io("renaming cleaned segment into place", e))?;
+        std::fs::rename(&cleaned, &s.path)
+            .map_err(|e| io("renaming cleaned segment into place", e))?;
         sync_dir(p.dir()).map_err(|e| LogError::io("syncing partition directory", p.dir(), e))?;
-        let (seg, _) = Segment::open_closed(p.dir(), s.base_offset, next_base, cfg.index_interval_bytes)?;
+        let (seg, _) =
+            Segment::open_closed(p.dir(), s.base_offset, next_base, cfg.index_interval_bytes)?;
         p.replace_segment(Arc::new(seg));
         report.segments_rewritten += 1;
         report.records_removed += droppable;

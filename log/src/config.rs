@@ -217,17 +217,28 @@ impl TopicConfig {
         vec![
             ("partitions".into(), self.partitions.to_string()),
             ("cleanup.policy".into(), self.cleanup_policy.as_str().into()),
-            ("delete.retention.ms".into(), self.delete_retention_ms.to_string()),
+            (
+                "delete.retention.ms".into(),
+                self.delete_retention_ms.to_string(),
+            ),
             (
                 "flush.messages".into(),
-                self.flush_messages.map_or(i64::MAX.to_string(), |v| v.to_string()),
+                self.flush_messages
+                    .map_or(i64::MAX.to_string(), |v| v.to_string()),
             ),
             (
                 "flush.ms".into(),
-                self.flush_ms.map_or(i64::MAX.to_string(), |v| v.to_string()),
+                self.flush_ms
+                    .map_or(i64::MAX.to_string(), |v| v.to_string()),
             ),
-            ("index.interval.bytes".into(), self.index_interval_bytes.to_string()),
-            ("max.message.bytes".into(), self.max_message_bytes.to_string()),
+            (
+                "index.interval.bytes".into(),
+                self.index_interval_bytes.to_string(),
+            ),
+            (
+                "max.message.bytes".into(),
+                self.max_message_bytes.to_string(),
+            ),
             (
                 "retention.bytes".into(),
                 unlimited(self.retention_bytes.map(|b| b.min(i64::MAX as u64) as i64)),
@@ -363,7 +374,9 @@ mod tests {
     use super::*;
 
     fn props(kv: &[(&str, &str)]) -> Vec<(String, String)> {
-        kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        kv.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -414,7 +427,9 @@ mod tests {
             CleanupPolicy::CompactDelete
         );
         assert_eq!(
-            TopicConfig::from_properties(1, &props(&[("flush.ms", "10")])).unwrap().flush_policy(),
+            TopicConfig::from_properties(1, &props(&[("flush.ms", "10")]))
+                .unwrap()
+                .flush_policy(),
             FlushPolicy::Interval(10)
         );
     }
@@ -423,7 +438,11 @@ mod tests {
     fn roundtrips_through_the_file() {
         let c = TopicConfig::from_properties(
             4,
-            &props(&[("retention.bytes", "77"), ("cleanup.policy", "compact"), ("flush.messages", "5")]),
+            &props(&[
+                ("retention.bytes", "77"),
+                ("cleanup.policy", "compact"),
+                ("flush.messages", "5"),
+            ]),
         )
         .unwrap();
         assert_eq!(TopicConfig::from_file_text(&c.to_file_text()).unwrap(), c);

@@ -105,7 +105,11 @@ pub enum LogError {
 
 impl LogError {
     /// Builds an [`LogError::Io`].
-    pub(crate) fn io(context: impl Into<String>, path: impl Into<PathBuf>, source: io::Error) -> Self {
+    pub(crate) fn io(
+        context: impl Into<String>,
+        path: impl Into<PathBuf>,
+        source: io::Error,
+    ) -> Self {
         LogError::Io {
             context: context.into(),
             path: path.into(),
@@ -114,7 +118,11 @@ impl LogError {
     }
 
     /// Builds a [`LogError::Corrupt`].
-    pub(crate) fn corrupt(path: impl Into<PathBuf>, position: u64, reason: impl Into<String>) -> Self {
+    pub(crate) fn corrupt(
+        path: impl Into<PathBuf>,
+        position: u64,
+        reason: impl Into<String>,
+    ) -> Self {
         LogError::Corrupt {
             path: path.into(),
             position,

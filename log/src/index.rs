@@ -47,12 +47,26 @@ impl SegmentIndex {
 
     /// Records that a batch `[base_rel, last_rel]` of `len` bytes with `max_ts` was written
     /// at `position`, adding sparse entries every `interval` bytes.
-    pub fn on_batch(&mut self, base_rel: u32, last_rel: u32, position: u32, len: u64, max_ts: i64, interval: u32) {
+    pub fn on_batch(
+        &mut self,
+        base_rel: u32,
+        last_rel: u32,
+        position: u32,
+        len: u64,
+        max_ts: i64,
+        interval: u32,
+    ) {
         let mut indexed = false;
         if self.bytes_since_entry >= interval as u64 && (position > 0 || interval == 0) {
-            let after_last = self.offsets.last().is_none_or(|e| e.rel_offset < base_rel && e.position < position);
+            let after_last = self
+                .offsets
+                .last()
+                .is_none_or(|e| e.rel_offset < base_rel && e.position < position);
             if after_last {
-                self.offsets.push(OffsetEntry { rel_offset: base_rel, position });
+                self.offsets.push(OffsetEntry {
+                    rel_offset: base_rel,
+                    position,
+                });
                 self.bytes_since_entry = 0;
                 indexed = true;
             }
@@ -72,7 +86,10 @@ impl SegmentIndex {
         if self.max_timestamp == i64::MIN {
             return;
         }
-        let grows = self.times.last().is_none_or(|t| self.max_timestamp > t.timestamp && rel > t.rel_offset);
+        let grows = self
+            .times
+            .last()
+            .is_none_or(|t| self.max_timestamp > t.timestamp && rel > t.rel_offset);
         if grows {
             self.times.push(TimeEntry {
                 timestamp: self.max_timestamp,
@@ -117,7 +134,10 @@ pub(crate) fn load_offsets(path: &Path) -> io::Result<Result<Vec<OffsetEntry>, S
         return Ok(Err("missing".into()));
     };
     if b.len() % OFFSET_ENTRY != 0 {
-        return Ok(Err(format!("size {} is not a multiple of {OFFSET_ENTRY}", b.len())));
+        return Ok(Err(format!(
+            "size {} is not a multiple of {OFFSET_ENTRY}",
+            b.len()
+        )));
     }
     let mut out: Vec<OffsetEntry> = Vec::with_capacity(b.len() / OFFSET_ENTRY);
     for c in b.chunks_exact(OFFSET_ENTRY) {
@@ -125,7 +145,10 @@ pub(crate) fn load_offsets(path: &Path) -> io::Result<Result<Vec<OffsetEntry>, S
             rel_offset: u32::from_be_bytes([c[0], c[1], c[2], c[3]]),
             position: u32::from_be_bytes([c[4], c[5], c[6], c[7]]),
         };
-        if out.last().is_some_and(|l| l.rel_offset >= e.rel_offset || l.position >= e.position) {
+        if out
+            .last()
+            .is_some_and(|l| l.rel_offset >= e.rel_offset || l.position >= e.position)
+        {
             return Ok(Err("entries are not increasing".into()));
         }
         out.push(e);
@@ -139,7 +162,10 @@ pub(crate) fn load_times(path: &Path) -> io::Result<Result<Vec<TimeEntry>, Strin
         return Ok(Err("missing".into()));
     };
     if b.len() % TIME_ENTRY != 0 {
-        return Ok(Err(format!("size {} is not a multiple of {TIME_ENTRY}", b.len())));
+        return Ok(Err(format!(
+            "size {} is not a multiple of {TIME_ENTRY}",
+            b.len()
+        )));
     }
     let mut out: Vec<TimeEntry> = Vec::with_capacity(b.len() / TIME_ENTRY);
     for c in b.chunks_exact(TIME_ENTRY) {
@@ -149,7 +175,10 @@ pub(crate) fn load_times(path: &Path) -> io::Result<Result<Vec<TimeEntry>, Strin
             timestamp: i64::from_be_bytes(ts),
             rel_offset: u32::from_be_bytes([c[8], c[9], c[10], c[11]]),
         };
-        if out.last().is_some_and(|l| l.timestamp >= e.timestamp || l.rel_offset >= e.rel_offset) {
+        if out
+            .last()
+            .is_some_and(|l| l.timestamp >= e.timestamp || l.rel_offset >= e.rel_offset)
+        {
             return Ok(Err("entries are not increasing".into()));
         }
         out.push(e);
@@ -166,7 +195,12 @@ fn read_optional(path: &Path) -> io::Result<Option<Vec<u8>>> {
 }
 
 /// Writes both index files (replacing them), fsyncing when `sync`.
-pub(crate) fn write_files(index: &SegmentIndex, offsets_path: &Path, times_path: &Path, sync: bool) -> io::Result<()> {
+pub(crate) fn write_files(
+    index: &SegmentIndex,
+    offsets_path: &Path,
+    times_path: &Path,
+    sync: bool,
+) -> io::Result<()> {
     let mut b = Vec::with_capacity(index.offsets.len() * OFFSET_ENTRY);
     for e in &index.offsets {
         b.extend_from_slice(&e.rel_offset.to_be_bytes());
@@ -202,7 +236,10 @@ mod tests {
             ix.on_batch(i * 10, i * 10 + 9, i * 1000, 1000, 100 + i as i64, 2500);
         }
         assert_eq!(
-            ix.offsets.iter().map(|e| (e.rel_offset, e.position)).collect::<Vec<_>>(),
+            ix.offsets
+                .iter()
+                .map(|e| (e.rel_offset, e.position))
+                .collect::<Vec<_>>(),
             vec![(30, 3000), (60, 6000), (90, 9000)]
         );
         assert_eq!(ix.lookup(0), (0, 0));
@@ -211,7 +248,10 @@ mod tests {
         assert_eq!(ix.lookup(59), (30, 3000));
         assert_eq!(ix.lookup(1000), (90, 9000));
         assert_eq!(ix.max_timestamp, 109);
-        assert_eq!(ix.times.last().map(|t| (t.timestamp, t.rel_offset)), Some((109, 99)));
+        assert_eq!(
+            ix.times.last().map(|t| (t.timestamp, t.rel_offset)),
+            Some((109, 99))
+        );
         // Entries (103, 39), (106, 69), (109, 99): the first record with ts >= 107 is
         // after the last entry with max ts < 107, i.e. from offset 70.
         assert_eq!(ix.time_lookup(107), 70);

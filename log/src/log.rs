@@ -45,9 +45,15 @@ pub fn validate_topic_name(name: &str) -> Result<()> {
         return bad("topic name cannot be \".\" or \"..\"".into());
     }
     if name.len() > MAX_TOPIC_NAME_LEN {
-        return bad(format!("topic name is {} characters, longer than {MAX_TOPIC_NAME_LEN}", name.len()));
+        return bad(format!(
+            "topic name is {} characters, longer than {MAX_TOPIC_NAME_LEN}",
+            name.len()
+        ));
     }
-    if let Some(c) = name.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))) {
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
         return bad(format!(
             "topic name contains {c:?}; only ASCII letters, digits, '.', '_' and '-' are allowed"
         ));
@@ -120,10 +126,12 @@ impl Log {
                     std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory"),
                 ));
             }
-            std::fs::create_dir_all(&dir).map_err(|e| LogError::io("creating data directory", &dir, e))?;
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| LogError::io("creating data directory", &dir, e))?;
         }
         let mut topics = BTreeMap::new();
-        let entries = std::fs::read_dir(&dir).map_err(|e| LogError::io("listing data directory", &dir, e))?;
+        let entries =
+            std::fs::read_dir(&dir).map_err(|e| LogError::io("listing data directory", &dir, e))?;
         for entry in entries {
             let entry = entry.map_err(|e| LogError::io("listing data directory", &dir, e))?;
             let path = entry.path();
@@ -135,7 +143,8 @@ impl Log {
             };
             if name.starts_with('~') {
                 // A topic creation or deletion that was interrupted.
-                std::fs::remove_dir_all(&path).map_err(|e| LogError::io("removing leftover directory", &path, e))?;
+                std::fs::remove_dir_all(&path)
+                    .map_err(|e| LogError::io("removing leftover directory", &path, e))?;
                 continue;
             }
             if validate_topic_name(&name).is_err() || !path.join(CONFIG_FILE).is_file() {
@@ -146,7 +155,11 @@ impl Log {
         let offsets_topic = match topics.get(CONSUMER_OFFSETS_TOPIC) {
             Some(t) => t.clone(),
             None => {
-                let t = Arc::new(Topic::create(&dir, CONSUMER_OFFSETS_TOPIC, offsets_topic_config())?);
+                let t = Arc::new(Topic::create(
+                    &dir,
+                    CONSUMER_OFFSETS_TOPIC,
+                    offsets_topic_config(),
+                )?);
                 topics.insert(CONSUMER_OFFSETS_TOPIC.to_string(), t.clone());
                 t
             }
@@ -154,7 +167,11 @@ impl Log {
         let offsets = OffsetStore::open(offsets_topic)?;
         let notes = topics
             .values()
-            .flat_map(|t| t.partitions().iter().flat_map(|p| p.recovery_notes().iter().cloned()))
+            .flat_map(|t| {
+                t.partitions()
+                    .iter()
+                    .flat_map(|p| p.recovery_notes().iter().cloned())
+            })
             .collect();
         let inner = Arc::new(Inner {
             dir,
@@ -187,7 +204,13 @@ impl Log {
     pub fn create_topic(&self, name: &str, config: TopicConfig) -> Result<Arc<Topic>> {
         validate_topic_name(name)?;
         let _admin = lock(&self.inner.admin);
-        if self.inner.topics.read().unwrap_or_else(|e| e.into_inner()).contains_key(name) {
+        if self
+            .inner
+            .topics
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(name)
+        {
             return Err(LogError::TopicExists(name.to_string()));
         }
         let topic = Arc::new(Topic::create(&self.inner.dir, name, config)?);
@@ -221,7 +244,10 @@ impl Log {
 
     /// Names of the user topics, sorted (internal topics, named `__...`, are hidden).
     pub fn topics(&self) -> Vec<String> {
-        self.all_topics().into_iter().filter(|t| !t.starts_with("__")).collect()
+        self.all_topics()
+            .into_iter()
+            .filter(|t| !t.starts_with("__"))
+            .collect()
     }
 
     /// Names of all topics including internal ones, sorted.
@@ -240,7 +266,9 @@ impl Log {
     pub fn delete_topic(&self, name: &str) -> Result<()> {
         validate_topic_name(name)?;
         if name == CONSUMER_OFFSETS_TOPIC {
-            return Err(LogError::InvalidArgument(format!("the internal topic {name} cannot be deleted")));
+            return Err(LogError::InvalidArgument(format!(
+                "the internal topic {name} cannot be deleted"
+            )));
         }
         let _admin = lock(&self.inner.admin);
         let topic = self
@@ -254,17 +282,27 @@ impl Log {
         let nanos = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
-        let doomed = self.inner.dir.join(format!("~deleted-{}-{nanos}", std::process::id()));
-        std::fs::rename(topic.dir(), &doomed).map_err(|e| LogError::io(format!("deleting topic {name:?}"), topic.dir(), e))?;
-        sync_dir(&self.inner.dir).map_err(|e| LogError::io("syncing data directory", &self.inner.dir, e))?;
-        std::fs::remove_dir_all(&doomed).map_err(|e| LogError::io(format!("removing files of topic {name:?}"), &doomed, e))?;
+        let doomed = self
+            .inner
+            .dir
+            .join(format!("~deleted-{}-{nanos}", std::process::id()));
+        std::fs::rename(topic.dir(), &doomed)
+            .map_err(|e| LogError::io(format!("deleting topic {name:?}"), topic.dir(), e))?;
+        sync_dir(&self.inner.dir)
+            .map_err(|e| LogError::io("syncing data directory", &self.inner.dir, e))?;
+        std::fs::remove_dir_all(&doomed)
+            .map_err(|e| LogError::io(format!("removing files of topic {name:?}"), &doomed, e))?;
         self.inner.offsets.remove_topic(name, now_ms())
     }
 
     /// Commits consumer-group offsets `(topic, partition, next_offset)` atomically (one
     /// batch) and durably (fsynced before returning) to the internal `__consumer_offsets`
     /// topic.
-    pub fn commit_offsets<S: AsRef<str>>(&self, group: &str, offsets: &[(S, u32, u64)]) -> Result<()> {
+    pub fn commit_offsets<S: AsRef<str>>(
+        &self,
+        group: &str,
+        offsets: &[(S, u32, u64)],
+    ) -> Result<()> {
         self.inner.offsets.commit(group, offsets, now_ms())
     }
 

@@ -9,7 +9,7 @@ use bytes::Bytes;
 
 use crate::error::{LogError, Result};
 use crate::partition::lock;
-use crate::record::{Record, ReadLimit};
+use crate::record::{ReadLimit, Record};
 use crate::topic::Topic;
 
 /// (group, topic, partition).
@@ -103,7 +103,12 @@ impl OffsetStore {
 
     /// Appends all offsets as one batch (atomic) and fsyncs it (the offsets topic has
     /// `flush.messages=1`) before updating the in-memory view.
-    pub fn commit<S: AsRef<str>>(&self, group: &str, offsets: &[(S, u32, u64)], now_ms: i64) -> Result<()> {
+    pub fn commit<S: AsRef<str>>(
+        &self,
+        group: &str,
+        offsets: &[(S, u32, u64)],
+        now_ms: i64,
+    ) -> Result<()> {
         if group.is_empty() || group.len() > u16::MAX as usize {
             return Err(LogError::InvalidArgument(format!(
                 "consumer group name must be 1 to {} bytes, got {}",
@@ -117,7 +122,11 @@ impl OffsetStore {
         let mut records = Vec::with_capacity(offsets.len());
         for (t, p, o) in offsets {
             crate::log::validate_topic_name(t.as_ref())?;
-            records.push(Record::keyed(encode_key(group, t.as_ref(), *p), encode_value(*o, now_ms), now_ms));
+            records.push(Record::keyed(
+                encode_key(group, t.as_ref(), *p),
+                encode_value(*o, now_ms),
+                now_ms,
+            ));
         }
         let mut map = lock(&self.map);
         self.topic.append(0, &records)?;

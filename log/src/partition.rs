@@ -86,9 +86,11 @@ impl Partition {
         config: Arc<TopicConfig>,
         deleted: Arc<AtomicBool>,
     ) -> Result<Partition> {
-        std::fs::create_dir_all(&dir).map_err(|e| LogError::io("creating partition directory", &dir, e))?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| LogError::io("creating partition directory", &dir, e))?;
         let mut bases = Vec::new();
-        let entries = std::fs::read_dir(&dir).map_err(|e| LogError::io("listing partition directory", &dir, e))?;
+        let entries = std::fs::read_dir(&dir)
+            .map_err(|e| LogError::io("listing partition directory", &dir, e))?;
         let mut leftovers = Vec::new();
         let mut index_files = Vec::new();
         for entry in entries {
@@ -117,11 +119,15 @@ impl Partition {
         // Leftovers of an interrupted compaction, and indexes whose log is gone.
         for p in leftovers {
             std::fs::remove_file(&p).map_err(|e| LogError::io("removing leftover file", &p, e))?;
-            notes.push(format!("{}: removed leftover of an interrupted compaction", p.display()));
+            notes.push(format!(
+                "{}: removed leftover of an interrupted compaction",
+                p.display()
+            ));
         }
         for (base, p) in index_files {
             if bases.binary_search(&base).is_err() {
-                std::fs::remove_file(&p).map_err(|e| LogError::io("removing orphan index", &p, e))?;
+                std::fs::remove_file(&p)
+                    .map_err(|e| LogError::io("removing orphan index", &p, e))?;
             }
         }
         let interval = config.index_interval_bytes;
@@ -144,7 +150,11 @@ impl Partition {
         let first = segments.values().next().map(|s| s.base_offset).unwrap_or(0);
         let active = match segments.values().next_back() {
             Some(s) => s.clone(),
-            None => return Err(LogError::InvalidArgument("partition has no segments".into())),
+            None => {
+                return Err(LogError::InvalidArgument(
+                    "partition has no segments".into(),
+                ))
+            }
         };
         let end = active.next_offset();
         let (tx, _) = tokio::sync::watch::channel(end);
@@ -223,7 +233,9 @@ impl Partition {
             return Err(self.invalid("no records to append"));
         }
         if self.config.cleanup_policy.compacts() && records.iter().any(|r| r.key.is_none()) {
-            return Err(self.invalid("a compacted topic (cleanup.policy=compact) needs a key on every record"));
+            return Err(self.invalid(
+                "a compacted topic (cleanup.policy=compact) needs a key on every record",
+            ));
         }
         let mut guard = lock(&self.writer);
         let w = &mut *guard;
@@ -231,13 +243,17 @@ impl Partition {
             return Err(LogError::TopicDeleted(self.topic.clone()));
         }
         if let Some(why) = &w.poisoned {
-            return Err(self.invalid(format!("partition refuses appends until the log is reopened: {why}")));
+            return Err(self.invalid(format!(
+                "partition refuses appends until the log is reopened: {why}"
+            )));
         }
         let base = self.end_offset();
         w.buf.clear();
         w.metas.clear();
         let max = self.config.max_message_bytes as usize;
-        if let Err(EncodeError::RecordTooLarge { size }) = batch::encode_records(&mut w.buf, &mut w.metas, base, records, max) {
+        if let Err(EncodeError::RecordTooLarge { size }) =
+            batch::encode_records(&mut w.buf, &mut w.metas, base, records, max)
+        {
             w.buf = Vec::new();
             return Err(LogError::RecordTooLarge {
                 topic: self.topic.clone(),
@@ -249,7 +265,9 @@ impl Partition {
         let total = w.buf.len();
         if total > MAX_APPEND_BYTES {
             w.buf = Vec::new();
-            return Err(self.invalid(format!("append of {total} bytes is larger than {MAX_APPEND_BYTES} bytes")));
+            return Err(self.invalid(format!(
+                "append of {total} bytes is larger than {MAX_APPEND_BYTES} bytes"
+            )));
         }
         let last = base + records.len() as u64 - 1;
         self.maybe_roll(w, base, last, total)?;
@@ -282,18 +300,28 @@ impl Partition {
     }
 
     fn io_err(&self, what: &str, path: &Path, e: io::Error) -> LogError {
-        LogError::io(format!("{what} topic {:?} partition {}", self.topic, self.id), path, e)
+        LogError::io(
+            format!("{what} topic {:?} partition {}", self.topic, self.id),
+            path,
+            e,
+        )
     }
 
     /// Rolls back a failed append; if even that fails, refuses further appends.
     fn undo(&self, w: &mut Writer, active: &Segment, what: &str) {
         if let Err(e) = active.rollback() {
-            w.poisoned = Some(format!("{what} and truncating {} back failed: {e}", active.path.display()));
+            w.poisoned = Some(format!(
+                "{what} and truncating {} back failed: {e}",
+                active.path.display()
+            ));
         }
     }
 
     fn sync_due(&self, w: &Writer) -> bool {
-        let elapsed = |ms: u64| w.unflushed_since.is_some_and(|t| t.elapsed() >= Duration::from_millis(ms));
+        let elapsed = |ms: u64| {
+            w.unflushed_since
+                .is_some_and(|t| t.elapsed() >= Duration::from_millis(ms))
+        };
         match self.config.flush_policy() {
             FlushPolicy::Os => false,
             FlushPolicy::Messages(n) => w.unflushed >= n,
@@ -305,7 +333,8 @@ impl Partition {
     fn maybe_roll(&self, w: &mut Writer, base: u64, last: u64, total: usize) -> Result<()> {
         let a = &w.active;
         let size = a.size();
-        let full = size + total as u64 > self.config.segment_bytes as u64 || size + total as u64 > u32::MAX as u64;
+        let full = size + total as u64 > self.config.segment_bytes as u64
+            || size + total as u64 > u32::MAX as u64;
         let old = self
             .config
             .segment_ms
@@ -324,9 +353,11 @@ impl Partition {
     fn roll(&self, w: &mut Writer, base: u64) -> Result<()> {
         let sync = self.config.flush_policy() != FlushPolicy::Os;
         let old = w.active.clone();
-        old.seal(sync).map_err(|e| self.io_err("writing indexes of", &old.path, e))?;
+        old.seal(sync)
+            .map_err(|e| self.io_err("writing indexes of", &old.path, e))?;
         if sync {
-            old.sync().map_err(|e| self.io_err("fsyncing", &old.path, e))?;
+            old.sync()
+                .map_err(|e| self.io_err("fsyncing", &old.path, e))?;
         }
         let seg = Arc::new(Segment::create(&self.dir, base)?);
         if sync {
@@ -335,7 +366,10 @@ impl Partition {
                 return Err(self.io_err("fsyncing directory of", &self.dir, e));
             }
         }
-        self.segments.write().unwrap_or_else(|e| e.into_inner()).insert(base, seg.clone());
+        self.segments
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(base, seg.clone());
         if !sync {
             w.unsynced_closed.push(old);
         }
@@ -525,10 +559,13 @@ impl Partition {
 
     fn flush_locked(&self, w: &mut Writer) -> Result<()> {
         for seg in std::mem::take(&mut w.unsynced_closed) {
-            seg.sync().map_err(|e| self.io_err("fsyncing", &seg.path, e))?;
+            seg.sync()
+                .map_err(|e| self.io_err("fsyncing", &seg.path, e))?;
         }
         if w.unflushed > 0 {
-            w.active.sync().map_err(|e| self.io_err("fsyncing", &w.active.path, e))?;
+            w.active
+                .sync()
+                .map_err(|e| self.io_err("fsyncing", &w.active.path, e))?;
             w.unflushed = 0;
             w.unflushed_since = None;
         }
@@ -544,7 +581,9 @@ impl Partition {
         let Some(ms) = self.config.flush_ms else {
             return Ok(());
         };
-        if w.unflushed_since.is_some_and(|t| t.elapsed() >= Duration::from_millis(ms)) {
+        if w.unflushed_since
+            .is_some_and(|t| t.elapsed() >= Duration::from_millis(ms))
+        {
             self.flush_locked(&mut w)?;
         }
         Ok(())

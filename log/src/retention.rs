@@ -20,7 +20,9 @@ pub struct RetentionReport {
 pub(crate) fn enforce(p: &Partition, now_ms: i64) -> Result<RetentionReport> {
     let cfg = p.config();
     let mut report = RetentionReport::default();
-    if !cfg.cleanup_policy.deletes() || (cfg.retention_ms.is_none() && cfg.retention_bytes.is_none()) {
+    if !cfg.cleanup_policy.deletes()
+        || (cfg.retention_ms.is_none() && cfg.retention_bytes.is_none())
+    {
         return Ok(report);
     }
     let _g = p.maintenance_lock();
@@ -47,8 +49,17 @@ pub(crate) fn enforce(p: &Partition, now_ms: i64) -> Result<RetentionReport> {
     let bases: Vec<u64> = doomed.iter().map(|s| s.base_offset).collect();
     p.remove_segments(&bases);
     for s in &doomed {
-        s.delete_files()
-            .map_err(|e| LogError::io(format!("deleting segment of topic {:?} partition {}", p.topic(), p.id()), &s.path, e))?;
+        s.delete_files().map_err(|e| {
+            LogError::io(
+                format!(
+                    "deleting segment of topic {:?} partition {}",
+                    p.topic(),
+                    p.id()
+                ),
+                &s.path,
+                e,
+            )
+        })?;
         report.segments_deleted += 1;
         report.bytes_deleted += s.size();
     }

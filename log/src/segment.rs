@@ -117,19 +117,28 @@ impl<'a> Scanner<'a> {
         if pos >= self.end {
             return Ok(None);
         }
-        let corrupt = |reason: String| ScanError::Corrupt { position: pos, reason };
+        let corrupt = |reason: String| ScanError::Corrupt {
+            position: pos,
+            reason,
+        };
         let left = self.end - pos;
         if left < HEADER_LEN as u64 {
-            return Err(corrupt(format!("{left} bytes left, less than a batch header ({HEADER_LEN} bytes)")));
+            return Err(corrupt(format!(
+                "{left} bytes left, less than a batch header ({HEADER_LEN} bytes)"
+            )));
         }
         let prefix = self.bytes(pos, LOG_OVERHEAD)?;
         let (_, len) = batch::read_prefix(&prefix);
         let total = LOG_OVERHEAD as u64 + len as u64;
         if total < HEADER_LEN as u64 {
-            return Err(corrupt(format!("batch length {len} is shorter than a batch header")));
+            return Err(corrupt(format!(
+                "batch length {len} is shorter than a batch header"
+            )));
         }
         if total > left {
-            return Err(corrupt(format!("batch of {total} bytes runs past the end of the segment ({left} bytes left)")));
+            return Err(corrupt(format!(
+                "batch of {total} bytes runs past the end of the segment ({left} bytes left)"
+            )));
         }
         let bytes = self.bytes(pos, total as usize)?;
         let header = batch::parse_header(&bytes).map_err(corrupt)?;
@@ -159,7 +168,13 @@ struct IndexedScan<'a> {
 }
 
 impl<'a> IndexedScan<'a> {
-    fn new(file: &'a File, entry: (u32, u32), base: u64, size: u64, chunk: usize) -> IndexedScan<'a> {
+    fn new(
+        file: &'a File,
+        entry: (u32, u32),
+        base: u64,
+        size: u64,
+        chunk: usize,
+    ) -> IndexedScan<'a> {
         let (rel, pos) = entry;
         IndexedScan {
             sc: Scanner::new(file, pos as u64, size, chunk),
@@ -222,10 +237,26 @@ impl Segment {
             .truncate(true)
             .open(&path)
             .map_err(|e| LogError::io("creating segment", &path, e))?;
-        Ok(Segment::new(dir, base_offset, path, file, 0, base_offset, SegmentIndex::new()))
+        Ok(Segment::new(
+            dir,
+            base_offset,
+            path,
+            file,
+            0,
+            base_offset,
+            SegmentIndex::new(),
+        ))
     }
 
-    fn new(dir: &Path, base_offset: u64, path: PathBuf, file: File, size: u64, next: u64, index: SegmentIndex) -> Segment {
+    fn new(
+        dir: &Path,
+        base_offset: u64,
+        path: PathBuf,
+        file: File,
+        size: u64,
+        next: u64,
+        index: SegmentIndex,
+    ) -> Segment {
         Segment {
             base_offset,
             path,
@@ -247,7 +278,10 @@ impl Segment {
             .write(true)
             .open(&path)
             .map_err(|e| LogError::io("opening active segment", &path, e))?;
-        let len = file.metadata().map_err(|e| LogError::io("reading size of segment", &path, e))?.len();
+        let len = file
+            .metadata()
+            .map_err(|e| LogError::io("reading size of segment", &path, e))?
+            .len();
         let mut ix = SegmentIndex::new();
         let (end, next, problem) = scan_build(&file, &path, base_offset, len, interval, &mut ix)?;
         let mut note = None;
@@ -262,22 +296,40 @@ impl Segment {
                 next as i128 - 1
             ));
         }
-        Ok((Segment::new(dir, base_offset, path, file, end, next, ix), note))
+        Ok((
+            Segment::new(dir, base_offset, path, file, end, next, ix),
+            note,
+        ))
     }
 
     /// Opens a closed segment: loads its index files and checks them against the log tail
     /// (walking from the last indexed batch to the end of the file); rebuilds them from the
     /// log when missing, truncated or inconsistent. A closed segment is never truncated:
     /// corrupt bytes stay and reads of them return [`LogError::Corrupt`].
-    pub fn open_closed(dir: &Path, base_offset: u64, next_base: u64, interval: u32) -> Result<(Segment, Note)> {
+    pub fn open_closed(
+        dir: &Path,
+        base_offset: u64,
+        next_base: u64,
+        interval: u32,
+    ) -> Result<(Segment, Note)> {
         let path = log_path(dir, base_offset);
         let file = File::open(&path).map_err(|e| LogError::io("opening segment", &path, e))?;
-        let len = file.metadata().map_err(|e| LogError::io("reading size of segment", &path, e))?.len();
-        let (ipath, tpath) = (index_path(dir, base_offset), timeindex_path(dir, base_offset));
-        let offsets = index::load_offsets(&ipath).map_err(|e| LogError::io("reading index", &ipath, e))?;
-        let times = index::load_times(&tpath).map_err(|e| LogError::io("reading time index", &tpath, e))?;
+        let len = file
+            .metadata()
+            .map_err(|e| LogError::io("reading size of segment", &path, e))?
+            .len();
+        let (ipath, tpath) = (
+            index_path(dir, base_offset),
+            timeindex_path(dir, base_offset),
+        );
+        let offsets =
+            index::load_offsets(&ipath).map_err(|e| LogError::io("reading index", &ipath, e))?;
+        let times =
+            index::load_times(&tpath).map_err(|e| LogError::io("reading time index", &tpath, e))?;
         let checked = match (offsets, times) {
-            (Ok(offsets), Ok(times)) => check_tail(&file, base_offset, len, interval, offsets, times),
+            (Ok(offsets), Ok(times)) => {
+                check_tail(&file, base_offset, len, interval, offsets, times)
+            }
             (Err(r), _) => Err(format!("{}: {r}", ipath.display())),
             (_, Err(r)) => Err(format!("{}: {r}", tpath.display())),
         };
@@ -285,14 +337,17 @@ impl Segment {
             Ok((ix, next)) => (ix, next, None),
             Err(why) => {
                 let mut ix = SegmentIndex::new();
-                let (_, next, problem) = scan_build(&file, &path, base_offset, len, interval, &mut ix)?;
+                let (_, next, problem) =
+                    scan_build(&file, &path, base_offset, len, interval, &mut ix)?;
                 let last_rel = next.saturating_sub(base_offset + 1).min(u32::MAX as u64) as u32;
                 ix.seal(last_rel);
                 let mut note = format!("{}: rebuilt indexes ({why})", path.display());
                 // Keep the bytes; the rebuilt index covers the valid prefix.
                 let next = match problem {
                     Some((pos, reason)) => {
-                        note.push_str(&format!("; corrupt data at byte {pos} left in place: {reason}"));
+                        note.push_str(&format!(
+                            "; corrupt data at byte {pos} left in place: {reason}"
+                        ));
                         next.max(next_base)
                     }
                     None => next,
@@ -302,7 +357,10 @@ impl Segment {
                 (ix, next, Some(note))
             }
         };
-        Ok((Segment::new(dir, base_offset, path, file, len, next, ix), note))
+        Ok((
+            Segment::new(dir, base_offset, path, file, len, next, ix),
+            note,
+        ))
     }
 
     /// Bytes of committed batches.
@@ -352,7 +410,8 @@ impl Segment {
         }
         drop(ix);
         if let Some(last) = metas.last() {
-            self.next_offset.store(last.last_offset + 1, Ordering::Release);
+            self.next_offset
+                .store(last.last_offset + 1, Ordering::Release);
         }
         self.size.store(pos + buf_len as u64, Ordering::Release);
     }
@@ -360,7 +419,10 @@ impl Segment {
     /// Seals a segment that stops being active: final time index entry, index files
     /// written (and fsynced when `sync`).
     pub fn seal(&self, sync: bool) -> io::Result<()> {
-        let last_rel = self.next_offset().saturating_sub(self.base_offset + 1).min(u32::MAX as u64) as u32;
+        let last_rel = self
+            .next_offset()
+            .saturating_sub(self.base_offset + 1)
+            .min(u32::MAX as u64) as u32;
         let mut ix = write_lock(&self.index);
         ix.seal(last_rel);
         index::write_files(
@@ -373,12 +435,21 @@ impl Segment {
 
     /// Reads records with offset `>= from` into `out`, counting encoded sizes in `bytes`.
     /// Returns true when the limit was reached (false: the segment is exhausted).
-    pub fn read_into(&self, from: u64, limit: &ReadLimit, out: &mut Vec<StoredRecord>, bytes: &mut usize) -> Result<bool> {
+    pub fn read_into(
+        &self,
+        from: u64,
+        limit: &ReadLimit,
+        out: &mut Vec<StoredRecord>,
+        bytes: &mut usize,
+    ) -> Result<bool> {
         let size = self.size();
         let rel = from.saturating_sub(self.base_offset).min(u32::MAX as u64) as u32;
         let entry = read_lock(&self.index).lookup(rel);
-        let want = limit.max_bytes.saturating_sub(*bytes).saturating_add(16 << 10);
-        let chunk = want.clamp(64 << 10, 4 << 20);
+        let want = limit
+            .max_bytes
+            .saturating_sub(*bytes)
+            .saturating_add(16 << 10);
+        let chunk = want.clamp(16 << 10, 256 << 10);
         let mut sc = IndexedScan::new(&self.file, entry, self.base_offset, size, chunk);
         loop {
             let b = match sc.next_batch() {
@@ -390,7 +461,10 @@ impl Segment {
                 return Err(LogError::corrupt(
                     &self.path,
                     b.position,
-                    format!("batch base offset {} is below the segment's base", b.header.base_offset),
+                    format!(
+                        "batch base offset {} is below the segment's base",
+                        b.header.base_offset
+                    ),
                 ));
             }
             if b.header.last_offset() < from {
@@ -398,7 +472,9 @@ impl Segment {
             }
             let mut full = false;
             batch::decode_records(&b.bytes, &b.header, from, |rec, sz| {
-                if out.len() >= limit.max_records || (!out.is_empty() && bytes.saturating_add(sz) > limit.max_bytes) {
+                if out.len() >= limit.max_records
+                    || (!out.is_empty() && bytes.saturating_add(sz) > limit.max_bytes)
+                {
                     full = true;
                     return false;
                 }
@@ -480,9 +556,15 @@ impl Segment {
 
     /// Paths of the index files.
     pub fn index_paths(&self) -> (PathBuf, PathBuf) {
-        (index_path(&self.dir, self.base_offset), timeindex_path(&self.dir, self.base_offset))
+        (
+            index_path(&self.dir, self.base_offset),
+            timeindex_path(&self.dir, self.base_offset),
+        )
     }
 }
+
+/// (end of the valid prefix, next offset, first problem as (position, reason)).
+type ScanOutcome = (u64, u64, Option<(u64, String)>);
 
 /// Scans `[0, len)` building `ix`. Returns the end of the valid prefix, the next offset,
 /// and the first problem (position, reason) if the scan stopped early. I/O errors fail.
@@ -493,7 +575,7 @@ fn scan_build(
     len: u64,
     interval: u32,
     ix: &mut SegmentIndex,
-) -> Result<(u64, u64, Option<(u64, String)>)> {
+) -> Result<ScanOutcome> {
     let mut sc = Scanner::new(file, 0, len, SCAN_CHUNK);
     let mut next = base;
     loop {
@@ -503,10 +585,30 @@ fn scan_build(
             Ok(Some(b)) => {
                 let h = b.header;
                 if h.base_offset < next {
-                    return Ok((pos, next, Some((pos, format!("batch base offset {} goes back (expected >= {next})", h.base_offset)))));
+                    return Ok((
+                        pos,
+                        next,
+                        Some((
+                            pos,
+                            format!(
+                                "batch base offset {} goes back (expected >= {next})",
+                                h.base_offset
+                            ),
+                        )),
+                    ));
                 }
                 if h.last_offset() - base > u32::MAX as u64 || pos > u32::MAX as u64 {
-                    return Ok((pos, next, Some((pos, format!("batch offset {} too far from segment base {base}", h.last_offset())))));
+                    return Ok((
+                        pos,
+                        next,
+                        Some((
+                            pos,
+                            format!(
+                                "batch offset {} too far from segment base {base}",
+                                h.last_offset()
+                            ),
+                        )),
+                    ));
                 }
                 ix.on_batch(
                     (h.base_offset - base) as u32,
@@ -518,7 +620,9 @@ fn scan_build(
                 );
                 next = h.last_offset() + 1;
             }
-            Err(ScanError::Corrupt { position, reason }) => return Ok((position, next, Some((position, reason)))),
+            Err(ScanError::Corrupt { position, reason }) => {
+                return Ok((position, next, Some((position, reason))))
+            }
             Err(ScanError::Io(e)) => return Err(LogError::io("scanning segment", path, e)),
         }
     }
@@ -540,10 +644,15 @@ fn check_tail(
     }
     if let Some(e) = offsets.last() {
         if e.position as u64 >= len {
-            return Err(format!("index entry points at byte {} past the end ({len})", e.position));
+            return Err(format!(
+                "index entry points at byte {} past the end ({len})",
+                e.position
+            ));
         }
     }
-    let (start_rel, start_pos) = offsets.last().map_or((0, 0), |e| (e.rel_offset, e.position));
+    let (start_rel, start_pos) = offsets
+        .last()
+        .map_or((0, 0), |e| (e.rel_offset, e.position));
     let mut ix = SegmentIndex::new();
     if let Some(t) = times.last() {
         ix.max_timestamp = t.timestamp;
@@ -560,7 +669,10 @@ fn check_tail(
             Ok(Some(b)) => {
                 let h = b.header;
                 if (first && start_pos > 0 && h.base_offset != next) || h.base_offset < next {
-                    return Err(format!("index does not match the batch at byte {}", b.position));
+                    return Err(format!(
+                        "index does not match the batch at byte {}",
+                        b.position
+                    ));
                 }
                 if h.last_offset() - base > u32::MAX as u64 {
                     return Err("offsets too far from the segment base".into());
@@ -572,12 +684,18 @@ fn check_tail(
                 }
                 next = h.last_offset() + 1;
             }
-            Err(ScanError::Corrupt { position, reason }) => return Err(format!("log tail at byte {position}: {reason}")),
+            Err(ScanError::Corrupt { position, reason }) => {
+                return Err(format!("log tail at byte {position}: {reason}"))
+            }
             Err(ScanError::Io(e)) => return Err(format!("reading log tail: {e}")),
         }
     }
     let _ = interval;
-    if ix.times.last().is_some_and(|t| base + t.rel_offset as u64 >= next) {
+    if ix
+        .times
+        .last()
+        .is_some_and(|t| base + t.rel_offset as u64 >= next)
+    {
         return Err("time index points past the last offset".into());
     }
     let last_rel = next.saturating_sub(base + 1).min(u32::MAX as u64) as u32;

@@ -42,7 +42,8 @@ impl Topic {
             .map_or(0, |d| d.as_nanos());
         // Kept short: a 249-character topic name plus a prefix would exceed NAME_MAX.
         let tmp = parent.join(format!("~creating-{}-{nanos}", std::process::id()));
-        let io = |what: &str, p: &Path, e| LogError::io(format!("{what} for new topic {name:?}"), p, e);
+        let io =
+            |what: &str, p: &Path, e| LogError::io(format!("{what} for new topic {name:?}"), p, e);
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp).map_err(|e| io("removing stale directory", &tmp, e))?;
         }
@@ -127,11 +128,13 @@ impl Topic {
 
     /// Partition `p`, or [`LogError::PartitionNotFound`].
     pub fn partition(&self, p: u32) -> Result<&Arc<Partition>> {
-        self.partitions.get(p as usize).ok_or_else(|| LogError::PartitionNotFound {
-            topic: self.name.clone(),
-            partition: p,
-            partitions: self.partition_count(),
-        })
+        self.partitions
+            .get(p as usize)
+            .ok_or_else(|| LogError::PartitionNotFound {
+                topic: self.name.clone(),
+                partition: p,
+                partitions: self.partition_count(),
+            })
     }
 
     /// Appends `records` to partition `p` as one batch (see [`Partition::append`]).

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use brook_log::partitioner::kafka_partition;
 use brook_log::{
-    Bytes, Log, LogError, LogOptions, ReadLimit, Record, StoredRecord, TopicConfig, CONSUMER_OFFSETS_TOPIC,
+    Bytes, Log, LogError, LogOptions, ReadLimit, Record, StoredRecord, TopicConfig,
+    CONSUMER_OFFSETS_TOPIC,
 };
 
 fn open(dir: &std::path::Path) -> Log {
@@ -17,13 +18,20 @@ fn open(dir: &std::path::Path) -> Log {
 }
 
 fn cfg(partitions: u32, kv: &[(&str, &str)]) -> TopicConfig {
-    let props: Vec<(String, String)> = kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let props: Vec<(String, String)> = kv
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
     TopicConfig::from_properties(partitions, &props).unwrap()
 }
 
 fn rec(i: u64) -> Record {
-    Record::keyed(format!("k{}", i % 10), format!("value-{i}"), 1000 + i as i64)
-        .with_header("i", Some(Bytes::from(i.to_string())))
+    Record::keyed(
+        format!("k{}", i % 10),
+        format!("value-{i}"),
+        1000 + i as i64,
+    )
+    .with_header("i", Some(Bytes::from(i.to_string())))
 }
 
 fn read_all(log: &Log, topic: &str, p: u32) -> Vec<StoredRecord> {
@@ -63,14 +71,23 @@ fn topics_create_list_reopen_delete() {
     let dir = tempfile::tempdir().unwrap();
     let log = open(dir.path());
     assert!(log.topics().is_empty());
-    assert!(log.all_topics().contains(&CONSUMER_OFFSETS_TOPIC.to_string()));
-    log.create_topic("zeta", cfg(2, &[("retention.bytes", "12345")])).unwrap();
+    assert!(log
+        .all_topics()
+        .contains(&CONSUMER_OFFSETS_TOPIC.to_string()));
+    log.create_topic("zeta", cfg(2, &[("retention.bytes", "12345")]))
+        .unwrap();
     log.create_topic("alpha", cfg(3, &[])).unwrap();
     log.create_topic("m.i_d-dle", TopicConfig::new(1)).unwrap();
     assert_eq!(log.topics(), vec!["alpha", "m.i_d-dle", "zeta"]);
-    assert!(matches!(log.create_topic("alpha", cfg(1, &[])), Err(LogError::TopicExists(_))));
+    assert!(matches!(
+        log.create_topic("alpha", cfg(1, &[])),
+        Err(LogError::TopicExists(_))
+    ));
     assert!(matches!(log.topic("nope"), Err(LogError::TopicNotFound(n)) if n == "nope"));
-    log.topic("alpha").unwrap().append(2, &[rec(0), rec(1)]).unwrap();
+    log.topic("alpha")
+        .unwrap()
+        .append(2, &[rec(0), rec(1)])
+        .unwrap();
     drop(log);
 
     let log = open(dir.path());
@@ -81,22 +98,33 @@ fn topics_create_list_reopen_delete() {
     assert_eq!(read_all(&log, "alpha", 2).len(), 2);
     assert!(matches!(
         zeta.partition(2),
-        Err(LogError::PartitionNotFound { partition: 2, partitions: 2, .. })
+        Err(LogError::PartitionNotFound {
+            partition: 2,
+            partitions: 2,
+            ..
+        })
     ));
 
     let alpha = log.topic("alpha").unwrap();
-    log.commit_offsets("g", &[("alpha", 2u32, 2u64), ("zeta", 0, 0)]).unwrap();
+    log.commit_offsets("g", &[("alpha", 2u32, 2u64), ("zeta", 0, 0)])
+        .unwrap();
     log.delete_topic("alpha").unwrap();
     assert_eq!(log.topics(), vec!["m.i_d-dle", "zeta"]);
     assert!(!dir.path().join("alpha").exists());
-    assert!(matches!(alpha.append(0, &[rec(0)]), Err(LogError::TopicDeleted(_))));
+    assert!(matches!(
+        alpha.append(0, &[rec(0)]),
+        Err(LogError::TopicDeleted(_))
+    ));
     assert!(matches!(
         block_on(alpha.partition(0).unwrap().wait_for_append(100)),
         Err(LogError::TopicDeleted(_))
     ));
     assert_eq!(log.committed_offset("g", "alpha", 2), None);
     assert_eq!(log.committed_offset("g", "zeta", 0), Some(0));
-    assert!(matches!(log.delete_topic("alpha"), Err(LogError::TopicNotFound(_))));
+    assert!(matches!(
+        log.delete_topic("alpha"),
+        Err(LogError::TopicNotFound(_))
+    ));
     assert!(log.delete_topic(CONSUMER_OFFSETS_TOPIC).is_err());
     // Recreated from scratch.
     let alpha = log.create_topic("alpha", cfg(1, &[])).unwrap();
@@ -105,7 +133,11 @@ fn topics_create_list_reopen_delete() {
     let log = open(dir.path());
     assert_eq!(log.topics(), vec!["alpha", "m.i_d-dle", "zeta"]);
     assert_eq!(log.committed_offset("g", "alpha", 2), None);
-    assert!(log.recovery_notes().is_empty(), "{:?}", log.recovery_notes());
+    assert!(
+        log.recovery_notes().is_empty(),
+        "{:?}",
+        log.recovery_notes()
+    );
 }
 
 #[test]
@@ -113,15 +145,31 @@ fn topic_names_are_validated_like_kafka() {
     let dir = tempfile::tempdir().unwrap();
     let log = open(dir.path());
     let long = "x".repeat(250);
-    for bad in ["", ".", "..", "../x", "a/b", "a b", "ü", long.as_str(), "x\0"] {
+    for bad in [
+        "",
+        ".",
+        "..",
+        "../x",
+        "a/b",
+        "a b",
+        "ü",
+        long.as_str(),
+        "x\0",
+    ] {
         match log.create_topic(bad, cfg(1, &[])) {
             Err(e @ LogError::InvalidTopicName { .. }) => {
                 assert!(e.to_string().contains("invalid topic name"), "{e}")
             }
             other => panic!("{bad:?} gave {other:?}"),
         }
-        assert!(matches!(log.topic(bad), Err(LogError::InvalidTopicName { .. })));
-        assert!(matches!(log.delete_topic(bad), Err(LogError::InvalidTopicName { .. })));
+        assert!(matches!(
+            log.topic(bad),
+            Err(LogError::InvalidTopicName { .. })
+        ));
+        assert!(matches!(
+            log.delete_topic(bad),
+            Err(LogError::InvalidTopicName { .. })
+        ));
     }
     assert!(!dir.path().parent().unwrap().join("x").exists());
     log.create_topic(&"y".repeat(249), cfg(1, &[])).unwrap();
@@ -134,7 +182,10 @@ fn append_and_read_semantics() {
     let log = open(dir.path());
     let t = log.create_topic("t", cfg(1, &[])).unwrap();
     let p = t.partition(0).unwrap();
-    assert!(matches!(t.append(0, &[]), Err(LogError::InvalidRecord { .. })));
+    assert!(matches!(
+        t.append(0, &[]),
+        Err(LogError::InvalidRecord { .. })
+    ));
     let a = t.append(0, &(0..10).map(rec).collect::<Vec<_>>()).unwrap();
     assert_eq!((a.base_offset, a.last_offset), (0, 9));
     let b = t.append(0, &(10..15).map(rec).collect::<Vec<_>>()).unwrap();
@@ -142,14 +193,22 @@ fn append_and_read_semantics() {
     assert_eq!((p.start_offset(), p.end_offset()), (0, 15));
 
     let got = p.read(7, 5).unwrap();
-    assert_eq!(got.iter().map(|r| r.offset).collect::<Vec<_>>(), vec![7, 8, 9, 10, 11]);
+    assert_eq!(
+        got.iter().map(|r| r.offset).collect::<Vec<_>>(),
+        vec![7, 8, 9, 10, 11]
+    );
     for r in &got {
         assert_eq!(r.to_record(), rec(r.offset));
     }
     assert!(p.read(15, 10).unwrap().is_empty());
     assert!(matches!(
         p.read(16, 10),
-        Err(LogError::OffsetOutOfRange { offset: 16, start: 0, end: 15, .. })
+        Err(LogError::OffsetOutOfRange {
+            offset: 16,
+            start: 0,
+            end: 15,
+            ..
+        })
     ));
     // Byte limit: at least one record, then stop before exceeding.
     assert_eq!(p.read(0, ReadLimit::bytes(1)).unwrap().len(), 1);
@@ -161,10 +220,17 @@ fn append_and_read_semantics() {
     let odd = vec![
         Record::new(None, None, -5),
         Record::new(Some(Bytes::new()), Some(Bytes::new()), i64::MAX),
-        Record::unkeyed("v", i64::MIN).with_header("h", None).with_header("h", Some(Bytes::new())),
+        Record::unkeyed("v", i64::MIN)
+            .with_header("h", None)
+            .with_header("h", Some(Bytes::new())),
     ];
     t.append(0, &odd).unwrap();
-    let back: Vec<Record> = p.read(15, 10).unwrap().iter().map(|r| r.to_record()).collect();
+    let back: Vec<Record> = p
+        .read(15, 10)
+        .unwrap()
+        .iter()
+        .map(|r| r.to_record())
+        .collect();
     assert_eq!(back, odd);
 }
 
@@ -175,7 +241,13 @@ fn many_segments_roll_and_reopen() {
     {
         let log = open(dir.path());
         let t = log
-            .create_topic("t", cfg(2, &[("segment.bytes", "2000"), ("index.interval.bytes", "300")]))
+            .create_topic(
+                "t",
+                cfg(
+                    2,
+                    &[("segment.bytes", "2000"), ("index.interval.bytes", "300")],
+                ),
+            )
             .unwrap();
         for i in 0..300u64 {
             let batch: Vec<Record> = (0..(i % 7 + 1)).map(|j| rec(i * 10 + j)).collect();
@@ -186,7 +258,10 @@ fn many_segments_roll_and_reopen() {
         }
         let p = t.partition(0).unwrap();
         assert!(p.segments().len() > 10, "{}", p.segments().len());
-        let got: Vec<Record> = read_all(&log, "t", 0).iter().map(|r| r.to_record()).collect();
+        let got: Vec<Record> = read_all(&log, "t", 0)
+            .iter()
+            .map(|r| r.to_record())
+            .collect();
         assert_eq!(got, expected);
         // Every offset can be read from directly.
         for o in (0..p.end_offset()).step_by(7) {
@@ -194,8 +269,15 @@ fn many_segments_roll_and_reopen() {
         }
     }
     let log = open(dir.path());
-    assert!(log.recovery_notes().is_empty(), "{:?}", log.recovery_notes());
-    let got: Vec<Record> = read_all(&log, "t", 0).iter().map(|r| r.to_record()).collect();
+    assert!(
+        log.recovery_notes().is_empty(),
+        "{:?}",
+        log.recovery_notes()
+    );
+    let got: Vec<Record> = read_all(&log, "t", 0)
+        .iter()
+        .map(|r| r.to_record())
+        .collect();
     assert_eq!(got, expected);
     let p = log.topic("t").unwrap().partition(0).unwrap().clone();
     let segs = p.segments();
@@ -213,7 +295,13 @@ fn offset_for_timestamp_matches_brute_force() {
     let dir = tempfile::tempdir().unwrap();
     let log = open(dir.path());
     let t = log
-        .create_topic("t", cfg(1, &[("segment.bytes", "3000"), ("index.interval.bytes", "200")]))
+        .create_topic(
+            "t",
+            cfg(
+                1,
+                &[("segment.bytes", "3000"), ("index.interval.bytes", "200")],
+            ),
+        )
         .unwrap();
     let p = t.partition(0).unwrap();
     let mut ts = Vec::new();
@@ -248,7 +336,11 @@ fn tailing_readers_wake_on_append() {
     let t = log.create_topic("t", cfg(1, &[])).unwrap();
     let p = t.partition(0).unwrap().clone();
     // Blocking wait times out, then an async waiter is woken by an append on another thread.
-    assert_eq!(p.wait_for_append_timeout(0, Duration::from_millis(20)).unwrap(), 0);
+    assert_eq!(
+        p.wait_for_append_timeout(0, Duration::from_millis(20))
+            .unwrap(),
+        0
+    );
     let writer = {
         let p = p.clone();
         thread::spawn(move || {
@@ -264,7 +356,8 @@ fn tailing_readers_wake_on_append() {
         let end = if pos % 2 == 0 {
             block_on(p.wait_for_append(pos)).unwrap()
         } else {
-            p.wait_for_append_timeout(pos, Duration::from_secs(10)).unwrap()
+            p.wait_for_append_timeout(pos, Duration::from_secs(10))
+                .unwrap()
         };
         assert!(end > pos);
         let got = p.read(pos, 100).unwrap();
@@ -281,7 +374,9 @@ fn tailing_readers_wake_on_append() {
 fn concurrent_readers_see_consistent_prefixes() {
     let dir = tempfile::tempdir().unwrap();
     let log = open(dir.path());
-    let t = log.create_topic("t", cfg(1, &[("segment.bytes", "20000")])).unwrap();
+    let t = log
+        .create_topic("t", cfg(1, &[("segment.bytes", "20000")]))
+        .unwrap();
     let p = t.partition(0).unwrap().clone();
     let writer = {
         let p = p.clone();
@@ -305,7 +400,8 @@ fn concurrent_readers_see_consistent_prefixes() {
                         pos += 1;
                     }
                     if got.is_empty() {
-                        p.wait_for_append_timeout(pos, Duration::from_secs(5)).unwrap();
+                        p.wait_for_append_timeout(pos, Duration::from_secs(5))
+                            .unwrap();
                     }
                 }
             })
@@ -322,17 +418,24 @@ fn produce_uses_kafkas_partitioner() {
     let dir = tempfile::tempdir().unwrap();
     let log = open(dir.path());
     let t = log.create_topic("t", cfg(6, &[])).unwrap();
-    let keyed: Vec<Record> = (0..100).map(|i| Record::keyed(format!("key{i}"), "v", i)).collect();
+    let keyed: Vec<Record> = (0..100)
+        .map(|i| Record::keyed(format!("key{i}"), "v", i))
+        .collect();
     let placed = t.produce(&keyed).unwrap();
     for (r, (p, o)) in keyed.iter().zip(&placed) {
         assert_eq!(*p, kafka_partition(r.key.as_ref().unwrap(), 6));
-        assert_eq!(t.partition(*p).unwrap().read(*o, 1).unwrap()[0].to_record(), *r);
+        assert_eq!(
+            t.partition(*p).unwrap().read(*o, 1).unwrap()[0].to_record(),
+            *r
+        );
         assert_eq!(*p, t.partition_for_key(b"dummy").min(*p).max(*p));
     }
     // Keyless: one partition per call, moving round-robin.
     let mut used = Vec::new();
     for _ in 0..6 {
-        let placed = t.produce(&[Record::unkeyed("a", 0), Record::unkeyed("b", 0)]).unwrap();
+        let placed = t
+            .produce(&[Record::unkeyed("a", 0), Record::unkeyed("b", 0)])
+            .unwrap();
         assert_eq!(placed[0].0, placed[1].0);
         assert_eq!(placed[1].1, placed[0].1 + 1);
         used.push(placed[0].0);
@@ -346,12 +449,16 @@ fn retention_by_time_and_bytes() {
     let dir = tempfile::tempdir().unwrap();
     let log = open(dir.path());
     let t = log
-        .create_topic("t", cfg(1, &[("segment.bytes", "1000"), ("retention.ms", "1000")]))
+        .create_topic(
+            "t",
+            cfg(1, &[("segment.bytes", "1000"), ("retention.ms", "1000")]),
+        )
         .unwrap();
     let p = t.partition(0).unwrap().clone();
     // Timestamps 0..=199 * 10 ms.
     for i in 0..200u64 {
-        p.append(&[Record::unkeyed(vec![b'x'; 50], i as i64 * 10)]).unwrap();
+        p.append(&[Record::unkeyed(vec![b'x'; 50], i as i64 * 10)])
+            .unwrap();
     }
     let before = p.segments();
     assert!(before.len() > 5);
@@ -365,8 +472,14 @@ fn retention_by_time_and_bytes() {
     assert_eq!(p.start_offset(), segs[0].base_offset);
     assert!(segs[0].max_timestamp >= 1500);
     assert!(before[r.segments_deleted - 1].max_timestamp < 1500);
-    assert!(matches!(p.read(0, 1), Err(LogError::OffsetOutOfRange { .. })));
-    assert_eq!(p.read(p.start_offset(), 1).unwrap()[0].offset, p.start_offset());
+    assert!(matches!(
+        p.read(0, 1),
+        Err(LogError::OffsetOutOfRange { .. })
+    ));
+    assert_eq!(
+        p.read(p.start_offset(), 1).unwrap()[0].offset,
+        p.start_offset()
+    );
     // Far future: everything but the active segment goes.
     t.enforce_retention(i64::MAX).unwrap();
     assert_eq!(p.segments().len(), 1);
@@ -379,11 +492,22 @@ fn retention_by_time_and_bytes() {
 
     // By bytes.
     let t = log
-        .create_topic("b", cfg(1, &[("segment.bytes", "1000"), ("retention.bytes", "3000"), ("retention.ms", "-1")]))
+        .create_topic(
+            "b",
+            cfg(
+                1,
+                &[
+                    ("segment.bytes", "1000"),
+                    ("retention.bytes", "3000"),
+                    ("retention.ms", "-1"),
+                ],
+            ),
+        )
         .unwrap();
     let p = t.partition(0).unwrap();
     for i in 0..200u64 {
-        p.append(&[Record::unkeyed(vec![b'x'; 50], i as i64)]).unwrap();
+        p.append(&[Record::unkeyed(vec![b'x'; 50], i as i64)])
+            .unwrap();
     }
     let total: u64 = p.segments().iter().map(|s| s.size_bytes).sum();
     assert!(total > 3000);
@@ -392,7 +516,10 @@ fn retention_by_time_and_bytes() {
     let total: u64 = p.segments().iter().map(|s| s.size_bytes).sum();
     assert!(total >= 3000, "{total}");
     let first = p.segments()[0].size_bytes;
-    assert!(total - first < 3000, "deleting one more would still fit: {total} {first}");
+    assert!(
+        total - first < 3000,
+        "deleting one more would still fit: {total} {first}"
+    );
     // A delete-only policy ignores compaction and vice versa.
     assert_eq!(t.compact().unwrap().segments_rewritten, 0);
 }
@@ -404,11 +531,21 @@ fn compaction_keeps_latest_per_key_with_offsets() {
     let t = log
         .create_topic(
             "c",
-            cfg(1, &[("segment.bytes", "1500"), ("cleanup.policy", "compact"), ("delete.retention.ms", "100")]),
+            cfg(
+                1,
+                &[
+                    ("segment.bytes", "1500"),
+                    ("cleanup.policy", "compact"),
+                    ("delete.retention.ms", "100"),
+                ],
+            ),
         )
         .unwrap();
     let p = t.partition(0).unwrap().clone();
-    assert!(matches!(p.append(&[Record::unkeyed("v", 0)]), Err(LogError::InvalidRecord { .. })));
+    assert!(matches!(
+        p.append(&[Record::unkeyed("v", 0)]),
+        Err(LogError::InvalidRecord { .. })
+    ));
     let mut all = Vec::new();
     for i in 0..400u64 {
         let r = if i < 300 {
@@ -443,7 +580,10 @@ fn compaction_keeps_latest_per_key_with_offsets() {
                 if o >= active_base {
                     return true;
                 }
-                let last_closed = (0..active_base as usize).rev().find(|&j| all[j].key == r.key).unwrap();
+                let last_closed = (0..active_base as usize)
+                    .rev()
+                    .find(|&j| all[j].key == r.key)
+                    .unwrap();
                 last_closed == *i && !(tombstones_dropped && r.value.is_none())
             })
             .map(|(i, r)| (i as u64, r.clone()))
@@ -453,7 +593,9 @@ fn compaction_keeps_latest_per_key_with_offsets() {
     };
     check(&p, false);
     // Reading from an offset that was compacted away starts at the next one.
-    let gap = (0..active_base).find(|o| p.read(*o, 1).unwrap()[0].offset != *o).unwrap();
+    let gap = (0..active_base)
+        .find(|o| p.read(*o, 1).unwrap()[0].offset != *o)
+        .unwrap();
     assert!(p.read(gap, 1).unwrap()[0].offset > gap);
     // Idempotent.
     assert_eq!(t.compact_at(0).unwrap().records_removed, 0);
@@ -465,7 +607,11 @@ fn compaction_keeps_latest_per_key_with_offsets() {
     drop(t);
     drop(log);
     let log = open(dir.path());
-    assert!(log.recovery_notes().is_empty(), "{:?}", log.recovery_notes());
+    assert!(
+        log.recovery_notes().is_empty(),
+        "{:?}",
+        log.recovery_notes()
+    );
     check(log.topic("c").unwrap().partition(0).unwrap(), true);
 }
 
@@ -475,14 +621,20 @@ fn consumer_offsets_are_durable() {
     {
         let log = open(dir.path());
         log.create_topic("t", cfg(3, &[])).unwrap();
-        log.commit_offsets("g1", &[("t", 0u32, 5u64), ("t", 1, 7)]).unwrap();
+        log.commit_offsets("g1", &[("t", 0u32, 5u64), ("t", 1, 7)])
+            .unwrap();
         log.commit_offsets("g1", &[("t", 0u32, 9u64)]).unwrap();
-        log.commit_offsets("g2", &[(String::from("t"), 2u32, 1u64)]).unwrap();
+        log.commit_offsets("g2", &[(String::from("t"), 2u32, 1u64)])
+            .unwrap();
         assert_eq!(log.committed_offset("g1", "t", 0), Some(9));
-        assert!(matches!(log.commit_offsets("", &[("t", 0u32, 1u64)]), Err(LogError::InvalidArgument(_))));
+        assert!(matches!(
+            log.commit_offsets("", &[("t", 0u32, 1u64)]),
+            Err(LogError::InvalidArgument(_))
+        ));
         assert!(log.commit_offsets("g", &[("../t", 0u32, 1u64)]).is_err());
         for i in 0..200u64 {
-            log.commit_offsets("busy", &[("t", (i % 3) as u32, i)]).unwrap();
+            log.commit_offsets("busy", &[("t", (i % 3) as u32, i)])
+                .unwrap();
         }
     }
     let log = open(dir.path());
@@ -490,7 +642,10 @@ fn consumer_offsets_are_durable() {
     assert_eq!(log.committed_offset("g1", "t", 1), Some(7));
     assert_eq!(log.committed_offset("g1", "t", 2), None);
     assert_eq!(log.committed_offset("g2", "t", 2), Some(1));
-    assert_eq!(log.committed_offsets("g1"), vec![("t".to_string(), 0, 9), ("t".to_string(), 1, 7)]);
+    assert_eq!(
+        log.committed_offsets("g1"),
+        vec![("t".to_string(), 0, 9), ("t".to_string(), 1, 7)]
+    );
     assert_eq!(log.groups(), vec!["busy", "g1", "g2"]);
     assert_eq!(log.committed_offset("busy", "t", 1), Some(199));
     // Compacting the internal topic keeps the latest offsets.
@@ -521,7 +676,9 @@ fn flush_policies_and_segment_ms() {
         t.flush().unwrap();
     }
     thread::sleep(Duration::from_millis(20));
-    let t = log.create_topic("roll", cfg(1, &[("segment.ms", "10")])).unwrap();
+    let t = log
+        .create_topic("roll", cfg(1, &[("segment.ms", "10")]))
+        .unwrap();
     t.append(0, &[rec(0)]).unwrap();
     thread::sleep(Duration::from_millis(20));
     t.append(0, &[rec(1)]).unwrap();

@@ -11,8 +11,12 @@ fn open(dir: &Path) -> Log {
 }
 
 fn rec(o: u64) -> Record {
-    Record::keyed(format!("key-{o}"), format!("value-{o}-{}", "x".repeat((o % 30) as usize)), o as i64 * 3)
-        .with_header("o", Some(Bytes::from(o.to_string())))
+    Record::keyed(
+        format!("key-{o}"),
+        format!("value-{o}-{}", "x".repeat((o % 30) as usize)),
+        o as i64 * 3,
+    )
+    .with_header("o", Some(Bytes::from(o.to_string())))
 }
 
 fn small_segments() -> TopicConfig {
@@ -27,7 +31,8 @@ fn fill(dir: &Path) -> Vec<PathBuf> {
     let log = open(dir);
     let t = log.create_topic("t", small_segments()).unwrap();
     for b in 0..200u64 {
-        t.append(0, &[rec(b * 3), rec(b * 3 + 1), rec(b * 3 + 2)]).unwrap();
+        t.append(0, &[rec(b * 3), rec(b * 3 + 1), rec(b * 3 + 2)])
+            .unwrap();
     }
     segment_files(dir, "log")
 }
@@ -57,7 +62,12 @@ fn read_checked(log: &Log) -> (Vec<u64>, Vec<LogError>) {
                 assert!(!got.is_empty());
                 for r in got {
                     assert!(r.offset >= pos);
-                    assert_eq!(r.to_record(), rec(r.offset), "garbage served at offset {}", r.offset);
+                    assert_eq!(
+                        r.to_record(),
+                        rec(r.offset),
+                        "garbage served at offset {}",
+                        r.offset
+                    );
                     pos = r.offset + 1;
                     seen.push(r.offset);
                 }
@@ -91,11 +101,18 @@ fn flipped_bytes_in_a_closed_segment_are_reported_not_served() {
     let (seen, errors) = read_checked(&log);
     assert_eq!(errors.len(), 1, "{errors:?}");
     match &errors[0] {
-        LogError::Corrupt { path, position, reason } => {
+        LogError::Corrupt {
+            path,
+            position,
+            reason,
+        } => {
             assert_eq!(path, victim);
             assert!(*position <= mid as u64);
             let msg = errors[0].to_string();
-            assert!(msg.contains(&victim.display().to_string()) && msg.contains("corrupt"), "{msg}");
+            assert!(
+                msg.contains(&victim.display().to_string()) && msg.contains("corrupt"),
+                "{msg}"
+            );
             assert!(!reason.is_empty());
         }
         e => panic!("expected Corrupt, got {e}"),
@@ -122,7 +139,11 @@ fn flipped_bytes_in_a_closed_segment_are_reported_not_served() {
     b[last] ^= 1;
     std::fs::write(victim, &b).unwrap();
     let log = open(dir.path());
-    assert!(log.recovery_notes().iter().any(|n| n.contains("corrupt")), "{:?}", log.recovery_notes());
+    assert!(
+        log.recovery_notes().iter().any(|n| n.contains("corrupt")),
+        "{:?}",
+        log.recovery_notes()
+    );
     let (seen, errors) = read_checked(&log);
     assert_eq!(errors.len(), 1);
     assert!(seen.len() > 500);
@@ -133,7 +154,13 @@ fn flipped_bytes_in_the_active_segment_truncate_it() {
     let dir = tempfile::tempdir().unwrap();
     let segs = fill(dir.path());
     let active = segs.last().unwrap();
-    let base: u64 = active.file_stem().unwrap().to_str().unwrap().parse().unwrap();
+    let base: u64 = active
+        .file_stem()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let mut bytes = std::fs::read(active).unwrap();
     assert!(bytes.len() > 200);
     bytes[150] ^= 0x01;
@@ -163,7 +190,10 @@ fn truncated_missing_or_wrong_indexes_are_rebuilt() {
     let expected_ts: Vec<(i64, Option<u64>)> = {
         let log = open(dir.path());
         let p = log.topic("t").unwrap().partition(0).unwrap().clone();
-        (-5..1900).step_by(13).map(|q| (q, p.offset_for_timestamp(q).unwrap())).collect()
+        (-5..1900)
+            .step_by(13)
+            .map(|q| (q, p.offset_for_timestamp(q).unwrap()))
+            .collect()
     };
     // Truncated mid-entry, missing, and emptied.
     let b = std::fs::read(&idx[0]).unwrap();
@@ -194,11 +224,16 @@ fn truncated_missing_or_wrong_indexes_are_rebuilt() {
     for o in 0..600 {
         assert_eq!(p.read(o, 1).unwrap()[0].offset, o);
     }
-    assert!(idx[1].exists() && tidx[1].exists(), "rebuilt indexes are written back");
+    assert!(
+        idx[1].exists() && tidx[1].exists(),
+        "rebuilt indexes are written back"
+    );
     drop(log);
     let log = open(dir.path());
     assert!(
-        log.recovery_notes().iter().all(|n| !n.contains(&idx[0].display().to_string())),
+        log.recovery_notes()
+            .iter()
+            .all(|n| !n.contains(&idx[0].display().to_string())),
         "{:?}",
         log.recovery_notes()
     );
@@ -213,12 +248,20 @@ fn bad_names_and_configs_are_clear_errors() {
         assert!(matches!(e, LogError::InvalidTopicName { .. }), "{e}");
         assert!(e.to_string().starts_with("invalid topic name"), "{e}");
     }
-    let e = TopicConfig::from_properties(1, &[("segment.bytes".into(), "huge".into())]).unwrap_err();
-    assert_eq!(e.to_string(), "invalid value \"huge\" for topic config segment.bytes: not an integer");
+    let e =
+        TopicConfig::from_properties(1, &[("segment.bytes".into(), "huge".into())]).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "invalid value \"huge\" for topic config segment.bytes: not an integer"
+    );
     drop(log);
     // A damaged topic.properties fails the open with an error naming the key.
     std::fs::create_dir_all(dir.path().join("broken")).unwrap();
-    std::fs::write(dir.path().join("broken").join("topic.properties"), "partitions=abc\n").unwrap();
+    std::fs::write(
+        dir.path().join("broken").join("topic.properties"),
+        "partitions=abc\n",
+    )
+    .unwrap();
     let e = Log::open(dir.path(), LogOptions::default()).unwrap_err();
     assert!(e.to_string().contains("partitions"), "{e}");
     std::fs::remove_dir_all(dir.path().join("broken")).unwrap();
@@ -230,7 +273,11 @@ fn bad_names_and_configs_are_clear_errors() {
     assert!(log.topics().is_empty());
     let t = log.create_topic("t", TopicConfig::new(1)).unwrap();
     std::fs::write(t.partition(0).unwrap().dir().join("notes.txt"), "x").unwrap();
-    std::fs::write(t.partition(0).unwrap().dir().join("123.log"), "not a segment name").unwrap();
+    std::fs::write(
+        t.partition(0).unwrap().dir().join("123.log"),
+        "not a segment name",
+    )
+    .unwrap();
     t.append(0, &[rec(0)]).unwrap();
     drop(t);
     drop(log);
@@ -249,12 +296,19 @@ fn a_100_mb_record_exceeds_max_message_bytes() {
     let big = Record::keyed("k", vec![7u8; 100 << 20], 0);
     let e = t.append(0, &[rec(1), big.clone()]).unwrap_err();
     let msg = e.to_string();
-    assert!(matches!(e, LogError::RecordTooLarge { max: 1_048_588, .. }), "{msg}");
+    assert!(
+        matches!(e, LogError::RecordTooLarge { max: 1_048_588, .. }),
+        "{msg}"
+    );
     assert!(msg.contains("exceeds max.message.bytes"), "{msg}");
     assert!(msg.contains("1048588") && msg.contains("104857"), "{msg}");
     assert!(t.produce(&[big]).is_err());
     let p = t.partition(0).unwrap();
-    assert_eq!(p.end_offset(), 1, "nothing of the refused append was written");
+    assert_eq!(
+        p.end_offset(),
+        1,
+        "nothing of the refused append was written"
+    );
     t.append(0, &[rec(1)]).unwrap();
     let (seen, _) = read_checked(&log);
     assert_eq!(seen, vec![0, 1]);
@@ -274,7 +328,10 @@ impl Tmpfs {
             .output()
             .map_err(|e| format!("cannot run mount: {e}"))?;
         if !out.status.success() {
-            return Err(format!("mount failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
+            return Err(format!(
+                "mount failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
         }
         Ok(Tmpfs { dir })
     }
@@ -339,7 +396,11 @@ fn a_full_disk_is_a_clear_error_and_keeps_exactly_the_acked_records() {
 
 fn big_rec(o: u64, salt: usize) -> Record {
     let _ = salt;
-    Record::keyed(format!("k{o}"), vec![(o % 251) as u8; 700 + (o % 13) as usize], o as i64)
+    Record::keyed(
+        format!("k{o}"),
+        vec![(o % 251) as u8; 700 + (o % 13) as usize],
+        o as i64,
+    )
 }
 
 fn check_big(log: &Log, acked: u64) {

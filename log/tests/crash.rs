@@ -71,10 +71,18 @@ fn acknowledged_appends_survive_sigkill() {
     let mut kills_with_acks = 0;
     while iterations < 40 && (iterations < 30 || started.elapsed() < Duration::from_secs(20)) {
         iterations += 1;
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let delay = Duration::from_millis(1 + (seed >> 33) % 50);
         let mut child = Command::new(&exe)
-            .args(["crash_child", "--exact", "--nocapture", "--test-threads=1", "--quiet"])
+            .args([
+                "crash_child",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+                "--quiet",
+            ])
             .env(CHILD_ENV, dir.path())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -103,7 +111,8 @@ fn acknowledged_appends_survive_sigkill() {
                 Err(_) => {
                     if let Ok(Some(status)) = child.try_wait() {
                         let mut err = String::new();
-                        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).ok();
+                        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err)
+                            .ok();
                         panic!("child exited early ({status}): {lines:?}\n{err}");
                     }
                     assert!(Instant::now() < deadline, "child never became ready");
@@ -134,7 +143,10 @@ fn acknowledged_appends_survive_sigkill() {
         let p = t.partition(0).unwrap().clone();
         let end = p.end_offset();
         if let Some(m) = max_acked {
-            assert!(end > m, "iteration {iterations}: acked up to {m} but the log ends at {end}");
+            assert!(
+                end > m,
+                "iteration {iterations}: acked up to {m} but the log ends at {end}"
+            );
         }
         let mut pos = 0;
         while pos < end {
@@ -142,7 +154,11 @@ fn acknowledged_appends_survive_sigkill() {
             assert!(!got.is_empty());
             for r in got {
                 assert_eq!(r.offset, pos, "offsets are dense");
-                assert_eq!(r.to_record(), record_at(pos), "iteration {iterations}: wrong record at {pos}");
+                assert_eq!(
+                    r.to_record(),
+                    record_at(pos),
+                    "iteration {iterations}: wrong record at {pos}"
+                );
                 pos += 1;
             }
         }
@@ -153,6 +169,9 @@ fn acknowledged_appends_survive_sigkill() {
         }
         assert_eq!(o, end, "iteration {iterations}: log ends inside a batch");
     }
-    assert!(kills_with_acks >= iterations / 2, "too few iterations saw acks: {kills_with_acks}/{iterations}");
+    assert!(
+        kills_with_acks >= iterations / 2,
+        "too few iterations saw acks: {kills_with_acks}/{iterations}"
+    );
     eprintln!("{iterations} kills, {kills_with_acks} with acks, max acked offset {max_acked:?}");
 }

@@ -11,13 +11,22 @@ fn record() -> impl Strategy<Value = Record> {
         proptest::option::of(proptest::collection::vec(any::<u8>(), 0..24)),
         proptest::option::of(proptest::collection::vec(any::<u8>(), 0..120)),
         prop_oneof![any::<i64>(), 1_600_000_000_000i64..1_700_000_000_000],
-        proptest::collection::vec(("[a-z]{0,6}", proptest::option::of(proptest::collection::vec(any::<u8>(), 0..12))), 0..3),
+        proptest::collection::vec(
+            (
+                "[a-z]{0,6}",
+                proptest::option::of(proptest::collection::vec(any::<u8>(), 0..12)),
+            ),
+            0..3,
+        ),
     )
         .prop_map(|(k, v, ts, hs)| Record {
             key: k.map(Bytes::from),
             value: v.map(Bytes::from),
             timestamp: ts,
-            headers: hs.into_iter().map(|(n, v)| (n, v.map(Bytes::from))).collect(),
+            headers: hs
+                .into_iter()
+                .map(|(n, v)| (n, v.map(Bytes::from)))
+                .collect(),
         })
 }
 
