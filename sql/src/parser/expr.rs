@@ -18,8 +18,10 @@
 
 use super::lexer::Tok;
 use super::types::TIME_UNITS;
-use super::{Expect, Parser, Result};
-use crate::ast::{BinaryOp, Expr, ExprKind, Ident, Literal, Span, TimeUnit, UnaryOp, WhenClause};
+use super::{Parser, Result};
+use crate::ast::{
+    BinaryOp, Expr, ExprKind, Ident, Literal, Position, TimeUnit, UnaryOp, WhenClause,
+};
 use crate::keywords;
 
 const P_OR: u8 = 1;
@@ -29,7 +31,6 @@ const P_CONCAT: u8 = 5;
 const P_ADD: u8 = 6;
 const P_MUL: u8 = 7;
 const P_UNARY: u8 = 8;
-const P_AT: u8 = 9;
 
 fn boxed(e: Expr) -> Box<Expr> {
     Box::new(e)
@@ -38,23 +39,36 @@ fn boxed(e: Expr) -> Box<Expr> {
 impl Parser<'_> {
     /// A full (boolean) expression.
     pub(crate) fn parse_expr(&mut self) -> Result<Expr> {
-        self.nested(|p| p.parse_bool(0))
+        self.enter()?;
+        let r = self.grow(|p| p.parse_bool(0));
+        self.leave();
+        r
     }
 
     /// A value expression: no comparisons, predicates or boolean operators unless in
     /// parentheses.
     pub(crate) fn parse_value_expr(&mut self) -> Result<Expr> {
-        self.nested(|p| p.parse_value(0))
+        self.enter()?;
+        let r = self.grow(|p| p.parse_value(0));
+        self.leave();
+        r
     }
+
+    // The functions on the recursive path below keep their own frames small (the bulky
+    // work is in helpers that are not on the stack while a nested expression is parsed), so
+    // that `MAX_DEPTH` levels fit in a small thread stack even in debug builds.
 
     fn parse_bool(&mut self, min: u8) -> Result<Expr> {
         let start = self.span().start;
         let mut left = if self.eat_kw_silent("NOT") {
-            let inner = self.nested(|p| p.parse_bool(P_NOT))?;
-            Expr::new(ExprKind::Not(boxed(inner)), self.span_from(start))
+            self.enter()?;
+            let inner = self.grow(|p| p.parse_bool(P_NOT));
+            self.leave();
+            self.make_unary_not(inner?, start)
         } else {
             self.parse_predicated()?
         };
+        let mut wraps = 0;
         loop {
             let op = if min <= P_AND && self.peek_word() == Some("AND") {
                 BinaryOp::And
@@ -63,24 +77,55 @@ impl Parser<'_> {
             } else {
                 return Ok(left);
             };
+            wraps += 1;
+            self.check_chain(wraps)?;
             self.advance();
             let next = if op == BinaryOp::And { P_NOT } else { P_AND };
-            let right = self.nested(|p| p.parse_bool(next))?;
-            left = Expr::new(
-                ExprKind::Binary {
-                    left: boxed(left),
-                    op,
-                    right: boxed(right),
-                },
-                self.span_from(start),
-            );
+            self.enter()?;
+            let right = self.grow(|p| p.parse_bool(next));
+            self.leave();
+            left = self.make_binary(left, op, right?, start);
         }
+    }
+
+    #[inline(never)]
+    fn make_unary_not(&self, inner: Expr, start: Position) -> Expr {
+        Expr::new(ExprKind::Not(boxed(inner)), self.span_from(start))
+    }
+
+    #[inline(never)]
+    fn make_binary(&self, left: Expr, op: BinaryOp, right: Expr, start: Position) -> Expr {
+        Expr::new(
+            ExprKind::Binary {
+                left: boxed(left),
+                op,
+                right: boxed(right),
+            },
+            self.span_from(start),
+        )
     }
 
     /// A value expression with at most one predicate applied to it.
     fn parse_predicated(&mut self) -> Result<Expr> {
         let start = self.span().start;
         let value = self.parse_value(0)?;
+        let more = match self.peek() {
+            Tok::Eq | Tok::Neq | Tok::Lt | Tok::LtEq | Tok::Gt | Tok::GtEq => true,
+            _ => matches!(
+                self.peek_word(),
+                Some("NOT" | "BETWEEN" | "IN" | "LIKE" | "IS")
+            ),
+        };
+        if more {
+            self.parse_predicate(value, start)
+        } else {
+            Ok(value)
+        }
+    }
+
+    /// The predicate applied to `value`, if any.
+    #[inline(never)]
+    fn parse_predicate(&mut self, value: Expr, start: Position) -> Result<Expr> {
         let cmp = match self.peek() {
             Tok::Eq => Some(BinaryOp::Eq),
             Tok::Neq => Some(BinaryOp::NotEq),
@@ -93,14 +138,7 @@ impl Parser<'_> {
         if let Some(op) = cmp {
             self.advance();
             let right = self.parse_value_expr()?;
-            return Ok(Expr::new(
-                ExprKind::Binary {
-                    left: boxed(value),
-                    op,
-                    right: boxed(right),
-                },
-                self.span_from(start),
-            ));
+            return Ok(self.make_binary(value, op, right, start));
         }
         let negated = self.peek_word() == Some("NOT")
             && matches!(self.peek_word_nth(1), Some("BETWEEN" | "IN" | "LIKE"));
@@ -158,8 +196,6 @@ impl Parser<'_> {
                     right: boxed(right),
                 }
             } else {
-                self.expect_note(Expect::Keyword("NULL"));
-                self.expect_note(Expect::Keyword("DISTINCT"));
                 return Err(self.unexpected());
             }
         } else {
@@ -178,17 +214,14 @@ impl Parser<'_> {
                     UnaryOp::Plus
                 };
                 self.advance();
-                let operand = self.nested(|p| p.parse_value(P_UNARY))?;
-                Expr::new(
-                    ExprKind::Unary {
-                        op,
-                        expr: boxed(operand),
-                    },
-                    self.span_from(start),
-                )
+                self.enter()?;
+                let operand = self.grow(|p| p.parse_value(P_UNARY));
+                self.leave();
+                self.make_unary(op, operand?, start)
             }
             _ => self.parse_postfix()?,
         };
+        let mut wraps = 0;
         loop {
             let (op, prec) = match self.peek() {
                 Tok::Star => (BinaryOp::Multiply, P_MUL),
@@ -197,26 +230,10 @@ impl Parser<'_> {
                 Tok::Plus => (BinaryOp::Add, P_ADD),
                 Tok::Minus => (BinaryOp::Subtract, P_ADD),
                 Tok::Concat => (BinaryOp::Concat, P_CONCAT),
-                Tok::Word {
-                    upper,
-                    quoted: false,
-                    ..
-                } if upper == "AT"
-                    && min <= P_AT
-                    && self.peek_word_nth(1) == Some("TIME")
-                    && self.peek_word_nth(2) == Some("ZONE") =>
-                {
-                    self.advance();
-                    self.advance();
-                    self.advance();
-                    let (zone, _) = self.parse_string("a time zone string")?;
-                    left = Expr::new(
-                        ExprKind::AtTimeZone {
-                            expr: boxed(left),
-                            zone,
-                        },
-                        self.span_from(start),
-                    );
+                _ if self.at_time_zone() => {
+                    wraps += 1;
+                    self.check_chain(wraps)?;
+                    left = self.parse_at_time_zone(left, start)?;
                     continue;
                 }
                 _ => return Ok(left),
@@ -224,17 +241,46 @@ impl Parser<'_> {
             if prec < min {
                 return Ok(left);
             }
+            wraps += 1;
+            self.check_chain(wraps)?;
             self.advance();
-            let right = self.nested(|p| p.parse_value(prec + 1))?;
-            left = Expr::new(
-                ExprKind::Binary {
-                    left: boxed(left),
-                    op,
-                    right: boxed(right),
-                },
-                self.span_from(start),
-            );
+            self.enter()?;
+            let right = self.grow(|p| p.parse_value(prec + 1));
+            self.leave();
+            left = self.make_binary(left, op, right?, start);
         }
+    }
+
+    #[inline(never)]
+    fn make_unary(&self, op: UnaryOp, operand: Expr, start: Position) -> Expr {
+        Expr::new(
+            ExprKind::Unary {
+                op,
+                expr: boxed(operand),
+            },
+            self.span_from(start),
+        )
+    }
+
+    fn at_time_zone(&self) -> bool {
+        self.peek_word() == Some("AT")
+            && self.peek_word_nth(1) == Some("TIME")
+            && self.peek_word_nth(2) == Some("ZONE")
+    }
+
+    #[inline(never)]
+    fn parse_at_time_zone(&mut self, left: Expr, start: Position) -> Result<Expr> {
+        self.advance();
+        self.advance();
+        self.advance();
+        let (zone, _) = self.parse_string("a time zone string")?;
+        Ok(Expr::new(
+            ExprKind::AtTimeZone {
+                expr: boxed(left),
+                zone,
+            },
+            self.span_from(start),
+        ))
     }
 
     /// A primary expression followed by any number of `[index]` and `->field`. Stops before
@@ -242,55 +288,60 @@ impl Parser<'_> {
     fn parse_postfix(&mut self) -> Result<Expr> {
         let start = self.span().start;
         let mut e = self.parse_primary()?;
+        let mut wraps = 0;
         loop {
             match self.peek() {
                 Tok::LBracket => {
+                    wraps += 1;
+                    self.check_chain(wraps)?;
                     self.advance();
                     let index = self.parse_value_expr()?;
                     self.expect(&Tok::RBracket)?;
-                    e = Expr::new(
-                        ExprKind::Subscript {
-                            base: boxed(e),
-                            index: boxed(index),
-                        },
-                        self.span_from(start),
-                    );
+                    e = self.make_subscript(e, index, start);
                 }
                 Tok::Arrow if self.peek_nth(1) != &Tok::Star => {
+                    wraps += 1;
+                    self.check_chain(wraps)?;
                     self.advance();
-                    let field = self.parse_ident()?;
-                    e = Expr::new(
-                        ExprKind::Dereference {
-                            base: boxed(e),
-                            field,
-                        },
-                        self.span_from(start),
-                    );
+                    e = self.parse_dereference(e, start)?;
                 }
                 _ => return Ok(e),
             }
         }
     }
 
+    #[inline(never)]
+    fn make_subscript(&self, base: Expr, index: Expr, start: Position) -> Expr {
+        Expr::new(
+            ExprKind::Subscript {
+                base: boxed(base),
+                index: boxed(index),
+            },
+            self.span_from(start),
+        )
+    }
+
+    #[inline(never)]
+    fn parse_dereference(&mut self, base: Expr, start: Position) -> Result<Expr> {
+        let field = self.parse_ident()?;
+        Ok(Expr::new(
+            ExprKind::Dereference {
+                base: boxed(base),
+                field,
+            },
+            self.span_from(start),
+        ))
+    }
+
     fn parse_primary(&mut self) -> Result<Expr> {
         let start = self.span().start;
-        let lit = |l: Literal, sp: Span| Expr::new(ExprKind::Literal(l), sp);
         match self.peek() {
-            Tok::Number(_) => {
-                let sp = self.span();
-                let l = self.parse_number_literal(false)?;
-                Ok(lit(l, sp))
-            }
-            Tok::Str(s) => {
-                let sp = self.advance().span;
-                Ok(lit(Literal::String(s.clone()), sp))
-            }
             Tok::LParen => {
                 self.advance();
                 let e = self.parse_expr()?;
                 self.expect(&Tok::RParen)?;
                 // Keep the inner node but widen its span over the parentheses.
-                Ok(Expr::new(e.kind, self.span_from(start)))
+                Ok(self.respan(e, start))
             }
             Tok::Word {
                 upper,
@@ -303,164 +354,196 @@ impl Parser<'_> {
             {
                 self.parse_keyword_primary(start)
             }
-            Tok::Word { .. } => {
-                let name = self.parse_ident()?;
-                match self.peek() {
-                    Tok::Str(s) => {
-                        self.advance();
-                        Ok(Expr::new(
-                            ExprKind::TypedLiteral {
-                                type_name: name,
-                                value: s.clone(),
-                            },
-                            self.span_from(start),
-                        ))
-                    }
-                    Tok::LParen => self.parse_function_call(name, start),
-                    Tok::Period if self.peek_nth(1) != &Tok::Star => {
-                        self.advance();
-                        let col = self.parse_ident()?;
-                        Ok(Expr::new(
-                            ExprKind::Column {
-                                source: Some(name),
-                                name: col,
-                            },
-                            self.span_from(start),
-                        ))
-                    }
-                    _ => Ok(Expr::new(
-                        ExprKind::Column { source: None, name },
-                        self.span_from(start),
-                    )),
-                }
+            Tok::Word { .. } => self.parse_name_primary(start),
+            _ => self.parse_literal_primary(),
+        }
+    }
+
+    #[inline(never)]
+    fn respan(&self, e: Expr, start: Position) -> Expr {
+        Expr::new(e.kind, self.span_from(start))
+    }
+
+    #[inline(never)]
+    fn parse_literal_primary(&mut self) -> Result<Expr> {
+        match self.peek() {
+            Tok::Number(_) => {
+                let sp = self.span();
+                let l = self.parse_number_literal(false)?;
+                Ok(Expr::new(ExprKind::Literal(l), sp))
             }
-            _ => {
-                for k in ["CASE", "CAST", "NULL", "TRUE", "FALSE", "NOT"] {
-                    self.expect_note(Expect::Keyword(k));
-                }
-                Err(self.expected("an expression"))
+            Tok::Str(s) => {
+                let sp = self.advance().span;
+                Ok(Expr::new(ExprKind::Literal(Literal::String(s.clone())), sp))
             }
+            _ => Err(self.expected("an expression")),
+        }
+    }
+
+    /// A column, qualified column, function call, or typed literal (`DATE '...'`).
+    #[inline(never)]
+    fn parse_name_primary(&mut self, start: Position) -> Result<Expr> {
+        let name = self.parse_ident()?;
+        match self.peek() {
+            Tok::Str(s) => {
+                self.advance();
+                Ok(Expr::new(
+                    ExprKind::TypedLiteral {
+                        type_name: name,
+                        value: s.clone(),
+                    },
+                    self.span_from(start),
+                ))
+            }
+            Tok::LParen => self.parse_function_call(name, start),
+            Tok::Period if self.peek_nth(1) != &Tok::Star => {
+                self.advance();
+                let col = self.parse_ident()?;
+                Ok(Expr::new(
+                    ExprKind::Column {
+                        source: Some(name),
+                        name: col,
+                    },
+                    self.span_from(start),
+                ))
+            }
+            _ => Ok(Expr::new(
+                ExprKind::Column { source: None, name },
+                self.span_from(start),
+            )),
         }
     }
 
     /// Primaries that start with a keyword: literals, `CASE`, `CAST`, constructors.
-    fn parse_keyword_primary(&mut self, start: crate::ast::Position) -> Result<Expr> {
+    #[inline(never)]
+    fn parse_keyword_primary(&mut self, start: Position) -> Result<Expr> {
         let kw = self.peek_word().unwrap_or_default();
-        let simple = match kw {
-            "NULL" => Some(Literal::Null),
-            "TRUE" => Some(Literal::Boolean(true)),
-            "FALSE" => Some(Literal::Boolean(false)),
-            _ => None,
+        let literal = match kw {
+            "NULL" => Literal::Null,
+            "TRUE" => Literal::Boolean(true),
+            "FALSE" => Literal::Boolean(false),
+            "CASE" => return self.parse_case(start),
+            "CAST" => return self.parse_cast(start),
+            "ARRAY" => return self.parse_array(start),
+            "MAP" => return self.parse_map(start),
+            "STRUCT" => return self.parse_struct(start),
+            _ => return Err(self.expected("an expression")),
         };
-        if let Some(l) = simple {
-            let sp = self.advance().span;
-            return Ok(Expr::new(ExprKind::Literal(l), sp));
-        }
-        let kind = match kw {
-            "CASE" => {
-                self.advance();
-                let operand = if self.peek_word() == Some("WHEN") {
-                    None
-                } else {
-                    Some(boxed(self.parse_value_expr()?))
-                };
-                let mut whens = Vec::new();
-                while self.eat_kw_silent("WHEN") {
-                    let condition = self.parse_expr()?;
-                    self.expect_kw("THEN")?;
-                    let result = self.parse_expr()?;
-                    whens.push(WhenClause { condition, result });
-                }
-                if whens.is_empty() {
-                    self.expect_kw("WHEN")?;
-                }
-                let else_result = if self.eat_kw_silent("ELSE") {
-                    Some(boxed(self.parse_expr()?))
-                } else {
-                    None
-                };
-                self.expect_kw("END")?;
-                ExprKind::Case {
-                    operand,
-                    whens,
-                    else_result,
-                }
-            }
-            "CAST" => {
-                self.advance();
-                self.expect(&Tok::LParen)?;
-                let e = self.parse_expr()?;
-                self.expect_kw("AS")?;
-                let ty = self.parse_type()?;
-                self.expect(&Tok::RParen)?;
-                ExprKind::Cast {
-                    expr: boxed(e),
-                    ty,
-                }
-            }
-            "ARRAY" => {
-                self.advance();
-                self.expect(&Tok::LBracket)?;
-                let mut items = Vec::new();
-                if !self.eat(&Tok::RBracket) {
-                    loop {
-                        items.push(self.parse_expr()?);
-                        if !self.eat(&Tok::Comma) {
-                            break;
-                        }
-                    }
-                    self.expect(&Tok::RBracket)?;
-                }
-                ExprKind::Array(items)
-            }
-            "MAP" => {
-                self.advance();
-                self.expect(&Tok::LParen)?;
-                let mut entries = Vec::new();
-                if !self.eat(&Tok::RParen) {
-                    loop {
-                        let k = self.parse_expr()?;
-                        self.expect(&Tok::Assign)?;
-                        let v = self.parse_expr()?;
-                        entries.push((k, v));
-                        if !self.eat(&Tok::Comma) {
-                            break;
-                        }
-                    }
-                    self.expect(&Tok::RParen)?;
-                }
-                ExprKind::Map(entries)
-            }
-            "STRUCT" => {
-                self.advance();
-                self.expect(&Tok::LParen)?;
-                let mut fields = Vec::new();
-                if !self.eat(&Tok::RParen) {
-                    loop {
-                        let name = self.parse_ident()?;
-                        self.expect(&Tok::Assign)?;
-                        let v = self.parse_expr()?;
-                        fields.push((name, v));
-                        if !self.eat(&Tok::Comma) {
-                            break;
-                        }
-                    }
-                    self.expect(&Tok::RParen)?;
-                }
-                ExprKind::Struct(fields)
-            }
-            _ => {
-                for k in ["CASE", "CAST", "NULL", "TRUE", "FALSE", "NOT"] {
-                    self.expect_note(Expect::Keyword(k));
-                }
-                return Err(self.expected("an expression"));
-            }
-        };
-        Ok(Expr::new(kind, self.span_from(start)))
+        let sp = self.advance().span;
+        Ok(Expr::new(ExprKind::Literal(literal), sp))
     }
 
+    #[inline(never)]
+    fn parse_case(&mut self, start: Position) -> Result<Expr> {
+        self.advance();
+        let operand = if self.peek_word() == Some("WHEN") {
+            None
+        } else {
+            Some(boxed(self.parse_value_expr()?))
+        };
+        let mut whens = Vec::new();
+        while self.eat_kw_silent("WHEN") {
+            let condition = self.parse_expr()?;
+            self.expect_kw("THEN")?;
+            let result = self.parse_expr()?;
+            whens.push(WhenClause { condition, result });
+        }
+        if whens.is_empty() {
+            self.expect_kw("WHEN")?;
+        }
+        let else_result = if self.eat_kw_silent("ELSE") {
+            Some(boxed(self.parse_expr()?))
+        } else {
+            None
+        };
+        self.expect_kw("END")?;
+        Ok(Expr::new(
+            ExprKind::Case {
+                operand,
+                whens,
+                else_result,
+            },
+            self.span_from(start),
+        ))
+    }
+
+    #[inline(never)]
+    fn parse_cast(&mut self, start: Position) -> Result<Expr> {
+        self.advance();
+        self.expect(&Tok::LParen)?;
+        let e = self.parse_expr()?;
+        self.expect_kw("AS")?;
+        let ty = self.parse_type()?;
+        self.expect(&Tok::RParen)?;
+        Ok(Expr::new(
+            ExprKind::Cast {
+                expr: boxed(e),
+                ty,
+            },
+            self.span_from(start),
+        ))
+    }
+
+    #[inline(never)]
+    fn parse_array(&mut self, start: Position) -> Result<Expr> {
+        self.advance();
+        self.expect(&Tok::LBracket)?;
+        let mut items = Vec::new();
+        if !self.eat(&Tok::RBracket) {
+            loop {
+                items.push(self.parse_expr()?);
+                if !self.eat(&Tok::Comma) {
+                    break;
+                }
+            }
+            self.expect(&Tok::RBracket)?;
+        }
+        Ok(Expr::new(ExprKind::Array(items), self.span_from(start)))
+    }
+
+    #[inline(never)]
+    fn parse_map(&mut self, start: Position) -> Result<Expr> {
+        self.advance();
+        self.expect(&Tok::LParen)?;
+        let mut entries = Vec::new();
+        if !self.eat(&Tok::RParen) {
+            loop {
+                let k = self.parse_expr()?;
+                self.expect(&Tok::Assign)?;
+                let v = self.parse_expr()?;
+                entries.push((k, v));
+                if !self.eat(&Tok::Comma) {
+                    break;
+                }
+            }
+            self.expect(&Tok::RParen)?;
+        }
+        Ok(Expr::new(ExprKind::Map(entries), self.span_from(start)))
+    }
+
+    #[inline(never)]
+    fn parse_struct(&mut self, start: Position) -> Result<Expr> {
+        self.advance();
+        self.expect(&Tok::LParen)?;
+        let mut fields = Vec::new();
+        if !self.eat(&Tok::RParen) {
+            loop {
+                let name = self.parse_ident()?;
+                self.expect(&Tok::Assign)?;
+                let v = self.parse_expr()?;
+                fields.push((name, v));
+                if !self.eat(&Tok::Comma) {
+                    break;
+                }
+            }
+            self.expect(&Tok::RParen)?;
+        }
+        Ok(Expr::new(ExprKind::Struct(fields), self.span_from(start)))
+    }
+
+    #[inline(never)]
     /// `name(*)` or `name(arg, ...)`; arguments may be expressions, time units, or lambdas.
-    fn parse_function_call(&mut self, name: Ident, start: crate::ast::Position) -> Result<Expr> {
+    fn parse_function_call(&mut self, name: Ident, start: Position) -> Result<Expr> {
         self.expect(&Tok::LParen)?;
         let mut args = Vec::new();
         let mut star = false;

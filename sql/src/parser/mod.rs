@@ -17,8 +17,15 @@ use crate::keywords;
 use crate::suggest::suggest;
 use lexer::{Tok, Token};
 
-/// How deep expressions, types and `EXPLAIN`s may nest.
-pub const MAX_DEPTH: usize = 100;
+/// How deep a parsed expression or type may be: nesting (parentheses, function calls,
+/// constructors, `NOT`, unary minus) plus chains of operators (`a + b + c ...` is a tree as
+/// deep as it is long). The parser itself grows its stack as needed, so this bounds the
+/// trees it hands out: code that walks them recursively stays within a small stack.
+pub const MAX_DEPTH: usize = 256;
+
+/// Stack left before the parser moves to a new stack segment, and that segment's size.
+const RED_ZONE: usize = 256 * 1024;
+const STACK_SEGMENT: usize = 4 * 1024 * 1024;
 
 pub(crate) type Result<T> = std::result::Result<T, ParseError>;
 
@@ -346,20 +353,44 @@ impl<'t> Parser<'t> {
 
     // ----- nesting -----
 
-    /// Runs `f` one level deeper, failing cleanly past [`MAX_DEPTH`].
-    pub(crate) fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+    /// Called each time a loop wraps the expression built so far in one more node
+    /// (`a + b + c ...`, `x[1][2]...`): `wraps` is how many it has wrapped. Keeps the depth
+    /// of the tree, not only of the parser's recursion, within [`MAX_DEPTH`] levels (so that
+    /// printing, comparing and dropping it cannot exhaust the stack either).
+    pub(crate) fn check_chain(&self, wraps: usize) -> Result<()> {
+        if self.depth + wraps > MAX_DEPTH {
+            return Err(self.too_deep());
+        }
+        Ok(())
+    }
+
+    /// Goes one level deeper, failing cleanly past [`MAX_DEPTH`]. Pair with [`Self::leave`]
+    /// (an error abandons the parse, or a backtrack restores the depth with the position).
+    pub(crate) fn enter(&mut self) -> Result<()> {
         if self.depth >= MAX_DEPTH {
-            let sp = self.span();
-            return Err(self.error_at(
-                sp,
-                ParseErrorKind::TooDeep,
-                format!("expression nested too deeply (more than {MAX_DEPTH} levels)"),
-            ));
+            return Err(self.too_deep());
         }
         self.depth += 1;
-        let r = f(self);
+        Ok(())
+    }
+
+    pub(crate) fn leave(&mut self) {
         self.depth -= 1;
-        r
+    }
+
+    /// Runs `f` with enough stack for another level of recursion.
+    pub(crate) fn grow<T>(&mut self, f: impl FnOnce(&mut Self) -> T) -> T {
+        stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, || f(self))
+    }
+
+    #[inline(never)]
+    fn too_deep(&self) -> ParseError {
+        let sp = self.span();
+        self.error_at(
+            sp,
+            ParseErrorKind::TooDeep,
+            format!("expression nested too deeply (more than {MAX_DEPTH} levels)"),
+        )
     }
 
     // ----- common pieces -----

@@ -121,7 +121,8 @@ impl Parser<'_> {
         }
         let clause_start = match (self.peek_word(), self.peek_word_nth(1)) {
             (Some("PARTITION"), Some("BY")) => true,
-            (Some("EMIT"), Some("CHANGES" | "FINAL")) => true,
+            // `EMIT CHANGE` is a misspelt `EMIT CHANGES`, not an alias followed by junk.
+            (Some("EMIT"), Some(w)) => crate::suggest::suggest(w, ["CHANGES", "FINAL"]).is_some(),
             _ => false,
         };
         if clause_start {

@@ -73,8 +73,11 @@ impl Parser<'_> {
                     self.expect_note(Expect::Keyword(k));
                 }
                 let mut e = self.unexpected();
-                if e.suggestion.is_none() && !matches!(self.peek(), Tok::Variable(_)) {
+                if !matches!(self.peek(), Tok::Variable(_)) {
                     e.message = format!("expected a statement, found {}", self.peek().describe());
+                    if let Some(s) = &e.suggestion {
+                        e.message.push_str(&format!(". Did you mean '{s}'?"));
+                    }
                     e.expected = vec!["a statement".to_string()];
                 }
                 return Err(e);
@@ -344,8 +347,15 @@ impl Parser<'_> {
             .peek_word()
             .is_some_and(|w| STATEMENT_START.contains(&w))
             && !matches!(self.peek_nth(1), Tok::Semicolon | Tok::Eof);
+        if self.peek_word() == Some("EXPLAIN") {
+            return Err(self.error_at(
+                self.span(),
+                ParseErrorKind::Invalid,
+                "EXPLAIN cannot explain an EXPLAIN".into(),
+            ));
+        }
         if starts_statement {
-            let inner = self.nested(|p| p.parse_statement())?;
+            let inner = self.parse_statement()?;
             return Ok(StatementKind::Explain(ExplainTarget::Statement(Box::new(
                 inner,
             ))));

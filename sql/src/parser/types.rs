@@ -28,14 +28,17 @@ impl Parser<'_> {
     /// name (with ignored parameters such as `VARCHAR(10)`), or a custom type name; any of
     /// these may be followed by the legacy `ARRAY` suffix (`INT ARRAY`).
     pub(crate) fn parse_type(&mut self) -> Result<Type> {
-        self.nested(|p| {
-            let mut ty = p.parse_type_inner()?;
-            while p.peek_word() == Some("ARRAY") && p.peek_nth(1) != &Tok::Lt {
-                p.advance();
-                ty = Type::Array(Box::new(ty));
-            }
-            Ok(ty)
-        })
+        self.enter()?;
+        let mut ty = self.grow(|p| p.parse_type_inner())?;
+        let mut wraps = 0;
+        while self.peek_word() == Some("ARRAY") && self.peek_nth(1) != &Tok::Lt {
+            wraps += 1;
+            self.check_chain(wraps)?;
+            self.advance();
+            ty = Type::Array(Box::new(ty));
+        }
+        self.leave();
+        Ok(ty)
     }
 
     fn parse_type_inner(&mut self) -> Result<Type> {
@@ -56,77 +59,88 @@ impl Parser<'_> {
                 self.expect(&Tok::Gt)?;
                 Ok(Type::Map(Box::new(k), Box::new(v)))
             }
-            Some("STRUCT") if self.peek_nth(1) == &Tok::Lt => {
+            // `STRUCT<>` tokenizes as STRUCT and `<>`.
+            Some("STRUCT") if self.peek_nth(1) == &Tok::Neq => {
                 self.advance();
                 self.advance();
-                let mut fields = Vec::new();
-                if !self.eat(&Tok::Gt) {
-                    loop {
-                        let name = self.parse_ident()?;
-                        let ty = self.parse_type()?;
-                        fields.push(StructField { name, ty });
-                        if self.eat(&Tok::Comma) {
-                            continue;
-                        }
-                        self.expect(&Tok::Gt)?;
-                        break;
-                    }
-                }
-                Ok(Type::Struct(fields))
+                Ok(Type::Struct(Vec::new()))
             }
-            Some("DECIMAL") => {
-                self.advance();
-                self.expect(&Tok::LParen)?;
-                let (precision, psp) = self.parse_count("the decimal precision")?;
-                self.expect(&Tok::Comma)?;
-                let (scale, ssp) = self.parse_count("the decimal scale")?;
-                self.expect(&Tok::RParen)?;
-                let precision = u32::try_from(precision).map_err(|_| {
-                    self.error_at(psp, ParseErrorKind::Invalid, "precision too large".into())
-                })?;
-                let scale = u32::try_from(scale).map_err(|_| {
-                    self.error_at(ssp, ParseErrorKind::Invalid, "scale too large".into())
-                })?;
-                Ok(Type::Decimal { precision, scale })
-            }
-            _ => {
-                if !self.at_ident() {
-                    for k in ["BOOLEAN", "INT", "BIGINT", "DOUBLE", "DECIMAL", "STRING"] {
-                        self.expect_note(Expect::Keyword(k));
-                    }
-                    return Err(self.expected("a type"));
-                }
+            Some("STRUCT") if self.peek_nth(1) == &Tok::Lt => self.parse_struct_type(),
+            Some("DECIMAL") => self.parse_decimal_type(),
+            _ => self.parse_base_type(),
+        }
+    }
+
+    #[inline(never)]
+    fn parse_struct_type(&mut self) -> Result<Type> {
+        self.advance();
+        self.advance();
+        let mut fields = Vec::new();
+        if !self.eat(&Tok::Gt) {
+            loop {
                 let name = self.parse_ident()?;
-                // `baseType ('(' typeParameter (',' typeParameter)* ')')?`
-                if self.peek() == &Tok::LParen {
-                    self.advance();
-                    loop {
-                        match self.peek() {
-                            Tok::Number(n) if n.bytes().all(|b| b.is_ascii_digit()) => {
-                                self.advance();
-                            }
-                            Tok::Word { upper, .. } if upper == "STRING" => {
-                                self.advance();
-                            }
-                            _ => {
-                                self.expect_note(Expect::Keyword("STRING"));
-                                return Err(self.expected("a whole number"));
-                            }
-                        }
-                        if !self.eat(&Tok::Comma) {
-                            break;
-                        }
-                    }
-                    self.expect(&Tok::RParen)?;
+                let ty = self.parse_type()?;
+                fields.push(StructField { name, ty });
+                if self.eat(&Tok::Comma) {
+                    continue;
                 }
-                let builtin = if name.quoted {
-                    None
-                } else {
-                    Type::from_base_name(&name.value)
-                };
-                Ok(builtin.unwrap_or(Type::Custom(name)))
+                self.expect(&Tok::Gt)?;
+                break;
             }
         }
+        Ok(Type::Struct(fields))
+    }
+
+    #[inline(never)]
+    fn parse_decimal_type(&mut self) -> Result<Type> {
+        self.advance();
+        self.expect(&Tok::LParen)?;
+        let (precision, psp) = self.parse_count("the decimal precision")?;
+        self.expect(&Tok::Comma)?;
+        let (scale, ssp) = self.parse_count("the decimal scale")?;
+        self.expect(&Tok::RParen)?;
+        let precision = u32::try_from(precision)
+            .map_err(|_| self.error_at(psp, ParseErrorKind::Invalid, "precision too large".into()))?;
+        let scale = u32::try_from(scale)
+            .map_err(|_| self.error_at(ssp, ParseErrorKind::Invalid, "scale too large".into()))?;
+        Ok(Type::Decimal { precision, scale })
+    }
+
+    /// A base type name, with ignored parameters (`VARCHAR(10)`), or a custom type name.
+    #[inline(never)]
+    fn parse_base_type(&mut self) -> Result<Type> {
+        if !self.at_ident() {
+            return Err(self.expected("a type"));
+        }
+        let name = self.parse_ident()?;
+        // `baseType ('(' typeParameter (',' typeParameter)* ')')?`
+        if self.peek() == &Tok::LParen {
+            self.advance();
+            loop {
+                match self.peek() {
+                    Tok::Number(n) if n.bytes().all(|b| b.is_ascii_digit()) => {
+                        self.advance();
+                    }
+                    Tok::Word { upper, .. } if upper == "STRING" => {
+                        self.advance();
+                    }
+                    _ => {
+                        self.expect_note(Expect::Keyword("STRING"));
+                        return Err(self.expected("a whole number"));
+                    }
+                }
+                if !self.eat(&Tok::Comma) {
+                    break;
+                }
+            }
+            self.expect(&Tok::RParen)?;
+        }
+        let builtin = if name.quoted {
+            None
+        } else {
+            Type::from_base_name(&name.value)
+        };
+        Ok(builtin.unwrap_or(Type::Custom(name)))
     }
 
     /// `(col type [KEY | PRIMARY KEY | HEADERS | HEADER('k')], ...)`. For a stream, `PRIMARY
@@ -316,7 +330,15 @@ impl Parser<'_> {
                 return Ok(TimeUnit::from_keyword(u).expect("listed unit"));
             }
         }
-        Err(self.unexpected())
+        let mut e = self.unexpected();
+        e.message = format!(
+            "expected a time unit (MILLISECONDS, SECONDS, MINUTES, HOURS or DAYS), found {}",
+            self.peek().describe()
+        );
+        if let Some(s) = &e.suggestion {
+            e.message.push_str(&format!(". Did you mean '{s}'?"));
+        }
+        Err(e)
     }
 
     /// `n unit`, e.g. `10 SECONDS`.
