@@ -89,6 +89,14 @@ pub enum LogError {
         reason: String,
     },
 
+    /// Another `Log` (in this or another process) has the data directory open.
+    #[error(
+        "data directory {} is in use by another process or Log instance (lock file {})",
+        dir.display(),
+        dir.join(".lock").display()
+    )]
+    Locked { dir: PathBuf },
+
     /// An invalid argument to an API call (e.g. an empty consumer group name).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

@@ -79,6 +79,29 @@ struct Inner {
     admin: Mutex<()>,
     offsets: OffsetStore,
     notes: Vec<String>,
+    /// Holds the exclusive lock on `<dir>/.lock` while the log is open.
+    _lock: std::fs::File,
+}
+
+/// Takes the exclusive lock on `<dir>/.lock`; released when the file is closed (also
+/// when the process dies).
+fn lock_dir(dir: &Path) -> Result<std::fs::File> {
+    let path = dir.join(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| LogError::io("opening lock file", &path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(LogError::Locked {
+            dir: dir.to_path_buf(),
+        }),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(LogError::io("locking data directory", &path, e))
+        }
+    }
 }
 
 impl Inner {
@@ -105,7 +128,8 @@ impl Inner {
 }
 
 /// A data directory of topics. Share it behind an `Arc`; all methods take `&self`.
-/// One process at a time may open a data directory.
+/// One `Log` at a time may have a data directory open (an exclusive lock on
+/// `<dir>/.lock`; a second open fails with [`LogError::Locked`]).
 #[derive(Debug)]
 pub struct Log {
     inner: Arc<Inner>,
@@ -129,6 +153,7 @@ impl Log {
             std::fs::create_dir_all(&dir)
                 .map_err(|e| LogError::io("creating data directory", &dir, e))?;
         }
+        let lock_file = lock_dir(&dir)?;
         let mut topics = BTreeMap::new();
         let entries =
             std::fs::read_dir(&dir).map_err(|e| LogError::io("listing data directory", &dir, e))?;
@@ -164,7 +189,7 @@ impl Log {
                 t
             }
         };
-        let offsets = OffsetStore::open(offsets_topic)?;
+        let (offsets, offset_notes) = OffsetStore::open(offsets_topic)?;
         let notes = topics
             .values()
             .flat_map(|t| {
@@ -172,6 +197,7 @@ impl Log {
                     .iter()
                     .flat_map(|p| p.recovery_notes().iter().cloned())
             })
+            .chain(offset_notes)
             .collect();
         let inner = Arc::new(Inner {
             dir,
@@ -179,6 +205,7 @@ impl Log {
             admin: Mutex::new(()),
             offsets,
             notes,
+            _lock: lock_file,
         });
         let flusher = if options.background_flush {
             spawn_flusher(Arc::downgrade(&inner))

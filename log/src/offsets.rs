@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 
 use crate::error::{LogError, Result};
+use crate::log::CONSUMER_OFFSETS_TOPIC;
 use crate::partition::lock;
 use crate::record::{ReadLimit, Record};
 use crate::topic::Topic;
@@ -70,14 +71,36 @@ fn decode_value(b: &[u8]) -> Option<u64> {
 
 impl OffsetStore {
     /// Loads the committed offsets by reading the whole offsets topic (it is compacted).
-    /// Records that do not decode (a future format) are skipped.
-    pub fn open(topic: Arc<Topic>) -> Result<OffsetStore> {
+    /// Records that do not decode (a future format) are skipped; a corrupt range of a
+    /// closed segment is skipped with a note (the offsets in it fall back to older ones).
+    pub fn open(topic: Arc<Topic>) -> Result<(OffsetStore, Vec<String>)> {
         let mut map = BTreeMap::new();
+        let mut notes = Vec::new();
         let p = topic.partition(0)?;
         let mut pos = p.start_offset();
         let end = p.end_offset();
         while pos < end {
-            let recs = p.read(pos, ReadLimit::bytes(4 << 20))?;
+            let recs = match p.read(pos, ReadLimit::bytes(4 << 20)) {
+                Ok(r) => r,
+                Err(e @ LogError::Corrupt { .. }) => {
+                    let next = p
+                        .segments()
+                        .iter()
+                        .map(|s| s.base_offset)
+                        .find(|&b| b > pos);
+                    notes.push(format!(
+                        "{CONSUMER_OFFSETS_TOPIC}: skipped unreadable commits: {e}"
+                    ));
+                    match next {
+                        Some(b) => {
+                            pos = b;
+                            continue;
+                        }
+                        None => break,
+                    }
+                }
+                Err(e) => return Err(e),
+            };
             let Some(last) = recs.last() else { break };
             pos = last.offset + 1;
             for r in recs {
@@ -95,10 +118,13 @@ impl OffsetStore {
                 }
             }
         }
-        Ok(OffsetStore {
-            topic,
-            map: Mutex::new(map),
-        })
+        Ok((
+            OffsetStore {
+                topic,
+                map: Mutex::new(map),
+            },
+            notes,
+        ))
     }
 
     /// Appends all offsets as one batch (atomic) and fsyncs it (the offsets topic has

@@ -415,18 +415,28 @@ impl Partition {
         }
         let mut bytes = 0usize;
         let mut off = from_offset;
+        let mut last_off: Option<u64> = None;
         let mut seg = match self.segment_for(off) {
             Some(s) => s,
             None => return Err(self.out_of_range(from_offset)),
         };
         loop {
-            match seg.read_into(off, &limit, &mut out, &mut bytes) {
-                Ok(true) => break,
-                Ok(false) => {}
+            let scanned_to = match seg.read_into(off, &limit, &mut out, &mut bytes) {
+                Ok(None) => break,
+                Ok(Some(to)) => to,
                 Err(e) if out.is_empty() => return Err(e),
                 Err(_) => break,
+            };
+            off = out.last().map_or(off, |r| r.offset + 1).max(scanned_to);
+            // The segment may have grown while it was read (it was the active one): read
+            // the rest before moving on, or those offsets would be skipped. A segment's
+            // final size is visible once the next segment is.
+            let next = self.segment_after(seg.base_offset);
+            if seg.next_offset() > off && last_off != Some(off) {
+                last_off = Some(off);
+                continue;
             }
-            match self.segment_after(seg.base_offset) {
+            match next {
                 Some(next) => {
                     off = off.max(next.base_offset);
                     seg = next;

@@ -397,6 +397,13 @@ impl Segment {
     /// Makes batches written by [`Segment::write`] visible and indexes them.
     pub fn commit(&self, metas: &[BatchMeta], buf_len: usize, interval: u32) {
         let pos = self.size();
+        // Size, then next offset, then index: a reader that sees a new index entry or
+        // next offset (it reads them before the size) then also sees a size covering it.
+        self.size.store(pos + buf_len as u64, Ordering::Release);
+        if let Some(last) = metas.last() {
+            self.next_offset
+                .store(last.last_offset + 1, Ordering::Release);
+        }
         let mut ix = write_lock(&self.index);
         for m in metas {
             ix.on_batch(
@@ -408,12 +415,6 @@ impl Segment {
                 interval,
             );
         }
-        drop(ix);
-        if let Some(last) = metas.last() {
-            self.next_offset
-                .store(last.last_offset + 1, Ordering::Release);
-        }
-        self.size.store(pos + buf_len as u64, Ordering::Release);
     }
 
     /// Seals a segment that stops being active: final time index entry, index files
@@ -434,17 +435,19 @@ impl Segment {
     }
 
     /// Reads records with offset `>= from` into `out`, counting encoded sizes in `bytes`.
-    /// Returns true when the limit was reached (false: the segment is exhausted).
+    /// Returns `None` when the limit was reached, or `Some(scanned_to)` when the segment
+    /// was read to its end as of this call: every offset below `scanned_to` was covered.
     pub fn read_into(
         &self,
         from: u64,
         limit: &ReadLimit,
         out: &mut Vec<StoredRecord>,
         bytes: &mut usize,
-    ) -> Result<bool> {
-        let size = self.size();
+    ) -> Result<Option<u64>> {
         let rel = from.saturating_sub(self.base_offset).min(u32::MAX as u64) as u32;
         let entry = read_lock(&self.index).lookup(rel);
+        let size = self.size();
+        let mut scanned_to = from;
         let want = limit
             .max_bytes
             .saturating_sub(*bytes)
@@ -454,9 +457,10 @@ impl Segment {
         loop {
             let b = match sc.next_batch() {
                 Ok(Some(b)) => b,
-                Ok(None) => return Ok(false),
+                Ok(None) => return Ok(Some(scanned_to)),
                 Err(e) => return Err(e.into_log_error(&self.path)),
             };
+            scanned_to = scanned_to.max(b.header.last_offset() + 1);
             if b.header.base_offset < self.base_offset {
                 return Err(LogError::corrupt(
                     &self.path,
@@ -484,14 +488,13 @@ impl Segment {
             })
             .map_err(|reason| LogError::corrupt(&self.path, b.position, reason))?;
             if full || out.len() >= limit.max_records {
-                return Ok(true);
+                return Ok(None);
             }
         }
     }
 
     /// The first offset `>= from` whose record has a timestamp `>= ts`.
     pub fn find_timestamp(&self, ts: i64, from: u64) -> Result<Option<u64>> {
-        let size = self.size();
         let (entry, from) = {
             let ix = read_lock(&self.index);
             if ix.max_timestamp < ts {
@@ -501,6 +504,7 @@ impl Segment {
             let rel = (from - self.base_offset).min(u32::MAX as u64) as u32;
             (ix.lookup(rel), from)
         };
+        let size = self.size();
         let mut sc = IndexedScan::new(&self.file, entry, self.base_offset, size, SCAN_CHUNK);
         loop {
             let b = match sc.next_batch() {

@@ -387,13 +387,13 @@ fn concurrent_readers_see_consistent_prefixes() {
             }
         })
     };
-    let readers: Vec<_> = (0..2)
-        .map(|_| {
+    let readers: Vec<_> = (0..3)
+        .map(|n| {
             let p = p.clone();
             thread::spawn(move || {
                 let mut pos = 0u64;
                 while pos < 4000 {
-                    let got = p.read(pos, 333).unwrap();
+                    let got = p.read(pos, [333, 7, 1][n]).unwrap();
                     for r in &got {
                         assert_eq!(r.offset, pos);
                         assert_eq!(r.to_record(), rec(pos));
@@ -684,4 +684,15 @@ fn flush_policies_and_segment_ms() {
     t.append(0, &[rec(1)]).unwrap();
     assert_eq!(t.partition(0).unwrap().segments().len(), 2);
     log.flush().unwrap();
+}
+
+#[test]
+fn a_data_directory_is_opened_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path());
+    let e = Log::open(dir.path(), LogOptions::default()).unwrap_err();
+    assert!(matches!(e, LogError::Locked { .. }), "{e}");
+    assert!(e.to_string().contains("in use"), "{e}");
+    drop(log);
+    open(dir.path());
 }
