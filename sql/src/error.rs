@@ -71,23 +71,9 @@ impl ParseError {
     }
 }
 
-/// Line `line` (1-based) of `source`, with line breaks as the tokenizer counts them
-/// (`\n`, `\r\n` or a lone `\r`).
+/// Line `line` (1-based) of `source`; only `\n` breaks lines, as in the tokenizer.
 fn source_line(source: &str, line: u32) -> Option<&str> {
-    if line == 0 {
-        return None;
-    }
-    let mut rest = source;
-    for _ in 1..line {
-        let i = rest.find(['\n', '\r'])?;
-        rest = if rest[i..].starts_with("\r\n") {
-            &rest[i + 2..]
-        } else {
-            &rest[i + 1..]
-        };
-    }
-    let end = rest.find(['\n', '\r']).unwrap_or(rest.len());
-    Some(&rest[..end])
+    source.split('\n').nth(line.checked_sub(1)? as usize)
 }
 
 #[cfg(test)]

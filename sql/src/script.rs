@@ -98,16 +98,10 @@ impl<'a> LineIndex<'a> {
         let b = text.as_bytes();
         let mut line_starts = vec![0];
         let mut i = 0;
+        // Only `\n` breaks a line, as in the tokenizer (a `\r` is a character of its line).
         while i < b.len() {
-            match b[i] {
-                b'\n' => line_starts.push(i + 1),
-                b'\r' => {
-                    if b.get(i + 1) == Some(&b'\n') {
-                        i += 1;
-                    }
-                    line_starts.push(i + 1);
-                }
-                _ => {}
+            if b[i] == b'\n' {
+                line_starts.push(i + 1);
             }
             i += 1;
         }

@@ -153,20 +153,11 @@ fn position_of(text: &str, at: usize, origin: Position) -> Position {
     let mut line_start = 0;
     let bytes = before.as_bytes();
     let mut j = 0;
+    // Only `\n` breaks a line, as in the tokenizer.
     while j < bytes.len() {
-        match bytes[j] {
-            b'\n' => {
-                line += 1;
-                line_start = j + 1;
-            }
-            b'\r' => {
-                if bytes.get(j + 1) == Some(&b'\n') {
-                    j += 1;
-                }
-                line += 1;
-                line_start = j + 1;
-            }
-            _ => {}
+        if bytes[j] == b'\n' {
+            line += 1;
+            line_start = j + 1;
         }
         j += 1;
     }

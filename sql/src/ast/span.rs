@@ -74,15 +74,9 @@ pub fn byte_offset(source: &str, pos: Position) -> Option<usize> {
         return None;
     }
     let mut offset = 0usize;
+    // Only `\n` breaks a line, as in the tokenizer.
     for _ in 1..pos.line {
-        let nl = source[offset..].find(['\n', '\r'])?;
-        offset += nl;
-        // "\r\n" counts as one line break, as the tokenizer does.
-        if source[offset..].starts_with("\r\n") {
-            offset += 2;
-        } else {
-            offset += 1;
-        }
+        offset += source[offset..].find('\n')? + 1;
     }
     let line = &source[offset..];
     let mut chars = line.char_indices();
