@@ -66,3 +66,63 @@ pub(crate) fn enforce(p: &Partition, now_ms: i64) -> Result<RetentionReport> {
     sync_dir(p.dir()).map_err(|e| LogError::io("syncing partition directory", p.dir(), e))?;
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Log, LogOptions, Record, TopicConfig};
+
+    fn topic(log: &Log, policy: &str) -> std::sync::Arc<crate::Topic> {
+        let mut c = TopicConfig::new(1);
+        c.segment_bytes = 500;
+        c.retention_ms = Some(10);
+        c.retention_bytes = Some(1);
+        c.cleanup_policy = crate::CleanupPolicy::Delete;
+        if policy == "compact" {
+            c.cleanup_policy = crate::CleanupPolicy::Compact;
+        }
+        log.create_topic(policy, c).unwrap()
+    }
+
+    #[test]
+    fn never_deletes_the_active_segment() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Log::open(dir.path(), LogOptions::default()).unwrap();
+        let t = topic(&log, "delete");
+        for i in 0..50 {
+            t.append(0, &[Record::keyed("k", vec![0u8; 40], i)])
+                .unwrap();
+        }
+        let p = t.partition(0).unwrap();
+        let before = p.segments().len();
+        assert!(before > 3);
+        let r = t.enforce_retention(i64::MAX).unwrap();
+        assert_eq!(r.segments_deleted, before - 1);
+        let segs = p.segments();
+        assert_eq!(segs.len(), 1);
+        assert_eq!(p.start_offset(), segs[0].base_offset);
+        assert!(segs[0].size_bytes > 0);
+        assert_eq!(
+            p.read(p.start_offset(), 100)
+                .unwrap()
+                .last()
+                .unwrap()
+                .offset,
+            49
+        );
+        // Nothing more to delete.
+        assert_eq!(t.enforce_retention(i64::MAX).unwrap().segments_deleted, 0);
+    }
+
+    #[test]
+    fn compact_only_topics_are_not_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Log::open(dir.path(), LogOptions::default()).unwrap();
+        let t = topic(&log, "compact");
+        for i in 0..50 {
+            t.append(0, &[Record::keyed(format!("k{i}"), vec![0u8; 40], i)])
+                .unwrap();
+        }
+        assert_eq!(t.enforce_retention(i64::MAX).unwrap().segments_deleted, 0);
+        assert_eq!(t.partition(0).unwrap().start_offset(), 0);
+    }
+}
