@@ -96,3 +96,67 @@ proptest! {
         exercise(&String::from_utf8_lossy(&b));
     }
 }
+
+/// Random expressions from the grammar, every compound in parentheses so that they must
+/// parse; `bare` drops some parentheses, and then they need only round-trip if they parse.
+fn grammar_expr() -> impl Strategy<Value = (String, String)> {
+    let leaf = prop::sample::select(&[
+        "a", "`b c`", "s.x", "`T`.`y`", "key", "1", "0", "2147483648", "1.50", ".5", "1.5e3",
+        "'it''s'", "''", "TRUE", "NULL", "DATE '2021-01-01'",
+    ][..])
+    .prop_map(|s| (s.to_string(), s.to_string()));
+    leaf.prop_recursive(5, 64, 4, |inner| {
+        let two = (inner.clone(), inner.clone());
+        prop_oneof![
+            (two.clone(), prop::sample::select(&["+", "-", "*", "/", "%", "||", "=", "<>", "<", ">=", "AND", "OR"][..]))
+                .prop_map(|(((a, ab), (b, bb)), op)| (format!("({a} {op} {b})"), format!("{ab} {op} {bb}"))),
+            inner.clone().prop_map(|(a, ab)| (format!("(-{a})"), format!("- {ab}"))),
+            inner.clone().prop_map(|(a, ab)| (format!("(NOT {a})"), format!("NOT {ab}"))),
+            (inner.clone(), two.clone()).prop_map(|((a, ab), ((b, bb), (c, cb)))| (
+                format!("({a} NOT BETWEEN {b} AND {c})"), format!("{ab} BETWEEN {bb} AND {cb}"))),
+            (inner.clone(), prop::collection::vec(inner.clone(), 1..3)).prop_map(|((a, ab), l)| {
+                let full: Vec<_> = l.iter().map(|x| x.0.clone()).collect();
+                let bare: Vec<_> = l.iter().map(|x| x.1.clone()).collect();
+                (format!("({a} IN ({}))", full.join(", ")), format!("{ab} NOT IN ({})", bare.join(", ")))
+            }),
+            two.clone().prop_map(|((a, ab), (b, bb))| (format!("({a} LIKE {b} ESCAPE '!')"), format!("{ab} LIKE {bb}"))),
+            inner.clone().prop_map(|(a, ab)| (format!("({a} IS NOT NULL)"), format!("{ab} IS NULL"))),
+            two.clone().prop_map(|((a, ab), (b, bb))| (format!("({a} IS DISTINCT FROM {b})"), format!("{ab} IS NOT DISTINCT FROM {bb}"))),
+            two.clone().prop_map(|((a, ab), (b, bb))| (format!("CASE WHEN {a} THEN {b} END"), format!("CASE {ab} WHEN {bb} THEN 1 ELSE {ab} END"))),
+            (inner.clone(), prop::sample::select(&["INT", "DECIMAL(4, 2)", "ARRAY<MAP<STRING, BIGINT>>", "STRUCT<`a b` INT, c BYTES>", "ADDRESS", "STRUCT<>"][..]))
+                .prop_map(|((a, ab), t)| (format!("CAST({a} AS {t})"), format!("CAST({ab} AS {t})"))),
+            prop::collection::vec(inner.clone(), 0..3).prop_map(|l| {
+                let full: Vec<_> = l.iter().map(|x| x.0.clone()).collect();
+                let bare: Vec<_> = l.iter().map(|x| x.1.clone()).collect();
+                (format!("ARRAY[{}]", full.join(", ")), format!("f({})", bare.join(", ")))
+            }),
+            two.clone().prop_map(|((a, ab), (b, bb))| (format!("MAP({a} := {b})"), format!("MAP({ab}:={bb})"))),
+            inner.clone().prop_map(|(a, ab)| (format!("STRUCT(`f 1` := {a}, g := 1)"), format!("STRUCT(g:={ab})"))),
+            two.clone().prop_map(|((a, ab), (b, bb))| (format!("({a})[{b}]"), format!("{ab}[{bb}]"))),
+            inner.clone().prop_map(|(a, ab)| (format!("({a})->f->`G`"), format!("{ab}->f"))),
+            two.clone().prop_map(|((a, ab), (b, bb))| (format!("TRANSFORM({a}, (x, y) => {b})"), format!("TRANSFORM({ab}, x => {bb})"))),
+            inner.clone().prop_map(|(a, ab)| (format!("COUNT({a}, MILLISECONDS)"), format!("COUNT(*) + {ab}"))),
+            inner.clone().prop_map(|(a, ab)| (format!("({a} AT TIME ZONE 'UTC')"), format!("{ab} AT TIME ZONE 'UTC'"))),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn grammar_expressions_parse_and_round_trip((full, bare) in grammar_expr()) {
+        for sql in [
+            format!("SELECT {full} AS r FROM s WHERE {full} GROUP BY {full} EMIT CHANGES"),
+            format!("INSERT INTO s (a) VALUES ({full})"),
+        ] {
+            let st = parse_statement(&sql)
+                .unwrap_or_else(|e| panic!("{}", e.render(&sql, "generated")));
+            let printed = st.to_string();
+            let again = parse_statement(&printed)
+                .unwrap_or_else(|e| panic!("{}", e.render(&printed, "printed")));
+            prop_assert_eq!(&again, &st, "via {}", printed);
+        }
+        check_round_trip(&format!("SELECT {bare} FROM s WHERE {bare} PARTITION BY {bare}"));
+    }
+}

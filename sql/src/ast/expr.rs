@@ -424,7 +424,9 @@ impl fmt::Display for ExprKind {
                 write_string_literal(f, value)
             }
             ExprKind::AtTimeZone { expr, zone } => {
-                write!(f, "({expr} AT TIME ZONE ")?;
+                f.write_str("(")?;
+                write_postfix_base(f, expr)?;
+                f.write_str(" AT TIME ZONE ")?;
                 write_string_literal(f, zone)?;
                 f.write_str(")")
             }
