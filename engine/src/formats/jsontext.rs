@@ -1,0 +1,400 @@
+//! JSON text <-> values: a strict JSON reader that keeps numbers as their exact text (so
+//! DECIMAL(38, s) and BIGINT values survive) and a writer of normalised values that prints
+//! them as ksqlDB's JSON serializer does (decimals at their scale, doubles as Java prints them,
+//! bytes as base64).
+
+use arrow::datatypes::DataType;
+use base64::Engine as _;
+
+use super::value::{format_decimal, java_double, map_value_type, Val};
+
+const MAX_DEPTH: usize = 256;
+
+/// Parses one JSON document (surrounding whitespace allowed).
+pub(crate) fn parse(bytes: &[u8]) -> Result<Val, String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| format!("Invalid UTF-8 in JSON: {e}"))?;
+    let mut p = Parser {
+        s: text.as_bytes(),
+        text,
+        pos: 0,
+    };
+    p.ws();
+    let v = p.value(0)?;
+    p.ws();
+    if p.pos != p.s.len() {
+        return Err(p.err("trailing characters after JSON value"));
+    }
+    Ok(v)
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    text: &'a str,
+    pos: usize,
+}
+
+impl Parser<'_> {
+    fn err(&self, what: &str) -> String {
+        format!("Invalid JSON at offset {}: {what}", self.pos)
+    }
+
+    fn ws(&mut self) {
+        while self.pos < self.s.len() && matches!(self.s[self.pos], b' ' | b'\t' | b'\n' | b'\r') {
+            self.pos += 1;
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.pos).copied()
+    }
+
+    fn expect_word(&mut self, word: &str, v: Val) -> Result<Val, String> {
+        if self.s[self.pos..].starts_with(word.as_bytes()) {
+            self.pos += word.len();
+            Ok(v)
+        } else {
+            Err(self.err("unexpected token"))
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Val, String> {
+        if depth > MAX_DEPTH {
+            return Err(self.err("nesting too deep"));
+        }
+        match self.peek() {
+            None => Err(self.err("unexpected end of input")),
+            Some(b'n') => self.expect_word("null", Val::Null),
+            Some(b't') => self.expect_word("true", Val::Bool(true)),
+            Some(b'f') => self.expect_word("false", Val::Bool(false)),
+            Some(b'"') => self.string().map(Val::Str),
+            Some(b'[') => {
+                self.pos += 1;
+                let mut items = Vec::new();
+                self.ws();
+                if self.peek() == Some(b']') {
+                    self.pos += 1;
+                    return Ok(Val::Array(items));
+                }
+                loop {
+                    self.ws();
+                    items.push(self.value(depth + 1)?);
+                    self.ws();
+                    match self.peek() {
+                        Some(b',') => self.pos += 1,
+                        Some(b']') => {
+                            self.pos += 1;
+                            return Ok(Val::Array(items));
+                        }
+                        _ => return Err(self.err("expected ',' or ']'")),
+                    }
+                }
+            }
+            Some(b'{') => {
+                self.pos += 1;
+                let mut fields = Vec::new();
+                self.ws();
+                if self.peek() == Some(b'}') {
+                    self.pos += 1;
+                    return Ok(Val::Object(fields));
+                }
+                loop {
+                    self.ws();
+                    if self.peek() != Some(b'"') {
+                        return Err(self.err("expected a field name"));
+                    }
+                    let k = self.string()?;
+                    self.ws();
+                    if self.peek() != Some(b':') {
+                        return Err(self.err("expected ':'"));
+                    }
+                    self.pos += 1;
+                    self.ws();
+                    let v = self.value(depth + 1)?;
+                    fields.push((k, v));
+                    self.ws();
+                    match self.peek() {
+                        Some(b',') => self.pos += 1,
+                        Some(b'}') => {
+                            self.pos += 1;
+                            return Ok(Val::Object(fields));
+                        }
+                        _ => return Err(self.err("expected ',' or '}'")),
+                    }
+                }
+            }
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            Some(_) => Err(self.err("unexpected character")),
+        }
+    }
+
+    fn number(&mut self) -> Result<Val, String> {
+        let start = self.pos;
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        let digits = |p: &mut Self| {
+            let s = p.pos;
+            while p.peek().is_some_and(|c| c.is_ascii_digit()) {
+                p.pos += 1;
+            }
+            p.pos - s
+        };
+        let int_start = self.pos;
+        if digits(self) == 0 {
+            return Err(self.err("invalid number"));
+        }
+        if self.s[int_start] == b'0' && self.pos - int_start > 1 {
+            return Err(self.err("leading zeros in number"));
+        }
+        let mut integral = true;
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            integral = false;
+            if digits(self) == 0 {
+                return Err(self.err("invalid number"));
+            }
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.pos += 1;
+            integral = false;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.pos += 1;
+            }
+            if digits(self) == 0 {
+                return Err(self.err("invalid number"));
+            }
+        }
+        let text = &self.text[start..self.pos];
+        if integral {
+            if let Ok(i) = text.parse::<i64>() {
+                return Ok(Val::Int(i));
+            }
+        }
+        Ok(Val::Num(text.to_string()))
+    }
+
+    fn hex4(&mut self) -> Result<u32, String> {
+        let h = self
+            .s
+            .get(self.pos..self.pos + 4)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+            .ok_or_else(|| self.err("invalid \\u escape"))?;
+        self.pos += 4;
+        Ok(h)
+    }
+
+    fn string(&mut self) -> Result<String, String> {
+        self.pos += 1; // opening quote
+        let mut out = String::new();
+        loop {
+            let start = self.pos;
+            while self
+                .peek()
+                .is_some_and(|c| c != b'"' && c != b'\\' && c >= 0x20)
+            {
+                self.pos += 1;
+            }
+            out.push_str(&self.text[start..self.pos]);
+            match self.peek() {
+                Some(b'"') => {
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                Some(b'\\') => {
+                    self.pos += 1;
+                    let c = self.peek().ok_or_else(|| self.err("unterminated string"))?;
+                    self.pos += 1;
+                    match c {
+                        b'"' => out.push('"'),
+                        b'\\' => out.push('\\'),
+                        b'/' => out.push('/'),
+                        b'b' => out.push('\u{8}'),
+                        b'f' => out.push('\u{c}'),
+                        b'n' => out.push('\n'),
+                        b'r' => out.push('\r'),
+                        b't' => out.push('\t'),
+                        b'u' => {
+                            let hi = self.hex4()?;
+                            let code = if (0xD800..0xDC00).contains(&hi) {
+                                if !self.s[self.pos..].starts_with(b"\\u") {
+                                    return Err(self.err("unpaired surrogate"));
+                                }
+                                self.pos += 2;
+                                let lo = self.hex4()?;
+                                if !(0xDC00..0xE000).contains(&lo) {
+                                    return Err(self.err("unpaired surrogate"));
+                                }
+                                0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                            } else {
+                                hi
+                            };
+                            out.push(
+                                char::from_u32(code)
+                                    .ok_or_else(|| self.err("invalid code point"))?,
+                            );
+                        }
+                        _ => return Err(self.err("invalid escape")),
+                    }
+                }
+                Some(_) => return Err(self.err("control character in string")),
+                None => return Err(self.err("unterminated string")),
+            }
+        }
+    }
+}
+
+/// Writes a normalised value of type `dt` as JSON.
+pub(crate) fn write(out: &mut String, v: &Val, dt: &DataType) {
+    match v {
+        Val::Null => out.push_str("null"),
+        Val::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Val::Int(i) => out.push_str(&i.to_string()),
+        Val::Float(f) if f.is_finite() => out.push_str(&java_double(*f)),
+        // Jackson quotes non-finite doubles.
+        Val::Float(f) => {
+            out.push('"');
+            out.push_str(&java_double(*f));
+            out.push('"');
+        }
+        Val::Decimal(u) => match dt {
+            DataType::Decimal128(_, s) => out.push_str(&format_decimal(*u, *s)),
+            _ => out.push_str(&u.to_string()),
+        },
+        Val::Num(s) => out.push_str(s),
+        Val::Str(s) => write_str(out, s),
+        Val::Bytes(b) => {
+            out.push('"');
+            out.push_str(&base64::engine::general_purpose::STANDARD.encode(b));
+            out.push('"');
+        }
+        Val::Array(items) => {
+            let item_type = match dt {
+                DataType::List(f) | DataType::LargeList(f) => f.data_type().clone(),
+                _ => DataType::Null,
+            };
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write(out, item, &item_type);
+            }
+            out.push(']');
+        }
+        Val::Object(entries) => {
+            let value_type = match dt {
+                DataType::Map(e, _) => Some(map_value_type(e.data_type())),
+                _ => None,
+            };
+            out.push('{');
+            for (i, (k, item)) in entries.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_str(out, k);
+                out.push(':');
+                match (&value_type, dt) {
+                    (Some(t), _) => write(out, item, t),
+                    (None, DataType::Struct(fs)) => {
+                        let t = fs
+                            .get(i)
+                            .map(|f| f.data_type().clone())
+                            .unwrap_or(DataType::Null);
+                        write(out, item, &t)
+                    }
+                    _ => write(out, item, &DataType::Null),
+                }
+            }
+            out.push('}');
+        }
+    }
+}
+
+fn write_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_exact_numbers() {
+        assert_eq!(
+            parse(b"12345678987654321.2345678987654321").unwrap(),
+            Val::Num("12345678987654321.2345678987654321".into())
+        );
+        assert_eq!(parse(b" -7 ").unwrap(), Val::Int(-7));
+        assert_eq!(
+            parse(b"99999999999999999999").unwrap(),
+            Val::Num("99999999999999999999".into())
+        );
+    }
+
+    #[test]
+    fn parses_nested() {
+        let v = parse(br#"{"a": [1, "x\u00e9\n", null, true], "b": {}}"#).unwrap();
+        assert_eq!(
+            v,
+            Val::Object(vec![
+                (
+                    "a".into(),
+                    Val::Array(vec![
+                        Val::Int(1),
+                        Val::Str("x\u{e9}\n".into()),
+                        Val::Null,
+                        Val::Bool(true)
+                    ])
+                ),
+                ("b".into(), Val::Object(vec![]))
+            ])
+        );
+    }
+
+    #[test]
+    fn rejects_malformed() {
+        for bad in [
+            &b"{"[..],
+            b"{\"a\" 1}",
+            b"[1,]",
+            b"01",
+            b"1.",
+            b"tru",
+            b"\"abc",
+            b"{} x",
+            b"",
+            b"\xff",
+            b"\"\\ud800\"",
+        ] {
+            assert!(parse(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+        }
+        let deep = "[".repeat(10_000);
+        assert!(parse(deep.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn writes_strings_escaped() {
+        let mut out = String::new();
+        write(
+            &mut out,
+            &Val::Str("a\"b\\c\n\u{1}".into()),
+            &DataType::Utf8,
+        );
+        assert_eq!(out, r#""a\"b\\c\n\u0001""#);
+    }
+}
