@@ -269,8 +269,9 @@ pub(crate) fn single_record_batch_len(r: &Record) -> usize {
 /// Why records could not be encoded.
 #[derive(Debug)]
 pub(crate) enum EncodeError {
-    /// Record `index` is larger than the batch limit on its own (`size` bytes).
-    RecordTooLarge { size: usize },
+    /// Record `index` (of the slice given) is larger than the batch limit on its own
+    /// (`size` bytes).
+    RecordTooLarge { index: usize, size: usize },
 }
 
 /// Encodes `records` with offsets from `base_offset` into `buf` (appending), splitting
@@ -313,6 +314,7 @@ pub(crate) fn encode_records(
                 if n == 0 {
                     buf.truncate(start);
                     return Err(EncodeError::RecordTooLarge {
+                        index: i,
                         size: single_record_batch_len(r),
                     });
                 }
@@ -631,7 +633,10 @@ mod tests {
         let big = [Record::unkeyed(vec![0u8; 2000], 0)];
         let (mut buf, mut metas) = (Vec::new(), Vec::new());
         match encode_records(&mut buf, &mut metas, 0, &big, 1000) {
-            Err(EncodeError::RecordTooLarge { size }) => assert!(size > 2000),
+            Err(EncodeError::RecordTooLarge { index, size }) => {
+                assert_eq!(index, 0);
+                assert!(size > 2000)
+            }
             Ok(()) => panic!("accepted a too large record"),
         }
         assert!(buf.is_empty());

@@ -47,24 +47,47 @@ pub enum LogError {
     },
 
     /// One record (encoded as a batch of its own) is larger than `max.message.bytes`.
+    /// `index` is the record's position in the slice given to `append` / `produce`;
+    /// nothing of that call was written.
     #[error(
-        "record of {size} bytes exceeds max.message.bytes ({max} bytes) \
-         for topic {topic:?} partition {partition}"
+        "record {index} (0-based, in the order given) of {size} bytes exceeds \
+         max.message.bytes ({max} bytes) for topic {topic:?} partition {partition}; \
+         nothing was written"
     )]
     RecordTooLarge {
         topic: String,
         partition: u32,
+        /// Position of the refused record in the input slice.
+        index: usize,
         size: u64,
         max: u64,
     },
 
     /// A record or append that is not acceptable (empty append, null key on a compacted
-    /// topic, an append too large for a segment, ...).
+    /// topic, an append too large for a segment, ...). `index` is the position of the
+    /// refused record in the slice given to `append` / `produce` when one record is the
+    /// cause (`None` when the append as a whole is). Nothing of that call was written.
     #[error("invalid append to topic {topic:?} partition {partition}: {reason}")]
     InvalidRecord {
         topic: String,
         partition: u32,
+        /// Position of the refused record in the input slice, if one record is the cause.
+        index: Option<usize>,
         reason: String,
+    },
+
+    /// A write (append, produce, topic creation or deletion, offset commit, retention,
+    /// compaction) on a log opened with [`crate::Log::open_read_only`].
+    #[error(
+        "cannot {operation}: {} is open read-only (Log::open_read_only); \
+         writes go through the process that opened it with Log::open",
+        path.display()
+    )]
+    ReadOnly {
+        /// What was attempted.
+        operation: String,
+        /// The data, topic or partition directory.
+        path: PathBuf,
     },
 
     /// A read outside `[start_offset, end_offset]`.
@@ -122,6 +145,14 @@ impl LogError {
             context: context.into(),
             path: path.into(),
             source,
+        }
+    }
+
+    /// Builds a [`LogError::ReadOnly`].
+    pub(crate) fn read_only(operation: impl Into<String>, path: impl Into<PathBuf>) -> Self {
+        LogError::ReadOnly {
+            operation: operation.into(),
+            path: path.into(),
         }
     }
 

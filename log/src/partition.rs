@@ -26,7 +26,7 @@ pub struct Partition {
     dir: PathBuf,
     config: Arc<TopicConfig>,
     segments: RwLock<BTreeMap<u64, Arc<Segment>>>,
-    writer: Mutex<Writer>,
+    mode: Mode,
     start_offset: AtomicU64,
     end_offset: AtomicU64,
     tx: tokio::sync::watch::Sender<u64>,
@@ -35,6 +35,89 @@ pub struct Partition {
     maintenance: Mutex<()>,
     deleted: Arc<AtomicBool>,
     notes: Vec<String>,
+}
+
+/// How the partition was opened.
+#[derive(Debug)]
+enum Mode {
+    /// By the single writer ([`crate::Log::open`]).
+    Writer(Mutex<Writer>),
+    /// Read-only, following another process's writer ([`crate::Log::open_read_only`]).
+    Follower(Mutex<Follower>),
+}
+
+/// State of a read-only follower between refreshes.
+#[derive(Debug, Default)]
+struct Follower {}
+
+/// An append checked and encoded into the writer's buffer, not yet written.
+struct Staged {
+    base: u64,
+    last: u64,
+    total: usize,
+    count: u64,
+    active: Arc<Segment>,
+}
+
+/// Appends to several partitions (of one topic, in ascending partition order) all or
+/// nothing: every record is checked and encoded before anything is written; a write or
+/// fsync that fails on one partition rolls back what was written to the others (none of
+/// it was visible yet). `indexes` maps each slice's positions to the caller's input.
+pub(crate) fn append_all(
+    parts: &[(&Partition, &[Record], Option<&[usize]>)],
+) -> Result<Vec<AppendInfo>> {
+    let mut guards = Vec::with_capacity(parts.len());
+    for (p, _, _) in parts {
+        guards.push(p.writer("append to")?);
+    }
+    let mut staged = Vec::with_capacity(parts.len());
+    for ((p, records, indexes), w) in parts.iter().zip(guards.iter_mut()) {
+        staged.push(p.stage(w, records, *indexes)?);
+    }
+    let undo_others = |guards: &mut [MutexGuard<'_, Writer>], except: usize, upto: usize| {
+        for j in (0..upto).filter(|&j| j != except) {
+            parts[j].0.undo(
+                &mut guards[j],
+                &staged[j].active,
+                "append to another partition failed",
+            );
+        }
+    };
+    for i in 0..parts.len() {
+        if let Err(e) = parts[i].0.write_staged(&mut guards[i], &staged[i]) {
+            undo_others(&mut guards, i, i);
+            return Err(e);
+        }
+    }
+    let mut synced = Vec::with_capacity(parts.len());
+    for i in 0..parts.len() {
+        match parts[i].0.sync_staged(&mut guards[i], &staged[i]) {
+            Ok(s) => synced.push(s),
+            Err(e) => {
+                undo_others(&mut guards, i, parts.len());
+                return Err(e);
+            }
+        }
+    }
+    let mut ends = Vec::with_capacity(parts.len());
+    for i in 0..parts.len() {
+        ends.push(
+            parts[i]
+                .0
+                .commit_staged(&mut guards[i], &staged[i], synced[i]),
+        );
+    }
+    drop(guards);
+    for ((p, _, _), end) in parts.iter().zip(ends) {
+        p.notify(end);
+    }
+    Ok(staged
+        .iter()
+        .map(|st| AppendInfo {
+            base_offset: st.base,
+            last_offset: st.last,
+        })
+        .collect())
 }
 
 #[derive(Debug)]
@@ -164,7 +247,7 @@ impl Partition {
             dir,
             config,
             segments: RwLock::new(segments),
-            writer: Mutex::new(Writer {
+            mode: Mode::Writer(Mutex::new(Writer {
                 active,
                 buf: Vec::new(),
                 metas: Vec::new(),
@@ -172,7 +255,7 @@ impl Partition {
                 unflushed_since: None,
                 unsynced_closed: Vec::new(),
                 poisoned: None,
-            }),
+            })),
             start_offset: AtomicU64::new(first),
             end_offset: AtomicU64::new(end),
             tx,
@@ -215,11 +298,55 @@ impl Partition {
         &self.notes
     }
 
-    fn invalid(&self, reason: impl Into<String>) -> LogError {
+    fn invalid(&self, index: Option<usize>, reason: impl Into<String>) -> LogError {
         LogError::InvalidRecord {
             topic: self.topic.clone(),
             partition: self.id,
+            index,
             reason: reason.into(),
+        }
+    }
+
+    /// Checks one record against everything that can make an append refuse it: a null
+    /// key on a compacted topic, and its size (encoded as a batch of its own) against
+    /// `max.message.bytes`. `index` is its position in the caller's input, for the error.
+    pub(crate) fn check_record(&self, index: usize, r: &Record) -> Result<()> {
+        if r.key.is_none() && self.config.cleanup_policy.compacts() {
+            return Err(self.invalid(
+                Some(index),
+                format!(
+                    "record {index} (0-based, in the order given) has no key, and a compacted \
+                     topic (cleanup.policy=compact) needs a key on every record; nothing was \
+                     written"
+                ),
+            ));
+        }
+        let size = batch::single_record_batch_len(r);
+        let max = self.config.max_message_bytes as usize;
+        if size > max {
+            return Err(self.too_large(index, size));
+        }
+        Ok(())
+    }
+
+    fn too_large(&self, index: usize, size: usize) -> LogError {
+        LogError::RecordTooLarge {
+            topic: self.topic.clone(),
+            partition: self.id,
+            index,
+            size: size as u64,
+            max: self.config.max_message_bytes as u64,
+        }
+    }
+
+    /// The writer, or [`LogError::ReadOnly`] on a follower.
+    fn writer(&self, operation: &str) -> Result<MutexGuard<'_, Writer>> {
+        match &self.mode {
+            Mode::Writer(w) => Ok(lock(w)),
+            Mode::Follower(_) => Err(LogError::read_only(
+                format!("{operation} topic {:?} partition {}", self.topic, self.id),
+                &self.dir,
+            )),
         }
     }
 
@@ -228,75 +355,109 @@ impl Partition {
     /// `flush.messages=1` the records are on disk). Records larger than
     /// `max.message.bytes` are refused; a large append is split into several on-disk
     /// batches of at most `max.message.bytes`, still written with one write.
+    ///
+    /// All or nothing: every record is checked before anything is written, and an error
+    /// ([`LogError::RecordTooLarge`], [`LogError::InvalidRecord`] with the `index` of the
+    /// refused record, a failed write or fsync) leaves the partition as it was. On a log
+    /// opened read-only this is [`LogError::ReadOnly`].
     pub fn append(&self, records: &[Record]) -> Result<AppendInfo> {
+        let infos = append_all(&[(self, records, None)])?;
+        Ok(infos[0])
+    }
+
+    /// Locks nothing, writes nothing: checks the append and encodes it into the writer's
+    /// buffer, rolling the segment if it would not fit. `indexes` maps a position in
+    /// `records` to the caller's input (identity when `None`).
+    fn stage(
+        &self,
+        w: &mut Writer,
+        records: &[Record],
+        indexes: Option<&[usize]>,
+    ) -> Result<Staged> {
+        let index_of = |i: usize| indexes.map_or(i, |x| x[i]);
         if records.is_empty() {
-            return Err(self.invalid("no records to append"));
+            return Err(self.invalid(None, "no records to append"));
         }
-        if self.config.cleanup_policy.compacts() && records.iter().any(|r| r.key.is_none()) {
-            return Err(self.invalid(
-                "a compacted topic (cleanup.policy=compact) needs a key on every record",
-            ));
+        for (i, r) in records.iter().enumerate() {
+            self.check_record(index_of(i), r)?;
         }
-        let mut guard = lock(&self.writer);
-        let w = &mut *guard;
         if self.deleted.load(Ordering::Acquire) {
             return Err(LogError::TopicDeleted(self.topic.clone()));
         }
         if let Some(why) = &w.poisoned {
-            return Err(self.invalid(format!(
-                "partition refuses appends until the log is reopened: {why}"
-            )));
+            return Err(self.invalid(
+                None,
+                format!("partition refuses appends until the log is reopened: {why}"),
+            ));
         }
         let base = self.end_offset();
         w.buf.clear();
         w.metas.clear();
         let max = self.config.max_message_bytes as usize;
-        if let Err(EncodeError::RecordTooLarge { size }) =
+        if let Err(EncodeError::RecordTooLarge { index, size }) =
             batch::encode_records(&mut w.buf, &mut w.metas, base, records, max)
         {
             w.buf = Vec::new();
-            return Err(LogError::RecordTooLarge {
-                topic: self.topic.clone(),
-                partition: self.id,
-                size: size as u64,
-                max: max as u64,
-            });
+            return Err(self.too_large(index_of(index), size));
         }
         let total = w.buf.len();
         if total > MAX_APPEND_BYTES {
             w.buf = Vec::new();
-            return Err(self.invalid(format!(
-                "append of {total} bytes is larger than {MAX_APPEND_BYTES} bytes"
-            )));
+            return Err(self.invalid(
+                None,
+                format!("append of {total} bytes is larger than {MAX_APPEND_BYTES} bytes"),
+            ));
         }
         let last = base + records.len() as u64 - 1;
         self.maybe_roll(w, base, last, total)?;
-        let active = w.active.clone();
-        if let Err(e) = active.write(&w.buf) {
-            self.undo(w, &active, "write failed");
-            return Err(self.io_err("appending to", &active.path, e));
+        Ok(Staged {
+            base,
+            last,
+            total,
+            count: records.len() as u64,
+            active: w.active.clone(),
+        })
+    }
+
+    /// Writes a staged append (not yet visible); on failure it is rolled back.
+    fn write_staged(&self, w: &mut Writer, st: &Staged) -> Result<()> {
+        if let Err(e) = st.active.write(&w.buf) {
+            self.undo(w, &st.active, "write failed");
+            return Err(self.io_err("appending to", &st.active.path, e));
         }
-        w.unflushed += records.len() as u64;
-        w.unflushed_since.get_or_insert_with(Instant::now);
-        if self.sync_due(w) {
-            if let Err(e) = active.sync() {
-                self.undo(w, &active, "fsync failed");
-                return Err(self.io_err("fsyncing", &active.path, e));
-            }
+        Ok(())
+    }
+
+    /// Fsyncs a written append if the flush policy says so (returns whether it did); on
+    /// failure it is rolled back.
+    fn sync_staged(&self, w: &mut Writer, st: &Staged) -> Result<bool> {
+        if !self.sync_due(w, st.count) {
+            return Ok(false);
+        }
+        if let Err(e) = st.active.sync() {
+            self.undo(w, &st.active, "fsync failed");
+            return Err(self.io_err("fsyncing", &st.active.path, e));
+        }
+        Ok(true)
+    }
+
+    /// Makes a written append visible; returns the new end offset (waiters are to be
+    /// notified once the writer is unlocked).
+    fn commit_staged(&self, w: &mut Writer, st: &Staged, synced: bool) -> u64 {
+        if synced {
             w.unflushed = 0;
             w.unflushed_since = None;
+        } else {
+            w.unflushed += st.count;
+            w.unflushed_since.get_or_insert_with(Instant::now);
         }
-        active.commit(&w.metas, total, self.config.index_interval_bytes);
+        st.active
+            .commit(&w.metas, st.total, self.config.index_interval_bytes);
         if w.buf.capacity() > (8 << 20) {
             w.buf = Vec::new();
         }
-        self.end_offset.store(last + 1, Ordering::Release);
-        drop(guard);
-        self.notify(last + 1);
-        Ok(AppendInfo {
-            base_offset: base,
-            last_offset: last,
-        })
+        self.end_offset.store(st.last + 1, Ordering::Release);
+        st.last + 1
     }
 
     fn io_err(&self, what: &str, path: &Path, e: io::Error) -> LogError {
@@ -317,16 +478,21 @@ impl Partition {
         }
     }
 
-    fn sync_due(&self, w: &Writer) -> bool {
+    /// Whether `pending` more records (written, not yet counted) make an fsync due.
+    fn sync_due(&self, w: &Writer, pending: u64) -> bool {
+        let unflushed = w.unflushed + pending;
+        // The oldest unflushed append is this one when nothing is pending yet.
         let elapsed = |ms: u64| {
             w.unflushed_since
-                .is_some_and(|t| t.elapsed() >= Duration::from_millis(ms))
+                .map_or(ms == 0, |t| t.elapsed() >= Duration::from_millis(ms))
         };
         match self.config.flush_policy() {
             FlushPolicy::Os => false,
-            FlushPolicy::Messages(n) => w.unflushed >= n,
-            FlushPolicy::Interval(ms) => elapsed(ms),
-            FlushPolicy::MessagesOrInterval(n, ms) => w.unflushed >= n || elapsed(ms),
+            FlushPolicy::Messages(n) => unflushed >= n,
+            FlushPolicy::Interval(ms) => unflushed > 0 && elapsed(ms),
+            FlushPolicy::MessagesOrInterval(n, ms) => {
+                unflushed >= n || (unflushed > 0 && elapsed(ms))
+            }
         }
     }
 
@@ -394,7 +560,10 @@ impl Partition {
 
     /// Waits for an in-flight append to finish (used when the topic is deleted).
     pub(crate) fn quiesce(&self) {
-        drop(lock(&self.writer));
+        match &self.mode {
+            Mode::Writer(w) => drop(lock(w)),
+            Mode::Follower(f) => drop(lock(f)),
+        }
     }
 
     /// Reads records with offsets `>= from_offset`, at most `limit` (a `usize` is a record
@@ -561,9 +730,12 @@ impl Partition {
         self.tx.subscribe()
     }
 
-    /// Fsyncs everything appended so far.
+    /// Fsyncs everything appended so far. A no-op on a read-only log (nothing to flush).
     pub fn flush(&self) -> Result<()> {
-        let mut w = lock(&self.writer);
+        let Mode::Writer(w) = &self.mode else {
+            return Ok(());
+        };
+        let mut w = lock(w);
         self.flush_locked(&mut w)
     }
 
@@ -585,7 +757,10 @@ impl Partition {
     /// Fsyncs if `flush.ms` has passed since the oldest unflushed append (background
     /// flusher). Does not wait for a busy writer.
     pub(crate) fn flush_if_due(&self) -> Result<()> {
-        let Ok(mut w) = self.writer.try_lock() else {
+        let Mode::Writer(w) = &self.mode else {
+            return Ok(());
+        };
+        let Ok(mut w) = w.try_lock() else {
             return Ok(());
         };
         let Some(ms) = self.config.flush_ms else {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::compaction::{self, CompactionReport};
 use crate::config::TopicConfig;
 use crate::error::{LogError, Result};
-use crate::partition::{sync_dir, Partition};
+use crate::partition::{self, sync_dir, Partition};
 use crate::partitioner::{kafka_partition, StickyPartitioner};
 use crate::record::{AppendInfo, Record};
 use crate::retention::{self, RetentionReport};
@@ -152,8 +152,16 @@ impl Topic {
     /// record goes to `murmur2(key) & 0x7fffffff % partitions`; keyless records of one call
     /// all go to one (sticky) partition, the next call moves on round-robin. One append per
     /// partition touched. Returns `(partition, offset)` for each record, in input order.
-    /// Not atomic across partitions: on an error, appends to other partitions may have
-    /// happened.
+    ///
+    /// All or nothing: every record is checked first (size against `max.message.bytes`,
+    /// a key on a compacted topic) and if one is refused nothing is written and the error
+    /// ([`LogError::RecordTooLarge`] / [`LogError::InvalidRecord`]) carries its `index` in
+    /// `records`. The partitions touched are then locked together (in partition order),
+    /// written, fsynced as their flush policy asks, and only then made visible; a write or
+    /// fsync that fails on one partition (a full disk, say) rolls back what was written to
+    /// the others, so a caller can retry the whole call without duplicating records. (A
+    /// crash of the process in the middle of the writes may keep some partitions' records
+    /// and not others'; there are no cross-partition transactions.)
     pub fn produce(&self, records: &[Record]) -> Result<Vec<(u32, u64)>> {
         let n = self.partition_count();
         let sticky = records
@@ -167,6 +175,10 @@ impl Topic {
                 None => sticky.unwrap_or(0),
             })
             .collect();
+        // Check every record before anything is locked or written.
+        for (i, (r, &p)) in records.iter().zip(&assign).enumerate() {
+            self.partitions[p as usize].check_record(i, r)?;
+        }
         let mut out = vec![(0u32, 0u64); records.len()];
         if let Some(&first) = assign.first() {
             if assign.iter().all(|&p| p == first) {
@@ -181,14 +193,23 @@ impl Topic {
         for (i, &p) in assign.iter().enumerate() {
             groups[p as usize].push(i);
         }
-        for (p, idx) in groups.iter().enumerate() {
-            if idx.is_empty() {
-                continue;
-            }
-            let batch: Vec<Record> = idx.iter().map(|&i| records[i].clone()).collect();
-            let info = self.append(p as u32, &batch)?;
+        let touched: Vec<(u32, Vec<Record>, &[usize])> = groups
+            .iter()
+            .enumerate()
+            .filter(|(_, idx)| !idx.is_empty())
+            .map(|(p, idx)| {
+                let batch = idx.iter().map(|&i| records[i].clone()).collect();
+                (p as u32, batch, &idx[..])
+            })
+            .collect();
+        let parts: Vec<(&Partition, &[Record], Option<&[usize]>)> = touched
+            .iter()
+            .map(|(p, batch, idx)| (&*self.partitions[*p as usize], &batch[..], Some(*idx)))
+            .collect();
+        let infos = partition::append_all(&parts)?;
+        for ((p, _, idx), info) in touched.iter().zip(infos) {
             for (j, &i) in idx.iter().enumerate() {
-                out[i] = (p as u32, info.base_offset + j as u64);
+                out[i] = (*p, info.base_offset + j as u64);
             }
         }
         Ok(out)

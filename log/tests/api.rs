@@ -444,6 +444,138 @@ fn produce_uses_kafkas_partitioner() {
     assert_eq!(used, vec![0, 1, 2, 3, 4, 5]);
 }
 
+fn ends(t: &brook_log::Topic) -> Vec<u64> {
+    t.partitions().iter().map(|p| p.end_offset()).collect()
+}
+
+#[test]
+fn produce_checks_every_record_before_writing_any() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path());
+    let t = log
+        .create_topic("t", cfg(4, &[("max.message.bytes", "200")]))
+        .unwrap();
+    // Keys spread over all 4 partitions; the bad record goes to a partition after the
+    // first one the others land in.
+    let mut batch: Vec<Record> = (0..40)
+        .map(|i| Record::keyed(format!("key{i}"), "v", i))
+        .collect();
+    let first_p = kafka_partition(b"key0", 4);
+    let bad_at = (1..40)
+        .find(|&i| kafka_partition(format!("key{i}").as_bytes(), 4) > first_p)
+        .unwrap();
+    let bad_key = format!("key{bad_at}");
+    batch[bad_at] = Record::keyed(bad_key.clone(), vec![0u8; 300], 0);
+    let e = t.produce(&batch).unwrap_err();
+    match &e {
+        LogError::RecordTooLarge {
+            index,
+            partition,
+            max,
+            ..
+        } => {
+            assert_eq!(*index, bad_at);
+            assert_eq!(*partition, kafka_partition(bad_key.as_bytes(), 4));
+            assert_eq!(*max, 200);
+        }
+        other => panic!("expected RecordTooLarge, got {other}"),
+    }
+    let msg = e.to_string();
+    assert!(msg.contains(&format!("record {bad_at} ")), "{msg}");
+    assert!(msg.contains("nothing was written"), "{msg}");
+    assert_eq!(
+        ends(&t),
+        vec![0; 4],
+        "nothing of the refused produce was written"
+    );
+
+    // Without the bad record, the retry writes every record exactly once.
+    batch.remove(bad_at);
+    let placed = t.produce(&batch).unwrap();
+    assert_eq!(ends(&t).iter().sum::<u64>(), 39);
+    for (r, (p, o)) in batch.iter().zip(&placed) {
+        assert_eq!(
+            t.partition(*p).unwrap().read(*o, 1).unwrap()[0].to_record(),
+            *r
+        );
+    }
+
+    // The last record is the bad one; an empty produce is fine.
+    let mut last_bad = batch.clone();
+    last_bad.push(Record::unkeyed(vec![1u8; 500], 0));
+    let e = t.produce(&last_bad).unwrap_err();
+    assert!(
+        matches!(e, LogError::RecordTooLarge { index, .. } if index == last_bad.len() - 1),
+        "{e}"
+    );
+    assert_eq!(ends(&t).iter().sum::<u64>(), 39);
+    assert!(t.produce(&[]).unwrap().is_empty());
+}
+
+#[test]
+fn produce_to_a_compacted_topic_refuses_a_keyless_record_atomically() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path());
+    let t = log
+        .create_topic("c", cfg(3, &[("cleanup.policy", "compact")]))
+        .unwrap();
+    let mut batch: Vec<Record> = (0..30)
+        .map(|i| Record::keyed(format!("key{i}"), "v", i))
+        .collect();
+    batch.insert(17, Record::unkeyed("no key", 0));
+    let e = t.produce(&batch).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            LogError::InvalidRecord {
+                index: Some(17),
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("record 17 "), "{e}");
+    assert_eq!(ends(&t), vec![0; 3]);
+    // Partition::append is all or nothing too, and names the index in its input.
+    let p = t.partition(1).unwrap();
+    let e = p
+        .append(&[
+            Record::keyed("a", "1", 0),
+            Record::keyed("b", "2", 0),
+            Record::tombstone("c", 0),
+            Record::new(None, Some(Bytes::from("x")), 0),
+        ])
+        .unwrap_err();
+    assert!(
+        matches!(e, LogError::InvalidRecord { index: Some(3), .. }),
+        "{e}"
+    );
+    assert_eq!(p.end_offset(), 0);
+    batch.remove(17);
+    t.produce(&batch).unwrap();
+    assert_eq!(ends(&t).iter().sum::<u64>(), 30);
+}
+
+#[test]
+fn append_names_the_record_that_is_too_large() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = open(dir.path());
+    let t = log
+        .create_topic("t", cfg(1, &[("max.message.bytes", "100")]))
+        .unwrap();
+    let mut batch: Vec<Record> = (0..5).map(|i| Record::unkeyed("small", i)).collect();
+    batch[2] = Record::unkeyed(vec![0u8; 100], 2);
+    let e = t.append(0, &batch).unwrap_err();
+    assert!(
+        matches!(e, LogError::RecordTooLarge { index: 2, size, max: 100, .. } if size > 100),
+        "{e}"
+    );
+    assert_eq!(t.partition(0).unwrap().end_offset(), 0);
+    // Many small records are split into batches of at most max.message.bytes, not refused.
+    let many: Vec<Record> = (0..50).map(|i| Record::unkeyed("small", i)).collect();
+    assert_eq!(t.append(0, &many).unwrap().last_offset, 49);
+}
+
 #[test]
 fn retention_by_time_and_bytes() {
     let dir = tempfile::tempdir().unwrap();

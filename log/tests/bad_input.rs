@@ -394,6 +394,70 @@ fn a_full_disk_is_a_clear_error_and_keeps_exactly_the_acked_records() {
     }
 }
 
+#[test]
+fn a_full_disk_during_produce_writes_no_partition() {
+    let fs = match Tmpfs::mount("1m") {
+        Ok(fs) => fs,
+        Err(why) => {
+            eprintln!("skipping the full-disk produce test: {why}");
+            return;
+        }
+    };
+    let root = fs.dir.path().join("data");
+    let log = open(&root);
+    let mut c = TopicConfig::new(4);
+    c.flush_messages = Some(1);
+    let t = log.create_topic("t", c).unwrap();
+    let mut expected: Vec<Vec<Record>> = vec![Vec::new(); 4];
+    let mut errors = 0;
+    let mut i = 0u64;
+    while errors < 10 {
+        // Records for every partition in one call.
+        let batch: Vec<Record> = (0..8).map(|j| big_rec(i * 8 + j, 0)).collect();
+        i += 1;
+        assert!(i < 100_000, "the disk never filled up");
+        match t.produce(&batch) {
+            Ok(placed) => {
+                for (r, (p, o)) in batch.iter().zip(placed) {
+                    assert_eq!(o, expected[p as usize].len() as u64);
+                    expected[p as usize].push(r.clone());
+                }
+            }
+            Err(e) => {
+                assert!(e.is_disk_full(), "expected a disk-full error, got: {e}");
+                errors += 1;
+            }
+        }
+        // After every call, each partition holds exactly the acknowledged records.
+        for (p, want) in expected.iter().enumerate() {
+            assert_eq!(
+                t.partition(p as u32).unwrap().end_offset(),
+                want.len() as u64
+            );
+        }
+    }
+    assert!(expected.iter().any(|v| !v.is_empty()));
+    drop(t);
+    drop(log);
+    let log = open(&root);
+    let t = log.topic("t").unwrap();
+    for (p, want) in expected.iter().enumerate() {
+        let part = t.partition(p as u32).unwrap();
+        assert_eq!(
+            part.end_offset(),
+            want.len() as u64,
+            "partition {p} after reopen"
+        );
+        let got: Vec<Record> = part
+            .read(0, 100_000)
+            .unwrap()
+            .iter()
+            .map(|r| r.to_record())
+            .collect();
+        assert_eq!(&got, want);
+    }
+}
+
 fn big_rec(o: u64, salt: usize) -> Record {
     let _ = salt;
     Record::keyed(
