@@ -12,15 +12,19 @@
 //! assert_eq!(parse_statements(&sts[1].to_string()).unwrap()[0], sts[1]);
 //! ```
 
+pub mod analyzer;
 pub mod ast;
 pub mod error;
 pub mod keywords;
 mod parser;
+pub mod plan;
 pub mod script;
 pub mod suggest;
 pub mod variables;
 
+pub use analyzer::{AnalysisError, AnalyzedStatement, Analyzer, Catalog, FunctionCatalog};
 pub use ast::{Expr, Statement, StatementKind, Type};
+pub use plan::{LogicalPlan, SqlType};
 pub use error::{ParseError, ParseErrorKind};
 pub use parser::MAX_DEPTH;
 pub use script::{parse_script, split_statements, StatementText};

@@ -4,7 +4,8 @@
 use std::fmt;
 
 use super::types::SqlType;
-use crate::ast::{write_string_literal, BinaryOp, Literal, Span, TimeUnit};
+use crate::ast::expr::write_string_literal;
+use crate::ast::{BinaryOp, Literal, Span, TimeUnit};
 
 /// A reference to a column of the input of the plan node that evaluates the expression.
 ///

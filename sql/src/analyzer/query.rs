@@ -1,0 +1,1439 @@
+//! Queries: `FROM` and joins, `WHERE`, the select list, `GROUP BY` / `WINDOW` / `HAVING`,
+//! `PARTITION BY`, table functions, and the sink of `CREATE ... AS SELECT` and
+//! `INSERT INTO`, with ksqlDB's rules for key columns.
+
+use crate::ast::{
+    BinaryOp, Emit, ExprKind, Join, JoinType, Properties, Query, SelectItem, SourceKind,
+    Span, WindowExpr, WindowKind,
+};
+use crate::plan::{
+    AggregateCall, Column, ColumnRef, ColumnRole, JoinKind, JoinWithin, LogicalPlan, NamedExpr,
+    Node, Schema, SqlType, TableFunctionCall, TypedExpr, TypedExprKind, WindowSpec,
+};
+
+use super::catalog::{CatalogMut, FormatInfo, SourceEntry, WindowType};
+use super::ddl::{self, prop_span, prop_str, RESERVED_COLUMNS};
+use super::error::{err, AnalysisError, Result};
+use super::expr::{ExprTyper, Scope};
+use super::Analyzer;
+
+/// Where a persistent query writes.
+pub(crate) struct SinkTarget {
+    pub name: String,
+    pub kind: SourceKind,
+    pub properties: Properties,
+    /// The existing stream of `INSERT INTO`.
+    pub existing: Option<SourceEntry>,
+}
+
+pub(crate) struct AnalyzedQuery {
+    pub plan: LogicalPlan,
+    pub sink: Option<SourceEntry>,
+}
+
+/// One key column of the rows flowing through the query, and the expressions (over the
+/// FROM scope) that are equal to it.
+#[derive(Debug, Clone)]
+struct KeyCol {
+    /// Its name in the current node's output.
+    name: String,
+    ty: SqlType,
+    matches: Vec<TypedExpr>,
+    /// How the "must include ... in its projection" message names it.
+    what: KeyOrigin,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum KeyOrigin {
+    Source,
+    Join,
+    SyntheticJoin,
+    Group,
+    Partition,
+}
+
+const PSEUDO: &[(&str, SqlType)] = &[
+    ("ROWTIME", SqlType::BigInt),
+    ("ROWPARTITION", SqlType::Int),
+    ("ROWOFFSET", SqlType::BigInt),
+];
+
+fn pseudo(source: Option<&str>, name: &str, ty: SqlType) -> Column {
+    Column {
+        source: source.map(str::to_string),
+        name: name.to_string(),
+        ty,
+        role: ColumnRole::Pseudo,
+    }
+}
+
+/// The scope columns of a source read under `alias`.
+fn source_columns(entry: &SourceEntry, alias: &str) -> Vec<Column> {
+    let mut cols: Vec<Column> = entry
+        .columns
+        .iter()
+        .map(|c| Column {
+            source: Some(alias.to_string()),
+            ..c.clone()
+        })
+        .collect();
+    for (n, t) in PSEUDO {
+        cols.push(pseudo(Some(alias), n, t.clone()));
+    }
+    if entry.window.is_some() {
+        cols.push(pseudo(Some(alias), "WINDOWSTART", SqlType::BigInt));
+        cols.push(pseudo(Some(alias), "WINDOWEND", SqlType::BigInt));
+    }
+    cols
+}
+
+fn column_expr(c: &Column) -> TypedExpr {
+    TypedExpr::column(c.source.clone(), c.name.clone(), c.ty.clone())
+}
+
+fn is_pseudo_name(n: &str) -> bool {
+    RESERVED_COLUMNS.contains(&n)
+}
+
+/// Structural equality that ignores how a column was qualified (spans never count).
+fn same_expr(a: &TypedExpr, b: &TypedExpr) -> bool {
+    a == b
+}
+
+struct SelectEntry {
+    name: String,
+    expr: TypedExpr,
+    /// The item as written (for messages).
+    text: String,
+    aliased: bool,
+    span: Span,
+}
+
+/// Joins a list as ksqlDB's messages do: `A`, `A and B`, `A, B and C`.
+fn and_list(items: &[String]) -> String {
+    match items.len() {
+        0 => String::new(),
+        1 => items[0].clone(),
+        n => format!("{} and {}", items[..n - 1].join(", "), items[n - 1]),
+    }
+}
+
+pub(crate) fn analyze_query<C: CatalogMut>(
+    a: &Analyzer<C>,
+    q: &Query,
+    sink: Option<&SinkTarget>,
+) -> Result<AnalyzedQuery> {
+    let persistent = sink.is_some();
+    let functions = a.functions();
+    let cat = a.catalog();
+    let custom = |n: &str| cat.custom_type(n);
+
+    // ---- FROM ------------------------------------------------------------------------
+    let lookup = |name: &crate::ast::Ident| -> Result<SourceEntry> {
+        cat.source(&name.value)
+            .ok_or_else(|| a.unknown_source(name, None))
+    };
+    let first = lookup(&q.from.source.name)?;
+    let first_alias = q.from.source.reference_name().value.clone();
+    let mut sources: Vec<(String, SourceEntry)> = vec![(first_alias.clone(), first.clone())];
+    let mut scope = Scope::default();
+    scope.columns = source_columns(&first, &first_alias);
+    scope
+        .qualifiers
+        .push((first_alias.clone(), first.name.clone()));
+    let mut plan = LogicalPlan {
+        schema: Schema::new(scope.columns.clone()),
+        node: Node::Source {
+            entry: Box::new(first.clone()),
+            alias: first_alias.clone(),
+        },
+    };
+    let mut keys: Vec<KeyCol> = first
+        .key_columns()
+        .map(|c| KeyCol {
+            name: c.name.clone(),
+            ty: c.ty.clone(),
+            matches: vec![TypedExpr::column(
+                Some(first_alias.clone()),
+                c.name.clone(),
+                c.ty.clone(),
+            )],
+            what: KeyOrigin::Source,
+        })
+        .collect();
+    let mut result_kind = first.kind;
+    let mut window = first.window;
+
+    if !q.from.joins.is_empty() {
+        if q.emit.is_none() && !persistent {
+            return err(q.from.joins[0].span, "Pull queries don't support JOIN clauses. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.");
+        }
+        let mut all = vec![first.clone()];
+        for j in &q.from.joins {
+            all.push(lookup(&j.source.name)?);
+        }
+        let kafka: Vec<&str> = all
+            .iter()
+            .filter(|s| s.value_format.name == "KAFKA")
+            .map(|s| s.name.as_str())
+            .collect();
+        if !kafka.is_empty() {
+            return err(
+                q.from.source.span,
+                format!("Source(s) {} are using the 'KAFKA' value format. This format does not yet support JOIN.", kafka.join(", ")),
+            );
+        }
+    }
+    let n_joins = q.from.joins.len();
+    for j in &q.from.joins {
+        let right = lookup(&j.source.name)?;
+        let right_alias = j.source.reference_name().value.clone();
+        if sources.iter().any(|(_, s)| s.name == right.name) {
+            return err(
+                j.source.span,
+                format!(
+                    "Can not join '{}' to '{}': self joins are not yet supported.",
+                    sources[0].1.name, right.name
+                ),
+            );
+        }
+        let joined = analyze_join(
+            a,
+            j,
+            &custom,
+            plan,
+            &mut scope,
+            &mut keys,
+            result_kind,
+            window,
+            &sources,
+            &right,
+            &right_alias,
+            n_joins,
+        )?;
+        plan = joined.0;
+        result_kind = joined.1;
+        window = joined.2;
+        sources.push((right_alias, right));
+    }
+    let multi = sources.len() > 1;
+
+    // Window bounds are selectable in windowed aggregations.
+    if q.window.is_some() {
+        for n in ["WINDOWSTART", "WINDOWEND"] {
+            if !scope.columns.iter().any(|c| c.name == n) {
+                scope.columns.push(pseudo(None, n, SqlType::BigInt));
+            }
+        }
+    }
+
+    // ---- pull query restrictions -------------------------------------------------------
+    let pull = !persistent && q.emit.is_none();
+    if pull {
+        if q.group_by.is_some() {
+            return err(q.span, "Pull queries don't support GROUP BY clauses. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.");
+        }
+        if let Some(w) = &q.window {
+            return err(w.span, "Pull queries don't support WINDOW clauses. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.");
+        }
+        if q.partition_by.is_some() {
+            return err(q.span, "Pull queries don't support PARTITION BY clauses. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.");
+        }
+    }
+    if persistent && first.window.is_some() && first.kind == SourceKind::Table {
+        return err(q.from.source.span, "KSQL does not support persistent queries on windowed tables.");
+    }
+
+    // ---- WHERE -------------------------------------------------------------------------
+    if let Some(w) = &q.where_clause {
+        let mut t = ExprTyper::new(&scope, functions, &custom, "WHERE");
+        let pred = t.type_expr(w)?;
+        if !matches!(pred.ty, SqlType::Boolean | SqlType::Null) {
+            return err(
+                w.span,
+                format!(
+                    "Type error in WHERE expression: Should evaluate to boolean but is {w} ({})",
+                    pred.ty
+                ),
+            );
+        }
+        if pull {
+            let bad: Vec<String> = pred
+                .columns()
+                .iter()
+                .filter(|c| c.name == "ROWOFFSET" || c.name == "ROWPARTITION")
+                .map(|c| format!("`{}`", c.name))
+                .collect();
+            if !bad.is_empty() {
+                return err(w.span, format!("Pull queries don't support the following columns in WHERE clauses: {}", bad.join(", ")));
+            }
+        }
+        plan = LogicalPlan {
+            schema: plan.schema.clone(),
+            node: Node::Filter {
+                input: Box::new(plan),
+                predicate: pred,
+            },
+        };
+    }
+
+    // ---- SELECT list -------------------------------------------------------------------
+    let mut taken: Vec<String> = sources
+        .iter()
+        .flat_map(|(_, s)| s.columns.iter().map(|c| c.name.clone()))
+        .collect();
+    for it in &q.select {
+        if let SelectItem::Expr { alias: Some(al), .. } = it {
+            taken.push(al.value.clone());
+        }
+    }
+    let mut gen_counter = 0usize;
+    let mut next_generated = |taken: &mut Vec<String>| -> String {
+        loop {
+            let n = format!("KSQL_COL_{gen_counter}");
+            gen_counter += 1;
+            if !taken.contains(&n) {
+                taken.push(n.clone());
+                return n;
+            }
+        }
+    };
+    let default_name = |e: &TypedExpr| -> Option<String> {
+        match &e.kind {
+            TypedExprKind::Column(c) => Some(match (&c.source, multi) {
+                (Some(s), true) => format!("{s}_{}", c.name),
+                _ => c.name.clone(),
+            }),
+            TypedExprKind::Dereference { field, .. } => Some(field.clone()),
+            _ => None,
+        }
+    };
+
+    let mut items: Vec<SelectEntry> = Vec::new();
+    let mut used_names: Vec<String> = Vec::new();
+    let wildcard_columns = |source: Option<&str>| -> Vec<Column> {
+        let mut out = Vec::new();
+        if source.is_none() {
+            // A synthetic join key comes first.
+            for c in &scope.columns {
+                if c.source.is_none() && c.role == ColumnRole::Key {
+                    out.push(c.clone());
+                }
+            }
+        }
+        for (alias, entry) in &sources {
+            if source.is_some_and(|s| s != alias && s != &entry.name) {
+                continue;
+            }
+            for c in &entry.columns {
+                out.push(Column {
+                    source: Some(alias.clone()),
+                    ..c.clone()
+                });
+            }
+            if entry.window.is_some() && !persistent && !multi {
+                out.push(pseudo(Some(alias), "WINDOWSTART", SqlType::BigInt));
+                out.push(pseudo(Some(alias), "WINDOWEND", SqlType::BigInt));
+            }
+        }
+        out
+    };
+    for it in &q.select {
+        match it {
+            SelectItem::Wildcard { source, span } => {
+                if let Some(s) = source {
+                    if !sources.iter().any(|(al, e)| *al == s.value || e.name == s.value) {
+                        return Err(AnalysisError::new(
+                            s.span,
+                            format!("'{}' is not a valid stream/table name or alias.", s.value),
+                        ));
+                    }
+                }
+                for c in wildcard_columns(source.as_ref().map(|s| s.value.as_str())) {
+                    let e = column_expr(&c);
+                    let name = default_name(&e).unwrap_or_else(|| c.name.clone());
+                    items.push(SelectEntry {
+                        text: e.to_string(),
+                        name,
+                        expr: e,
+                        aliased: false,
+                        span: *span,
+                    });
+                }
+            }
+            SelectItem::StructAll { base, span } => {
+                let mut t = ExprTyper::new(&scope, functions, &custom, "SELECT");
+                let b = t.type_expr(base)?;
+                let SqlType::Struct(fields) = &b.ty else {
+                    return err(*span, format!("Expected STRUCT type for '{base}->*', got {}", b.ty));
+                };
+                for (f, ft) in fields {
+                    let e = TypedExpr::new(
+                        TypedExprKind::Dereference {
+                            base: Box::new(b.clone()),
+                            field: f.clone(),
+                        },
+                        ft.clone(),
+                        *span,
+                    );
+                    items.push(SelectEntry {
+                        text: format!("{base}->{f}"),
+                        name: f.clone(),
+                        expr: e,
+                        aliased: false,
+                        span: *span,
+                    });
+                }
+            }
+            SelectItem::Expr { expr, alias } => {
+                let mut t = ExprTyper::new(&scope, functions, &custom, "SELECT");
+                t.allow_aggregates = true;
+                t.allow_table_functions = true;
+                let te = t.type_expr(expr).map_err(|e| {
+                    if e.message.starts_with("Cast of") {
+                        AnalysisError { message: format!("Invalid Select: {}", e.message), ..e }
+                    } else {
+                        e
+                    }
+                })?;
+                let (name, aliased) = match alias {
+                    Some(al) => {
+                        if is_pseudo_name(&al.value)
+                            && (persistent || al.value.starts_with("WINDOW") || al.value == "ROWTIME")
+                        {
+                            return err(
+                                al.span,
+                                format!("`{}` is a reserved column name. You cannot use it as an alias for a column.", al.value),
+                            );
+                        }
+                        (al.value.clone(), true)
+                    }
+                    None => match default_name(&te) {
+                        Some(n) => {
+                            // A field name already used gets a numbered suffix.
+                            let mut n2 = n.clone();
+                            if matches!(te.kind, TypedExprKind::Dereference { .. }) {
+                                let mut i = 1;
+                                while used_names.contains(&n2) {
+                                    n2 = format!("{n}_{i}");
+                                    i += 1;
+                                }
+                            }
+                            (n2, false)
+                        }
+                        None => (next_generated(&mut taken), false),
+                    },
+                };
+                used_names.push(name.clone());
+                items.push(SelectEntry {
+                    name,
+                    expr: te,
+                    text: expr.to_string(),
+                    aliased,
+                    span: expr.span,
+                });
+            }
+        }
+    }
+    if pull {
+        let bad: Vec<String> = items
+            .iter()
+            .flat_map(|i| i.expr.columns().into_iter().cloned().collect::<Vec<_>>())
+            .filter(|c| c.name == "ROWOFFSET" || c.name == "ROWPARTITION")
+            .map(|c| format!("`{}`", c.name))
+            .collect();
+        if !bad.is_empty() {
+            return err(q.span, format!("Pull queries don't support the following columns in SELECT clauses: {}", bad.join(", ")));
+        }
+    }
+
+    let has_agg = |e: &TypedExpr| e.any(&|x| matches!(x.kind, TypedExprKind::Aggregate { .. }));
+    let has_tf = |e: &TypedExpr| e.any(&|x| matches!(x.kind, TypedExprKind::TableFunction { .. }));
+    let select_has_agg = items.iter().any(|i| has_agg(&i.expr));
+    let select_has_tf = items.iter().any(|i| has_tf(&i.expr));
+
+    let having = match &q.having {
+        Some(h) => {
+            if q.group_by.is_none() {
+                return err(h.span, "HAVING clause requires a GROUP BY clause.");
+            }
+            let mut t = ExprTyper::new(&scope, functions, &custom, "HAVING");
+            t.allow_aggregates = true;
+            let th = t.type_expr(h)?;
+            if !matches!(th.ty, SqlType::Boolean | SqlType::Null) {
+                return err(
+                    h.span,
+                    format!("Type error in HAVING expression: Should evaluate to boolean but is {h} ({})", th.ty),
+                );
+            }
+            Some((th, h))
+        }
+        None => None,
+    };
+
+    if q.window.is_some() && q.group_by.is_none() {
+        return err(q.window.as_ref().unwrap().span, "WINDOW clause requires a GROUP BY clause.");
+    }
+    if q.emit == Some(Emit::Final) && q.window.is_none() {
+        return err(q.span, "EMIT FINAL is only supported for windowed aggregations.");
+    }
+
+    let final_keys: Vec<KeyCol>;
+    let aggregated = q.group_by.is_some() || select_has_agg;
+    if aggregated {
+        let Some(group_by) = &q.group_by else {
+            let it = items.iter().find(|i| has_agg(&i.expr)).unwrap();
+            return err(
+                it.span,
+                format!("Use of aggregate function {} requires a GROUP BY clause.", it.text),
+            );
+        };
+        if group_by.is_empty() {
+            return err(q.span, "GROUP BY requires at least one expression.");
+        }
+        if select_has_tf {
+            return err(q.span, "Table functions cannot be used with aggregations.");
+        }
+        let kafka: Vec<&str> = sources
+            .iter()
+            .filter(|(_, s)| s.value_format.name == "KAFKA")
+            .map(|(_, s)| s.name.as_str())
+            .collect();
+        if !kafka.is_empty() {
+            return err(q.span, format!("Source(s) {} are using the 'KAFKA' value format. This format does not yet support GROUP BY.", kafka.join(", ")));
+        }
+        if !select_has_agg && having.as_ref().is_none_or(|(h, _)| !has_agg(h)) {
+            return err(q.span, "GROUP BY requires aggregate functions in either the SELECT or HAVING clause.");
+        }
+        let mut groups: Vec<TypedExpr> = Vec::new();
+        let mut group_texts: Vec<String> = Vec::new();
+        for g in group_by {
+            let mut t = ExprTyper::new(&scope, functions, &custom, "GROUP BY");
+            let tg = t.type_expr(g)?;
+            if groups.iter().any(|x| same_expr(x, &tg)) {
+                return err(g.span, format!("Duplicate GROUP BY expression: {tg}"));
+            }
+            groups.push(tg);
+            group_texts.push(g.to_string());
+        }
+        // Aggregates of the select list and HAVING, deduplicated.
+        let mut aggs: Vec<AggregateCall> = Vec::new();
+        let collect = |e: &TypedExpr, aggs: &mut Vec<AggregateCall>| {
+            fn walk(e: &TypedExpr, aggs: &mut Vec<AggregateCall>) {
+                if let TypedExprKind::Aggregate { name, args } = &e.kind {
+                    if !aggs.iter().any(|a| a.name == *name && a.args == *args) {
+                        let output = format!("KSQL_AGG_VARIABLE_{}", aggs.len());
+                        aggs.push(AggregateCall {
+                            name: name.clone(),
+                            args: args.clone(),
+                            ty: e.ty.clone(),
+                            output,
+                        });
+                    }
+                    return;
+                }
+                for c in e.children() {
+                    walk(c, aggs);
+                }
+            }
+            walk(e, aggs);
+        };
+        for it in &items {
+            collect(&it.expr, &mut aggs);
+        }
+        if let Some((h, _)) = &having {
+            collect(h, &mut aggs);
+        }
+        if first.kind == SourceKind::Table && !multi {
+            let bad: Vec<String> = aggs
+                .iter()
+                .map(|a| a.name.clone())
+                .filter(|n| {
+                    matches!(
+                        n.as_str(),
+                        "MIN" | "MAX" | "LATEST_BY_OFFSET" | "EARLIEST_BY_OFFSET" | "TOPK" | "TOPKDISTINCT"
+                    )
+                })
+                .fold(Vec::new(), |mut v, n| {
+                    if !v.contains(&n) {
+                        v.push(n);
+                    }
+                    v
+                });
+            if !bad.is_empty() {
+                return err(q.span, format!("The aggregation functions {} cannot be applied to a table source, only to a stream source.", and_list(&bad)));
+            }
+        }
+
+        // Key names: the projection alias of a select item equal to the group expression.
+        let mut key_cols: Vec<KeyCol> = Vec::new();
+        for g in &groups {
+            let from_select = items.iter().find(|i| same_expr(&i.expr, g)).map(|i| i.name.clone());
+            let name = match from_select.or_else(|| default_name(g)) {
+                Some(n) => n,
+                None => next_generated(&mut taken),
+            };
+            key_cols.push(KeyCol {
+                name,
+                ty: g.ty.clone(),
+                matches: vec![g.clone()],
+                what: KeyOrigin::Group,
+            });
+        }
+        let windowed = q.window.is_some();
+        let rewrite = |e: &TypedExpr| -> TypedExpr {
+            e.transform(&mut |x| {
+                if let Some(k) = key_cols.iter().find(|k| same_expr(&k.matches[0], x)) {
+                    return Some(TypedExpr::new(
+                        TypedExprKind::Column(ColumnRef {
+                            source: None,
+                            name: k.name.clone(),
+                        }),
+                        k.ty.clone(),
+                        x.span,
+                    ));
+                }
+                if let TypedExprKind::Aggregate { name, args } = &x.kind {
+                    let a = aggs.iter().find(|a| a.name == *name && a.args == *args)?;
+                    return Some(TypedExpr::new(
+                        TypedExprKind::Column(ColumnRef {
+                            source: None,
+                            name: a.output.clone(),
+                        }),
+                        a.ty.clone(),
+                        x.span,
+                    ));
+                }
+                if let TypedExprKind::Column(c) = &x.kind {
+                    if windowed && (c.name == "WINDOWSTART" || c.name == "WINDOWEND") {
+                        return Some(TypedExpr::new(
+                            TypedExprKind::Column(ColumnRef {
+                                source: None,
+                                name: c.name.clone(),
+                            }),
+                            x.ty.clone(),
+                            x.span,
+                        ));
+                    }
+                }
+                None
+            })
+        };
+        let leftover = |e: &TypedExpr| -> Vec<ColumnRef> {
+            e.columns()
+                .into_iter()
+                .filter(|c| c.source.is_some())
+                .cloned()
+                .collect()
+        };
+        let mut bad_items = Vec::new();
+        for it in items.iter_mut() {
+            it.expr = rewrite(&it.expr);
+            if !leftover(&it.expr).is_empty() {
+                bad_items.push(it.text.clone());
+            }
+        }
+        if !bad_items.is_empty() {
+            return err(
+                q.span,
+                format!(
+                    "Non-aggregate SELECT expression(s) not part of GROUP BY: {}\nEither add the column to the GROUP BY or remove it from the SELECT.",
+                    bad_items.join(", ")
+                ),
+            );
+        }
+        let having = match having {
+            Some((h, hs)) => {
+                let r = rewrite(&h);
+                let left = leftover(&r);
+                if !left.is_empty() {
+                    let names: Vec<String> = left.iter().map(|c| c.name.clone()).collect();
+                    return err(
+                        hs.span,
+                        format!("Non-aggregate HAVING expression not part of GROUP BY: {}", names.join(", ")),
+                    );
+                }
+                Some(r)
+            }
+            None => None,
+        };
+        if persistent {
+            let missing: Vec<String> = key_cols
+                .iter()
+                .zip(&group_texts)
+                .filter(|(k, _)| !items.iter().any(|i| i.expr.as_column().is_some_and(|c| c.source.is_none() && c.name == k.name)))
+                .map(|(_, t)| t.clone())
+                .collect();
+            if !missing.is_empty() {
+                let sink_name = &sink.unwrap().name;
+                let (what, list, eg) = if missing.len() == 1 {
+                    ("grouping expression", missing[0].clone(), missing[0].clone())
+                } else {
+                    ("grouping expressions", and_list(&missing), missing.join(", "))
+                };
+                return err(q.span, format!("Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used to build `{sink_name}` must include the {what} {list} in its projection (eg, SELECT {eg}...)."));
+            }
+        }
+        let window_spec = q.window.as_ref().map(window_spec);
+        let input_key_exprs: Vec<&TypedExpr> = keys.iter().map(|k| &k.matches[0]).collect();
+        let repartition = groups.len() != input_key_exprs.len()
+            || groups.iter().zip(&input_key_exprs).any(|(g, k)| !same_expr(g, k));
+        if repartition && window.is_some() && multi {
+            return err(q.span, "Implicit repartitioning of windowed sources is not supported. See https://github.com/confluentinc/ksql/issues/4385.");
+        }
+        let mut cols: Vec<Column> = key_cols
+            .iter()
+            .map(|k| Column::new(k.name.clone(), k.ty.clone(), ColumnRole::Key))
+            .collect();
+        for ag in &aggs {
+            cols.push(Column::new(ag.output.clone(), ag.ty.clone(), ColumnRole::Value));
+        }
+        cols.push(pseudo(None, "ROWTIME", SqlType::BigInt));
+        if window_spec.is_some() {
+            cols.push(pseudo(None, "WINDOWSTART", SqlType::BigInt));
+            cols.push(pseudo(None, "WINDOWEND", SqlType::BigInt));
+        }
+        plan = LogicalPlan {
+            schema: Schema::new(cols),
+            node: Node::Aggregate {
+                input: Box::new(plan),
+                group_by: key_cols
+                    .iter()
+                    .map(|k| NamedExpr {
+                        name: k.name.clone(),
+                        expr: k.matches[0].clone(),
+                    })
+                    .collect(),
+                aggregates: aggs.clone(),
+                window: window_spec,
+                repartition,
+            },
+        };
+        if let Some(h) = having {
+            plan = LogicalPlan {
+                schema: plan.schema.clone(),
+                node: Node::Filter {
+                    input: Box::new(plan),
+                    predicate: h,
+                },
+            };
+        }
+        // Keys are now referenced by name in the aggregate output.
+        for k in key_cols.iter_mut() {
+            k.matches = vec![TypedExpr::column(None, k.name.clone(), k.ty.clone())];
+        }
+        final_keys = key_cols;
+        result_kind = SourceKind::Table;
+        window = window_spec.map(|w| w.info());
+    } else if let Some(parts) = &q.partition_by {
+        if parts.is_empty() {
+            return err(q.span, "PARTITION BY requires at least one expression");
+        }
+        if result_kind == SourceKind::Table {
+            return err(q.span, "Invalid use of PARTITION BY on a TABLE. PARTITION BY can only be used on a STREAM.");
+        }
+        let mut exprs = Vec::new();
+        for p in parts {
+            let mut t = ExprTyper::new(&scope, functions, &custom, "PARTITION BY");
+            let tp = t.type_expr(p).map_err(|e| {
+                if e.message.starts_with("PARTITION BY column") {
+                    AnalysisError {
+                        message: e.message.replacen(
+                            "cannot be resolved.",
+                            &format!("cannot be resolved. '{}' must be a column in the source schema since PARTITION BY is applied on the input.", p),
+                            1,
+                        ),
+                        ..e
+                    }
+                } else {
+                    e
+                }
+            })?;
+            exprs.push(tp);
+        }
+        let nulls = exprs.iter().filter(|e| e.is_null_literal()).count();
+        if nulls > 0 && exprs.len() > 1 {
+            return err(q.span, "Cannot PARTITION BY multiple columns including NULL");
+        }
+        if window.is_some() {
+            return err(q.span, "Implicit repartitioning of windowed sources is not supported. See https://github.com/confluentinc/ksql/issues/4385.");
+        }
+        let mut key_cols: Vec<KeyCol> = Vec::new();
+        if nulls == 0 {
+            for p in &exprs {
+                let from_select = items.iter().find(|i| same_expr(&i.expr, p)).map(|i| i.name.clone());
+                let name = match from_select.or_else(|| default_name(p)) {
+                    Some(n) => n,
+                    None => next_generated(&mut taken),
+                };
+                key_cols.push(KeyCol {
+                    name,
+                    ty: p.ty.clone(),
+                    matches: vec![p.clone()],
+                    what: KeyOrigin::Partition,
+                });
+            }
+        }
+        let mut cols: Vec<Column> = key_cols
+            .iter()
+            .map(|k| Column::new(k.name.clone(), k.ty.clone(), ColumnRole::Key))
+            .collect();
+        for c in &plan.schema.columns {
+            let mut c = c.clone();
+            if c.role == ColumnRole::Key {
+                c.role = ColumnRole::Value;
+            }
+            cols.push(c);
+        }
+        let named: Vec<NamedExpr> = key_cols
+            .iter()
+            .map(|k| NamedExpr {
+                name: k.name.clone(),
+                expr: k.matches[0].clone(),
+            })
+            .collect();
+        plan = LogicalPlan {
+            schema: Schema::new(cols),
+            node: Node::Repartition {
+                input: Box::new(plan),
+                keys: named,
+            },
+        };
+        for it in items.iter_mut() {
+            it.expr = it.expr.transform(&mut |x| {
+                key_cols.iter().find(|k| same_expr(&k.matches[0], x)).map(|k| {
+                    TypedExpr::new(
+                        TypedExprKind::Column(ColumnRef {
+                            source: None,
+                            name: k.name.clone(),
+                        }),
+                        k.ty.clone(),
+                        x.span,
+                    )
+                })
+            });
+        }
+        for k in key_cols.iter_mut() {
+            k.matches = vec![TypedExpr::column(None, k.name.clone(), k.ty.clone())];
+        }
+        if persistent {
+            let missing: Vec<String> = key_cols
+                .iter()
+                .zip(&exprs)
+                .filter(|(k, _)| !items.iter().any(|i| i.expr.as_column().is_some_and(|c| c.source.is_none() && c.name == k.name)))
+                .map(|(_, e)| e.to_string())
+                .collect();
+            if !missing.is_empty() {
+                let sink_name = &sink.unwrap().name;
+                let (what, list, eg) = if missing.len() == 1 {
+                    ("partitioning expression", missing[0].clone(), missing[0].clone())
+                } else {
+                    ("partitioning expressions", and_list(&missing), missing.join(", "))
+                };
+                return err(q.span, format!("Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used to build `{sink_name}` must include the {what} {list} in its projection (eg, SELECT {eg}...)."));
+            }
+        }
+        final_keys = key_cols;
+    } else {
+        final_keys = keys.clone();
+    }
+
+    // ---- table functions ---------------------------------------------------------------
+    if select_has_tf {
+        if result_kind == SourceKind::Table {
+            return err(q.span, "Table source is not supported with table functions");
+        }
+        let mut calls: Vec<TableFunctionCall> = Vec::new();
+        for it in items.iter_mut() {
+            it.expr = it.expr.transform(&mut |x| {
+                if let TypedExprKind::TableFunction { name, args } = &x.kind {
+                    let output = format!("KSQL_SYNTH_{}", calls.len());
+                    calls.push(TableFunctionCall {
+                        name: name.clone(),
+                        args: args.clone(),
+                        ty: x.ty.clone(),
+                        output: output.clone(),
+                    });
+                    return Some(TypedExpr::column(None, output, x.ty.clone()));
+                }
+                None
+            });
+        }
+        let mut cols = plan.schema.columns.clone();
+        for c in &calls {
+            cols.push(Column::new(c.output.clone(), c.ty.clone(), ColumnRole::Value));
+        }
+        plan = LogicalPlan {
+            schema: Schema::new(cols),
+            node: Node::FlatMap {
+                input: Box::new(plan),
+                functions: calls,
+            },
+        };
+    }
+
+    // ---- projection and keys -----------------------------------------------------------
+    let mut key_items: Vec<Vec<usize>> = vec![Vec::new(); final_keys.len()];
+    for (i, it) in items.iter().enumerate() {
+        if let Some(k) = final_keys
+            .iter()
+            .position(|k| k.matches.iter().any(|m| same_expr(m, &it.expr)))
+        {
+            key_items[k].push(i);
+        }
+    }
+    if persistent {
+        for (k, idx) in final_keys.iter().zip(&key_items) {
+            if idx.len() > 1 {
+                let names: Vec<String> = idx.iter().map(|i| items[*i].name.clone()).collect();
+                return err(
+                    q.span,
+                    format!(
+                        "The projection contains a key column (`{}`) more than once, aliased as: {}.",
+                        k.name,
+                        and_list(&names)
+                    ),
+                );
+            }
+        }
+        let missing: Vec<&KeyCol> = final_keys
+            .iter()
+            .zip(&key_items)
+            .filter(|(_, idx)| idx.is_empty())
+            .map(|(k, _)| k)
+            .collect();
+        if !missing.is_empty() {
+            let sink_name = &sink.unwrap().name;
+            let msg = match missing[0].what {
+                KeyOrigin::Join => {
+                    let opts: Vec<String> = missing[0].matches.iter().map(|m| m.to_string()).collect();
+                    let what = if opts.len() > 1 { "join expressions" } else { "join expression" };
+                    format!("The query used to build `{sink_name}` must include the {what} {} in its projection (eg, SELECT {}...).", opts.join(" or "), opts[0])
+                }
+                KeyOrigin::SyntheticJoin => format!("The query used to build `{sink_name}` must include the join expression {0} in its projection (eg, SELECT {0}...).\n{0} was added as a synthetic key column because the join criteria did not match any source column. This expression must be included in the projection and may be aliased.", missing[0].name),
+                _ => {
+                    let names: Vec<String> = missing.iter().map(|k| k.name.clone()).collect();
+                    let what = if names.len() > 1 { "key columns" } else { "key column" };
+                    format!("The query used to build `{sink_name}` must include the {what} {} in its projection (eg, SELECT {}...).", and_list(&names), names.join(", "))
+                }
+            };
+            return err(q.span, format!("Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\n{msg}"));
+        }
+    }
+
+    let mut key_columns = Vec::new();
+    let mut value_columns = Vec::new();
+    let mut named = Vec::new();
+    for (i, it) in items.iter().enumerate() {
+        if it.expr.ty == SqlType::Null {
+            return err(it.span, "Can't infer a type of null. Please explicitly cast it to a required type, e.g. CAST(null AS VARCHAR).");
+        }
+        if persistent && is_pseudo_name(&it.name) && !it.aliased {
+            return err(
+                it.span,
+                format!("Reserved column name in select: `{}`. Please remove or alias the column.", it.name),
+            );
+        }
+        let is_key = key_items.iter().any(|v| v.first() == Some(&i))
+            || (!persistent && key_items.iter().any(|v| v.contains(&i)));
+        let col = Column::new(
+            it.name.clone(),
+            it.expr.ty.clone(),
+            if is_key { ColumnRole::Key } else { ColumnRole::Value },
+        );
+        let dup = key_columns.iter().chain(value_columns.iter()).find(|c: &&Column| c.name == it.name);
+        if let Some(d) = dup {
+            if persistent || !is_key {
+                return err(
+                    it.span,
+                    format!("Duplicate value columns found in schema: `{}` {}", d.name, d.ty),
+                );
+            }
+        }
+        if is_key {
+            key_columns.push(col);
+        } else {
+            value_columns.push(col);
+        }
+        named.push(NamedExpr {
+            name: it.name.clone(),
+            expr: it.expr.clone(),
+        });
+    }
+    if persistent && value_columns.is_empty() {
+        return err(q.span, "The projection contains no value columns.");
+    }
+    let mut out_cols = key_columns.clone();
+    out_cols.extend(value_columns.iter().cloned());
+    plan = LogicalPlan {
+        schema: Schema::new(out_cols.clone()),
+        node: Node::Project {
+            input: Box::new(plan),
+            items: named,
+        },
+    };
+    if let (Some(l), false) = (q.limit, persistent) {
+        plan = LogicalPlan {
+            schema: plan.schema.clone(),
+            node: Node::Limit {
+                input: Box::new(plan),
+                limit: l,
+            },
+        };
+    }
+
+    // ---- sink --------------------------------------------------------------------------
+    let Some(sink) = sink else {
+        return Ok(AnalyzedQuery { plan, sink: None });
+    };
+    if sink.existing.is_none() {
+        match (sink.kind, result_kind) {
+            (SourceKind::Stream, SourceKind::Table) => {
+                return err(q.span, "Invalid result type. Your SELECT query produces a TABLE. Please use CREATE TABLE AS SELECT statement instead.");
+            }
+            (SourceKind::Table, SourceKind::Stream) => {
+                return err(q.span, "Invalid result type. Your SELECT query produces a STREAM. Please use CREATE STREAM AS SELECT statement instead.");
+            }
+            _ => {}
+        }
+    } else if result_kind == SourceKind::Table {
+        return err(q.span, format!("Incompatible data sink and query result. Data sink ({}) type is STREAM but select query result is TABLE.", sink.name));
+    }
+    let props = &sink.properties;
+    let src_key = first.key_format.clone();
+    let src_val = first.value_format.clone();
+    let (key_default, value_default) = match &sink.existing {
+        Some(e) => (e.key_format.clone(), e.value_format.clone()),
+        None => {
+            // Format options tied to a source's schema do not carry over.
+            let mut k = src_key.clone();
+            k.properties.remove("schemaId");
+            k.properties.remove("fullSchemaName");
+            let mut v = src_val.clone();
+            v.properties.remove("schemaId");
+            v.properties.remove("fullSchemaName");
+            (k, v)
+        }
+    };
+    let (mut key_format, value_format, wrap) =
+        ddl::resolve_formats(props, key_default, Some(value_default))?;
+    let value_format = value_format.unwrap_or(src_val);
+    let explicit_key_format = props.get("KEY_FORMAT").is_some() || props.get("FORMAT").is_some();
+    if key_columns.is_empty() {
+        if explicit_key_format && props.get("KEY_FORMAT").is_some() && result_kind == SourceKind::Stream {
+            return err(prop_span(props, "KEY_FORMAT"), "Key format specified for stream without key columns.");
+        }
+        if !explicit_key_format {
+            key_format = FormatInfo::new("NONE");
+        }
+    } else if key_format.name == "NONE" {
+        key_format = FormatInfo::new(
+            a.properties()
+                .get("ksql.persistence.default.format.key")
+                .map(|s| s.to_ascii_uppercase())
+                .unwrap_or_else(|| "KAFKA".into()),
+        );
+    }
+    ddl::check_formats(&out_cols, &key_format, &value_format, wrap, q.span)?;
+    let topic = prop_str(props, "KAFKA_TOPIC").unwrap_or_else(|| match &sink.existing {
+        Some(e) => e.topic.clone(),
+        None => sink.name.clone(),
+    });
+    let timestamp = match prop_str(props, "TIMESTAMP") {
+        None => None,
+        Some(ts) => {
+            let name = ts.to_ascii_uppercase();
+            let Some(col) = out_cols.iter().find(|c| c.name == name || c.name == ts) else {
+                return err(
+                    prop_span(props, "TIMESTAMP"),
+                    format!("The TIMESTAMP column set in the WITH clause does not exist in the schema: '{name}'"),
+                );
+            };
+            let format = prop_str(props, "TIMESTAMP_FORMAT");
+            let ok = match col.ty {
+                SqlType::BigInt | SqlType::Timestamp => true,
+                SqlType::String => format.is_some(),
+                _ => false,
+            };
+            if !ok {
+                return err(prop_span(props, "TIMESTAMP"), format!("Timestamp column, `{name}`, should be LONG(INT64), TIMESTAMP, or a String with a timestamp_format specified."));
+            }
+            Some(super::catalog::TimestampColumn {
+                column: col.name.clone(),
+                format,
+            })
+        }
+    };
+    let entry = SourceEntry {
+        name: sink.name.clone(),
+        kind: sink.existing.as_ref().map(|e| e.kind).unwrap_or(sink.kind),
+        columns: out_cols.clone(),
+        topic,
+        key_format,
+        value_format,
+        window,
+        timestamp,
+        partitions: match props.get("PARTITIONS") {
+            Some(crate::ast::Literal::Integer(n)) if *n > 0 => Some(*n as u32),
+            _ => None,
+        },
+        read_only: false,
+        from_query: true,
+        wrap_single_value: wrap,
+    };
+    if let Some(existing) = &sink.existing {
+        let strip = |cols: &[Column]| -> Vec<(String, SqlType, bool)> {
+            cols.iter()
+                .filter(|c| matches!(c.role, ColumnRole::Key | ColumnRole::Value))
+                .map(|c| (c.name.clone(), c.ty.clone(), c.is_key()))
+                .collect()
+        };
+        if strip(&existing.columns) != strip(&entry.columns) {
+            return err(
+                q.span,
+                format!(
+                    "Incompatible schema between results and sink.\nResult schema is {}\nSink schema is {}",
+                    Schema::new(entry.columns.clone()).describe(),
+                    Schema::new(existing.columns.clone()).describe()
+                ),
+            );
+        }
+        if existing.window.map(|w| w.kind) != entry.window.map(|w| w.kind) {
+            return err(q.span, format!("Incompatible data sink and query result. Data sink ({}) has a different window type than the query result.", existing.name));
+        }
+    }
+    let sink_entry = match &sink.existing {
+        Some(e) => e.clone(),
+        None => entry,
+    };
+    let plan = LogicalPlan {
+        schema: plan.schema.clone(),
+        node: Node::Sink {
+            input: Box::new(plan),
+            entry: Box::new(sink_entry.clone()),
+            insert: sink.existing.is_some(),
+        },
+    };
+    Ok(AnalyzedQuery {
+        plan,
+        sink: Some(sink_entry),
+    })
+}
+
+fn window_spec(w: &WindowExpr) -> WindowSpec {
+    let (kind, size, advance) = match &w.kind {
+        WindowKind::Tumbling { size } => (WindowType::Tumbling, size.millis, None),
+        WindowKind::Hopping { size, advance } => {
+            (WindowType::Hopping, size.millis, Some(advance.millis))
+        }
+        WindowKind::Session { gap } => (WindowType::Session, gap.millis, None),
+    };
+    WindowSpec {
+        kind,
+        size_ms: size,
+        advance_ms: advance,
+        retention_ms: w.retention.map(|d| d.millis),
+        grace_ms: w.grace.map(|d| d.millis),
+    }
+}
+
+/// Which `FROM` aliases an expression reads.
+fn sources_of(e: &TypedExpr) -> Vec<String> {
+    let mut v: Vec<String> = Vec::new();
+    for c in e.columns() {
+        if let Some(s) = &c.source {
+            if !v.contains(s) {
+                v.push(s.clone());
+            }
+        }
+    }
+    v
+}
+
+#[allow(clippy::too_many_arguments)]
+fn analyze_join<C: CatalogMut>(
+    a: &Analyzer<C>,
+    j: &Join,
+    custom: &dyn Fn(&str) -> Option<SqlType>,
+    left_plan: LogicalPlan,
+    scope: &mut Scope,
+    keys: &mut Vec<KeyCol>,
+    left_kind: SourceKind,
+    left_window: Option<super::catalog::WindowInfo>,
+    left_sources: &[(String, SourceEntry)],
+    right: &SourceEntry,
+    right_alias: &str,
+    n_joins: usize,
+) -> Result<(LogicalPlan, SourceKind, Option<super::catalog::WindowInfo>)> {
+    let functions = a.functions();
+    let right_cols = source_columns(right, right_alias);
+    let mut combined = scope.clone();
+    combined.columns.extend(right_cols.iter().cloned());
+    combined
+        .qualifiers
+        .push((right_alias.to_string(), right.name.clone()));
+
+    // Window compatibility.
+    let rw = right.window;
+    match (left_window, rw) {
+        (Some(l), None) | (None, Some(l)) => {
+            let (ws, wn) = if left_window.is_some() {
+                (left_sources[0].1.name.clone(), right.name.clone())
+            } else {
+                (right.name.clone(), left_sources[0].1.name.clone())
+            };
+            return err(j.span, format!("Can not join windowed source to non-windowed source.\n`{ws}` is {} windowed\n`{wn}` is not windowed", l.kind));
+        }
+        (Some(l), Some(r)) if (l.kind == WindowType::Session) != (r.kind == WindowType::Session) => {
+            return err(j.span, format!("Incompatible windowed sources.\nLeft source: {}\nRight source: {}\nSession windowed sources can only be joined to other session windowed sources, and may still not result in expected behaviour as session bounds must be an exact match for the join to work\nHopping and tumbling windowed sources can only be joined to other hopping and tumbling windowed sources", l.kind, r.kind));
+        }
+        _ => {}
+    }
+
+    let ExprKind::Binary { left, op, right: r } = &j.on.kind else {
+        return err(j.on.span, format!("Unsupported join expression: {}", j.on));
+    };
+    if *op == BinaryOp::And {
+        let mut t = ExprTyper::new(&combined, functions, custom, "JOIN ON");
+        let te = t.type_expr(&j.on)?;
+        return err(j.on.span, format!("Invalid join condition: joins on multiple conditions are not yet supported. Got {te}."));
+    }
+    if *op != BinaryOp::Eq {
+        return err(j.on.span, format!("Unsupported join expression: {}. Only equality joins are supported.", j.on));
+    }
+    let mut t = ExprTyper::new(&combined, functions, custom, "JOIN ON");
+    let l = t.type_expr(left)?;
+    let rr = t.type_expr(r)?;
+    let on_text = TypedExpr::new(
+        TypedExprKind::Binary {
+            left: Box::new(l.clone()),
+            op: BinaryOp::Eq,
+            right: Box::new(rr.clone()),
+        },
+        SqlType::Boolean,
+        j.on.span,
+    );
+    for (side, ast) in [(&l, left), (&rr, r)] {
+        let srcs = sources_of(side);
+        let left_only = srcs.iter().all(|s| *s != right_alias);
+        let right_only = srcs.iter().all(|s| *s == right_alias);
+        if srcs.is_empty() || !(left_only || right_only) {
+            let shown = match &ast.kind {
+                ExprKind::Literal(crate::ast::Literal::Null) => "null".to_string(),
+                _ => ast.to_string(),
+            };
+            return err(ast.span, format!("Invalid comparison expression '{shown}' in join '{on_text}'. Each side of the join comparision must contain references from exactly one source."));
+        }
+    }
+    let l_is_right = sources_of(&l).iter().all(|s| s == right_alias);
+    let r_is_right = sources_of(&rr).iter().all(|s| s == right_alias);
+    if l_is_right == r_is_right {
+        return err(j.on.span, format!("Invalid comparison expression in join '{on_text}'. Each side of the join comparision must contain references from exactly one source."));
+    }
+    let (lk, rk) = if l_is_right { (rr.clone(), l.clone()) } else { (l.clone(), rr.clone()) };
+    if lk.ty != rk.ty {
+        return err(j.on.span, format!("Invalid join condition: types don't match. Got {}{{{}}} = {}{{{}}}.", l, l.ty, rr, rr.ty));
+    }
+
+    let right_kind = right.kind;
+    let (kind, out_kind) = match (left_kind, right_kind) {
+        (SourceKind::Stream, SourceKind::Stream) => (JoinKind::StreamStream, SourceKind::Stream),
+        (SourceKind::Stream, SourceKind::Table) => (JoinKind::StreamTable, SourceKind::Stream),
+        (SourceKind::Table, SourceKind::Table) => (JoinKind::TableTable, SourceKind::Table),
+        (SourceKind::Table, SourceKind::Stream) => {
+            return err(j.span, format!("Invalid join order: table-stream joins are not supported; only stream-table joins. Got {} {} {}.", left_sources[0].1.name, j.join_type.as_str(), right.name));
+        }
+    };
+    match kind {
+        JoinKind::StreamStream if j.within.is_none() => {
+            return err(j.span, "Stream-Stream joins must have a WITHIN clause specified. None was provided. To learn about how to specify a WITHIN clause with a stream-stream join, please visit: https://docs.confluent.io/current/ksql/docs/syntax-reference.html#create-stream-as-select");
+        }
+        JoinKind::StreamTable | JoinKind::TableTable if j.within.is_some() => {
+            let what = if kind == JoinKind::StreamTable { "Stream-Table" } else { "Table-Table" };
+            return err(j.span, format!("A window definition was provided for a {what} join. These joins are not windowed. Please drop the window definition (ie. the WITHIN clause) and try to run your {} join again.", what.to_lowercase()));
+        }
+        JoinKind::StreamTable if matches!(j.join_type, JoinType::Right | JoinType::Full) => {
+            let jt = if j.join_type == JoinType::Full { "full-outer" } else { "right-outer" };
+            return err(j.span, format!("Invalid join type: {jt} join not supported for stream-table join. Got {} {} {}.", left_sources[0].1.name, j.join_type.as_str(), right.name));
+        }
+        _ => {}
+    }
+
+    // The right side of a stream-table or table-table join is looked up by its key.
+    let right_keys: Vec<&Column> = right.key_columns().collect();
+    let rk_is_right_key = right_keys.len() == 1
+        && rk.as_column().is_some_and(|c| c.name == right_keys[0].name && c.source.as_deref() == Some(right_alias));
+    let lk_is_left_key = keys.len() == 1 && keys[0].matches.iter().any(|m| *m == lk);
+    let mut kind = kind;
+    if right_kind == SourceKind::Table && !rk_is_right_key {
+        if kind == JoinKind::TableTable {
+            return err(j.on.span, format!("Invalid join condition: table-table joins require to join on the primary key of the right input table. Got {l} = {rr}."));
+        }
+        return err(j.on.span, format!("Invalid join condition: stream-table joins require to join on the table's primary key. Got {l} = {rr}."));
+    }
+    if kind == JoinKind::TableTable && !lk_is_left_key {
+        if n_joins > 1 {
+            return err(j.on.span, format!("Invalid join condition: foreign-key table-table joins are not supported as part of n-way joins. Got {l} = {rr}."));
+        }
+        match j.join_type {
+            JoinType::Right => return err(j.span, "RIGHT OUTER JOIN on a foreign key is not supported"),
+            JoinType::Full => return err(j.span, "FULL OUTER JOIN on a foreign key is not supported"),
+            _ => {}
+        }
+        kind = JoinKind::ForeignKey;
+    }
+
+    // Streams not keyed by their join expression are repartitioned first.
+    let mut left_plan = left_plan;
+    let mut right_plan = LogicalPlan {
+        schema: Schema::new(right_cols.clone()),
+        node: Node::Source {
+            entry: Box::new(right.clone()),
+            alias: right_alias.to_string(),
+        },
+    };
+    if kind != JoinKind::ForeignKey {
+        if left_kind == SourceKind::Stream && !lk_is_left_key {
+            if left_window.is_some() {
+                return err(j.span, "Implicit repartitioning of windowed sources is not supported. See https://github.com/confluentinc/ksql/issues/4385.");
+            }
+            left_plan = repartition(left_plan, &lk);
+        }
+        let rk_is_stream_key = right_keys.len() == 1
+            && rk.as_column().is_some_and(|c| c.name == right_keys[0].name);
+        if right_kind == SourceKind::Stream && !rk_is_stream_key {
+            if rw.is_some() {
+                return err(j.span, "Implicit repartitioning of windowed sources is not supported. See https://github.com/confluentinc/ksql/issues/4385.");
+            }
+            right_plan = repartition(right_plan, &rk);
+        }
+    }
+
+    // The key of the result.
+    let new_key: Vec<KeyCol> = if kind == JoinKind::ForeignKey {
+        keys.clone()
+    } else if j.join_type == JoinType::Full || (lk.as_column().is_none() && rk.as_column().is_none()) {
+        let mut name = "ROWKEY".to_string();
+        let mut i = 1;
+        while combined.columns.iter().any(|c| c.name == name) {
+            name = format!("ROWKEY_{i}");
+            i += 1;
+        }
+        vec![KeyCol {
+            name: name.clone(),
+            ty: lk.ty.clone(),
+            matches: vec![TypedExpr::column(None, name, lk.ty.clone())],
+            what: KeyOrigin::SyntheticJoin,
+        }]
+    } else {
+        // Every expression already equal to the left key stays equal to the new key.
+        let mut matches = vec![lk.clone(), rk.clone()];
+        if lk_is_left_key {
+            for m in &keys[0].matches {
+                if !matches.contains(m) {
+                    matches.push(m.clone());
+                }
+            }
+        }
+        let name = match lk.as_column() {
+            Some(c) => format!("{}_{}", c.source.as_deref().unwrap_or(""), c.name),
+            None => match rk.as_column() {
+                Some(c) => format!("{}_{}", c.source.as_deref().unwrap_or(""), c.name),
+                None => "ROWKEY".into(),
+            },
+        };
+        vec![KeyCol {
+            name,
+            ty: lk.ty.clone(),
+            matches,
+            what: KeyOrigin::Join,
+        }]
+    };
+
+    let mut cols: Vec<Column> = new_key
+        .iter()
+        .map(|k| Column::new(k.name.clone(), k.ty.clone(), ColumnRole::Key))
+        .collect();
+    for c in left_plan.schema.columns.iter().chain(&right_cols) {
+        if c.source.is_none() && (c.role == ColumnRole::Pseudo || c.role == ColumnRole::Key) {
+            continue;
+        }
+        let mut c = c.clone();
+        if c.role == ColumnRole::Key {
+            c.role = ColumnRole::Value;
+        }
+        cols.push(c);
+    }
+    for (n, t) in PSEUDO {
+        cols.push(pseudo(None, n, t.clone()));
+    }
+    if left_window.is_some() {
+        cols.push(pseudo(None, "WINDOWSTART", SqlType::BigInt));
+        cols.push(pseudo(None, "WINDOWEND", SqlType::BigInt));
+    }
+    let within = j.within.as_ref().map(|w| JoinWithin {
+        before_ms: w.before_millis(),
+        after_ms: w.after_millis(),
+        grace_ms: w.grace.map(|g| g.millis),
+    });
+    let key_name = new_key.first().map(|k| k.name.clone()).unwrap_or_default();
+    let plan = LogicalPlan {
+        schema: Schema::new(cols.clone()),
+        node: Node::Join {
+            left: Box::new(left_plan),
+            right: Box::new(right_plan),
+            join_type: j.join_type,
+            kind,
+            left_key: lk,
+            right_key: rk,
+            within,
+            key: key_name,
+        },
+    };
+    // The scope for the rest of the query: both sides, plus the join's own pseudo-columns
+    // and a synthetic key if there is one.
+    let mut new_scope = combined;
+    new_scope.columns.retain(|c| c.source.is_some());
+    for k in &new_key {
+        if k.what == KeyOrigin::SyntheticJoin {
+            new_scope
+                .columns
+                .insert(0, Column::new(k.name.clone(), k.ty.clone(), ColumnRole::Key));
+        }
+    }
+    for (n, t) in PSEUDO {
+        new_scope.columns.push(pseudo(None, n, t.clone()));
+    }
+    if left_window.is_some() {
+        new_scope.columns.push(pseudo(None, "WINDOWSTART", SqlType::BigInt));
+        new_scope.columns.push(pseudo(None, "WINDOWEND", SqlType::BigInt));
+    }
+    *scope = new_scope;
+    *keys = new_key;
+    Ok((plan, if kind == JoinKind::ForeignKey { SourceKind::Table } else { out_kind }, left_window))
+}
+
+fn repartition(input: LogicalPlan, key: &TypedExpr) -> LogicalPlan {
+    let name = match key.as_column() {
+        Some(c) => c.name.clone(),
+        None => "KSQL_COL_0".into(),
+    };
+    let mut cols = vec![Column::new(name.clone(), key.ty.clone(), ColumnRole::Key)];
+    for c in &input.schema.columns {
+        let mut c = c.clone();
+        if c.role == ColumnRole::Key {
+            c.role = ColumnRole::Value;
+        }
+        cols.push(c);
+    }
+    LogicalPlan {
+        schema: Schema::new(cols),
+        node: Node::Repartition {
+            input: Box::new(input),
+            keys: vec![NamedExpr {
+                name,
+                expr: key.clone(),
+            }],
+        },
+    }
+}
