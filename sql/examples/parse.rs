@@ -10,7 +10,10 @@ fn main() {
     let lines = args.iter().any(|a| a == "--lines");
     let file = args.iter().find(|a| !a.starts_with("--"));
     let (name, text) = match file {
-        Some(f) => (f.clone(), std::fs::read_to_string(f).expect("readable file")),
+        Some(f) => (
+            f.clone(),
+            std::fs::read_to_string(f).expect("readable file"),
+        ),
         None => {
             let mut s = String::new();
             std::io::stdin().read_to_string(&mut s).expect("stdin");

@@ -128,7 +128,10 @@ mod tests {
         let s = "SELECT ';' FROM a; -- c;\n /* ; */ SHOW STREAMS ;;\nLIST TOPICS";
         let parts = split_statements(s).unwrap();
         let texts: Vec<_> = parts.iter().map(|p| p.text).collect();
-        assert_eq!(texts, vec!["SELECT ';' FROM a", "SHOW STREAMS", "LIST TOPICS"]);
+        assert_eq!(
+            texts,
+            vec!["SELECT ';' FROM a", "SHOW STREAMS", "LIST TOPICS"]
+        );
         assert_eq!(parts[1].start, Position::new(2, 10));
         assert!(parts[1].terminated);
         assert!(!parts[2].terminated);

@@ -188,10 +188,7 @@ mod tests {
             &v,
         )
         .unwrap();
-        assert_eq!(
-            out,
-            "WITH (value_format='AVRO', replicas=3, x='it''s')"
-        );
+        assert_eq!(out, "WITH (value_format='AVRO', replicas=3, x='it''s')");
     }
 
     #[test]

@@ -83,7 +83,10 @@ fn literal_types() {
         expr("1.50").kind,
         ExprKind::Literal(Literal::Decimal("1.50".into()))
     );
-    assert_eq!(expr("1.5e3").kind, ExprKind::Literal(Literal::Double(1500.0)));
+    assert_eq!(
+        expr("1.5e3").kind,
+        ExprKind::Literal(Literal::Double(1500.0))
+    );
     assert_eq!(expr("1E-2").kind, ExprKind::Literal(Literal::Double(0.01)));
     assert_eq!(
         expr("'it''s'").kind,
@@ -202,7 +205,8 @@ fn constructors_functions_and_lambdas() {
 
 #[test]
 fn types() {
-    let t = parse_type("STRUCT<a INT, `b` ARRAY<MAP<STRING, ARRAY<BIGINT>>>, c DECIMAL(10, 2)>").unwrap();
+    let t = parse_type("STRUCT<a INT, `b` ARRAY<MAP<STRING, ARRAY<BIGINT>>>, c DECIMAL(10, 2)>")
+        .unwrap();
     assert_eq!(
         t,
         Type::Struct(vec![
@@ -260,20 +264,25 @@ fn create_source() {
     assert_eq!(c.elements.len(), 4);
     assert_eq!(c.elements[0].constraint, ColumnConstraint::Key);
     assert_eq!(c.elements[2].constraint, ColumnConstraint::Headers);
-    assert_eq!(c.elements[3].constraint, ColumnConstraint::Header("k1".into()));
+    assert_eq!(
+        c.elements[3].constraint,
+        ColumnConstraint::Header("k1".into())
+    );
     assert_eq!(c.properties.get_str("kafka_topic"), Some("t"));
     assert_eq!(c.properties.get("PARTITIONS"), Some(&Literal::Integer(4)));
     assert_eq!(c.properties.get("KSQL.X"), Some(&Literal::Boolean(true)));
 
-    let k = stmt("CREATE SOURCE TABLE t (id INT PRIMARY KEY) WITH (kafka_topic='t', format='JSON')");
+    let k =
+        stmt("CREATE SOURCE TABLE t (id INT PRIMARY KEY) WITH (kafka_topic='t', format='JSON')");
     let StatementKind::CreateSource(c) = k else {
         panic!()
     };
     assert!(c.is_source);
     assert_eq!(c.elements[0].constraint, ColumnConstraint::PrimaryKey);
 
-    let e = parse_statement("CREATE TABLE INPUT (ID INT KEY, NAME STRING) WITH (kafka_topic='input')")
-        .unwrap_err();
+    let e =
+        parse_statement("CREATE TABLE INPUT (ID INT KEY, NAME STRING) WITH (kafka_topic='input')")
+            .unwrap_err();
     assert_eq!((e.line, e.column), (1, 21));
     assert!(e.message.contains("please use 'PRIMARY KEY'"));
     let e = parse_statement("CREATE STREAM INPUT (ID INT PRIMARY KEY)").unwrap_err();
@@ -304,7 +313,9 @@ fn create_as_select_and_insert() {
     assert_eq!(w.grace.unwrap().millis, 60_000);
     assert_eq!(c.query.emit, Some(Emit::Final));
 
-    let k = stmt("INSERT INTO out WITH (QUERY_ID='q1') SELECT * FROM s PARTITION BY v, id EMIT CHANGES");
+    let k = stmt(
+        "INSERT INTO out WITH (QUERY_ID='q1') SELECT * FROM s PARTITION BY v, id EMIT CHANGES",
+    );
     let StatementKind::InsertInto(i) = k else {
         panic!()
     };
@@ -318,12 +329,17 @@ fn create_as_select_and_insert() {
     assert_eq!(i.columns.unwrap().len(), 2);
     assert_eq!(i.values.len(), 2);
     let k = stmt("INSERT INTO s VALUES ()");
-    assert!(matches!(k, StatementKind::InsertValues(InsertValues { columns: None, .. })));
+    assert!(matches!(
+        k,
+        StatementKind::InsertValues(InsertValues { columns: None, .. })
+    ));
 }
 
 #[test]
 fn windows() {
-    let q = query("SELECT * FROM s WINDOW TUMBLING (SIZE 1 SECOND, GRACE PERIOD 0 MILLISECONDS) GROUP BY k");
+    let q = query(
+        "SELECT * FROM s WINDOW TUMBLING (SIZE 1 SECOND, GRACE PERIOD 0 MILLISECONDS) GROUP BY k",
+    );
     let w = q.window.unwrap();
     assert_eq!(
         w.kind,
@@ -335,7 +351,12 @@ fn windows() {
     let q = query("SELECT * FROM s WINDOW w SESSION (30 SECONDS) GROUP BY k");
     let w = q.window.unwrap();
     assert_eq!(w.name.unwrap().value, "W");
-    assert_eq!(w.kind, WindowKind::Session { gap: Duration::new(30, TimeUnit::Seconds).unwrap() });
+    assert_eq!(
+        w.kind,
+        WindowKind::Session {
+            gap: Duration::new(30, TimeUnit::Seconds).unwrap()
+        }
+    );
     assert!(parse_statement("SELECT * FROM s WINDOW TUMBLING (SIZE 1 WEEK)").is_err());
 }
 
@@ -350,7 +371,12 @@ fn joins() {
     let kinds: Vec<_> = q.from.joins.iter().map(|j| j.join_type).collect();
     assert_eq!(
         kinds,
-        vec![JoinType::Inner, JoinType::Left, JoinType::Right, JoinType::Full]
+        vec![
+            JoinType::Inner,
+            JoinType::Left,
+            JoinType::Right,
+            JoinType::Full
+        ]
     );
     let w = q.from.joins[2].within.as_ref().unwrap();
     assert_eq!((w.before_millis(), w.after_millis()), (1_000, 120_000));
@@ -378,7 +404,10 @@ fn group_by_forms() {
 #[test]
 fn select_items() {
     let q = query("SELECT *, s.*, v->*, a b, a AS `c` FROM s EMIT CHANGES LIMIT 10");
-    assert!(matches!(q.select[0], SelectItem::Wildcard { source: None, .. }));
+    assert!(matches!(
+        q.select[0],
+        SelectItem::Wildcard { source: None, .. }
+    ));
     assert!(matches!(&q.select[1], SelectItem::Wildcard { source: Some(s), .. } if s.value == "S"));
     assert!(matches!(&q.select[2], SelectItem::StructAll { .. }));
     assert!(matches!(&q.select[3], SelectItem::Expr { alias: Some(a), .. } if a.value == "B"));
@@ -393,35 +422,147 @@ fn select_items() {
 fn admin_statements() {
     use StatementKind as S;
     let cases: Vec<(&str, StatementKind)> = vec![
-        ("SHOW STREAMS", S::Show(ShowKind::Streams { extended: false })),
-        ("LIST TABLES EXTENDED", S::Show(ShowKind::Tables { extended: true })),
-        ("SHOW ALL TOPICS EXTENDED", S::Show(ShowKind::Topics { all: true, extended: true })),
-        ("show queries extended", S::Show(ShowKind::Queries { extended: true })),
+        (
+            "SHOW STREAMS",
+            S::Show(ShowKind::Streams { extended: false }),
+        ),
+        (
+            "LIST TABLES EXTENDED",
+            S::Show(ShowKind::Tables { extended: true }),
+        ),
+        (
+            "SHOW ALL TOPICS EXTENDED",
+            S::Show(ShowKind::Topics {
+                all: true,
+                extended: true,
+            }),
+        ),
+        (
+            "show queries extended",
+            S::Show(ShowKind::Queries { extended: true }),
+        ),
         ("SHOW PROPERTIES", S::Show(ShowKind::Properties)),
         ("SHOW FUNCTIONS", S::Show(ShowKind::Functions)),
         ("SHOW TYPES", S::Show(ShowKind::Types)),
         ("SHOW VARIABLES", S::Show(ShowKind::Variables)),
         ("SHOW CONNECTORS", S::Show(ShowKind::Connectors(None))),
-        ("SHOW SINK CONNECTORS", S::Show(ShowKind::Connectors(Some(ConnectorKind::Sink)))),
-        ("DESCRIBE s EXTENDED", S::DescribeSource { name: Ident::new("S"), extended: true }),
-        ("DESCRIBE STREAMS", S::DescribeSources { kind: SourceKind::Stream, extended: false }),
-        ("DESCRIBE TABLES EXTENDED", S::DescribeSources { kind: SourceKind::Table, extended: true }),
-        ("DESCRIBE FUNCTION ucase", S::DescribeFunction { name: Ident::new("UCASE") }),
-        ("EXPLAIN CSAS_OUT_0", S::Explain(ExplainTarget::QueryId(Ident::new("CSAS_OUT_0")))),
-        ("DROP STREAM IF EXISTS s DELETE TOPIC", S::DropSource { kind: SourceKind::Stream, name: Ident::new("S"), if_exists: true, delete_topic: true }),
-        ("DROP TABLE t", S::DropSource { kind: SourceKind::Table, name: Ident::new("T"), if_exists: false, delete_topic: false }),
-        ("DROP TYPE IF EXISTS addr", S::DropType { name: Ident::new("ADDR"), if_exists: true }),
+        (
+            "SHOW SINK CONNECTORS",
+            S::Show(ShowKind::Connectors(Some(ConnectorKind::Sink))),
+        ),
+        (
+            "DESCRIBE s EXTENDED",
+            S::DescribeSource {
+                name: Ident::new("S"),
+                extended: true,
+            },
+        ),
+        (
+            "DESCRIBE STREAMS",
+            S::DescribeSources {
+                kind: SourceKind::Stream,
+                extended: false,
+            },
+        ),
+        (
+            "DESCRIBE TABLES EXTENDED",
+            S::DescribeSources {
+                kind: SourceKind::Table,
+                extended: true,
+            },
+        ),
+        (
+            "DESCRIBE FUNCTION ucase",
+            S::DescribeFunction {
+                name: Ident::new("UCASE"),
+            },
+        ),
+        (
+            "EXPLAIN CSAS_OUT_0",
+            S::Explain(ExplainTarget::QueryId(Ident::new("CSAS_OUT_0"))),
+        ),
+        (
+            "DROP STREAM IF EXISTS s DELETE TOPIC",
+            S::DropSource {
+                kind: SourceKind::Stream,
+                name: Ident::new("S"),
+                if_exists: true,
+                delete_topic: true,
+            },
+        ),
+        (
+            "DROP TABLE t",
+            S::DropSource {
+                kind: SourceKind::Table,
+                name: Ident::new("T"),
+                if_exists: false,
+                delete_topic: false,
+            },
+        ),
+        (
+            "DROP TYPE IF EXISTS addr",
+            S::DropType {
+                name: Ident::new("ADDR"),
+                if_exists: true,
+            },
+        ),
         ("TERMINATE ALL", S::Terminate(QueryTarget::All)),
-        ("TERMINATE csas_x_1", S::Terminate(QueryTarget::Query(Ident::new("CSAS_X_1")))),
+        (
+            "TERMINATE csas_x_1",
+            S::Terminate(QueryTarget::Query(Ident::new("CSAS_X_1"))),
+        ),
         ("PAUSE ALL", S::Pause(QueryTarget::All)),
         ("RESUME q1", S::Resume(QueryTarget::Query(Ident::new("Q1")))),
-        ("SET 'auto.offset.reset'='earliest'", S::SetProperty { name: "auto.offset.reset".into(), value: "earliest".into() }),
-        ("UNSET 'auto.offset.reset'", S::UnsetProperty { name: "auto.offset.reset".into() }),
-        ("ALTER SYSTEM 'a'='b'", S::AlterSystem { name: "a".into(), value: "b".into() }),
-        ("DEFINE topicName = '''my_topic'''", S::Define { name: "topicName".into(), value: "'my_topic'".into() }),
-        ("UNDEFINE topicName", S::Undefine { name: "topicName".into() }),
-        ("RUN SCRIPT '/tmp/x.sql'", S::RunScript { path: "/tmp/x.sql".into() }),
-        ("CREATE TYPE IF NOT EXISTS addr AS STRUCT<n INT>", S::CreateType { name: Ident::new("ADDR"), if_not_exists: true, ty: Type::Struct(vec![StructField { name: Ident::new("N"), ty: Type::Int }]) }),
+        (
+            "SET 'auto.offset.reset'='earliest'",
+            S::SetProperty {
+                name: "auto.offset.reset".into(),
+                value: "earliest".into(),
+            },
+        ),
+        (
+            "UNSET 'auto.offset.reset'",
+            S::UnsetProperty {
+                name: "auto.offset.reset".into(),
+            },
+        ),
+        (
+            "ALTER SYSTEM 'a'='b'",
+            S::AlterSystem {
+                name: "a".into(),
+                value: "b".into(),
+            },
+        ),
+        (
+            "DEFINE topicName = '''my_topic'''",
+            S::Define {
+                name: "topicName".into(),
+                value: "'my_topic'".into(),
+            },
+        ),
+        (
+            "UNDEFINE topicName",
+            S::Undefine {
+                name: "topicName".into(),
+            },
+        ),
+        (
+            "RUN SCRIPT '/tmp/x.sql'",
+            S::RunScript {
+                path: "/tmp/x.sql".into(),
+            },
+        ),
+        (
+            "CREATE TYPE IF NOT EXISTS addr AS STRUCT<n INT>",
+            S::CreateType {
+                name: Ident::new("ADDR"),
+                if_not_exists: true,
+                ty: Type::Struct(vec![StructField {
+                    name: Ident::new("N"),
+                    ty: Type::Int,
+                }]),
+            },
+        ),
     ];
     for (sql, want) in cases {
         assert_eq!(stmt(sql), want, "{sql}");
@@ -430,7 +571,11 @@ fn admin_statements() {
     assert_eq!(
         k,
         S::Print(Print {
-            topic: ResourceName { name: "my-topic".into(), is_string: true, span: Span::default() },
+            topic: ResourceName {
+                name: "my-topic".into(),
+                is_string: true,
+                span: Span::default()
+            },
             from_beginning: true,
             interval: Some(2),
             limit: Some(10)
@@ -449,15 +594,26 @@ fn assert_statements() {
     use StatementKind as S;
     assert!(matches!(
         stmt("ASSERT NOT EXISTS TOPIC 'x' WITH (partitions=1) TIMEOUT 3 SECONDS"),
-        S::AssertTopic { not_exists: true, timeout: Some(_), .. }
+        S::AssertTopic {
+            not_exists: true,
+            timeout: Some(_),
+            ..
+        }
     ));
     assert!(matches!(
         stmt("ASSERT SCHEMA SUBJECT 'x-value' ID 4"),
-        S::AssertSchema { subject: Some(_), id: Some(Literal::Integer(4)), .. }
+        S::AssertSchema {
+            subject: Some(_),
+            id: Some(Literal::Integer(4)),
+            ..
+        }
     ));
     assert!(matches!(
         stmt("ASSERT VALUES out (id, v) VALUES (1, 'a')"),
-        S::AssertValues { columns: Some(_), .. }
+        S::AssertValues {
+            columns: Some(_),
+            ..
+        }
     ));
     assert!(matches!(
         stmt("ASSERT NULL VALUES out (id) KEY (1)"),
@@ -465,7 +621,10 @@ fn assert_statements() {
     ));
     assert!(matches!(
         stmt("ASSERT TABLE t (id INT PRIMARY KEY, v STRING) WITH (kafka_topic='t')"),
-        S::AssertSource { kind: SourceKind::Table, .. }
+        S::AssertSource {
+            kind: SourceKind::Table,
+            ..
+        }
     ));
 }
 
@@ -491,7 +650,12 @@ fn scripts_and_spans() {
     assert_eq!(expr.span.slice(sql), Some("id * 2"));
     assert_eq!(alias.as_ref().unwrap().span.start, Position::new(5, 13));
     // The last statement may omit its `;`, empty statements are skipped.
-    assert_eq!(parse_statements(";;SHOW TABLES;; SHOW STREAMS").unwrap().len(), 2);
+    assert_eq!(
+        parse_statements(";;SHOW TABLES;; SHOW STREAMS")
+            .unwrap()
+            .len(),
+        2
+    );
     assert!(parse_statements("SHOW TABLES SHOW STREAMS").is_err());
     assert!(parse_statement("SHOW TABLES; SHOW STREAMS").is_err());
     assert_eq!(parse_statements("").unwrap(), vec![]);
@@ -532,22 +696,42 @@ fn nesting_is_capped_without_overflowing_the_stack() {
         .stack_size(256 * 1024)
         .spawn(|| {
             for deep in [
-                format!("SELECT {}1{} FROM t", "(".repeat(50_000), ")".repeat(50_000)),
+                format!(
+                    "SELECT {}1{} FROM t",
+                    "(".repeat(50_000),
+                    ")".repeat(50_000)
+                ),
                 format!("SELECT {}1 FROM t", "- ".repeat(50_000)),
                 format!("SELECT {}a FROM t", "NOT ".repeat(50_000)),
                 format!("SELECT {} FROM t", "f(".repeat(50_000)),
-                format!("SELECT CAST(a AS {}INT{}) FROM t", "ARRAY<".repeat(50_000), ">".repeat(50_000)),
-                format!("SELECT {}1{} FROM t", "ARRAY[".repeat(50_000), "]".repeat(50_000)),
+                format!(
+                    "SELECT CAST(a AS {}INT{}) FROM t",
+                    "ARRAY<".repeat(50_000),
+                    ">".repeat(50_000)
+                ),
+                format!(
+                    "SELECT {}1{} FROM t",
+                    "ARRAY[".repeat(50_000),
+                    "]".repeat(50_000)
+                ),
                 format!("SELECT a{} FROM t", "[1]".repeat(50_000)),
                 format!("SELECT a{} FROM t", "->b".repeat(50_000)),
                 format!("SELECT 1{} FROM t", " + 1".repeat(50_000)),
-                format!("SELECT * FROM t WHERE {}", vec!["a = 1"; 50_000].join(" OR ")),
-                format!("SELECT {}1{} FROM t", "CASE WHEN x THEN ".repeat(50_000), " END".repeat(50_000)),
+                format!(
+                    "SELECT * FROM t WHERE {}",
+                    vec!["a = 1"; 50_000].join(" OR ")
+                ),
+                format!(
+                    "SELECT {}1{} FROM t",
+                    "CASE WHEN x THEN ".repeat(50_000),
+                    " END".repeat(50_000)
+                ),
             ] {
                 let e = parse_statement(&deep).unwrap_err();
                 assert_eq!(e.kind, ParseErrorKind::TooDeep, "{e}");
             }
-            let e = parse_statement(&format!("{}SHOW STREAMS", "EXPLAIN ".repeat(10_000))).unwrap_err();
+            let e =
+                parse_statement(&format!("{}SHOW STREAMS", "EXPLAIN ".repeat(10_000))).unwrap_err();
             assert_eq!(e.kind, ParseErrorKind::Invalid);
         })
         .unwrap()
@@ -568,4 +752,16 @@ fn trees_at_the_depth_limit_print_and_compare() {
         let st = parse_statement(&sql).unwrap();
         round_trips(&st);
     }
+}
+
+#[test]
+fn walking_an_expression_visits_every_node() {
+    let e = expr("CASE WHEN a > 1 THEN f(b, x => x + c) ELSE ARRAY[d][1] END");
+    let mut columns = Vec::new();
+    e.walk(&mut |n| {
+        if let ExprKind::Column { name, .. } = &n.kind {
+            columns.push(name.value.clone());
+        }
+    });
+    assert_eq!(columns, vec!["A", "B", "X", "C", "D"]);
 }

@@ -106,12 +106,10 @@ fn load_cases() -> Vec<Case> {
                         .collect()
                 })
                 .unwrap_or_default();
-            let formats: Vec<Option<String>> = match t.get("format").and_then(|f| f.as_array())
-            {
-                Some(fs) if !fs.is_empty() => fs
-                    .iter()
-                    .map(|f| f.as_str().map(str::to_string))
-                    .collect(),
+            let formats: Vec<Option<String>> = match t.get("format").and_then(|f| f.as_array()) {
+                Some(fs) if !fs.is_empty() => {
+                    fs.iter().map(|f| f.as_str().map(str::to_string)).collect()
+                }
                 _ => vec![None],
             };
             for fmt in formats {
@@ -185,9 +183,16 @@ fn qtt_statements_parse_and_round_trip() {
         }
     }
 
-    println!("qtt cases: {} ({} expect success, {} expect an exception)", cases.len(), ok_cases, exc_cases);
+    println!(
+        "qtt cases: {} ({} expect success, {} expect an exception)",
+        cases.len(),
+        ok_cases,
+        exc_cases
+    );
     println!("accepted statements parsed: {ok_stmts} / {total_stmts}");
-    println!("expected-exception cases already rejected by the parser: {exc_rejected} / {exc_cases}");
+    println!(
+        "expected-exception cases already rejected by the parser: {exc_rejected} / {exc_cases}"
+    );
     println!(
         "round trips: {roundtrip_ok} / {}",
         roundtrip_ok + roundtrip_failures.len()
@@ -200,7 +205,10 @@ fn qtt_statements_parse_and_round_trip() {
         }
     }
     if !roundtrip_failures.is_empty() {
-        report += &format!("\n{} statements failed the round trip:\n", roundtrip_failures.len());
+        report += &format!(
+            "\n{} statements failed the round trip:\n",
+            roundtrip_failures.len()
+        );
         for f in roundtrip_failures.iter().take(40) {
             report += &format!("{f}\n\n");
         }

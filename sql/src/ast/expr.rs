@@ -28,6 +28,59 @@ impl Expr {
             span: Span::default(),
         }
     }
+
+    /// The direct sub-expressions, left to right.
+    pub fn children(&self) -> Vec<&Expr> {
+        match &self.kind {
+            ExprKind::Literal(_)
+            | ExprKind::Column { .. }
+            | ExprKind::TimeUnit(_)
+            | ExprKind::TypedLiteral { .. } => vec![],
+            ExprKind::Dereference { base, .. } => vec![base],
+            ExprKind::Subscript { base, index } => vec![base, index],
+            ExprKind::Unary { expr, .. }
+            | ExprKind::Not(expr)
+            | ExprKind::IsNull { expr, .. }
+            | ExprKind::Cast { expr, .. }
+            | ExprKind::AtTimeZone { expr, .. } => vec![expr],
+            ExprKind::Binary { left, right, .. } | ExprKind::IsDistinctFrom { left, right, .. } => {
+                vec![left, right]
+            }
+            ExprKind::Between {
+                expr, low, high, ..
+            } => vec![expr, low, high],
+            ExprKind::InList { expr, list, .. } => {
+                std::iter::once(&**expr).chain(list.iter()).collect()
+            }
+            ExprKind::Like { expr, pattern, .. } => vec![expr, pattern],
+            ExprKind::Case {
+                operand,
+                whens,
+                else_result,
+            } => {
+                let mut v: Vec<&Expr> = operand.iter().map(|b| &**b).collect();
+                for w in whens {
+                    v.push(&w.condition);
+                    v.push(&w.result);
+                }
+                v.extend(else_result.iter().map(|b| &**b));
+                v
+            }
+            ExprKind::Array(items) => items.iter().collect(),
+            ExprKind::Map(entries) => entries.iter().flat_map(|(k, v)| [k, v]).collect(),
+            ExprKind::Struct(fields) => fields.iter().map(|(_, v)| v).collect(),
+            ExprKind::Function { args, .. } => args.iter().collect(),
+            ExprKind::Lambda { body, .. } => vec![body],
+        }
+    }
+
+    /// Calls `f` on this expression and every sub-expression, parents first.
+    pub fn walk<'a>(&'a self, f: &mut dyn FnMut(&'a Expr)) {
+        f(self);
+        for c in self.children() {
+            c.walk(f);
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -264,10 +264,19 @@ impl Properties {
 /// What `SHOW` / `LIST` lists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ShowKind {
-    Streams { extended: bool },
-    Tables { extended: bool },
-    Topics { all: bool, extended: bool },
-    Queries { extended: bool },
+    Streams {
+        extended: bool,
+    },
+    Tables {
+        extended: bool,
+    },
+    Topics {
+        all: bool,
+        extended: bool,
+    },
+    Queries {
+        extended: bool,
+    },
     Properties,
     Functions,
     Types,

@@ -13,7 +13,10 @@ pub enum Type {
     Int,
     BigInt,
     Double,
-    Decimal { precision: u32, scale: u32 },
+    Decimal {
+        precision: u32,
+        scale: u32,
+    },
     String,
     Bytes,
     Date,

@@ -476,10 +476,7 @@ impl Parser<'_> {
         let ty = self.parse_type()?;
         self.expect(&Tok::RParen)?;
         Ok(Expr::new(
-            ExprKind::Cast {
-                expr: boxed(e),
-                ty,
-            },
+            ExprKind::Cast { expr: boxed(e), ty },
             self.span_from(start),
         ))
     }

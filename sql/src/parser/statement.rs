@@ -93,7 +93,9 @@ impl Parser<'_> {
     fn parse_variable_name(&mut self) -> Result<String> {
         match self.peek() {
             Tok::Word {
-                text, quoted: false, ..
+                text,
+                quoted: false,
+                ..
             } if text.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') => {
                 self.advance();
                 Ok(text.clone())
@@ -310,7 +312,8 @@ impl Parser<'_> {
     fn parse_describe(&mut self) -> Result<StatementKind> {
         self.expect_kw("DESCRIBE")?;
         let ends_here = |p: &Self, n: usize| {
-            matches!(p.peek_nth(n), Tok::Semicolon | Tok::Eof) || p.peek_word_nth(n) == Some("EXTENDED")
+            matches!(p.peek_nth(n), Tok::Semicolon | Tok::Eof)
+                || p.peek_word_nth(n) == Some("EXTENDED")
         };
         if self.eat_kw("STREAMS") {
             return Ok(StatementKind::DescribeSources {

@@ -99,8 +99,9 @@ impl Parser<'_> {
         self.expect(&Tok::Comma)?;
         let (scale, ssp) = self.parse_count("the decimal scale")?;
         self.expect(&Tok::RParen)?;
-        let precision = u32::try_from(precision)
-            .map_err(|_| self.error_at(psp, ParseErrorKind::Invalid, "precision too large".into()))?;
+        let precision = u32::try_from(precision).map_err(|_| {
+            self.error_at(psp, ParseErrorKind::Invalid, "precision too large".into())
+        })?;
         let scale = u32::try_from(scale)
             .map_err(|_| self.error_at(ssp, ParseErrorKind::Invalid, "scale too large".into()))?;
         Ok(Type::Decimal { precision, scale })
@@ -145,7 +146,10 @@ impl Parser<'_> {
 
     /// `(col type [KEY | PRIMARY KEY | HEADERS | HEADER('k')], ...)`. For a stream, `PRIMARY
     /// KEY` is refused; for a table, `KEY` is (as ksqlDB does).
-    pub(crate) fn parse_table_elements(&mut self, kind: Option<SourceKind>) -> Result<Vec<ColumnDef>> {
+    pub(crate) fn parse_table_elements(
+        &mut self,
+        kind: Option<SourceKind>,
+    ) -> Result<Vec<ColumnDef>> {
         self.expect(&Tok::LParen)?;
         let mut out = Vec::new();
         loop {
@@ -274,11 +278,7 @@ impl Parser<'_> {
             return Err(self.expected("a number"));
         };
         let sp = self.span();
-        let text = if negative {
-            format!("-{n}")
-        } else {
-            n.clone()
-        };
+        let text = if negative { format!("-{n}") } else { n.clone() };
         let lit = if n.contains(['e', 'E']) {
             match text.parse::<f64>() {
                 Ok(v) if v.is_finite() => Literal::Double(v),
