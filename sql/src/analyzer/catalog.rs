@@ -138,6 +138,35 @@ pub struct RegisteredSchema {
     /// Named fields (a record schema), or one unnamed field for a primitive schema (which
     /// becomes `ROWKEY` for keys and `ROWVAL` for values, as in ksqlDB).
     pub fields: Vec<(Option<String>, SqlType)>,
+    /// Further records the schema defines, by (full) name: a `*_SCHEMA_FULL_NAME` property
+    /// picks one of them instead of `fields` (e.g. one message of a `.proto` file).
+    pub records: Vec<(String, Vec<(Option<String>, SqlType)>)>,
+}
+
+impl RegisteredSchema {
+    /// A schema with just its default record.
+    pub fn new(fields: Vec<(Option<String>, SqlType)>) -> Self {
+        RegisteredSchema {
+            fields,
+            records: Vec::new(),
+        }
+    }
+
+    /// The fields of the record `full_name` names (matching the full or the short name),
+    /// or of the default record.
+    pub fn select(&self, full_name: Option<&str>) -> &[(Option<String>, SqlType)] {
+        if let Some(n) = full_name {
+            let short = n.rsplit('.').next().unwrap_or(n);
+            if let Some((_, f)) = self
+                .records
+                .iter()
+                .find(|(r, _)| r == n || r.rsplit('.').next() == Some(short))
+            {
+                return f;
+            }
+        }
+        &self.fields
+    }
 }
 
 /// The sources and types the analyzer resolves names against.

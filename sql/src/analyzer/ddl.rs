@@ -454,18 +454,43 @@ pub(crate) fn check_formats(
 }
 
 /// Turns a registered schema into columns of the given role.
-pub(crate) fn columns_from_schema(schema: &RegisteredSchema, key: bool) -> Vec<Column> {
+///
+/// As in ksqlDB, names read from the latest registered schema are upper-cased (field names
+/// inside structs too); with an explicit `*_SCHEMA_ID` they are kept as registered.
+pub(crate) fn columns_from_schema(
+    schema: &RegisteredSchema,
+    key: bool,
+    full_name: Option<&str>,
+    keep_names: bool,
+) -> Vec<Column> {
     let role = if key { ColumnRole::Key } else { ColumnRole::Value };
     schema
-        .fields
+        .select(full_name)
         .iter()
         .map(|(name, ty)| {
             let n = name
                 .clone()
                 .unwrap_or_else(|| if key { "ROWKEY" } else { "ROWVAL" }.to_string());
-            Column::new(n, ty.clone(), role.clone())
+            if keep_names {
+                Column::new(n, ty.clone(), role.clone())
+            } else {
+                Column::new(n.to_uppercase(), upper_fields(ty.clone()), role.clone())
+            }
         })
         .collect()
+}
+
+fn upper_fields(t: SqlType) -> SqlType {
+    match t {
+        SqlType::Struct(fs) => SqlType::Struct(
+            fs.into_iter()
+                .map(|(n, t)| (n.to_uppercase(), upper_fields(t)))
+                .collect(),
+        ),
+        SqlType::Array(e) => SqlType::array(upper_fields(*e)),
+        SqlType::Map(k, v) => SqlType::map(upper_fields(*k), upper_fields(*v)),
+        t => t,
+    }
 }
 
 /// The role a declared column takes, checking KEY vs PRIMARY KEY against the source kind.

@@ -313,8 +313,12 @@ impl<'a> ExprTyper<'a> {
                 let x = self.type_expr(expr)?;
                 let lo = self.type_expr(low)?;
                 let hi = self.type_expr(high)?;
+                let time_column = matches!(&expr.kind, ExprKind::Column { name, .. }
+                    if matches!(name.value.as_str(), "ROWTIME" | "WINDOWSTART" | "WINDOWEND"));
                 for (b, be) in [(&lo, low), (&hi, high)] {
-                    if !comparable(&x.ty, &b.ty, BinaryOp::GtEq) {
+                    if !comparable(&x.ty, &b.ty, BinaryOp::GtEq)
+                        && !(time_column && b.ty == SqlType::String)
+                    {
                         return err(
                             span,
                             format!(
@@ -527,23 +531,10 @@ impl<'a> ExprTyper<'a> {
                     return err(span, "Array constructor cannot be empty. Please supply at least one element (see https://github.com/confluentinc/ksql/issues/4239).");
                 }
                 let mut typed = Vec::new();
-                let mut ty = SqlType::Null;
                 for it in items {
-                    let t = self.type_expr(it)?;
-                    ty = SqlType::common(&ty, &t.ty).ok_or_else(|| {
-                        AnalysisError::new(
-                            it.span,
-                            format!(
-                                "invalid input syntax for type {ty}: \"{}\".",
-                                match &it.kind {
-                                    ExprKind::Literal(Literal::String(s)) => s.clone(),
-                                    _ => it.to_string(),
-                                }
-                            ),
-                        )
-                    })?;
-                    typed.push(t);
+                    typed.push(self.type_expr(it)?);
                 }
+                let ty = unify_elements(&typed, items)?;
                 if ty == SqlType::Null {
                     return err(span, "Cannot construct an array with all NULL elements (see https://github.com/confluentinc/ksql/issues/4239). As a workaround, you may cast a NULL value to the desired type.");
                 }
@@ -554,18 +545,17 @@ impl<'a> ExprTyper<'a> {
                     return err(span, "Map constructor cannot be empty. Please supply at least one key value pair (see https://github.com/confluentinc/ksql/issues/4239).");
                 }
                 let mut typed = Vec::new();
-                let (mut kt, mut vt) = (SqlType::Null, SqlType::Null);
                 for (k, v) in entries {
                     let tk = self.type_expr(k)?;
                     let tv = self.type_expr(v)?;
-                    kt = SqlType::common(&kt, &tk.ty).ok_or_else(|| {
-                        AnalysisError::new(k.span, format!("invalid input syntax for type {kt}: \"{k}\"."))
-                    })?;
-                    vt = SqlType::common(&vt, &tv.ty).ok_or_else(|| {
-                        AnalysisError::new(v.span, format!("invalid input syntax for type {vt}: \"{v}\"."))
-                    })?;
                     typed.push((tk, tv));
                 }
+                let keys: Vec<TypedExpr> = typed.iter().map(|(k, _)| k.clone()).collect();
+                let vals: Vec<TypedExpr> = typed.iter().map(|(_, v)| v.clone()).collect();
+                let kexprs: Vec<Expr> = entries.iter().map(|(k, _)| k.clone()).collect();
+                let vexprs: Vec<Expr> = entries.iter().map(|(_, v)| v.clone()).collect();
+                let kt = unify_elements(&keys, &kexprs)?;
+                let vt = unify_elements(&vals, &vexprs)?;
                 if kt == SqlType::Null {
                     return err(span, "Cannot construct a map with all NULL keys (see https://github.com/confluentinc/ksql/issues/4239). As a workaround, you may cast a NULL key to the desired type.");
                 }
@@ -646,7 +636,13 @@ impl<'a> ExprTyper<'a> {
                     format!("Comparison with NULL not supported: NULL {} NULL", op.as_str()),
                 );
             }
-            if !comparable(l, r, op) {
+            let time_column = |x: &Expr| {
+                matches!(&x.kind, ExprKind::Column { name, .. }
+                    if matches!(name.value.as_str(), "ROWTIME" | "WINDOWSTART" | "WINDOWEND"))
+            };
+            let time_vs_string = (time_column(left) && *r == SqlType::String)
+                || (time_column(right) && *l == SqlType::String);
+            if !comparable(l, r, op) && !time_vs_string {
                 return err(
                     e.span,
                     format!(
@@ -1005,4 +1001,67 @@ pub(crate) fn castable(from: &SqlType, to: &SqlType) -> bool {
         (T::Array(_) | T::Map(..) | T::Struct(_), T::String) => true,
         _ => false,
     }
+}
+
+/// The element type of an ARRAY or MAP constructor: the common type of the elements that
+/// are not literals, which literals are then coerced to (`'2e1'` in a list of numbers, `10`
+/// as a STRING key), as ksqlDB does. Structs with different fields merge into one struct.
+fn unify_elements(items: &[TypedExpr], exprs: &[Expr]) -> Result<SqlType> {
+    fn merge(a: &SqlType, b: &SqlType) -> Option<SqlType> {
+        if let Some(c) = SqlType::common(a, b) {
+            return Some(c);
+        }
+        match (a, b) {
+            (SqlType::Struct(x), SqlType::Struct(y)) => {
+                let mut fields = x.clone();
+                for (n, t) in y {
+                    match fields.iter_mut().find(|(m, _)| m == n) {
+                        Some((_, ft)) => *ft = merge(ft, t)?,
+                        None => fields.push((n.clone(), t.clone())),
+                    }
+                }
+                Some(SqlType::Struct(fields))
+            }
+            _ => None,
+        }
+    }
+    let is_lit = |t: &TypedExpr| t.is_literal() && t.ty != SqlType::Null;
+    let mut ty = SqlType::Null;
+    for t in items.iter().filter(|t| !is_lit(t)) {
+        ty = merge(&ty, &t.ty).ok_or_else(|| incompatible(&ty, t))?;
+    }
+    if ty == SqlType::Null {
+        for t in items.iter().filter(|t| is_lit(t)) {
+            ty = merge(&ty, &t.ty).ok_or_else(|| incompatible(&ty, t))?;
+        }
+        return Ok(ty);
+    }
+    for (t, e) in items.iter().zip(exprs).filter(|(t, _)| is_lit(t)) {
+        let ok = match (&t.kind, &ty) {
+            (_, _) if merge(&ty, &t.ty).as_ref() == Some(&ty) => true,
+            (TypedExprKind::Literal(Literal::String(s)), target) => match target {
+                SqlType::Int | SqlType::BigInt => s.trim().parse::<i64>().is_ok() || s.trim().parse::<f64>().is_ok(),
+                SqlType::Double | SqlType::Decimal { .. } => s.trim().parse::<f64>().is_ok(),
+                SqlType::Boolean => true,
+                t => t.is_temporal() || *t == SqlType::String,
+            },
+            (_, SqlType::String) => t.ty.is_primitive(),
+            _ => false,
+        };
+        if !ok {
+            let text = match &e.kind {
+                ExprKind::Literal(Literal::String(s)) => s.clone(),
+                _ => e.to_string(),
+            };
+            return err(e.span, format!("invalid input syntax for type {ty}: \"{text}\"."));
+        }
+    }
+    Ok(ty)
+}
+
+fn incompatible(ty: &SqlType, t: &TypedExpr) -> AnalysisError {
+    AnalysisError::new(
+        t.span,
+        format!("invalid input syntax for type {ty}: \"{t}\"."),
+    )
 }

@@ -477,7 +477,8 @@ impl<C: CatalogMut> Analyzer<C> {
             if !has && supports_schema_inference(&format.name) {
                 match self.catalog.registered_schema(&topic, key) {
                     Some(schema) => {
-                        let mut inferred = ddl::columns_from_schema(&schema, key);
+                        let full_name = format.properties.get("fullSchemaName").map(String::as_str);
+                        let mut inferred = ddl::columns_from_schema(&schema, key, full_name, id_given);
                         if key && cs.kind == SourceKind::Table && inferred.is_empty() {
                             continue;
                         }
@@ -690,10 +691,10 @@ impl<C: CatalogMut> Analyzer<C> {
                 }
                 v
             }
+            // Key columns first, then value columns.
             None => target
-                .columns
-                .iter()
-                .filter(|c| matches!(c.role, ColumnRole::Key | ColumnRole::Value))
+                .key_columns()
+                .chain(target.columns.iter().filter(|c| c.role == ColumnRole::Value))
                 .cloned()
                 .collect(),
         };
@@ -749,8 +750,21 @@ fn assignable(t: &TypedExpr, col: &SqlType) -> bool {
             _ => false,
         };
     }
-    // Numbers narrow where they fit (ksqlDB coerces literals).
+    // Numbers narrow where they fit (ksqlDB coerces literals), values convert to strings,
+    // and constructed structs match by field name.
     if t.is_literal() && t.ty.is_numeric() && col.is_numeric() {
+        return true;
+    }
+    if matches!(
+        (&t.ty, col),
+        (SqlType::Struct(_), SqlType::Struct(_))
+            | (SqlType::Array(_), SqlType::Array(_))
+            | (SqlType::Map(..), SqlType::Map(..))
+    ) || (*col == SqlType::String && t.ty.is_primitive())
+    {
+        return true;
+    }
+    if t.ty.is_numeric() && col.is_numeric() {
         return true;
     }
     matches!(col, SqlType::Timestamp | SqlType::Date | SqlType::Time) && t.ty.is_integer()

@@ -106,6 +106,8 @@ struct SelectEntry {
     /// The item as written (for messages).
     text: String,
     aliased: bool,
+    /// Expanded from an unqualified `*`.
+    from_star: bool,
     span: Span,
 }
 
@@ -185,7 +187,7 @@ pub(crate) fn analyze_query<C: CatalogMut>(
         }
     }
     let n_joins = q.from.joins.len();
-    for j in &q.from.joins {
+    for (join_index, j) in q.from.joins.iter().enumerate() {
         let right = lookup(&j.source.name)?;
         let right_alias = j.source.reference_name().value.clone();
         if sources.iter().any(|(_, s)| s.name == right.name) {
@@ -210,6 +212,7 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             &right,
             &right_alias,
             n_joins,
+            join_index,
         )?;
         plan = joined.0;
         result_kind = joined.1;
@@ -300,6 +303,7 @@ pub(crate) fn analyze_query<C: CatalogMut>(
     };
     let default_name = |e: &TypedExpr| -> Option<String> {
         match &e.kind {
+            TypedExprKind::Column(c) if is_pseudo_name(&c.name) && c.source.is_some() => None,
             TypedExprKind::Column(c) => Some(match (&c.source, multi) {
                 (Some(s), true) => format!("{s}_{}", c.name),
                 _ => c.name.clone(),
@@ -357,6 +361,7 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                         name,
                         expr: e,
                         aliased: false,
+                        from_star: source.is_none(),
                         span: *span,
                     });
                 }
@@ -381,6 +386,7 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                         name: f.clone(),
                         expr: e,
                         aliased: false,
+                        from_star: false,
                         span: *span,
                     });
                 }
@@ -408,7 +414,10 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                         }
                         (al.value.clone(), true)
                     }
-                    None => match default_name(&te) {
+                    None => match default_name(&te).map(|n| match (&expr.kind, &te.kind) {
+                        (ExprKind::Column { source: None, .. }, TypedExprKind::Column(c)) => c.name.clone(),
+                        _ => n,
+                    }) {
                         Some(n) => {
                             // A field name already used gets a numbered suffix.
                             let mut n2 = n.clone();
@@ -430,6 +439,7 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                     expr: te,
                     text: expr.to_string(),
                     aliased,
+                    from_star: false,
                     span: expr.span,
                 });
             }
@@ -481,14 +491,19 @@ pub(crate) fn analyze_query<C: CatalogMut>(
     let final_keys: Vec<KeyCol>;
     let aggregated = q.group_by.is_some() || select_has_agg;
     if aggregated {
-        let Some(group_by) = &q.group_by else {
-            let it = items.iter().find(|i| has_agg(&i.expr)).unwrap();
-            return err(
-                it.span,
-                format!("Use of aggregate function {} requires a GROUP BY clause.", it.text),
-            );
+        let no_groups = Vec::new();
+        let group_by = match &q.group_by {
+            Some(g) => g,
+            None if !persistent => &no_groups,
+            None => {
+                let it = items.iter().find(|i| has_agg(&i.expr)).unwrap();
+                return err(
+                    it.span,
+                    format!("Use of aggregate function {} requires a GROUP BY clause.", it.text),
+                );
+            }
         };
-        if group_by.is_empty() {
+        if group_by.is_empty() && q.group_by.is_some() {
             return err(q.span, "GROUP BY requires at least one expression.");
         }
         if select_has_tf {
@@ -816,6 +831,24 @@ pub(crate) fn analyze_query<C: CatalogMut>(
         for k in key_cols.iter_mut() {
             k.matches = vec![TypedExpr::column(None, k.name.clone(), k.ty.clone())];
         }
+        // `SELECT *` includes the new key columns.
+        if items.iter().any(|i| i.from_star) {
+            let mut front = Vec::new();
+            for k in &key_cols {
+                if !items.iter().any(|i| i.expr == k.matches[0]) {
+                    front.push(SelectEntry {
+                        name: k.name.clone(),
+                        expr: k.matches[0].clone(),
+                        text: k.name.clone(),
+                        aliased: false,
+                        from_star: true,
+                        span: q.span,
+                    });
+                }
+            }
+            front.append(&mut items);
+            items = front;
+        }
         if persistent {
             let missing: Vec<String> = key_cols
                 .iter()
@@ -873,13 +906,20 @@ pub(crate) fn analyze_query<C: CatalogMut>(
     }
 
     // ---- projection and keys -----------------------------------------------------------
+    // A key column is the first item equal to (one of the expressions equal to) the key;
+    // items repeating that same expression are duplicates of the key.
     let mut key_items: Vec<Vec<usize>> = vec![Vec::new(); final_keys.len()];
-    for (i, it) in items.iter().enumerate() {
-        if let Some(k) = final_keys
+    for (k, key) in final_keys.iter().enumerate() {
+        let Some(first) = items
             .iter()
-            .position(|k| k.matches.iter().any(|m| same_expr(m, &it.expr)))
-        {
-            key_items[k].push(i);
+            .position(|it| key.matches.iter().any(|m| same_expr(m, &it.expr)))
+        else {
+            continue;
+        };
+        for (i, it) in items.iter().enumerate() {
+            if same_expr(&it.expr, &items[first].expr) {
+                key_items[k].push(i);
+            }
         }
     }
     if persistent {
@@ -896,10 +936,13 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                 );
             }
         }
+        // A stream keeps its source's key only if the projection selects it.
         let missing: Vec<&KeyCol> = final_keys
             .iter()
             .zip(&key_items)
-            .filter(|(_, idx)| idx.is_empty())
+            .filter(|(k, idx)| {
+                idx.is_empty() && !(k.what == KeyOrigin::Source && result_kind == SourceKind::Stream)
+            })
             .map(|(k, _)| k)
             .collect();
         if !missing.is_empty() {
@@ -1020,7 +1063,11 @@ pub(crate) fn analyze_query<C: CatalogMut>(
     let value_format = value_format.unwrap_or(src_val);
     let explicit_key_format = props.get("KEY_FORMAT").is_some() || props.get("FORMAT").is_some();
     if key_columns.is_empty() {
-        if explicit_key_format && props.get("KEY_FORMAT").is_some() && result_kind == SourceKind::Stream {
+        if explicit_key_format
+            && props.get("KEY_FORMAT").is_some()
+            && key_format.name != "NONE"
+            && result_kind == SourceKind::Stream
+        {
             return err(prop_span(props, "KEY_FORMAT"), "Key format specified for stream without key columns.");
         }
         if !explicit_key_format {
@@ -1164,6 +1211,7 @@ fn analyze_join<C: CatalogMut>(
     right: &SourceEntry,
     right_alias: &str,
     n_joins: usize,
+    join_index: usize,
 ) -> Result<(LogicalPlan, SourceKind, Option<super::catalog::WindowInfo>)> {
     let functions = a.functions();
     let right_cols = source_columns(right, right_alias);
@@ -1272,7 +1320,7 @@ fn analyze_join<C: CatalogMut>(
         return err(j.on.span, format!("Invalid join condition: stream-table joins require to join on the table's primary key. Got {l} = {rr}."));
     }
     if kind == JoinKind::TableTable && !lk_is_left_key {
-        if n_joins > 1 {
+        if n_joins > 1 && join_index > 0 {
             return err(j.on.span, format!("Invalid join condition: foreign-key table-table joins are not supported as part of n-way joins. Got {l} = {rr}."));
         }
         match j.join_type {
