@@ -380,10 +380,12 @@ fn format_problem(format: &str, cols: &[Column]) -> Option<String> {
             .iter()
             .any(|c| has_non_string_map_key(&c.ty))
             .then(|| "JSON only supports MAP types with STRING keys".to_string()),
-        "AVRO" => cols
-            .iter()
-            .any(|c| has_non_string_map_key(&c.ty))
-            .then(|| "Avro only supports MAPs with STRING keys".to_string()),
+        "AVRO" => {
+            if cols.iter().any(|c| has_non_string_map_key(&c.ty)) {
+                return Some("Avro only supports MAPs with STRING keys".to_string());
+            }
+            cols.iter().find_map(|c| avro_name_problem(&c.name))
+        }
         "PROTOBUF" | "PROTOBUF_NOSR" => cols
             .iter()
             .any(|c| has_non_string_map_key(&c.ty))
@@ -603,4 +605,17 @@ pub(crate) fn default_formats(
         .get("ksql.persistence.default.format.value")
         .map(|s| FormatInfo::new(s.to_ascii_uppercase()));
     (FormatInfo::new(key), value)
+}
+
+/// Avro names start with a letter or `_` and go on with letters, digits and `_`.
+fn avro_name_problem(name: &str) -> Option<String> {
+    let mut chars = name.chars();
+    let first = chars.next()?;
+    if !(first.is_ascii_alphabetic() || first == '_') {
+        return Some(format!("Schema is not compatible with Avro: Illegal initial character: {name}"));
+    }
+    if !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Some(format!("Schema is not compatible with Avro: Illegal character in: {name}"));
+    }
+    None
 }

@@ -383,7 +383,7 @@ impl<'a> ExprTyper<'a> {
                     if !matches!(t.ty, SqlType::String | SqlType::Null) {
                         return err(
                             ex.span,
-                            format!("LIKE operands must be STRING, got {ex} ({})", t.ty),
+                            format!("Like condition must be between strings, got {ex} ({})", t.ty),
                         );
                     }
                 }
@@ -628,12 +628,18 @@ impl<'a> ExprTyper<'a> {
         r: &SqlType,
     ) -> Result<SqlType> {
         if op.is_comparison() {
-            if matches!(left.kind, ExprKind::Literal(Literal::Null))
-                && matches!(right.kind, ExprKind::Literal(Literal::Null))
-            {
+            let is_null = |x: &Expr| matches!(x.kind, ExprKind::Literal(Literal::Null));
+            if is_null(left) || is_null(right) {
+                let side = |x: &Expr, t: &SqlType| if is_null(x) { "NULL".to_string() } else { t.to_string() };
                 return err(
                     e.span,
-                    format!("Comparison with NULL not supported: NULL {} NULL", op.as_str()),
+                    format!(
+                        "Error in {} expression: Comparison with NULL not supported: {} {} {}\nUse 'IS NULL' or 'IS NOT NULL' instead.\nStatement: {e}",
+                        self.clause,
+                        side(left, l),
+                        op.as_str(),
+                        side(right, r)
+                    ),
                 );
             }
             let time_column = |x: &Expr| {
@@ -678,6 +684,10 @@ impl<'a> ExprTyper<'a> {
                     .ok_or_else(|| AnalysisError::new(e.span, format!("Cannot concatenate {l} and {r}"))),
                 _ => err(e.span, format!("Error processing expression: {e}. Unsupported concatenation types. {l} {r}")),
             },
+            _ if *l == SqlType::Null || *r == SqlType::Null => err(
+                e.span,
+                format!("Error processing expression: {e}. Arithmetic on types {l} and {r} are not supported."),
+            ),
             _ => arithmetic_type(op, l, r).ok_or_else(|| {
                 AnalysisError::new(
                     e.span,

@@ -670,6 +670,9 @@ impl<C: CatalogMut> Analyzer<C> {
             Some(names) => {
                 let mut v = Vec::new();
                 for n in names {
+                    if n.value == "ROWPARTITION" || n.value == "ROWOFFSET" {
+                        return err(n.span, format!("Inserting into column `{}` is not allowed.", n.value));
+                    }
                     let found = target.column(&n.value).cloned().or_else(|| {
                         ["ROWTIME", "ROWPARTITION", "ROWOFFSET"]
                             .contains(&n.value.as_str())

@@ -126,6 +126,16 @@ pub(crate) fn analyze_query<C: CatalogMut>(
     sink: Option<&SinkTarget>,
 ) -> Result<AnalyzedQuery> {
     let persistent = sink.is_some();
+    // With ksqlDB's newer planner a stream may drop its key from the projection.
+    let new_planner = a
+        .properties()
+        .get("ksql.new.query.planner.enabled")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    if let (Some(s), Some(_)) = (sink, q.limit) {
+        if s.existing.is_none() {
+            return err(q.span, format!("CREATE {} AS SELECT statements don't support LIMIT clause.", s.kind));
+        }
+    }
     let functions = a.functions();
     let cat = a.catalog();
     let custom = |n: &str| cat.custom_type(n);
@@ -221,8 +231,10 @@ pub(crate) fn analyze_query<C: CatalogMut>(
     }
     let multi = sources.len() > 1;
 
-    // Window bounds are selectable in windowed aggregations.
-    if q.window.is_some() {
+    // Window bounds are selectable in windowed aggregations (but not of joins), and not in
+    // WHERE, which runs before the window is known.
+    let where_scope = scope.clone();
+    if q.window.is_some() && !multi {
         for n in ["WINDOWSTART", "WINDOWEND"] {
             if !scope.columns.iter().any(|c| c.name == n) {
                 scope.columns.push(pseudo(None, n, SqlType::BigInt));
@@ -243,14 +255,28 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             return err(q.span, "Pull queries don't support PARTITION BY clauses. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.");
         }
     }
+    if pull && first.kind == SourceKind::Table && !first.from_query && !first.read_only {
+        return err(q.from.source.span, format!("The `{0}` table isn't queryable. To derive a queryable table, you can do 'CREATE TABLE QUERYABLE_{0} AS SELECT * FROM {0}'. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.", first.name));
+    }
     if persistent && first.window.is_some() && first.kind == SourceKind::Table {
         return err(q.from.source.span, "KSQL does not support persistent queries on windowed tables.");
     }
 
     // ---- WHERE -------------------------------------------------------------------------
     if let Some(w) = &q.where_clause {
-        let mut t = ExprTyper::new(&scope, functions, &custom, "WHERE");
-        let pred = t.type_expr(w)?;
+        let mut t = ExprTyper::new(&where_scope, functions, &custom, "WHERE");
+        let pred = t.type_expr(w).map_err(|e| {
+            match ["WINDOWSTART", "WINDOWEND"]
+                .iter()
+                .find(|n| e.message.starts_with(&format!("WHERE column '{n}' cannot")))
+            {
+                Some(n) => AnalysisError {
+                    message: format!("Error in WHERE expression: Unknown column {n}."),
+                    ..e
+                },
+                None => e,
+            }
+        })?;
         if !matches!(pred.ty, SqlType::Boolean | SqlType::Null) {
             return err(
                 w.span,
@@ -303,7 +329,6 @@ pub(crate) fn analyze_query<C: CatalogMut>(
     };
     let default_name = |e: &TypedExpr| -> Option<String> {
         match &e.kind {
-            TypedExprKind::Column(c) if is_pseudo_name(&c.name) && c.source.is_some() => None,
             TypedExprKind::Column(c) => Some(match (&c.source, multi) {
                 (Some(s), true) => format!("{s}_{}", c.name),
                 _ => c.name.clone(),
@@ -313,6 +338,12 @@ pub(crate) fn analyze_query<C: CatalogMut>(
         }
     };
 
+    let key_default_name = |e: &TypedExpr| -> Option<String> {
+        match &e.kind {
+            TypedExprKind::Column(c) if is_pseudo_name(&c.name) => None,
+            _ => default_name(e),
+        }
+    };
     let mut items: Vec<SelectEntry> = Vec::new();
     let mut used_names: Vec<String> = Vec::new();
     let wildcard_columns = |source: Option<&str>| -> Vec<Column> {
@@ -470,6 +501,15 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             let mut t = ExprTyper::new(&scope, functions, &custom, "HAVING");
             t.allow_aggregates = true;
             let th = t.type_expr(h)?;
+            if q.window.is_some() {
+                if let Some(c) = th
+                    .columns()
+                    .into_iter()
+                    .find(|c| c.source.is_none() && (c.name == "WINDOWSTART" || c.name == "WINDOWEND"))
+                {
+                    return err(h.span, format!("Window bounds column {} can only be used in the SELECT clause of windowed aggregations", c.name));
+                }
+            }
             if !matches!(th.ty, SqlType::Boolean | SqlType::Null) {
                 return err(
                     h.span,
@@ -584,7 +624,7 @@ pub(crate) fn analyze_query<C: CatalogMut>(
         let mut key_cols: Vec<KeyCol> = Vec::new();
         for g in &groups {
             let from_select = items.iter().find(|i| same_expr(&i.expr, g)).map(|i| i.name.clone());
-            let name = match from_select.or_else(|| default_name(g)) {
+            let name = match from_select.or_else(|| key_default_name(g)) {
                 Some(n) => n,
                 None => next_generated(&mut taken),
             };
@@ -693,7 +733,7 @@ pub(crate) fn analyze_query<C: CatalogMut>(
         let input_key_exprs: Vec<&TypedExpr> = keys.iter().map(|k| &k.matches[0]).collect();
         let repartition = groups.len() != input_key_exprs.len()
             || groups.iter().zip(&input_key_exprs).any(|(g, k)| !same_expr(g, k));
-        if repartition && window.is_some() && multi {
+        if repartition && window.is_some() {
             return err(q.span, "Implicit repartitioning of windowed sources is not supported. See https://github.com/confluentinc/ksql/issues/4385.");
         }
         let mut cols: Vec<Column> = key_cols
@@ -777,7 +817,7 @@ pub(crate) fn analyze_query<C: CatalogMut>(
         if nulls == 0 {
             for p in &exprs {
                 let from_select = items.iter().find(|i| same_expr(&i.expr, p)).map(|i| i.name.clone());
-                let name = match from_select.or_else(|| default_name(p)) {
+                let name = match from_select.or_else(|| key_default_name(p)) {
                     Some(n) => n,
                     None => next_generated(&mut taken),
                 };
@@ -941,7 +981,10 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             .iter()
             .zip(&key_items)
             .filter(|(k, idx)| {
-                idx.is_empty() && !(k.what == KeyOrigin::Source && result_kind == SourceKind::Stream)
+                idx.is_empty()
+                    && !(k.what == KeyOrigin::Source
+                        && result_kind == SourceKind::Stream
+                        && new_planner)
             })
             .map(|(k, _)| k)
             .collect();
@@ -1073,7 +1116,7 @@ pub(crate) fn analyze_query<C: CatalogMut>(
         if !explicit_key_format {
             key_format = FormatInfo::new("NONE");
         }
-    } else if key_format.name == "NONE" {
+    } else if key_format.name == "NONE" && !explicit_key_format {
         key_format = FormatInfo::new(
             a.properties()
                 .get("ksql.persistence.default.format.key")
@@ -1327,6 +1370,9 @@ fn analyze_join<C: CatalogMut>(
             JoinType::Right => return err(j.span, "RIGHT OUTER JOIN on a foreign key is not supported"),
             JoinType::Full => return err(j.span, "FULL OUTER JOIN on a foreign key is not supported"),
             _ => {}
+        }
+        if left_window.is_some() || rw.is_some() {
+            return err(j.span, "Foreign-key table-table joins are not supported on windowed tables.");
         }
         kind = JoinKind::ForeignKey;
     }
