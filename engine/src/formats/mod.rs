@@ -76,7 +76,9 @@ pub enum FormatError {
 pub struct FormatOptions {
     /// `WRAP_SINGLE_VALUE`: `Some(false)` writes a single column as a bare value instead of an
     /// object/record holding it. `None` takes the side's default: wrapped for values,
-    /// unwrapped for keys. Ignored when there is not exactly one column.
+    /// unwrapped for keys. Ignored when there is not exactly one column. KAFKA and DELIMITED
+    /// refuse `Some(true)` with ksqlDB's message, so pass the statement's explicit setting
+    /// here, not the `ksql.persistence.wrap.single.values` default.
     pub wrap_single_value: Option<bool>,
     /// The format carries key columns (single key columns are unwrapped by default).
     pub is_key: bool,
