@@ -97,7 +97,11 @@ fn load_cases() -> Vec<Case> {
         let text = std::fs::read_to_string(&f).unwrap();
         let v: Value = serde_json::from_str(&strip_comments(&text))
             .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-        let file = f.strip_prefix(&dir).unwrap_or(&f).to_string_lossy().into_owned();
+        let file = f
+            .strip_prefix(&dir)
+            .unwrap_or(&f)
+            .to_string_lossy()
+            .into_owned();
         let Some(tests) = v.get("tests").and_then(|t| t.as_array()) else {
             continue;
         };
@@ -105,12 +109,21 @@ fn load_cases() -> Vec<Case> {
             let name = t["name"].as_str().unwrap_or("?").to_string();
             let stmts: Vec<String> = t["statements"]
                 .as_array()
-                .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|s| s.as_str().map(str::to_string))
+                        .collect()
+                })
                 .unwrap_or_default();
             let expected_error = t
                 .get("expectedException")
                 .or_else(|| t.get("expectedError"))
-                .map(|e| e.get("message").and_then(|m| m.as_str()).unwrap_or("").to_string());
+                .map(|e| {
+                    e.get("message")
+                        .and_then(|m| m.as_str())
+                        .unwrap_or("")
+                        .to_string()
+                });
             let properties: Vec<(String, String)> = t
                 .get("properties")
                 .and_then(|p| p.as_object())
@@ -141,12 +154,20 @@ fn load_cases() -> Vec<Case> {
                     })
                     .collect();
                 let mut schemas = Vec::new();
-                for topic in t.get("topics").and_then(|t| t.as_array()).into_iter().flatten() {
+                for topic in t
+                    .get("topics")
+                    .and_then(|t| t.as_array())
+                    .into_iter()
+                    .flatten()
+                {
                     let tname = topic["name"].as_str().unwrap_or("").to_string();
-                    for (key, field, fmt_field) in
-                        [(true, "keySchema", "keyFormat"), (false, "valueSchema", "valueFormat")]
-                    {
-                        let Some(schema) = topic.get(field) else { continue };
+                    for (key, field, fmt_field) in [
+                        (true, "keySchema", "keyFormat"),
+                        (false, "valueSchema", "valueFormat"),
+                    ] {
+                        let Some(schema) = topic.get(field) else {
+                            continue;
+                        };
                         let format = topic
                             .get(fmt_field)
                             .and_then(|f| f.as_str())
@@ -263,7 +284,10 @@ fn avro_fields(v: &Value) -> Option<Vec<(Option<String>, SqlType)>> {
 
 fn json_schema_type(v: &Value) -> Option<SqlType> {
     if let Some(one_of) = v.get("oneOf").and_then(|o| o.as_array()) {
-        let non_null: Vec<&Value> = one_of.iter().filter(|u| u.get("type") != Some(&Value::from("null"))).collect();
+        let non_null: Vec<&Value> = one_of
+            .iter()
+            .filter(|u| u.get("type") != Some(&Value::from("null")))
+            .collect();
         return json_schema_type(non_null.first()?);
     }
     let ty = match v.get("type")? {
@@ -344,21 +368,33 @@ fn proto_schema(text: &str) -> Option<RegisteredSchema> {
         let mut out = Vec::new();
         for (name, ty, repeated) in fields {
             let t = proto_type(ty, &messages, 0)?;
-            out.push((Some(name.clone()), if *repeated { SqlType::array(t) } else { t }));
+            out.push((
+                Some(name.clone()),
+                if *repeated { SqlType::array(t) } else { t },
+            ));
         }
         Some(out)
     };
-    let top: Vec<&(String, Vec<(String, String, bool)>)> =
-        messages.iter().filter(|(n, _)| !n.starts_with('.')).collect();
+    let top: Vec<&(String, Vec<(String, String, bool)>)> = messages
+        .iter()
+        .filter(|(n, _)| !n.starts_with('.'))
+        .collect();
     let default = fields_of(&top.first()?.1)?;
     let mut records = Vec::new();
     for (n, f) in &top {
         records.push((n.clone(), fields_of(f)?));
     }
-    Some(RegisteredSchema { fields: default, records })
+    Some(RegisteredSchema {
+        fields: default,
+        records,
+    })
 }
 
-fn proto_type(t: &str, messages: &[(String, Vec<(String, String, bool)>)], depth: usize) -> Option<SqlType> {
+fn proto_type(
+    t: &str,
+    messages: &[(String, Vec<(String, String, bool)>)],
+    depth: usize,
+) -> Option<SqlType> {
     if depth > 16 {
         return None;
     }
@@ -382,7 +418,10 @@ fn proto_type(t: &str, messages: &[(String, Vec<(String, String, bool)>)], depth
         _ if t.starts_with("map<") => {
             let inner = &t[4..t.len() - 1];
             let (k, v) = inner.split_once(',')?;
-            SqlType::map(proto_type(k.trim(), messages, depth + 1)?, proto_type(v.trim(), messages, depth + 1)?)
+            SqlType::map(
+                proto_type(k.trim(), messages, depth + 1)?,
+                proto_type(v.trim(), messages, depth + 1)?,
+            )
         }
         _ => {
             let short = t.rsplit('.').next().unwrap_or(t);
@@ -456,7 +495,14 @@ fn parse_proto_messages(
             let name = t[*i + 1].clone();
             *i += 3;
             let idx = out.len();
-            out.push((if depth == 0 { name.clone() } else { format!(".{name}") }, Vec::new()));
+            out.push((
+                if depth == 0 {
+                    name.clone()
+                } else {
+                    format!(".{name}")
+                },
+                Vec::new(),
+            ));
             let mut fields = Vec::new();
             while *i < t.len() && t[*i] != "}" {
                 if t[*i] == "message" || t[*i] == "enum" {
@@ -514,7 +560,8 @@ fn run_case(case: &Case) -> Result<(), (usize, String)> {
         a.catalog_mut().register_schema(topic, *key, schema.clone());
     }
     for (i, s) in case.statements.iter().enumerate() {
-        let sts = parse_statements(s).map_err(|e| (i, format!("parse: {}", e.render(s, "stmt"))))?;
+        let sts =
+            parse_statements(s).map_err(|e| (i, format!("parse: {}", e.render(s, "stmt"))))?;
         for st in sts {
             a.analyze(&st).map_err(|e| (i, e.render(s, "stmt")))?;
         }
@@ -586,5 +633,9 @@ fn qtt_statements_analyze() {
     println!(
         "accepted: {ok}/{total}, expected rejections matched: {matched}/{expect_err} (rejected at all: {rejected})"
     );
-    assert!(failures.is_empty(), "{} valid cases were rejected (listed above)", failures.len());
+    assert!(
+        failures.is_empty(),
+        "{} valid cases were rejected (listed above)",
+        failures.len()
+    );
 }

@@ -34,7 +34,10 @@ fn sig_error(name: &str, args: &[SqlType], valid: &[&str]) -> String {
     format!(
         "Function '{}' does not accept parameters ({}).\nValid alternatives are:\n{}",
         name.to_lowercase(),
-        args.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", "),
+        args.iter()
+            .map(|t| t.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
         valid
             .iter()
             .map(|v| format!("{name}({v})"))
@@ -46,7 +49,9 @@ fn sig_error(name: &str, args: &[SqlType], valid: &[&str]) -> String {
 /// How many leading arguments of an aggregate are per-row values; the rest must be literals.
 pub fn column_args(name: &str) -> Option<usize> {
     match name {
-        "TOPK" | "TOPKDISTINCT" | "LATEST_BY_OFFSET" | "EARLIEST_BY_OFFSET" | "HISTOGRAM" => Some(1),
+        "TOPK" | "TOPKDISTINCT" | "LATEST_BY_OFFSET" | "EARLIEST_BY_OFFSET" | "HISTOGRAM" => {
+            Some(1)
+        }
         _ => None,
     }
 }
@@ -56,7 +61,11 @@ pub fn aggregate_return_type(name: &str, args: &[SqlType]) -> Result<SqlType, St
     use SqlType as T;
     let a0 = args.first();
     let comparable = |t: &SqlType| {
-        t.is_numeric() || matches!(t, T::String | T::Bytes | T::Date | T::Time | T::Timestamp | T::Boolean)
+        t.is_numeric()
+            || matches!(
+                t,
+                T::String | T::Bytes | T::Date | T::Time | T::Timestamp | T::Boolean
+            )
     };
     let r = match (name, args) {
         ("COUNT", [] | [_]) => T::BigInt,
@@ -68,7 +77,9 @@ pub fn aggregate_return_type(name: &str, args: &[SqlType]) -> Result<SqlType, St
         ("COLLECT_LIST" | "COLLECT_SET", [t]) if *t != T::Null => T::array(t.clone()),
         ("LATEST_BY_OFFSET" | "EARLIEST_BY_OFFSET", [t]) => t.clone(),
         ("LATEST_BY_OFFSET" | "EARLIEST_BY_OFFSET", [t, T::Boolean]) => t.clone(),
-        ("LATEST_BY_OFFSET" | "EARLIEST_BY_OFFSET", [t, n]) if n.is_integer() => T::array(t.clone()),
+        ("LATEST_BY_OFFSET" | "EARLIEST_BY_OFFSET", [t, n]) if n.is_integer() => {
+            T::array(t.clone())
+        }
         ("LATEST_BY_OFFSET" | "EARLIEST_BY_OFFSET", [t, n, T::Boolean]) if n.is_integer() => {
             T::array(t.clone())
         }
@@ -122,15 +133,25 @@ mod tests {
 
     #[test]
     fn aggregate_types() {
-        assert_eq!(aggregate_return_type("COUNT", &[]).unwrap(), SqlType::BigInt);
-        assert_eq!(aggregate_return_type("SUM", &[SqlType::Int]).unwrap(), SqlType::Int);
+        assert_eq!(
+            aggregate_return_type("COUNT", &[]).unwrap(),
+            SqlType::BigInt
+        );
+        assert_eq!(
+            aggregate_return_type("SUM", &[SqlType::Int]).unwrap(),
+            SqlType::Int
+        );
         assert_eq!(
             aggregate_return_type("LATEST_BY_OFFSET", &[SqlType::String, SqlType::Int]).unwrap(),
             SqlType::array(SqlType::String)
         );
         assert!(aggregate_return_type("SUM", &[SqlType::String]).is_err());
-        let e = table_function_return_type("EXPLODE", &[SqlType::map(SqlType::String, SqlType::Int)])
-            .unwrap_err();
-        assert!(e.contains("Function 'explode' does not accept parameters (MAP<STRING, INTEGER>)."), "{e}");
+        let e =
+            table_function_return_type("EXPLODE", &[SqlType::map(SqlType::String, SqlType::Int)])
+                .unwrap_err();
+        assert!(
+            e.contains("Function 'explode' does not accept parameters (MAP<STRING, INTEGER>)."),
+            "{e}"
+        );
     }
 }

@@ -24,7 +24,9 @@ use brook_sql::SqlType;
 
 use crate::functions::{list_of, map_of, timestamp_type, FunctionRegistry};
 
-pub use aggregates::{aggregate_return_type, table_function_return_type, AGGREGATES, TABLE_FUNCTIONS};
+pub use aggregates::{
+    aggregate_return_type, table_function_return_type, AGGREGATES, TABLE_FUNCTIONS,
+};
 
 /// The Arrow type Brook uses for a SQL type. `SqlType::Null` (an untyped NULL literal) maps
 /// to `DataType::Null`.
@@ -34,7 +36,9 @@ pub fn sql_to_arrow(t: &SqlType) -> DataType {
         SqlType::Int => DataType::Int32,
         SqlType::BigInt => DataType::Int64,
         SqlType::Double => DataType::Float64,
-        SqlType::Decimal { precision, scale } => DataType::Decimal128(*precision as u8, *scale as i8),
+        SqlType::Decimal { precision, scale } => {
+            DataType::Decimal128(*precision as u8, *scale as i8)
+        }
         SqlType::String => DataType::Utf8,
         SqlType::Bytes => DataType::Binary,
         SqlType::Date => DataType::Date32,
@@ -176,7 +180,10 @@ mod tests {
             SqlType::Timestamp,
             SqlType::array(SqlType::String),
             SqlType::map(SqlType::String, SqlType::array(SqlType::Int)),
-            SqlType::Struct(vec![("A".into(), SqlType::Int), ("b".into(), SqlType::Bytes)]),
+            SqlType::Struct(vec![
+                ("A".into(), SqlType::Int),
+                ("b".into(), SqlType::Bytes),
+            ]),
         ];
         for t in types {
             assert_eq!(arrow_to_sql(&sql_to_arrow(&t)), Some(t.clone()), "{t}");
@@ -187,7 +194,10 @@ mod tests {
     fn scalar_calls_resolve_through_the_registry() {
         let f = EngineFunctions::new();
         assert_eq!(f.kind("UCASE"), Some(FunctionKind::Scalar));
-        assert_eq!(f.return_type("UCASE", &[SqlType::String]).unwrap(), SqlType::String);
+        assert_eq!(
+            f.return_type("UCASE", &[SqlType::String]).unwrap(),
+            SqlType::String
+        );
         assert!(f.return_type("LEN", &[SqlType::Boolean]).is_err());
         assert_eq!(f.kind("NOPE"), None);
     }

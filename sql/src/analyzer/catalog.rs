@@ -137,11 +137,14 @@ impl SourceEntry {
 pub struct RegisteredSchema {
     /// Named fields (a record schema), or one unnamed field for a primitive schema (which
     /// becomes `ROWKEY` for keys and `ROWVAL` for values, as in ksqlDB).
-    pub fields: Vec<(Option<String>, SqlType)>,
+    pub fields: Vec<SchemaField>,
     /// Further records the schema defines, by (full) name: a `*_SCHEMA_FULL_NAME` property
     /// picks one of them instead of `fields` (e.g. one message of a `.proto` file).
-    pub records: Vec<(String, Vec<(Option<String>, SqlType)>)>,
+    pub records: Vec<(String, Vec<SchemaField>)>,
 }
+
+/// A field of a registered schema: its name (`None` for a primitive schema) and type.
+pub type SchemaField = (Option<String>, SqlType);
 
 impl RegisteredSchema {
     /// A schema with just its default record.

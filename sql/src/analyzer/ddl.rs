@@ -166,7 +166,9 @@ fn with_options(
         if k == "fullSchemaName" && v.trim().is_empty() {
             return err(
                 span,
-                format!("fullSchemaName cannot be empty. Format configuration: {{fullSchemaName={v}}}"),
+                format!(
+                    "fullSchemaName cannot be empty. Format configuration: {{fullSchemaName={v}}}"
+                ),
             );
         }
         f.properties.insert(k.to_string(), v);
@@ -274,7 +276,11 @@ pub(crate) fn resolve_formats(
                 if opts.is_empty() {
                     Some(v)
                 } else {
-                    Some(with_options(FormatInfo::new(v.name.clone()), opts, Span::default())?)
+                    Some(with_options(
+                        FormatInfo::new(v.name.clone()),
+                        opts,
+                        Span::default(),
+                    )?)
                 }
             }
             None => None,
@@ -288,7 +294,11 @@ fn format_props_options(props: &Properties, key: bool) -> Vec<(&'static str, Str
     let (d, n, i) = if key {
         ("KEY_DELIMITER", "KEY_SCHEMA_FULL_NAME", "KEY_SCHEMA_ID")
     } else {
-        ("VALUE_DELIMITER", "VALUE_SCHEMA_FULL_NAME", "VALUE_SCHEMA_ID")
+        (
+            "VALUE_DELIMITER",
+            "VALUE_SCHEMA_FULL_NAME",
+            "VALUE_SCHEMA_ID",
+        )
     };
     if let Some(x) = prop_str(props, d) {
         v.push(("delimiter", x));
@@ -364,10 +374,19 @@ fn format_problem(format: &str, cols: &[Column]) -> Option<String> {
                 .find(|c| {
                     !matches!(
                         c.ty,
-                        SqlType::Int | SqlType::BigInt | SqlType::Double | SqlType::String | SqlType::Bytes
+                        SqlType::Int
+                            | SqlType::BigInt
+                            | SqlType::Double
+                            | SqlType::String
+                            | SqlType::Bytes
                     )
                 })
-                .map(|c| format!("The 'KAFKA' format does not support type '{}'", type_family(&c.ty)))
+                .map(|c| {
+                    format!(
+                        "The 'KAFKA' format does not support type '{}'",
+                        type_family(&c.ty)
+                    )
+                })
         }
         "DELIMITED" => cols.iter().find(|c| !c.ty.is_primitive()).map(|c| {
             format!(
@@ -425,7 +444,10 @@ pub(crate) fn check_formats(
         .collect();
     if let Some(w) = wrap {
         if values.len() != 1 {
-            return err(span, "'WRAP_SINGLE_VALUE' is only valid for single-field value schemas");
+            return err(
+                span,
+                "'WRAP_SINGLE_VALUE' is only valid for single-field value schemas",
+            );
         }
         let bad = match value.name.as_str() {
             "KAFKA" | "DELIMITED" | "NONE" => w,
@@ -465,7 +487,11 @@ pub(crate) fn columns_from_schema(
     full_name: Option<&str>,
     keep_names: bool,
 ) -> Vec<Column> {
-    let role = if key { ColumnRole::Key } else { ColumnRole::Value };
+    let role = if key {
+        ColumnRole::Key
+    } else {
+        ColumnRole::Value
+    };
     schema
         .select(full_name)
         .iter()
@@ -561,7 +587,10 @@ pub(crate) fn window_props(props: &Properties) -> Result<Option<WindowInfo>> {
                 "'WINDOW_SIZE' should not be set for SESSION windows.",
             );
         }
-        return Ok(Some(WindowInfo { kind, size_ms: None }));
+        return Ok(Some(WindowInfo {
+            kind,
+            size_ms: None,
+        }));
     }
     let Some(size) = size else {
         return err(
@@ -612,10 +641,14 @@ fn avro_name_problem(name: &str) -> Option<String> {
     let mut chars = name.chars();
     let first = chars.next()?;
     if !(first.is_ascii_alphabetic() || first == '_') {
-        return Some(format!("Schema is not compatible with Avro: Illegal initial character: {name}"));
+        return Some(format!(
+            "Schema is not compatible with Avro: Illegal initial character: {name}"
+        ));
     }
     if !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Some(format!("Schema is not compatible with Avro: Illegal character in: {name}"));
+        return Some(format!(
+            "Schema is not compatible with Avro: Illegal character in: {name}"
+        ));
     }
     None
 }

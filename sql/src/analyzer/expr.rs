@@ -19,13 +19,6 @@ pub(crate) struct Scope {
 }
 
 impl Scope {
-    pub fn from_columns(columns: Vec<Column>) -> Self {
-        Scope {
-            columns,
-            qualifiers: Vec::new(),
-        }
-    }
-
     /// The alias a qualifier stands for (an alias, or a source's own name).
     fn resolve_qualifier(&self, q: &str) -> Option<&str> {
         self.qualifiers
@@ -83,14 +76,23 @@ impl<'a> ExprTyper<'a> {
     }
 
     pub fn resolve_type(&self, t: &crate::ast::Type, span: Span) -> Result<SqlType> {
-        SqlType::from_ast(t, self.custom_types).map_err(|name| {
-            AnalysisError::new(span, format!("Can't find type '{name}'"))
-        })
+        SqlType::from_ast(t, self.custom_types)
+            .map_err(|name| AnalysisError::new(span, format!("Can't find type '{name}'")))
     }
 
-    fn resolve_column(&self, source: Option<&crate::ast::Ident>, name: &crate::ast::Ident, span: Span) -> Result<TypedExpr> {
+    fn resolve_column(
+        &self,
+        source: Option<&crate::ast::Ident>,
+        name: &crate::ast::Ident,
+        span: Span,
+    ) -> Result<TypedExpr> {
         if source.is_none() {
-            if let Some((_, t)) = self.lambda_vars.iter().rev().find(|(n, _)| *n == name.value) {
+            if let Some((_, t)) = self
+                .lambda_vars
+                .iter()
+                .rev()
+                .find(|(n, _)| *n == name.value)
+            {
                 return Ok(TypedExpr::new(
                     TypedExprKind::LambdaVar(name.value.clone()),
                     t.clone(),
@@ -102,8 +104,12 @@ impl<'a> ExprTyper<'a> {
             Some(q) => match self.scope.resolve_qualifier(&q.value) {
                 Some(a) => Some(a.to_string()),
                 None => {
-                    let cands: Vec<&str> =
-                        self.scope.qualifiers.iter().map(|(a, _)| a.as_str()).collect();
+                    let cands: Vec<&str> = self
+                        .scope
+                        .qualifiers
+                        .iter()
+                        .map(|(a, _)| a.as_str())
+                        .collect();
                     return Err(AnalysisError::new(
                         q.span,
                         format!("'{}' is not a valid stream/table name or alias.", q.value),
@@ -193,14 +199,11 @@ impl<'a> ExprTyper<'a> {
                 let b = self.type_expr(base)?;
                 match &b.ty {
                     SqlType::Struct(fields) => {
-                        let found = fields
-                            .iter()
-                            .find(|(n, _)| *n == field.value)
-                            .or_else(|| {
-                                fields
-                                    .iter()
-                                    .find(|(n, _)| n.eq_ignore_ascii_case(&field.value))
-                            });
+                        let found = fields.iter().find(|(n, _)| *n == field.value).or_else(|| {
+                            fields
+                                .iter()
+                                .find(|(n, _)| n.eq_ignore_ascii_case(&field.value))
+                        });
                         match found {
                             Some((n, t)) => {
                                 let (n, t) = (n.clone(), t.clone());
@@ -214,10 +217,7 @@ impl<'a> ExprTyper<'a> {
                             }
                             None => Err(AnalysisError::new(
                                 field.span,
-                                format!(
-                                    "Could not find field '{}' in '{}'.",
-                                    field.value, base
-                                ),
+                                format!("Could not find field '{}' in '{}'.", field.value, base),
                             )
                             .with_suggestion(suggest(
                                 &field.value,
@@ -317,7 +317,7 @@ impl<'a> ExprTyper<'a> {
                     if matches!(name.value.as_str(), "ROWTIME" | "WINDOWSTART" | "WINDOWEND"));
                 for (b, be) in [(&lo, low), (&hi, high)] {
                     if !comparable(&x.ty, &b.ty, BinaryOp::GtEq)
-                        && !(time_column && b.ty == SqlType::String)
+                        && (!time_column || b.ty != SqlType::String)
                     {
                         return err(
                             span,
@@ -383,7 +383,10 @@ impl<'a> ExprTyper<'a> {
                     if !matches!(t.ty, SqlType::String | SqlType::Null) {
                         return err(
                             ex.span,
-                            format!("Like condition must be between strings, got {ex} ({})", t.ty),
+                            format!(
+                                "Like condition must be between strings, got {ex} ({})",
+                                t.ty
+                            ),
                         );
                     }
                 }
@@ -471,10 +474,7 @@ impl<'a> ExprTyper<'a> {
                                 return err(
                                     w.condition.span,
                                     "WHEN operand type should be boolean.".to_string()
-                                        + &format!(
-                                            "\nType for '{}' is {}",
-                                            w.condition, c.ty
-                                        ),
+                                        + &format!("\nType for '{}' is {}", w.condition, c.ty),
                                 );
                             }
                             c
@@ -519,10 +519,7 @@ impl<'a> ExprTyper<'a> {
                 let x = self.type_expr(expr)?;
                 let to = self.resolve_type(ty, span)?;
                 if !castable(&x.ty, &to) {
-                    return err(
-                        span,
-                        format!("Cast of {} to {to} is not supported", x.ty),
-                    );
+                    return err(span, format!("Cast of {} to {to} is not supported", x.ty));
                 }
                 mk(K::Cast(Box::new(x)), to)
             }
@@ -568,12 +565,22 @@ impl<'a> ExprTyper<'a> {
                 let mut typed = Vec::new();
                 let mut tys = Vec::new();
                 for (n, v) in fields {
-                    if typed.iter().any(|(m, _): &(String, TypedExpr)| *m == n.value) {
-                        return err(n.span, "Duplicate field names found in STRUCT: ".to_string() + &n.value);
+                    if typed
+                        .iter()
+                        .any(|(m, _): &(String, TypedExpr)| *m == n.value)
+                    {
+                        return err(
+                            n.span,
+                            "Duplicate field names found in STRUCT: ".to_string() + &n.value,
+                        );
                     }
                     let t = self.type_expr(v)?;
                     // A NULL field has no type of its own: ksqlDB makes it a STRING.
-                    let ft = if t.ty == SqlType::Null { SqlType::String } else { t.ty.clone() };
+                    let ft = if t.ty == SqlType::Null {
+                        SqlType::String
+                    } else {
+                        t.ty.clone()
+                    };
                     tys.push((n.value.clone(), ft));
                     typed.push((n.value.clone(), t));
                 }
@@ -613,7 +620,10 @@ impl<'a> ExprTyper<'a> {
         } else {
             err(
                 e.span,
-                format!("Type error in {} expression: Should evaluate to boolean but is {e} ({})", self.clause, t.ty),
+                format!(
+                    "Type error in {} expression: Should evaluate to boolean but is {e} ({})",
+                    self.clause, t.ty
+                ),
             )
         }
     }
@@ -630,7 +640,13 @@ impl<'a> ExprTyper<'a> {
         if op.is_comparison() {
             let is_null = |x: &Expr| matches!(x.kind, ExprKind::Literal(Literal::Null));
             if is_null(left) || is_null(right) {
-                let side = |x: &Expr, t: &SqlType| if is_null(x) { "NULL".to_string() } else { t.to_string() };
+                let side = |x: &Expr, t: &SqlType| {
+                    if is_null(x) {
+                        "NULL".to_string()
+                    } else {
+                        t.to_string()
+                    }
+                };
                 return err(
                     e.span,
                     format!(
@@ -709,7 +725,10 @@ impl<'a> ExprTyper<'a> {
     ) -> Result<TypedExpr> {
         use TypedExprKind as K;
         let fname = name.value.to_ascii_uppercase();
-        if args.iter().any(|a| matches!(a.kind, ExprKind::Lambda { .. })) {
+        if args
+            .iter()
+            .any(|a| matches!(a.kind, ExprKind::Lambda { .. }))
+        {
             return self.type_lambda_call(e, &fname, args);
         }
         let kind = match self.functions.kind(&fname) {
@@ -799,7 +818,12 @@ impl<'a> ExprTyper<'a> {
         let mut typed = Vec::new();
         let first = match args.first() {
             Some(a) if !matches!(a.kind, ExprKind::Lambda { .. }) => self.type_expr(a)?,
-            _ => return err(e.span, format!("Function '{fname}' does not accept parameters")),
+            _ => {
+                return err(
+                    e.span,
+                    format!("Function '{fname}' does not accept parameters"),
+                )
+            }
         };
         let coll = first.ty.clone();
         typed.push(first);
@@ -814,7 +838,10 @@ impl<'a> ExprTyper<'a> {
                 format!(
                     "Function '{}' does not accept parameters ({}).",
                     fname.to_lowercase(),
-                    args.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+                    args.iter()
+                        .map(|a| a.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             )
         };
@@ -853,7 +880,11 @@ impl<'a> ExprTyper<'a> {
                     _ => return Err(bad()),
                 };
                 let body = self.type_lambda(&args[2], &params)?;
-                let out = if body.ty.can_widen_to(&s) { s } else { body.ty.clone() };
+                let out = if body.ty.can_widen_to(&s) {
+                    s
+                } else {
+                    body.ty.clone()
+                };
                 typed.push(body);
                 out
             }
@@ -951,9 +982,7 @@ pub(crate) fn arithmetic_type(op: BinaryOp, l: &SqlType, r: &SqlType) -> Option<
     use SqlType as T;
     match (l, r) {
         (T::Null, T::Null) => return Some(T::Null),
-        (T::Null, t) | (t, T::Null) if t.is_numeric() || *t == T::String => {
-            return Some(t.clone())
-        }
+        (T::Null, t) | (t, T::Null) if t.is_numeric() || *t == T::String => return Some(t.clone()),
         (T::String, T::String) if op == BinaryOp::Add => return Some(T::String),
         _ => {}
     }
@@ -1050,7 +1079,9 @@ fn unify_elements(items: &[TypedExpr], exprs: &[Expr]) -> Result<SqlType> {
         let ok = match (&t.kind, &ty) {
             (_, _) if merge(&ty, &t.ty).as_ref() == Some(&ty) => true,
             (TypedExprKind::Literal(Literal::String(s)), target) => match target {
-                SqlType::Int | SqlType::BigInt => s.trim().parse::<i64>().is_ok() || s.trim().parse::<f64>().is_ok(),
+                SqlType::Int | SqlType::BigInt => {
+                    s.trim().parse::<i64>().is_ok() || s.trim().parse::<f64>().is_ok()
+                }
                 SqlType::Double | SqlType::Decimal { .. } => s.trim().parse::<f64>().is_ok(),
                 SqlType::Boolean => true,
                 t => t.is_temporal() || *t == SqlType::String,
@@ -1063,7 +1094,10 @@ fn unify_elements(items: &[TypedExpr], exprs: &[Expr]) -> Result<SqlType> {
                 ExprKind::Literal(Literal::String(s)) => s.clone(),
                 _ => e.to_string(),
             };
-            return err(e.span, format!("invalid input syntax for type {ty}: \"{text}\"."));
+            return err(
+                e.span,
+                format!("invalid input syntax for type {ty}: \"{text}\"."),
+            );
         }
     }
     Ok(ty)

@@ -28,9 +28,11 @@ use std::collections::BTreeMap;
 
 pub use catalog::{
     Catalog, CatalogMut, FormatInfo, FunctionCatalog, FunctionKind, MemoryCatalog, NoFunctions,
-    RegisteredSchema, SourceEntry, TimestampColumn, WindowInfo, WindowType,
+    RegisteredSchema, SchemaField, SourceEntry, TimestampColumn, WindowInfo, WindowType,
 };
-pub use ddl::{headers_type, supports_schema_inference, FORMATS, KNOWN_PROPERTIES, RESERVED_COLUMNS};
+pub use ddl::{
+    headers_type, supports_schema_inference, FORMATS, KNOWN_PROPERTIES, RESERVED_COLUMNS,
+};
 pub use error::AnalysisError;
 
 use crate::ast::{
@@ -72,16 +74,26 @@ pub enum AnalyzedStatement {
         values: Vec<(Column, TypedExpr)>,
     },
     /// A transient `SELECT`: push (with `EMIT`) or pull (a lookup, without).
-    Query { plan: LogicalPlan, pull: bool },
+    Query {
+        plan: LogicalPlan,
+        pull: bool,
+    },
     /// `DROP STREAM|TABLE`: the entry removed (`None` with `IF EXISTS` and no such source).
     DropSource {
         entry: Option<SourceEntry>,
         delete_topic: bool,
     },
     /// `ALTER STREAM|TABLE ... ADD COLUMN`: the entry as it now is.
-    AlterSource { entry: SourceEntry },
-    CreateType { name: String, ty: SqlType },
-    DropType { name: String },
+    AlterSource {
+        entry: SourceEntry,
+    },
+    CreateType {
+        name: String,
+        ty: SqlType,
+    },
+    DropType {
+        name: String,
+    },
     /// `EXPLAIN statement`.
     Explain(Box<AnalyzedStatement>),
     /// Statements with nothing to resolve beyond their text (SHOW, DESCRIBE, SET, PRINT,
@@ -149,13 +161,18 @@ impl<C: CatalogMut> Analyzer<C> {
 
     /// Analyzes one statement and applies its catalog changes (CREATE, DROP, ALTER, types,
     /// SET). On error the catalog is unchanged.
-    pub fn analyze(&mut self, st: &Statement) -> std::result::Result<AnalyzedStatement, AnalysisError> {
-        self.analyze_inner(st, true)
-            .map_err(|e| e.at(st.span))
+    pub fn analyze(
+        &mut self,
+        st: &Statement,
+    ) -> std::result::Result<AnalyzedStatement, AnalysisError> {
+        self.analyze_inner(st, true).map_err(|e| e.at(st.span))
     }
 
     /// Analyzes without changing the catalog (what `EXPLAIN` does).
-    pub fn check(&mut self, st: &Statement) -> std::result::Result<AnalyzedStatement, AnalysisError> {
+    pub fn check(
+        &mut self,
+        st: &Statement,
+    ) -> std::result::Result<AnalyzedStatement, AnalysisError> {
         self.analyze_inner(st, false).map_err(|e| e.at(st.span))
     }
 
@@ -239,10 +256,7 @@ impl<C: CatalogMut> Analyzer<C> {
             }
             S::DropType { name, if_exists } => {
                 if self.catalog.custom_type(&name.value).is_none() && !*if_exists {
-                    return err(
-                        name.span,
-                        format!("Type {} does not exist.", name.value),
-                    );
+                    return err(name.span, format!("Type {} does not exist.", name.value));
                 }
                 if apply {
                     self.catalog.remove_type(&name.value);
@@ -263,7 +277,10 @@ impl<C: CatalogMut> Analyzer<C> {
                 if entry.kind != *kind {
                     return err(
                         name.span,
-                        format!("Incompatible data source type is {}, but statement was ALTER {kind}", entry.kind),
+                        format!(
+                            "Incompatible data source type is {}, but statement was ALTER {kind}",
+                            entry.kind
+                        ),
                     );
                 }
                 if entry.read_only {
@@ -275,7 +292,7 @@ impl<C: CatalogMut> Analyzer<C> {
                 if entry.from_query {
                     return err(
                         st.span,
-                        format!("ALTER command is not supported for CREATE ... AS statements."),
+                        "ALTER command is not supported for CREATE ... AS statements.",
                     );
                 }
                 for c in add_columns {
@@ -395,15 +412,25 @@ impl<C: CatalogMut> Analyzer<C> {
         }
     }
 
-    fn create_source(&mut self, cs: &CreateSource, span: Span, apply: bool) -> Result<AnalyzedStatement> {
+    fn create_source(
+        &mut self,
+        cs: &CreateSource,
+        span: Span,
+        apply: bool,
+    ) -> Result<AnalyzedStatement> {
         let what = cs.kind.as_str().to_lowercase();
         if cs.or_replace && cs.is_source {
             return err(
                 span,
-                format!("Cannot add {what} '{}': CREATE OR REPLACE is not supported on source {what}s.", cs.name.value),
+                format!(
+                    "Cannot add {what} '{}': CREATE OR REPLACE is not supported on source {what}s.",
+                    cs.name.value
+                ),
             );
         }
-        let Some(existing) = self.check_new_name(&cs.name, cs.kind, cs.or_replace, cs.if_not_exists, span)? else {
+        let Some(existing) =
+            self.check_new_name(&cs.name, cs.kind, cs.or_replace, cs.if_not_exists, span)?
+        else {
             return Ok(AnalyzedStatement::Skipped);
         };
         let props = &cs.properties;
@@ -415,7 +442,8 @@ impl<C: CatalogMut> Analyzer<C> {
             );
         };
         let (default_key, default_value) = ddl::default_formats(&self.properties);
-        let (key_format, value_format, wrap) = ddl::resolve_formats(props, default_key, default_value)?;
+        let (key_format, value_format, wrap) =
+            ddl::resolve_formats(props, default_key, default_value)?;
         let Some(value_format) = value_format else {
             return err(span, "Statement is missing the 'VALUE_FORMAT' property from the WITH clause. Either provide one or set a default via the 'ksql.persistence.default.format.value' config.");
         };
@@ -431,25 +459,42 @@ impl<C: CatalogMut> Analyzer<C> {
                 );
             }
             if columns.iter().any(|x| x.name == name) {
-                return err(
-                    c.span,
-                    format!("Duplicate column names:\n\t{name}"),
-                );
+                return err(c.span, format!("Duplicate column names:\n\t{name}"));
             }
             let role = ddl::column_role(cs.kind, &name, &c.constraint, c.name.span)?;
             let ty = self.resolve_type(&c.ty, c.span)?;
             match &c.constraint {
                 ColumnConstraint::Headers if ty != headers_type() => {
-                    return err(c.span, format!("Invalid type for HEADERS column: expected {}, got {ty}", headers_type()));
+                    return err(
+                        c.span,
+                        format!(
+                            "Invalid type for HEADERS column: expected {}, got {ty}",
+                            headers_type()
+                        ),
+                    );
                 }
                 ColumnConstraint::Header(_) if ty != SqlType::Bytes => {
-                    return err(c.span, format!("Invalid type for HEADER('{}') column: expected BYTES, got {ty}", match &c.constraint { ColumnConstraint::Header(k) => k.as_str(), _ => "" }));
+                    return err(
+                        c.span,
+                        format!(
+                            "Invalid type for HEADER('{}') column: expected BYTES, got {ty}",
+                            match &c.constraint {
+                                ColumnConstraint::Header(k) => k.as_str(),
+                                _ => "",
+                            }
+                        ),
+                    );
                 }
                 _ => {}
             }
             columns.push(Column::new(name, ty, role));
         }
-        if columns.iter().filter(|c| c.role == ColumnRole::Headers).count() > 1 {
+        if columns
+            .iter()
+            .filter(|c| c.role == ColumnRole::Headers)
+            .count()
+            > 1
+        {
             return err(span, "Schema already contains a HEADERS column.");
         }
 
@@ -478,7 +523,8 @@ impl<C: CatalogMut> Analyzer<C> {
                 match self.catalog.registered_schema(&topic, key) {
                     Some(schema) => {
                         let full_name = format.properties.get("fullSchemaName").map(String::as_str);
-                        let mut inferred = ddl::columns_from_schema(&schema, key, full_name, id_given);
+                        let mut inferred =
+                            ddl::columns_from_schema(&schema, key, full_name, id_given);
                         if key && cs.kind == SourceKind::Table && inferred.is_empty() {
                             continue;
                         }
@@ -489,7 +535,13 @@ impl<C: CatalogMut> Analyzer<C> {
                             columns.append(&mut inferred);
                         }
                     }
-                    None if !key && (id_given || cs.elements.is_empty() || !has) && cs.elements.iter().all(|c| c.constraint != ColumnConstraint::None) => {
+                    None if !key
+                        && (id_given || cs.elements.is_empty() || !has)
+                        && cs
+                            .elements
+                            .iter()
+                            .all(|c| c.constraint != ColumnConstraint::None) =>
+                    {
                         return err(
                             span,
                             format!("Schema for message values on topic '{topic}' does not exist in the Schema Registry.\nSubject: {topic}-value\n\nPossible causes include:\n- The topic itself does not exist\n\t-> Use SHOW TOPICS; to check\n- Messages on the topic are not serialized using a format Schema Registry supports\n\t-> Use PRINT '{topic}' FROM BEGINNING; to verify\n- Messages on the topic have not been serialized using a Confluent Schema Registry supported serializer\n\t-> See https://docs.confluent.io/current/schema-registry/docs/serializer-formatter/index.html\n- The schema is registered on a different instance of the Schema Registry\n\t-> Use the REST API to list available subjects\thttps://docs.confluent.io/current/schema-registry/docs/api.html#get--subjects\n- You do not have permissions to access the Schema Registry.Subject: {topic}-value\n\t-> See https://docs.confluent.io/current/schema-registry/docs/security.html"),
@@ -505,18 +557,15 @@ impl<C: CatalogMut> Analyzer<C> {
         }
         let key_count = columns.iter().filter(|c| c.is_key()).count();
         if cs.kind == SourceKind::Table && key_count == 0 {
-            return err(span, "Tables require a PRIMARY KEY. Please define the PRIMARY KEY.");
+            return err(
+                span,
+                "Tables require a PRIMARY KEY. Please define the PRIMARY KEY.",
+            );
         }
         let window = ddl::window_props(props)?;
         if window.is_some() && key_count == 0 {
             return err(span, "Windowed sources require a key column.");
         }
-        // A stream without key columns has no key to serialize.
-        let key_format = if key_count == 0 && props.get("KEY_FORMAT").is_none() && props.get("FORMAT").is_none() {
-            key_format
-        } else {
-            key_format
-        };
         ddl::check_formats(&columns, &key_format, &value_format, wrap, span)?;
 
         let timestamp = self.timestamp_column(props, &columns)?;
@@ -566,7 +615,11 @@ impl<C: CatalogMut> Analyzer<C> {
             return Ok(None);
         };
         let name = ts.to_ascii_uppercase();
-        let name = if columns.iter().any(|c| c.name == ts) { ts.clone() } else { name };
+        let name = if columns.iter().any(|c| c.name == ts) {
+            ts.clone()
+        } else {
+            name
+        };
         let span = prop_span(props, "TIMESTAMP");
         let Some(col) = columns.iter().find(|c| c.name == name) else {
             return err(
@@ -598,7 +651,9 @@ impl<C: CatalogMut> Analyzer<C> {
         span: Span,
         apply: bool,
     ) -> Result<AnalyzedStatement> {
-        let Some(existing) = self.check_new_name(&c.name, c.kind, c.or_replace, c.if_not_exists, span)? else {
+        let Some(existing) =
+            self.check_new_name(&c.name, c.kind, c.or_replace, c.if_not_exists, span)?
+        else {
             return Ok(AnalyzedStatement::Skipped);
         };
         ddl::check_known_properties(&c.properties)?;
@@ -623,14 +678,21 @@ impl<C: CatalogMut> Analyzer<C> {
         })
     }
 
-    fn insert_into(&mut self, i: &crate::ast::InsertInto, _span: Span) -> Result<AnalyzedStatement> {
+    fn insert_into(
+        &mut self,
+        i: &crate::ast::InsertInto,
+        _span: Span,
+    ) -> Result<AnalyzedStatement> {
         let Some(target) = self.catalog.source(&i.target.value) else {
             return Err(self.unknown_source(&i.target, None));
         };
         if target.kind == SourceKind::Table {
             return err(
                 i.target.span,
-                format!("INSERT INTO can only be used to insert into a stream. {} is a table.", target.name),
+                format!(
+                    "INSERT INTO can only be used to insert into a stream. {} is a table.",
+                    target.name
+                ),
             );
         }
         if target.read_only {
@@ -671,12 +733,17 @@ impl<C: CatalogMut> Analyzer<C> {
                 let mut v = Vec::new();
                 for n in names {
                     if n.value == "ROWPARTITION" || n.value == "ROWOFFSET" {
-                        return err(n.span, format!("Inserting into column `{}` is not allowed.", n.value));
+                        return err(
+                            n.span,
+                            format!("Inserting into column `{}` is not allowed.", n.value),
+                        );
                     }
                     let found = target.column(&n.value).cloned().or_else(|| {
                         ["ROWTIME", "ROWPARTITION", "ROWOFFSET"]
                             .contains(&n.value.as_str())
-                            .then(|| Column::new(n.value.clone(), SqlType::BigInt, ColumnRole::Pseudo))
+                            .then(|| {
+                                Column::new(n.value.clone(), SqlType::BigInt, ColumnRole::Pseudo)
+                            })
                     });
                     match found {
                         Some(c) => v.push(c),
@@ -697,7 +764,12 @@ impl<C: CatalogMut> Analyzer<C> {
             // Key columns first, then value columns.
             None => target
                 .key_columns()
-                .chain(target.columns.iter().filter(|c| c.role == ColumnRole::Value))
+                .chain(
+                    target
+                        .columns
+                        .iter()
+                        .filter(|c| c.role == ColumnRole::Value),
+                )
                 .cloned()
                 .collect(),
         };
@@ -706,8 +778,16 @@ impl<C: CatalogMut> Analyzer<C> {
                 i.target.span,
                 format!(
                     "Expected a value for each column. Expected Columns: [{}]. Got Values: [{}]",
-                    columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>().join(", "),
-                    i.values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
+                    columns
+                        .iter()
+                        .map(|c| c.name.clone())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    i.values
+                        .iter()
+                        .map(|v| v.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             );
         }
@@ -780,7 +860,11 @@ fn check_replacement(old: &SourceEntry, new: &SourceEntry, span: Span) -> Result
     let changed: Vec<String> = old_vals
         .iter()
         .enumerate()
-        .filter(|(i, c)| new_vals.get(*i).is_none_or(|n| n.name != c.name || n.ty != c.ty))
+        .filter(|(i, c)| {
+            new_vals
+                .get(*i)
+                .is_none_or(|n| n.name != c.name || n.ty != c.ty)
+        })
         .map(|(_, c)| c.to_string())
         .collect();
     if !changed.is_empty() {
@@ -802,3 +886,6 @@ fn describe(cols: &[Column]) -> String {
     let v: Vec<String> = cols.iter().map(|c| c.to_string()).collect();
     v.join(", ")
 }
+
+#[cfg(test)]
+mod tests;

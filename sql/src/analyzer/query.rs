@@ -3,8 +3,8 @@
 //! `INSERT INTO`, with ksqlDB's rules for key columns.
 
 use crate::ast::{
-    BinaryOp, Emit, ExprKind, Join, JoinType, Properties, Query, SelectItem, SourceKind,
-    Span, WindowExpr, WindowKind,
+    BinaryOp, Emit, ExprKind, Join, JoinType, Properties, Query, SelectItem, SourceKind, Span,
+    WindowExpr, WindowKind,
 };
 use crate::plan::{
     AggregateCall, Column, ColumnRef, ColumnRole, JoinKind, JoinWithin, LogicalPlan, NamedExpr,
@@ -133,7 +133,13 @@ pub(crate) fn analyze_query<C: CatalogMut>(
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     if let (Some(s), Some(_)) = (sink, q.limit) {
         if s.existing.is_none() {
-            return err(q.span, format!("CREATE {} AS SELECT statements don't support LIMIT clause.", s.kind));
+            return err(
+                q.span,
+                format!(
+                    "CREATE {} AS SELECT statements don't support LIMIT clause.",
+                    s.kind
+                ),
+            );
         }
     }
     let functions = a.functions();
@@ -148,11 +154,10 @@ pub(crate) fn analyze_query<C: CatalogMut>(
     let first = lookup(&q.from.source.name)?;
     let first_alias = q.from.source.reference_name().value.clone();
     let mut sources: Vec<(String, SourceEntry)> = vec![(first_alias.clone(), first.clone())];
-    let mut scope = Scope::default();
-    scope.columns = source_columns(&first, &first_alias);
-    scope
-        .qualifiers
-        .push((first_alias.clone(), first.name.clone()));
+    let mut scope = Scope {
+        columns: source_columns(&first, &first_alias),
+        qualifiers: vec![(first_alias.clone(), first.name.clone())],
+    };
     let mut plan = LogicalPlan {
         schema: Schema::new(scope.columns.clone()),
         node: Node::Source {
@@ -259,7 +264,10 @@ pub(crate) fn analyze_query<C: CatalogMut>(
         return err(q.from.source.span, format!("The `{0}` table isn't queryable. To derive a queryable table, you can do 'CREATE TABLE QUERYABLE_{0} AS SELECT * FROM {0}'. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.", first.name));
     }
     if persistent && first.window.is_some() && first.kind == SourceKind::Table {
-        return err(q.from.source.span, "KSQL does not support persistent queries on windowed tables.");
+        return err(
+            q.from.source.span,
+            "KSQL does not support persistent queries on windowed tables.",
+        );
     }
 
     // ---- WHERE -------------------------------------------------------------------------
@@ -294,7 +302,13 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                 .map(|c| format!("`{}`", c.name))
                 .collect();
             if !bad.is_empty() {
-                return err(w.span, format!("Pull queries don't support the following columns in WHERE clauses: {}", bad.join(", ")));
+                return err(
+                    w.span,
+                    format!(
+                        "Pull queries don't support the following columns in WHERE clauses: {}",
+                        bad.join(", ")
+                    ),
+                );
             }
         }
         plan = LogicalPlan {
@@ -312,7 +326,10 @@ pub(crate) fn analyze_query<C: CatalogMut>(
         .flat_map(|(_, s)| s.columns.iter().map(|c| c.name.clone()))
         .collect();
     for it in &q.select {
-        if let SelectItem::Expr { alias: Some(al), .. } = it {
+        if let SelectItem::Expr {
+            alias: Some(al), ..
+        } = it
+        {
             taken.push(al.value.clone());
         }
     }
@@ -357,7 +374,7 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             }
         }
         for (alias, entry) in &sources {
-            if source.is_some_and(|s| s != alias && s != &entry.name) {
+            if source.is_some_and(|s| s != alias && s != entry.name) {
                 continue;
             }
             for c in &entry.columns {
@@ -377,7 +394,10 @@ pub(crate) fn analyze_query<C: CatalogMut>(
         match it {
             SelectItem::Wildcard { source, span } => {
                 if let Some(s) = source {
-                    if !sources.iter().any(|(al, e)| *al == s.value || e.name == s.value) {
+                    if !sources
+                        .iter()
+                        .any(|(al, e)| *al == s.value || e.name == s.value)
+                    {
                         return Err(AnalysisError::new(
                             s.span,
                             format!("'{}' is not a valid stream/table name or alias.", s.value),
@@ -401,7 +421,10 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                 let mut t = ExprTyper::new(&scope, functions, &custom, "SELECT");
                 let b = t.type_expr(base)?;
                 let SqlType::Struct(fields) = &b.ty else {
-                    return err(*span, format!("Expected STRUCT type for '{base}->*', got {}", b.ty));
+                    return err(
+                        *span,
+                        format!("Expected STRUCT type for '{base}->*', got {}", b.ty),
+                    );
                 };
                 for (f, ft) in fields {
                     let e = TypedExpr::new(
@@ -428,7 +451,10 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                 t.allow_table_functions = true;
                 let te = t.type_expr(expr).map_err(|e| {
                     if e.message.starts_with("Cast of") {
-                        AnalysisError { message: format!("Invalid Select: {}", e.message), ..e }
+                        AnalysisError {
+                            message: format!("Invalid Select: {}", e.message),
+                            ..e
+                        }
                     } else {
                         e
                     }
@@ -436,7 +462,9 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                 let (name, aliased) = match alias {
                     Some(al) => {
                         if is_pseudo_name(&al.value)
-                            && (persistent || al.value.starts_with("WINDOW") || al.value == "ROWTIME")
+                            && (persistent
+                                || al.value.starts_with("WINDOW")
+                                || al.value == "ROWTIME")
                         {
                             return err(
                                 al.span,
@@ -446,7 +474,9 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                         (al.value.clone(), true)
                     }
                     None => match default_name(&te).map(|n| match (&expr.kind, &te.kind) {
-                        (ExprKind::Column { source: None, .. }, TypedExprKind::Column(c)) => c.name.clone(),
+                        (ExprKind::Column { source: None, .. }, TypedExprKind::Column(c)) => {
+                            c.name.clone()
+                        }
                         _ => n,
                     }) {
                         Some(n) => {
@@ -484,7 +514,13 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             .map(|c| format!("`{}`", c.name))
             .collect();
         if !bad.is_empty() {
-            return err(q.span, format!("Pull queries don't support the following columns in SELECT clauses: {}", bad.join(", ")));
+            return err(
+                q.span,
+                format!(
+                    "Pull queries don't support the following columns in SELECT clauses: {}",
+                    bad.join(", ")
+                ),
+            );
         }
     }
 
@@ -502,11 +538,9 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             t.allow_aggregates = true;
             let th = t.type_expr(h)?;
             if q.window.is_some() {
-                if let Some(c) = th
-                    .columns()
-                    .into_iter()
-                    .find(|c| c.source.is_none() && (c.name == "WINDOWSTART" || c.name == "WINDOWEND"))
-                {
+                if let Some(c) = th.columns().into_iter().find(|c| {
+                    c.source.is_none() && (c.name == "WINDOWSTART" || c.name == "WINDOWEND")
+                }) {
                     return err(h.span, format!("Window bounds column {} can only be used in the SELECT clause of windowed aggregations", c.name));
                 }
             }
@@ -521,11 +555,14 @@ pub(crate) fn analyze_query<C: CatalogMut>(
         None => None,
     };
 
-    if q.window.is_some() && q.group_by.is_none() {
-        return err(q.window.as_ref().unwrap().span, "WINDOW clause requires a GROUP BY clause.");
+    if let (Some(w), None) = (&q.window, &q.group_by) {
+        return err(w.span, "WINDOW clause requires a GROUP BY clause.");
     }
     if q.emit == Some(Emit::Final) && q.window.is_none() {
-        return err(q.span, "EMIT FINAL is only supported for windowed aggregations.");
+        return err(
+            q.span,
+            "EMIT FINAL is only supported for windowed aggregations.",
+        );
     }
 
     let final_keys: Vec<KeyCol>;
@@ -539,7 +576,10 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                 let it = items.iter().find(|i| has_agg(&i.expr)).unwrap();
                 return err(
                     it.span,
-                    format!("Use of aggregate function {} requires a GROUP BY clause.", it.text),
+                    format!(
+                        "Use of aggregate function {} requires a GROUP BY clause.",
+                        it.text
+                    ),
                 );
             }
         };
@@ -558,7 +598,10 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             return err(q.span, format!("Source(s) {} are using the 'KAFKA' value format. This format does not yet support GROUP BY.", kafka.join(", ")));
         }
         if !select_has_agg && having.as_ref().is_none_or(|(h, _)| !has_agg(h)) {
-            return err(q.span, "GROUP BY requires aggregate functions in either the SELECT or HAVING clause.");
+            return err(
+                q.span,
+                "GROUP BY requires aggregate functions in either the SELECT or HAVING clause.",
+            );
         }
         let mut groups: Vec<TypedExpr> = Vec::new();
         let mut group_texts: Vec<String> = Vec::new();
@@ -606,7 +649,12 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                 .filter(|n| {
                     matches!(
                         n.as_str(),
-                        "MIN" | "MAX" | "LATEST_BY_OFFSET" | "EARLIEST_BY_OFFSET" | "TOPK" | "TOPKDISTINCT"
+                        "MIN"
+                            | "MAX"
+                            | "LATEST_BY_OFFSET"
+                            | "EARLIEST_BY_OFFSET"
+                            | "TOPK"
+                            | "TOPKDISTINCT"
                     )
                 })
                 .fold(Vec::new(), |mut v, n| {
@@ -623,7 +671,10 @@ pub(crate) fn analyze_query<C: CatalogMut>(
         // Key names: the projection alias of a select item equal to the group expression.
         let mut key_cols: Vec<KeyCol> = Vec::new();
         for g in &groups {
-            let from_select = items.iter().find(|i| same_expr(&i.expr, g)).map(|i| i.name.clone());
+            let from_select = items
+                .iter()
+                .find(|i| same_expr(&i.expr, g))
+                .map(|i| i.name.clone());
             let name = match from_select.or_else(|| key_default_name(g)) {
                 Some(n) => n,
                 None => next_generated(&mut taken),
@@ -705,7 +756,10 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                     let names: Vec<String> = left.iter().map(|c| c.name.clone()).collect();
                     return err(
                         hs.span,
-                        format!("Non-aggregate HAVING expression not part of GROUP BY: {}", names.join(", ")),
+                        format!(
+                            "Non-aggregate HAVING expression not part of GROUP BY: {}",
+                            names.join(", ")
+                        ),
                     );
                 }
                 Some(r)
@@ -716,15 +770,29 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             let missing: Vec<String> = key_cols
                 .iter()
                 .zip(&group_texts)
-                .filter(|(k, _)| !items.iter().any(|i| i.expr.as_column().is_some_and(|c| c.source.is_none() && c.name == k.name)))
+                .filter(|(k, _)| {
+                    !items.iter().any(|i| {
+                        i.expr
+                            .as_column()
+                            .is_some_and(|c| c.source.is_none() && c.name == k.name)
+                    })
+                })
                 .map(|(_, t)| t.clone())
                 .collect();
             if !missing.is_empty() {
                 let sink_name = &sink.unwrap().name;
                 let (what, list, eg) = if missing.len() == 1 {
-                    ("grouping expression", missing[0].clone(), missing[0].clone())
+                    (
+                        "grouping expression",
+                        missing[0].clone(),
+                        missing[0].clone(),
+                    )
                 } else {
-                    ("grouping expressions", and_list(&missing), missing.join(", "))
+                    (
+                        "grouping expressions",
+                        and_list(&missing),
+                        missing.join(", "),
+                    )
                 };
                 return err(q.span, format!("Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used to build `{sink_name}` must include the {what} {list} in its projection (eg, SELECT {eg}...)."));
             }
@@ -732,7 +800,10 @@ pub(crate) fn analyze_query<C: CatalogMut>(
         let window_spec = q.window.as_ref().map(window_spec);
         let input_key_exprs: Vec<&TypedExpr> = keys.iter().map(|k| &k.matches[0]).collect();
         let repartition = groups.len() != input_key_exprs.len()
-            || groups.iter().zip(&input_key_exprs).any(|(g, k)| !same_expr(g, k));
+            || groups
+                .iter()
+                .zip(&input_key_exprs)
+                .any(|(g, k)| !same_expr(g, k));
         if repartition && window.is_some() {
             return err(q.span, "Implicit repartitioning of windowed sources is not supported. See https://github.com/confluentinc/ksql/issues/4385.");
         }
@@ -741,7 +812,11 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             .map(|k| Column::new(k.name.clone(), k.ty.clone(), ColumnRole::Key))
             .collect();
         for ag in &aggs {
-            cols.push(Column::new(ag.output.clone(), ag.ty.clone(), ColumnRole::Value));
+            cols.push(Column::new(
+                ag.output.clone(),
+                ag.ty.clone(),
+                ColumnRole::Value,
+            ));
         }
         cols.push(pseudo(None, "ROWTIME", SqlType::BigInt));
         if window_spec.is_some() {
@@ -808,7 +883,10 @@ pub(crate) fn analyze_query<C: CatalogMut>(
         }
         let nulls = exprs.iter().filter(|e| e.is_null_literal()).count();
         if nulls > 0 && exprs.len() > 1 {
-            return err(q.span, "Cannot PARTITION BY multiple columns including NULL");
+            return err(
+                q.span,
+                "Cannot PARTITION BY multiple columns including NULL",
+            );
         }
         if window.is_some() {
             return err(q.span, "Implicit repartitioning of windowed sources is not supported. See https://github.com/confluentinc/ksql/issues/4385.");
@@ -816,7 +894,10 @@ pub(crate) fn analyze_query<C: CatalogMut>(
         let mut key_cols: Vec<KeyCol> = Vec::new();
         if nulls == 0 {
             for p in &exprs {
-                let from_select = items.iter().find(|i| same_expr(&i.expr, p)).map(|i| i.name.clone());
+                let from_select = items
+                    .iter()
+                    .find(|i| same_expr(&i.expr, p))
+                    .map(|i| i.name.clone());
                 let name = match from_select.or_else(|| key_default_name(p)) {
                     Some(n) => n,
                     None => next_generated(&mut taken),
@@ -856,16 +937,19 @@ pub(crate) fn analyze_query<C: CatalogMut>(
         };
         for it in items.iter_mut() {
             it.expr = it.expr.transform(&mut |x| {
-                key_cols.iter().find(|k| same_expr(&k.matches[0], x)).map(|k| {
-                    TypedExpr::new(
-                        TypedExprKind::Column(ColumnRef {
-                            source: None,
-                            name: k.name.clone(),
-                        }),
-                        k.ty.clone(),
-                        x.span,
-                    )
-                })
+                key_cols
+                    .iter()
+                    .find(|k| same_expr(&k.matches[0], x))
+                    .map(|k| {
+                        TypedExpr::new(
+                            TypedExprKind::Column(ColumnRef {
+                                source: None,
+                                name: k.name.clone(),
+                            }),
+                            k.ty.clone(),
+                            x.span,
+                        )
+                    })
             });
         }
         for k in key_cols.iter_mut() {
@@ -893,15 +977,29 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             let missing: Vec<String> = key_cols
                 .iter()
                 .zip(&exprs)
-                .filter(|(k, _)| !items.iter().any(|i| i.expr.as_column().is_some_and(|c| c.source.is_none() && c.name == k.name)))
+                .filter(|(k, _)| {
+                    !items.iter().any(|i| {
+                        i.expr
+                            .as_column()
+                            .is_some_and(|c| c.source.is_none() && c.name == k.name)
+                    })
+                })
                 .map(|(_, e)| e.to_string())
                 .collect();
             if !missing.is_empty() {
                 let sink_name = &sink.unwrap().name;
                 let (what, list, eg) = if missing.len() == 1 {
-                    ("partitioning expression", missing[0].clone(), missing[0].clone())
+                    (
+                        "partitioning expression",
+                        missing[0].clone(),
+                        missing[0].clone(),
+                    )
                 } else {
-                    ("partitioning expressions", and_list(&missing), missing.join(", "))
+                    (
+                        "partitioning expressions",
+                        and_list(&missing),
+                        missing.join(", "),
+                    )
                 };
                 return err(q.span, format!("Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used to build `{sink_name}` must include the {what} {list} in its projection (eg, SELECT {eg}...)."));
             }
@@ -934,7 +1032,11 @@ pub(crate) fn analyze_query<C: CatalogMut>(
         }
         let mut cols = plan.schema.columns.clone();
         for c in &calls {
-            cols.push(Column::new(c.output.clone(), c.ty.clone(), ColumnRole::Value));
+            cols.push(Column::new(
+                c.output.clone(),
+                c.ty.clone(),
+                ColumnRole::Value,
+            ));
         }
         plan = LogicalPlan {
             schema: Schema::new(cols),
@@ -1003,7 +1105,12 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                     format!("The query used to build `{sink_name}` must include the {what} {} in its projection (eg, SELECT {}...).", and_list(&names), names.join(", "))
                 }
             };
-            return err(q.span, format!("Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\n{msg}"));
+            return err(
+                q.span,
+                format!(
+                    "Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\n{msg}"
+                ),
+            );
         }
     }
 
@@ -1017,7 +1124,10 @@ pub(crate) fn analyze_query<C: CatalogMut>(
         if persistent && is_pseudo_name(&it.name) && !it.aliased {
             return err(
                 it.span,
-                format!("Reserved column name in select: `{}`. Please remove or alias the column.", it.name),
+                format!(
+                    "Reserved column name in select: `{}`. Please remove or alias the column.",
+                    it.name
+                ),
             );
         }
         let is_key = key_items.iter().any(|v| v.first() == Some(&i))
@@ -1025,14 +1135,24 @@ pub(crate) fn analyze_query<C: CatalogMut>(
         let col = Column::new(
             it.name.clone(),
             it.expr.ty.clone(),
-            if is_key { ColumnRole::Key } else { ColumnRole::Value },
+            if is_key {
+                ColumnRole::Key
+            } else {
+                ColumnRole::Value
+            },
         );
-        let dup = key_columns.iter().chain(value_columns.iter()).find(|c: &&Column| c.name == it.name);
+        let dup = key_columns
+            .iter()
+            .chain(value_columns.iter())
+            .find(|c: &&Column| c.name == it.name);
         if let Some(d) = dup {
             if persistent || !is_key {
                 return err(
                     it.span,
-                    format!("Duplicate value columns found in schema: `{}` {}", d.name, d.ty),
+                    format!(
+                        "Duplicate value columns found in schema: `{}` {}",
+                        d.name, d.ty
+                    ),
                 );
             }
         }
@@ -1111,7 +1231,10 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             && key_format.name != "NONE"
             && result_kind == SourceKind::Stream
         {
-            return err(prop_span(props, "KEY_FORMAT"), "Key format specified for stream without key columns.");
+            return err(
+                prop_span(props, "KEY_FORMAT"),
+                "Key format specified for stream without key columns.",
+            );
         }
         if !explicit_key_format {
             key_format = FormatInfo::new("NONE");
@@ -1275,7 +1398,9 @@ fn analyze_join<C: CatalogMut>(
             };
             return err(j.span, format!("Can not join windowed source to non-windowed source.\n`{ws}` is {} windowed\n`{wn}` is not windowed", l.kind));
         }
-        (Some(l), Some(r)) if (l.kind == WindowType::Session) != (r.kind == WindowType::Session) => {
+        (Some(l), Some(r))
+            if (l.kind == WindowType::Session) != (r.kind == WindowType::Session) =>
+        {
             return err(j.span, format!("Incompatible windowed sources.\nLeft source: {}\nRight source: {}\nSession windowed sources can only be joined to other session windowed sources, and may still not result in expected behaviour as session bounds must be an exact match for the join to work\nHopping and tumbling windowed sources can only be joined to other hopping and tumbling windowed sources", l.kind, r.kind));
         }
         _ => {}
@@ -1290,7 +1415,13 @@ fn analyze_join<C: CatalogMut>(
         return err(j.on.span, format!("Invalid join condition: joins on multiple conditions are not yet supported. Got {te}."));
     }
     if *op != BinaryOp::Eq {
-        return err(j.on.span, format!("Unsupported join expression: {}. Only equality joins are supported.", j.on));
+        return err(
+            j.on.span,
+            format!(
+                "Unsupported join expression: {}. Only equality joins are supported.",
+                j.on
+            ),
+        );
     }
     let mut t = ExprTyper::new(&combined, functions, custom, "JOIN ON");
     let l = t.type_expr(left)?;
@@ -1321,9 +1452,19 @@ fn analyze_join<C: CatalogMut>(
     if l_is_right == r_is_right {
         return err(j.on.span, format!("Invalid comparison expression in join '{on_text}'. Each side of the join comparision must contain references from exactly one source."));
     }
-    let (lk, rk) = if l_is_right { (rr.clone(), l.clone()) } else { (l.clone(), rr.clone()) };
+    let (lk, rk) = if l_is_right {
+        (rr.clone(), l.clone())
+    } else {
+        (l.clone(), rr.clone())
+    };
     if lk.ty != rk.ty {
-        return err(j.on.span, format!("Invalid join condition: types don't match. Got {}{{{}}} = {}{{{}}}.", l, l.ty, rr, rr.ty));
+        return err(
+            j.on.span,
+            format!(
+                "Invalid join condition: types don't match. Got {}{{{}}} = {}{{{}}}.",
+                l, l.ty, rr, rr.ty
+            ),
+        );
     }
 
     let right_kind = right.kind;
@@ -1340,11 +1481,19 @@ fn analyze_join<C: CatalogMut>(
             return err(j.span, "Stream-Stream joins must have a WITHIN clause specified. None was provided. To learn about how to specify a WITHIN clause with a stream-stream join, please visit: https://docs.confluent.io/current/ksql/docs/syntax-reference.html#create-stream-as-select");
         }
         JoinKind::StreamTable | JoinKind::TableTable if j.within.is_some() => {
-            let what = if kind == JoinKind::StreamTable { "Stream-Table" } else { "Table-Table" };
+            let what = if kind == JoinKind::StreamTable {
+                "Stream-Table"
+            } else {
+                "Table-Table"
+            };
             return err(j.span, format!("A window definition was provided for a {what} join. These joins are not windowed. Please drop the window definition (ie. the WITHIN clause) and try to run your {} join again.", what.to_lowercase()));
         }
         JoinKind::StreamTable if matches!(j.join_type, JoinType::Right | JoinType::Full) => {
-            let jt = if j.join_type == JoinType::Full { "full-outer" } else { "right-outer" };
+            let jt = if j.join_type == JoinType::Full {
+                "full-outer"
+            } else {
+                "right-outer"
+            };
             return err(j.span, format!("Invalid join type: {jt} join not supported for stream-table join. Got {} {} {}.", left_sources[0].1.name, j.join_type.as_str(), right.name));
         }
         _ => {}
@@ -1353,8 +1502,10 @@ fn analyze_join<C: CatalogMut>(
     // The right side of a stream-table or table-table join is looked up by its key.
     let right_keys: Vec<&Column> = right.key_columns().collect();
     let rk_is_right_key = right_keys.len() == 1
-        && rk.as_column().is_some_and(|c| c.name == right_keys[0].name && c.source.as_deref() == Some(right_alias));
-    let lk_is_left_key = keys.len() == 1 && keys[0].matches.iter().any(|m| *m == lk);
+        && rk.as_column().is_some_and(|c| {
+            c.name == right_keys[0].name && c.source.as_deref() == Some(right_alias)
+        });
+    let lk_is_left_key = keys.len() == 1 && keys[0].matches.contains(&lk);
     let mut kind = kind;
     if right_kind == SourceKind::Table && !rk_is_right_key {
         if kind == JoinKind::TableTable {
@@ -1367,12 +1518,19 @@ fn analyze_join<C: CatalogMut>(
             return err(j.on.span, format!("Invalid join condition: foreign-key table-table joins are not supported as part of n-way joins. Got {l} = {rr}."));
         }
         match j.join_type {
-            JoinType::Right => return err(j.span, "RIGHT OUTER JOIN on a foreign key is not supported"),
-            JoinType::Full => return err(j.span, "FULL OUTER JOIN on a foreign key is not supported"),
+            JoinType::Right => {
+                return err(j.span, "RIGHT OUTER JOIN on a foreign key is not supported")
+            }
+            JoinType::Full => {
+                return err(j.span, "FULL OUTER JOIN on a foreign key is not supported")
+            }
             _ => {}
         }
         if left_window.is_some() || rw.is_some() {
-            return err(j.span, "Foreign-key table-table joins are not supported on windowed tables.");
+            return err(
+                j.span,
+                "Foreign-key table-table joins are not supported on windowed tables.",
+            );
         }
         kind = JoinKind::ForeignKey;
     }
@@ -1393,8 +1551,8 @@ fn analyze_join<C: CatalogMut>(
             }
             left_plan = repartition(left_plan, &lk);
         }
-        let rk_is_stream_key = right_keys.len() == 1
-            && rk.as_column().is_some_and(|c| c.name == right_keys[0].name);
+        let rk_is_stream_key =
+            right_keys.len() == 1 && rk.as_column().is_some_and(|c| c.name == right_keys[0].name);
         if right_kind == SourceKind::Stream && !rk_is_stream_key {
             if rw.is_some() {
                 return err(j.span, "Implicit repartitioning of windowed sources is not supported. See https://github.com/confluentinc/ksql/issues/4385.");
@@ -1406,7 +1564,9 @@ fn analyze_join<C: CatalogMut>(
     // The key of the result.
     let new_key: Vec<KeyCol> = if kind == JoinKind::ForeignKey {
         keys.clone()
-    } else if j.join_type == JoinType::Full || (lk.as_column().is_none() && rk.as_column().is_none()) {
+    } else if j.join_type == JoinType::Full
+        || (lk.as_column().is_none() && rk.as_column().is_none())
+    {
         let mut name = "ROWKEY".to_string();
         let mut i = 1;
         while combined.columns.iter().any(|c| c.name == name) {
@@ -1490,21 +1650,34 @@ fn analyze_join<C: CatalogMut>(
     new_scope.columns.retain(|c| c.source.is_some());
     for k in &new_key {
         if k.what == KeyOrigin::SyntheticJoin {
-            new_scope
-                .columns
-                .insert(0, Column::new(k.name.clone(), k.ty.clone(), ColumnRole::Key));
+            new_scope.columns.insert(
+                0,
+                Column::new(k.name.clone(), k.ty.clone(), ColumnRole::Key),
+            );
         }
     }
     for (n, t) in PSEUDO {
         new_scope.columns.push(pseudo(None, n, t.clone()));
     }
     if left_window.is_some() {
-        new_scope.columns.push(pseudo(None, "WINDOWSTART", SqlType::BigInt));
-        new_scope.columns.push(pseudo(None, "WINDOWEND", SqlType::BigInt));
+        new_scope
+            .columns
+            .push(pseudo(None, "WINDOWSTART", SqlType::BigInt));
+        new_scope
+            .columns
+            .push(pseudo(None, "WINDOWEND", SqlType::BigInt));
     }
     *scope = new_scope;
     *keys = new_key;
-    Ok((plan, if kind == JoinKind::ForeignKey { SourceKind::Table } else { out_kind }, left_window))
+    Ok((
+        plan,
+        if kind == JoinKind::ForeignKey {
+            SourceKind::Table
+        } else {
+            out_kind
+        },
+        left_window,
+    ))
 }
 
 fn repartition(input: LogicalPlan, key: &TypedExpr) -> LogicalPlan {

@@ -196,9 +196,9 @@ impl TypedExpr {
             K::Array(items) => items.iter().collect(),
             K::Map(entries) => entries.iter().flat_map(|(k, v)| [k, v]).collect(),
             K::Struct(fields) => fields.iter().map(|(_, e)| e).collect(),
-            K::Function { args, .. } | K::Aggregate { args, .. } | K::TableFunction { args, .. } => {
-                args.iter().collect()
-            }
+            K::Function { args, .. }
+            | K::Aggregate { args, .. }
+            | K::TableFunction { args, .. } => args.iter().collect(),
             K::Lambda { body, .. } => vec![body],
         }
     }
@@ -232,9 +232,11 @@ impl TypedExpr {
         use TypedExprKind as K;
         let mut t = |e: &TypedExpr| Box::new(e.transform(f));
         let kind = match &self.kind {
-            K::Literal(_) | K::TypedLiteral(_) | K::Column(_) | K::LambdaVar(_) | K::TimeUnit(_) => {
-                self.kind.clone()
-            }
+            K::Literal(_)
+            | K::TypedLiteral(_)
+            | K::Column(_)
+            | K::LambdaVar(_)
+            | K::TimeUnit(_) => self.kind.clone(),
             K::Dereference { base, field } => K::Dereference {
                 base: t(base),
                 field: field.clone(),
@@ -305,7 +307,9 @@ impl TypedExpr {
             },
             K::Array(items) => K::Array(items.iter().map(|e| *t(e)).collect()),
             K::Map(entries) => K::Map(entries.iter().map(|(k, v)| (*t(k), *t(v))).collect()),
-            K::Struct(fields) => K::Struct(fields.iter().map(|(n, e)| (n.clone(), *t(e))).collect()),
+            K::Struct(fields) => {
+                K::Struct(fields.iter().map(|(n, e)| (n.clone(), *t(e))).collect())
+            }
             K::Function { name, args } => K::Function {
                 name: name.clone(),
                 args: args.iter().map(|e| *t(e)).collect(),
@@ -385,7 +389,11 @@ impl fmt::Display for TypedExpr {
                 pattern,
                 escape,
             } => {
-                write!(f, "({expr} {}LIKE {pattern}", if *negated { "NOT " } else { "" })?;
+                write!(
+                    f,
+                    "({expr} {}LIKE {pattern}",
+                    if *negated { "NOT " } else { "" }
+                )?;
                 if let Some(e) = escape {
                     f.write_str(" ESCAPE ")?;
                     write_string_literal(f, e)?;

@@ -281,10 +281,7 @@ pub enum Node {
         items: Vec<NamedExpr>,
     },
     /// Stops after `limit` rows (transient queries).
-    Limit {
-        input: Box<LogicalPlan>,
-        limit: u64,
-    },
+    Limit { input: Box<LogicalPlan>, limit: u64 },
     /// Writes rows to a stream or table (CSAS, CTAS, INSERT INTO). Schema: the input's,
     /// minus pseudo-columns.
     Sink {

@@ -15,7 +15,10 @@ pub enum SqlType {
     Int,
     BigInt,
     Double,
-    Decimal { precision: u32, scale: u32 },
+    Decimal {
+        precision: u32,
+        scale: u32,
+    },
     String,
     Bytes,
     Date,
@@ -47,10 +50,7 @@ impl SqlType {
 
     /// The type written in a column list or `CAST`, with custom type names looked up by
     /// `custom` (which returns `None` for an unknown name: the name is returned as the error).
-    pub fn from_ast(
-        t: &Type,
-        custom: &dyn Fn(&str) -> Option<SqlType>,
-    ) -> Result<SqlType, String> {
+    pub fn from_ast(t: &Type, custom: &dyn Fn(&str) -> Option<SqlType>) -> Result<SqlType, String> {
         Ok(match t {
             Type::Boolean => SqlType::Boolean,
             Type::Int => SqlType::Int,
@@ -142,7 +142,9 @@ impl SqlType {
                 a.numeric_rank() <= b.numeric_rank()
             }
             (SqlType::Array(a), SqlType::Array(b)) => a.can_widen_to(b),
-            (SqlType::Map(ak, av), SqlType::Map(bk, bv)) => ak.can_widen_to(bk) && av.can_widen_to(bv),
+            (SqlType::Map(ak, av), SqlType::Map(bk, bv)) => {
+                ak.can_widen_to(bk) && av.can_widen_to(bv)
+            }
             (SqlType::Struct(a), SqlType::Struct(b)) => {
                 a.len() == b.len()
                     && a.iter()
@@ -170,7 +172,11 @@ impl SqlType {
                 Some(SqlType::decimal(precision, scale))
             }
             (x, y) if x.numeric_rank().is_some() && y.numeric_rank().is_some() => {
-                Some(if x.numeric_rank() > y.numeric_rank() { x.clone() } else { y.clone() })
+                Some(if x.numeric_rank() > y.numeric_rank() {
+                    x.clone()
+                } else {
+                    y.clone()
+                })
             }
             (SqlType::Array(x), SqlType::Array(y)) => Some(SqlType::array(SqlType::common(x, y)?)),
             (SqlType::Map(xk, xv), SqlType::Map(yk, yv)) => Some(SqlType::map(
