@@ -162,8 +162,13 @@ pub(crate) fn compact(p: &Partition, now_ms: i64) -> Result<CompactionReport> {
         std::fs::rename(&cleaned, &s.path)
             .map_err(|e| io("renaming cleaned segment into place", e))?;
         sync_dir(p.dir()).map_err(|e| LogError::io("syncing partition directory", p.dir(), e))?;
-        let (seg, _) =
-            Segment::open_closed(p.dir(), s.base_offset, next_base, cfg.index_interval_bytes)?;
+        let (seg, _) = Segment::open_closed(
+            p.dir(),
+            s.base_offset,
+            next_base,
+            cfg.index_interval_bytes,
+            true,
+        )?;
         p.replace_segment(Arc::new(seg));
         report.segments_rewritten += 1;
         report.records_removed += droppable;

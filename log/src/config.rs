@@ -369,6 +369,29 @@ impl Default for LogOptions {
     }
 }
 
+/// How often a read-only log looks for new data by default (what a tailing CLI should
+/// use): 100 ms.
+pub const DEFAULT_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Options for [`crate::Log::open_read_only_with`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadOnlyOptions {
+    /// Run a background thread that, every this often, refreshes the partitions someone
+    /// waits on asynchronously ([`crate::Partition::wait_for_append`]) or holds a
+    /// [`crate::Partition::subscribe`] receiver of, so that those wake up when the writer
+    /// process appends. `None`: no thread; the caller refreshes. Default
+    /// [`DEFAULT_POLL_INTERVAL`] (100 ms).
+    pub poll_interval: Option<std::time::Duration>,
+}
+
+impl Default for ReadOnlyOptions {
+    fn default() -> Self {
+        ReadOnlyOptions {
+            poll_interval: Some(DEFAULT_POLL_INTERVAL),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -169,6 +169,11 @@ impl LogError {
         }
     }
 
+    /// True for an I/O error on a file or directory that does not exist (any more).
+    pub(crate) fn is_not_found(&self) -> bool {
+        matches!(self, LogError::Io { source, .. } if source.kind() == io::ErrorKind::NotFound)
+    }
+
     /// True for an I/O error caused by a full disk (ENOSPC / EDQUOT).
     pub fn is_disk_full(&self) -> bool {
         matches!(self, LogError::Io { source, .. } if source.kind() == io::ErrorKind::StorageFull

@@ -194,7 +194,7 @@ fn read_optional(path: &Path) -> io::Result<Option<Vec<u8>>> {
     }
 }
 
-/// Writes both index files (replacing them), fsyncing when `sync`.
+/// Writes both index files (replacing each atomically), fsyncing when `sync`.
 pub(crate) fn write_files(
     index: &SegmentIndex,
     offsets_path: &Path,
@@ -215,13 +215,20 @@ pub(crate) fn write_files(
     write_file(times_path, &b, sync)
 }
 
+/// Writes `<path>.tmp` and renames it over `path`, so that a reader (a read-only
+/// follower in another process) sees the old file or the new one, never a partial one.
+/// A leftover `.tmp` is removed when the partition is next opened for writing.
 fn write_file(path: &Path, b: &[u8], sync: bool) -> io::Result<()> {
-    let mut f = File::create(path)?;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    let mut f = File::create(&tmp)?;
     f.write_all(b)?;
     if sync {
         f.sync_all()?;
     }
-    Ok(())
+    drop(f);
+    std::fs::rename(&tmp, path)
 }
 
 #[cfg(test)]

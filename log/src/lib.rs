@@ -22,8 +22,8 @@ mod topic;
 pub use bytes::Bytes;
 pub use compaction::CompactionReport;
 pub use config::{
-    CleanupPolicy, FlushPolicy, LogOptions, TopicConfig, DEFAULT_MAX_MESSAGE_BYTES,
-    DEFAULT_SEGMENT_BYTES, KNOWN_CONFIGS,
+    CleanupPolicy, FlushPolicy, LogOptions, ReadOnlyOptions, TopicConfig,
+    DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_POLL_INTERVAL, DEFAULT_SEGMENT_BYTES, KNOWN_CONFIGS,
 };
 pub use error::{LogError, Result};
 pub use log::{validate_topic_name, Log, CONSUMER_OFFSETS_TOPIC};

@@ -2,6 +2,7 @@
 //! delete), topic name validation, the background flusher and consumer-group offsets.
 
 use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, RwLock, Weak};
@@ -9,7 +10,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::compaction::CompactionReport;
-use crate::config::{CleanupPolicy, LogOptions, TopicConfig};
+use crate::config::{CleanupPolicy, LogOptions, ReadOnlyOptions, TopicConfig};
 use crate::error::{LogError, Result};
 use crate::offsets::OffsetStore;
 use crate::partition::{lock, sync_dir};
@@ -79,8 +80,10 @@ struct Inner {
     admin: Mutex<()>,
     offsets: OffsetStore,
     notes: Vec<String>,
-    /// Holds the exclusive lock on `<dir>/.lock` while the log is open.
-    _lock: std::fs::File,
+    /// Holds the exclusive lock on `<dir>/.lock` while the log is open (`None`: a
+    /// read-only log, which takes no lock).
+    _lock: Option<std::fs::File>,
+    read_only: bool,
 }
 
 /// Takes the exclusive lock on `<dir>/.lock`; released when the file is closed (also
@@ -128,12 +131,14 @@ impl Inner {
 }
 
 /// A data directory of topics. Share it behind an `Arc`; all methods take `&self`.
-/// One `Log` at a time may have a data directory open (an exclusive lock on
-/// `<dir>/.lock`; a second open fails with [`LogError::Locked`]).
+/// One `Log` at a time may have a data directory open for writing (an exclusive lock on
+/// `<dir>/.lock`; a second open fails with [`LogError::Locked`]); any number of
+/// read-only logs ([`Log::open_read_only`]), in any process, may follow it.
 #[derive(Debug)]
 pub struct Log {
     inner: Arc<Inner>,
-    flusher: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
+    /// The `flush.ms` thread (writer) or the refresher thread (read-only), if any.
+    background: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
 }
 
 impl Log {
@@ -205,14 +210,170 @@ impl Log {
             admin: Mutex::new(()),
             offsets,
             notes,
-            _lock: lock_file,
+            _lock: Some(lock_file),
+            read_only: false,
         });
         let flusher = if options.background_flush {
             spawn_flusher(Arc::downgrade(&inner))
         } else {
             None
         };
-        Ok(Log { inner, flusher })
+        Ok(Log {
+            inner,
+            background: flusher,
+        })
+    }
+
+    /// Opens the data directory `dir` read-only, to follow a writer in another process
+    /// (or to read a log nobody writes), with [`ReadOnlyOptions::default`]: a background
+    /// thread refreshes partitions that have async waiters every 100 ms. See
+    /// [`Log::open_read_only_with`].
+    pub fn open_read_only(dir: impl AsRef<Path>) -> Result<Log> {
+        Log::open_read_only_with(dir, ReadOnlyOptions::default())
+    }
+
+    /// Opens the data directory `dir` read-only. It takes no lock, so it works while a
+    /// writer ([`Log::open`]) holds the directory, in this process or another, and when
+    /// there is none; and it never creates, writes, truncates, renames or deletes
+    /// anything: no recovery, indexes that need rebuilding are rebuilt in memory, an
+    /// incomplete or invalid batch at the end of a partition is treated as not yet
+    /// written (not served, not an error).
+    ///
+    /// The view is a snapshot until refreshed: [`Log::refresh`] (new and deleted topics,
+    /// then every partition), [`Topic::refresh`], [`Partition::refresh`], or the waits
+    /// that poll ([`Partition::wait_for_append_polling`],
+    /// [`Partition::wait_for_append_timeout`]). With `options.poll_interval` set, a
+    /// background thread refreshes the partitions that have async waiters
+    /// ([`Partition::wait_for_append`], [`Partition::subscribe`]) on that interval, so
+    /// async tailing code written for the writer's log works unchanged.
+    ///
+    /// Appends, produce, topic creation and deletion, offset commits, retention and
+    /// compaction fail with [`LogError::ReadOnly`]; `flush` does nothing.
+    pub fn open_read_only_with(dir: impl AsRef<Path>, options: ReadOnlyOptions) -> Result<Log> {
+        let dir = dir.as_ref().to_path_buf();
+        if !dir.is_dir() {
+            return Err(LogError::io(
+                "opening data directory read-only",
+                &dir,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory"),
+            ));
+        }
+        let mut topics = BTreeMap::new();
+        for (name, path, _) in topic_dirs(&dir)? {
+            match Topic::open_read_only(path, &name) {
+                Ok(t) => {
+                    topics.insert(name, Arc::new(t));
+                }
+                // Deleted (or still being created) by the writer meanwhile.
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let (offsets, offset_notes) = match topics.get(CONSUMER_OFFSETS_TOPIC) {
+            Some(t) => OffsetStore::open(t.clone())?,
+            None => (OffsetStore::empty(), Vec::new()),
+        };
+        let notes = topics
+            .values()
+            .flat_map(|t| {
+                t.partitions()
+                    .iter()
+                    .flat_map(|p| p.recovery_notes().iter().cloned())
+            })
+            .chain(offset_notes)
+            .collect();
+        let inner = Arc::new(Inner {
+            dir,
+            topics: RwLock::new(topics),
+            admin: Mutex::new(()),
+            offsets,
+            notes,
+            _lock: None,
+            read_only: true,
+        });
+        let flusher = options
+            .poll_interval
+            .and_then(|every| spawn_refresher(Arc::downgrade(&inner), every));
+        Ok(Log {
+            inner,
+            background: flusher,
+        })
+    }
+
+    /// True for a log opened with [`Log::open_read_only`].
+    pub fn is_read_only(&self) -> bool {
+        self.inner.read_only
+    }
+
+    fn refuse_read_only(&self, operation: &str) -> Result<()> {
+        if self.inner.read_only {
+            return Err(LogError::read_only(operation, &self.inner.dir));
+        }
+        Ok(())
+    }
+
+    /// On a read-only log, catches up with the writer: topics created since are opened,
+    /// topics deleted (or deleted and re-created) are dropped (handles to them fail with
+    /// [`LogError::TopicDeleted`]), every partition is [`Partition::refresh`]ed and new
+    /// consumer-group commits are read. Every topic is tried; the first error is returned.
+    /// On the writer's log it does nothing.
+    pub fn refresh(&self) -> Result<()> {
+        if !self.inner.read_only {
+            return Ok(());
+        }
+        let _admin = lock(&self.inner.admin);
+        let current: BTreeMap<String, Arc<Topic>> = self
+            .inner
+            .topics
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let mut next = BTreeMap::new();
+        let mut first_err = None;
+        for (name, path, ino) in topic_dirs(&self.inner.dir)? {
+            let topic = match current.get(&name) {
+                Some(t) if t.dir_ino() == ino && !t.is_deleted() => t.clone(),
+                _ => match Topic::open_read_only(path, &name) {
+                    Ok(t) => Arc::new(t),
+                    Err(e) if e.is_not_found() => continue,
+                    Err(e) => {
+                        first_err.get_or_insert(e);
+                        continue;
+                    }
+                },
+            };
+            let topic = match topic.refresh() {
+                Ok(()) => topic,
+                // Deleted and re-created between the listing and the refresh (or with
+                // the old directory's inode): open what is there now.
+                Err(LogError::TopicDeleted(_)) => {
+                    match Topic::open_read_only(self.inner.dir.join(&name), &name) {
+                        Ok(t) => Arc::new(t),
+                        Err(e) if e.is_not_found() => continue,
+                        Err(e) => {
+                            first_err.get_or_insert(e);
+                            continue;
+                        }
+                    }
+                }
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                    topic
+                }
+            };
+            next.insert(name, topic);
+        }
+        for (name, t) in &current {
+            if !next.get(name).is_some_and(|n| Arc::ptr_eq(n, t)) {
+                t.mark_deleted();
+            }
+        }
+        let offsets_topic = next.get(CONSUMER_OFFSETS_TOPIC).cloned();
+        *self.inner.topics.write().unwrap_or_else(|e| e.into_inner()) = next;
+        if let Err(e) = self.inner.offsets.catch_up(offsets_topic) {
+            first_err.get_or_insert(e);
+        }
+        first_err.map_or(Ok(()), Err)
     }
 
     /// The data directory.
@@ -230,6 +391,7 @@ impl Log {
     /// for a name Kafka would refuse.
     pub fn create_topic(&self, name: &str, config: TopicConfig) -> Result<Arc<Topic>> {
         validate_topic_name(name)?;
+        self.refuse_read_only(&format!("create topic {name:?} in"))?;
         let _admin = lock(&self.inner.admin);
         if self
             .inner
@@ -251,22 +413,60 @@ impl Log {
 
     /// The topic `name`, creating it with `config` if it does not exist.
     pub fn topic_or_create(&self, name: &str, config: TopicConfig) -> Result<Arc<Topic>> {
+        if self.inner.read_only {
+            return match self.topic(name) {
+                Err(LogError::TopicNotFound(_)) => Err(LogError::read_only(
+                    format!("create topic {name:?} in"),
+                    &self.inner.dir,
+                )),
+                r => r,
+            };
+        }
         match self.create_topic(name, config) {
             Err(LogError::TopicExists(_)) => self.topic(name),
             r => r,
         }
     }
 
-    /// The topic `name`, or [`LogError::TopicNotFound`].
+    /// The topic `name`, or [`LogError::TopicNotFound`]. On a read-only log, a topic the
+    /// writer created (or re-created) since the last refresh is looked up on disk.
     pub fn topic(&self, name: &str) -> Result<Arc<Topic>> {
         validate_topic_name(name)?;
-        self.inner
+        let known = self
+            .inner
             .topics
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(name)
-            .cloned()
-            .ok_or_else(|| LogError::TopicNotFound(name.to_string()))
+            .cloned();
+        match known {
+            Some(t) if !(self.inner.read_only && t.is_deleted()) => Ok(t),
+            _ if self.inner.read_only => self.load_topic_read_only(name),
+            _ => Err(LogError::TopicNotFound(name.to_string())),
+        }
+    }
+
+    /// Read-only log: opens topic `name` from disk (if it exists) into the registry.
+    fn load_topic_read_only(&self, name: &str) -> Result<Arc<Topic>> {
+        let _admin = lock(&self.inner.admin);
+        let mut topics = self.inner.topics.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = topics.get(name).filter(|t| !t.is_deleted()) {
+            return Ok(t.clone());
+        }
+        topics.remove(name);
+        let path = self.inner.dir.join(name);
+        if !path.join(CONFIG_FILE).is_file() {
+            return Err(LogError::TopicNotFound(name.to_string()));
+        }
+        match Topic::open_read_only(path, name) {
+            Ok(t) => {
+                let t = Arc::new(t);
+                topics.insert(name.to_string(), t.clone());
+                Ok(t)
+            }
+            Err(e) if e.is_not_found() => Err(LogError::TopicNotFound(name.to_string())),
+            Err(e) => Err(e),
+        }
     }
 
     /// Names of the user topics, sorted (internal topics, named `__...`, are hidden).
@@ -292,6 +492,7 @@ impl Log {
     /// are still held fail with [`LogError::TopicDeleted`].
     pub fn delete_topic(&self, name: &str) -> Result<()> {
         validate_topic_name(name)?;
+        self.refuse_read_only(&format!("delete topic {name:?} in"))?;
         if name == CONSUMER_OFFSETS_TOPIC {
             return Err(LogError::InvalidArgument(format!(
                 "the internal topic {name} cannot be deleted"
@@ -330,6 +531,7 @@ impl Log {
         group: &str,
         offsets: &[(S, u32, u64)],
     ) -> Result<()> {
+        self.refuse_read_only(&format!("commit offsets of group {group:?} in"))?;
         self.inner.offsets.commit(group, offsets, now_ms())
     }
 
@@ -350,6 +552,7 @@ impl Log {
 
     /// Runs [`Topic::enforce_retention`] on every topic.
     pub fn enforce_retention(&self, now_ms: i64) -> Result<RetentionReport> {
+        self.refuse_read_only("enforce retention in")?;
         let mut total = RetentionReport::default();
         for t in self.inner.topic_list() {
             let r = t.enforce_retention(now_ms)?;
@@ -361,6 +564,7 @@ impl Log {
 
     /// Runs [`Topic::compact`] on every compacted topic (including `__consumer_offsets`).
     pub fn compact(&self) -> Result<CompactionReport> {
+        self.refuse_read_only("compact topics in")?;
         let mut total = CompactionReport::default();
         for t in self.inner.topic_list() {
             total.add(t.compact()?);
@@ -379,17 +583,76 @@ impl Log {
 
 impl Drop for Log {
     fn drop(&mut self) {
-        if let Some((tx, handle)) = self.flusher.take() {
+        if let Some((tx, handle)) = self.background.take() {
             drop(tx);
             let _ = handle.join();
         }
         // Topics with flush.ms get their pending data fsynced on a clean close.
+        if self.inner.read_only {
+            return;
+        }
         for t in self.inner.topic_list() {
             if t.config().flush_ms.is_some() {
                 let _ = t.flush();
             }
         }
     }
+}
+
+/// The topic directories of a data directory as (name, path, inode), skipping
+/// in-progress creations and deletions (`~...`), names Kafka would refuse and directories
+/// without a `topic.properties`.
+fn topic_dirs(dir: &Path) -> Result<Vec<(String, PathBuf, u64)>> {
+    let mut out = Vec::new();
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| LogError::io("listing data directory", dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| LogError::io("listing data directory", dir, e))?;
+        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        if name.starts_with('~') || validate_topic_name(&name).is_err() {
+            continue;
+        }
+        let path = entry.path();
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() && path.join(CONFIG_FILE).is_file() {
+            out.push((name, path, meta.ino()));
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Starts the thread of a read-only log that refreshes, every `every`, the partitions
+/// someone waits on asynchronously; `None` if no thread can be started.
+fn spawn_refresher(
+    inner: Weak<Inner>,
+    every: Duration,
+) -> Option<(mpsc::Sender<()>, JoinHandle<()>)> {
+    let (tx, rx) = mpsc::channel::<()>();
+    let every = every.max(Duration::from_millis(1));
+    let handle = std::thread::Builder::new()
+        .name("brook-log-refresher".into())
+        .spawn(move || loop {
+            match rx.recv_timeout(every) {
+                Err(mpsc::RecvTimeoutError::Timeout) => {
+                    let Some(i) = inner.upgrade() else { return };
+                    for t in i.topic_list() {
+                        for p in t.partitions() {
+                            if p.has_async_waiters() {
+                                // Errors (a deleted topic) reach the waiters themselves.
+                                let _ = p.refresh();
+                            }
+                        }
+                    }
+                }
+                _ => return,
+            }
+        });
+    handle.ok().map(|h| (tx, h))
 }
 
 /// Starts the `flush.ms` thread; `None` if no thread can be started (then `flush.ms` is

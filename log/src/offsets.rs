@@ -19,8 +19,16 @@ type Key = (String, String, u32);
 /// The committed offsets of every group.
 #[derive(Debug)]
 pub(crate) struct OffsetStore {
-    topic: Arc<Topic>,
-    map: Mutex<BTreeMap<Key, u64>>,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    /// The offsets topic; `None` on a read-only log whose writer has not created it yet.
+    topic: Option<Arc<Topic>>,
+    map: BTreeMap<Key, u64>,
+    /// Offset up to which the topic was read into `map`.
+    loaded_to: u64,
 }
 
 const KEY_VERSION: u8 = 0;
@@ -69,16 +77,29 @@ fn decode_value(b: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(b[1..9].try_into().ok()?))
 }
 
-impl OffsetStore {
-    /// Loads the committed offsets by reading the whole offsets topic (it is compacted).
-    /// Records that do not decode (a future format) are skipped; a corrupt range of a
-    /// closed segment is skipped with a note (the offsets in it fall back to older ones).
-    pub fn open(topic: Arc<Topic>) -> Result<(OffsetStore, Vec<String>)> {
-        let mut map = BTreeMap::new();
+impl State {
+    fn topic(&self) -> Result<&Arc<Topic>> {
+        self.topic.as_ref().ok_or_else(|| {
+            LogError::InvalidArgument(format!("the {CONSUMER_OFFSETS_TOPIC} topic does not exist"))
+        })
+    }
+
+    /// Reads the offsets topic from `loaded_to` to its end into `map`. Records that do
+    /// not decode (a future format) are skipped; a corrupt range of a closed segment is
+    /// skipped with a note (the offsets in it fall back to older ones).
+    fn load(&mut self) -> Result<Vec<String>> {
         let mut notes = Vec::new();
+        let Some(topic) = self.topic.clone() else {
+            return Ok(notes);
+        };
         let p = topic.partition(0)?;
-        let mut pos = p.start_offset();
         let end = p.end_offset();
+        if self.loaded_to > end {
+            // The log went back (a follower saw an append its writer then rolled back).
+            self.map.clear();
+            self.loaded_to = 0;
+        }
+        let mut pos = self.loaded_to.max(p.start_offset());
         while pos < end {
             let recs = match p.read(pos, ReadLimit::bytes(4 << 20)) {
                 Ok(r) => r,
@@ -109,22 +130,65 @@ impl OffsetStore {
                 };
                 match r.value.as_deref().map(decode_value) {
                     Some(Some(o)) => {
-                        map.insert(key, o);
+                        self.map.insert(key, o);
                     }
                     Some(None) => {}
                     None => {
-                        map.remove(&key);
+                        self.map.remove(&key);
                     }
                 }
             }
         }
+        self.loaded_to = self.loaded_to.max(pos);
+        Ok(notes)
+    }
+}
+
+impl OffsetStore {
+    /// Loads the committed offsets by reading the whole offsets topic (it is compacted).
+    pub fn open(topic: Arc<Topic>) -> Result<(OffsetStore, Vec<String>)> {
+        let mut state = State {
+            topic: Some(topic),
+            map: BTreeMap::new(),
+            loaded_to: 0,
+        };
+        let notes = state.load()?;
         Ok((
             OffsetStore {
-                topic,
-                map: Mutex::new(map),
+                state: Mutex::new(state),
             },
             notes,
         ))
+    }
+
+    /// A store without an offsets topic (a read-only log of a directory whose writer has
+    /// not created it yet).
+    pub fn empty() -> OffsetStore {
+        OffsetStore {
+            state: Mutex::new(State {
+                topic: None,
+                map: BTreeMap::new(),
+                loaded_to: 0,
+            }),
+        }
+    }
+
+    /// Read-only log: reads the commits the writer appended since the last call. `topic`
+    /// is the offsets topic as now known (after a refresh); a different one than before
+    /// (it appeared, or was re-created) is read from its start.
+    pub fn catch_up(&self, topic: Option<Arc<Topic>>) -> Result<()> {
+        let mut st = lock(&self.state);
+        let same = match (&st.topic, &topic) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        };
+        if !same {
+            st.topic = topic;
+            st.map.clear();
+            st.loaded_to = 0;
+        }
+        st.load().map(drop)
     }
 
     /// Appends all offsets as one batch (atomic) and fsyncs it (the offsets topic has
@@ -154,18 +218,20 @@ impl OffsetStore {
                 now_ms,
             ));
         }
-        let mut map = lock(&self.map);
-        self.topic.append(0, &records)?;
+        let mut st = lock(&self.state);
+        let info = st.topic()?.append(0, &records)?;
+        st.loaded_to = st.loaded_to.max(info.last_offset + 1);
         for (t, p, o) in offsets {
-            map.insert((group.to_string(), t.as_ref().to_string(), *p), *o);
+            st.map
+                .insert((group.to_string(), t.as_ref().to_string(), *p), *o);
         }
         Ok(())
     }
 
     /// Removes every group's offsets for `topic` (tombstones), after a topic deletion.
     pub fn remove_topic(&self, topic: &str, now_ms: i64) -> Result<()> {
-        let mut map = lock(&self.map);
-        let keys: Vec<Key> = map.keys().filter(|k| k.1 == topic).cloned().collect();
+        let mut st = lock(&self.state);
+        let keys: Vec<Key> = st.map.keys().filter(|k| k.1 == topic).cloned().collect();
         if keys.is_empty() {
             return Ok(());
         }
@@ -173,21 +239,24 @@ impl OffsetStore {
             .iter()
             .map(|(g, t, p)| Record::tombstone(encode_key(g, t, *p), now_ms))
             .collect();
-        self.topic.append(0, &records)?;
+        let info = st.topic()?.append(0, &records)?;
+        st.loaded_to = st.loaded_to.max(info.last_offset + 1);
         for k in keys {
-            map.remove(&k);
+            st.map.remove(&k);
         }
         Ok(())
     }
 
     pub fn get(&self, group: &str, topic: &str, partition: u32) -> Option<u64> {
-        lock(&self.map)
+        lock(&self.state)
+            .map
             .get(&(group.to_string(), topic.to_string(), partition))
             .copied()
     }
 
     pub fn group(&self, group: &str) -> Vec<(String, u32, u64)> {
-        lock(&self.map)
+        lock(&self.state)
+            .map
             .iter()
             .filter(|(k, _)| k.0 == group)
             .map(|(k, &o)| (k.1.clone(), k.2, o))
@@ -195,7 +264,7 @@ impl OffsetStore {
     }
 
     pub fn groups(&self) -> Vec<String> {
-        let mut g: Vec<String> = lock(&self.map).keys().map(|k| k.0.clone()).collect();
+        let mut g: Vec<String> = lock(&self.state).map.keys().map(|k| k.0.clone()).collect();
         g.dedup();
         g
     }

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::io;
+use std::os::unix::fs::{DirEntryExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
@@ -12,7 +13,7 @@ use crate::batch::{self, BatchMeta, EncodeError};
 use crate::config::{FlushPolicy, TopicConfig};
 use crate::error::{LogError, Result};
 use crate::record::{AppendInfo, ReadLimit, Record, StoredRecord};
-use crate::segment::{self, Segment};
+use crate::segment::{self, Follow, Segment, TailMark};
 
 /// Largest encoded size of one append (segment positions are 32-bit).
 const MAX_APPEND_BYTES: usize = i32::MAX as usize;
@@ -47,8 +48,14 @@ enum Mode {
 }
 
 /// State of a read-only follower between refreshes.
-#[derive(Debug, Default)]
-struct Follower {}
+#[derive(Debug)]
+struct Follower {
+    /// The last batch accepted from the active segment (to notice it being rewritten).
+    mark: Option<TailMark>,
+    /// Inode of the partition directory when opened: a different one (or none) means the
+    /// topic was deleted (and maybe re-created).
+    dir_ino: u64,
+}
 
 /// An append checked and encoded into the writer's buffer, not yet written.
 struct Staged {
@@ -59,13 +66,15 @@ struct Staged {
     active: Arc<Segment>,
 }
 
+/// One partition's share of an [`append_all`]: the partition, its records, and where
+/// each record is in the caller's input (identity when `None`).
+pub(crate) type AppendPart<'a> = (&'a Partition, &'a [Record], Option<&'a [usize]>);
+
 /// Appends to several partitions (of one topic, in ascending partition order) all or
 /// nothing: every record is checked and encoded before anything is written; a write or
 /// fsync that fails on one partition rolls back what was written to the others (none of
 /// it was visible yet). `indexes` maps each slice's positions to the caller's input.
-pub(crate) fn append_all(
-    parts: &[(&Partition, &[Record], Option<&[usize]>)],
-) -> Result<Vec<AppendInfo>> {
+pub(crate) fn append_all(parts: &[AppendPart<'_>]) -> Result<Vec<AppendInfo>> {
     let mut guards = Vec::with_capacity(parts.len());
     for (p, _, _) in parts {
         guards.push(p.writer("append to")?);
@@ -203,7 +212,7 @@ impl Partition {
         for p in leftovers {
             std::fs::remove_file(&p).map_err(|e| LogError::io("removing leftover file", &p, e))?;
             notes.push(format!(
-                "{}: removed leftover of an interrupted compaction",
+                "{}: removed leftover of an interrupted compaction or index write",
                 p.display()
             ));
         }
@@ -224,7 +233,7 @@ impl Partition {
                 let (seg, note) = if i + 1 == bases.len() {
                     Segment::open_active(&dir, base, interval)?
                 } else {
-                    Segment::open_closed(&dir, base, bases[i + 1], interval)?
+                    Segment::open_closed(&dir, base, bases[i + 1], interval, true)?
                 };
                 notes.extend(note);
                 segments.insert(base, Arc::new(seg));
@@ -265,6 +274,238 @@ impl Partition {
             deleted,
             notes,
         })
+    }
+
+    /// Opens the partition directory `dir` for a read-only follower of another process's
+    /// writer: nothing is created, written, truncated or removed. Closed segments' index
+    /// files are used when they check out (else rebuilt in memory); the last segment is
+    /// indexed in memory up to its last valid batch, and anything after that (a batch
+    /// being written, or a torn one a crashed writer left) is not served until a
+    /// [`Partition::refresh`] finds it complete.
+    pub(crate) fn open_read_only(
+        dir: PathBuf,
+        topic: &str,
+        id: u32,
+        config: Arc<TopicConfig>,
+        deleted: Arc<AtomicBool>,
+    ) -> Result<Partition> {
+        let dir_ino = std::fs::metadata(&dir)
+            .map_err(|e| LogError::io("opening partition directory", &dir, e))?
+            .ino();
+        let listed = list_segments(&dir)
+            .map_err(|e| LogError::io("listing partition directory", &dir, e))?;
+        let interval = config.index_interval_bytes;
+        let mut segments = BTreeMap::new();
+        let mut notes = Vec::new();
+        let mut mark = None;
+        for (i, &(base, _)) in listed.iter().enumerate() {
+            if let Some(&(next_base, _)) = listed.get(i + 1) {
+                match Segment::open_closed(&dir, base, next_base, interval, false) {
+                    Ok((seg, note)) => {
+                        notes.extend(note);
+                        segments.insert(base, Arc::new(seg));
+                    }
+                    // Deleted by the writer's retention since the listing.
+                    Err(e) if e.is_not_found() => {}
+                    Err(e) => return Err(e),
+                }
+            } else {
+                let (seg, m) = Segment::open_tail_read_only(&dir, base, interval)?;
+                mark = m;
+                segments.insert(base, Arc::new(seg));
+            }
+        }
+        let first = segments.keys().next().copied().unwrap_or(0);
+        let end = segments.values().next_back().map_or(0, |s| s.next_offset());
+        let (tx, _) = tokio::sync::watch::channel(end);
+        Ok(Partition {
+            topic: topic.to_string(),
+            id,
+            dir,
+            config,
+            segments: RwLock::new(segments),
+            mode: Mode::Follower(Mutex::new(Follower { mark, dir_ino })),
+            start_offset: AtomicU64::new(first),
+            end_offset: AtomicU64::new(end),
+            tx,
+            wait_lock: Mutex::new(()),
+            wait_cv: Condvar::new(),
+            maintenance: Mutex::new(()),
+            deleted,
+            notes,
+        })
+    }
+
+    /// True when this partition belongs to a log opened with
+    /// [`crate::Log::open_read_only`].
+    pub fn is_read_only(&self) -> bool {
+        matches!(self.mode, Mode::Follower(_))
+    }
+
+    /// On a read-only log, picks up what the writer process did since the last refresh
+    /// and returns the new end offset; on the writer's own log it does nothing and
+    /// returns `end_offset()`.
+    ///
+    /// It reads the active segment on from the last batch it had accepted (each batch
+    /// checked like recovery does: length, magic, CRC32C, offsets going up) and stops
+    /// before an incomplete or invalid batch at the end: that one is being written, and
+    /// is looked at again next time, never served and never an error. It finds segments
+    /// rolled since (the previous one is then read to its final end), segments deleted by
+    /// retention (`start_offset()` moves up; a read below it is
+    /// [`LogError::OffsetOutOfRange`] as usual) and segments rewritten by compaction. Then
+    /// it wakes [`Partition::wait_for_append`] / [`Partition::wait_for_append_timeout`]
+    /// waiters and [`Partition::subscribe`] receivers if the end offset moved. If the
+    /// topic was deleted (its directory is gone or was replaced) it fails with
+    /// [`LogError::TopicDeleted`], as do waiters.
+    ///
+    /// A refresh costs a directory listing, an `fstat` and a small read when nothing
+    /// changed. Safe to call from several threads (they take turns).
+    pub fn refresh(&self) -> Result<u64> {
+        let Mode::Follower(f) = &self.mode else {
+            return Ok(self.end_offset());
+        };
+        let mut f = lock(f);
+        if self.deleted.load(Ordering::Acquire) {
+            return Err(LogError::TopicDeleted(self.topic.clone()));
+        }
+        match self.refresh_locked(&mut f)? {
+            Some(end) => Ok(end),
+            None => {
+                self.deleted.store(true, Ordering::Release);
+                drop(f);
+                self.wake_all();
+                Err(LogError::TopicDeleted(self.topic.clone()))
+            }
+        }
+    }
+
+    /// The body of [`Partition::refresh`]; `Ok(None)` when the topic is gone.
+    fn refresh_locked(&self, f: &mut Follower) -> Result<Option<u64>> {
+        let io = |what: &str, e| self.io_err(what, &self.dir, e);
+        match std::fs::metadata(&self.dir) {
+            Ok(m) if m.ino() == f.dir_ino => {}
+            Ok(_) => return Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io("checking the directory of", e)),
+        }
+        let listed = match list_segments(&self.dir) {
+            Ok(l) => l,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io("listing the directory of", e)),
+        };
+        let on_disk: BTreeMap<u64, u64> = listed.into_iter().collect();
+        let interval = self.config.index_interval_bytes;
+        let current = self.segment_list();
+        let (closed, active) = match current.split_last() {
+            Some((a, c)) => (c, Some(a.clone())),
+            None => (&[][..], None),
+        };
+        let reopen_closed = |base: u64, next_base: u64| match Segment::open_closed(
+            &self.dir, base, next_base, interval, false,
+        ) {
+            Ok((seg, _)) => Ok(Some(Arc::new(seg))),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        };
+        let mut removed = Vec::new();
+        let mut fresh: Vec<Arc<Segment>> = Vec::new();
+        // Closed segments: deleted by retention, or rewritten by compaction (a new file
+        // renamed over the old one).
+        for (i, s) in closed.iter().enumerate() {
+            match on_disk.get(&s.base_offset) {
+                None => removed.push(s.base_offset),
+                Some(&ino) if ino != s.ino => {
+                    match reopen_closed(s.base_offset, current[i + 1].base_offset)? {
+                        Some(seg) => fresh.push(seg),
+                        None => removed.push(s.base_offset),
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        let newer: Vec<u64> = on_disk
+            .keys()
+            .copied()
+            .filter(|&b| active.as_ref().is_none_or(|a| b > a.base_offset))
+            .collect();
+        if let Some(a) = &active {
+            let next_base = newer.first().copied();
+            match (on_disk.get(&a.base_offset), next_base) {
+                // The writer never deletes or replaces its active segment: the topic was
+                // deleted (and maybe re-created).
+                (None, None) => return Ok(None),
+                (Some(&ino), None) if ino != a.ino => return Ok(None),
+                // Rolled, then deleted by retention: nothing more to read from it.
+                (None, Some(_)) => removed.push(a.base_offset),
+                // Rolled, then compacted.
+                (Some(&ino), Some(nb)) if ino != a.ino => match reopen_closed(a.base_offset, nb)? {
+                    Some(seg) => fresh.push(seg),
+                    None => removed.push(a.base_offset),
+                },
+                (Some(_), next_base) => match (a.follow(&mut f.mark, interval)?, next_base) {
+                    // Rolled: the file is final (the writer finished with it before it
+                    // created the next one), so a bad batch at its end is corruption.
+                    (Follow::Extended { problem }, Some(nb)) => {
+                        a.close_read_only(problem.is_some(), nb)?
+                    }
+                    (Follow::Extended { .. }, None) => {}
+                    // The writer truncated an append it had to roll back (a failed write
+                    // or fsync) and wrote something else: read the segment again.
+                    (Follow::Rewound, Some(nb)) => match reopen_closed(a.base_offset, nb)? {
+                        Some(seg) => fresh.push(seg),
+                        None => removed.push(a.base_offset),
+                    },
+                    (Follow::Rewound, None) => {
+                        let (seg, m) =
+                            Segment::open_tail_read_only(&self.dir, a.base_offset, interval)?;
+                        f.mark = m;
+                        fresh.push(Arc::new(seg));
+                    }
+                },
+            }
+        }
+        // Segments rolled since the last refresh; the last one is the writer's active one.
+        for (i, &base) in newer.iter().enumerate() {
+            if let Some(&nb) = newer.get(i + 1) {
+                fresh.extend(reopen_closed(base, nb)?);
+                continue;
+            }
+            match Segment::open_tail_read_only(&self.dir, base, interval) {
+                Ok((seg, m)) => {
+                    f.mark = m;
+                    fresh.push(Arc::new(seg));
+                }
+                // The writer's active segment is never deleted: the topic is being
+                // deleted, or try again next time.
+                Err(e) if e.is_not_found() => {
+                    return Ok(self.dir.is_dir().then(|| self.end_offset()));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let (start, end) = {
+            let mut segs = self.segments.write().unwrap_or_else(|e| e.into_inner());
+            for b in &removed {
+                segs.remove(b);
+            }
+            for s in fresh {
+                segs.insert(s.base_offset, s);
+            }
+            (
+                segs.keys().next().copied(),
+                segs.values().next_back().map(|s| s.next_offset()),
+            )
+        };
+        let old_start = match start {
+            Some(s) => self.start_offset.swap(s, Ordering::AcqRel),
+            None => self.start_offset(),
+        };
+        let end = end.unwrap_or_else(|| self.end_offset());
+        let old_end = self.end_offset.swap(end, Ordering::AcqRel);
+        if old_end != end || start.is_some_and(|s| s != old_start) {
+            self.notify(end);
+        }
+        Ok(Some(end))
     }
 
     /// The topic this partition belongs to.
@@ -704,8 +945,13 @@ impl Partition {
     }
 
     /// Blocking form of [`Partition::wait_for_append`]: waits at most `timeout`; returns
-    /// the end offset, which is `> offset` unless the wait timed out.
+    /// the end offset, which is `> offset` unless the wait timed out. On a read-only log
+    /// this is [`Partition::wait_for_append_polling`] with
+    /// [`crate::DEFAULT_POLL_INTERVAL`] (100 ms).
     pub fn wait_for_append_timeout(&self, offset: u64, timeout: Duration) -> Result<u64> {
+        if self.is_read_only() {
+            return self.wait_for_append_polling(offset, crate::DEFAULT_POLL_INTERVAL, timeout);
+        }
         let deadline = Instant::now() + timeout;
         let mut g = lock(&self.wait_lock);
         loop {
@@ -723,6 +969,51 @@ impl Partition {
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
+    }
+
+    /// Waits (blocking) at most `timeout` until the record at `offset` exists, calling
+    /// [`Partition::refresh`] every `poll_interval` (on a read-only log; on the writer's
+    /// log appends wake it at once). Returns the end offset, which is `> offset` unless
+    /// the wait timed out; [`LogError::TopicDeleted`] if the topic is deleted. A refresh
+    /// by another thread (or the background refresher) wakes it early.
+    ///
+    /// A tailing consumer of a read-only log: `read(pos, ..)` until it returns nothing,
+    /// then `wait_for_append_polling(pos, 100ms, timeout)`, and read again.
+    pub fn wait_for_append_polling(
+        &self,
+        offset: u64,
+        poll_interval: Duration,
+        timeout: Duration,
+    ) -> Result<u64> {
+        let deadline = Instant::now().checked_add(timeout);
+        let poll = poll_interval.max(Duration::from_millis(1));
+        loop {
+            let end = self.refresh()?;
+            if self.deleted.load(Ordering::Acquire) {
+                return Err(LogError::TopicDeleted(self.topic.clone()));
+            }
+            let now = Instant::now();
+            let left = deadline.map_or(poll, |d| d.saturating_duration_since(now));
+            if end > offset || left.is_zero() {
+                return Ok(end);
+            }
+            let g = lock(&self.wait_lock);
+            if self.end_offset() > offset || self.deleted.load(Ordering::Acquire) {
+                continue;
+            }
+            drop(
+                self.wait_cv
+                    .wait_timeout(g, poll.min(left))
+                    .unwrap_or_else(|e| e.into_inner()),
+            );
+        }
+    }
+
+    /// True when someone waits asynchronously ([`Partition::wait_for_append`]) or holds a
+    /// [`Partition::subscribe`] receiver: the background refresher of a read-only log
+    /// refreshes only such partitions.
+    pub(crate) fn has_async_waiters(&self) -> bool {
+        self.tx.receiver_count() > 0
     }
 
     /// A watch channel of the end offset, updated after every append.
@@ -792,6 +1083,27 @@ impl Partition {
             })
             .collect()
     }
+}
+
+/// The segment files of a partition directory as (base offset, inode), oldest first.
+/// Everything else (indexes, leftovers, temporary files) is ignored.
+fn list_segments(dir: &Path) -> io::Result<Vec<(u64, u64)>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(stem) = name
+            .to_str()
+            .and_then(|n| n.strip_suffix(segment::LOG_SUFFIX))
+        else {
+            continue;
+        };
+        if let Some(base) = parse_base(stem) {
+            out.push((base, entry.ino()));
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
 }
 
 fn parse_base(stem: &str) -> Option<u64> {

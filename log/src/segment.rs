@@ -4,7 +4,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -213,6 +213,47 @@ pub(crate) struct Segment {
     next_offset: AtomicU64,
     index: RwLock<SegmentIndex>,
     pub created: Instant,
+    /// Inode of the log file when it was opened: a follower notices a segment replaced by
+    /// compaction (renamed over) or a re-created topic by a different inode.
+    pub ino: u64,
+}
+
+/// Where a follower's view of an active segment ends: the position and the first
+/// [`MARK_LEN`] bytes (base offset, length, magic, CRC) of the last batch it accepted, to
+/// notice the writer truncating it (a rolled-back append) and writing something else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TailMark {
+    pub position: u64,
+    pub prefix: [u8; MARK_LEN],
+}
+
+/// Bytes of a batch a [`TailMark`] keeps.
+pub(crate) const MARK_LEN: usize = 17;
+
+impl TailMark {
+    fn of(b: &RawBatch) -> TailMark {
+        let mut prefix = [0u8; MARK_LEN];
+        prefix.copy_from_slice(&b.bytes[..MARK_LEN]);
+        TailMark {
+            position: b.position,
+            prefix,
+        }
+    }
+}
+
+/// What [`Segment::follow`] found.
+pub(crate) enum Follow {
+    /// Batches appended since the last call (possibly none) are now visible; the scan
+    /// stopped at the end of the file or at `problem` (an incomplete or invalid batch:
+    /// not yet written, for an active segment).
+    Extended { problem: Option<(u64, String)> },
+    /// The file is shorter than what was accepted, or the last accepted batch changed:
+    /// the writer rolled back an append. The segment must be read again from the start.
+    Rewound,
+}
+
+fn file_ino(file: &File) -> u64 {
+    file.metadata().map_or(0, |m| m.ino())
 }
 
 fn read_lock<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
@@ -261,6 +302,7 @@ impl Segment {
             base_offset,
             path,
             dir: dir.to_path_buf(),
+            ino: file_ino(&file),
             file,
             size: AtomicU64::new(size),
             next_offset: AtomicU64::new(next),
@@ -283,7 +325,8 @@ impl Segment {
             .map_err(|e| LogError::io("reading size of segment", &path, e))?
             .len();
         let mut ix = SegmentIndex::new();
-        let (end, next, problem) = scan_build(&file, &path, base_offset, len, interval, &mut ix)?;
+        let (end, next, problem) =
+            scan_build(&file, &path, base_offset, len, interval, &mut ix)?.outcome();
         let mut note = None;
         if let Some((pos, reason)) = problem {
             file.set_len(end)
@@ -306,11 +349,15 @@ impl Segment {
     /// (walking from the last indexed batch to the end of the file); rebuilds them from the
     /// log when missing, truncated or inconsistent. A closed segment is never truncated:
     /// corrupt bytes stay and reads of them return [`LogError::Corrupt`].
+    ///
+    /// With `persist` false (a read-only follower) rebuilt indexes stay in memory and
+    /// nothing is written.
     pub fn open_closed(
         dir: &Path,
         base_offset: u64,
         next_base: u64,
         interval: u32,
+        persist: bool,
     ) -> Result<(Segment, Note)> {
         let path = log_path(dir, base_offset);
         let file = File::open(&path).map_err(|e| LogError::io("opening segment", &path, e))?;
@@ -338,10 +385,14 @@ impl Segment {
             Err(why) => {
                 let mut ix = SegmentIndex::new();
                 let (_, next, problem) =
-                    scan_build(&file, &path, base_offset, len, interval, &mut ix)?;
+                    scan_build(&file, &path, base_offset, len, interval, &mut ix)?.outcome();
                 let last_rel = next.saturating_sub(base_offset + 1).min(u32::MAX as u64) as u32;
                 ix.seal(last_rel);
-                let mut note = format!("{}: rebuilt indexes ({why})", path.display());
+                let mut note = format!(
+                    "{}: rebuilt indexes{} ({why})",
+                    path.display(),
+                    if persist { "" } else { " in memory" }
+                );
                 // Keep the bytes; the rebuilt index covers the valid prefix.
                 let next = match problem {
                     Some((pos, reason)) => {
@@ -353,7 +404,9 @@ impl Segment {
                     None => next,
                 };
                 // Best effort: a failure to persist only means a rebuild next time.
-                let _ = index::write_files(&ix, &ipath, &tpath, true);
+                if persist {
+                    let _ = index::write_files(&ix, &ipath, &tpath, true);
+                }
                 (ix, next, Some(note))
             }
         };
@@ -361,6 +414,126 @@ impl Segment {
             Segment::new(dir, base_offset, path, file, len, next, ix),
             note,
         ))
+    }
+
+    /// Opens the last segment of a partition for a read-only follower: nothing is
+    /// written or truncated. The valid prefix is indexed in memory; an incomplete or
+    /// invalid batch at the end is treated as not written yet (see [`Segment::follow`]).
+    pub fn open_tail_read_only(
+        dir: &Path,
+        base_offset: u64,
+        interval: u32,
+    ) -> Result<(Segment, Option<TailMark>)> {
+        let path = log_path(dir, base_offset);
+        let file = File::open(&path).map_err(|e| LogError::io("opening segment", &path, e))?;
+        let len = file
+            .metadata()
+            .map_err(|e| LogError::io("reading size of segment", &path, e))?
+            .len();
+        let mut ix = SegmentIndex::new();
+        let scan = scan_build(&file, &path, base_offset, len, interval, &mut ix)?;
+        let mark = scan.mark;
+        let (end, next, _) = scan.outcome();
+        Ok((
+            Segment::new(dir, base_offset, path, file, end, next, ix),
+            mark,
+        ))
+    }
+
+    /// For a read-only follower: makes visible the batches the writer appended since the
+    /// last call (validated like recovery does: length, magic, CRC32C, offsets going up),
+    /// stopping before the first incomplete or invalid one. `mark` is the last batch
+    /// accepted, checked first and moved forward.
+    pub fn follow(&self, mark: &mut Option<TailMark>, interval: u32) -> Result<Follow> {
+        let len = self
+            .file
+            .metadata()
+            .map_err(|e| LogError::io("reading size of segment", &self.path, e))?
+            .len();
+        let size = self.size();
+        if len < size {
+            return Ok(Follow::Rewound);
+        }
+        if let Some(m) = mark {
+            let mut now = [0u8; MARK_LEN];
+            match self.file.read_exact_at(&mut now, m.position) {
+                Ok(()) if now == m.prefix => {}
+                Ok(()) => return Ok(Follow::Rewound),
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(Follow::Rewound),
+                Err(e) => return Err(LogError::io("reading segment", &self.path, e)),
+            }
+        }
+        if len == size {
+            return Ok(Follow::Extended { problem: None });
+        }
+        let mut pending: Vec<(u64, BatchHeader)> = Vec::new();
+        let scan = scan_valid(
+            &self.file,
+            &self.path,
+            self.base_offset,
+            size,
+            self.next_offset(),
+            len,
+            |b| {
+                pending.push((b.position, b.header));
+                if pending.len() >= 4096 {
+                    self.publish(&pending, interval);
+                    pending.clear();
+                }
+            },
+        )?;
+        self.publish(&pending, interval);
+        if scan.mark.is_some() {
+            *mark = scan.mark;
+        }
+        Ok(Follow::Extended {
+            problem: scan.problem,
+        })
+    }
+
+    /// Makes batches found on disk visible: size, then next offset, then index entries
+    /// (the order [`Segment::commit`] uses, which concurrent reads rely on).
+    fn publish(&self, batches: &[(u64, BatchHeader)], interval: u32) {
+        let Some((pos, h)) = batches.last() else {
+            return;
+        };
+        self.size.store(pos + h.total_len(), Ordering::Release);
+        self.next_offset
+            .store(h.last_offset() + 1, Ordering::Release);
+        let mut ix = write_lock(&self.index);
+        for (pos, h) in batches {
+            ix.on_batch(
+                (h.base_offset - self.base_offset) as u32,
+                (h.last_offset() - self.base_offset) as u32,
+                *pos as u32,
+                h.total_len(),
+                h.max_timestamp,
+                interval,
+            );
+        }
+    }
+
+    /// For a read-only follower, once a newer segment exists (so this one is final): the
+    /// final time index entry, in memory only. When the segment ends in an invalid batch
+    /// (corruption: a closed segment is never torn) the bytes are treated like a closed
+    /// segment's corruption on open: covered by the size, offsets up to `next_base`
+    /// reserved, reads that start there get [`LogError::Corrupt`].
+    pub fn close_read_only(&self, corrupt_tail: bool, next_base: u64) -> Result<()> {
+        if corrupt_tail {
+            let len = self
+                .file
+                .metadata()
+                .map_err(|e| LogError::io("reading size of segment", &self.path, e))?
+                .len();
+            self.size.fetch_max(len, Ordering::AcqRel);
+            self.next_offset.fetch_max(next_base, Ordering::AcqRel);
+        }
+        let last_rel = self
+            .next_offset()
+            .saturating_sub(self.base_offset + 1)
+            .min(u32::MAX as u64) as u32;
+        write_lock(&self.index).seal(last_rel);
+        Ok(())
     }
 
     /// Bytes of committed batches.
@@ -570,8 +743,25 @@ impl Segment {
 /// (end of the valid prefix, next offset, first problem as (position, reason)).
 type ScanOutcome = (u64, u64, Option<(u64, String)>);
 
-/// Scans `[0, len)` building `ix`. Returns the end of the valid prefix, the next offset,
-/// and the first problem (position, reason) if the scan stopped early. I/O errors fail.
+/// What [`scan_valid`] found.
+struct Scan {
+    /// End of the valid prefix.
+    end: u64,
+    /// One past the last offset of the valid prefix.
+    next: u64,
+    /// The first problem (position, reason) if the scan stopped before the end.
+    problem: Option<(u64, String)>,
+    /// The last valid batch.
+    mark: Option<TailMark>,
+}
+
+impl Scan {
+    fn outcome(self) -> ScanOutcome {
+        (self.end, self.next, self.problem)
+    }
+}
+
+/// Scans `[0, len)` building `ix`; see [`scan_valid`].
 fn scan_build(
     file: &File,
     path: &Path,
@@ -579,53 +769,69 @@ fn scan_build(
     len: u64,
     interval: u32,
     ix: &mut SegmentIndex,
-) -> Result<ScanOutcome> {
-    let mut sc = Scanner::new(file, 0, len, SCAN_CHUNK);
-    let mut next = base;
+) -> Result<Scan> {
+    scan_valid(file, path, base, 0, base, len, |b| {
+        let h = &b.header;
+        ix.on_batch(
+            (h.base_offset - base) as u32,
+            (h.last_offset() - base) as u32,
+            b.position as u32,
+            h.total_len(),
+            h.max_timestamp,
+            interval,
+        );
+    })
+}
+
+/// Scans `[pos, len)` of a segment with base offset `base` whose offsets so far end
+/// before `next`, calling `f` for every valid batch (length, magic, CRC32C, offsets
+/// increasing and within 32 bits of the base). Stops at the end or at the first problem,
+/// which is reported, not an error. I/O errors fail.
+fn scan_valid(
+    file: &File,
+    path: &Path,
+    base: u64,
+    pos: u64,
+    mut next: u64,
+    len: u64,
+    mut f: impl FnMut(&RawBatch),
+) -> Result<Scan> {
+    let mut sc = Scanner::new(file, pos, len, SCAN_CHUNK);
+    let mut mark = None;
     loop {
         let pos = sc.position();
+        let stop = |problem: Option<(u64, String)>, next, mark| {
+            Ok(Scan {
+                end: pos,
+                next,
+                problem,
+                mark,
+            })
+        };
         match sc.next_batch() {
-            Ok(None) => return Ok((pos, next, None)),
+            Ok(None) => return stop(None, next, mark),
             Ok(Some(b)) => {
                 let h = b.header;
                 if h.base_offset < next {
-                    return Ok((
-                        pos,
-                        next,
-                        Some((
-                            pos,
-                            format!(
-                                "batch base offset {} goes back (expected >= {next})",
-                                h.base_offset
-                            ),
-                        )),
-                    ));
+                    let why = format!(
+                        "batch base offset {} goes back (expected >= {next})",
+                        h.base_offset
+                    );
+                    return stop(Some((pos, why)), next, mark);
                 }
                 if h.last_offset() - base > u32::MAX as u64 || pos > u32::MAX as u64 {
-                    return Ok((
-                        pos,
-                        next,
-                        Some((
-                            pos,
-                            format!(
-                                "batch offset {} too far from segment base {base}",
-                                h.last_offset()
-                            ),
-                        )),
-                    ));
+                    let why = format!(
+                        "batch offset {} too far from segment base {base}",
+                        h.last_offset()
+                    );
+                    return stop(Some((pos, why)), next, mark);
                 }
-                ix.on_batch(
-                    (h.base_offset - base) as u32,
-                    (h.last_offset() - base) as u32,
-                    pos as u32,
-                    h.total_len(),
-                    h.max_timestamp,
-                    interval,
-                );
+                f(&b);
+                mark = Some(TailMark::of(&b));
                 next = h.last_offset() + 1;
             }
             Err(ScanError::Corrupt { position, reason }) => {
-                return Ok((position, next, Some((position, reason))))
+                return stop(Some((position, reason)), next, mark)
             }
             Err(ScanError::Io(e)) => return Err(LogError::io("scanning segment", path, e)),
         }

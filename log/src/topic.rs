@@ -2,6 +2,7 @@
 //! partitions, and produce-side partitioning (Kafka's default partitioner).
 
 use std::io::Write;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -26,6 +27,9 @@ pub struct Topic {
     partitions: Vec<Arc<Partition>>,
     sticky: StickyPartitioner,
     deleted: Arc<AtomicBool>,
+    read_only: bool,
+    /// Inode of the topic directory when opened (a re-created topic has another).
+    dir_ino: u64,
 }
 
 impl Topic {
@@ -82,6 +86,7 @@ impl Topic {
                 deleted.clone(),
             )?));
         }
+        let dir_ino = std::fs::metadata(&dir).map_or(0, |m| m.ino());
         Ok(Topic {
             name: name.to_string(),
             dir,
@@ -89,7 +94,80 @@ impl Topic {
             partitions,
             sticky: StickyPartitioner::new(),
             deleted,
+            read_only: false,
+            dir_ino,
         })
+    }
+
+    /// Opens the topic directory `dir` for a read-only follower (see
+    /// [`Partition::open_read_only`]): nothing on disk is changed.
+    pub(crate) fn open_read_only(dir: PathBuf, name: &str) -> Result<Topic> {
+        let dir_ino = std::fs::metadata(&dir)
+            .map_err(|e| LogError::io(format!("opening topic {name:?}"), &dir, e))?
+            .ino();
+        let cfg_path = dir.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&cfg_path)
+            .map_err(|e| LogError::io(format!("reading config of topic {name:?}"), &cfg_path, e))?;
+        let config = Arc::new(TopicConfig::from_file_text(&text)?);
+        let deleted = Arc::new(AtomicBool::new(false));
+        let mut partitions = Vec::with_capacity(config.partitions as usize);
+        for p in 0..config.partitions {
+            partitions.push(Arc::new(Partition::open_read_only(
+                dir.join(p.to_string()),
+                name,
+                p,
+                config.clone(),
+                deleted.clone(),
+            )?));
+        }
+        Ok(Topic {
+            name: name.to_string(),
+            dir,
+            config,
+            partitions,
+            sticky: StickyPartitioner::new(),
+            deleted,
+            read_only: true,
+            dir_ino,
+        })
+    }
+
+    /// True when the topic belongs to a log opened with [`crate::Log::open_read_only`].
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    /// True once the topic was deleted (by this log, or, on a read-only log, noticed by a
+    /// refresh).
+    pub fn is_deleted(&self) -> bool {
+        self.deleted.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn dir_ino(&self) -> u64 {
+        self.dir_ino
+    }
+
+    fn refuse_read_only(&self, operation: &str) -> Result<()> {
+        if self.read_only {
+            return Err(LogError::read_only(
+                format!("{operation} topic {:?}", self.name),
+                &self.dir,
+            ));
+        }
+        Ok(())
+    }
+
+    /// On a read-only log, [`Partition::refresh`]es every partition (all are tried; the
+    /// first error is returned, [`LogError::TopicDeleted`] once the topic is gone). On the
+    /// writer's log, does nothing.
+    pub fn refresh(&self) -> Result<()> {
+        let mut first_err = None;
+        for p in &self.partitions {
+            if let Err(e) = p.refresh() {
+                first_err.get_or_insert(e);
+            }
+        }
+        first_err.map_or(Ok(()), Err)
     }
 
     /// Marks the topic deleted: in-flight appends finish, later ones fail, waiters wake.
@@ -163,6 +241,7 @@ impl Topic {
     /// crash of the process in the middle of the writes may keep some partitions' records
     /// and not others'; there are no cross-partition transactions.)
     pub fn produce(&self, records: &[Record]) -> Result<Vec<(u32, u64)>> {
+        self.refuse_read_only("produce to")?;
         let n = self.partition_count();
         let sticky = records
             .iter()
@@ -202,7 +281,7 @@ impl Topic {
                 (p as u32, batch, &idx[..])
             })
             .collect();
-        let parts: Vec<(&Partition, &[Record], Option<&[usize]>)> = touched
+        let parts: Vec<partition::AppendPart<'_>> = touched
             .iter()
             .map(|(p, batch, idx)| (&*self.partitions[*p as usize], &batch[..], Some(*idx)))
             .collect();
@@ -218,8 +297,9 @@ impl Topic {
     /// Deletes whole closed segments by `retention.ms` (newest record older than
     /// `now_ms - retention.ms`) and `retention.bytes` (per partition, oldest first). Never
     /// the active segment; the start offset moves forward. Does nothing unless
-    /// `cleanup.policy` includes `delete`.
+    /// `cleanup.policy` includes `delete`. [`LogError::ReadOnly`] on a read-only log.
     pub fn enforce_retention(&self, now_ms: i64) -> Result<RetentionReport> {
+        self.refuse_read_only("enforce retention on")?;
         let mut total = RetentionReport::default();
         for p in &self.partitions {
             let r = retention::enforce(p, now_ms)?;
@@ -238,8 +318,9 @@ impl Topic {
     /// left alone), offsets preserved: reads skip the gaps. A tombstone that is the latest
     /// for its key is kept until its timestamp is older than `now_ms -
     /// delete.retention.ms`, then dropped. Does nothing unless `cleanup.policy` includes
-    /// `compact`.
+    /// `compact`. [`LogError::ReadOnly`] on a read-only log.
     pub fn compact_at(&self, now_ms: i64) -> Result<CompactionReport> {
+        self.refuse_read_only("compact")?;
         let mut total = CompactionReport::default();
         for p in &self.partitions {
             total.add(compaction::compact(p, now_ms)?);
@@ -247,7 +328,7 @@ impl Topic {
         Ok(total)
     }
 
-    /// Fsyncs all partitions.
+    /// Fsyncs all partitions (nothing to do on a read-only log).
     pub fn flush(&self) -> Result<()> {
         for p in &self.partitions {
             p.flush()?;

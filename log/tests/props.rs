@@ -1,9 +1,10 @@
 //! Property tests: random appends survive a reopen unchanged; a damaged active-segment
-//! tail reopens to a prefix of what was written, without error or panic.
+//! tail reopens to a prefix of what was written, without error or panic; a read-only
+//! follower always sees a prefix of what its writer wrote, and everything once refreshed.
 
 use std::path::{Path, PathBuf};
 
-use brook_log::{Bytes, Log, LogOptions, Record, TopicConfig};
+use brook_log::{Bytes, Log, LogOptions, Partition, ReadOnlyOptions, Record, TopicConfig};
 use proptest::prelude::*;
 
 fn record() -> impl Strategy<Value = Record> {
@@ -150,8 +151,14 @@ proptest! {
             }
         }
         std::fs::write(&seg, &bytes).unwrap();
+        // A read-only log serves exactly what the writer's recovery keeps, and changes
+        // nothing.
+        let follower = Log::open_read_only(dir.path()).unwrap();
+        let seen = read_partition(&follower, 0);
+        prop_assert_eq!(std::fs::read(&seg).unwrap(), bytes);
         let log = Log::open(dir.path(), LogOptions::default()).unwrap();
         let got = read_partition(&log, 0);
+        prop_assert_eq!(&seen, &got);
         prop_assert!(got.len() <= written.len());
         prop_assert!(got.len() >= base, "records of closed segments survive");
         prop_assert_eq!(&got[..], &written[..got.len()]);
@@ -164,5 +171,139 @@ proptest! {
         let log = Log::open(dir.path(), LogOptions::default()).unwrap();
         prop_assert!(log.recovery_notes().is_empty(), "{:?}", log.recovery_notes());
         prop_assert_eq!(read_partition(&log, 0).len(), got.len() + batches[0].1.len());
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    /// The writer appends a batch.
+    Append(Vec<Record>),
+    /// The writer is caught in the middle of writing a batch (the first `cut`/256 of
+    /// its bytes are in the file; the reader refreshes then), then finishes it.
+    TornAppend(Vec<Record>, u8),
+    /// The reader refreshes.
+    Refresh,
+    /// The writer enforces retention (by bytes).
+    Retention,
+}
+
+fn ops() -> impl Strategy<Value = Vec<Op>> {
+    let batch = || proptest::collection::vec(record(), 1..8);
+    proptest::collection::vec(
+        prop_oneof![
+            4 => batch().prop_map(Op::Append),
+            2 => (batch(), any::<u8>()).prop_map(|(b, c)| Op::TornAppend(b, c)),
+            4 => Just(Op::Refresh),
+            1 => Just(Op::Retention),
+        ],
+        1..60,
+    )
+}
+
+/// The reader's whole view; every record must be the one written at its offset.
+fn check_prefix(
+    reader: &Partition,
+    writer: &Partition,
+    history: &[Record],
+) -> Result<(), TestCaseError> {
+    let (start, end) = (reader.start_offset(), reader.end_offset());
+    prop_assert!(
+        end <= writer.end_offset(),
+        "the reader is ahead of the writer"
+    );
+    prop_assert!(start <= end);
+    let mut pos = start;
+    while pos < end {
+        let got = reader.read(pos, 7).unwrap();
+        prop_assert!(!got.is_empty());
+        for r in got {
+            prop_assert_eq!(r.offset, pos);
+            prop_assert_eq!(&r.to_record(), &history[pos as usize]);
+            pos += 1;
+        }
+    }
+    Ok(())
+}
+
+fn active_bytes(p: &Partition) -> (PathBuf, u64) {
+    let s = p.segments().last().unwrap().clone();
+    (s.path, s.size_bytes)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, .. ProptestConfig::default() })]
+
+    #[test]
+    fn a_follower_sees_a_prefix_and_eventually_everything(
+        ops in ops(),
+        segment_bytes in 100u32..2500,
+        interval in 0u32..600,
+        retention_bytes in 0u64..4000,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let mirror_dir = tempfile::tempdir().unwrap();
+        let mut c = config(1, segment_bytes, interval);
+        c.retention_bytes = Some(retention_bytes);
+        c.retention_ms = None;
+        let writer = Log::open(dir.path(), LogOptions::default()).unwrap();
+        let t = writer.create_topic("t", c.clone()).unwrap();
+        let wp = t.partition(0).unwrap().clone();
+        // A second writer fed the same appends writes the same bytes: where the torn
+        // batches come from.
+        let mirror = Log::open(mirror_dir.path(), LogOptions::default()).unwrap();
+        let mt = mirror.create_topic("t", c).unwrap();
+        let mp = mt.partition(0).unwrap().clone();
+        let reader = Log::open_read_only_with(dir.path(), ReadOnlyOptions { poll_interval: None }).unwrap();
+        let rp = reader.topic("t").unwrap().partition(0).unwrap().clone();
+        let mut history: Vec<Record> = Vec::new();
+        for op in &ops {
+            match op {
+                Op::Append(batch) => {
+                    t.append(0, batch).unwrap();
+                    mt.append(0, batch).unwrap();
+                    history.extend(batch.iter().cloned());
+                }
+                Op::TornAppend(batch, cut) => {
+                    let (seg, size) = active_bytes(&wp);
+                    let (mseg, msize) = active_bytes(&mp);
+                    prop_assert_eq!(msize, size);
+                    mt.append(0, batch).unwrap();
+                    let (mseg2, _) = active_bytes(&mp);
+                    if mseg2 == mseg {
+                        // Not rolled: the batch goes at the end of the active segment.
+                        let bytes = std::fs::read(&mseg).unwrap()[size as usize..].to_vec();
+                        let n = bytes.len() * *cut as usize / 256;
+                        let mut f = std::fs::OpenOptions::new().append(true).open(&seg).unwrap();
+                        std::io::Write::write_all(&mut f, &bytes[..n]).unwrap();
+                        let before = rp.end_offset();
+                        prop_assert_eq!(rp.refresh().unwrap(), wp.end_offset());
+                        prop_assert!(rp.end_offset() >= before);
+                        check_prefix(&rp, &wp, &history)?;
+                    }
+                    t.append(0, batch).unwrap();
+                    history.extend(batch.iter().cloned());
+                    prop_assert_eq!(std::fs::read(&active_bytes(&wp).0).unwrap(), std::fs::read(&active_bytes(&mp).0).unwrap());
+                }
+                Op::Refresh => {
+                    let before = rp.end_offset();
+                    prop_assert_eq!(rp.refresh().unwrap(), wp.end_offset());
+                    prop_assert!(rp.end_offset() >= before);
+                    prop_assert_eq!(rp.start_offset(), wp.start_offset());
+                }
+                Op::Retention => {
+                    t.enforce_retention(0).unwrap();
+                }
+            }
+            check_prefix(&rp, &wp, &history)?;
+        }
+        rp.refresh().unwrap();
+        prop_assert_eq!(rp.start_offset(), wp.start_offset());
+        prop_assert_eq!(rp.end_offset(), history.len() as u64);
+        check_prefix(&rp, &wp, &history)?;
+        prop_assert_eq!(rp.segments().iter().map(|s| (s.base_offset, s.next_offset, s.size_bytes)).collect::<Vec<_>>(),
+            wp.segments().iter().map(|s| (s.base_offset, s.next_offset, s.size_bytes)).collect::<Vec<_>>());
+        // And a fresh follower agrees.
+        let r2 = Log::open_read_only(dir.path()).unwrap();
+        prop_assert_eq!(read_partition(&r2, 0), read_partition(&writer, 0));
     }
 }
