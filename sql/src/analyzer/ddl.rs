@@ -119,7 +119,7 @@ fn check_delimiter(props: &Properties, prop: &str) -> Result<Option<String>> {
         return Ok(None);
     };
     let span = prop_span(props, prop);
-    if d.is_empty() {
+    if d.is_empty() || d == " " || d == "\t" {
         return err(span, format!("Failed to prepare statement: Configuration {prop} is invalid: Delimiter cannot be empty, if you meant to have a tab or space for delimiter, please use the special values 'TAB' or 'SPACE'\nExample valid value: ';'"));
     }
     let up = d.to_ascii_uppercase();
@@ -167,7 +167,8 @@ fn with_options(
             return err(
                 span,
                 format!(
-                    "fullSchemaName cannot be empty. Format configuration: {{fullSchemaName={v}}}"
+                    "fullSchemaName cannot be empty. Format configuration: {{fullSchemaName={}}}",
+                    v.trim()
                 ),
             );
         }
@@ -189,6 +190,19 @@ pub(crate) fn format_props(props: &Properties) -> Result<FormatProps> {
     }
     let key = key.or_else(|| format.clone());
     let value = value.or(format);
+    for (which, f, id) in [
+        ("KEY", &key, "KEY_SCHEMA_ID"),
+        ("VALUE", &value, "VALUE_SCHEMA_ID"),
+    ] {
+        if let (Some(f), Some(_)) = (f, props.get(id)) {
+            if !supports_schema_inference(f) {
+                return err(
+                    prop_span(props, id),
+                    format!("{which}_FORMAT should support schema inference when {id} is provided. Current format is {f}."),
+                );
+            }
+        }
+    }
     let key_delim = check_delimiter(props, "KEY_DELIMITER")?;
     let value_delim = check_delimiter(props, "VALUE_DELIMITER")?;
     let mut key_opts = Vec::new();

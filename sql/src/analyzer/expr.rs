@@ -621,7 +621,7 @@ impl<'a> ExprTyper<'a> {
             err(
                 e.span,
                 format!(
-                    "Type error in {} expression: Should evaluate to boolean but is {e} ({})",
+                    "Type error in {} expression: Should evaluate to boolean but is {e} ({}) instead.",
                     self.clause, t.ty
                 ),
             )
@@ -650,11 +650,12 @@ impl<'a> ExprTyper<'a> {
                 return err(
                     e.span,
                     format!(
-                        "Error in {} expression: Comparison with NULL not supported: {} {} {}\nUse 'IS NULL' or 'IS NOT NULL' instead.\nStatement: {e}",
+                        "Error in {} expression: Comparison with NULL not supported: {} {} {}\nUse 'IS NULL' or 'IS NOT NULL' instead.\nStatement: {}",
                         self.clause,
                         side(left, l),
                         op.as_str(),
-                        side(right, r)
+                        side(right, r),
+                        ksql_text(e)
                     ),
                 );
             }
@@ -702,7 +703,10 @@ impl<'a> ExprTyper<'a> {
             },
             _ if *l == SqlType::Null || *r == SqlType::Null => err(
                 e.span,
-                format!("Error processing expression: {e}. Arithmetic on types {l} and {r} are not supported."),
+                format!(
+                    "Error processing expression: {}. Arithmetic on types {l} and {r} are not supported.",
+                    ksql_text(e)
+                ),
             ),
             _ => arithmetic_type(op, l, r).ok_or_else(|| {
                 AnalysisError::new(
@@ -1065,15 +1069,23 @@ fn unify_elements(items: &[TypedExpr], exprs: &[Expr]) -> Result<SqlType> {
         }
     }
     let is_lit = |t: &TypedExpr| t.is_literal() && t.ty != SqlType::Null;
+    let is_str_lit = |t: &TypedExpr| matches!(t.kind, TypedExprKind::Literal(Literal::String(_)));
     let mut ty = SqlType::Null;
     for t in items.iter().filter(|t| !is_lit(t)) {
         ty = merge(&ty, &t.ty).ok_or_else(|| incompatible(&ty, t))?;
     }
     if ty == SqlType::Null {
-        for t in items.iter().filter(|t| is_lit(t)) {
+        // Only literals: the non-string ones decide, strings are coerced to them.
+        for t in items.iter().filter(|t| is_lit(t) && !is_str_lit(t)) {
             ty = merge(&ty, &t.ty).ok_or_else(|| incompatible(&ty, t))?;
         }
-        return Ok(ty);
+        if ty == SqlType::Null {
+            return Ok(if items.iter().any(is_str_lit) {
+                SqlType::String
+            } else {
+                SqlType::Null
+            });
+        }
     }
     for (t, e) in items.iter().zip(exprs).filter(|(t, _)| is_lit(t)) {
         let ok = match (&t.kind, &ty) {
@@ -1108,4 +1120,31 @@ fn incompatible(ty: &SqlType, t: &TypedExpr) -> AnalysisError {
         t.span,
         format!("invalid input syntax for type {ty}: \"{t}\"."),
     )
+}
+
+/// An expression as ksqlDB prints it in messages (`null` in lower case).
+pub(crate) fn ksql_text(e: &Expr) -> String {
+    let text = e.to_string();
+    let chars: Vec<char> = text.chars().collect();
+    let is_word = |c: char| c.is_alphanumeric() || c == '_' || c == '`';
+    let mut out = String::with_capacity(text.len());
+    let mut in_str = false;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\'' {
+            in_str = !in_str;
+        }
+        let starts_word = i == 0 || !is_word(chars[i - 1]);
+        let null_here = chars[i..].starts_with(&['N', 'U', 'L', 'L'])
+            && chars.get(i + 4).is_none_or(|a| !is_word(*a));
+        if !in_str && starts_word && null_here {
+            out.push_str("null");
+            i += 4;
+            continue;
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
 }

@@ -553,7 +553,7 @@ impl<C: CatalogMut> Analyzer<C> {
         }
 
         if columns.is_empty() && value_format.name != "NONE" {
-            return err(span, "The statement does not define any columns.");
+            return err(span, "No columns supplied.");
         }
         let key_count = columns.iter().filter(|c| c.is_key()).count();
         if cs.kind == SourceKind::Table && key_count == 0 {

@@ -50,6 +50,8 @@ enum KeyOrigin {
     SyntheticJoin,
     Group,
     Partition,
+    /// The left table's primary key, kept by a foreign-key join.
+    ForeignKey,
 }
 
 const PSEUDO: &[(&str, SqlType)] = &[
@@ -273,11 +275,11 @@ pub(crate) fn analyze_query<C: CatalogMut>(
     // ---- WHERE -------------------------------------------------------------------------
     if let Some(w) = &q.where_clause {
         let mut t = ExprTyper::new(&where_scope, functions, &custom, "WHERE");
+        let windowed_query = q.window.is_some();
         let pred = t.type_expr(w).map_err(|e| {
-            match ["WINDOWSTART", "WINDOWEND"]
-                .iter()
-                .find(|n| e.message.starts_with(&format!("WHERE column '{n}' cannot")))
-            {
+            match ["WINDOWSTART", "WINDOWEND"].iter().find(|n| {
+                windowed_query && e.message.starts_with(&format!("WHERE column '{n}' cannot"))
+            }) {
                 Some(n) => AnalysisError {
                     message: format!("Error in WHERE expression: Unknown column {n}."),
                     ..e
@@ -289,7 +291,7 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             return err(
                 w.span,
                 format!(
-                    "Type error in WHERE expression: Should evaluate to boolean but is {w} ({})",
+                    "Type error in WHERE expression: Should evaluate to boolean but is {w} ({}) instead.",
                     pred.ty
                 ),
             );
@@ -408,7 +410,7 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                     let e = column_expr(&c);
                     let name = default_name(&e).unwrap_or_else(|| c.name.clone());
                     items.push(SelectEntry {
-                        text: e.to_string(),
+                        text: name.clone(),
                         name,
                         expr: e,
                         aliased: false,
@@ -461,6 +463,13 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                 })?;
                 let (name, aliased) = match alias {
                     Some(al) => {
+                        let same_pseudo = te.as_column().is_some_and(|c| c.name == al.value);
+                        if is_pseudo_name(&al.value) && same_pseudo && persistent {
+                            return err(
+                                al.span,
+                                format!("Reserved column name in select: `{}`. Please remove or alias the column.", al.value),
+                            );
+                        }
                         if is_pseudo_name(&al.value)
                             && (persistent
                                 || al.value.starts_with("WINDOW")
@@ -555,7 +564,7 @@ pub(crate) fn analyze_query<C: CatalogMut>(
         None => None,
     };
 
-    if let (Some(w), None) = (&q.window, &q.group_by) {
+    if let (Some(w), None, false) = (&q.window, &q.group_by, select_has_agg) {
         return err(w.span, "WINDOW clause requires a GROUP BY clause.");
     }
     if q.emit == Some(Emit::Final) && q.window.is_none() {
@@ -573,12 +582,24 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             Some(g) => g,
             None if !persistent => &no_groups,
             None => {
-                let it = items.iter().find(|i| has_agg(&i.expr)).unwrap();
+                let bad: Vec<String> = items
+                    .iter()
+                    .filter(|i| !has_agg(&i.expr) && !i.expr.columns().is_empty())
+                    .map(|i| i.text.clone())
+                    .collect();
+                if !bad.is_empty() {
+                    return err(q.span, format!("Non-aggregate SELECT expression(s) not part of GROUP BY: {}\nEither add the column(s) to the GROUP BY or remove them from the SELECT.", bad.join(", ")));
+                }
+                let mut aggs = Vec::new();
+                for i in &items {
+                    collect_agg_texts(&i.expr, &mut aggs);
+                }
                 return err(
-                    it.span,
+                    q.span,
                     format!(
-                        "Use of aggregate function {} requires a GROUP BY clause.",
-                        it.text
+                        "CREATE {} AS SELECT statement does not support aggregate function [{}] without a GROUP BY clause.",
+                        sink.map(|s| s.kind.as_str()).unwrap_or("TABLE"),
+                        aggs.join(", ")
                     ),
                 );
             }
@@ -743,7 +764,7 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             return err(
                 q.span,
                 format!(
-                    "Non-aggregate SELECT expression(s) not part of GROUP BY: {}\nEither add the column to the GROUP BY or remove it from the SELECT.",
+                    "Non-aggregate SELECT expression(s) not part of GROUP BY: {}\nEither add the column(s) to the GROUP BY or remove them from the SELECT.",
                     bad_items.join(", ")
                 ),
             );
@@ -779,6 +800,12 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                 })
                 .map(|(_, t)| t.clone())
                 .collect();
+            // ksqlDB names every grouping expression when any is missing.
+            let missing = if missing.is_empty() {
+                missing
+            } else {
+                group_texts.clone()
+            };
             if !missing.is_empty() {
                 let sink_name = &sink.unwrap().name;
                 let (what, list, eg) = if missing.len() == 1 {
@@ -986,6 +1013,11 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                 })
                 .map(|(_, e)| e.to_string())
                 .collect();
+            let missing: Vec<String> = if missing.is_empty() {
+                missing
+            } else {
+                exprs.iter().map(|e| e.to_string()).collect()
+            };
             if !missing.is_empty() {
                 let sink_name = &sink.unwrap().name;
                 let (what, list, eg) = if missing.len() == 1 {
@@ -1068,13 +1100,32 @@ pub(crate) fn analyze_query<C: CatalogMut>(
         for (k, idx) in final_keys.iter().zip(&key_items) {
             if idx.len() > 1 {
                 let names: Vec<String> = idx.iter().map(|i| items[*i].name.clone()).collect();
-                return err(
-                    q.span,
-                    format!(
+                let msg = match k.what {
+                    KeyOrigin::Group | KeyOrigin::Partition => format!(
+                        "The projection contains a key column more than once: {}.",
+                        and_list(&names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>())
+                    ),
+                    KeyOrigin::ForeignKey => format!(
+                        "The projection contains a key column (`{}_{}`) more than once, aliased as: {}.",
+                        first.name,
+                        k.name,
+                        and_list(&names)
+                    ),
+                    _ => format!(
                         "The projection contains a key column (`{}`) more than once, aliased as: {}.",
                         k.name,
                         and_list(&names)
                     ),
+                };
+                return err(q.span, msg);
+            }
+        }
+        if let Some(ts) = prop_str(&sink.unwrap().properties, "TIMESTAMP") {
+            let name = ts.to_ascii_uppercase();
+            if !items.iter().any(|i| i.name == name || i.name == ts) {
+                return err(
+                    prop_span(&sink.unwrap().properties, "TIMESTAMP"),
+                    format!("The TIMESTAMP column set in the WITH clause does not exist in the schema: '{name}'"),
                 );
             }
         }
@@ -1099,12 +1150,21 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                     format!("The query used to build `{sink_name}` must include the {what} {} in its projection (eg, SELECT {}...).", opts.join(" or "), opts[0])
                 }
                 KeyOrigin::SyntheticJoin => format!("The query used to build `{sink_name}` must include the join expression {0} in its projection (eg, SELECT {0}...).\n{0} was added as a synthetic key column because the join criteria did not match any source column. This expression must be included in the projection and may be aliased.", missing[0].name),
+                KeyOrigin::ForeignKey => {
+                    let names: Vec<String> = missing.iter().map(|k| format!("`{}`", k.name)).collect();
+                    let (what, col) = if names.len() > 1 { ("columns", "columns") } else { ("column", "column") };
+                    format!("Primary key {what} missing in projection. For foreign-key table-table joins, the projection must include all primary key columns from the left input table (`{}`). Missing {col}: {}.", first.name, names.join(", "))
+                }
                 _ => {
-                    let names: Vec<String> = missing.iter().map(|k| k.name.clone()).collect();
+                    // ksqlDB names every key column when any is missing.
+                    let names: Vec<String> = final_keys.iter().map(|k| k.name.clone()).collect();
                     let what = if names.len() > 1 { "key columns" } else { "key column" };
                     format!("The query used to build `{sink_name}` must include the {what} {} in its projection (eg, SELECT {}...).", and_list(&names), names.join(", "))
                 }
             };
+            if missing[0].what == KeyOrigin::ForeignKey {
+                return err(q.span, msg);
+            }
             return err(
                 q.span,
                 format!(
@@ -1151,7 +1211,7 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                     it.span,
                     format!(
                         "Duplicate value columns found in schema: `{}` {}",
-                        d.name, d.ty
+                        d.name, it.expr.ty
                     ),
                 );
             }
@@ -1169,6 +1229,14 @@ pub(crate) fn analyze_query<C: CatalogMut>(
     if persistent && value_columns.is_empty() {
         return err(q.span, "The projection contains no value columns.");
     }
+    // Key columns in key order (GROUP BY / PARTITION BY order), then values in select order.
+    let key_rank = |c: &Column| {
+        key_items
+            .iter()
+            .position(|v| v.first().is_some_and(|i| items[*i].name == c.name))
+            .unwrap_or(usize::MAX)
+    };
+    key_columns.sort_by_key(|c| key_rank(c));
     let mut out_cols = key_columns.clone();
     out_cols.extend(value_columns.iter().cloned());
     plan = LogicalPlan {
@@ -1563,7 +1631,12 @@ fn analyze_join<C: CatalogMut>(
 
     // The key of the result.
     let new_key: Vec<KeyCol> = if kind == JoinKind::ForeignKey {
-        keys.clone()
+        keys.iter()
+            .map(|k| KeyCol {
+                what: KeyOrigin::ForeignKey,
+                ..k.clone()
+            })
+            .collect()
     } else if j.join_type == JoinType::Full
         || (lk.as_column().is_none() && rk.as_column().is_none())
     {
@@ -1702,5 +1775,21 @@ fn repartition(input: LogicalPlan, key: &TypedExpr) -> LogicalPlan {
                 expr: key.clone(),
             }],
         },
+    }
+}
+
+/// Aggregate calls as ksqlDB prints them in messages (`COUNT(*)` reads `COUNT(ROWTIME)`).
+fn collect_agg_texts(e: &TypedExpr, out: &mut Vec<String>) {
+    if let TypedExprKind::Aggregate { name, args } = &e.kind {
+        let text = if args.is_empty() {
+            format!("{name}(ROWTIME)")
+        } else {
+            e.to_string()
+        };
+        out.push(text);
+        return;
+    }
+    for c in e.children() {
+        collect_agg_texts(c, out);
     }
 }

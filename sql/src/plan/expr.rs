@@ -352,6 +352,7 @@ impl fmt::Display for TypedExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use TypedExprKind as K;
         match &self.kind {
+            K::Literal(Literal::Null) => f.write_str("null"),
             K::Literal(l) => write!(f, "{l}"),
             K::TypedLiteral(v) => {
                 write!(f, "{} ", self.ty)?;
