@@ -143,7 +143,7 @@ impl FunctionCatalog for EngineFunctions {
         let t = self
             .registry
             .return_type(&up, &arrow)
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| ksql_function_message(&up, e.to_string()))?;
         arrow_to_sql(&t).ok_or_else(|| format!("Function '{up}' returns an unsupported type: {t}"))
     }
 
@@ -159,6 +159,18 @@ impl FunctionCatalog for EngineFunctions {
     fn aggregate_column_args(&self, name: &str) -> Option<usize> {
         aggregates::column_args(&name.to_ascii_uppercase())
     }
+}
+
+/// ksqlDB names its built-in functions in lower case in messages (`Function 'greatest' does
+/// not accept parameters (...)`), except the few it declares in upper case.
+fn ksql_function_message(name: &str, message: String) -> String {
+    if matches!(name, "COALESCE") {
+        return message;
+    }
+    message.replace(
+        &format!("Function '{name}'"),
+        &format!("Function '{}'", name.to_lowercase()),
+    )
 }
 
 #[cfg(test)]

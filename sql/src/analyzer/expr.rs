@@ -53,7 +53,8 @@ pub(crate) struct ExprTyper<'a> {
     pub allow_aggregates: bool,
     pub allow_table_functions: bool,
     lambda_vars: Vec<(String, SqlType)>,
-    in_aggregate: bool,
+    /// The aggregate call being typed (aggregates do not nest).
+    outer_aggregate: Option<String>,
 }
 
 impl<'a> ExprTyper<'a> {
@@ -71,8 +72,20 @@ impl<'a> ExprTyper<'a> {
             allow_aggregates: false,
             allow_table_functions: false,
             lambda_vars: Vec::new(),
-            in_aggregate: false,
+            outer_aggregate: None,
         }
+    }
+
+    /// An expression as ksqlDB shows it in messages: `null` in lower case, and in joins a
+    /// qualified column `A.B` as the `A_B` it is called in the joined schema.
+    fn show(&self, e: &Expr) -> String {
+        let mut text = ksql_text(e);
+        if self.scope.qualifiers.len() > 1 {
+            for (q, _) in &self.scope.qualifiers {
+                text = text.replace(&format!("{q}."), &format!("{q}_"));
+            }
+        }
+        text
     }
 
     pub fn resolve_type(&self, t: &crate::ast::Type, span: Span) -> Result<SqlType> {
@@ -315,15 +328,21 @@ impl<'a> ExprTyper<'a> {
                 let hi = self.type_expr(high)?;
                 let time_column = matches!(&expr.kind, ExprKind::Column { name, .. }
                     if matches!(name.value.as_str(), "ROWTIME" | "WINDOWSTART" | "WINDOWEND"));
-                for (b, be) in [(&lo, low), (&hi, high)] {
+                for (b, be, op) in [
+                    (&lo, low, "GREATER_THAN_OR_EQUAL"),
+                    (&hi, high, "LESS_THAN_OR_EQUAL"),
+                ] {
                     if !comparable(&x.ty, &b.ty, BinaryOp::GtEq)
                         && (!time_column || b.ty != SqlType::String)
                     {
                         return err(
                             span,
                             format!(
-                                "Cannot compare {} ({}) to {} ({}) with BETWEEN.",
-                                expr, x.ty, be, b.ty
+                                "Invalid expression: Cannot compare {} ({}) to {} ({}) with {op}.",
+                                self.show(expr),
+                                x.ty,
+                                self.show(be),
+                                b.ty
                             ),
                         );
                     }
@@ -379,16 +398,23 @@ impl<'a> ExprTyper<'a> {
             } => {
                 let x = self.type_expr(expr)?;
                 let p = self.type_expr(pattern)?;
-                for (t, ex) in [(&x, expr), (&p, pattern)] {
-                    if !matches!(t.ty, SqlType::String | SqlType::Null) {
-                        return err(
-                            ex.span,
-                            format!(
-                                "Like condition must be between strings, got {ex} ({})",
-                                t.ty
-                            ),
-                        );
-                    }
+                if !matches!(x.ty, SqlType::String | SqlType::Null) {
+                    return err(
+                        expr.span,
+                        format!(
+                            "The column type for Like condition must be VARCHAR. The column type is {}",
+                            x.ty
+                        ),
+                    );
+                }
+                if !matches!(p.ty, SqlType::String | SqlType::Null) {
+                    return err(
+                        pattern.span,
+                        format!(
+                            "Like condition must be between strings, got {pattern} ({})",
+                            p.ty
+                        ),
+                    );
                 }
                 mk(
                     K::Like {
@@ -669,9 +695,12 @@ impl<'a> ExprTyper<'a> {
                 return err(
                     e.span,
                     format!(
-                        "Error in {} expression: Cannot compare {left} ({l}) to {right} ({r}) with {}.",
+                        "Error in {} expression: Cannot compare {} ({l}) to {} ({r}) with {}.\nStatement: {}",
                         self.clause,
-                        op_name(op)
+                        self.show(left),
+                        self.show(right),
+                        op_name(op),
+                        self.show(e)
                     ),
                 );
             }
@@ -747,10 +776,10 @@ impl<'a> ExprTyper<'a> {
             }
         };
         if kind == FunctionKind::Aggregate {
-            if self.in_aggregate {
+            if let Some(outer) = &self.outer_aggregate {
                 return err(
                     e.span,
-                    format!("Aggregate functions can not be nested: {e}"),
+                    format!("Aggregate functions can not be nested: {outer}"),
                 );
             }
             if !self.allow_aggregates {
@@ -759,10 +788,10 @@ impl<'a> ExprTyper<'a> {
                     format!("{} does not support aggregate functions: {fname} is an aggregate function.", self.clause_for_agg_error()),
                 );
             }
-            self.in_aggregate = true;
+            self.outer_aggregate = Some(self.show(e));
         }
         if kind == FunctionKind::Table && !self.allow_table_functions {
-            self.in_aggregate = false;
+            self.outer_aggregate = None;
             return err(
                 e.span,
                 format!("Table functions can only be used in the SELECT list: {e}"),
@@ -770,7 +799,7 @@ impl<'a> ExprTyper<'a> {
         }
         let typed: Result<Vec<TypedExpr>> = args.iter().map(|a| self.type_expr(a)).collect();
         if kind == FunctionKind::Aggregate {
-            self.in_aggregate = false;
+            self.outer_aggregate = None;
         }
         let typed = typed?;
         let _ = star;

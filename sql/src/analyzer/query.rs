@@ -800,12 +800,6 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                 })
                 .map(|(_, t)| t.clone())
                 .collect();
-            // ksqlDB names every grouping expression when any is missing.
-            let missing = if missing.is_empty() {
-                missing
-            } else {
-                group_texts.clone()
-            };
             if !missing.is_empty() {
                 let sink_name = &sink.unwrap().name;
                 let (what, list, eg) = if missing.len() == 1 {
@@ -1099,9 +1093,10 @@ pub(crate) fn analyze_query<C: CatalogMut>(
     if persistent {
         for (k, idx) in final_keys.iter().zip(&key_items) {
             if idx.len() > 1 {
-                let names: Vec<String> = idx.iter().map(|i| items[*i].name.clone()).collect();
+                let mut names: Vec<String> = idx.iter().map(|i| items[*i].name.clone()).collect();
+                names.sort();
                 let msg = match k.what {
-                    KeyOrigin::Group | KeyOrigin::Partition => format!(
+                    KeyOrigin::Group => format!(
                         "The projection contains a key column more than once: {}.",
                         and_list(&names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>())
                     ),
@@ -1145,7 +1140,15 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             let sink_name = &sink.unwrap().name;
             let msg = match missing[0].what {
                 KeyOrigin::Join => {
-                    let opts: Vec<String> = missing[0].matches.iter().map(|m| m.to_string()).collect();
+                    // The join expressions that are columns (a computed side cannot be selected
+                    // as the key).
+                    let opts: Vec<String> = missing[0]
+                        .matches
+                        .iter()
+                        .take(2)
+                        .filter(|m| m.as_column().is_some())
+                        .map(|m| m.to_string())
+                        .collect();
                     let what = if opts.len() > 1 { "join expressions" } else { "join expression" };
                     format!("The query used to build `{sink_name}` must include the {what} {} in its projection (eg, SELECT {}...).", opts.join(" or "), opts[0])
                 }
