@@ -1,5 +1,6 @@
-//! log.rs owns the data directory: opening it, the topic registry (create, look up, list,
-//! delete), topic name validation, the background flusher and consumer-group offsets.
+//! log.rs owns the data directory: opening it (for writing, locked; or read-only, to
+//! follow a writer), the topic registry (create, look up, list, delete, refresh), topic
+//! name validation, the background flusher / refresher and consumer-group offsets.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;

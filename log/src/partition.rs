@@ -1,5 +1,7 @@
 //! partition.rs owns one partition: its ordered segments, the single writer (append, roll,
-//! fsync policy), positioned reads, offset/timestamp lookups and tail wake-ups.
+//! fsync policy, all-or-nothing appends across partitions), the read-only follower
+//! (refresh from another process's writes), positioned reads, offset/timestamp lookups
+//! and tail wake-ups.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -55,6 +57,11 @@ struct Follower {
     /// Inode of the partition directory when opened: a different one (or none) means the
     /// topic was deleted (and maybe re-created).
     dir_ino: u64,
+    /// Inode of each segment file as listed when it was opened: a segment replaced by
+    /// compaction (renamed over) or a re-created topic lists another. (Compared listing
+    /// to listing: on some file systems, overlayfs for one, a directory entry's inode
+    /// number is not the one `fstat` reports.)
+    inos: BTreeMap<u64, u64>,
 }
 
 /// An append checked and encoded into the writer's buffer, not yet written.
@@ -324,7 +331,11 @@ impl Partition {
             dir,
             config,
             segments: RwLock::new(segments),
-            mode: Mode::Follower(Mutex::new(Follower { mark, dir_ino })),
+            mode: Mode::Follower(Mutex::new(Follower {
+                mark,
+                dir_ino,
+                inos: listed.iter().copied().collect(),
+            })),
             start_offset: AtomicU64::new(first),
             end_offset: AtomicU64::new(end),
             tx,
@@ -414,7 +425,7 @@ impl Partition {
         for (i, s) in closed.iter().enumerate() {
             match on_disk.get(&s.base_offset) {
                 None => removed.push(s.base_offset),
-                Some(&ino) if ino != s.ino => {
+                Some(&ino) if f.inos.get(&s.base_offset) != Some(&ino) => {
                     match reopen_closed(s.base_offset, current[i + 1].base_offset)? {
                         Some(seg) => fresh.push(seg),
                         None => removed.push(s.base_offset),
@@ -430,18 +441,22 @@ impl Partition {
             .collect();
         if let Some(a) = &active {
             let next_base = newer.first().copied();
+            let listed_ino = f.inos.get(&a.base_offset).copied();
+            let replaced = |ino: u64| listed_ino != Some(ino);
             match (on_disk.get(&a.base_offset), next_base) {
                 // The writer never deletes or replaces its active segment: the topic was
                 // deleted (and maybe re-created).
                 (None, None) => return Ok(None),
-                (Some(&ino), None) if ino != a.ino => return Ok(None),
+                (Some(&ino), None) if replaced(ino) => return Ok(None),
                 // Rolled, then deleted by retention: nothing more to read from it.
                 (None, Some(_)) => removed.push(a.base_offset),
                 // Rolled, then compacted.
-                (Some(&ino), Some(nb)) if ino != a.ino => match reopen_closed(a.base_offset, nb)? {
-                    Some(seg) => fresh.push(seg),
-                    None => removed.push(a.base_offset),
-                },
+                (Some(&ino), Some(nb)) if replaced(ino) => {
+                    match reopen_closed(a.base_offset, nb)? {
+                        Some(seg) => fresh.push(seg),
+                        None => removed.push(a.base_offset),
+                    }
+                }
                 (Some(_), next_base) => match (a.follow(&mut f.mark, interval)?, next_base) {
                     // Rolled: the file is final (the writer finished with it before it
                     // created the next one), so a bad batch at its end is corruption.
@@ -491,6 +506,11 @@ impl Partition {
             for s in fresh {
                 segs.insert(s.base_offset, s);
             }
+            f.inos = on_disk
+                .iter()
+                .filter(|(b, _)| segs.contains_key(b))
+                .map(|(&b, &ino)| (b, ino))
+                .collect();
             (
                 segs.keys().next().copied(),
                 segs.values().next_back().map(|s| s.next_offset()),

@@ -4,7 +4,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -213,9 +213,6 @@ pub(crate) struct Segment {
     next_offset: AtomicU64,
     index: RwLock<SegmentIndex>,
     pub created: Instant,
-    /// Inode of the log file when it was opened: a follower notices a segment replaced by
-    /// compaction (renamed over) or a re-created topic by a different inode.
-    pub ino: u64,
 }
 
 /// Where a follower's view of an active segment ends: the position and the first
@@ -250,10 +247,6 @@ pub(crate) enum Follow {
     /// The file is shorter than what was accepted, or the last accepted batch changed:
     /// the writer rolled back an append. The segment must be read again from the start.
     Rewound,
-}
-
-fn file_ino(file: &File) -> u64 {
-    file.metadata().map_or(0, |m| m.ino())
 }
 
 fn read_lock<T>(l: &RwLock<T>) -> RwLockReadGuard<'_, T> {
@@ -302,7 +295,6 @@ impl Segment {
             base_offset,
             path,
             dir: dir.to_path_buf(),
-            ino: file_ino(&file),
             file,
             size: AtomicU64::new(size),
             next_offset: AtomicU64::new(next),
