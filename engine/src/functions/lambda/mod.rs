@@ -1,0 +1,1 @@
+//! Lambda functions (TRANSFORM, FILTER, REDUCE): not built yet.
