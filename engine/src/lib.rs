@@ -3,6 +3,7 @@
 //! Query execution is not built yet (see the engine issue). What exists: the key and
 //! value formats (`formats`) and ksqlDB's functions as DataFusion UDFs (`functions`).
 
+pub mod catalog;
 pub mod formats;
 pub mod functions;
 

@@ -777,17 +777,9 @@ impl<C: CatalogMut> Analyzer<C> {
             return err(
                 i.target.span,
                 format!(
-                    "Expected a value for each column. Expected Columns: [{}]. Got Values: [{}]",
-                    columns
-                        .iter()
-                        .map(|c| c.name.clone())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    i.values
-                        .iter()
-                        .map(|v| v.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    "Expected number columns and values to match: {}, {}",
+                    columns.len(),
+                    i.values.len()
                 ),
             );
         }

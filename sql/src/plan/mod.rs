@@ -1,19 +1,24 @@
 //! The logical plan: what the analyzer hands the engine for a query.
 //!
-//! A plan is a tree of [`LogicalPlan`] nodes, leaves first in data-flow order:
-//! `Source → Filter → (FlatMap) → Repartition → Aggregate(window) / Join → Project → Sink`.
+//! A plan is a tree of [`LogicalPlan`] nodes: sources at the leaves, the last step at the
+//! root. Data flows `Source → (Join) → Filter → (Repartition) → (FlatMap) → (Aggregate
+//! (window) → Filter for HAVING) → Project → (Limit) → Sink`.
 //! Every node states its output [`Schema`] (key columns, then value columns, each typed),
 //! every expression is a [`TypedExpr`], and every column reference names a column of the
 //! node's input schema (`source` qualifier + name). Printing a plan (`Display`) gives the
 //! indented text `EXPLAIN` shows:
 //!
 //! ```text
-//! Sink: PAGEVIEWS_PER_USER (table, topic=PAGEVIEWS_PER_USER, key=KAFKA, value=JSON)
-//!   Project: [USER_ID KEY, CNT]
-//!     Aggregate: group by [USER_ID] window TUMBLING(SIZE 60000 ms) aggs [COUNT(*) AS KSQL_AGG_VARIABLE_0]
-//!       Filter: (PAGE_ID <> '/home')
+//! Sink: PAGEVIEWS_PER_USER (table, topic=PAGEVIEWS_PER_USER, key=KAFKA, value=JSON, windowed=TUMBLING)
+//!   Project: [USER_ID KEY, KSQL_AGG_VARIABLE_0 AS CNT]
+//!     Aggregate: group by [CLICKS.USER_ID] window TUMBLING(SIZE 60000 ms) aggs [COUNT(*) AS KSQL_AGG_VARIABLE_0]
+//!       Filter: (CLICKS.PAGE_ID <> '/home')
 //!         Source: CLICKS (stream, topic=clicks, key=KAFKA, value=JSON)
 //! ```
+//!
+//! Expressions are evaluated against the schema of the node's input: `CLICKS.PAGE_ID` is
+//! the column `PAGE_ID` of the source read as `CLICKS`; `USER_ID` (no qualifier) in the
+//! `Project` is the key column the `Aggregate` below it outputs.
 
 pub mod expr;
 pub mod types;
