@@ -766,6 +766,21 @@ impl<'a> ExprTyper<'a> {
         }
         let kind = match self.functions.kind(&fname) {
             Some(k) => k,
+            // AS_VALUE(x) is x, copied into the value: the analyzer must know it to tell it
+            // apart from the key column it copies, so it is built in here when the function
+            // catalog does not define it.
+            None if fname == "AS_VALUE" && args.len() == 1 && !star => {
+                let arg = self.type_expr(&args[0])?;
+                let ty = arg.ty.clone();
+                return Ok(TypedExpr::new(
+                    TypedExprKind::Function {
+                        name: fname,
+                        args: vec![arg],
+                    },
+                    ty,
+                    e.span,
+                ));
+            }
             None => {
                 let names = self.functions.names();
                 return Err(AnalysisError::new(
