@@ -340,6 +340,9 @@ fn json_schema_fields(v: &Value) -> Option<Vec<(Option<String>, SqlType)>> {
     }
 }
 
+/// A `.proto` message: its name and its fields as `(name, type, repeated)`.
+type ProtoMessage = (String, Vec<(String, String, bool)>);
+
 /// A schema's text with the text of the schemas it references appended.
 fn proto_text(topic: &Value, schema: &Value) -> Option<String> {
     let mut text = schema.as_str()?.to_string();
@@ -362,7 +365,7 @@ fn proto_text(topic: &Value, schema: &Value) -> Option<String> {
 /// nested messages as structs.
 fn proto_schema(text: &str) -> Option<RegisteredSchema> {
     let tokens: Vec<String> = tokenize_proto(text);
-    let mut messages: Vec<(String, Vec<(String, String, bool)>)> = Vec::new();
+    let mut messages: Vec<ProtoMessage> = Vec::new();
     parse_proto_messages(&tokens, &mut 0, &mut messages, 0);
     let fields_of = |fields: &[(String, String, bool)]| -> Option<Vec<(Option<String>, SqlType)>> {
         let mut out = Vec::new();
@@ -375,7 +378,7 @@ fn proto_schema(text: &str) -> Option<RegisteredSchema> {
         }
         Some(out)
     };
-    let top: Vec<&(String, Vec<(String, String, bool)>)> = messages
+    let top: Vec<&ProtoMessage> = messages
         .iter()
         .filter(|(n, _)| !n.starts_with('.'))
         .collect();
@@ -390,11 +393,7 @@ fn proto_schema(text: &str) -> Option<RegisteredSchema> {
     })
 }
 
-fn proto_type(
-    t: &str,
-    messages: &[(String, Vec<(String, String, bool)>)],
-    depth: usize,
-) -> Option<SqlType> {
+fn proto_type(t: &str, messages: &[ProtoMessage], depth: usize) -> Option<SqlType> {
     if depth > 16 {
         return None;
     }
@@ -484,12 +483,7 @@ fn tokenize_proto(text: &str) -> Vec<String> {
     out
 }
 
-fn parse_proto_messages(
-    t: &[String],
-    i: &mut usize,
-    out: &mut Vec<(String, Vec<(String, String, bool)>)>,
-    depth: usize,
-) {
+fn parse_proto_messages(t: &[String], i: &mut usize, out: &mut Vec<ProtoMessage>, depth: usize) {
     while *i < t.len() {
         if t[*i] == "message" && *i + 2 < t.len() && t[*i + 2] == "{" {
             let name = t[*i + 1].clone();
