@@ -9,6 +9,7 @@ use arrow::datatypes::DataType;
 use datafusion::logical_expr::{ScalarUDF, Volatility};
 
 use super::error::FunctionError;
+use super::lambda::LambdaFunction;
 use super::types::resolve_overloads;
 use super::udf::{Category, FunctionDef, KsqlScalarUdf};
 
@@ -95,14 +96,22 @@ impl FunctionRegistry {
         self.udfs.get(canonical).cloned()
     }
 
-    /// Whether `name` (or an alias) is a registered function.
+    /// Whether `name` (or an alias) is a registered scalar function (lambda functions
+    /// included).
     pub fn contains(&self, name: &str) -> bool {
-        self.lookup.contains_key(&name.to_ascii_uppercase())
+        self.lookup.contains_key(&name.to_ascii_uppercase()) || self.lambda(name).is_some()
+    }
+
+    /// TRANSFORM, FILTER or REDUCE: functions taking lambdas, which the planner binds to
+    /// compiled bodies (see [`LambdaFunction::bind`]) rather than calling `scalar`.
+    pub fn lambda(&self, name: &str) -> Option<LambdaFunction> {
+        LambdaFunction::from_name(name)
     }
 
     /// Canonical names and aliases, sorted (what `SHOW FUNCTIONS` lists).
     pub fn names(&self) -> Vec<String> {
         let mut v: Vec<String> = self.lookup.keys().cloned().collect();
+        v.extend(LambdaFunction::ALL.iter().map(|l| l.name().to_string()));
         v.sort();
         v
     }
@@ -112,7 +121,13 @@ impl FunctionRegistry {
         self.names()
             .into_iter()
             .map(|n| {
-                let cat = self.def(&n).map(|d| d.category).unwrap_or(Category::Other);
+                let cat = self.def(&n).map(|d| d.category).unwrap_or(
+                    if self.lambda(&n).is_some() {
+                        Category::Lambda
+                    } else {
+                        Category::Other
+                    },
+                );
                 (n, cat)
             })
             .collect()
@@ -120,6 +135,24 @@ impl FunctionRegistry {
 
     /// What `DESCRIBE FUNCTION name` shows, or None for an unknown name.
     pub fn describe(&self, name: &str) -> Option<FunctionInfo> {
+        if let Some(l) = self.lambda(name) {
+            return Some(FunctionInfo {
+                name: l.name().to_string(),
+                aliases: vec![],
+                category: l.category(),
+                description: l.description().to_string(),
+                variations: l
+                    .overloads()
+                    .iter()
+                    .map(|o| Variation {
+                        signature: o.description.unwrap_or_default().to_string(),
+                        returns: o.ret.to_string(),
+                        description: None,
+                    })
+                    .collect(),
+                volatile: false,
+            });
+        }
         let d = self.def(name)?;
         Some(FunctionInfo {
             name: d.name.to_string(),
