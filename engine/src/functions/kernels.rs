@@ -75,13 +75,19 @@ pub fn map_to_binary(
     Ok(Arc::new(b.finish()))
 }
 
-pub fn map_to_i32(rows: usize, mut f: impl FnMut(usize) -> Result<Option<i32>>) -> Result<ArrayRef> {
+pub fn map_to_i32(
+    rows: usize,
+    mut f: impl FnMut(usize) -> Result<Option<i32>>,
+) -> Result<ArrayRef> {
     Ok(Arc::new(
         (0..rows).map(&mut f).collect::<Result<Int32Array>>()?,
     ))
 }
 
-pub fn map_to_f64(rows: usize, mut f: impl FnMut(usize) -> Result<Option<f64>>) -> Result<ArrayRef> {
+pub fn map_to_f64(
+    rows: usize,
+    mut f: impl FnMut(usize) -> Result<Option<f64>>,
+) -> Result<ArrayRef> {
     Ok(Arc::new(
         (0..rows).map(&mut f).collect::<Result<Float64Array>>()?,
     ))
@@ -140,6 +146,10 @@ pub fn java_double(v: f64) -> String {
     // Scientific: shortest digits, mantissa with at least one fractional digit.
     let e = format!("{v:e}");
     let (mant, exp) = e.split_once('e').expect("exponent");
-    let mant = if mant.contains('.') { mant.to_string() } else { format!("{mant}.0") };
+    let mant = if mant.contains('.') {
+        mant.to_string()
+    } else {
+        format!("{mant}.0")
+    };
     format!("{mant}E{exp}")
 }

@@ -121,13 +121,14 @@ impl FunctionRegistry {
         self.names()
             .into_iter()
             .map(|n| {
-                let cat = self.def(&n).map(|d| d.category).unwrap_or(
-                    if self.lambda(&n).is_some() {
-                        Category::Lambda
-                    } else {
-                        Category::Other
-                    },
-                );
+                let cat =
+                    self.def(&n)
+                        .map(|d| d.category)
+                        .unwrap_or(if self.lambda(&n).is_some() {
+                            Category::Lambda
+                        } else {
+                            Category::Other
+                        });
                 (n, cat)
             })
             .collect()

@@ -3,8 +3,7 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, BinaryArray, BooleanArray, Float64Array, Int32Array, Int64Array,
-    StringArray,
+    Array, ArrayRef, BinaryArray, BooleanArray, Float64Array, Int32Array, Int64Array, StringArray,
 };
 use arrow::datatypes::{DataType, Field};
 use datafusion::common::config::ConfigOptions;
@@ -95,7 +94,9 @@ pub fn b(v: &[Option<bool>]) -> ArrayRef {
 }
 pub fn bytes<T: AsRef<[u8]>>(v: &[Option<T>]) -> ArrayRef {
     Arc::new(BinaryArray::from(
-        v.iter().map(|x| x.as_ref().map(|b| b.as_ref())).collect::<Vec<_>>(),
+        v.iter()
+            .map(|x| x.as_ref().map(|b| b.as_ref()))
+            .collect::<Vec<_>>(),
     ))
 }
 

@@ -501,7 +501,9 @@ mod tests {
     #[test]
     fn generics_take_the_widest_numeric() {
         let o = Overload::new(&[("a", P::array(P::T)), ("x", P::T)], P::Boolean);
-        let (_, c, _) = o.resolve(&[list_of(DataType::Int32), DataType::Int64]).unwrap();
+        let (_, c, _) = o
+            .resolve(&[list_of(DataType::Int32), DataType::Int64])
+            .unwrap();
         assert_eq!(c, vec![list_of(DataType::Int64), DataType::Int64]);
         assert!(o
             .resolve(&[list_of(DataType::Int32), DataType::Utf8])

@@ -14,7 +14,10 @@ pub fn def() -> FunctionDef {
         "ARRAY_CONTAINS",
         Category::Array,
         "Returns true if the array contains the value; false if not or if the array is NULL.",
-        vec![Overload::new(&[("array", P::array(P::T)), ("value", P::T)], P::Boolean)],
+        vec![Overload::new(
+            &[("array", P::array(P::T)), ("value", P::T)],
+            P::Boolean,
+        )],
         |c: &Call| {
             let l = list(&c.args[0]);
             let (_, rows) = rows_of(&l.value_type(), &[l.values(), &c.args[1]])?;

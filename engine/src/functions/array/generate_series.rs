@@ -35,9 +35,16 @@ fn series(start: i64, end: i64, step: Option<i64>) -> Option<Vec<i64>> {
 pub fn def() -> FunctionDef {
     let mut overloads = Vec::new();
     for t in [P::Int, P::BigInt] {
-        overloads.push(Overload::new(&[("start", t.clone()), ("end", t.clone())], P::array(t.clone())));
         overloads.push(Overload::new(
-            &[("start", t.clone()), ("end", t.clone()), ("step", t.clone())],
+            &[("start", t.clone()), ("end", t.clone())],
+            P::array(t.clone()),
+        ));
+        overloads.push(Overload::new(
+            &[
+                ("start", t.clone()),
+                ("end", t.clone()),
+                ("step", t.clone()),
+            ],
             P::array(t),
         ));
     }
@@ -70,7 +77,8 @@ pub fn def() -> FunctionDef {
                 };
                 match (s, int) {
                     (Some(vals), true) => {
-                        i32b.values().append_slice(&vals.iter().map(|v| *v as i32).collect::<Vec<_>>());
+                        i32b.values()
+                            .append_slice(&vals.iter().map(|v| *v as i32).collect::<Vec<_>>());
                         i32b.append(true);
                     }
                     (Some(vals), false) => {

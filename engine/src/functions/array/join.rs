@@ -31,7 +31,9 @@ fn element_text(v: &ArrayRef, j: usize) -> String {
         DataType::Int32 => v.as_primitive::<Int32Type>().value(j).to_string(),
         DataType::Int64 => v.as_primitive::<Int64Type>().value(j).to_string(),
         DataType::Float64 => java_double(v.as_primitive::<Float64Type>().value(j)),
-        DataType::Decimal128(_, s) => to_json_decimal(v.as_primitive::<Decimal128Type>().value(j), *s),
+        DataType::Decimal128(_, s) => {
+            to_json_decimal(v.as_primitive::<Decimal128Type>().value(j), *s)
+        }
         _ => arrow::util::display::ArrayFormatter::try_new(v.as_ref(), &Default::default())
             .map(|f| f.value(j).to_string())
             .unwrap_or_default(),

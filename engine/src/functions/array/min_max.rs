@@ -2,7 +2,7 @@
 
 use std::cmp::Ordering;
 
-use arrow::array::{Array, ArrayRef, UInt32Array, make_comparator};
+use arrow::array::{make_comparator, Array, ArrayRef, UInt32Array};
 use arrow::compute::{take, SortOptions};
 use datafusion::common::Result;
 

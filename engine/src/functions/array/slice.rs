@@ -28,7 +28,11 @@ pub fn def() -> FunctionDef {
                 }
                 let r = span(l, i);
                 let n = r.len() as i64;
-                let start = if from.is_null(i) { 0 } else { from.value(i) as i64 - 1 };
+                let start = if from.is_null(i) {
+                    0
+                } else {
+                    from.value(i) as i64 - 1
+                };
                 let end = if to.is_null(i) { n } else { to.value(i) as i64 };
                 if start < 0 || end > n || start > end {
                     return Ok(None);

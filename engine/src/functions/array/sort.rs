@@ -37,7 +37,9 @@ pub fn def() -> FunctionDef {
                     Some(d) => match d.value(i).to_ascii_uppercase().as_str() {
                         "ASC" => Ok(false),
                         "DESC" => Ok(true),
-                        other => eval_err(format!("ARRAY_SORT direction must be ASC or DESC, not '{other}'")),
+                        other => eval_err(format!(
+                            "ARRAY_SORT direction must be ASC or DESC, not '{other}'"
+                        )),
                     },
                 }
             };

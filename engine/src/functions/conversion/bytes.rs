@@ -27,7 +27,10 @@ pub fn from_bytes() -> FunctionDef {
         "FROM_BYTES",
         Category::Conversion,
         "Converts BYTES into a STRING with the given encoding (hex, utf8, ascii, base64).",
-        vec![Overload::new(&[("bytes", P::Bytes), ("encoding", P::String)], P::String)],
+        vec![Overload::new(
+            &[("bytes", P::Bytes), ("encoding", P::String)],
+            P::String,
+        )],
         |c: &Call| {
             let (b, e) = (bins(&c.args[0]), strs(&c.args[1]));
             map_to_string(c.rows, |i| {
@@ -47,7 +50,10 @@ pub fn to_bytes() -> FunctionDef {
         "TO_BYTES",
         Category::Conversion,
         "Converts a STRING into BYTES with the given encoding (hex, utf8, ascii, base64).",
-        vec![Overload::new(&[("str", P::String), ("encoding", P::String)], P::Bytes)],
+        vec![Overload::new(
+            &[("str", P::String), ("encoding", P::String)],
+            P::Bytes,
+        )],
         |c: &Call| {
             let (s, e) = (strs(&c.args[0]), strs(&c.args[1]));
             map_to_binary(c.rows, |i| {
@@ -65,7 +71,11 @@ pub fn to_bytes() -> FunctionDef {
 }
 
 /// Decodes every row as an `N`-byte number in the given byte order.
-fn decode<const N: usize, T>(c: &Call, name: &str, f: fn([u8; N], bool) -> T) -> Result<Vec<Option<T>>> {
+fn decode<const N: usize, T>(
+    c: &Call,
+    name: &str,
+    f: fn([u8; N], bool) -> T,
+) -> Result<Vec<Option<T>>> {
     let b = bins(&c.args[0]);
     let order = c.args.get(1).map(strs);
     (0..c.rows)
@@ -77,7 +87,11 @@ fn decode<const N: usize, T>(c: &Call, name: &str, f: fn([u8; N], bool) -> T) ->
                 None => false,
                 Some(o) if o == "BIG_ENDIAN" => false,
                 Some(o) if o == "LITTLE_ENDIAN" => true,
-                Some(o) => return eval_err(format!("Byte order must be BIG_ENDIAN or LITTLE_ENDIAN, not '{o}'")),
+                Some(o) => {
+                    return eval_err(format!(
+                        "Byte order must be BIG_ENDIAN or LITTLE_ENDIAN, not '{o}'"
+                    ))
+                }
             };
             let v = b.value(i);
             match <[u8; N]>::try_from(v) {
@@ -107,7 +121,13 @@ pub fn int_from_bytes() -> FunctionDef {
         "Converts 4 bytes into an INT (big-endian unless LITTLE_ENDIAN is given).",
         overloads(P::Int),
         |c: &Call| {
-            let v = decode::<4, i32>(c, "INT_FROM_BYTES", |b, le| if le { i32::from_le_bytes(b) } else { i32::from_be_bytes(b) })?;
+            let v = decode::<4, i32>(c, "INT_FROM_BYTES", |b, le| {
+                if le {
+                    i32::from_le_bytes(b)
+                } else {
+                    i32::from_be_bytes(b)
+                }
+            })?;
             Ok(Arc::new(Int32Array::from(v)) as ArrayRef)
         },
     )
@@ -121,7 +141,13 @@ pub fn bigint_from_bytes() -> FunctionDef {
         "Converts 8 bytes into a BIGINT (big-endian unless LITTLE_ENDIAN is given).",
         overloads(P::BigInt),
         |c: &Call| {
-            let v = decode::<8, i64>(c, "BIGINT_FROM_BYTES", |b, le| if le { i64::from_le_bytes(b) } else { i64::from_be_bytes(b) })?;
+            let v = decode::<8, i64>(c, "BIGINT_FROM_BYTES", |b, le| {
+                if le {
+                    i64::from_le_bytes(b)
+                } else {
+                    i64::from_be_bytes(b)
+                }
+            })?;
             Ok(Arc::new(Int64Array::from(v)) as ArrayRef)
         },
     )
@@ -135,7 +161,13 @@ pub fn double_from_bytes() -> FunctionDef {
         "Converts 8 bytes into a DOUBLE (big-endian unless LITTLE_ENDIAN is given).",
         overloads(P::Double),
         |c: &Call| {
-            let v = decode::<8, f64>(c, "DOUBLE_FROM_BYTES", |b, le| if le { f64::from_le_bytes(b) } else { f64::from_be_bytes(b) })?;
+            let v = decode::<8, f64>(c, "DOUBLE_FROM_BYTES", |b, le| {
+                if le {
+                    f64::from_le_bytes(b)
+                } else {
+                    f64::from_be_bytes(b)
+                }
+            })?;
             debug_assert!(v.len() == c.rows);
             Ok(Arc::new(Float64Array::from(v)) as ArrayRef)
         },
@@ -155,7 +187,14 @@ mod tests {
     #[test]
     fn from_and_to_bytes() {
         // bytes-and-strings.json
-        let r = call("FROM_BYTES", vec![bytes(&[Some(&b64("IQ==")), Some(&b64("GrI="))]), s1("hex", 2)]).unwrap();
+        let r = call(
+            "FROM_BYTES",
+            vec![
+                bytes(&[Some(&b64("IQ==")), Some(&b64("GrI="))]),
+                s1("hex", 2),
+            ],
+        )
+        .unwrap();
         assert_eq!(out_s(&r), vec![Some("21".into()), Some("1AB2".into())]);
         let r = call("TO_BYTES", vec![s1("1aB2", 1), s1("hex", 1)]).unwrap();
         assert_eq!(out_bytes(&r), vec![Some(b64("GrI="))]);
@@ -172,13 +211,29 @@ mod tests {
         // "convert bytes to INT, BIGINT, and DOUBLE using BIG ENDIAN" / "LITTLE ENDIAN"
         let r = call("INT_FROM_BYTES", vec![bytes(&[Some(&b64("AAAH5Q=="))])]).unwrap();
         assert_eq!(out_i(&r), vec![Some(2021)]);
-        let r = call("BIGINT_FROM_BYTES", vec![bytes(&[Some(&b64("AAAAASoF8gA="))])]).unwrap();
+        let r = call(
+            "BIGINT_FROM_BYTES",
+            vec![bytes(&[Some(&b64("AAAAASoF8gA="))])],
+        )
+        .unwrap();
         assert_eq!(out_l(&r), vec![Some(5000000000)]);
-        let r = call("DOUBLE_FROM_BYTES", vec![bytes(&[Some(&b64("QICm/ZvJ9YI="))])]).unwrap();
+        let r = call(
+            "DOUBLE_FROM_BYTES",
+            vec![bytes(&[Some(&b64("QICm/ZvJ9YI="))])],
+        )
+        .unwrap();
         assert_eq!(out_d(&r), vec![Some(532.8738323)]);
-        let r = call("INT_FROM_BYTES", vec![bytes(&[Some(&b64("5QcAAA=="))]), s1("LITTLE_ENDIAN", 1)]).unwrap();
+        let r = call(
+            "INT_FROM_BYTES",
+            vec![bytes(&[Some(&b64("5QcAAA=="))]), s1("LITTLE_ENDIAN", 1)],
+        )
+        .unwrap();
         assert_eq!(out_i(&r), vec![Some(2021)]);
-        let r = call("DOUBLE_FROM_BYTES", vec![bytes(&[Some(&b64("gvXJm/2mgEA="))]), s1("LITTLE_ENDIAN", 1)]).unwrap();
+        let r = call(
+            "DOUBLE_FROM_BYTES",
+            vec![bytes(&[Some(&b64("gvXJm/2mgEA="))]), s1("LITTLE_ENDIAN", 1)],
+        )
+        .unwrap();
         assert_eq!(out_d(&r), vec![Some(532.8738323)]);
         let e = call_err("INT_FROM_BYTES", vec![bytes(&[Some(b"abc")])]);
         assert!(e.contains("must be equal to 4"), "{e}");

@@ -8,7 +8,9 @@
 
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, AsArray, Date32Array, Time32MillisecondArray, TimestampMillisecondArray};
+use arrow::array::{
+    ArrayRef, AsArray, Date32Array, Time32MillisecondArray, TimestampMillisecondArray,
+};
 use arrow::datatypes::{Date32Type, Time32MillisecondType, TimestampMillisecondType};
 use datafusion::common::Result;
 
@@ -58,7 +60,11 @@ fn def(name: &'static str, kind: Kind, sign: i32, description: &'static str) -> 
         Category::DateTime,
         description,
         vec![Overload::new(
-            &[("unit", P::String), ("interval", P::Int), ("value", t.clone())],
+            &[
+                ("unit", P::String),
+                ("interval", P::Int),
+                ("value", t.clone()),
+            ],
             t,
         )],
         kernel,
@@ -104,15 +110,30 @@ fn run(c: &Call, kind: Kind, sign: i32) -> Result<ArrayRef> {
 
 /// `DATEADD(unit, interval, date)`: `date` plus `interval` units (whole days).
 pub fn dateadd() -> FunctionDef {
-    def("DATEADD", Kind::Date, 1, "Adds an interval in a time unit to a DATE.")
+    def(
+        "DATEADD",
+        Kind::Date,
+        1,
+        "Adds an interval in a time unit to a DATE.",
+    )
 }
 /// `DATESUB(unit, interval, date)`: `date` minus `interval` units (whole days).
 pub fn datesub() -> FunctionDef {
-    def("DATESUB", Kind::Date, -1, "Subtracts an interval in a time unit from a DATE.")
+    def(
+        "DATESUB",
+        Kind::Date,
+        -1,
+        "Subtracts an interval in a time unit from a DATE.",
+    )
 }
 /// `TIMEADD(unit, interval, time)`: `time` plus the interval, wrapping at midnight.
 pub fn timeadd() -> FunctionDef {
-    def("TIMEADD", Kind::Time, 1, "Adds an interval in a time unit to a TIME, wrapping at midnight.")
+    def(
+        "TIMEADD",
+        Kind::Time,
+        1,
+        "Adds an interval in a time unit to a TIME, wrapping at midnight.",
+    )
 }
 /// `TIMESUB(unit, interval, time)`: `time` minus the interval, wrapping at midnight.
 pub fn timesub() -> FunctionDef {
@@ -125,7 +146,12 @@ pub fn timesub() -> FunctionDef {
 }
 /// `TIMESTAMPADD(unit, interval, ts)`: `ts` plus the interval.
 pub fn timestampadd() -> FunctionDef {
-    def("TIMESTAMPADD", Kind::Timestamp, 1, "Adds an interval in a time unit to a TIMESTAMP.")
+    def(
+        "TIMESTAMPADD",
+        Kind::Timestamp,
+        1,
+        "Adds an interval in a time unit to a TIMESTAMP.",
+    )
 }
 /// `TIMESTAMPSUB(unit, interval, ts)`: `ts` minus the interval.
 pub fn timestampsub() -> FunctionDef {

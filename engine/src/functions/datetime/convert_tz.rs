@@ -20,7 +20,11 @@ pub fn def() -> FunctionDef {
         Category::DateTime,
         "Converts a TIMESTAMP from one time zone to another.",
         vec![Overload::new(
-            &[("timestamp", P::Timestamp), ("fromTimeZone", P::String), ("toTimeZone", P::String)],
+            &[
+                ("timestamp", P::Timestamp),
+                ("fromTimeZone", P::String),
+                ("toTimeZone", P::String),
+            ],
             P::Timestamp,
         )],
         |c: &Call| {
@@ -35,10 +39,15 @@ pub fn def() -> FunctionDef {
                     let to = zone_arg(c.args, 2, i, &mut to_cache)?;
                     let v = ts.value(i);
                     // The instant `v` denotes in `from`, then its wall clock in `to`.
-                    let local_from = chrono::DateTime::from_timestamp_millis(v).map(|d| d.naive_utc());
-                    let Some(local_from) = local_from else { return Ok(None) };
+                    let local_from =
+                        chrono::DateTime::from_timestamp_millis(v).map(|d| d.naive_utc());
+                    let Some(local_from) = local_from else {
+                        return Ok(None);
+                    };
                     let instant = from.local_to_utc_millis(&local_from);
-                    Ok(to.local_time(instant).map(|(local, ..)| local.and_utc().timestamp_millis()))
+                    Ok(to
+                        .local_time(instant)
+                        .map(|(local, ..)| local.and_utc().timestamp_millis()))
                 })
                 .collect::<Result<Vec<Option<i64>>>>()?;
             Ok(Arc::new(TimestampMillisecondArray::from(out)) as ArrayRef)

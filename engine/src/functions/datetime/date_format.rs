@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, AsArray, Date32Array, Int32Array};
-use arrow::datatypes::{Date32Type, DataType, Int32Type};
+use arrow::datatypes::{DataType, Date32Type, Int32Type};
 use chrono::Duration;
 use datafusion::common::Result;
 
@@ -51,7 +51,10 @@ pub fn format_date() -> FunctionDef {
         "FORMAT_DATE",
         Category::DateTime,
         "Converts a DATE into a string using the given Java date pattern.",
-        vec![Overload::new(&[("date", P::Date), ("formatPattern", P::String)], P::String)],
+        vec![Overload::new(
+            &[("date", P::Date), ("formatPattern", P::String)],
+            P::String,
+        )],
         format,
     )
 }
@@ -78,7 +81,10 @@ pub fn datetostring() -> FunctionDef {
         Category::DateTime,
         "Converts an INT number of days since the epoch into a string using the given Java \
          date pattern.",
-        vec![Overload::new(&[("epochDays", P::Int), ("formatPattern", P::String)], P::String)],
+        vec![Overload::new(
+            &[("epochDays", P::Int), ("formatPattern", P::String)],
+            P::String,
+        )],
         format,
     )
 }

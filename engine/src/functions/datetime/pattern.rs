@@ -100,16 +100,22 @@ impl Zone {
     /// Parses a zone id; None when unknown.
     pub fn parse(id: &str) -> Option<Zone> {
         let t = id.trim();
-        if ["Z", "UTC", "GMT", "UT"].iter().any(|u| t.eq_ignore_ascii_case(u)) {
+        if ["Z", "UTC", "GMT", "UT"]
+            .iter()
+            .any(|u| t.eq_ignore_ascii_case(u))
+        {
             return Some(Zone::utc());
         }
         if t.starts_with('+') || t.starts_with('-') {
-            return parse_offset_text(t).map(|(secs, _)| Zone::Fixed(FixedOffset::east_opt(secs).expect("offset in range")));
+            return parse_offset_text(t).map(|(secs, _)| {
+                Zone::Fixed(FixedOffset::east_opt(secs).expect("offset in range"))
+            });
         }
         for prefix in ["UTC", "GMT", "UT"] {
             if let Some(rest) = t.strip_prefix(prefix) {
                 if rest.starts_with('+') || rest.starts_with('-') {
-                    return parse_offset_text(rest).map(|(s, _)| Zone::Fixed(FixedOffset::east_opt(s).expect("offset")));
+                    return parse_offset_text(rest)
+                        .map(|(s, _)| Zone::Fixed(FixedOffset::east_opt(s).expect("offset")));
                 }
             }
         }
@@ -160,7 +166,12 @@ impl Zone {
     pub fn local_time(&self, millis: i64) -> Option<(NaiveDateTime, FixedOffset, String, String)> {
         let utc = DateTime::<Utc>::from_timestamp_millis(millis)?.naive_utc();
         let (off, abbrev, id) = self.offset_at(&utc);
-        Some((utc + Duration::seconds(off.local_minus_utc() as i64), off, abbrev, id))
+        Some((
+            utc + Duration::seconds(off.local_minus_utc() as i64),
+            off,
+            abbrev,
+            id,
+        ))
     }
 }
 
@@ -197,7 +208,9 @@ fn parse_offset_text(s: &str) -> Option<(i32, usize)> {
     let mut i = 1;
     let digits = |i: usize, n: usize| -> Option<i32> {
         let part = s.get(i..i + n)?;
-        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
     };
     let (h, hl) = match digits(i, 2) {
         Some(h) => (h, 2),
@@ -291,7 +304,11 @@ impl JavaDateFormat {
                 let mut j = i + 1;
                 loop {
                     match chars.get(j) {
-                        None => return Err(format!("Pattern ends with an incomplete string literal: {pattern}")),
+                        None => {
+                            return Err(format!(
+                                "Pattern ends with an incomplete string literal: {pattern}"
+                            ))
+                        }
                         Some('\'') if chars.get(j + 1) == Some(&'\'') => {
                             lit.push('\'');
                             j += 2;
@@ -374,7 +391,13 @@ impl JavaDateFormat {
     fn render(&self, t: &NaiveDateTime, zone: Option<(FixedOffset, String, String)>) -> String {
         let mut out = String::new();
         let pad = |out: &mut String, v: i64, n: usize| out.push_str(&format!("{v:0n$}"));
-        let utc_zone = || (FixedOffset::east_opt(0).expect("zero"), "UTC".to_string(), "UTC".to_string());
+        let utc_zone = || {
+            (
+                FixedOffset::east_opt(0).expect("zero"),
+                "UTC".to_string(),
+                "UTC".to_string(),
+            )
+        };
         for item in &self.items {
             match item {
                 Item::Literal(s) => out.push_str(s),
@@ -398,9 +421,11 @@ impl JavaDateFormat {
                 }
                 Item::AmPm => out.push_str(if t.hour() < 12 { "AM" } else { "PM" }),
                 Item::Hour24(n) => pad(&mut out, t.hour() as i64, *n),
-                Item::Hour24From1(n) => {
-                    pad(&mut out, if t.hour() == 0 { 24 } else { t.hour() as i64 }, *n)
-                }
+                Item::Hour24From1(n) => pad(
+                    &mut out,
+                    if t.hour() == 0 { 24 } else { t.hour() as i64 },
+                    *n,
+                ),
                 Item::Hour12(n) => {
                     let h = t.hour() % 12;
                     pad(&mut out, if h == 0 { 12 } else { h as i64 }, *n)
@@ -450,7 +475,12 @@ impl JavaDateFormat {
     }
 
     fn parse_fields(&self, text: &str) -> Result<Parsed, String> {
-        let fail = || format!("Text '{text}' could not be parsed with pattern '{}'", self.pattern);
+        let fail = || {
+            format!(
+                "Text '{text}' could not be parsed with pattern '{}'",
+                self.pattern
+            )
+        };
         let mut p = Parsed::default();
         let s = text;
         let mut pos = 0;
@@ -464,7 +494,11 @@ impl JavaDateFormat {
                 if avail < min.max(1) {
                     return None;
                 }
-                let take = if fixed || next_numeric { min.max(1) } else { avail.min(18) };
+                let take = if fixed || next_numeric {
+                    min.max(1)
+                } else {
+                    avail.min(18)
+                };
                 Some((rest[..take].parse().ok()?, take))
             };
             match item {
@@ -616,9 +650,13 @@ impl JavaDateFormat {
     /// Returns milliseconds since the epoch.
     pub fn parse_millis(&self, text: &str, zone: &Zone) -> Result<i64, String> {
         let p = self.parse_fields(text)?;
-        let local = self.resolve_date(&p, text)?.and_time(self.resolve_time(&p, text)?);
+        let local = self
+            .resolve_date(&p, text)?
+            .and_time(self.resolve_time(&p, text)?);
         Ok(match (p.offset, p.zone) {
-            (Some(off), _) => (local - Duration::seconds(off as i64)).and_utc().timestamp_millis(),
+            (Some(off), _) => (local - Duration::seconds(off as i64))
+                .and_utc()
+                .timestamp_millis(),
             (None, Some(z)) => z.local_to_utc_millis(&local),
             (None, None) => zone.local_to_utc_millis(&local),
         })
@@ -694,7 +732,8 @@ mod tests {
         );
         let f = JavaDateFormat::new("dd-MMM-yyyy EEE hh:mm a X").unwrap();
         assert_eq!(
-            f.format_millis(1640995200000 + 13 * 3600 * 1000, &Zone::utc()).unwrap(),
+            f.format_millis(1640995200000 + 13 * 3600 * 1000, &Zone::utc())
+                .unwrap(),
             "01-Jan-2022 Sat 01:00 PM Z"
         );
         let f = JavaDateFormat::new("yyyy-MM-dd'T'HH:mm:ss.SSSXXX").unwrap();
@@ -709,8 +748,14 @@ mod tests {
     #[test]
     fn parses_like_java() {
         let f = JavaDateFormat::new("yyyy-MM-dd'T'HH:mm:ssX").unwrap();
-        assert_eq!(f.parse_millis("2018-05-11T21:58:33Z", &Zone::utc()), Ok(1526075913000));
-        assert_eq!(f.parse_millis("2020-05-11T21:58:33z", &Zone::utc()), Ok(1589234313000));
+        assert_eq!(
+            f.parse_millis("2018-05-11T21:58:33Z", &Zone::utc()),
+            Ok(1526075913000)
+        );
+        assert_eq!(
+            f.parse_millis("2020-05-11T21:58:33z", &Zone::utc()),
+            Ok(1589234313000)
+        );
         let f = JavaDateFormat::new("yyyy-MM-dd'T'HH:mm:ss.SX").unwrap();
         assert_eq!(
             f.parse_millis("2019-08-27T13:31:09.2+0000", &Zone::utc()),
@@ -722,7 +767,10 @@ mod tests {
             Ok(1526101113000)
         );
         let f = JavaDateFormat::new("yyyyMMddHHmmss").unwrap();
-        assert_eq!(f.parse_millis("20180511215833", &Zone::utc()), Ok(1526075913000));
+        assert_eq!(
+            f.parse_millis("20180511215833", &Zone::utc()),
+            Ok(1526075913000)
+        );
         let f = JavaDateFormat::new("dd-MMM-yyyy").unwrap();
         assert_eq!(f.parse_days("01-JAN-2022"), Ok(18993));
         assert!(f.parse_days("2004").is_err());

@@ -23,7 +23,9 @@ fn time(v: &[Option<i32>]) -> ArrayRef {
     Arc::new(Time32MillisecondArray::from(v.to_vec()))
 }
 fn out_ts(a: &ArrayRef) -> Vec<Option<i64>> {
-    a.as_primitive::<TimestampMillisecondType>().iter().collect()
+    a.as_primitive::<TimestampMillisecondType>()
+        .iter()
+        .collect()
 }
 fn out_date(a: &ArrayRef) -> Vec<Option<i32>> {
     a.as_primitive::<Date32Type>().iter().collect()
@@ -43,10 +45,16 @@ fn timestamp_to_string_with_zones() {
         ],
     )
     .unwrap();
-    assert_eq!(out_s(&r), vec![Some("2018-05-11 14:58:33 PDT".into()), None]);
+    assert_eq!(
+        out_s(&r),
+        vec![Some("2018-05-11 14:58:33 PDT".into()), None]
+    );
     let r = call(
         "FORMAT_TIMESTAMP",
-        vec![ts(&[Some(1526075913000), None]), s1("yyyy-MM-dd HH:mm:ss", 2)],
+        vec![
+            ts(&[Some(1526075913000), None]),
+            s1("yyyy-MM-dd HH:mm:ss", 2),
+        ],
     )
     .unwrap();
     assert_eq!(out_s(&r), vec![Some("2018-05-11 21:58:33".into()), None]);
@@ -89,7 +97,10 @@ fn string_to_timestamp() {
         "PARSE_TIMESTAMP",
         vec![
             s(&[Some("2018-05-11T21:58:33"), Some("2018-05-11T21:58:33 PST")]),
-            s(&[Some("yyyy-MM-dd'T'HH:mm:ss"), Some("yyyy-MM-dd'T'HH:mm:ss zzz")]),
+            s(&[
+                Some("yyyy-MM-dd'T'HH:mm:ss"),
+                Some("yyyy-MM-dd'T'HH:mm:ss zzz"),
+            ]),
         ],
     )
     .unwrap();
@@ -212,41 +223,95 @@ fn times_format_and_parse() {
 
 #[test]
 fn date_time_timestamp_arithmetic() {
-    let r = call("DATEADD", vec![s1("DAYS", 3), i1(-5, 3), date(&[Some(5), Some(10), Some(2)])]).unwrap();
+    let r = call(
+        "DATEADD",
+        vec![
+            s1("DAYS", 3),
+            i1(-5, 3),
+            date(&[Some(5), Some(10), Some(2)]),
+        ],
+    )
+    .unwrap();
     assert_eq!(out_date(&r), vec![Some(0), Some(5), Some(-3)]);
-    let r = call("DATESUB", vec![s1("DAYS", 2), i1(-5, 2), date(&[Some(5), Some(-5)])]).unwrap();
+    let r = call(
+        "DATESUB",
+        vec![s1("DAYS", 2), i1(-5, 2), date(&[Some(5), Some(-5)])],
+    )
+    .unwrap();
     assert_eq!(out_date(&r), vec![Some(10), Some(0)]);
     let r = call(
         "DATEADD",
-        vec![s1("MILLISECONDS", 3), i(&[Some(5), None, None]), date(&[None, Some(5), None])],
+        vec![
+            s1("MILLISECONDS", 3),
+            i(&[Some(5), None, None]),
+            date(&[None, Some(5), None]),
+        ],
     )
     .unwrap();
     assert_eq!(out_date(&r), vec![None, None, None]);
-    let r = call("TIMEADD", vec![s1("MILLISECONDS", 2), i1(10, 2), time(&[Some(10), Some(86399995)])]).unwrap();
+    let r = call(
+        "TIMEADD",
+        vec![
+            s1("MILLISECONDS", 2),
+            i1(10, 2),
+            time(&[Some(10), Some(86399995)]),
+        ],
+    )
+    .unwrap();
     assert_eq!(out_time(&r), vec![Some(20), Some(5)]);
-    let r = call("TIMESUB", vec![s1("MILLISECONDS", 1), i1(5, 1), time(&[Some(2)])]).unwrap();
+    let r = call(
+        "TIMESUB",
+        vec![s1("MILLISECONDS", 1), i1(5, 1), time(&[Some(2)])],
+    )
+    .unwrap();
     assert_eq!(out_time(&r), vec![Some(86399997)]);
-    let r = call("TIMESTAMPSUB", vec![s1("MILLISECONDS", 3), i1(-5, 3), ts(&[Some(5), Some(0), Some(-100)])]).unwrap();
+    let r = call(
+        "TIMESTAMPSUB",
+        vec![
+            s1("MILLISECONDS", 3),
+            i1(-5, 3),
+            ts(&[Some(5), Some(0), Some(-100)]),
+        ],
+    )
+    .unwrap();
     assert_eq!(out_ts(&r), vec![Some(10), Some(5), Some(-95)]);
-    let r = call("TIMESTAMPADD", vec![s1("hours", 1), i1(2, 1), ts(&[Some(0)])]).unwrap();
+    let r = call(
+        "TIMESTAMPADD",
+        vec![s1("hours", 1), i1(2, 1), ts(&[Some(0)])],
+    )
+    .unwrap();
     assert_eq!(out_ts(&r), vec![Some(7_200_000)]);
     // dateadd.json "throws on incorrect type": DATEADD(DATE, INT, DATE)
     let reg = crate::functions::FunctionRegistry::new();
     let e = reg
         .return_type(
             "DATEADD",
-            &[arrow::datatypes::DataType::Date32, arrow::datatypes::DataType::Int32, arrow::datatypes::DataType::Date32],
+            &[
+                arrow::datatypes::DataType::Date32,
+                arrow::datatypes::DataType::Int32,
+                arrow::datatypes::DataType::Date32,
+            ],
         )
         .unwrap_err()
         .to_string();
-    assert!(e.contains("Function 'DATEADD' does not accept parameters (DATE, INTEGER, DATE)"), "{e}");
-    let e = call_err("TIMESTAMPADD", vec![s1("FORTNIGHTS", 1), i1(2, 1), ts(&[Some(0)])]);
+    assert!(
+        e.contains("Function 'DATEADD' does not accept parameters (DATE, INTEGER, DATE)"),
+        "{e}"
+    );
+    let e = call_err(
+        "TIMESTAMPADD",
+        vec![s1("FORTNIGHTS", 1), i1(2, 1), ts(&[Some(0)])],
+    );
     assert!(e.contains("Unknown time unit"), "{e}");
 }
 
 #[test]
 fn epoch_conversions() {
-    let r = call("UNIX_TIMESTAMP", vec![ts(&[Some(100), Some(1589234313000), None])]).unwrap();
+    let r = call(
+        "UNIX_TIMESTAMP",
+        vec![ts(&[Some(100), Some(1589234313000), None])],
+    )
+    .unwrap();
     assert_eq!(out_l(&r), vec![Some(100), Some(1589234313000), None]);
     let r = call("UNIX_DATE", vec![date(&[Some(10), None])]).unwrap();
     assert_eq!(out_i(&r), vec![Some(10), None]);
@@ -262,11 +327,19 @@ fn epoch_conversions() {
 #[test]
 fn convert_tz_by_offset_and_name() {
     let input = ts(&[Some(100), Some(1589234313000), None]);
-    let r = call("CONVERT_TZ", vec![input.clone(), s1("+0200", 3), s1("+0500", 3)]).unwrap();
+    let r = call(
+        "CONVERT_TZ",
+        vec![input.clone(), s1("+0200", 3), s1("+0500", 3)],
+    )
+    .unwrap();
     assert_eq!(out_ts(&r), vec![Some(10800100), Some(1589245113000), None]);
     let r = call(
         "CONVERT_TZ",
-        vec![input, s1("America/Los_Angeles", 3), s1("America/New_York", 3)],
+        vec![
+            input,
+            s1("America/Los_Angeles", 3),
+            s1("America/New_York", 3),
+        ],
     )
     .unwrap();
     assert_eq!(out_ts(&r), vec![Some(10800100), Some(1589245113000), None]);

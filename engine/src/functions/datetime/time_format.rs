@@ -18,7 +18,10 @@ pub fn format_time() -> FunctionDef {
         "FORMAT_TIME",
         Category::DateTime,
         "Converts a TIME into a string using the given Java time pattern.",
-        vec![Overload::new(&[("time", P::Time), ("formatPattern", P::String)], P::String)],
+        vec![Overload::new(
+            &[("time", P::Time), ("formatPattern", P::String)],
+            P::String,
+        )],
         |c: &Call| {
             let t = c.args[0].as_primitive::<Time32MillisecondType>();
             let pat = strs(&c.args[1]);
@@ -28,7 +31,10 @@ pub fn format_time() -> FunctionDef {
                     return Ok(None);
                 }
                 let ms = t.value(i).rem_euclid(86_400_000) as u32;
-                let time = NaiveTime::from_num_seconds_from_midnight_opt(ms / 1000, (ms % 1000) * 1_000_000);
+                let time = NaiveTime::from_num_seconds_from_midnight_opt(
+                    ms / 1000,
+                    (ms % 1000) * 1_000_000,
+                );
                 let f = patterns.get(pat.value(i))?;
                 Ok(time.map(|t| f.format_time(t)))
             })
@@ -55,7 +61,10 @@ pub fn parse_time() -> FunctionDef {
                     if any_null(c.args, i) {
                         return Ok(None);
                     }
-                    Ok(patterns.get(pat.value(i))?.parse_time_millis(text.value(i)).ok())
+                    Ok(patterns
+                        .get(pat.value(i))?
+                        .parse_time_millis(text.value(i))
+                        .ok())
                 })
                 .collect::<datafusion::common::Result<Vec<Option<i32>>>>()?;
             Ok(Arc::new(Time32MillisecondArray::from(out)) as ArrayRef)

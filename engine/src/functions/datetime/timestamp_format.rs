@@ -15,9 +15,16 @@ use crate::functions::udf::{Call, Category, FunctionDef};
 
 fn format_overloads(value: P) -> Vec<Overload> {
     vec![
-        Overload::new(&[("value", value.clone()), ("formatPattern", P::String)], P::String),
         Overload::new(
-            &[("value", value), ("formatPattern", P::String), ("timeZone", P::String)],
+            &[("value", value.clone()), ("formatPattern", P::String)],
+            P::String,
+        ),
+        Overload::new(
+            &[
+                ("value", value),
+                ("formatPattern", P::String),
+                ("timeZone", P::String),
+            ],
             P::String,
         ),
     ]
@@ -25,7 +32,10 @@ fn format_overloads(value: P) -> Vec<Overload> {
 
 fn format(c: &Call) -> Result<ArrayRef> {
     let millis: Vec<Option<i64>> = match c.args[0].data_type() {
-        DataType::Timestamp(..) => c.args[0].as_primitive::<TimestampMillisecondType>().iter().collect(),
+        DataType::Timestamp(..) => c.args[0]
+            .as_primitive::<TimestampMillisecondType>()
+            .iter()
+            .collect(),
         _ => c.args[0].as_primitive::<Int64Type>().iter().collect(),
     };
     let pat = strs(&c.args[1]);
@@ -88,7 +98,13 @@ pub fn format_timestamp() -> FunctionDef {
 
 fn parse_overloads(ret: P) -> Vec<Overload> {
     vec![
-        Overload::new(&[("formattedTimestamp", P::String), ("formatPattern", P::String)], ret.clone()),
+        Overload::new(
+            &[
+                ("formattedTimestamp", P::String),
+                ("formatPattern", P::String),
+            ],
+            ret.clone(),
+        ),
         Overload::new(
             &[
                 ("formattedTimestamp", P::String),

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use arrow::array::{ArrayRef, AsArray, Date32Array, Int32Array, Int64Array, TimestampMillisecondArray};
+use arrow::array::{
+    ArrayRef, AsArray, Date32Array, Int32Array, Int64Array, TimestampMillisecondArray,
+};
 use arrow::datatypes::{Date32Type, Int32Type, Int64Type, TimestampMillisecondType};
 
 use crate::functions::types::{Overload, ParamType as P};

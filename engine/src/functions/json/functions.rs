@@ -8,7 +8,9 @@ use arrow::datatypes::DataType;
 use datafusion::common::Result;
 
 use super::value::Json;
-use crate::functions::kernels::{bools, f64s, i32s, i64s, map_to_bool, map_to_i32, map_to_string, strs};
+use crate::functions::kernels::{
+    bools, f64s, i32s, i64s, map_to_bool, map_to_i32, map_to_string, strs,
+};
 use crate::functions::map::map_builder;
 use crate::functions::types::{Overload, ParamType as P};
 use crate::functions::udf::{Call, Category, FunctionDef};
@@ -212,7 +214,9 @@ fn concat(c: &Call) -> Result<ArrayRef> {
         if docs.iter().all(|d| matches!(d, Json::Object(_))) {
             let mut merged: Vec<(String, Json)> = Vec::new();
             for d in docs {
-                let Json::Object(fields) = d else { unreachable!("all objects") };
+                let Json::Object(fields) = d else {
+                    unreachable!("all objects")
+                };
                 for (k, v) in fields {
                     match merged.iter_mut().find(|(mk, _)| *mk == k) {
                         Some(slot) => slot.1 = v,

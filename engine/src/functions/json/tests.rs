@@ -18,14 +18,23 @@ fn extractjsonfield() {
         None,
     ]);
     let r = call("EXTRACTJSONFIELD", vec![src.clone(), s1("$.name", 4)]).unwrap();
-    assert_eq!(out_s(&r), vec![Some("cdc".into()), Some("cdd".into()), None, None]);
+    assert_eq!(
+        out_s(&r),
+        vec![Some("cdc".into()), Some("cdd".into()), None, None]
+    );
     let r = call("EXTRACTJSONFIELD", vec![src, s1("$.@type", 4)]).unwrap();
     assert_eq!(out_s(&r)[1], Some("VAL".into()));
     // "array bounds"
-    let j = s(&[Some(r#"{"array": [1, 2, 3]}"#), Some(r#"{"array": [1.23450]}"#)]);
+    let j = s(&[
+        Some(r#"{"array": [1, 2, 3]}"#),
+        Some(r#"{"array": [1.23450]}"#),
+    ]);
     let get = |p: &str| out_s(&call("EXTRACTJSONFIELD", vec![j.clone(), s1(p, 2)]).unwrap());
     assert_eq!(get("$.array[-1]"), vec![None, None]);
-    assert_eq!(get("$.array[0]"), vec![Some("1".into()), Some("1.23450".into())]);
+    assert_eq!(
+        get("$.array[0]"),
+        vec![Some("1".into()), Some("1.23450".into())]
+    );
     assert_eq!(get("$.array[1]"), vec![Some("2".into()), None]);
     // Objects come back as compact JSON.
     let r = call(
@@ -51,15 +60,37 @@ fn array_contains_and_length() {
     let r = call("JSON_ARRAY_CONTAINS", vec![colors.clone(), s1("Pink", 6)]).unwrap();
     assert_eq!(
         out_b(&r),
-        vec![Some(false), Some(true), Some(true), Some(false), Some(false), Some(false)]
+        vec![
+            Some(false),
+            Some(true),
+            Some(true),
+            Some(false),
+            Some(false),
+            Some(false)
+        ]
     );
     let r = call("JSON_ARRAY_LENGTH", vec![colors]).unwrap();
-    assert_eq!(out_i(&r), vec![Some(2), Some(3), Some(2), None, Some(0), None]);
-    let r = call("JSON_ARRAY_CONTAINS", vec![s1("[1, 2.5, true]", 3), i(&[Some(1), Some(2), Some(3)])]).unwrap();
+    assert_eq!(
+        out_i(&r),
+        vec![Some(2), Some(3), Some(2), None, Some(0), None]
+    );
+    let r = call(
+        "JSON_ARRAY_CONTAINS",
+        vec![s1("[1, 2.5, true]", 3), i(&[Some(1), Some(2), Some(3)])],
+    )
+    .unwrap();
     assert_eq!(out_b(&r), vec![Some(true), Some(false), Some(false)]);
-    let r = call("JSON_ARRAY_CONTAINS", vec![s1("[1, 2.5, true]", 2), d(&[Some(2.5), Some(1.0)])]).unwrap();
+    let r = call(
+        "JSON_ARRAY_CONTAINS",
+        vec![s1("[1, 2.5, true]", 2), d(&[Some(2.5), Some(1.0)])],
+    )
+    .unwrap();
     assert_eq!(out_b(&r), vec![Some(true), Some(true)]);
-    let r = call("JSON_ARRAY_CONTAINS", vec![s1("[1, 2.5, true]", 1), b(&[Some(true)])]).unwrap();
+    let r = call(
+        "JSON_ARRAY_CONTAINS",
+        vec![s1("[1, 2.5, true]", 1), b(&[Some(true)])],
+    )
+    .unwrap();
     assert_eq!(out_b(&r), vec![Some(true)]);
 }
 
@@ -67,12 +98,26 @@ fn array_contains_and_length() {
 fn is_json_string() {
     let r = call(
         "IS_JSON_STRING",
-        vec![s(&[Some("1"), Some("abc"), Some("[1, 2, 3]"), Some("\"abc\""), Some(""), None])],
+        vec![s(&[
+            Some("1"),
+            Some("abc"),
+            Some("[1, 2, 3]"),
+            Some("\"abc\""),
+            Some(""),
+            None,
+        ])],
     )
     .unwrap();
     assert_eq!(
         out_b(&r),
-        vec![Some(true), Some(false), Some(true), Some(true), Some(false), Some(false)]
+        vec![
+            Some(true),
+            Some(false),
+            Some(true),
+            Some(true),
+            Some(false),
+            Some(false)
+        ]
     );
 }
 
@@ -86,7 +131,10 @@ fn keys_records_items() {
         Some(""),
     ]);
     let r = call("JSON_KEYS", vec![objs.clone()]).unwrap();
-    assert_eq!(render(&r), vec!["[Red, Green]", "[White]", "[]", "null", "null"]);
+    assert_eq!(
+        render(&r),
+        vec!["[Red, Green]", "[White]", "[]", "null", "null"]
+    );
     let r = call("JSON_RECORDS", vec![objs]).unwrap();
     assert_eq!(
         render(&r),
@@ -163,7 +211,10 @@ fn to_json_string() {
         None,
     ]));
     let r = call("TO_JSON_STRING", vec![list]).unwrap();
-    assert_eq!(out_s(&r), vec![Some("[1,null]".into()), Some("null".into())]);
+    assert_eq!(
+        out_s(&r),
+        vec![Some("[1,null]".into()), Some("null".into())]
+    );
     let st: ArrayRef = Arc::new(StructArray::from(vec![
         (
             Arc::new(Field::new("A", DataType::Int32, true)),

@@ -4,8 +4,8 @@ use std::fmt::Write;
 
 use arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
 use arrow::datatypes::{
-    DataType, Date32Type, Decimal128Type, Float64Type, Int32Type, Int64Type,
-    Time32MillisecondType, TimestampMillisecondType,
+    DataType, Date32Type, Decimal128Type, Float64Type, Int32Type, Int64Type, Time32MillisecondType,
+    TimestampMillisecondType,
 };
 use base64::Engine;
 use datafusion::common::Result;
@@ -46,7 +46,11 @@ pub(crate) fn write_json(a: &ArrayRef, i: usize, out: &mut String) -> Result<()>
     }
     match a.data_type() {
         DataType::Null => out.push_str("null"),
-        DataType::Boolean => out.push_str(if a.as_boolean().value(i) { "true" } else { "false" }),
+        DataType::Boolean => out.push_str(if a.as_boolean().value(i) {
+            "true"
+        } else {
+            "false"
+        }),
         DataType::Int32 => write!(out, "{}", a.as_primitive::<Int32Type>().value(i))?,
         DataType::Int64 => write!(out, "{}", a.as_primitive::<Int64Type>().value(i))?,
         DataType::Float64 => {
@@ -67,10 +71,16 @@ pub(crate) fn write_json(a: &ArrayRef, i: usize, out: &mut String) -> Result<()>
             out,
         ),
         DataType::Date32 => write!(out, "{}", a.as_primitive::<Date32Type>().value(i))?,
-        DataType::Time32(_) => write!(out, "{}", a.as_primitive::<Time32MillisecondType>().value(i))?,
-        DataType::Timestamp(..) => {
-            write!(out, "{}", a.as_primitive::<TimestampMillisecondType>().value(i))?
-        }
+        DataType::Time32(_) => write!(
+            out,
+            "{}",
+            a.as_primitive::<Time32MillisecondType>().value(i)
+        )?,
+        DataType::Timestamp(..) => write!(
+            out,
+            "{}",
+            a.as_primitive::<TimestampMillisecondType>().value(i)
+        )?,
         DataType::List(_) => {
             let l = a.as_list::<i32>();
             let vals = l.value(i);
@@ -115,9 +125,7 @@ pub(crate) fn write_json(a: &ArrayRef, i: usize, out: &mut String) -> Result<()>
             }
             out.push('}');
         }
-        other => {
-            return datafusion::common::exec_err!("TO_JSON_STRING does not support {other}")
-        }
+        other => return datafusion::common::exec_err!("TO_JSON_STRING does not support {other}"),
     }
     Ok(())
 }

@@ -302,7 +302,8 @@ mod tests {
 
     #[test]
     fn round_trips_compactly_keeping_order_and_numbers() {
-        let j = Json::parse(r#" {"b": [1.23450, -2e3, true, null], "a": {"x": "q\"\u00e9"}} "#).unwrap();
+        let j = Json::parse(r#" {"b": [1.23450, -2e3, true, null], "a": {"x": "q\"\u00e9"}} "#)
+            .unwrap();
         assert_eq!(
             j.to_compact(),
             r#"{"b":[1.23450,-2e3,true,null],"a":{"x":"q\"é"}}"#

@@ -140,9 +140,8 @@ impl LambdaFunction {
             LambdaFunction::Transform => vec![
                 Overload::new(&[("array", P::array(P::T))], P::array(P::U))
                     .describe("TRANSFORM(array, x => expr): expr of type U for every element"),
-                Overload::new(&[("map", P::map(P::K, P::V))], P::map(P::K, P::V)).describe(
-                    "TRANSFORM(map, (k, v) => newKey, (k, v) => newValue)",
-                ),
+                Overload::new(&[("map", P::map(P::K, P::V))], P::map(P::K, P::V))
+                    .describe("TRANSFORM(map, (k, v) => newKey, (k, v) => newValue)"),
             ],
             LambdaFunction::Filter => vec![
                 Overload::new(&[("array", P::array(P::T))], P::array(P::T))
@@ -153,11 +152,8 @@ impl LambdaFunction {
             LambdaFunction::Reduce => vec![
                 Overload::new(&[("array", P::array(P::T)), ("initial", P::U)], P::U)
                     .describe("REDUCE(array, initial, (state, x) => newState)"),
-                Overload::new(
-                    &[("map", P::map(P::K, P::V)), ("initial", P::U)],
-                    P::U,
-                )
-                .describe("REDUCE(map, initial, (state, k, v) => newState)"),
+                Overload::new(&[("map", P::map(P::K, P::V)), ("initial", P::U)], P::U)
+                    .describe("REDUCE(map, initial, (state, k, v) => newState)"),
             ],
         }
     }
@@ -172,7 +168,10 @@ impl LambdaFunction {
 
     /// The parameter types of each lambda, given the leading argument types: what the
     /// planner needs to type-check and compile the bodies.
-    pub fn lambda_param_types(&self, args: &[DataType]) -> Result<Vec<Vec<DataType>>, FunctionError> {
+    pub fn lambda_param_types(
+        &self,
+        args: &[DataType],
+    ) -> Result<Vec<Vec<DataType>>, FunctionError> {
         let bad = || FunctionError::NoMatchingSignature {
             name: self.name().into(),
             args: args.to_vec(),
@@ -203,7 +202,11 @@ impl LambdaFunction {
     }
 
     /// The result type, given the leading argument types and each lambda body's type.
-    pub fn return_type(&self, args: &[DataType], bodies: &[DataType]) -> Result<DataType, FunctionError> {
+    pub fn return_type(
+        &self,
+        args: &[DataType],
+        bodies: &[DataType],
+    ) -> Result<DataType, FunctionError> {
         let expected = self.lambda_param_types(args)?.len();
         if bodies.len() != expected {
             return Err(FunctionError::Evaluation(format!(
@@ -353,7 +356,12 @@ fn list_elements(a: &ArrayRef, rows: usize) -> (ArrayRef, UInt32Array, usize) {
     (values, parent, base)
 }
 
-fn transform_array(a: &ArrayRef, f: &Lambda, captured: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+fn transform_array(
+    a: &ArrayRef,
+    f: &Lambda,
+    captured: &[ArrayRef],
+    rows: usize,
+) -> Result<ArrayRef> {
     let l = list(a);
     let (values, parent, _) = list_elements(a, rows);
     let out = f.eval(vec![values], &repeat(captured, &parent)?, parent.len())?;
@@ -380,7 +388,11 @@ fn truthy(b: &ArrayRef) -> Result<Vec<bool>> {
 fn filter_array(a: &ArrayRef, f: &Lambda, captured: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
     let l = list(a);
     let (values, parent, base) = list_elements(a, rows);
-    let keep = truthy(&f.eval(vec![values.clone()], &repeat(captured, &parent)?, parent.len())?)?;
+    let keep = truthy(&f.eval(
+        vec![values.clone()],
+        &repeat(captured, &parent)?,
+        parent.len(),
+    )?)?;
     build_list(&values, rows, |i| {
         if l.is_null(i) {
             return Ok(None);
@@ -405,7 +417,12 @@ fn map_elements(m: &MapArray, rows: usize) -> (ArrayRef, ArrayRef, UInt32Array, 
     (keys, values, parent, base)
 }
 
-fn transform_map(a: &ArrayRef, fs: &[Lambda], captured: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
+fn transform_map(
+    a: &ArrayRef,
+    fs: &[Lambda],
+    captured: &[ArrayRef],
+    rows: usize,
+) -> Result<ArrayRef> {
     let m = a.as_map();
     let (keys, values, parent, _) = map_elements(m, rows);
     let cap = repeat(captured, &parent)?;
@@ -479,10 +496,16 @@ fn reduce(
     let is_map = matches!(a.data_type(), DataType::Map(..));
     let (spans, nulls): (Vec<std::ops::Range<usize>>, Vec<bool>) = if is_map {
         let m = a.as_map();
-        ((0..rows).map(|i| entry_span(m, i)).collect(), (0..rows).map(|i| m.is_null(i)).collect())
+        (
+            (0..rows).map(|i| entry_span(m, i)).collect(),
+            (0..rows).map(|i| m.is_null(i)).collect(),
+        )
     } else {
         let l = list(a);
-        ((0..rows).map(|i| span(l, i)).collect(), (0..rows).map(|i| l.is_null(i)).collect())
+        (
+            (0..rows).map(|i| span(l, i)).collect(),
+            (0..rows).map(|i| l.is_null(i)).collect(),
+        )
     };
     let max_len = spans.iter().map(|r| r.len()).max().unwrap_or(0);
     // The state per row, as indices into `pool` (states produced so far).

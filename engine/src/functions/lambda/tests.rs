@@ -21,7 +21,13 @@ fn run(udf: &ScalarUDF, args: Vec<ArrayRef>) -> ArrayRef {
     let rows = args[0].len();
     let arg_fields = args
         .iter()
-        .map(|a| Arc::new(arrow::datatypes::Field::new("a", a.data_type().clone(), true)))
+        .map(|a| {
+            Arc::new(arrow::datatypes::Field::new(
+                "a",
+                a.data_type().clone(),
+                true,
+            ))
+        })
         .collect();
     let types: Vec<DataType> = args.iter().map(|a| a.data_type().clone()).collect();
     let ret = udf.return_type(&types).unwrap();
@@ -44,14 +50,19 @@ fn call_expr(
     schema: &arrow::datatypes::Schema,
 ) -> Arc<dyn PhysicalExpr> {
     let udf = FunctionRegistry::new().scalar(name).unwrap();
-    Arc::new(ScalarFunctionExpr::try_new(udf, args, schema, Arc::new(ConfigOptions::default())).unwrap())
+    Arc::new(
+        ScalarFunctionExpr::try_new(udf, args, schema, Arc::new(ConfigOptions::default())).unwrap(),
+    )
 }
 
 fn ints(rows: Vec<Option<Vec<Option<i32>>>>) -> ArrayRef {
     Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(rows))
 }
 
-fn str_int_map(rows: Vec<Option<Vec<(&str, Option<i32>)>>>) -> ArrayRef {
+/// Rows of (key, value) entries; None is a NULL map.
+type MapRows<'a> = Vec<Option<Vec<(&'a str, Option<i32>)>>>;
+
+fn str_int_map(rows: MapRows) -> ArrayRef {
     let mut b: MapBuilder<StringBuilder, Int32Builder> =
         map_builder(StringBuilder::new(), Int32Builder::new());
     for r in rows {
@@ -74,7 +85,11 @@ fn filter_int_array() {
     // filter.json "apply lambda filter to int array": filter(numbers, x => x > 5)
     let schema = lambda_schema(&[("X", DataType::Int32)], &[]);
     let body = binary(col("X", &schema).unwrap(), Operator::Gt, lit(5i32), &schema).unwrap();
-    let udf = LambdaFunction::Filter.bind(vec![Lambda { schema, params: 1, body }]);
+    let udf = LambdaFunction::Filter.bind(vec![Lambda {
+        schema,
+        params: 1,
+        body,
+    }]);
     let r = run(
         &udf,
         vec![ints(vec![
@@ -90,12 +105,26 @@ fn filter_int_array() {
 fn transform_array_with_a_captured_column() {
     // TRANSFORM(arr, x => x + K) where K is an outer column.
     let schema = lambda_schema(&[("X", DataType::Int32)], &[("K", DataType::Int32)]);
-    let body = binary(col("X", &schema).unwrap(), Operator::Plus, col("K", &schema).unwrap(), &schema).unwrap();
-    let udf = LambdaFunction::Transform.bind(vec![Lambda { schema, params: 1, body }]);
+    let body = binary(
+        col("X", &schema).unwrap(),
+        Operator::Plus,
+        col("K", &schema).unwrap(),
+        &schema,
+    )
+    .unwrap();
+    let udf = LambdaFunction::Transform.bind(vec![Lambda {
+        schema,
+        params: 1,
+        body,
+    }]);
     let r = run(
         &udf,
         vec![
-            ints(vec![Some(vec![Some(1), Some(2)]), None, Some(vec![Some(5), None])]),
+            ints(vec![
+                Some(vec![Some(1), Some(2)]),
+                None,
+                Some(vec![Some(5), None]),
+            ]),
             i(&[Some(10), Some(20), Some(100)]),
         ],
     );
@@ -106,12 +135,27 @@ fn transform_array_with_a_captured_column() {
 fn reduce_arrays() {
     // reduce-array.json "reduce an array": REDUCE(numbers, 2, (s, x) => s + x)
     let schema = lambda_schema(&[("S", DataType::Int32), ("X", DataType::Int32)], &[]);
-    let body = binary(col("S", &schema).unwrap(), Operator::Plus, col("X", &schema).unwrap(), &schema).unwrap();
-    let udf = LambdaFunction::Reduce.bind(vec![Lambda { schema, params: 2, body }]);
+    let body = binary(
+        col("S", &schema).unwrap(),
+        Operator::Plus,
+        col("X", &schema).unwrap(),
+        &schema,
+    )
+    .unwrap();
+    let udf = LambdaFunction::Reduce.bind(vec![Lambda {
+        schema,
+        params: 2,
+        body,
+    }]);
     let r = run(
         &udf,
         vec![
-            ints(vec![Some(vec![Some(3), Some(6)]), Some(vec![Some(5), None]), None, Some(vec![])]),
+            ints(vec![
+                Some(vec![Some(3), Some(6)]),
+                Some(vec![Some(5), None]),
+                None,
+                Some(vec![]),
+            ]),
             i1(2, 4),
         ],
     );
@@ -124,9 +168,17 @@ fn reduce_arrays() {
         vec![col("STATE", &schema).unwrap(), col("X", &schema).unwrap()],
         &schema,
     );
-    let udf = LambdaFunction::Reduce.bind(vec![Lambda { schema, params: 2, body }]);
+    let udf = LambdaFunction::Reduce.bind(vec![Lambda {
+        schema,
+        params: 2,
+        body,
+    }]);
     let mut b = ListBuilder::new(StringBuilder::new());
-    for row in [Some(vec![Some("blah"), Some("blah"), Some("blaaah")]), Some(vec![Some("to be or"), None]), None] {
+    for row in [
+        Some(vec![Some("blah"), Some("blah"), Some("blaaah")]),
+        Some(vec![Some("to be or"), None]),
+        None,
+    ] {
         match row {
             Some(v) => {
                 for x in v {
@@ -140,7 +192,11 @@ fn reduce_arrays() {
     let r = run(&udf, vec![Arc::new(b.finish()), s1("", 3)]);
     assert_eq!(
         out_s(&r),
-        vec![Some("blahblahblaaah".into()), Some("to be or".into()), Some("".into())]
+        vec![
+            Some("blahblahblaaah".into()),
+            Some("to be or".into()),
+            Some("".into())
+        ]
     );
 }
 
@@ -149,7 +205,11 @@ fn reduce_map() {
     // reduce-map.json: REDUCE(map, 0, (s, k, v) => CASE WHEN LEN(k) > 3 THEN s + v ELSE s - v END)
     // written here as s + v * SIGN(LEN(k) - 3) for the same entries (no length 3 key).
     let schema = lambda_schema(
-        &[("S", DataType::Int32), ("K", DataType::Utf8), ("V", DataType::Int32)],
+        &[
+            ("S", DataType::Int32),
+            ("K", DataType::Utf8),
+            ("V", DataType::Int32),
+        ],
         &[],
     );
     let len = call_expr("LEN", vec![col("K", &schema).unwrap()], &schema);
@@ -161,11 +221,21 @@ fn reduce_map() {
     let body = binary(
         col("S", &schema).unwrap(),
         Operator::Plus,
-        binary(col("V", &schema).unwrap(), Operator::Multiply, sign, &schema).unwrap(),
+        binary(
+            col("V", &schema).unwrap(),
+            Operator::Multiply,
+            sign,
+            &schema,
+        )
+        .unwrap(),
         &schema,
     )
     .unwrap();
-    let udf = LambdaFunction::Reduce.bind(vec![Lambda { schema, params: 3, body }]);
+    let udf = LambdaFunction::Reduce.bind(vec![Lambda {
+        schema,
+        params: 3,
+        body,
+    }]);
     let r = run(
         &udf,
         vec![
@@ -185,10 +255,24 @@ fn transform_and_filter_maps() {
     // transform-map.json: TRANSFORM(VALUE, (x,y) => UCASE(x), (x,y) => y + 1)
     let schema = lambda_schema(&[("X", DataType::Utf8), ("Y", DataType::Int32)], &[]);
     let key = call_expr("UCASE", vec![col("X", &schema).unwrap()], &schema);
-    let val = binary(col("Y", &schema).unwrap(), Operator::Plus, lit(1i32), &schema).unwrap();
+    let val = binary(
+        col("Y", &schema).unwrap(),
+        Operator::Plus,
+        lit(1i32),
+        &schema,
+    )
+    .unwrap();
     let udf = LambdaFunction::Transform.bind(vec![
-        Lambda { schema: schema.clone(), params: 2, body: key },
-        Lambda { schema: schema.clone(), params: 2, body: val },
+        Lambda {
+            schema: schema.clone(),
+            params: 2,
+            body: key,
+        },
+        Lambda {
+            schema: schema.clone(),
+            params: 2,
+            body: val,
+        },
     ]);
     let m = str_int_map(vec![
         Some(vec![("test", Some(3)), ("hello", Some(4))]),
@@ -198,11 +282,18 @@ fn transform_and_filter_maps() {
     ]);
     let r = run(&udf, vec![m.clone()]);
     // Row 2 maps two keys to "A", row 3 has a NULL value: both NULL, as in ksqlDB.
-    assert_eq!(render(&r), vec!["{TEST=4, HELLO=5}", "null", "null", "null"]);
+    assert_eq!(
+        render(&r),
+        vec!["{TEST=4, HELLO=5}", "null", "null", "null"]
+    );
 
     // FILTER(map, (x, y) => y > 1)
     let body = binary(col("Y", &schema).unwrap(), Operator::Gt, lit(1i32), &schema).unwrap();
-    let udf = LambdaFunction::Filter.bind(vec![Lambda { schema, params: 2, body }]);
+    let udf = LambdaFunction::Filter.bind(vec![Lambda {
+        schema,
+        params: 2,
+        body,
+    }]);
     let r = run(&udf, vec![m]);
     assert_eq!(render(&r), vec!["{test=3, hello=4}", "{A=2}", "{}", "null"]);
 }
@@ -211,7 +302,9 @@ fn transform_and_filter_maps() {
 fn typing_for_the_planner() {
     let arr = crate::functions::list_of(DataType::Int32);
     assert_eq!(
-        LambdaFunction::Transform.lambda_param_types(&[arr.clone()]).unwrap(),
+        LambdaFunction::Transform
+            .lambda_param_types(std::slice::from_ref(&arr))
+            .unwrap(),
         vec![vec![DataType::Int32]]
     );
     assert_eq!(
@@ -221,11 +314,17 @@ fn typing_for_the_planner() {
         vec![vec![DataType::Int64, DataType::Int32]]
     );
     assert_eq!(
-        LambdaFunction::Transform.return_type(&[arr.clone()], &[DataType::Utf8]).unwrap(),
+        LambdaFunction::Transform
+            .return_type(std::slice::from_ref(&arr), &[DataType::Utf8])
+            .unwrap(),
         crate::functions::list_of(DataType::Utf8)
     );
-    assert!(LambdaFunction::Filter.return_type(&[arr.clone()], &[DataType::Int32]).is_err());
-    assert!(LambdaFunction::Filter.lambda_param_types(&[DataType::Int32]).is_err());
+    assert!(LambdaFunction::Filter
+        .return_type(std::slice::from_ref(&arr), &[DataType::Int32])
+        .is_err());
+    assert!(LambdaFunction::Filter
+        .lambda_param_types(&[DataType::Int32])
+        .is_err());
     let reg = FunctionRegistry::new();
     assert_eq!(reg.lambda("transform"), Some(LambdaFunction::Transform));
     assert!(reg.scalar("TRANSFORM").is_none());

@@ -29,7 +29,10 @@ pub fn map_keys() -> FunctionDef {
         "MAP_KEYS",
         Category::Map,
         "Returns an array of the keys of a map.",
-        vec![Overload::new(&[("map", P::map(P::K, P::V))], P::array(P::K))],
+        vec![Overload::new(
+            &[("map", P::map(P::K, P::V))],
+            P::array(P::K),
+        )],
         |c: &Call| column_as_list(c, 0),
     )
 }
@@ -40,7 +43,10 @@ pub fn map_values() -> FunctionDef {
         "MAP_VALUES",
         Category::Map,
         "Returns an array of the values of a map.",
-        vec![Overload::new(&[("map", P::map(P::K, P::V))], P::array(P::V))],
+        vec![Overload::new(
+            &[("map", P::map(P::K, P::V))],
+            P::array(P::V),
+        )],
         |c: &Call| column_as_list(c, 1),
     )
 }

@@ -8,7 +8,10 @@ use arrow::array::{ArrayRef, Int32Builder, MapBuilder, StringBuilder};
 use super::map_builder;
 use crate::functions::testutil::*;
 
-fn str_int_maps(rows: Vec<Option<Vec<(&str, Option<i32>)>>>) -> ArrayRef {
+/// Rows of (key, value) entries; None is a NULL map.
+type MapRows<'a> = Vec<Option<Vec<(&'a str, Option<i32>)>>>;
+
+fn str_int_maps(rows: MapRows) -> ArrayRef {
     let mut b: MapBuilder<StringBuilder, Int32Builder> =
         map_builder(StringBuilder::new(), Int32Builder::new());
     for r in rows {
@@ -33,15 +36,25 @@ fn keys_and_values() {
         Some(vec![]),
         None,
     ]);
-    assert_eq!(render(&call("MAP_KEYS", vec![m.clone()]).unwrap()), vec!["[foo, bar]", "[]", "null"]);
-    assert_eq!(render(&call("MAP_VALUES", vec![m]).unwrap()), vec!["[10, null]", "[]", "null"]);
+    assert_eq!(
+        render(&call("MAP_KEYS", vec![m.clone()]).unwrap()),
+        vec!["[foo, bar]", "[]", "null"]
+    );
+    assert_eq!(
+        render(&call("MAP_VALUES", vec![m]).unwrap()),
+        vec!["[10, null]", "[]", "null"]
+    );
 }
 
 #[test]
 fn union() {
     // map.json "map_union"
     let a = str_int_maps(vec![
-        Some(vec![("foo", Some(10)), ("bar", Some(20)), ("baz", Some(30))]),
+        Some(vec![
+            ("foo", Some(10)),
+            ("bar", Some(20)),
+            ("baz", Some(30)),
+        ]),
         Some(vec![("foo", Some(10)), ("bar", Some(20))]),
         Some(vec![]),
         None,
@@ -77,7 +90,11 @@ fn as_map_from_lists() {
         kb.append(true);
     }
     let keys: ArrayRef = Arc::new(kb.finish());
-    let vals: ArrayRef = Arc::new(arrow::array::ListArray::from_iter_primitive::<arrow::datatypes::Int32Type, _, _>(vec![
+    let vals: ArrayRef = Arc::new(arrow::array::ListArray::from_iter_primitive::<
+        arrow::datatypes::Int32Type,
+        _,
+        _,
+    >(vec![
         Some(vec![Some(1), Some(2)]),
         Some(vec![Some(1), Some(2), None]),
         Some(vec![Some(1), Some(2), Some(3)]),

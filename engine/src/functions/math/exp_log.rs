@@ -8,9 +8,11 @@ use crate::functions::udf::{Call, Category, FunctionDef};
 
 pub(crate) fn unary_functions() -> Vec<FunctionDef> {
     vec![
-        unary_double("EXP", "Returns e raised to the power of value.", |c: &Call| {
-            map_f64(&c.args[0], f64::exp)
-        }),
+        unary_double(
+            "EXP",
+            "Returns e raised to the power of value.",
+            |c: &Call| map_f64(&c.args[0], f64::exp),
+        ),
         unary_double(
             "LN",
             "Returns the natural logarithm of value; NaN for negatives, -Infinity for 0.",

@@ -45,9 +45,7 @@ pub fn def() -> FunctionDef {
                     Some(u) if ["KM", "KILOMETER", "KILOMETERS"].contains(&u.as_str()) => 6371.0,
                     Some(u) if ["MI", "MILE", "MILES"].contains(&u.as_str()) => 3959.0,
                     Some(u) => {
-                        return eval_err(format!(
-                            "GEO_DISTANCE: unknown unit '{u}'; use KM or MI"
-                        ))
+                        return eval_err(format!("GEO_DISTANCE: unknown unit '{u}'; use KM or MI"))
                     }
                 };
                 let (a1, o1, a2, o2) = (lat1.value(i), lon1.value(i), lat2.value(i), lon2.value(i));
@@ -72,4 +70,3 @@ pub fn def() -> FunctionDef {
         },
     )
 }
-

@@ -24,16 +24,18 @@ fn decimal_with_places(a: &[DataType]) -> Result<DataType, FunctionError> {
 fn decimal_integral(extra_digit: bool) -> fn(&[DataType]) -> Result<DataType, FunctionError> {
     if extra_digit {
         |a| match a[0] {
-            DataType::Decimal128(p, s) => {
-                Ok(DataType::Decimal128(((p as i16 - s as i16 + 1).clamp(1, 38)) as u8, 0))
-            }
+            DataType::Decimal128(p, s) => Ok(DataType::Decimal128(
+                ((p as i16 - s as i16 + 1).clamp(1, 38)) as u8,
+                0,
+            )),
             _ => Err(FunctionError::Evaluation("expected DECIMAL".into())),
         }
     } else {
         |a| match a[0] {
-            DataType::Decimal128(p, s) => {
-                Ok(DataType::Decimal128(((p as i16 - s as i16).clamp(1, 38)) as u8, 0))
-            }
+            DataType::Decimal128(p, s) => Ok(DataType::Decimal128(
+                ((p as i16 - s as i16).clamp(1, 38)) as u8,
+                0,
+            )),
             _ => Err(FunctionError::Evaluation("expected DECIMAL".into())),
         }
     }
@@ -113,17 +115,19 @@ fn run(c: &Call, mode: Mode) -> Result<ArrayRef> {
             } else {
                 java_round
             };
-            Ok(Arc::new(unary::<Float64Type, _, Int64Type>(a.as_primitive(), f)))
+            Ok(Arc::new(unary::<Float64Type, _, Int64Type>(
+                a.as_primitive(),
+                f,
+            )))
         }
         (DataType::Float64, Some(p)) => {
             let x = f64s(a);
             map_to_f64(c.rows, |i| {
-                Ok((x.is_valid(i) && p.is_valid(i)).then(|| round_double(x.value(i), p.value(i), mode)))
+                Ok((x.is_valid(i) && p.is_valid(i))
+                    .then(|| round_double(x.value(i), p.value(i), mode)))
             })
         }
-        (DataType::Decimal128(_, s), places) => {
-            round_decimals(a, places, *s, c.return_type, mode)
-        }
+        (DataType::Decimal128(_, s), places) => round_decimals(a, places, *s, c.return_type, mode),
         (other, _) => datafusion::common::exec_err!("ROUND/TRUNC of {other}"),
     }
 }

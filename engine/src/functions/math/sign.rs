@@ -24,7 +24,11 @@ pub fn def() -> FunctionDef {
         |c: &Call| {
             let a = &c.args[0];
             let out: Int32Array = match a.data_type() {
-                DataType::Int32 => a.as_primitive::<Int32Type>().iter().map(|v| v.map(i32::signum)).collect(),
+                DataType::Int32 => a
+                    .as_primitive::<Int32Type>()
+                    .iter()
+                    .map(|v| v.map(i32::signum))
+                    .collect(),
                 DataType::Int64 => a
                     .as_primitive::<Int64Type>()
                     .iter()

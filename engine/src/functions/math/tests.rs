@@ -1,5 +1,7 @@
 //! Numeric functions against cases from ksqlDB's math.json, greatest.json, least.json and
 //! udf-implicit-cast.json.
+// Expected values are copied from the conformance files, some of them equal to constants.
+#![allow(clippy::approx_constant)]
 
 use std::sync::Arc;
 
@@ -17,7 +19,10 @@ fn dec(v: &[Option<i128>], p: u8, s: i8) -> ArrayRef {
 }
 
 fn out_dec(a: &ArrayRef) -> (DataType, Vec<Option<i128>>) {
-    let d = a.as_any().downcast_ref::<Decimal128Array>().expect("decimal");
+    let d = a
+        .as_any()
+        .downcast_ref::<Decimal128Array>()
+        .expect("decimal");
     (a.data_type().clone(), d.iter().collect())
 }
 
@@ -38,7 +43,12 @@ fn exp_ln_sqrt_on_int_bigint_double() {
         let r = out_d(&call("EXP", vec![arg.clone()]).unwrap());
         assert_eq!(
             r,
-            vec![None, Some(0.36787944117144233), Some(1.0), Some(2.718281828459045)]
+            vec![
+                None,
+                Some(0.36787944117144233),
+                Some(1.0),
+                Some(2.718281828459045)
+            ]
         );
         let r = out_d(&call("LN", vec![arg.clone()]).unwrap());
         assert!(r[1].unwrap().is_nan());
@@ -67,10 +77,7 @@ fn floor_and_ceil() {
     // math.json "floor" / "calculate CEIL function"
     let ds = [1.1, 1.5, 1.7, -1.1, -1.5, -2.0];
     let r = out_d(&call("FLOOR", vec![d(&ds.map(Some))]).unwrap());
-    assert_eq!(
-        r,
-        [1.0, 1.0, 1.0, -2.0, -2.0, -2.0].map(Some).to_vec()
-    );
+    assert_eq!(r, [1.0, 1.0, 1.0, -2.0, -2.0, -2.0].map(Some).to_vec());
     let r = out_d(&call("CEIL", vec![d(&ds.map(Some))]).unwrap());
     assert_eq!(r, [2.0, 2.0, 2.0, -1.0, -1.0, -2.0].map(Some).to_vec());
     let r = call("FLOOR", vec![i(&[Some(1), None])]).unwrap();
@@ -95,7 +102,10 @@ fn abs_keeps_the_type() {
         vec![Some(3.1)]
     );
     let (t, v) = out_dec(&call("ABS", vec![dec(&[Some(-32), Some(34)], 2, 1)]).unwrap());
-    assert_eq!((t, v), (DataType::Decimal128(2, 1), vec![Some(32), Some(34)]));
+    assert_eq!(
+        (t, v),
+        (DataType::Decimal128(2, 1), vec![Some(32), Some(34)])
+    );
 }
 
 #[test]
@@ -176,7 +186,13 @@ fn round_large_decimals() {
 #[test]
 fn trunc_doubles_decimals_ints() {
     // math.json "trunc - double" / "trunc - decimal" / "trunc - integer" / "trunc - long"
-    let v = d(&[Some(1.7), Some(-1.7), Some(12345.678), Some(-12345.678), None]);
+    let v = d(&[
+        Some(1.7),
+        Some(-1.7),
+        Some(12345.678),
+        Some(-12345.678),
+        None,
+    ]);
     assert_eq!(
         out_l(&call("TRUNC", vec![v.clone()]).unwrap()),
         vec![Some(1), Some(-1), Some(12345), Some(-12345), None]
@@ -192,7 +208,10 @@ fn trunc_doubles_decimals_ints() {
     // DECIMAL(12, 7): 12345.678, -1.7
     let v = dec(&[Some(123456780000), Some(-17000000)], 12, 7);
     let (t, r) = out_dec(&call("TRUNC", vec![v.clone()]).unwrap());
-    assert_eq!((t, r), (DataType::Decimal128(5, 0), vec![Some(12345), Some(-1)]));
+    assert_eq!(
+        (t, r),
+        (DataType::Decimal128(5, 0), vec![Some(12345), Some(-1)])
+    );
     let (t, r) = out_dec(&call("TRUNC", vec![v, i1(1, 2)]).unwrap());
     assert_eq!(
         (t, r),
@@ -213,7 +232,12 @@ fn trigonometry() {
     let v = d(&[None, Some(-0.43), Some(0.0), Some(1.1)]);
     assert_eq!(
         round13(out_d(&call("ATAN", vec![v.clone()]).unwrap())),
-        vec![None, Some(-0.4060980583176), Some(0.0), Some(0.8329812666744)]
+        vec![
+            None,
+            Some(-0.4060980583176),
+            Some(0.0),
+            Some(0.8329812666744)
+        ]
     );
     assert_eq!(
         round13(out_d(&call("COS", vec![i(&[Some(-7), Some(6)])]).unwrap())),
@@ -226,7 +250,16 @@ fn trigonometry() {
         vec![Some(f64::INFINITY)]
     );
     assert_eq!(
-        round13(out_d(&call("ATAN2", vec![i(&[Some(-2), Some(0), None]), i(&[Some(-3), Some(-3), Some(1)])]).unwrap())),
+        round13(out_d(
+            &call(
+                "ATAN2",
+                vec![
+                    i(&[Some(-2), Some(0), None]),
+                    i(&[Some(-3), Some(-3), Some(1)])
+                ]
+            )
+            .unwrap()
+        )),
         vec![Some(-2.5535900500422), Some(3.1415926535898), None]
     );
     assert_eq!(
@@ -239,7 +272,10 @@ fn trigonometry() {
         round13(out_d(&call("RADIANS", vec![i(&[Some(114)])]).unwrap())),
         vec![Some(1.9896753472735)]
     );
-    assert_eq!(out_d(&call("PI", vec![]).unwrap()), vec![Some(std::f64::consts::PI)]);
+    assert_eq!(
+        out_d(&call("PI", vec![]).unwrap()),
+        vec![Some(std::f64::consts::PI)]
+    );
 }
 
 #[test]
@@ -265,13 +301,30 @@ fn power_and_log() {
         ]
     );
     let r = out_d(&call("LOG", vec![l(&[Some(13), Some(0), Some(1)])]).unwrap());
-    assert_eq!(r, vec![Some(2.5649493574615367), Some(f64::NEG_INFINITY), Some(0.0)]);
+    assert_eq!(
+        r,
+        vec![Some(2.5649493574615367), Some(f64::NEG_INFINITY), Some(0.0)]
+    );
     let r = out_d(
         &call(
             "LOG",
             vec![
-                d(&[Some(15.0), Some(15.0), Some(15.0), Some(-15.0), Some(0.0), Some(1.0)]),
-                d(&[Some(13.0), Some(1.0), Some(0.0), Some(13.0), Some(13.0), Some(13.0)]),
+                d(&[
+                    Some(15.0),
+                    Some(15.0),
+                    Some(15.0),
+                    Some(-15.0),
+                    Some(0.0),
+                    Some(1.0),
+                ]),
+                d(&[
+                    Some(13.0),
+                    Some(1.0),
+                    Some(0.0),
+                    Some(13.0),
+                    Some(13.0),
+                    Some(13.0),
+                ]),
             ],
         )
         .unwrap(),
@@ -311,7 +364,11 @@ fn greatest_and_least() {
     .unwrap();
     assert_eq!(
         out_s(&r),
-        vec![Some("hello".into()), Some("hello".into()), Some("zebra".into())]
+        vec![
+            Some("hello".into()),
+            Some("hello".into()),
+            Some("zebra".into())
+        ]
     );
     let r = call(
         "LEAST",
@@ -340,7 +397,10 @@ fn greatest_and_least() {
         .return_type("GREATEST", &[DataType::Utf8, DataType::Int32])
         .unwrap_err()
         .to_string();
-    assert!(e.contains("does not accept parameters (VARCHAR, INTEGER)"), "{e}");
+    assert!(
+        e.contains("does not accept parameters (VARCHAR, INTEGER)"),
+        "{e}"
+    );
     // Decimal widening: DECIMAL(9,2) and DECIMAL(7,6) → DECIMAL(13,6)
     assert_eq!(
         reg.return_type(
@@ -357,13 +417,23 @@ fn geo_distance_km() {
     // udf-implicit-cast.json: geo_distance(37.4439, -122.1663, 51, 0)
     let r = call(
         "GEO_DISTANCE",
-        vec![d(&[Some(37.4439)]), d(&[Some(-122.1663)]), i1(51, 1), i1(0, 1)],
+        vec![
+            d(&[Some(37.4439)]),
+            d(&[Some(-122.1663)]),
+            i1(51, 1),
+            i1(0, 1),
+        ],
     )
     .unwrap();
     assert_eq!(out_d(&r), vec![Some(8682.459061368269)]);
     let e = call_err(
         "GEO_DISTANCE",
-        vec![d(&[Some(91.0)]), d(&[Some(0.0)]), d(&[Some(0.0)]), d(&[Some(0.0)])],
+        vec![
+            d(&[Some(91.0)]),
+            d(&[Some(0.0)]),
+            d(&[Some(0.0)]),
+            d(&[Some(0.0)]),
+        ],
     );
     assert!(e.contains("latitude"), "{e}");
 }

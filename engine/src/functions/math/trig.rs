@@ -15,12 +15,16 @@ pub(crate) fn unary_functions() -> Vec<FunctionDef> {
         unary_double("SIN", "Returns the sine of value (radians).", |c: &Call| {
             map_f64(&c.args[0], f64::sin)
         }),
-        unary_double("COS", "Returns the cosine of value (radians).", |c: &Call| {
-            map_f64(&c.args[0], f64::cos)
-        }),
-        unary_double("TAN", "Returns the tangent of value (radians).", |c: &Call| {
-            map_f64(&c.args[0], f64::tan)
-        }),
+        unary_double(
+            "COS",
+            "Returns the cosine of value (radians).",
+            |c: &Call| map_f64(&c.args[0], f64::cos),
+        ),
+        unary_double(
+            "TAN",
+            "Returns the tangent of value (radians).",
+            |c: &Call| map_f64(&c.args[0], f64::tan),
+        ),
         unary_double(
             "COT",
             "Returns the cotangent of value (radians); Infinity at 0.",
@@ -36,18 +40,26 @@ pub(crate) fn unary_functions() -> Vec<FunctionDef> {
             "Returns the inverse cosine of value in radians; NaN outside [-1, 1].",
             |c: &Call| map_f64(&c.args[0], f64::acos),
         ),
-        unary_double("ATAN", "Returns the inverse tangent of value in radians.", |c: &Call| {
-            map_f64(&c.args[0], f64::atan)
-        }),
-        unary_double("SINH", "Returns the hyperbolic sine of value.", |c: &Call| {
-            map_f64(&c.args[0], f64::sinh)
-        }),
-        unary_double("COSH", "Returns the hyperbolic cosine of value.", |c: &Call| {
-            map_f64(&c.args[0], f64::cosh)
-        }),
-        unary_double("TANH", "Returns the hyperbolic tangent of value.", |c: &Call| {
-            map_f64(&c.args[0], f64::tanh)
-        }),
+        unary_double(
+            "ATAN",
+            "Returns the inverse tangent of value in radians.",
+            |c: &Call| map_f64(&c.args[0], f64::atan),
+        ),
+        unary_double(
+            "SINH",
+            "Returns the hyperbolic sine of value.",
+            |c: &Call| map_f64(&c.args[0], f64::sinh),
+        ),
+        unary_double(
+            "COSH",
+            "Returns the hyperbolic cosine of value.",
+            |c: &Call| map_f64(&c.args[0], f64::cosh),
+        ),
+        unary_double(
+            "TANH",
+            "Returns the hyperbolic tangent of value.",
+            |c: &Call| map_f64(&c.args[0], f64::tanh),
+        ),
         unary_double("DEGREES", "Converts radians to degrees.", |c: &Call| {
             map_f64(&c.args[0], f64::to_degrees)
         }),
@@ -64,7 +76,10 @@ pub fn atan2() -> FunctionDef {
         Category::Numeric,
         "Returns the inverse tangent of y / x in radians, using the signs of both to pick \
          the quadrant.",
-        vec![Overload::new(&[("y", P::Double), ("x", P::Double)], P::Double)],
+        vec![Overload::new(
+            &[("y", P::Double), ("x", P::Double)],
+            P::Double,
+        )],
         |c: &Call| map2_f64(&c.args[0], &c.args[1], f64::atan2),
     )
 }
@@ -76,8 +91,6 @@ pub fn pi() -> FunctionDef {
         Category::Numeric,
         "Returns an approximate value of pi.",
         vec![Overload::new(&[], P::Double)],
-        |c: &Call| {
-            Ok(Arc::new(Float64Array::from(vec![std::f64::consts::PI; c.rows])) as _)
-        },
+        |c: &Call| Ok(Arc::new(Float64Array::from(vec![std::f64::consts::PI; c.rows])) as _),
     )
 }

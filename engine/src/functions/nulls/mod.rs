@@ -51,7 +51,10 @@ pub fn ifnull() -> FunctionDef {
         "IFNULL",
         Category::Nulls,
         "Returns expression if it is not NULL, otherwise altValue.",
-        vec![Overload::new(&[("expression", P::T), ("altValue", P::T)], P::T)],
+        vec![Overload::new(
+            &[("expression", P::T), ("altValue", P::T)],
+            P::T,
+        )],
         |c: &Call| first_non_null(c.args),
     )
 }
@@ -88,7 +91,11 @@ mod tests {
         // null.json "coalesce": COALESCE(COL0, COL1, COL0, COL1), COALESCE(COL2, 'x')
         let r = call(
             "COALESCE",
-            vec![i(&[Some(1), None, Some(2)]), i(&[Some(2), None, Some(2)]), i(&[None, None, None])],
+            vec![
+                i(&[Some(1), None, Some(2)]),
+                i(&[Some(2), None, Some(2)]),
+                i(&[None, None, None]),
+            ],
         )
         .unwrap();
         assert_eq!(out_i(&r), vec![Some(1), None, Some(2)]);
@@ -99,24 +106,36 @@ mod tests {
         // Widening: INT and BIGINT give BIGINT.
         let r = call("IFNULL", vec![i(&[None]), l(&[Some(5_000_000_000)])]).unwrap();
         assert_eq!(out_l(&r), vec![Some(5_000_000_000)]);
-        let r = call("NULLIF", vec![s(&[Some("a"), Some("b"), None]), s(&[Some("a"), None, None])]).unwrap();
+        let r = call(
+            "NULLIF",
+            vec![
+                s(&[Some("a"), Some("b"), None]),
+                s(&[Some("a"), None, None]),
+            ],
+        )
+        .unwrap();
         assert_eq!(out_s(&r), vec![None, Some("b".into()), None]);
         // null.json "coalesce - no params"
         let reg = crate::functions::FunctionRegistry::new();
         let e = reg.return_type("COALESCE", &[]).unwrap_err().to_string();
-        assert!(e.contains("Function 'COALESCE' does not accept parameters ()"), "{e}");
-        let lists: arrow::array::ArrayRef = Arc::new(
-            arrow::array::ListArray::from_iter_primitive::<arrow::datatypes::Int32Type, _, _>(vec![
-                None,
-                Some(vec![Some(1)]),
-            ]),
+        assert!(
+            e.contains("Function 'COALESCE' does not accept parameters ()"),
+            "{e}"
         );
-        let alt: arrow::array::ArrayRef = Arc::new(
-            arrow::array::ListArray::from_iter_primitive::<arrow::datatypes::Int32Type, _, _>(vec![
-                Some(vec![Some(10), Some(20)]),
-                Some(vec![Some(10), Some(20)]),
-            ]),
-        );
+        let lists: arrow::array::ArrayRef =
+            Arc::new(arrow::array::ListArray::from_iter_primitive::<
+                arrow::datatypes::Int32Type,
+                _,
+                _,
+            >(vec![None, Some(vec![Some(1)])]));
+        let alt: arrow::array::ArrayRef = Arc::new(arrow::array::ListArray::from_iter_primitive::<
+            arrow::datatypes::Int32Type,
+            _,
+            _,
+        >(vec![
+            Some(vec![Some(10), Some(20)]),
+            Some(vec![Some(10), Some(20)]),
+        ]));
         let r = call("IFNULL", vec![lists, alt]).unwrap();
         assert_eq!(render(&r), vec!["[10, 20]", "[1]"]);
     }

@@ -34,7 +34,9 @@ pub fn def() -> FunctionDef {
                 })
             } else {
                 let a = strs(&c.args[0]);
-                map_to_string(c.rows, |i| Ok((!a.is_null(i)).then(|| unescape(a.value(i))).flatten()))
+                map_to_string(c.rows, |i| {
+                    Ok((!a.is_null(i)).then(|| unescape(a.value(i))).flatten())
+                })
             }
         },
     )
@@ -43,7 +45,7 @@ pub fn def() -> FunctionDef {
 /// Decodes one or more `\uXXXX` escapes as UTF-16; None unless the whole text is escapes
 /// forming valid UTF-16.
 fn unescape(s: &str) -> Option<String> {
-    if s.is_empty() || s.len() % 6 != 0 {
+    if s.is_empty() || !s.len().is_multiple_of(6) {
         return None;
     }
     let units = s

@@ -32,8 +32,7 @@ pub fn concat_ws() -> FunctionDef {
         "Concatenates two or more string or bytes expressions, inserting a separator between \
          each; NULL inputs are skipped, a NULL separator gives NULL.",
         vec![
-            Overload::new(&[("separator", P::String), ("input", P::String)], P::String)
-                .variadic(),
+            Overload::new(&[("separator", P::String), ("input", P::String)], P::String).variadic(),
             Overload::new(&[("separator", P::Bytes), ("input", P::Bytes)], P::Bytes).variadic(),
         ],
         |c: &Call| join(&c.args[1..], Some(&c.args[0]), c.rows),
@@ -42,7 +41,11 @@ pub fn concat_ws() -> FunctionDef {
 
 fn join(parts: &[ArrayRef], sep: Option<&ArrayRef>, rows: usize) -> Result<ArrayRef> {
     let binary = sep.map_or_else(
-        || parts.first().is_some_and(|p| p.data_type() == &DataType::Binary),
+        || {
+            parts
+                .first()
+                .is_some_and(|p| p.data_type() == &DataType::Binary)
+        },
         |s| s.data_type() == &DataType::Binary,
     );
     if binary {

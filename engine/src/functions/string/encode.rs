@@ -33,10 +33,9 @@ pub fn def() -> FunctionDef {
                 if any_null(c.args, i) {
                     return Ok(None);
                 }
-                let (Some(inp), Some(out)) = (
-                    Encoding::parse(ie.value(i)),
-                    Encoding::parse(oe.value(i)),
-                ) else {
+                let (Some(inp), Some(out)) =
+                    (Encoding::parse(ie.value(i)), Encoding::parse(oe.value(i)))
+                else {
                     return Ok(None);
                 };
                 Ok(inp
@@ -109,17 +108,17 @@ impl Encoding {
 /// `X'…'`/`x'…'` (both with an even number of digits).
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
     let digits: String = if let Some(rest) = s.strip_prefix("0x") {
-        if rest.len() % 2 != 0 {
+        if !rest.len().is_multiple_of(2) {
             return None;
         }
         rest.to_string()
     } else if let Some(rest) = s.strip_prefix("X'").or_else(|| s.strip_prefix("x'")) {
         let inner = rest.strip_suffix('\'')?;
-        if inner.len() % 2 != 0 {
+        if !inner.len().is_multiple_of(2) {
             return None;
         }
         inner.to_string()
-    } else if s.len() % 2 != 0 {
+    } else if !s.len().is_multiple_of(2) {
         format!("0{s}")
     } else {
         s.to_string()

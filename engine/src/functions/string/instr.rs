@@ -18,7 +18,11 @@ pub fn def() -> FunctionDef {
         vec![
             Overload::new(&[("str", P::String), ("substring", P::String)], P::Int),
             Overload::new(
-                &[("str", P::String), ("substring", P::String), ("position", P::Int)],
+                &[
+                    ("str", P::String),
+                    ("substring", P::String),
+                    ("position", P::Int),
+                ],
                 P::Int,
             ),
             Overload::new(

@@ -79,7 +79,13 @@ fn run(c: &Call, with_count: bool, masked: fn(usize, usize, usize) -> bool) -> R
         Ok(Some(
             v.chars()
                 .enumerate()
-                .map(|(j, ch)| if masked(j, len, count) { masks.mask(ch) } else { ch })
+                .map(|(j, ch)| {
+                    if masked(j, len, count) {
+                        masks.mask(ch)
+                    } else {
+                        ch
+                    }
+                })
                 .collect(),
         ))
     })

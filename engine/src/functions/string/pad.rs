@@ -11,11 +11,19 @@ use crate::functions::udf::{Call, Category, FunctionDef};
 fn overloads() -> Vec<Overload> {
     vec![
         Overload::new(
-            &[("input", P::String), ("length", P::Int), ("padding", P::String)],
+            &[
+                ("input", P::String),
+                ("length", P::Int),
+                ("padding", P::String),
+            ],
             P::String,
         ),
         Overload::new(
-            &[("input", P::Bytes), ("length", P::Int), ("padding", P::Bytes)],
+            &[
+                ("input", P::Bytes),
+                ("length", P::Int),
+                ("padding", P::Bytes),
+            ],
             P::Bytes,
         ),
     ]
@@ -52,7 +60,12 @@ fn pad_units<T: Clone>(input: &[T], len: usize, padding: &[T], left: bool) -> Ve
     if input.len() >= len {
         return input[..len].to_vec();
     }
-    let fill: Vec<T> = padding.iter().cycle().take(len - input.len()).cloned().collect();
+    let fill: Vec<T> = padding
+        .iter()
+        .cycle()
+        .take(len - input.len())
+        .cloned()
+        .collect();
     if left {
         [fill.as_slice(), input].concat()
     } else {
@@ -62,16 +75,20 @@ fn pad_units<T: Clone>(input: &[T], len: usize, padding: &[T], left: bool) -> Ve
 
 fn pad(c: &Call, left: bool) -> Result<ArrayRef> {
     let len = i32s(&c.args[1]);
-    let ok = |i: usize, padding_empty: bool| {
-        !any_null(c.args, i) && len.value(i) >= 0 && !padding_empty
-    };
+    let ok =
+        |i: usize, padding_empty: bool| !any_null(c.args, i) && len.value(i) >= 0 && !padding_empty;
     if c.args[0].data_type() == &DataType::Binary {
         let (s, p) = (bins(&c.args[0]), bins(&c.args[2]));
         map_to_binary(c.rows, |i| {
             if !ok(i, p.is_valid(i) && p.value(i).is_empty()) {
                 return Ok(None);
             }
-            Ok(Some(pad_units(s.value(i), len.value(i) as usize, p.value(i), left)))
+            Ok(Some(pad_units(
+                s.value(i),
+                len.value(i) as usize,
+                p.value(i),
+                left,
+            )))
         })
     } else {
         let (s, p) = (strs(&c.args[0]), strs(&c.args[2]));

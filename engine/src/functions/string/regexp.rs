@@ -80,7 +80,8 @@ pub fn regexp_extract_all() -> FunctionDef {
                 }
                 let r = cache.get(re.value(i))?;
                 for caps in r.captures_iter(s.value(i)) {
-                    b.values().append_option(caps.get(g as usize).map(|m| m.as_str()));
+                    b.values()
+                        .append_option(caps.get(g as usize).map(|m| m.as_str()));
                 }
                 b.append(true);
             }
@@ -98,7 +99,11 @@ pub fn regexp_replace() -> FunctionDef {
         Category::String,
         "Returns str with every substring that matches regex replaced by replacement.",
         vec![Overload::new(
-            &[("str", P::String), ("regex", P::String), ("replacement", P::String)],
+            &[
+                ("str", P::String),
+                ("regex", P::String),
+                ("replacement", P::String),
+            ],
             P::String,
         )],
         |c: &Call| {
@@ -115,7 +120,9 @@ pub fn regexp_replace() -> FunctionDef {
                 }
                 let rust_rep = &last_rep.as_ref().expect("set").1;
                 let r = cache.get(re.value(i))?;
-                Ok(Some(r.replace_all(s.value(i), rust_rep.as_str()).into_owned()))
+                Ok(Some(
+                    r.replace_all(s.value(i), rust_rep.as_str()).into_owned(),
+                ))
             })
         },
     )

@@ -21,9 +21,15 @@ pub fn def() -> FunctionDef {
          optionally limited to len characters.",
         vec![
             Overload::new(&[("str", P::String), ("pos", P::Int)], P::String),
-            Overload::new(&[("str", P::String), ("pos", P::Int), ("length", P::Int)], P::String),
+            Overload::new(
+                &[("str", P::String), ("pos", P::Int), ("length", P::Int)],
+                P::String,
+            ),
             Overload::new(&[("str", P::Bytes), ("pos", P::Int)], P::Bytes),
-            Overload::new(&[("str", P::Bytes), ("pos", P::Int), ("length", P::Int)], P::Bytes),
+            Overload::new(
+                &[("str", P::Bytes), ("pos", P::Int), ("length", P::Int)],
+                P::Bytes,
+            ),
         ],
         |c: &Call| {
             let pos = i32s(&c.args[1]);
@@ -70,7 +76,11 @@ pub fn def() -> FunctionDef {
 fn start_index(n: usize, pos: i32) -> usize {
     let n = n as i64;
     let pos = pos as i64;
-    let s = if pos >= 0 { (pos - 1).max(0).min(n) } else { (n + pos).max(0) };
+    let s = if pos >= 0 {
+        (pos - 1).max(0).min(n)
+    } else {
+        (n + pos).max(0)
+    };
     s as usize
 }
 

@@ -83,11 +83,7 @@ fn substring_positions() {
         vec![Some("él".into())]
     );
     // BYTES.
-    let r = call(
-        "SUBSTRING",
-        vec![bytes(&[Some(&b"abcdef"[..])]), i1(-2, 1)],
-    )
-    .unwrap();
+    let r = call("SUBSTRING", vec![bytes(&[Some(&b"abcdef"[..])]), i1(-2, 1)]).unwrap();
     assert_eq!(out_bytes(&r), vec![Some(b"ef".to_vec())]);
 }
 
@@ -96,7 +92,11 @@ fn len_of_strings_and_bytes() {
     // len.json
     let r = call("LEN", vec![s(&[Some("ABC"), Some(""), None])]).unwrap();
     assert_eq!(out_i(&r), vec![Some(3), Some(0), None]);
-    let r = call("LEN", vec![bytes(&[Some(&b"abc"[..]), Some(&b""[..]), None])]).unwrap();
+    let r = call(
+        "LEN",
+        vec![bytes(&[Some(&b"abc"[..]), Some(&b""[..]), None])],
+    )
+    .unwrap();
     assert_eq!(out_i(&r), vec![Some(3), Some(0), None]);
 }
 
@@ -104,7 +104,11 @@ fn len_of_strings_and_bytes() {
 fn concat_skips_nulls() {
     let r = call(
         "CONCAT",
-        vec![s(&[Some("a"), None]), s(&[None, None]), s(&[Some("c"), None])],
+        vec![
+            s(&[Some("a"), None]),
+            s(&[None, None]),
+            s(&[Some("c"), None]),
+        ],
     )
     .unwrap();
     assert_eq!(out_s(&r), vec![Some("ac".into()), Some("".into())]);
@@ -126,7 +130,12 @@ fn initcap_and_trim_from_group_by() {
     // group-by.json: concat(initcap(col1), col2, trim(col3))
     let r = call(
         "INITCAP",
-        vec![s(&[Some("smells"), Some("the"), Some("hELLO   wORLD"), None])],
+        vec![s(&[
+            Some("smells"),
+            Some("the"),
+            Some("hELLO   wORLD"),
+            None,
+        ])],
     )
     .unwrap();
     assert_eq!(
@@ -170,7 +179,11 @@ fn instr_cases() {
             args.push(i1(o, 2));
         }
         let r = call("INSTR", args).unwrap();
-        assert_eq!(out_i(&r), vec![Some(want[0]), Some(want[1])], "{pos} {occ:?}");
+        assert_eq!(
+            out_i(&r),
+            vec![Some(want[0]), Some(want[1])],
+            "{pos} {occ:?}"
+        );
     }
 }
 
@@ -196,7 +209,12 @@ fn replace_and_regexp_replace() {
     .unwrap();
     assert_eq!(
         out_s(&r),
-        vec![Some("bacataa".into()), Some("bacatbcataa".into()), None, None]
+        vec![
+            Some("bacataa".into()),
+            Some("bacatbcataa".into()),
+            None,
+            None
+        ]
     );
     let r = call(
         "REGEXP_REPLACE",
@@ -210,7 +228,10 @@ fn replace_and_regexp_replace() {
 fn regexp_extract_family() {
     let r = call(
         "REGEXP_EXTRACT",
-        vec![s1("(\\d+)-(\\d+)", 3), s(&[Some("a 12-34 56-78"), Some("none"), None])],
+        vec![
+            s1("(\\d+)-(\\d+)", 3),
+            s(&[Some("a 12-34 56-78"), Some("none"), None]),
+        ],
     )
     .unwrap();
     assert_eq!(out_s(&r), vec![Some("12-34".into()), None, None]);
@@ -222,7 +243,11 @@ fn regexp_extract_family() {
     assert_eq!(out_s(&r), vec![Some("34".into())]);
     let r = call(
         "REGEXP_EXTRACT_ALL",
-        vec![s1("(\\d+)-(\\d+)", 2), s(&[Some("a 12-34 56-78"), Some("x")]), i1(1, 2)],
+        vec![
+            s1("(\\d+)-(\\d+)", 2),
+            s(&[Some("a 12-34 56-78"), Some("x")]),
+            i1(1, 2),
+        ],
     )
     .unwrap();
     assert_eq!(render(&r), vec!["[12, 56]", "[]"]);
@@ -234,7 +259,10 @@ fn regexp_extract_family() {
 fn splitting() {
     let r = call(
         "SPLIT",
-        vec![s(&[Some("a,b,,c,"), Some("abc"), None]), s(&[Some(","), Some(""), Some(",")])],
+        vec![
+            s(&[Some("a,b,,c,"), Some("abc"), None]),
+            s(&[Some(","), Some(""), Some(",")]),
+        ],
     )
     .unwrap();
     assert_eq!(render(&r), vec!["[a, b, , c, ]", "[a, b, c]", "null"]);
@@ -310,7 +338,16 @@ fn lpad_rpad() {
     // bytes-lpad-rpad.json, decoded: subject "yes", padding "no".
     let n = 8;
     let subject = bytes(&[Some(&b"yes"[..]); 8]);
-    let len = i(&[Some(8), Some(5), Some(3), Some(2), Some(0), Some(-1), Some(3), None]);
+    let len = i(&[
+        Some(8),
+        Some(5),
+        Some(3),
+        Some(2),
+        Some(0),
+        Some(-1),
+        Some(3),
+        None,
+    ]);
     let pad = bytes(&[
         Some(&b"no"[..]),
         Some(&b"no"[..]),
@@ -343,7 +380,11 @@ fn lpad_rpad() {
 #[test]
 fn chr_cases() {
     // chr.json
-    let r = call("CHR", vec![i(&[Some(75), Some(22909), Some(99000), Some(-1), None])]).unwrap();
+    let r = call(
+        "CHR",
+        vec![i(&[Some(75), Some(22909), Some(99000), Some(-1), None])],
+    )
+    .unwrap();
     assert_eq!(
         out_s(&r),
         vec![
@@ -480,7 +521,10 @@ fn uuid_shapes() {
     assert_eq!(&v[14..15], "4");
     let r = call(
         "UUID",
-        vec![bytes(&[Some(&[0u8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15][..]), Some(&b"x"[..])])],
+        vec![bytes(&[
+            Some(&[0u8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15][..]),
+            Some(&b"x"[..]),
+        ])],
     )
     .unwrap();
     assert_eq!(

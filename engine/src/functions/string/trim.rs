@@ -15,7 +15,11 @@ fn ws(c: char) -> bool {
     c <= ' '
 }
 
-fn def(name: &'static str, description: &'static str, f: fn(&Call) -> Result<arrow::array::ArrayRef>) -> FunctionDef {
+fn def(
+    name: &'static str,
+    description: &'static str,
+    f: fn(&Call) -> Result<arrow::array::ArrayRef>,
+) -> FunctionDef {
     FunctionDef::new(
         name,
         Category::String,
