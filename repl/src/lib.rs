@@ -1,8 +1,43 @@
-//! brook-repl: the `brook` command line and its front ends.
+//! brook-repl: the `brook` command line and its front ends. This file dispatches commands
+//! and turns errors into messages and exit codes; each command lives in its own module.
 
+pub mod bench;
+pub mod cli;
+pub mod commands;
+
+use std::io::Write;
 use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{BenchCommand, Cli, Command};
 
 /// Entry point of the `brook` binary.
 pub fn main() -> ExitCode {
-    ExitCode::SUCCESS
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            let _ = writeln!(std::io::stderr(), "error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs one parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match cli.command {
+        Command::Topic(command) => commands::topic::run(&cli.data_dir, command, &mut out),
+        Command::Produce(args) => commands::produce::run(
+            &cli.data_dir,
+            args,
+            std::io::stdin().lock(),
+            &mut out,
+            &mut std::io::stderr(),
+        ),
+        Command::Consume(args) => commands::consume::run(&cli.data_dir, args, &mut out),
+        Command::Bench(BenchCommand::Log(args)) => bench::log::run(args, &mut out),
+    }
 }

@@ -1,0 +1,4 @@
+//! `brook bench ...`: throughput measurements whose figures go into BENCHMARKS.md.
+
+pub mod disk;
+pub mod log;

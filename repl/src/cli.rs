@@ -1,0 +1,92 @@
+//! Command-line flags of the `brook` binary (clap definitions only; commands live in `commands/`).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Streaming SQL in the ksqlDB dialect over an embedded partitioned log.
+#[derive(Debug, Parser)]
+#[command(name = "brook", version, about)]
+pub struct Cli {
+    /// Data directory holding topics, offsets and state.
+    #[arg(
+        long,
+        global = true,
+        default_value = "./brook-data",
+        env = "BROOK_DATA_DIR"
+    )]
+    pub data_dir: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create, list, describe and delete topics.
+    #[command(subcommand)]
+    Topic(TopicCommand),
+    /// Write records read from stdin (one per line) to a topic.
+    Produce(ProduceArgs),
+    /// Print a topic's records as JSON, one object per line.
+    Consume(ConsumeArgs),
+    /// Measure throughput.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TopicCommand {
+    /// Create a topic.
+    Create {
+        name: String,
+        /// Number of partitions.
+        #[arg(long, default_value_t = 1)]
+        partitions: u32,
+        /// Topic configuration as Kafka names, e.g. --config retention.ms=60000 (repeatable).
+        #[arg(long = "config", value_name = "KEY=VALUE")]
+        config: Vec<String>,
+    },
+    /// List topics.
+    List,
+    /// Show a topic's partitions with their start and end offsets, and its configuration.
+    Describe { name: String },
+    /// Delete a topic and its data.
+    Delete { name: String },
+}
+
+#[derive(Debug, Args)]
+pub struct ProduceArgs {
+    pub topic: String,
+    /// Split each line at the first SEP into key and value.
+    #[arg(long, value_name = "SEP")]
+    pub key_separator: Option<String>,
+    /// Create the topic with N partitions if it does not exist.
+    #[arg(long, value_name = "N")]
+    pub partitions: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsumeArgs {
+    pub topic: String,
+    /// Start at the beginning of each partition instead of its end.
+    #[arg(long)]
+    pub from_beginning: bool,
+    /// Read only this partition.
+    #[arg(long, value_name = "P")]
+    pub partition: Option<u32>,
+    /// Start at this offset (needs --partition).
+    #[arg(long, value_name = "O", requires = "partition")]
+    pub offset: Option<u64>,
+    /// Stop after N records.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+    /// Keep waiting for new records instead of exiting at the end of the log.
+    #[arg(long)]
+    pub follow: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Append and read throughput of the embedded log, beside the disk's sequential write bandwidth.
+    Log(crate::bench::log::LogBenchArgs),
+}
