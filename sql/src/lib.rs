@@ -24,9 +24,9 @@ pub mod variables;
 
 pub use analyzer::{AnalysisError, AnalyzedStatement, Analyzer, Catalog, FunctionCatalog};
 pub use ast::{Expr, Statement, StatementKind, Type};
-pub use plan::{LogicalPlan, SqlType};
 pub use error::{ParseError, ParseErrorKind};
 pub use parser::MAX_DEPTH;
+pub use plan::{LogicalPlan, SqlType};
 pub use script::{parse_script, split_statements, StatementText};
 pub use suggest::suggest;
 pub use variables::substitute_variables;
