@@ -8,16 +8,23 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "brook", version, about)]
 pub struct Cli {
-    /// Data directory holding topics, offsets and state.
-    #[arg(
-        long,
-        global = true,
-        default_value = "./brook-data",
-        env = "BROOK_DATA_DIR"
-    )]
-    pub data_dir: PathBuf,
+    /// Data directory holding topics, offsets and state [default: ./brook-data].
+    #[arg(long, global = true, env = "BROOK_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Where commands keep their data when `--data-dir` is not given.
+pub const DEFAULT_DATA_DIR: &str = "./brook-data";
+
+impl Cli {
+    /// The data directory: `--data-dir`, else `BROOK_DATA_DIR`, else `./brook-data`.
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -29,6 +36,8 @@ pub enum Command {
     Produce(ProduceArgs),
     /// Print a topic's records as JSON, one object per line.
     Consume(ConsumeArgs),
+    /// Parse and analyze SQL scripts without running them (`-` reads stdin).
+    Check(CheckArgs),
     /// Measure throughput.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -83,6 +92,13 @@ pub struct ConsumeArgs {
     /// Keep waiting for new records instead of exiting at the end of the log.
     #[arg(long)]
     pub follow: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Scripts to check, in order; later files see the sources earlier ones create.
+    #[arg(value_name = "FILE.sql", required = true)]
+    pub files: Vec<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -28,16 +28,23 @@ pub fn main() -> ExitCode {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
+    let data_dir = cli.data_dir();
     match cli.command {
-        Command::Topic(command) => commands::topic::run(&cli.data_dir, command, &mut out),
+        Command::Topic(command) => commands::topic::run(&data_dir, command, &mut out),
         Command::Produce(args) => commands::produce::run(
-            &cli.data_dir,
+            &data_dir,
             args,
             std::io::stdin().lock(),
             &mut out,
             &mut std::io::stderr(),
         ),
-        Command::Consume(args) => commands::consume::run(&cli.data_dir, args, &mut out),
+        Command::Consume(args) => commands::consume::run(&data_dir, args, &mut out),
+        Command::Check(args) => commands::check::run(
+            &args.files,
+            cli.data_dir.as_deref(),
+            &mut out,
+            &mut std::io::stderr(),
+        ),
         Command::Bench(BenchCommand::Log(args)) => bench::log::run(args, &mut out),
     }
 }

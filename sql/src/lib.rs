@@ -27,7 +27,7 @@ pub use ast::{Expr, Statement, StatementKind, Type};
 pub use error::{ParseError, ParseErrorKind};
 pub use parser::MAX_DEPTH;
 pub use plan::{LogicalPlan, SqlType};
-pub use script::{parse_script, split_statements, StatementText};
+pub use script::{parse_script, parse_script_statement, split_statements, StatementText};
 pub use suggest::suggest;
 pub use variables::substitute_variables;
 

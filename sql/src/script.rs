@@ -69,22 +69,33 @@ pub fn parse_script(
 ) -> Result<Vec<Statement>, ParseError> {
     let mut out = Vec::new();
     for piece in split_statements(script)? {
-        let text = substitute_at(piece.text, vars, piece.start)?;
-        let tokens = lex(&text, piece.start)?;
-        let st = Parser::new(&tokens).parse_single()?;
-        match &st.kind {
-            StatementKind::Define { name, value } => {
-                vars.retain(|k, _| !k.eq_ignore_ascii_case(name));
-                vars.insert(name.clone(), value.clone());
-            }
-            StatementKind::Undefine { name } => {
-                vars.retain(|k, _| !k.eq_ignore_ascii_case(name));
-            }
-            _ => {}
-        }
-        out.push(st);
+        out.push(parse_script_statement(&piece, vars)?);
     }
     Ok(out)
+}
+
+/// Parses one statement of a script (from [`split_statements`]) with error positions in
+/// script coordinates: substitutes `${name}` from `vars` first, then applies the
+/// statement's own `DEFINE` / `UNDEFINE` to `vars`. Callers that report every bad statement
+/// of a script (rather than stopping at the first) call this once per piece.
+pub fn parse_script_statement(
+    piece: &StatementText<'_>,
+    vars: &mut HashMap<String, String>,
+) -> Result<Statement, ParseError> {
+    let text = substitute_at(piece.text, vars, piece.start)?;
+    let tokens = lex(&text, piece.start)?;
+    let st = Parser::new(&tokens).parse_single()?;
+    match &st.kind {
+        StatementKind::Define { name, value } => {
+            vars.retain(|k, _| !k.eq_ignore_ascii_case(name));
+            vars.insert(name.clone(), value.clone());
+        }
+        StatementKind::Undefine { name } => {
+            vars.retain(|k, _| !k.eq_ignore_ascii_case(name));
+        }
+        _ => {}
+    }
+    Ok(st)
 }
 
 /// Maps 1-based line/column positions to byte offsets.

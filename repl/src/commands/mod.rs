@@ -1,5 +1,7 @@
-//! The log commands of the `brook` binary: `topic`, `produce`, `consume`.
+//! The commands of the `brook` binary: `topic`, `produce`, `consume` over the log, and
+//! `check` over SQL scripts.
 
+pub mod check;
 pub mod consume;
 pub mod produce;
 pub mod topic;
