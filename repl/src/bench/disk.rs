@@ -15,11 +15,17 @@ pub struct DiskBandwidth {
     pub sync_per_mib: f64,
 }
 
-/// Runs dd twice in `dir` writing `mib` MiB each time, and removes its file.
+/// Runs each dd variant three times in `dir` writing `mib` MiB, keeps the median (a VM's
+/// disk varies a lot from run to run), and removes its file.
 pub fn measure(dir: &Path, mib: u64) -> anyhow::Result<DiskBandwidth> {
     let file = dir.join("dd-bandwidth.tmp");
-    let buffered_then_sync = dd(&file, mib, "conv=fdatasync")?;
-    let sync_per_mib = dd(&file, mib, "oflag=dsync")?;
+    let median = |flag: &str| -> anyhow::Result<f64> {
+        let mut rates = [dd(&file, mib, flag)?, dd(&file, mib, flag)?, dd(&file, mib, flag)?];
+        rates.sort_by(f64::total_cmp);
+        Ok(rates[1])
+    };
+    let buffered_then_sync = median("conv=fdatasync")?;
+    let sync_per_mib = median("oflag=dsync")?;
     let _ = std::fs::remove_file(&file);
     Ok(DiskBandwidth {
         buffered_then_sync,
@@ -49,7 +55,7 @@ pub fn parse_dd_rate(stderr: &str) -> Option<f64> {
     let line = stderr.lines().find(|l| l.contains("copied"))?;
     let bytes: f64 = line.split_whitespace().next()?.parse().ok()?;
     let seconds: f64 = line
-        .split(", ")
+        .split("copied, ")
         .nth(1)?
         .split_whitespace()
         .next()?
@@ -66,6 +72,8 @@ mod tests {
     fn reads_rate_from_dd_summary() {
         let out = "1024+0 records in\n1024+0 records out\n1073741824 bytes (1.1 GB, 1.0 GiB) copied, 2 s, 537 MB/s\n";
         assert_eq!(parse_dd_rate(out), Some(1073741824.0 / 2.0 / 1e6));
+        let out = "536870912 bytes (537 MB, 512 MiB) copied, 0.612345 s, 877 MB/s\n";
+        assert_eq!(parse_dd_rate(out), Some(536870912.0 / 0.612345 / 1e6));
         assert_eq!(parse_dd_rate("garbage"), None);
     }
 }

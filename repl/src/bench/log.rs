@@ -122,7 +122,7 @@ fn run_in(args: &LogBenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
     let bandwidth = disk::measure(&args.dir, args.mib)?;
     writeln!(
         out,
-        "disk (dd bs=1M count={}): {:.0} MB/s with one fdatasync at the end, {:.0} MB/s with oflag=dsync (sync per 1 MiB)\n",
+        "disk (dd bs=1M count={}, median of 3): {:.0} MB/s with one fdatasync at the end, {:.0} MB/s with oflag=dsync (sync per 1 MiB)\n",
         args.mib, bandwidth.buffered_then_sync, bandwidth.sync_per_mib
     )?;
     writeln!(
