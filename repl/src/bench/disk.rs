@@ -20,7 +20,11 @@ pub struct DiskBandwidth {
 pub fn measure(dir: &Path, mib: u64) -> anyhow::Result<DiskBandwidth> {
     let file = dir.join("dd-bandwidth.tmp");
     let median = |flag: &str| -> anyhow::Result<f64> {
-        let mut rates = [dd(&file, mib, flag)?, dd(&file, mib, flag)?, dd(&file, mib, flag)?];
+        let mut rates = [
+            dd(&file, mib, flag)?,
+            dd(&file, mib, flag)?,
+            dd(&file, mib, flag)?,
+        ];
         rates.sort_by(f64::total_cmp);
         Ok(rates[1])
     };

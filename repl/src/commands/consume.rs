@@ -1,6 +1,7 @@
 //! `brook consume TOPIC`: prints records as JSON lines, from the end (like Kafka's console
 //! consumer), the beginning or an offset; `--follow` tails the log until interrupted.
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
@@ -8,7 +9,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use base64::Engine as _;
 use brook_engine::log::{Partition, ReadLimit, StoredRecord};
-use serde_json::{json, Map, Value};
+use serde::Serialize;
 
 use crate::cli::ConsumeArgs;
 use brook_engine::log::Log;
@@ -108,48 +109,76 @@ async fn wait_for_any(
     futures::future::select_all(waits).await.0
 }
 
-/// One record as the JSON object `consume` prints.
-pub fn record_json(topic: &str, partition: u32, record: &StoredRecord) -> Value {
-    let mut object = Map::new();
-    object.insert("topic".into(), json!(topic));
-    object.insert("partition".into(), json!(partition));
-    object.insert("offset".into(), json!(record.offset));
-    object.insert("timestamp".into(), json!(record.timestamp));
-    insert_bytes(&mut object, "key", record.key.as_deref());
-    insert_bytes(&mut object, "value", record.value.as_deref());
-    if !record.headers.is_empty() {
-        let headers: Vec<Value> = record
-            .headers
-            .iter()
-            .map(|(name, value)| {
-                let mut header = Map::new();
-                header.insert("key".into(), json!(name));
-                insert_bytes(&mut header, "value", value.as_deref());
-                Value::Object(header)
-            })
-            .collect();
-        object.insert("headers".into(), Value::Array(headers));
-    }
-    Value::Object(object)
+/// One record as `consume` prints it; fields serialize in this order.
+#[derive(Debug, Serialize)]
+pub struct RecordJson<'a> {
+    pub topic: &'a str,
+    pub partition: u32,
+    pub offset: u64,
+    pub timestamp: i64,
+    pub key: Option<Cow<'a, str>>,
+    /// `"base64"` when the key is not UTF-8 and `key` holds its base64 form.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_encoding: Option<&'static str>,
+    pub value: Option<Cow<'a, str>>,
+    /// `"base64"` when the value is not UTF-8 and `value` holds its base64 form.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_encoding: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<HeaderJson<'a>>,
 }
 
-/// UTF-8 bytes become a string; other bytes become base64 with `<field>_encoding: "base64"`.
-fn insert_bytes(object: &mut Map<String, Value>, field: &str, bytes: Option<&[u8]>) {
+/// One record header as `consume` prints it.
+#[derive(Debug, Serialize)]
+pub struct HeaderJson<'a> {
+    pub key: &'a str,
+    pub value: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_encoding: Option<&'static str>,
+}
+
+/// One record as the JSON object `consume` prints:
+/// `{"topic","partition","offset","timestamp","key","value"}` (+ encodings and headers).
+pub fn record_json<'a>(topic: &'a str, partition: u32, record: &'a StoredRecord) -> RecordJson<'a> {
+    let (key, key_encoding) = text_or_base64(record.key.as_deref());
+    let (value, value_encoding) = text_or_base64(record.value.as_deref());
+    let headers = record
+        .headers
+        .iter()
+        .map(|(name, value)| {
+            let (value, value_encoding) = text_or_base64(value.as_deref());
+            HeaderJson {
+                key: name,
+                value,
+                value_encoding,
+            }
+        })
+        .collect();
+    RecordJson {
+        topic,
+        partition,
+        offset: record.offset,
+        timestamp: record.timestamp,
+        key,
+        key_encoding,
+        value,
+        value_encoding,
+        headers,
+    }
+}
+
+/// UTF-8 bytes stay text; other bytes become base64, flagged with `Some("base64")`.
+fn text_or_base64(bytes: Option<&[u8]>) -> (Option<Cow<'_, str>>, Option<&'static str>) {
     match bytes {
-        None => {
-            object.insert(field.into(), Value::Null);
-        }
+        None => (None, None),
         Some(bytes) => match std::str::from_utf8(bytes) {
-            Ok(text) => {
-                object.insert(field.into(), json!(text));
-            }
-            Err(_) => {
-                object.insert(
-                    field.into(),
-                    json!(base64::engine::general_purpose::STANDARD.encode(bytes)),
-                );
-                object.insert(format!("{field}_encoding"), json!("base64"));
-            }
+            Ok(text) => (Some(Cow::Borrowed(text)), None),
+            Err(_) => (
+                Some(Cow::Owned(
+                    base64::engine::general_purpose::STANDARD.encode(bytes),
+                )),
+                Some("base64"),
+            ),
         },
     }
 }
