@@ -546,7 +546,7 @@ fn parse_proto_messages(t: &[String], i: &mut usize, out: &mut Vec<ProtoMessage>
 
 /// Runs a case's statements; the first error (parse or analysis), if any.
 fn run_case(case: &Case) -> Result<(), (usize, String)> {
-    let mut a = Analyzer::new(EngineFunctions::new());
+    let mut a = Analyzer::new(EngineFunctions::with_conformance_test_functions());
     for (k, v) in &case.properties {
         a.set_property(k, v);
     }

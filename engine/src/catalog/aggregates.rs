@@ -25,6 +25,7 @@ pub const AGGREGATES: &[&str] = &[
     "VARIANCE",
     "CORRELATION",
     "ATTR",
+    "SUM_LIST",
 ];
 
 /// Table functions by name.
@@ -95,6 +96,9 @@ pub fn aggregate_return_type(name: &str, args: &[SqlType]) -> Result<SqlType, St
         ("STDDEV_SAMP" | "STDDEV_SAMPLE" | "VARIANCE", [t]) if t.is_numeric() => T::Double,
         ("CORRELATION", [x, y]) if x.is_numeric() && y.is_numeric() => T::Double,
         ("ATTR", [t]) => t.clone(),
+        ("SUM_LIST", [T::Array(e)]) if matches!(**e, T::Int | T::BigInt | T::Double) => {
+            (**e).clone()
+        }
         _ => {
             let valid: &[&str] = match name {
                 "COUNT" => &["", "val ANY"],
@@ -109,6 +113,7 @@ pub fn aggregate_return_type(name: &str, args: &[SqlType]) -> Result<SqlType, St
                 ],
                 "HISTOGRAM" => &["val VARCHAR"],
                 "CORRELATION" => &["x DOUBLE, y DOUBLE"],
+                "SUM_LIST" => &["val ARRAY<INT>", "val ARRAY<BIGINT>", "val ARRAY<DOUBLE>"],
                 _ => &["val T"],
             };
             return Err(sig_error(name, args, valid));

@@ -15,6 +15,7 @@
 //! ```
 
 mod aggregates;
+pub mod test_functions;
 
 use std::sync::Arc;
 
@@ -92,6 +93,8 @@ pub fn arrow_to_sql(t: &DataType) -> Option<SqlType> {
 #[derive(Clone, Debug)]
 pub struct EngineFunctions {
     registry: Arc<FunctionRegistry>,
+    /// Also resolve the functions of ksqlDB's test harness ([`test_functions`]).
+    conformance_test_functions: bool,
 }
 
 impl Default for EngineFunctions {
@@ -105,11 +108,35 @@ impl EngineFunctions {
     pub fn new() -> Self {
         EngineFunctions {
             registry: Arc::new(FunctionRegistry::new()),
+            conformance_test_functions: false,
         }
     }
 
     pub fn with_registry(registry: Arc<FunctionRegistry>) -> Self {
-        EngineFunctions { registry }
+        EngineFunctions {
+            registry,
+            conformance_test_functions: false,
+        }
+    }
+
+    /// **For conformance tests only**: every built-in function plus the signatures of the
+    /// UDFs, UDTFs and UDAFs that ksqlDB's functional-test harness loads from its own test
+    /// sources (`TEST_UDF`, `TEST_UDTF`, `TEST_UDAF`, `BAD_UDF`, `VAR_ARG`...; see
+    /// [`test_functions`]). They can be analyzed but not executed: they are not Brook
+    /// functions and must not be offered to users.
+    pub fn with_conformance_test_functions() -> Self {
+        EngineFunctions {
+            registry: Arc::new(FunctionRegistry::new()),
+            conformance_test_functions: true,
+        }
+    }
+
+    fn test_function(&self, up: &str) -> Option<FunctionKind> {
+        if self.conformance_test_functions {
+            test_functions::kind(up)
+        } else {
+            None
+        }
     }
 
     pub fn registry(&self) -> &FunctionRegistry {
@@ -120,7 +147,9 @@ impl EngineFunctions {
 impl FunctionCatalog for EngineFunctions {
     fn kind(&self, name: &str) -> Option<FunctionKind> {
         let up = name.to_ascii_uppercase();
-        if AGGREGATES.contains(&up.as_str()) {
+        if let Some(k) = self.test_function(&up) {
+            Some(k)
+        } else if AGGREGATES.contains(&up.as_str()) {
             Some(FunctionKind::Aggregate)
         } else if TABLE_FUNCTIONS.contains(&up.as_str()) {
             Some(FunctionKind::Table)
@@ -133,6 +162,9 @@ impl FunctionCatalog for EngineFunctions {
 
     fn return_type(&self, name: &str, args: &[SqlType]) -> Result<SqlType, String> {
         let up = name.to_ascii_uppercase();
+        if self.test_function(&up).is_some() {
+            return test_functions::return_type(&up, args);
+        }
         if AGGREGATES.contains(&up.as_str()) {
             return aggregate_return_type(&up, args);
         }
@@ -151,13 +183,20 @@ impl FunctionCatalog for EngineFunctions {
         let mut v = self.registry.names();
         v.extend(AGGREGATES.iter().map(|s| s.to_string()));
         v.extend(TABLE_FUNCTIONS.iter().map(|s| s.to_string()));
+        if self.conformance_test_functions {
+            v.extend(test_functions::NAMES.iter().map(|(n, _)| n.to_string()));
+        }
         v.sort();
         v.dedup();
         v
     }
 
     fn aggregate_column_args(&self, name: &str) -> Option<usize> {
-        aggregates::column_args(&name.to_ascii_uppercase())
+        let up = name.to_ascii_uppercase();
+        if self.test_function(&up).is_some() {
+            return test_functions::column_args(&up);
+        }
+        aggregates::column_args(&up)
     }
 }
 

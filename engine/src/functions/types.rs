@@ -298,7 +298,7 @@ fn coerce(p: &ParamType, a: &DataType, b: &Bindings) -> Option<(DataType, u32)> 
             if &target == a {
                 return Some((target, 0));
             }
-            let c = widening_cost(a, &target)?;
+            let c = widening_cost(a, &target).or_else(|| string_cast_cost(a, &target))?;
             Some((target, c))
         }
     }
@@ -328,6 +328,18 @@ pub fn widening_cost(from: &DataType, to: &DataType) -> Option<u32> {
     }
     match (numeric_rank(from), numeric_rank(to)) {
         (Some(a), Some(b)) if a < b => Some(b - a),
+        _ => None,
+    }
+}
+
+/// ksqlDB also lets a STRING stand for a DATE, TIME or TIMESTAMP parameter (parsed, as by
+/// `CAST`): `SqlBaseType.canImplicitlyCast`. Only for parameters of those concrete types,
+/// and dearer than any widening, so that an overload taking the STRING itself wins.
+fn string_cast_cost(from: &DataType, to: &DataType) -> Option<u32> {
+    match (from, to) {
+        (DataType::Utf8, DataType::Date32 | DataType::Time32(_) | DataType::Timestamp(..)) => {
+            Some(10)
+        }
         _ => None,
     }
 }

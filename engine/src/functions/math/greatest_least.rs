@@ -31,12 +31,18 @@ fn orderable(a: &[DataType]) -> Result<DataType, FunctionError> {
 }
 
 fn overloads() -> Vec<Overload> {
-    vec![Overload::computed(
+    let mut v = vec![Overload::computed(
         &[("value", P::T), ("values", P::T)],
         orderable,
         "T (the widest argument type)",
     )
-    .variadic()]
+    .variadic()];
+    // ksqlDB declares one method per type; for DATE, TIME and TIMESTAMP its implicit
+    // STRING cast lets string literals stand among them (`GREATEST(d, '2022-06-14')`).
+    for t in [P::Date, P::Time, P::Timestamp] {
+        v.push(Overload::new(&[("value", t.clone()), ("values", t.clone())], t).variadic());
+    }
+    v
 }
 
 /// `GREATEST(a, b, ...)`: the largest non-NULL argument, NULL when all are NULL. Arguments
