@@ -500,14 +500,33 @@ pub(crate) fn columns_from_schema(
     key: bool,
     full_name: Option<&str>,
     keep_names: bool,
+    format: &str,
 ) -> Vec<Column> {
     let role = if key {
         ColumnRole::Key
     } else {
         ColumnRole::Value
     };
-    schema
-        .select(full_name)
+    let fields = schema.select(full_name);
+    // AVRO and JSON_SR keys are read unwrapped: a record key schema is one `ROWKEY` column
+    // of that STRUCT type (ksqlDB's output keeps it as `ROWKEY STRUCT<K STRING> KEY`,
+    // UNWRAP_SINGLES). PROTOBUF key messages give one key column per field.
+    let record_key = key && !format.to_ascii_uppercase().starts_with("PROTOBUF");
+    let fields: Vec<(Option<String>, SqlType)> =
+        if record_key && !fields.is_empty() && fields.iter().all(|(n, _)| n.is_some()) {
+            vec![(
+                None,
+                SqlType::Struct(
+                    fields
+                        .iter()
+                        .map(|(n, t)| (n.clone().unwrap_or_default(), t.clone()))
+                        .collect(),
+                ),
+            )]
+        } else {
+            fields.to_vec()
+        };
+    fields
         .iter()
         .map(|(name, ty)| {
             let n = name

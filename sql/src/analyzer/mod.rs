@@ -523,8 +523,13 @@ impl<C: CatalogMut> Analyzer<C> {
                 match self.catalog.registered_schema(&topic, key) {
                     Some(schema) => {
                         let full_name = format.properties.get("fullSchemaName").map(String::as_str);
-                        let mut inferred =
-                            ddl::columns_from_schema(&schema, key, full_name, id_given);
+                        let mut inferred = ddl::columns_from_schema(
+                            &schema,
+                            key,
+                            full_name,
+                            id_given,
+                            &format.name,
+                        );
                         if key && cs.kind == SourceKind::Table && inferred.is_empty() {
                             continue;
                         }
