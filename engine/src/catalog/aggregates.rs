@@ -128,6 +128,14 @@ pub fn table_function_return_type(name: &str, args: &[SqlType]) -> Result<SqlTyp
     match (name, args) {
         ("EXPLODE", [SqlType::Array(e)]) => Ok((**e).clone()),
         ("CUBE_EXPLODE", [SqlType::Array(e)]) => Ok(SqlType::array((**e).clone())),
+        // ksqlDB's EXPLODE declares a DECIMAL overload beside the generic one, and its
+        // message lists them by their Java parameter names.
+        ("EXPLODE", _) => {
+            Err(format!(
+            "{}\nValid alternatives are:\nexplode(ARRAY<DECIMAL> input)\nexplode(ARRAY<T> list)",
+            sig_error(name, args, &[]).lines().next().unwrap_or_default()
+        ))
+        }
         _ => Err(sig_error(name, args, &["input ARRAY<T>"])),
     }
 }

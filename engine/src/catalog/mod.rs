@@ -175,7 +175,7 @@ impl FunctionCatalog for EngineFunctions {
         let t = self
             .registry
             .return_type(&up, &arrow)
-            .map_err(|e| ksql_function_message(&up, e.to_string()))?;
+            .map_err(|e| ksql_function_message(&up, args, e.to_string()))?;
         arrow_to_sql(&t).ok_or_else(|| format!("Function '{up}' returns an unsupported type: {t}"))
     }
 
@@ -202,7 +202,28 @@ impl FunctionCatalog for EngineFunctions {
 
 /// ksqlDB names its built-in functions in lower case in messages (`Function 'greatest' does
 /// not accept parameters (...)`), except the few it declares in upper case.
-fn ksql_function_message(name: &str, message: String) -> String {
+/// The argument list is printed with ksqlDB's type names (`STRING`, not the registry's
+/// `VARCHAR`).
+fn ksql_function_message(name: &str, args: &[SqlType], message: String) -> String {
+    const MARK: &str = " does not accept parameters (";
+    let message = match (message.find(MARK), message.find(").")) {
+        (Some(start), Some(_)) => {
+            let after = start + MARK.len();
+            match message[after..].find(").") {
+                Some(len) => format!(
+                    "{}{}{}",
+                    &message[..after],
+                    args.iter()
+                        .map(|t| t.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    &message[after + len..]
+                ),
+                None => message,
+            }
+        }
+        _ => message,
+    };
     if matches!(name, "COALESCE") {
         return message;
     }

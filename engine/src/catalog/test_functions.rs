@@ -40,8 +40,11 @@ enum P {
     T(SqlType),
     /// Any DECIMAL.
     Decimal,
-    /// Any type; the generic `A`/`B`/`C` of Java's signature (index 0 is `A`).
+    /// A type variable: the generic `A`/`B`/`C` of Java's signature (index 0 is `A`); every
+    /// argument bound to it must have one type.
     Generic(usize),
+    /// Java's `Object`: any type, each argument its own.
+    Any,
 }
 
 /// How a signature's result type is found.
@@ -94,6 +97,17 @@ pub const NAMES: &[(&str, FunctionKind)] = &[
     ("OBJ_COL_ARG", FunctionKind::Aggregate),
     ("GENERIC_VAR_ARG", FunctionKind::Aggregate),
 ];
+
+/// The name as the Java class declares it, which ksqlDB's messages quote: the variadic
+/// test UDAFs are declared in upper case (`@UdafDescription(name = "VAR_ARG")`), the rest
+/// in lower case (`@UdfDescription(name = "test_udf")`).
+fn declared_name(name: &str) -> String {
+    match name {
+        "VAR_ARG" | "MID_VAR_ARG" | "MULTI_ARG" | "FOUR_ARG" | "FIVE_ARG" | "OBJ_COL_ARG"
+        | "GENERIC_VAR_ARG" => name.to_string(),
+        _ => name.to_lowercase(),
+    }
+}
 
 /// The kind of test function `name` (upper case), if it is one.
 pub fn kind(name: &str) -> Option<FunctionKind> {
@@ -195,7 +209,7 @@ fn signatures(name: &str) -> Vec<Sig> {
             Some(6),
             R::T(T::BigInt),
         )],
-        "OBJ_COL_ARG" => vec![sig(vec![i(), P::Generic(1)], Some(1), R::ArrayOfGeneric(0))],
+        "OBJ_COL_ARG" => vec![sig(vec![i(), P::Any], Some(1), R::ArrayOfGeneric(0))],
         "GENERIC_VAR_ARG" => vec![sig(
             vec![P::Generic(0), P::Generic(1), P::Generic(2)],
             Some(2),
@@ -226,11 +240,18 @@ fn expand(sig: &Sig, n: usize) -> Option<Vec<&P>> {
 /// parameters record their binding (the first argument bound to them) in `bound`.
 fn fits(p: &P, arg: &SqlType, exact: bool, bound: &mut [Option<SqlType>; 3]) -> bool {
     match p {
+        P::Any => true,
         P::Generic(g) => {
-            if bound[*g].is_none() && *arg != SqlType::Null {
-                bound[*g] = Some(arg.clone());
+            // Every argument bound to one type variable must have its type (up to widening).
+            match &bound[*g] {
+                _ if *arg == SqlType::Null => true,
+                None => {
+                    bound[*g] = Some(arg.clone());
+                    true
+                }
+                Some(b) if exact => b == arg,
+                Some(b) => arg.can_widen_to(b) || b.can_widen_to(arg),
             }
-            true
         }
         P::Decimal => {
             matches!(arg, SqlType::Decimal { .. } | SqlType::Null) || (!exact && arg.is_integer())
@@ -275,7 +296,7 @@ pub fn return_type(name: &str, args: &[SqlType]) -> Result<SqlType, String> {
     }
     Err(format!(
         "Function '{}' does not accept parameters ({}).",
-        name.to_lowercase(),
+        declared_name(name),
         args.iter()
             .map(|t| t.to_string())
             .collect::<Vec<_>>()
@@ -294,7 +315,10 @@ mod tests {
             return_type("TEST_UDF", &[T::Int, T::String]).unwrap(),
             T::String
         );
-        assert_eq!(return_type("TEST_UDF", &[T::BigInt; 5]).unwrap(), T::String);
+        assert_eq!(
+            return_type("TEST_UDF", &vec![T::BigInt; 5]).unwrap(),
+            T::String
+        );
         assert_eq!(return_type("TEST_UDF", &[]).unwrap(), struct_a_string());
         assert!(return_type("TEST_UDF", &[T::Boolean]).is_err());
     }
@@ -317,8 +341,17 @@ mod tests {
             return_type("GENERIC_VAR_ARG", &[T::Double, T::String]).unwrap(),
             T::array(T::Double)
         );
+        assert!(
+            return_type("GENERIC_VAR_ARG", &[T::Int, T::Int, T::Double, T::String])
+                .unwrap_err()
+                .starts_with("Function 'GENERIC_VAR_ARG' does not accept parameters")
+        );
         assert_eq!(
-            return_type("OBJ_COL_ARG", &[T::Int, T::map(T::String, T::Int)]).unwrap(),
+            return_type(
+                "OBJ_COL_ARG",
+                &[T::Int, T::Boolean, T::map(T::String, T::Int)]
+            )
+            .unwrap(),
             T::array(T::Int)
         );
         assert_eq!(

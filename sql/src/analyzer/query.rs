@@ -11,7 +11,7 @@ use crate::plan::{
     Node, Schema, SqlType, TableFunctionCall, TypedExpr, TypedExprKind, WindowSpec,
 };
 
-use super::catalog::{CatalogMut, FormatInfo, SourceEntry, WindowType};
+use super::catalog::{CatalogMut, FormatInfo, FunctionKind, SourceEntry, WindowType};
 use super::ddl::{self, prop_span, prop_str, RESERVED_COLUMNS};
 use super::error::{err, AnalysisError, Result};
 use super::expr::{ExprTyper, Scope};
@@ -252,6 +252,13 @@ pub(crate) fn analyze_query<C: CatalogMut>(
     // ---- pull query restrictions -------------------------------------------------------
     let pull = !persistent && q.emit.is_none();
     if pull {
+        if q.limit.is_some()
+            && a.properties()
+                .get("ksql.query.pull.limit.clause.enabled")
+                .is_some_and(|v| v.eq_ignore_ascii_case("false"))
+        {
+            return err(q.span, "LIMIT clause in pull queries is currently disabled. You can enable them by setting ksql.query.pull.limit.clause.enabled=true. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.");
+        }
         if q.group_by.is_some() {
             return err(q.span, "Pull queries don't support GROUP BY clauses. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.");
         }
@@ -392,6 +399,26 @@ pub(crate) fn analyze_query<C: CatalogMut>(
         }
         out
     };
+    // ksqlDB rejects table functions beside aggregates before it types either.
+    {
+        let (mut tf, mut agg) = (false, false);
+        for it in &q.select {
+            if let SelectItem::Expr { expr, .. } = it {
+                expr.walk(&mut |e| {
+                    if let ExprKind::Function { name, .. } = &e.kind {
+                        match functions.kind(&name.value) {
+                            Some(FunctionKind::Table) => tf = true,
+                            Some(FunctionKind::Aggregate) => agg = true,
+                            _ => {}
+                        }
+                    }
+                });
+            }
+        }
+        if tf && agg {
+            return err(q.span, "Table functions cannot be used with aggregations.");
+        }
+    }
     for it in &q.select {
         match it {
             SelectItem::Wildcard { source, span } => {
