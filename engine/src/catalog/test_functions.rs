@@ -268,7 +268,9 @@ fn fits(p: &P, arg: &SqlType, exact: bool, bound: &mut [Option<SqlType>; 3]) -> 
 
 /// The result type of test function `name` (upper case) over these argument types.
 pub fn return_type(name: &str, args: &[SqlType]) -> Result<SqlType, String> {
-    let sigs = signatures(name);
+    let mut sigs = signatures(name);
+    // Fixed-arity overloads before variadic ones (`TEST_UDF()` is the struct one).
+    sigs.sort_by_key(|s| s.variadic.is_some());
     for exact in [true, false] {
         for s in &sigs {
             let Some(params) = expand(s, args.len()) else {

@@ -125,6 +125,8 @@ pub struct Overload {
     pub ret: ReturnRule,
     /// Whether the function returns null for a null in any argument (documentation only).
     pub description: Option<&'static str>,
+    /// The overload matches only when some argument is typed (not every one a NULL literal).
+    pub needs_typed_arg: bool,
 }
 
 impl Overload {
@@ -134,6 +136,7 @@ impl Overload {
             variadic: false,
             ret: ReturnRule::Fixed(ret),
             description: None,
+            needs_typed_arg: false,
         }
     }
     pub fn computed(
@@ -146,11 +149,17 @@ impl Overload {
             variadic: false,
             ret: ReturnRule::Computed(f, text),
             description: None,
+            needs_typed_arg: false,
         }
     }
     /// Makes the last parameter repeat (zero or more times).
     pub fn variadic(mut self) -> Self {
         self.variadic = true;
+        self
+    }
+    /// Matches only calls with at least one argument that is not a NULL literal.
+    pub fn needs_typed_arg(mut self) -> Self {
+        self.needs_typed_arg = true;
         self
     }
     pub fn describe(mut self, text: &'static str) -> Self {
@@ -185,7 +194,7 @@ impl Overload {
         } else {
             args.len() == n
         };
-        if !arity_ok {
+        if !arity_ok || (self.needs_typed_arg && args.iter().all(|a| *a == DataType::Null)) {
             return None;
         }
         let param_of = |i: usize| -> &ParamType {

@@ -40,7 +40,11 @@ fn overloads() -> Vec<Overload> {
     // ksqlDB declares one method per type; for DATE, TIME and TIMESTAMP its implicit
     // STRING cast lets string literals stand among them (`GREATEST(d, '2022-06-14')`).
     for t in [P::Date, P::Time, P::Timestamp] {
-        v.push(Overload::new(&[("value", t.clone()), ("values", t.clone())], t).variadic());
+        v.push(
+            Overload::new(&[("value", t.clone()), ("values", t.clone())], t)
+                .variadic()
+                .needs_typed_arg(),
+        );
     }
     v
 }
