@@ -206,8 +206,8 @@ impl FunctionCatalog for EngineFunctions {
 /// `VARCHAR`).
 fn ksql_function_message(name: &str, args: &[SqlType], message: String) -> String {
     const MARK: &str = " does not accept parameters (";
-    let message = match (message.find(MARK), message.find(").")) {
-        (Some(start), Some(_)) => {
+    let message = match message.find(MARK) {
+        Some(start) => {
             let after = start + MARK.len();
             match message[after..].find(").") {
                 Some(len) => format!(
@@ -222,7 +222,7 @@ fn ksql_function_message(name: &str, args: &[SqlType], message: String) -> Strin
                 None => message,
             }
         }
-        _ => message,
+        None => message,
     };
     if matches!(name, "COALESCE") {
         return message;
