@@ -4,6 +4,7 @@
 //! value formats (`formats`) and ksqlDB's functions as DataFusion UDFs (`functions`).
 
 pub mod catalog;
+pub mod expr;
 pub mod formats;
 pub mod functions;
 

@@ -1,0 +1,183 @@
+//! CAST with ksqlDB's semantics: a value that does not convert (a malformed number, a
+//! number too large for the DECIMAL) becomes NULL; strings are trimmed before parsing;
+//! DOUBLE prints as Java's `Double.toString`, TIMESTAMP as `yyyy-MM-ddTHH:mm:ss.SSS`;
+//! structs convert field by field by name (fields the source lacks are NULL); arrays and
+//! maps convert element-wise.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    new_null_array, Array, ArrayRef, AsArray, BooleanArray, ListArray, MapArray, StringArray,
+    StructArray,
+};
+use arrow::compute::{cast_with_options, CastOptions};
+use arrow::datatypes::{DataType, Float64Type, TimestampMillisecondType};
+use datafusion::common::Result;
+
+/// Whether [`cast`] supports `from → to` (the analyzer has already rejected what ksqlDB
+/// rejects; this lists what Brook does not do yet).
+pub fn supported(from: &DataType, to: &DataType) -> Result<(), String> {
+    use DataType as D;
+    if from == to || *from == D::Null {
+        return Ok(());
+    }
+    match (from, to) {
+        (D::List(a), D::List(b)) => supported(a.data_type(), b.data_type()),
+        (D::Map(a, _), D::Map(b, _)) => match (a.data_type(), b.data_type()) {
+            (D::Struct(x), D::Struct(y)) => {
+                supported(x[0].data_type(), y[0].data_type())?;
+                supported(x[1].data_type(), y[1].data_type())
+            }
+            _ => Err(format!("CAST from {from} to {to}")),
+        },
+        (D::Struct(a), D::Struct(b)) => {
+            for f in b {
+                if let Some(s) = a.iter().find(|s| s.name() == f.name()) {
+                    supported(s.data_type(), f.data_type())?;
+                }
+            }
+            Ok(())
+        }
+        (D::List(_) | D::Map(..) | D::Struct(_), D::Utf8) => {
+            Err(format!("CAST of {from} to STRING"))
+        }
+        (D::Time32(_), D::Utf8) => Err("CAST of TIME to STRING".into()),
+        (D::Binary, _) | (_, D::Binary) => Err(format!("CAST from {from} to {to}")),
+        (f, t) if f.is_nested() || t.is_nested() => Err(format!("CAST from {from} to {to}")),
+        _ => Ok(()),
+    }
+}
+
+fn arrow_cast(a: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
+    let opts = CastOptions {
+        safe: true,
+        ..Default::default()
+    };
+    Ok(cast_with_options(a, to, &opts)?)
+}
+
+/// Java's `Double.toString`.
+pub fn java_double(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "Infinity" } else { "-Infinity" }.into();
+    }
+    let a = v.abs();
+    if a == 0.0 || (1e-3..1e7).contains(&a) {
+        let s = format!("{v}");
+        if s.contains('.') {
+            s
+        } else {
+            format!("{s}.0")
+        }
+    } else {
+        let s = format!("{v:e}");
+        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
+        let m = if m.contains('.') {
+            m.to_string()
+        } else {
+            format!("{m}.0")
+        };
+        format!("{m}E{e}")
+    }
+}
+
+/// Converts `a` to `to` as ksqlDB's CAST does.
+pub fn cast(a: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
+    use DataType as D;
+    let from = a.data_type();
+    if from == to {
+        return Ok(a.clone());
+    }
+    if *from == D::Null {
+        return Ok(new_null_array(to, a.len()));
+    }
+    match (from, to) {
+        (D::Utf8, D::Boolean) => {
+            let s = a.as_string::<i32>();
+            let r: BooleanArray = s
+                .iter()
+                .map(|v| match v?.trim().to_ascii_lowercase().as_str() {
+                    "true" | "t" | "yes" | "y" => Some(true),
+                    "false" | "f" | "no" | "n" => Some(false),
+                    _ => None,
+                })
+                .collect();
+            Ok(Arc::new(r))
+        }
+        (D::Utf8, t) if t.is_numeric() => {
+            let s = a.as_string::<i32>();
+            let trimmed: StringArray = s.iter().map(|v| v.map(str::trim)).collect();
+            arrow_cast(&(Arc::new(trimmed) as ArrayRef), t)
+        }
+        (D::Float64, D::Utf8) => {
+            let r: StringArray = a
+                .as_primitive::<Float64Type>()
+                .iter()
+                .map(|v| v.map(java_double))
+                .collect();
+            Ok(Arc::new(r))
+        }
+        (D::Timestamp(arrow::datatypes::TimeUnit::Millisecond, None), D::Utf8) => {
+            let r: StringArray = a
+                .as_primitive::<TimestampMillisecondType>()
+                .iter()
+                .map(|v| {
+                    v.and_then(chrono::DateTime::from_timestamp_millis)
+                        .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3f").to_string())
+                })
+                .collect();
+            Ok(Arc::new(r))
+        }
+        (D::List(_), D::List(f)) => {
+            let l = a.as_list::<i32>();
+            let values = cast(l.values(), f.data_type())?;
+            Ok(Arc::new(ListArray::try_new(
+                f.clone(),
+                l.offsets().clone(),
+                values,
+                l.nulls().cloned(),
+            )?))
+        }
+        (D::Map(..), D::Map(entries, sorted)) => {
+            let m = a.as_map();
+            let D::Struct(kv) = entries.data_type() else {
+                return arrow_cast(a, to);
+            };
+            let k = cast(m.keys(), kv[0].data_type())?;
+            let v = cast(m.values(), kv[1].data_type())?;
+            let e = StructArray::try_new(kv.clone(), vec![k, v], None)?;
+            Ok(Arc::new(MapArray::try_new(
+                entries.clone(),
+                m.offsets().clone(),
+                e,
+                m.nulls().cloned(),
+                *sorted,
+            )?))
+        }
+        (D::Struct(_), D::Struct(fields)) => {
+            let s = a.as_struct();
+            let cols = fields
+                .iter()
+                .map(|f| match s.column_by_name(f.name()) {
+                    Some(c) => cast(c, f.data_type()),
+                    None => Ok(new_null_array(f.data_type(), a.len())),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            if fields.is_empty() {
+                return Ok(Arc::new(StructArray::new_empty_fields(
+                    a.len(),
+                    s.nulls().cloned(),
+                )));
+            }
+            Ok(Arc::new(StructArray::try_new(
+                fields.clone(),
+                cols,
+                s.nulls().cloned(),
+            )?))
+        }
+        _ => arrow_cast(a, to),
+    }
+}
