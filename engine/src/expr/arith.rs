@@ -7,10 +7,12 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BinaryBuilder, Decimal128Array, Float64Array, Int32Array,
-    Int64Array, PrimitiveArray, StringBuilder,
+    Array, ArrayRef, AsArray, BinaryBuilder, Decimal128Array, Float64Array, Int32Array, Int64Array,
+    PrimitiveArray, StringBuilder,
 };
-use arrow::datatypes::{ArrowPrimitiveType, DataType, Decimal128Type, Float64Type, Int32Type, Int64Type};
+use arrow::datatypes::{
+    ArrowPrimitiveType, DataType, Decimal128Type, Float64Type, Int32Type, Int64Type,
+};
 use datafusion::common::{exec_err, Result};
 
 use brook_sql::ast::BinaryOp;
@@ -119,7 +121,11 @@ fn overflow<T>(what: &str) -> Result<T> {
 pub fn decimal(op: BinaryOp, a: &ArrayRef, b: &ArrayRef, p: u8, s: i8) -> Result<ArrayRef> {
     let (DataType::Decimal128(_, s1), DataType::Decimal128(_, s2)) = (a.data_type(), b.data_type())
     else {
-        return exec_err!("DECIMAL arithmetic on {} and {}", a.data_type(), b.data_type());
+        return exec_err!(
+            "DECIMAL arithmetic on {} and {}",
+            a.data_type(),
+            b.data_type()
+        );
     };
     let (s1, s2) = (*s1, *s2);
     let limit = pow10(p as u32)?;

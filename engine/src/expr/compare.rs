@@ -128,7 +128,12 @@ pub fn like_regex(pattern: &str, escape: Option<char>) -> Result<Regex> {
 }
 
 /// `x [NOT] LIKE pattern [ESCAPE e]`; FALSE when either is NULL.
-pub fn like(x: &ArrayRef, pattern: &ArrayRef, escape: Option<char>, negated: bool) -> Result<ArrayRef> {
+pub fn like(
+    x: &ArrayRef,
+    pattern: &ArrayRef,
+    escape: Option<char>,
+    negated: bool,
+) -> Result<ArrayRef> {
     let (x, p) = (x.as_string::<i32>(), pattern.as_string::<i32>());
     let mut cache: Option<(String, Regex)> = None;
     let mut out = Vec::with_capacity(x.len());

@@ -105,7 +105,11 @@ impl Hash for KernelExpr {
 
 impl PhysicalExpr for KernelExpr {
     fn return_field(&self, _input_schema: &Schema) -> Result<FieldRef> {
-        Ok(Arc::new(Field::new(self.to_string(), self.ty.clone(), true)))
+        Ok(Arc::new(Field::new(
+            self.to_string(),
+            self.ty.clone(),
+            true,
+        )))
     }
 
     fn evaluate(&self, batch: &RecordBatch) -> Result<ColumnarValue> {

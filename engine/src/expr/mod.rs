@@ -183,13 +183,16 @@ fn parse_decimal(text: &str, scale: u32) -> Option<i128> {
 
 impl Scope<'_> {
     fn index(&self, slot: &Slot) -> Option<usize> {
-        self.slots.iter().position(|s| s == slot).or_else(|| match slot {
-            Slot::Col(r) => self.slots.iter().position(|s| {
-                matches!(s, Slot::Col(c)
+        self.slots
+            .iter()
+            .position(|s| s == slot)
+            .or_else(|| match slot {
+                Slot::Col(r) => self.slots.iter().position(|s| {
+                    matches!(s, Slot::Col(c)
                     if c.name == r.name && (r.source.is_none() || c.source == r.source))
-            }),
-            Slot::Var(_) => None,
-        })
+                }),
+                Slot::Var(_) => None,
+            })
     }
 
     fn dt(&self, e: &PExpr) -> Result<DataType> {
@@ -365,9 +368,12 @@ impl Scope<'_> {
                     }
                 };
                 let neg = *negated;
-                Ok(kernel("LIKE", vec![x, p], DataType::Boolean, move |a, _| {
-                    compare::like(&a[0], &a[1], esc, neg)
-                }))
+                Ok(kernel(
+                    "LIKE",
+                    vec![x, p],
+                    DataType::Boolean,
+                    move |a, _| compare::like(&a[0], &a[1], esc, neg),
+                ))
             }
             K::IsNull { expr, negated } => {
                 let c = self.compile(expr)?;
@@ -385,9 +391,12 @@ impl Scope<'_> {
                 let t = self.common(&[left, right])?;
                 let args = vec![self.compile_as(left, &t)?, self.compile_as(right, &t)?];
                 let neg = *negated;
-                Ok(kernel("IS_DISTINCT", args, DataType::Boolean, move |a, _| {
-                    compare::distinct(&a[0], &a[1], neg)
-                }))
+                Ok(kernel(
+                    "IS_DISTINCT",
+                    args,
+                    DataType::Boolean,
+                    move |a, _| compare::distinct(&a[0], &a[1], neg),
+                ))
             }
             K::Case { whens, else_result } => {
                 if e.ty == SqlType::Null {
@@ -396,14 +405,21 @@ impl Scope<'_> {
                 let t = sql_to_arrow(&e.ty);
                 let whens = whens
                     .iter()
-                    .map(|(c, r)| Ok((self.compile_as(c, &DataType::Boolean)?, self.compile_as(r, &t)?)))
+                    .map(|(c, r)| {
+                        Ok((
+                            self.compile_as(c, &DataType::Boolean)?,
+                            self.compile_as(r, &t)?,
+                        ))
+                    })
                     .collect::<Result<Vec<_>>>()?;
                 let els = match else_result {
                     Some(x) => Some(self.compile_as(x, &t)?),
                     None => None,
                 };
                 if whens.is_empty() {
-                    return Ok(els.unwrap_or_else(|| lit(ScalarValue::try_from(&t).unwrap_or(ScalarValue::Null))));
+                    return Ok(els.unwrap_or_else(|| {
+                        lit(ScalarValue::try_from(&t).unwrap_or(ScalarValue::Null))
+                    }));
                 }
                 Ok(Arc::new(CaseExpr::try_new(None, whens, els)?))
             }
@@ -518,13 +534,23 @@ impl Scope<'_> {
         Ok(sql_to_arrow(&t))
     }
 
-    fn binary(&self, e: &TypedExpr, left: &TypedExpr, op: BinaryOp, right: &TypedExpr) -> Result<PExpr> {
+    fn binary(
+        &self,
+        e: &TypedExpr,
+        left: &TypedExpr,
+        op: BinaryOp,
+        right: &TypedExpr,
+    ) -> Result<PExpr> {
         use BinaryOp as B;
         match op {
             B::And | B::Or => {
                 let l = self.compile_as(left, &DataType::Boolean)?;
                 let r = self.compile_as(right, &DataType::Boolean)?;
-                let o = if op == B::And { Operator::And } else { Operator::Or };
+                let o = if op == B::And {
+                    Operator::And
+                } else {
+                    Operator::Or
+                };
                 Ok(Arc::new(BinaryExpr::new(l, o, r)))
             }
             B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq => {
@@ -556,9 +582,12 @@ impl Scope<'_> {
                     };
                     let args = vec![dec(left)?, dec(right)?];
                     let (p, s) = (*precision as u8, *scale as i8);
-                    Ok(kernel(op.as_str(), args, DataType::Decimal128(p, s), move |a, _| {
-                        arith::decimal(op, &a[0], &a[1], p, s)
-                    }))
+                    Ok(kernel(
+                        op.as_str(),
+                        args,
+                        DataType::Decimal128(p, s),
+                        move |a, _| arith::decimal(op, &a[0], &a[1], p, s),
+                    ))
                 }
                 t => unsupported(format!("arithmetic producing {t}")),
             },
@@ -568,16 +597,24 @@ impl Scope<'_> {
     fn concat(&self, e: &TypedExpr, left: &TypedExpr, right: &TypedExpr) -> Result<PExpr> {
         let t = sql_to_arrow(&e.ty);
         let args = vec![self.compile_as(left, &t)?, self.compile_as(right, &t)?];
-        Ok(kernel("CONCAT", args, t, |a, _| arith::concat(&a[0], &a[1])))
+        Ok(kernel("CONCAT", args, t, |a, _| {
+            arith::concat(&a[0], &a[1])
+        }))
     }
 
     fn function(&self, e: &TypedExpr, name: &str, args: &[TypedExpr]) -> Result<PExpr> {
         if let Some(lf) = self.registry.lambda(name) {
-            if args.iter().any(|a| matches!(a.kind, TypedExprKind::Lambda { .. })) {
+            if args
+                .iter()
+                .any(|a| matches!(a.kind, TypedExprKind::Lambda { .. }))
+            {
                 return self.lambda_call(lf, name, args);
             }
         }
-        if name.eq_ignore_ascii_case("AS_VALUE") && args.len() == 1 && self.registry.scalar(name).is_none() {
+        if name.eq_ignore_ascii_case("AS_VALUE")
+            && args.len() == 1
+            && self.registry.scalar(name).is_none()
+        {
             return self.compile(&args[0]);
         }
         let compiled = args
@@ -630,7 +667,9 @@ impl Scope<'_> {
         let mut captured: Vec<Slot> = Vec::new();
         for a in &args[lead..] {
             let TypedExprKind::Lambda { params, body, .. } = &a.kind else {
-                return Err(ExprError::Invalid(format!("{name}: expected a lambda, got {a}")));
+                return Err(ExprError::Invalid(format!(
+                    "{name}: expected a lambda, got {a}"
+                )));
             };
             free_slots(body, params, &mut captured);
         }

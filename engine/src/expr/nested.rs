@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use arrow::array::{
-    make_array, make_comparator, new_null_array, Array, ArrayRef, AsArray, MapArray,
-    StructArray, UInt64Array,
+    make_array, make_comparator, new_null_array, Array, ArrayRef, AsArray, MapArray, StructArray,
+    UInt64Array,
 };
 use arrow::buffer::{NullBuffer, OffsetBuffer};
 use arrow::compute::{interleave, take, SortOptions};
@@ -32,7 +32,9 @@ fn index_value(index: &ArrayRef, i: usize) -> Option<i64> {
         return None;
     }
     match index.data_type() {
-        DataType::Int32 => Some(index.as_primitive::<arrow::datatypes::Int32Type>().value(i) as i64),
+        DataType::Int32 => {
+            Some(index.as_primitive::<arrow::datatypes::Int32Type>().value(i) as i64)
+        }
         DataType::Int64 => Some(index.as_primitive::<arrow::datatypes::Int64Type>().value(i)),
         _ => None,
     }
@@ -144,7 +146,8 @@ pub fn make_map(args: &[ArrayRef], rows: usize, ty: &DataType) -> Result<ArrayRe
             if keys[c].is_null(r) {
                 continue;
             }
-            let repeated = (c + 1..n).any(|d| keys[d].is_valid(r) && comparators[c][d](r, r).is_eq());
+            let repeated =
+                (c + 1..n).any(|d| keys[d].is_valid(r) && comparators[c][d](r, r).is_eq());
             if !repeated {
                 pick.push((c, r));
             }
