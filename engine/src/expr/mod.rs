@@ -474,7 +474,7 @@ impl Scope<'_> {
                     nested::make_struct(&fs, a, rows)
                 }))
             }
-            K::Function { name, args } => self.function(e, name, args),
+            K::Function { name, args } => self.function(name, args),
             K::Aggregate { name, .. } => Err(ExprError::Invalid(format!(
                 "aggregate {name} outside an Aggregate node"
             ))),
@@ -602,7 +602,7 @@ impl Scope<'_> {
         }))
     }
 
-    fn function(&self, e: &TypedExpr, name: &str, args: &[TypedExpr]) -> Result<PExpr> {
+    fn function(&self, name: &str, args: &[TypedExpr]) -> Result<PExpr> {
         if let Some(lf) = self.registry.lambda(name) {
             if args
                 .iter()
@@ -637,7 +637,6 @@ impl Scope<'_> {
             .zip(&call.arg_types)
             .map(|(c, t)| self.cast_to(c, t))
             .collect::<Result<Vec<_>>>()?;
-        let _ = e;
         Ok(Arc::new(ScalarFunctionExpr::new(
             name,
             call.udf,
