@@ -144,10 +144,12 @@ fn flush(
     Ok(())
 }
 
+/// True when one record is the cause (so the others can still be written); an append refused
+/// as a whole (`index: None`, e.g. a partition that failed to write) is not.
 fn is_record_error(e: &LogError) -> bool {
     matches!(
         e,
-        LogError::RecordTooLarge { .. } | LogError::InvalidRecord { .. }
+        LogError::RecordTooLarge { .. } | LogError::InvalidRecord { index: Some(_), .. }
     )
 }
 
