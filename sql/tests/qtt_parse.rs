@@ -7,64 +7,9 @@
 //!
 //! Run with `--nocapture` to see the counts.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use brook_sql::{parse_statement, parse_statements, Statement};
-
-fn qtt_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("..")
-        .join("shared")
-        .join("qtt")
-}
-
-/// Removes `//` comments outside JSON strings (the files carry some).
-fn strip_comments(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    let mut in_str = false;
-    while let Some(c) = chars.next() {
-        if in_str {
-            out.push(c);
-            if c == '\\' {
-                if let Some(n) = chars.next() {
-                    out.push(n);
-                }
-            } else if c == '"' {
-                in_str = false;
-            }
-        } else if c == '"' {
-            in_str = true;
-            out.push(c);
-        } else if c == '/' && chars.peek() == Some(&'/') {
-            for n in chars.by_ref() {
-                if n == '\n' {
-                    out.push('\n');
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn json_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            json_files(&p, out);
-        } else if p.extension().is_some_and(|e| e == "json") {
-            out.push(p);
-        }
-    }
-}
 
 struct Case {
     file: String,
@@ -74,67 +19,22 @@ struct Case {
 }
 
 fn load_cases() -> Vec<Case> {
-    let dir = qtt_dir();
-    assert!(
-        dir.is_dir(),
-        "the ksqlDB conformance files are missing: expected them in {} (shared/qtt beside the repository)",
-        dir.display()
-    );
-    let mut files = Vec::new();
-    json_files(&dir, &mut files);
-    assert!(!files.is_empty(), "no .json files under {}", dir.display());
-    let mut cases = Vec::new();
-    for f in files {
-        let text = std::fs::read_to_string(&f).unwrap();
-        let v: serde_json::Value = serde_json::from_str(&strip_comments(&text))
-            .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-        let file = f
-            .strip_prefix(&dir)
-            .unwrap_or(&f)
-            .to_string_lossy()
-            .into_owned();
-        let Some(tests) = v.get("tests").and_then(|t| t.as_array()) else {
-            continue;
-        };
-        for t in tests {
-            let name = t["name"].as_str().unwrap_or("?").to_string();
-            let stmts: Vec<String> = t["statements"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|s| s.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default();
-            let formats: Vec<Option<String>> = match t.get("format").and_then(|f| f.as_array()) {
-                Some(fs) if !fs.is_empty() => {
-                    fs.iter().map(|f| f.as_str().map(str::to_string)).collect()
-                }
-                _ => vec![None],
-            };
-            for fmt in formats {
-                let statements = stmts
-                    .iter()
-                    .map(|s| match &fmt {
-                        Some(f) => s.replace("{FORMAT}", f),
-                        None => s.clone(),
-                    })
-                    .collect();
-                cases.push(Case {
-                    file: file.clone(),
-                    name: match &fmt {
-                        Some(f) => format!("{name} [{f}]"),
-                        None => name.clone(),
-                    },
-                    statements,
-                    // REST files say `expectedError` for the same thing.
-                    expects_exception: t.get("expectedException").is_some()
-                        || t.get("expectedError").is_some(),
-                });
-            }
-        }
-    }
+    let dir = brook_qtt::locate(Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap_or_else(|| {
+        panic!(
+            "the ksqlDB conformance files are missing: expected shared/qtt beside the repository"
+        )
+    });
+    let cases = brook_qtt::load_cases(&dir).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!cases.is_empty(), "no cases under {}", dir.display());
     cases
+        .into_iter()
+        .map(|c| Case {
+            expects_exception: c.expected_error().is_some(),
+            file: c.file,
+            name: c.name,
+            statements: c.statements,
+        })
+        .collect()
 }
 
 #[test]
