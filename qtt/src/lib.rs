@@ -90,6 +90,34 @@ pub fn load_cases(dir: &Path) -> Result<Vec<CaseVariant>, QttError> {
     Ok(cases)
 }
 
+/// Reads a file of cases, or every `*.json` file below a directory (as [`load_cases`]).
+/// A file's cases are named by the path as given.
+pub fn load_path(path: &Path) -> Result<Vec<CaseVariant>, QttError> {
+    if path.is_dir() {
+        return load_cases(path);
+    }
+    let text = std::fs::read_to_string(path).map_err(|source| QttError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let json: Value =
+        serde_json::from_str(&strip_comments(&text)).map_err(|source| QttError::Json {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let file = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    Ok(json
+        .get("tests")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .flat_map(|case| expand_formats(&file, case))
+        .collect())
+}
+
 /// One variant per entry of the case's `format` list, or the case itself without one.
 pub fn expand_formats(file: &str, case: &Value) -> Vec<CaseVariant> {
     let name = case["name"].as_str().unwrap_or("?");

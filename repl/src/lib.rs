@@ -45,6 +45,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             &mut out,
             &mut std::io::stderr(),
         ),
+        Command::Test(args) => commands::test::run(args, &mut out),
         Command::Bench(BenchCommand::Log(args)) => bench::log::run(args, &mut out),
     }
 }

@@ -1,9 +1,10 @@
 //! The commands of the `brook` binary: `topic`, `produce`, `consume` over the log, and
-//! `check` over SQL scripts.
+//! `check` over SQL scripts, `test` over conformance files.
 
 pub mod check;
 pub mod consume;
 pub mod produce;
+pub mod test;
 pub mod topic;
 
 use std::path::Path;

@@ -1,0 +1,114 @@
+//! Operators: the steps of a running query, one file each. Every operator takes [`Rows`]
+//! laid out as its plan node's input schema and returns rows laid out as the node's own
+//! schema. Expressions are compiled DataFusion physical expressions (see [`crate::expr`]).
+//!
+//! A row an expression cannot be evaluated for is dropped and reported as a
+//! [`ProcessingError`]; the batch goes on (see [`evaluate`]).
+
+// pub mod aggregate; (waits for crate::aggregate)
+pub mod filter;
+pub mod flatmap;
+pub mod limit;
+pub mod project;
+pub mod repartition;
+
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, BooleanArray};
+use arrow::compute::concat;
+use arrow::datatypes::{DataType, SchemaRef};
+use datafusion::physical_plan::PhysicalExpr;
+
+use crate::runtime::error::Result;
+use crate::runtime::processing_log::ProcessingError;
+use crate::runtime::rows::Rows;
+
+/// A step of a query.
+pub trait Operator: Send + fmt::Debug {
+    /// Processes rows in order; returns the rows for the next operator.
+    fn process(&mut self, input: Rows, errors: &mut Vec<ProcessingError>) -> Result<Rows>;
+
+    /// Makes the operator's state durable (called at each commit). Stateless: nothing.
+    fn commit(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Evaluates `exprs` over `rows`. If evaluating the whole batch fails, evaluates row by row
+/// and leaves out the rows that fail (reported in `errors`). Returns the columns and, when
+/// rows were left out, the mask of the rows kept (the columns then hold only those rows).
+pub fn evaluate(
+    exprs: &[Arc<dyn PhysicalExpr>],
+    rows: &Rows,
+    errors: &mut Vec<ProcessingError>,
+) -> Result<(Vec<ArrayRef>, Option<BooleanArray>)> {
+    let batch = &rows.batch;
+    let n = batch.num_rows();
+    let whole: std::result::Result<Vec<ArrayRef>, _> = exprs
+        .iter()
+        .map(|e| e.evaluate(batch).and_then(|v| v.into_array(n)))
+        .collect();
+    if let Ok(cols) = whole {
+        return Ok((cols, None));
+    }
+    let mut keep = vec![false; n];
+    let mut parts: Vec<Vec<ArrayRef>> = vec![Vec::new(); exprs.len()];
+    for (i, k) in keep.iter_mut().enumerate() {
+        let one = batch.slice(i, 1);
+        let row: std::result::Result<Vec<ArrayRef>, _> = exprs
+            .iter()
+            .map(|e| e.evaluate(&one).and_then(|v| v.into_array(1)))
+            .collect();
+        match row {
+            Ok(cols) => {
+                *k = true;
+                for (p, c) in parts.iter_mut().zip(cols) {
+                    p.push(c);
+                }
+            }
+            Err(e) => errors.push(ProcessingError::row(format!(
+                "Error computing expression: {}",
+                first_line(&e.to_string())
+            ))),
+        }
+    }
+    let mut cols = Vec::with_capacity(exprs.len());
+    for (p, e) in parts.iter().zip(exprs) {
+        if p.is_empty() {
+            let dt = e.data_type(&batch.schema())?;
+            cols.push(arrow::array::new_empty_array(&dt));
+        } else {
+            let refs: Vec<&dyn Array> = p.iter().map(|a| a.as_ref()).collect();
+            cols.push(concat(&refs)?);
+        }
+    }
+    Ok((cols, Some(BooleanArray::from(keep))))
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s)
+}
+
+/// Casts `array` to the type the schema says, when the expression produced a near type
+/// (a NULL literal, a list with another field name...).
+pub fn conform(array: ArrayRef, dt: &DataType) -> Result<ArrayRef> {
+    if array.data_type() == dt {
+        return Ok(array);
+    }
+    Ok(arrow::compute::cast(&array, dt)?)
+}
+
+/// Builds the output batch from columns, conforming each to `schema`.
+pub fn make_batch(schema: &SchemaRef, columns: Vec<ArrayRef>, rows: usize) -> Result<arrow::array::RecordBatch> {
+    let cols = columns
+        .into_iter()
+        .zip(schema.fields())
+        .map(|(c, f)| conform(c, f.data_type()))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(arrow::array::RecordBatch::try_new_with_options(
+        schema.clone(),
+        cols,
+        &arrow::array::RecordBatchOptions::new().with_row_count(Some(rows)),
+    )?)
+}

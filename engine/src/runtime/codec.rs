@@ -1,0 +1,411 @@
+//! codec.rs owns [`SourceCodec`]: the key and value formats of one stream or table, and the
+//! two conversions the runtime makes with them: log records → [`Rows`] laid out as a plan's
+//! `Source` node (key, value, header and pseudo-columns), and rows → log records for a sink.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::array::{
+    new_null_array, Array, ArrayRef, BinaryBuilder, Int32Array, Int64Array, ListBuilder,
+    RecordBatch, StringArray, StructBuilder, TimestampMillisecondArray,
+};
+use arrow::datatypes::{DataType, Field, Fields, Schema as ArrowSchema, SchemaRef};
+use brook_log::{Record, StoredRecord};
+use brook_sql::analyzer::{SourceEntry, WindowType as SqlWindowType};
+use brook_sql::plan::{ColumnRole, Schema};
+use bytes::Bytes;
+
+use crate::catalog::sql_to_arrow;
+use crate::formats::windowed::{decode_windowed, encode_windowed, Window, WindowType};
+use crate::formats::{self, Format, FormatOptions};
+use crate::functions::datetime::pattern::{JavaDateFormat, Zone};
+
+use super::error::{EngineError, Result};
+use super::processing_log::ProcessingError;
+use super::rows::Rows;
+
+/// Schemas registered for topics outside the statements (a case's `valueSchema`), by
+/// `(topic, is_key)`: the Avro schema JSON a topic's records were written with.
+pub type ProvidedSchemas = HashMap<(String, bool), serde_json::Value>;
+
+/// The formats of one source and how its records map to columns.
+#[derive(Debug)]
+pub struct SourceCodec {
+    pub entry: SourceEntry,
+    key: Box<dyn Format>,
+    value: Box<dyn Format>,
+    window: Option<(WindowType, i64)>,
+    timestamp: Option<TimestampExtractor>,
+}
+
+#[derive(Debug)]
+struct TimestampExtractor {
+    column: String,
+    format: Option<JavaDateFormat>,
+}
+
+fn options(
+    entry: &SourceEntry,
+    is_key: bool,
+    schemas: &ProvidedSchemas,
+) -> Result<(String, FormatOptions)> {
+    let info = if is_key {
+        &entry.key_format
+    } else {
+        &entry.value_format
+    };
+    let mut o = if is_key {
+        FormatOptions::key()
+    } else {
+        FormatOptions::value()
+    };
+    if !is_key {
+        o.wrap_single_value = entry.wrap_single_value;
+    }
+    o.delimiter = info.properties.get("delimiter").cloned();
+    o.avro_schema_full_name = info.properties.get("fullSchemaName").cloned();
+    if info.name == "AVRO" {
+        o.provided_schema = schemas.get(&(entry.topic.clone(), is_key)).cloned();
+        o.confluent_framing = true;
+    }
+    Ok((info.name.clone(), o))
+}
+
+/// The Arrow schema of the columns one side of a record carries.
+pub fn side_schema(entry: &SourceEntry, is_key: bool) -> ArrowSchema {
+    ArrowSchema::new(
+        entry
+            .columns
+            .iter()
+            .filter(|c| {
+                if is_key {
+                    c.role == ColumnRole::Key
+                } else {
+                    c.role == ColumnRole::Value
+                }
+            })
+            .map(|c| Field::new(&c.name, sql_to_arrow(&c.ty), true))
+            .collect::<Vec<_>>(),
+    )
+}
+
+impl SourceCodec {
+    pub fn new(entry: &SourceEntry, schemas: &ProvidedSchemas) -> Result<Self> {
+        let (kname, kopts) = options(entry, true, schemas)?;
+        let (vname, vopts) = options(entry, false, schemas)?;
+        let key = formats::create(&kname, &kopts, &side_schema(entry, true))?;
+        let value = formats::create(&vname, &vopts, &side_schema(entry, false))?;
+        let window = entry.window.map(|w| match w.kind {
+            SqlWindowType::Session => (WindowType::Session, 0),
+            _ => (WindowType::Time, w.size_ms.unwrap_or(0) as i64),
+        });
+        let timestamp = match &entry.timestamp {
+            None => None,
+            Some(t) => Some(TimestampExtractor {
+                column: t.column.clone(),
+                format: match &t.format {
+                    Some(p) => Some(JavaDateFormat::new(p).map_err(|e| {
+                        EngineError::Statement(format!("Invalid TIMESTAMP_FORMAT '{p}': {e}"))
+                    })?),
+                    None => None,
+                },
+            }),
+        };
+        Ok(SourceCodec {
+            entry: entry.clone(),
+            key,
+            value,
+            window,
+            timestamp,
+        })
+    }
+
+    pub fn key_format(&self) -> &dyn Format {
+        &*self.key
+    }
+
+    pub fn value_format(&self) -> &dyn Format {
+        &*self.value
+    }
+
+    /// Whether keys carry a window, and which.
+    pub fn window_type(&self) -> Option<WindowType> {
+        self.window.map(|(t, _)| t)
+    }
+
+    /// Decodes records read from `partition` into rows laid out as `schema` (a `Source`
+    /// node's schema) with Arrow schema `arrow`. Records that cannot be decoded, or whose
+    /// timestamp column is null or unreadable, are left out and reported in `errors`. A null
+    /// value is a delete for tables; streams skip it.
+    pub fn decode(
+        &self,
+        schema: &Schema,
+        arrow: &SchemaRef,
+        partition: u32,
+        records: &[StoredRecord],
+        errors: &mut Vec<ProcessingError>,
+    ) -> Result<Rows> {
+        let n = records.len();
+        let mut ok = vec![true; n];
+        let mut windows = Vec::new();
+        let mut key_payloads: Vec<Option<&[u8]>> = Vec::with_capacity(n);
+        for (i, r) in records.iter().enumerate() {
+            match (&self.window, r.key.as_deref()) {
+                (Some((wt, size)), Some(k)) => match decode_windowed(k, *wt, *size) {
+                    Ok((inner, w)) => {
+                        key_payloads.push(Some(inner));
+                        windows.push(w);
+                    }
+                    Err(e) => {
+                        ok[i] = false;
+                        key_payloads.push(None);
+                        windows.push(Window { start: 0, end: 0 });
+                        errors.push(ProcessingError::deserialize(
+                            &self.entry.topic,
+                            partition,
+                            r,
+                            format!("Failed to deserialize key: {e}"),
+                        ));
+                    }
+                },
+                (Some(_), None) => {
+                    key_payloads.push(None);
+                    windows.push(Window { start: 0, end: 0 });
+                }
+                (None, k) => key_payloads.push(k),
+            }
+        }
+        let keys = self.key.decode(&key_payloads);
+        for e in &keys.errors {
+            if ok[e.row] {
+                ok[e.row] = false;
+                errors.push(ProcessingError::deserialize(
+                    &self.entry.topic,
+                    partition,
+                    &records[e.row],
+                    format!("Failed to deserialize key from topic: {}. {}", self.entry.topic, e.message),
+                ));
+            }
+        }
+        let value_payloads: Vec<Option<&[u8]>> = records.iter().map(|r| r.value.as_deref()).collect();
+        let values = self.value.decode(&value_payloads);
+        for e in &values.errors {
+            if ok[e.row] {
+                ok[e.row] = false;
+                errors.push(ProcessingError::deserialize(
+                    &self.entry.topic,
+                    partition,
+                    &records[e.row],
+                    format!(
+                        "Failed to deserialize value from topic: {}. {}",
+                        self.entry.topic, e.message
+                    ),
+                ));
+            }
+        }
+        let table = self.entry.is_table();
+        let mut deletes = vec![false; n];
+        for i in 0..n {
+            if records[i].value.is_none() || values.null_rows[i] {
+                if table {
+                    deletes[i] = true;
+                } else {
+                    ok[i] = false;
+                }
+            }
+        }
+        let mut timestamps: Vec<i64> = records.iter().map(|r| r.timestamp).collect();
+
+        let key_names: Vec<&str> = self.entry.key_columns().map(|c| c.name.as_str()).collect();
+        let value_names: Vec<&str> = self
+            .entry
+            .columns
+            .iter()
+            .filter(|c| c.role == ColumnRole::Value)
+            .map(|c| c.name.as_str())
+            .collect();
+        let column_of = |name: &str| -> Option<ArrayRef> {
+            if let Some(i) = key_names.iter().position(|k| *k == name) {
+                return Some(keys.batch.column(i).clone());
+            }
+            value_names
+                .iter()
+                .position(|k| *k == name)
+                .map(|i| values.batch.column(i).clone())
+        };
+
+        if let Some(ts) = &self.timestamp {
+            if let Some(col) = column_of(&ts.column) {
+                for (i, t) in timestamps.iter_mut().enumerate() {
+                    if !ok[i] || deletes[i] {
+                        continue;
+                    }
+                    match timestamp_at(&col, i, ts.format.as_ref()) {
+                        Ok(Some(v)) if v >= 0 => *t = v,
+                        Ok(_) => {
+                            ok[i] = false;
+                            errors.push(ProcessingError::new(
+                                &self.entry.topic,
+                                partition,
+                                &records[i],
+                                format!("Invalid timestamp in column {}: null or negative; record skipped", ts.column),
+                            ));
+                        }
+                        Err(m) => {
+                            ok[i] = false;
+                            errors.push(ProcessingError::new(
+                                &self.entry.topic,
+                                partition,
+                                &records[i],
+                                m,
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.columns.len());
+        for (field, col) in arrow.fields().iter().zip(&schema.columns) {
+            let array: ArrayRef = match &col.role {
+                ColumnRole::Key | ColumnRole::Value => column_of(&col.name)
+                    .unwrap_or_else(|| new_null_array(field.data_type(), n)),
+                ColumnRole::Headers => headers_array(records, None, field.data_type())?,
+                ColumnRole::Header(k) => headers_array(records, Some(k), field.data_type())?,
+                ColumnRole::Pseudo => match col.name.as_str() {
+                    "ROWTIME" => Arc::new(Int64Array::from(timestamps.clone())),
+                    "ROWPARTITION" => Arc::new(Int32Array::from(vec![partition as i32; n])),
+                    "ROWOFFSET" => Arc::new(Int64Array::from(
+                        records.iter().map(|r| r.offset as i64).collect::<Vec<_>>(),
+                    )),
+                    "WINDOWSTART" => Arc::new(Int64Array::from(
+                        windows.iter().map(|w| w.start).collect::<Vec<_>>(),
+                    )),
+                    "WINDOWEND" => Arc::new(Int64Array::from(
+                        windows.iter().map(|w| w.end).collect::<Vec<_>>(),
+                    )),
+                    _ => new_null_array(field.data_type(), n),
+                },
+            };
+            columns.push(cast_to(array, field.data_type())?);
+        }
+        let batch = RecordBatch::try_new(arrow.clone(), columns)?;
+        let rows = Rows {
+            batch,
+            timestamps,
+            deletes,
+            windows: self.window.map(|_| windows),
+        };
+        rows.filter(&arrow::array::BooleanArray::from(ok))
+    }
+
+    /// Encodes rows whose batch holds this source's key columns then its value columns (a
+    /// sink's input) into records. Deletes become tombstones.
+    pub fn encode(&self, rows: &Rows, timestamp_column: Option<usize>) -> Result<Vec<Record>> {
+        let n_keys = self.entry.key_columns().count();
+        let batch = &rows.batch;
+        let n_values = self.value.schema().fields().len();
+        let key_batch = RecordBatch::try_new_with_options(
+            self.key.schema().clone(),
+            batch.columns()[..n_keys].to_vec(),
+            &arrow::array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+        )?;
+        let value_batch = RecordBatch::try_new_with_options(
+            self.value.schema().clone(),
+            batch.columns()[n_keys..n_keys + n_values].to_vec(),
+            &arrow::array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
+        )?;
+        let keys = self.key.encode(&key_batch)?;
+        let values = self.value.encode(&value_batch)?;
+        let ts_col = timestamp_column.map(|i| batch.column(i).clone());
+        let mut out = Vec::with_capacity(batch.num_rows());
+        for (i, (k, v)) in keys.into_iter().zip(values).enumerate() {
+            let key = match (k, &self.window, &rows.windows) {
+                (Some(k), Some((wt, _)), Some(ws)) => Some(encode_windowed(&k, ws[i], *wt)),
+                (k, _, _) => k,
+            };
+            let value = if rows.deletes[i] { None } else { v };
+            let mut ts = rows.timestamps[i];
+            if let Some(c) = &ts_col {
+                if let Ok(Some(t)) = timestamp_at(c, i, None) {
+                    ts = t;
+                }
+            }
+            out.push(Record::new(key.map(Bytes::from), value.map(Bytes::from), ts));
+        }
+        Ok(out)
+    }
+}
+
+/// The timestamp (ms) held at row `i` of a BIGINT, TIMESTAMP or (with a pattern) STRING column.
+fn timestamp_at(
+    col: &ArrayRef,
+    i: usize,
+    format: Option<&JavaDateFormat>,
+) -> std::result::Result<Option<i64>, String> {
+    if col.is_null(i) {
+        return Ok(None);
+    }
+    if let Some(a) = col.as_any().downcast_ref::<Int64Array>() {
+        return Ok(Some(a.value(i)));
+    }
+    if let Some(a) = col.as_any().downcast_ref::<TimestampMillisecondArray>() {
+        return Ok(Some(a.value(i)));
+    }
+    if let (Some(a), Some(f)) = (col.as_any().downcast_ref::<StringArray>(), format) {
+        return f
+            .parse_millis(a.value(i), &Zone::utc())
+            .map(Some)
+            .map_err(|e| format!("Failed to parse timestamp '{}': {e}", a.value(i)));
+    }
+    Ok(None)
+}
+
+fn cast_to(array: ArrayRef, dt: &DataType) -> Result<ArrayRef> {
+    if array.data_type() == dt {
+        return Ok(array);
+    }
+    Ok(arrow::compute::cast(&array, dt)?)
+}
+
+/// `HEADERS` (every header as `ARRAY<STRUCT<KEY STRING, VALUE BYTES>>`) or `HEADER('k')`
+/// (the last header named k, as BYTES).
+fn headers_array(
+    records: &[StoredRecord],
+    only: Option<&String>,
+    dt: &DataType,
+) -> Result<ArrayRef> {
+    if let Some(k) = only {
+        let mut b = BinaryBuilder::new();
+        for r in records {
+            match r.headers.iter().rev().find(|(n, _)| n == k) {
+                Some((_, Some(v))) => b.append_value(v),
+                _ => b.append_null(),
+            }
+        }
+        return Ok(Arc::new(b.finish()));
+    }
+    let fields = Fields::from(vec![
+        Field::new("KEY", DataType::Utf8, true),
+        Field::new("VALUE", DataType::Binary, true),
+    ]);
+    let mut b = ListBuilder::new(StructBuilder::from_fields(fields, 0));
+    for r in records {
+        for (name, value) in &r.headers {
+            let s = b.values();
+            s.field_builder::<arrow::array::StringBuilder>(0)
+                .expect("KEY field")
+                .append_value(name);
+            let vb = s
+                .field_builder::<BinaryBuilder>(1)
+                .expect("VALUE field");
+            match value {
+                Some(v) => vb.append_value(v),
+                None => vb.append_null(),
+            }
+            s.append(true);
+        }
+        b.append(true);
+    }
+    cast_to(Arc::new(b.finish()), dt)
+}

@@ -1,0 +1,674 @@
+//! engine.rs owns [`Engine`]: one data directory's log, catalog and running queries, and
+//! the execution of statements against them.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use brook_log::{Log, LogOptions, TopicConfig};
+use brook_sql::analyzer::{
+    AnalyzedStatement, Analyzer, Catalog, MemoryCatalog, RegisteredSchema,
+    SourceEntry,
+};
+use brook_sql::ast::{QueryTarget, ShowKind, SourceKind, Statement, StatementKind};
+use brook_sql::{parse_script_statement, split_statements};
+
+use crate::catalog::EngineFunctions;
+use crate::functions::FunctionRegistry;
+
+use super::codec::{ProvidedSchemas, SourceCodec};
+use super::commands::{self, Command};
+use super::error::{EngineError, Result};
+use super::insert::insert_values;
+use super::pipeline;
+use super::processing_log::{PROCESSING_LOG_DDL, PROCESSING_LOG_STREAM};
+use super::query::PersistentQuery;
+use super::transient::{self, QueryRows};
+
+/// How an engine behaves beyond what statements say.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// `CREATE STREAM|TABLE` over a topic that does not exist creates it (with `PARTITIONS`
+    /// or one partition) instead of failing. The conformance runner sets it, as ksqlDB's
+    /// test harness creates the topics a case names.
+    pub create_missing_topics: bool,
+    /// Declares the `KSQL_PROCESSING_LOG` stream.
+    pub processing_log_stream: bool,
+    /// Records the catalog in the command topic and replays it on open.
+    pub persist_commands: bool,
+    /// Functions only ksqlDB's test harness has (TEST_UDF...), for the conformance runner.
+    pub conformance_test_functions: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            create_missing_topics: false,
+            processing_log_stream: true,
+            persist_commands: true,
+            conformance_test_functions: false,
+        }
+    }
+}
+
+/// What a statement did, for the front ends to show.
+#[derive(Debug, Clone)]
+pub enum StatementResult {
+    /// DDL, SET, TERMINATE...: a one-line confirmation.
+    Message(String),
+    /// A persistent query started.
+    QueryStarted { query_id: String, message: String },
+    /// INSERT VALUES.
+    Inserted { topic: String, partition: u32, offset: u64 },
+    /// SELECT rows.
+    Rows(QueryRows),
+    /// SHOW / LIST / DESCRIBE / EXPLAIN output: headed columns of text.
+    Table {
+        title: Option<String>,
+        headers: Vec<String>,
+        rows: Vec<Vec<String>>,
+    },
+    /// Nothing to report (e.g. `CREATE ... IF NOT EXISTS` of an existing source).
+    Nothing,
+}
+
+/// One data directory's streams, tables and queries.
+pub struct Engine {
+    dir: PathBuf,
+    log: Arc<Log>,
+    analyzer: Analyzer<MemoryCatalog>,
+    registry: Arc<FunctionRegistry>,
+    queries: BTreeMap<String, PersistentQuery>,
+    schemas: ProvidedSchemas,
+    variables: HashMap<String, String>,
+    options: EngineOptions,
+    /// Replaying the command topic: do not record again, do not redo side effects.
+    replaying: bool,
+    /// The query id a replayed command started.
+    replay_query_id: Option<String>,
+    query_counter: u64,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("dir", &self.dir)
+            .field("queries", &self.queries.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Engine {
+    /// Opens (creating if needed) the data directory and restores its catalog and queries.
+    pub fn open(dir: impl AsRef<Path>, options: EngineOptions) -> Result<Engine> {
+        let dir = dir.as_ref().to_path_buf();
+        let log = Arc::new(Log::open(&dir, LogOptions::default())?);
+        let functions = if options.conformance_test_functions {
+            EngineFunctions::with_conformance_test_functions()
+        } else {
+            EngineFunctions::new()
+        };
+        let registry = Arc::new(functions.registry().clone());
+        let mut engine = Engine {
+            dir,
+            log,
+            analyzer: Analyzer::new(functions),
+            registry,
+            queries: BTreeMap::new(),
+            schemas: HashMap::new(),
+            variables: HashMap::new(),
+            options,
+            replaying: false,
+            replay_query_id: None,
+            query_counter: 0,
+        };
+        if engine.options.persist_commands {
+            engine.replay()?;
+        }
+        if engine.options.processing_log_stream
+            && engine.analyzer.catalog().source(PROCESSING_LOG_STREAM).is_none()
+        {
+            let saved = std::mem::replace(&mut engine.replaying, true);
+            engine.execute(PROCESSING_LOG_DDL)?;
+            engine.replaying = saved;
+        }
+        Ok(engine)
+    }
+
+    fn replay(&mut self) -> Result<()> {
+        let cmds = commands::read_all(&self.log)?;
+        self.replaying = true;
+        for c in cmds {
+            for (k, v) in &c.properties {
+                self.analyzer.set_property(k, v);
+            }
+            self.replay_query_id = c.query_id.clone();
+            if let Err(e) = self.execute(&c.sql) {
+                self.replaying = false;
+                return Err(EngineError::CommandTopic(format!(
+                    "replaying `{}` failed: {e}",
+                    c.sql
+                )));
+            }
+        }
+        self.replay_query_id = None;
+        self.replaying = false;
+        Ok(())
+    }
+
+    pub fn log(&self) -> &Arc<Log> {
+        &self.log
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn catalog(&self) -> &MemoryCatalog {
+        self.analyzer.catalog()
+    }
+
+    pub fn registry(&self) -> &Arc<FunctionRegistry> {
+        &self.registry
+    }
+
+    pub fn properties(&self) -> &BTreeMap<String, String> {
+        self.analyzer.properties()
+    }
+
+    pub fn set_property(&mut self, name: &str, value: &str) {
+        self.analyzer.set_property(name, value);
+    }
+
+    /// Registers the schema a topic's keys or values were written with (a schema registry's
+    /// role): statements may infer columns from it, and AVRO reads and writes use it.
+    pub fn register_schema(
+        &mut self,
+        topic: &str,
+        is_key: bool,
+        schema: Option<RegisteredSchema>,
+        avro: Option<serde_json::Value>,
+    ) {
+        if let Some(s) = schema {
+            self.analyzer
+                .catalog_mut()
+                .register_schema(topic, is_key, s);
+        }
+        if let Some(a) = avro {
+            self.schemas.insert((topic.to_string(), is_key), a);
+        }
+    }
+
+    /// The formats of a source, for reading or writing its topic directly.
+    pub fn codec(&self, entry: &SourceEntry) -> Result<SourceCodec> {
+        SourceCodec::new(entry, &self.schemas)
+    }
+
+    /// Running persistent queries by id.
+    pub fn queries(&self) -> &BTreeMap<String, PersistentQuery> {
+        &self.queries
+    }
+
+    /// Runs every statement of `sql` in order; stops at the first that fails. Errors are
+    /// rendered against `sql` (as `<input>:line:col`).
+    pub fn execute(&mut self, sql: &str) -> Result<Vec<StatementResult>> {
+        self.execute_named(sql, "<input>")
+    }
+
+    /// [`Engine::execute`], naming the script in error messages.
+    pub fn execute_named(&mut self, sql: &str, name: &str) -> Result<Vec<StatementResult>> {
+        let pieces =
+            split_statements(sql).map_err(|e| EngineError::Parse(e.render(sql, name)))?;
+        let mut out = Vec::new();
+        for piece in &pieces {
+            let st = parse_script_statement(piece, &mut self.variables)
+                .map_err(|e| EngineError::Parse(e.render(sql, name)))?;
+            let text = piece.text.to_string();
+            out.push(self.execute_statement(&st, &text, sql, name)?);
+        }
+        Ok(out)
+    }
+
+    /// Runs one parsed statement; `text` is its SQL, recorded in the command topic;
+    /// `script`/`name` render analysis errors.
+    pub fn execute_statement(
+        &mut self,
+        st: &Statement,
+        text: &str,
+        script: &str,
+        name: &str,
+    ) -> Result<StatementResult> {
+        match &st.kind {
+            StatementKind::SetProperty { name, value } => {
+                self.analyzer.set_property(name, value);
+                return Ok(StatementResult::Message(format!(
+                    "Successfully changed local property '{name}' to '{value}'."
+                )));
+            }
+            StatementKind::UnsetProperty { name } => {
+                self.analyzer.set_property(name, "");
+                return Ok(StatementResult::Message(format!(
+                    "Successfully unset local property '{name}'."
+                )));
+            }
+            StatementKind::Define { .. } | StatementKind::Undefine { .. } => {
+                // Handled while parsing (variables substitute into later statements).
+                return Ok(StatementResult::Nothing);
+            }
+            StatementKind::Show(kind) => return self.show(kind),
+            StatementKind::Terminate(target) => return self.terminate(target, text),
+            StatementKind::RunScript { path } => {
+                let script = std::fs::read_to_string(path).map_err(|e| {
+                    EngineError::Statement(format!("cannot read script {path}: {e}"))
+                })?;
+                let results = self.execute_named(&script, path)?;
+                return Ok(results.into_iter().last().unwrap_or(StatementResult::Nothing));
+            }
+            _ => {}
+        }
+        let snapshot = self.analyzer.catalog().clone();
+        let analyzed = self
+            .analyzer
+            .analyze(st)
+            .map_err(|e| EngineError::Analysis(e.render(script, name)))?;
+        match self.apply(analyzed, text) {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                *self.analyzer.catalog_mut() = snapshot;
+                Err(e)
+            }
+        }
+    }
+
+    fn record(&mut self, text: &str, query_id: Option<String>) -> Result<()> {
+        if self.replaying || !self.options.persist_commands {
+            return Ok(());
+        }
+        commands::append(
+            &self.log,
+            &Command {
+                sql: text.to_string(),
+                properties: self.analyzer.properties().clone(),
+                query_id,
+            },
+        )
+    }
+
+    fn apply(&mut self, analyzed: AnalyzedStatement, text: &str) -> Result<StatementResult> {
+        match analyzed {
+            AnalyzedStatement::CreateSource { entry: None, .. } | AnalyzedStatement::Skipped => {
+                Ok(StatementResult::Nothing)
+            }
+            AnalyzedStatement::CreateSource {
+                entry: Some(entry),
+                replaced,
+            } => {
+                // Refuse formats that cannot run before anything changes.
+                SourceCodec::new(&entry, &self.schemas)?;
+                self.ensure_source_topic(&entry)?;
+                self.record(text, None)?;
+                Ok(StatementResult::Message(format!(
+                    "{} {}",
+                    kind_word(entry.kind),
+                    if replaced { "replaced" } else { "created" }
+                )))
+            }
+            AnalyzedStatement::CreateAsSelect {
+                entry,
+                plan,
+                replaced,
+            } => {
+                let prefix = match entry.kind {
+                    SourceKind::Stream => "CSAS",
+                    SourceKind::Table => "CTAS",
+                };
+                let existing = self
+                    .queries
+                    .values()
+                    .find(|q| q.sink_name == entry.name)
+                    .map(|q| q.id.clone());
+                let id = match (&self.replay_query_id, replaced, existing) {
+                    (Some(id), _, _) => id.clone(),
+                    (None, true, Some(old)) => old,
+                    _ => self.next_query_id(&format!("{prefix}_{}", entry.name)),
+                };
+                self.start_query(id, &plan, text)
+            }
+            AnalyzedStatement::InsertInto { target: _, plan } => {
+                let id = match &self.replay_query_id {
+                    Some(id) => id.clone(),
+                    None => self.next_query_id("INSERTQUERY"),
+                };
+                self.start_query(id, &plan, text)
+            }
+            AnalyzedStatement::InsertValues { target, values } => {
+                if target.read_only {
+                    return Err(EngineError::Statement(format!(
+                        "Cannot insert into read-only source: {}",
+                        target.name
+                    )));
+                }
+                let topic = self.log.topic(&target.topic)?;
+                let (partition, offset) = insert_values(
+                    &self.log,
+                    &topic,
+                    &target,
+                    &values,
+                    &self.registry,
+                    &self.schemas,
+                )?;
+                Ok(StatementResult::Inserted {
+                    topic: target.topic.clone(),
+                    partition,
+                    offset,
+                })
+            }
+            AnalyzedStatement::Query { plan, pull } => {
+                let p = pipeline::build(&plan, &self.registry, &self.schemas)?;
+                let earliest = self
+                    .analyzer
+                    .properties()
+                    .get("auto.offset.reset")
+                    .is_some_and(|v| v.eq_ignore_ascii_case("earliest"));
+                let rows = transient::run(&self.log, p, pull, earliest)?;
+                Ok(StatementResult::Rows(rows))
+            }
+            AnalyzedStatement::DropSource { entry: None, .. } => Ok(StatementResult::Nothing),
+            AnalyzedStatement::DropSource {
+                entry: Some(entry),
+                delete_topic,
+            } => {
+                let writers: Vec<String> = self
+                    .queries
+                    .values()
+                    .filter(|q| q.sink_name == entry.name)
+                    .map(|q| q.id.clone())
+                    .collect();
+                let readers: Vec<String> = self
+                    .queries
+                    .values()
+                    .filter(|q| q.source_name == entry.name)
+                    .map(|q| q.id.clone())
+                    .collect();
+                if !readers.is_empty() || (!writers.is_empty() && !self.replaying) {
+                    // ksqlDB drops a source together with the one query that created it.
+                    let only_creator = readers.is_empty() && writers.len() == 1;
+                    if !only_creator {
+                        return Err(EngineError::Statement(format!(
+                            "Cannot drop {}.\nThe following queries read from this source: [{}].\nThe following queries write into this source: [{}].\nYou need to terminate them before dropping {}.",
+                            entry.name,
+                            readers.join(", "),
+                            writers.join(", "),
+                            entry.name
+                        )));
+                    }
+                }
+                for w in writers {
+                    self.queries.remove(&w);
+                }
+                if delete_topic && !self.replaying {
+                    let _ = self.log.delete_topic(&entry.topic);
+                }
+                self.record(text, None)?;
+                Ok(StatementResult::Message(format!(
+                    "Source `{}` (topic: {}) was dropped.",
+                    entry.name, entry.topic
+                )))
+            }
+            AnalyzedStatement::AlterSource { entry } => {
+                self.record(text, None)?;
+                Ok(StatementResult::Message(format!(
+                    "{} {} altered.",
+                    kind_word(entry.kind),
+                    entry.name
+                )))
+            }
+            AnalyzedStatement::CreateType { name, ty } => {
+                self.record(text, None)?;
+                Ok(StatementResult::Message(format!("Registered custom type {name} as {ty}")))
+            }
+            AnalyzedStatement::DropType { name } => {
+                self.record(text, None)?;
+                Ok(StatementResult::Message(format!("Dropped type '{name}'")))
+            }
+            AnalyzedStatement::Explain(inner) => {
+                let text = match inner.plan() {
+                    Some(p) => p.to_string(),
+                    None => "(no query plan)".to_string(),
+                };
+                Ok(StatementResult::Table {
+                    title: None,
+                    headers: vec!["Plan".into()],
+                    rows: text.lines().map(|l| vec![l.to_string()]).collect(),
+                })
+            }
+            AnalyzedStatement::Other(st) => Err(EngineError::NotSupportedYet(format!(
+                "{} in this front end",
+                statement_word(&st)
+            ))),
+        }
+    }
+
+    fn next_query_id(&mut self, prefix: &str) -> String {
+        loop {
+            let id = format!("{prefix}_{}", self.query_counter);
+            self.query_counter += 1;
+            if !self.queries.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+
+    fn ensure_source_topic(&self, entry: &SourceEntry) -> Result<()> {
+        if self.log.topic(&entry.topic).is_ok() {
+            return Ok(());
+        }
+        let partitions = match (entry.partitions, self.options.create_missing_topics) {
+            (Some(p), _) => p,
+            (None, true) => 1,
+            (None, false) => {
+                return Err(EngineError::Statement(format!(
+                    "Topic '{}' does not exist. If you want to create a new topic for the {} please re-run the statement providing the required 'PARTITIONS' configuration in the WITH clause (and optionally 'REPLICAS'). For example: CREATE {} {} (ID INT) WITH (KAFKA_TOPIC='{}', PARTITIONS=2, REPLICAS=1, FORMAT='JSON');",
+                    entry.topic,
+                    kind_word(entry.kind).to_lowercase(),
+                    kind_word(entry.kind).to_uppercase(),
+                    entry.name,
+                    entry.topic
+                )))
+            }
+        };
+        self.log
+            .topic_or_create(&entry.topic, TopicConfig::new(partitions))?;
+        Ok(())
+    }
+
+    fn start_query(
+        &mut self,
+        id: String,
+        plan: &brook_sql::plan::LogicalPlan,
+        text: &str,
+    ) -> Result<StatementResult> {
+        let p = pipeline::build(plan, &self.registry, &self.schemas)?;
+        let sink = p.sink.clone().expect("a persistent query's plan ends in a sink");
+        let source_topic = self.log.topic(&p.source.codec.entry.topic)?;
+        let partitions = sink
+            .partitions
+            .unwrap_or_else(|| source_topic.partition_count());
+        let sink_topic = self
+            .log
+            .topic_or_create(&sink.topic, TopicConfig::new(partitions))?;
+        let query = PersistentQuery::new(
+            id.clone(),
+            text.to_string(),
+            p,
+            self.log.clone(),
+            sink_topic,
+            &self.schemas,
+        )?;
+        self.record(text, Some(id.clone()))?;
+        self.queries.insert(id.clone(), query);
+        Ok(StatementResult::QueryStarted {
+            message: format!("Created query with ID {id}"),
+            query_id: id,
+        })
+    }
+
+    fn terminate(&mut self, target: &QueryTarget, text: &str) -> Result<StatementResult> {
+        let ids: Vec<String> = match target {
+            QueryTarget::All => self.queries.keys().cloned().collect(),
+            QueryTarget::Query(id) => {
+                let wanted = id.value.to_uppercase();
+                match self.queries.keys().find(|k| k.to_uppercase() == wanted) {
+                    Some(k) => vec![k.clone()],
+                    None => {
+                        return Err(EngineError::Statement(format!(
+                            "Unknown queryId: {}",
+                            id.value
+                        )))
+                    }
+                }
+            }
+        };
+        for id in &ids {
+            self.queries.remove(id);
+        }
+        self.record(text, None)?;
+        Ok(StatementResult::Message(format!(
+            "Query terminated: {}",
+            ids.join(", ")
+        )))
+    }
+
+    fn show(&self, kind: &ShowKind) -> Result<StatementResult> {
+        let cat = self.analyzer.catalog();
+        let table = |headers: &[&str], rows: Vec<Vec<String>>| StatementResult::Table {
+            title: None,
+            headers: headers.iter().map(|h| h.to_string()).collect(),
+            rows,
+        };
+        Ok(match kind {
+            ShowKind::Streams { .. } | ShowKind::Tables { .. } => {
+                let want = if matches!(kind, ShowKind::Streams { .. }) {
+                    SourceKind::Stream
+                } else {
+                    SourceKind::Table
+                };
+                let rows = cat
+                    .sources
+                    .values()
+                    .filter(|s| s.kind == want)
+                    .map(|s| {
+                        vec![
+                            s.name.clone(),
+                            s.topic.clone(),
+                            s.key_format.name.clone(),
+                            s.value_format.name.clone(),
+                            s.window
+                                .map(|w| w.kind.to_string())
+                                .unwrap_or_else(|| "false".into()),
+                        ]
+                    })
+                    .collect();
+                let name = if want == SourceKind::Stream { "Stream Name" } else { "Table Name" };
+                table(&[name, "Kafka Topic", "Key Format", "Value Format", "Windowed"], rows)
+            }
+            ShowKind::Topics { all, .. } => {
+                let names = if *all { self.log.all_topics() } else { self.log.topics() };
+                let rows = names
+                    .into_iter()
+                    .filter(|n| *all || !n.starts_with('_'))
+                    .map(|n| {
+                        let parts = self
+                            .log
+                            .topic(&n)
+                            .map(|t| t.partition_count().to_string())
+                            .unwrap_or_default();
+                        vec![n, parts]
+                    })
+                    .collect();
+                table(&["Kafka Topic", "Partitions"], rows)
+            }
+            ShowKind::Queries { .. } => {
+                let rows = self
+                    .queries
+                    .values()
+                    .map(|q| {
+                        vec![
+                            q.id.clone(),
+                            "PERSISTENT".into(),
+                            "RUNNING".into(),
+                            q.sink_name.clone(),
+                            q.sql.clone(),
+                        ]
+                    })
+                    .collect();
+                table(&["Query ID", "Query Type", "Status", "Sink Name", "Query String"], rows)
+            }
+            ShowKind::Properties => table(
+                &["Property", "Value"],
+                self.analyzer
+                    .properties()
+                    .iter()
+                    .map(|(k, v)| vec![k.clone(), v.clone()])
+                    .collect(),
+            ),
+            ShowKind::Types => table(
+                &["Type Name", "Schema"],
+                cat.types
+                    .iter()
+                    .map(|(k, v)| vec![k.clone(), v.to_string()])
+                    .collect(),
+            ),
+            ShowKind::Variables => {
+                let mut vars: Vec<Vec<String>> = self
+                    .variables
+                    .iter()
+                    .map(|(k, v)| vec![k.clone(), v.clone()])
+                    .collect();
+                vars.sort();
+                table(&["Variable Name", "Value"], vars)
+            }
+            ShowKind::Functions => table(
+                &["Function Name", "Category"],
+                self.registry
+                    .list()
+                    .into_iter()
+                    .map(|(n, c)| vec![n, format!("{c:?}")])
+                    .collect(),
+            ),
+            _ => {
+                return Err(EngineError::NotSupportedYet(
+                    "connectors (SHOW CONNECTORS)".into(),
+                ))
+            }
+        })
+    }
+
+    /// Runs every persistent query until none has anything left to read. Returns the
+    /// number of records read.
+    pub fn run_until_idle(&mut self) -> Result<u64> {
+        let mut total = 0u64;
+        loop {
+            let mut progressed = 0usize;
+            for q in self.queries.values_mut() {
+                progressed += q.step()?;
+            }
+            if progressed == 0 {
+                return Ok(total);
+            }
+            total += progressed as u64;
+        }
+    }
+}
+
+fn kind_word(k: SourceKind) -> &'static str {
+    match k {
+        SourceKind::Stream => "Stream",
+        SourceKind::Table => "Table",
+    }
+}
+
+fn statement_word(st: &Statement) -> String {
+    let s = format!("{:?}", st.kind);
+    s.split(['(', ' ', '{']).next().unwrap_or("statement").to_string()
+}

@@ -1,0 +1,36 @@
+//! error.rs owns [`EngineError`]: everything a statement or a running query can fail with,
+//! worded for the user (statement errors carry the parser's or analyzer's rendering).
+
+use crate::expr::ExprError;
+use crate::formats::FormatError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The statement text does not parse (rendered with position and caret).
+    #[error("{0}")]
+    Parse(String),
+    /// The statement parses but is not valid against the catalog (rendered).
+    #[error("{0}")]
+    Analysis(String),
+    /// Valid ksqlDB that Brook does not run yet.
+    #[error("not supported yet: {0}")]
+    NotSupportedYet(String),
+    #[error("{0}")]
+    Format(#[from] FormatError),
+    #[error("{0}")]
+    Expr(#[from] ExprError),
+    #[error("log: {0}")]
+    Log(#[from] brook_log::LogError),
+    #[error("{0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+    #[error("{0}")]
+    DataFusion(#[from] datafusion::error::DataFusionError),
+    /// A statement that is well-formed but cannot be carried out (ksqlDB's wording).
+    #[error("{0}")]
+    Statement(String),
+    /// The catalog's command topic holds something this version cannot read.
+    #[error("command topic: {0}")]
+    CommandTopic(String),
+}
+
+pub type Result<T> = std::result::Result<T, EngineError>;

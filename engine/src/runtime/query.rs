@@ -1,0 +1,151 @@
+//! query.rs owns [`PersistentQuery`]: a CREATE ... AS SELECT or INSERT INTO ... SELECT kept
+//! running. Each [`PersistentQuery::step`] reads what is new on the source topic's
+//! partitions (from the query's committed offsets), runs it through the operators as one
+//! micro-batch per partition read, writes the results to the sink topic, then commits the
+//! operators' state and the source offsets.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use brook_log::{Log, ReadLimit, Topic};
+
+use super::codec::{ProvidedSchemas, SourceCodec};
+use super::error::Result;
+use super::pipeline::{run_operators, Pipeline};
+use super::processing_log::{self, ProcessingError};
+
+/// Records read per partition per micro-batch.
+pub const DEFAULT_BATCH_RECORDS: usize = 8192;
+
+/// A persistent query.
+#[derive(Debug)]
+pub struct PersistentQuery {
+    pub id: String,
+    /// The statement that started it.
+    pub sql: String,
+    pub sink_name: String,
+    pub source_name: String,
+    pipeline: Pipeline,
+    sink_codec: SourceCodec,
+    sink_topic: Arc<Topic>,
+    source_topic: Arc<Topic>,
+    /// Index of the sink's TIMESTAMP column in the output rows.
+    timestamp_column: Option<usize>,
+    /// Next offset to read, per source partition.
+    positions: BTreeMap<u32, u64>,
+    log: Arc<Log>,
+    /// Records read and records that failed, since start.
+    pub processed: u64,
+    pub failed: u64,
+    pub batch_records: usize,
+}
+
+impl PersistentQuery {
+    /// Starts a query from its committed offsets (the start of the source for a new query).
+    pub fn new(
+        id: String,
+        sql: String,
+        pipeline: Pipeline,
+        log: Arc<Log>,
+        sink_topic: Arc<Topic>,
+        schemas: &ProvidedSchemas,
+    ) -> Result<Self> {
+        let sink = pipeline
+            .sink
+            .clone()
+            .expect("persistent queries have a sink");
+        let sink_codec = SourceCodec::new(&sink, schemas)?;
+        let source_topic = log.topic(&pipeline.source.codec.entry.topic)?;
+        let mut positions = BTreeMap::new();
+        for p in 0..source_topic.partition_count() {
+            let committed = log.committed_offset(&id, source_topic.name(), p);
+            let start = source_topic.partition(p)?.start_offset();
+            positions.insert(p, committed.unwrap_or(start).max(start));
+        }
+        let timestamp_column = sink
+            .timestamp
+            .as_ref()
+            .and_then(|t| sink.columns.iter().position(|c| c.name == t.column));
+        Ok(PersistentQuery {
+            id,
+            sql,
+            sink_name: sink.name.clone(),
+            source_name: pipeline.source.codec.entry.name.clone(),
+            pipeline,
+            sink_codec,
+            sink_topic,
+            source_topic,
+            timestamp_column,
+            positions,
+            log,
+            processed: 0,
+            failed: 0,
+            batch_records: DEFAULT_BATCH_RECORDS,
+        })
+    }
+
+    /// The source topic's name.
+    pub fn source_topic(&self) -> &str {
+        self.source_topic.name()
+    }
+
+    /// Processes what is new on the source; returns the number of records read.
+    pub fn step(&mut self) -> Result<usize> {
+        let mut total = 0;
+        let mut errors: Vec<ProcessingError> = Vec::new();
+        for p in 0..self.source_topic.partition_count() {
+            let partition = self.source_topic.partition(p)?.clone();
+            let from = self.positions.get(&p).copied().unwrap_or(0);
+            let from = from.max(partition.start_offset());
+            let records = partition.read(from, ReadLimit::records(self.batch_records))?;
+            if records.is_empty() {
+                continue;
+            }
+            let next = records.last().map(|r| r.offset + 1).unwrap_or(from);
+            total += records.len();
+            let before = errors.len();
+            let src = &self.pipeline.source;
+            let rows = src
+                .codec
+                .decode(&src.schema, &src.arrow, p, &records, &mut errors)?;
+            let out = run_operators(&mut self.pipeline.operators, rows, &mut errors)?;
+            if !out.is_empty() {
+                let produced = self.sink_codec.encode(&out, self.timestamp_column);
+                match produced {
+                    Ok(recs) => {
+                        self.sink_topic.produce(&recs)?;
+                    }
+                    Err(e) => errors.push(ProcessingError::row(format!(
+                        "Error serializing rows for {}: {e}",
+                        self.sink_name
+                    ))),
+                }
+            }
+            self.failed += (errors.len() - before) as u64;
+            self.positions.insert(p, next);
+        }
+        if total > 0 {
+            self.processed += total as u64;
+            for op in self.pipeline.operators.iter_mut() {
+                op.commit()?;
+            }
+            let offsets: Vec<(String, u32, u64)> = self
+                .positions
+                .iter()
+                .map(|(p, o)| (self.source_topic.name().to_string(), *p, *o))
+                .collect();
+            let refs: Vec<(&str, u32, u64)> =
+                offsets.iter().map(|(t, p, o)| (t.as_str(), *p, *o)).collect();
+            self.log.commit_offsets(&self.id, &refs)?;
+            processing_log::write(&self.log, &self.id, &errors)?;
+        }
+        Ok(total)
+    }
+
+    /// Whether every partition has been read to its end.
+    pub fn caught_up(&self) -> bool {
+        self.source_topic.partitions().iter().all(|p| {
+            self.positions.get(&p.id()).copied().unwrap_or(0) >= p.end_offset()
+        })
+    }
+}

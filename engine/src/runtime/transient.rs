@@ -1,0 +1,85 @@
+//! transient.rs owns SELECT statements run to completion: pull queries (no EMIT) answer
+//! from the current state of a table — the latest record per key of its topic — or scan a
+//! stream's topic; push queries (EMIT CHANGES) here replay the topic from the start (when
+//! `auto.offset.reset` is `earliest`) up to its current end. The interactive shell streams
+//! push queries live instead.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use brook_log::{Log, ReadLimit, StoredRecord};
+use brook_sql::plan::Schema;
+
+use super::error::Result;
+use super::pipeline::{run_operators, Pipeline};
+use super::processing_log::ProcessingError;
+
+/// The rows a SELECT returned.
+#[derive(Debug, Clone)]
+pub struct QueryRows {
+    /// Output columns (keys, then values).
+    pub schema: Schema,
+    pub batches: Vec<RecordBatch>,
+}
+
+impl QueryRows {
+    pub fn num_rows(&self) -> usize {
+        self.batches.iter().map(|b| b.num_rows()).sum()
+    }
+}
+
+/// Runs a transient query over what its source topic holds now.
+pub fn run(log: &Arc<Log>, mut pipeline: Pipeline, pull: bool, from_beginning: bool) -> Result<QueryRows> {
+    let entry = pipeline.source.codec.entry.clone();
+    let topic = log.topic(&entry.topic)?;
+    let mut batches = Vec::new();
+    let mut errors: Vec<ProcessingError> = Vec::new();
+    if !pull && !from_beginning {
+        return Ok(QueryRows {
+            schema: pipeline.output.clone(),
+            batches,
+        });
+    }
+    for p in topic.partitions() {
+        let mut records: Vec<StoredRecord> = Vec::new();
+        let mut from = p.start_offset();
+        loop {
+            let chunk = p.read(from, ReadLimit::records(8192))?;
+            let Some(last) = chunk.last() else { break };
+            from = last.offset + 1;
+            records.extend(chunk);
+        }
+        if pull && entry.is_table() {
+            // The table's current state: the latest record per key, tombstones removing it.
+            let mut latest: BTreeMap<Vec<u8>, StoredRecord> = BTreeMap::new();
+            for r in records {
+                let k = r.key.as_deref().unwrap_or_default().to_vec();
+                if r.value.is_none() {
+                    latest.remove(&k);
+                } else {
+                    latest.insert(k, r);
+                }
+            }
+            records = latest.into_values().collect();
+        }
+        for chunk in records.chunks(8192) {
+            let src = &pipeline.source;
+            let rows = src
+                .codec
+                .decode(&src.schema, &src.arrow, p.id(), chunk, &mut errors)?;
+            let out = run_operators(&mut pipeline.operators, rows, &mut errors)?;
+            if !out.is_empty() {
+                let keep: Vec<bool> = out.deletes.iter().map(|d| !d).collect();
+                let out = out.filter(&arrow::array::BooleanArray::from(keep))?;
+                if !out.is_empty() {
+                    batches.push(out.batch);
+                }
+            }
+        }
+    }
+    Ok(QueryRows {
+        schema: pipeline.output.clone(),
+        batches,
+    })
+}
