@@ -355,15 +355,21 @@ fn check_outputs(engine: &Engine, c: &Value) -> Result<(), String> {
     Ok(())
 }
 
+/// A schema string compared loosely: case, quoting and spacing aside; INTEGER is INT.
 fn normalize_schema(s: &str) -> String {
     let s = s.trim().trim_start_matches('[').trim_end_matches(']');
-    s.replace('`', "")
+    let words: Vec<String> = s
+        .replace('`', "")
         .to_ascii_uppercase()
-        .replace("VARCHAR", "STRING")
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .replace(" ,", ",")
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | '<' | '>' | '(' | ')'))
+        .filter(|w| !w.is_empty())
+        .map(|w| match w {
+            "INTEGER" => "INT".to_string(),
+            "VARCHAR" => "STRING".to_string(),
+            w => w.to_string(),
+        })
+        .collect();
+    words.join(" ")
 }
 
 fn check_post(engine: &Engine, c: &Value) -> Result<(), String> {

@@ -1,5 +1,6 @@
 //! filter.rs owns WHERE and HAVING: keeps rows whose predicate is true. Over a table a row
-//! that does not pass deletes its key instead (ksqlDB's table filter emits a tombstone).
+//! that does not pass deletes its key instead (ksqlDB's table filter emits a tombstone);
+//! over a stream, null rows (records with a null value) never pass.
 
 use std::sync::Arc;
 
@@ -40,6 +41,12 @@ impl Operator for Filter {
             .map(|i| result.is_valid(i) && result.value(i))
             .collect();
         if !self.table {
+            // Null rows of a stream never pass.
+            let pass: Vec<bool> = pass
+                .iter()
+                .zip(&input.deletes)
+                .map(|(p, d)| *p && !d)
+                .collect();
             return input.filter(&BooleanArray::from(pass));
         }
         let mut out = input;

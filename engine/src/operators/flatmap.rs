@@ -104,6 +104,9 @@ impl Operator for FlatMap {
         let mut take: Vec<u32> = Vec::new();
         let mut produced: Vec<Vec<ScalarValue>> = vec![Vec::new(); self.calls.len()];
         for row in 0..input.len() {
+            if input.deletes[row] {
+                continue;
+            }
             let outs: Vec<Vec<ScalarValue>> = self
                 .calls
                 .iter()

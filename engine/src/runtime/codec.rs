@@ -203,17 +203,11 @@ impl SourceCodec {
                 ));
             }
         }
-        let table = self.entry.is_table();
-        let mut deletes = vec![false; n];
-        for i in 0..n {
-            if records[i].value.is_none() || values.null_rows[i] {
-                if table {
-                    deletes[i] = true;
-                } else {
-                    ok[i] = false;
-                }
-            }
-        }
+        // A null value deletes a table's key; on a stream it is a null row, which
+        // projections pass on as a null value and filters and aggregations skip.
+        let deletes: Vec<bool> = (0..n)
+            .map(|i| records[i].value.is_none() || values.null_rows[i])
+            .collect();
         let mut timestamps: Vec<i64> = records.iter().map(|r| r.timestamp).collect();
 
         let key_names: Vec<&str> = self.entry.key_columns().map(|c| c.name.as_str()).collect();
@@ -301,7 +295,8 @@ impl SourceCodec {
 
     /// Encodes rows whose batch holds this source's key columns then its value columns (a
     /// sink's input) into records. Deletes become tombstones.
-    pub fn encode(&self, rows: &Rows, timestamp_column: Option<usize>) -> Result<Vec<Record>> {
+    /// When the source names a TIMESTAMP column, each record's timestamp is its value.
+    pub fn encode(&self, rows: &Rows) -> Result<Vec<Record>> {
         let n_keys = self.entry.key_columns().count();
         let batch = &rows.batch;
         let n_values = self.value.schema().fields().len();
@@ -317,7 +312,16 @@ impl SourceCodec {
         )?;
         let keys = self.key.encode(&key_batch)?;
         let values = self.value.encode(&value_batch)?;
-        let ts_col = timestamp_column.map(|i| batch.column(i).clone());
+        let ts_col = self.timestamp.as_ref().and_then(|t| {
+            let pos = self
+                .entry
+                .columns
+                .iter()
+                .filter(|c| c.role == ColumnRole::Key)
+                .chain(self.entry.columns.iter().filter(|c| c.role == ColumnRole::Value))
+                .position(|c| c.name == t.column)?;
+            Some((batch.column(pos).clone(), t.format.as_ref()))
+        });
         let mut out = Vec::with_capacity(batch.num_rows());
         for (i, (k, v)) in keys.into_iter().zip(values).enumerate() {
             let key = match (k, &self.window, &rows.windows) {
@@ -326,8 +330,8 @@ impl SourceCodec {
             };
             let value = if rows.deletes[i] { None } else { v };
             let mut ts = rows.timestamps[i];
-            if let Some(c) = &ts_col {
-                if let Ok(Some(t)) = timestamp_at(c, i, None) {
+            if let Some((c, format)) = &ts_col {
+                if let Ok(Some(t)) = timestamp_at(c, i, *format) {
                     ts = t;
                 }
             }

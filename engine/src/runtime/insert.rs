@@ -83,7 +83,7 @@ pub fn insert_values(
         deletes: vec![false],
         windows: None,
     };
-    let records = codec.encode(&rows, None)?;
+    let records = codec.encode(&rows)?;
     let written = topic.produce(&records)?;
     Ok(written.first().copied().unwrap_or((0, 0)))
 }

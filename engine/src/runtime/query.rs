@@ -29,8 +29,6 @@ pub struct PersistentQuery {
     sink_codec: SourceCodec,
     sink_topic: Arc<Topic>,
     source_topic: Arc<Topic>,
-    /// Index of the sink's TIMESTAMP column in the output rows.
-    timestamp_column: Option<usize>,
     /// Next offset to read, per source partition.
     positions: BTreeMap<u32, u64>,
     log: Arc<Log>,
@@ -62,10 +60,6 @@ impl PersistentQuery {
             let start = source_topic.partition(p)?.start_offset();
             positions.insert(p, committed.unwrap_or(start).max(start));
         }
-        let timestamp_column = sink
-            .timestamp
-            .as_ref()
-            .and_then(|t| sink.columns.iter().position(|c| c.name == t.column));
         Ok(PersistentQuery {
             id,
             sql,
@@ -75,7 +69,6 @@ impl PersistentQuery {
             sink_codec,
             sink_topic,
             source_topic,
-            timestamp_column,
             positions,
             log,
             processed: 0,
@@ -110,7 +103,7 @@ impl PersistentQuery {
                 .decode(&src.schema, &src.arrow, p, &records, &mut errors)?;
             let out = run_operators(&mut self.pipeline.operators, rows, &mut errors)?;
             if !out.is_empty() {
-                let produced = self.sink_codec.encode(&out, self.timestamp_column);
+                let produced = self.sink_codec.encode(&out);
                 match produced {
                     Ok(recs) => {
                         self.sink_topic.produce(&recs)?;
