@@ -3,9 +3,10 @@
 # Works on a fresh Debian machine (as root, or with sudo) that has only the Rust toolchain.
 set -euo pipefail
 
-# Debian packages the build needs. RocksDB (the engine's state store) will add
-# libclang-dev (bindgen) and librocksdb-dev here when the engine lands.
-needed=(gcc)
+# Debian packages the build needs: gcc (linker), libclang-dev (bindgen, for
+# librocksdb-sys) and librocksdb-dev (RocksDB 7.8.3, which the `rocksdb` crate =0.20.1 links
+# instead of compiling its bundled C++; see .cargo/config.toml and state/README.md).
+needed=(gcc libclang-dev librocksdb-dev)
 
 missing=()
 for pkg in "${needed[@]}"; do
