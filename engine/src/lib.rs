@@ -4,6 +4,7 @@
 //! are the steps of a running query; `formats` map records to Arrow columns; `functions`
 //! are ksqlDB's scalar functions as DataFusion UDFs; `expr` compiles typed expressions.
 
+pub mod aggregate;
 pub mod catalog;
 pub mod conformance;
 pub mod expr;

@@ -38,6 +38,8 @@ pub enum Command {
     Consume(ConsumeArgs),
     /// Parse and analyze SQL scripts without running them (`-` reads stdin).
     Check(CheckArgs),
+    /// Run SQL scripts: statements in order, queries until caught up, SELECT results as tables.
+    Run(crate::commands::run::RunArgs),
     /// Run ksqlDB-format conformance test files (files or directories).
     Test(crate::commands::test::TestArgs),
     /// Measure throughput.

@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod cli;
 pub mod commands;
+pub mod render;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -45,6 +46,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             &mut out,
             &mut std::io::stderr(),
         ),
+        Command::Run(args) => commands::run::run(&data_dir, args, &mut out),
         Command::Test(args) => commands::test::run(args, &mut out),
         Command::Bench(BenchCommand::Log(args)) => bench::log::run(args, &mut out),
     }

@@ -5,7 +5,7 @@
 //! A row an expression cannot be evaluated for is dropped and reported as a
 //! [`ProcessingError`]; the batch goes on (see [`evaluate`]).
 
-// pub mod aggregate; (waits for crate::aggregate)
+pub mod aggregate;
 pub mod filter;
 pub mod flatmap;
 pub mod limit;

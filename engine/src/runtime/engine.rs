@@ -229,6 +229,14 @@ impl Engine {
         Ok(out)
     }
 
+    /// Parses one statement of a script, substituting the engine's variables (DEFINE).
+    pub fn parse_piece(
+        &mut self,
+        piece: &brook_sql::StatementText<'_>,
+    ) -> std::result::Result<Statement, brook_sql::ParseError> {
+        parse_script_statement(piece, &mut self.variables)
+    }
+
     /// Runs one parsed statement; `text` is its SQL, recorded in the command topic;
     /// `script`/`name` render analysis errors.
     pub fn execute_statement(

@@ -25,6 +25,8 @@ pub enum EngineError {
     Arrow(#[from] arrow::error::ArrowError),
     #[error("{0}")]
     DataFusion(#[from] datafusion::error::DataFusionError),
+    #[error("{0}")]
+    Aggregate(#[from] crate::aggregate::AggregateError),
     /// A statement that is well-formed but cannot be carried out (ksqlDB's wording).
     #[error("{0}")]
     Statement(String),

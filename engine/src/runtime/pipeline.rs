@@ -10,6 +10,9 @@ use brook_sql::plan::{LogicalPlan, Node, Schema};
 use crate::catalog::sql_to_arrow;
 use crate::expr::{compile, InputLayout};
 use crate::functions::FunctionRegistry;
+use crate::aggregate::AggregateFunction;
+use crate::catalog::aggregate_column_args;
+use crate::operators::aggregate::{Aggregate, AggregateCallPlan};
 use crate::operators::filter::Filter;
 use crate::operators::flatmap::{FlatMap, TableFunction};
 use crate::operators::limit::Limit;
@@ -139,8 +142,43 @@ pub fn build(
                 Box::new(FlatMap::new(calls, out_arrow))
             }
             Node::Limit { limit, .. } => Box::new(Limit::new(*limit)),
-            Node::Aggregate { .. } => {
-                return Err(EngineError::NotSupportedYet("aggregations".into()));
+            Node::Aggregate {
+                group_by,
+                aggregates,
+                window,
+                ..
+            } => {
+                let keys = group_by
+                    .iter()
+                    .map(|k| compile(&k.expr, &layout, registry))
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                let mut calls = Vec::new();
+                for a in aggregates {
+                    let column_args =
+                        aggregate_column_args(&a.name).unwrap_or(a.args.len()).min(a.args.len());
+                    let types: Vec<_> = a.args.iter().map(|e| e.ty.clone()).collect();
+                    let literals = a.args[column_args..]
+                        .iter()
+                        .map(|e| literal_value(e, registry))
+                        .collect::<Result<Vec<_>>>()?;
+                    let function = AggregateFunction::new(&a.name, &types, column_args, literals, &a.ty)?;
+                    let args = a.args[..column_args]
+                        .iter()
+                        .map(|e| compile(e, &layout, registry))
+                        .collect::<std::result::Result<Vec<_>, _>>()?;
+                    calls.push(AggregateCallPlan { function, args });
+                }
+                let table_key = is_table_source(input).then(|| {
+                    input
+                        .schema
+                        .columns
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, c)| c.is_key())
+                        .map(|(i, _)| i)
+                        .collect()
+                });
+                Box::new(Aggregate::new(keys, calls, *window, out_arrow, table_key))
             }
             Node::Source { .. } | Node::Join { .. } | Node::Sink { .. } => {
                 unreachable!("handled while walking the plan")
@@ -157,6 +195,18 @@ pub fn build(
         output,
         limit,
     })
+}
+
+/// The value of a literal argument (e.g. TOPK's k).
+fn literal_value(e: &brook_sql::plan::TypedExpr, registry: &FunctionRegistry) -> Result<datafusion::common::ScalarValue> {
+    let pe = compile(e, &InputLayout::new(Vec::new()), registry)?;
+    let one = arrow::array::RecordBatch::try_new_with_options(
+        Arc::new(arrow::datatypes::Schema::empty()),
+        vec![],
+        &arrow::array::RecordBatchOptions::new().with_row_count(Some(1)),
+    )?;
+    let a = pe.evaluate(&one)?.into_array(1)?;
+    Ok(datafusion::common::ScalarValue::try_from_array(&a, 0)?)
 }
 
 fn plan_output(plan: &LogicalPlan) -> &Schema {

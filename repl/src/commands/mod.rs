@@ -4,6 +4,7 @@
 pub mod check;
 pub mod consume;
 pub mod produce;
+pub mod run;
 pub mod test;
 pub mod topic;
 
