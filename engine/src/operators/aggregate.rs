@@ -71,6 +71,8 @@ pub struct Aggregate {
     groups: HashMap<Vec<u8>, Group>,
     sessions: HashMap<Vec<u8>, (Vec<ScalarValue>, Vec<Session>)>,
     table_rows: HashMap<Vec<u8>, TableRow>,
+    /// Largest timestamp seen, per source partition.
+    stream_times: HashMap<u32, i64>,
     stream_time: i64,
     key_converter: Option<RowConverter>,
     source_key_converter: Option<RowConverter>,
@@ -102,6 +104,7 @@ impl Aggregate {
             groups: HashMap::new(),
             sessions: HashMap::new(),
             table_rows: HashMap::new(),
+            stream_times: HashMap::new(),
             stream_time: i64::MIN,
             key_converter: None,
             source_key_converter: None,
@@ -283,6 +286,11 @@ impl Operator for Aggregate {
             None => None,
         };
         let mut outputs: Vec<Output> = Vec::new();
+        self.stream_time = self
+            .stream_times
+            .get(&input.partition)
+            .copied()
+            .unwrap_or(i64::MIN);
         for row in 0..input.len() {
             let ts = input.timestamps[row];
             let delete = input.deletes[row];
@@ -376,12 +384,13 @@ impl Operator for Aggregate {
                 }
             }
         }
-        self.emit(outputs)
+        self.stream_times.insert(input.partition, self.stream_time);
+        self.emit(outputs, input.partition)
     }
 }
 
 impl Aggregate {
-    fn emit(&self, outputs: Vec<Output>) -> Result<Rows> {
+    fn emit(&self, outputs: Vec<Output>, partition: u32) -> Result<Rows> {
         let n = outputs.len();
         let fields = self.schema.fields();
         let n_keys = self.group_by.len();
@@ -426,6 +435,7 @@ impl Aggregate {
             windows: self
                 .window
                 .map(|_| outputs.iter().map(|o| o.window.unwrap_or(Window { start: 0, end: 0 })).collect()),
+            partition,
         })
     }
 }

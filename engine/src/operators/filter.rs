@@ -1,10 +1,15 @@
-//! filter.rs owns WHERE and HAVING: keeps rows whose predicate is true. Over a table a row
-//! that does not pass deletes its key instead (ksqlDB's table filter emits a tombstone);
-//! over a stream, null rows (records with a null value) never pass.
+//! filter.rs owns WHERE and HAVING: keeps rows whose predicate is true.
+//!
+//! Over a stream, null rows (records with a null value) never pass. Over a table the
+//! filter works on changes, as Kafka Streams' table filter with old values does: a row
+//! that fails deletes its key downstream if the key's previous row had passed, and is
+//! dropped otherwise; deletes pass on only for keys that are present downstream.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
-use arrow::array::{Array, BooleanArray};
+use arrow::array::{Array, ArrayRef, BooleanArray};
+use arrow::row::{RowConverter, SortField};
 use datafusion::physical_plan::PhysicalExpr;
 
 use super::{evaluate, Operator};
@@ -15,13 +20,22 @@ use crate::runtime::rows::Rows;
 #[derive(Debug)]
 pub struct Filter {
     predicate: Arc<dyn PhysicalExpr>,
-    /// The input is a table: failing rows become deletes.
-    table: bool,
+    /// For a table input: the input columns of its key.
+    table_key: Option<Vec<usize>>,
+    /// Keys (and windows) whose latest row passed.
+    present: HashSet<Vec<u8>>,
+    converter: Option<RowConverter>,
 }
 
 impl Filter {
-    pub fn new(predicate: Arc<dyn PhysicalExpr>, table: bool) -> Self {
-        Filter { predicate, table }
+    /// `table_key`: for table input, the input columns that hold the key.
+    pub fn new(predicate: Arc<dyn PhysicalExpr>, table_key: Option<Vec<usize>>) -> Self {
+        Filter {
+            predicate,
+            table_key,
+            present: HashSet::new(),
+            converter: None,
+        }
     }
 }
 
@@ -38,23 +52,36 @@ impl Operator for Filter {
             .cloned()
             .unwrap_or_else(|| BooleanArray::from(vec![false; input.len()]));
         let pass: Vec<bool> = (0..input.len())
-            .map(|i| result.is_valid(i) && result.value(i))
+            .map(|i| result.is_valid(i) && result.value(i) && !input.deletes[i])
             .collect();
-        if !self.table {
-            // Null rows of a stream never pass.
-            let pass: Vec<bool> = pass
-                .iter()
-                .zip(&input.deletes)
-                .map(|(p, d)| *p && !d)
-                .collect();
+        let Some(key_cols) = &self.table_key else {
             return input.filter(&BooleanArray::from(pass));
+        };
+        let keys: Vec<ArrayRef> = key_cols.iter().map(|i| input.batch.column(*i).clone()).collect();
+        if self.converter.is_none() {
+            let fields = keys.iter().map(|k| SortField::new(k.data_type().clone())).collect();
+            self.converter = Some(RowConverter::new(fields)?);
         }
+        let rows = self
+            .converter
+            .as_ref()
+            .expect("set above")
+            .convert_columns(&keys)?;
         let mut out = input;
+        let mut keep = vec![false; out.len()];
         for (i, p) in pass.into_iter().enumerate() {
-            if !p {
+            let mut k = rows.row(i).as_ref().to_vec();
+            if let Some(w) = &out.windows {
+                k.extend_from_slice(&w[i].start.to_be_bytes());
+            }
+            if p {
+                self.present.insert(k);
+                keep[i] = true;
+            } else if self.present.remove(&k) {
                 out.deletes[i] = true;
+                keep[i] = true;
             }
         }
-        Ok(out)
+        out.filter(&BooleanArray::from(keep))
     }
 }

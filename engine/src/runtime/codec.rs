@@ -289,6 +289,7 @@ impl SourceCodec {
             timestamps,
             deletes,
             windows: self.window.map(|_| windows),
+            partition,
         };
         rows.filter(&arrow::array::BooleanArray::from(ok))
     }

@@ -82,6 +82,7 @@ pub fn insert_values(
         timestamps: vec![timestamp.unwrap_or_else(now_ms)],
         deletes: vec![false],
         windows: None,
+        partition: 0,
     };
     let records = codec.encode(&rows)?;
     let written = topic.produce(&records)?;

@@ -109,7 +109,7 @@ pub fn build(
         let op: Box<dyn Operator> = match &step.node {
             Node::Filter { predicate, .. } => Box::new(Filter::new(
                 compile(predicate, &layout, registry)?,
-                is_table_source(input),
+                is_table_source(input).then(|| key_positions(&input.schema)),
             )),
             Node::Project { items, .. } => {
                 let mut exprs = Vec::new();
@@ -168,16 +168,7 @@ pub fn build(
                         .collect::<std::result::Result<Vec<_>, _>>()?;
                     calls.push(AggregateCallPlan { function, args });
                 }
-                let table_key = is_table_source(input).then(|| {
-                    input
-                        .schema
-                        .columns
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, c)| c.is_key())
-                        .map(|(i, _)| i)
-                        .collect()
-                });
+                let table_key = is_table_source(input).then(|| key_positions(&input.schema));
                 Box::new(Aggregate::new(keys, calls, *window, out_arrow, table_key))
             }
             Node::Source { .. } | Node::Join { .. } | Node::Sink { .. } => {
@@ -195,6 +186,17 @@ pub fn build(
         output,
         limit,
     })
+}
+
+/// The positions of a schema's key columns.
+fn key_positions(schema: &Schema) -> Vec<usize> {
+    schema
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.is_key())
+        .map(|(i, _)| i)
+        .collect()
 }
 
 /// The value of a literal argument (e.g. TOPK's k).

@@ -21,6 +21,9 @@ pub struct Rows {
     pub deletes: Vec<bool>,
     /// The window of each row, when its key is windowed.
     pub windows: Option<Vec<Window>>,
+    /// The source partition the rows were read from: stream time (window closing) is kept
+    /// per partition, as Kafka Streams keeps it per task.
+    pub partition: u32,
 }
 
 impl Rows {
@@ -43,6 +46,7 @@ impl Rows {
             timestamps: pick(&self.timestamps, keep),
             deletes: pick(&self.deletes, keep),
             windows: self.windows.as_ref().map(|w| pick(w, keep)),
+            partition: self.partition,
         })
     }
 
@@ -60,6 +64,7 @@ impl Rows {
                 .windows
                 .as_ref()
                 .map(|w| indices.iter().map(|i| w[*i as usize]).collect()),
+            partition: self.partition,
         })
     }
 }
