@@ -109,4 +109,6 @@ pub struct CheckArgs {
 pub enum BenchCommand {
     /// Append and read throughput of the embedded log, beside the disk's sequential write bandwidth.
     Log(crate::bench::log::LogBenchArgs),
+    /// End-to-end throughput of a tumbling-window COUNT over click events in the log.
+    Engine(crate::bench::engine::EngineBenchArgs),
 }

@@ -49,5 +49,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => commands::run::run(&data_dir, args, &mut out),
         Command::Test(args) => commands::test::run(args, &mut out),
         Command::Bench(BenchCommand::Log(args)) => bench::log::run(args, &mut out),
+        Command::Bench(BenchCommand::Engine(args)) => bench::engine::run(args, &mut out),
     }
 }

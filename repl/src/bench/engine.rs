@@ -1,0 +1,151 @@
+//! `brook bench engine`: end-to-end throughput of a windowed aggregation. Writes N JSON click
+//! events `{"user_id","page_id","ts"}` over U users into a one-partition topic, then, in a
+//! fresh child process (so its peak memory is the query's alone), runs
+//! `CREATE TABLE ... AS SELECT user_id, COUNT(*) ... WINDOW TUMBLING (SIZE 60 SECONDS)
+//! GROUP BY user_id` from the log to its sink topic on one thread, and reports events/s,
+//! output records and peak resident memory (VmHWM).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use brook_engine::log::{Bytes, Log, LogOptions, Record, TopicConfig};
+use brook_engine::runtime::{Engine, EngineOptions};
+use clap::Args;
+
+#[derive(Debug, Args)]
+pub struct EngineBenchArgs {
+    /// Scratch data directory; created, and removed afterwards unless --keep.
+    #[arg(long, default_value = "./brook-bench-engine")]
+    pub dir: PathBuf,
+    /// Click events to process.
+    #[arg(long, default_value_t = 10_000_000)]
+    pub events: u64,
+    /// Distinct users.
+    #[arg(long, default_value_t = 100_000)]
+    pub users: u64,
+    /// Keep the data directory.
+    #[arg(long)]
+    pub keep: bool,
+    /// Internal: run only the measured query over an existing directory.
+    #[arg(long, hide = true)]
+    pub measure: bool,
+}
+
+const STREAM: &str = "CREATE STREAM clicks (user_id STRING, page_id STRING, ts BIGINT) WITH (kafka_topic='clicks', value_format='JSON', timestamp='ts');";
+const QUERY: &str = "CREATE TABLE clicks_per_user AS SELECT user_id, COUNT(*) AS clicks FROM clicks WINDOW TUMBLING (SIZE 60 SECONDS) GROUP BY user_id;";
+
+/// A small deterministic generator (xorshift), so runs are comparable.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+fn prepare(dir: &Path, events: u64, users: u64, out: &mut impl Write) -> anyhow::Result<()> {
+    let log = Log::open(dir, LogOptions::default()).context("open the scratch log")?;
+    let topic = log.create_topic("clicks", TopicConfig::new(1))?;
+    let start = Instant::now();
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    let t0: i64 = 1_700_000_000_000;
+    let mut batch = Vec::with_capacity(10_000);
+    for i in 0..events {
+        let user = rng.next() % users;
+        let page = rng.next() % 1000;
+        // Ten events per millisecond on average: 10M events span about 17 minutes.
+        let ts = t0 + (i / 10) as i64;
+        let value = format!(r#"{{"user_id":"user_{user}","page_id":"/page/{page}","ts":{ts}}}"#);
+        batch.push(Record::new(None, Some(Bytes::from(value)), ts));
+        if batch.len() == 10_000 {
+            topic.append(0, &batch)?;
+            batch.clear();
+        }
+    }
+    if !batch.is_empty() {
+        topic.append(0, &batch)?;
+    }
+    topic.flush()?;
+    writeln!(
+        out,
+        "wrote {events} events over {users} users in {:.1} s",
+        start.elapsed().as_secs_f64()
+    )?;
+    Ok(())
+}
+
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+fn measure(dir: &Path, out: &mut impl Write) -> anyhow::Result<()> {
+    let options = EngineOptions {
+        processing_log_stream: false,
+        ..EngineOptions::default()
+    };
+    let mut engine = Engine::open(dir, options)?;
+    engine.execute(STREAM)?;
+    let start = Instant::now();
+    engine.execute(QUERY)?;
+    let processed = engine.run_until_idle()?;
+    let secs = start.elapsed().as_secs_f64();
+    let sink = engine.log().topic("CLICKS_PER_USER")?;
+    let outputs: u64 = sink.partitions().iter().map(|p| p.end_offset()).sum();
+    writeln!(out, "query: {QUERY}")?;
+    writeln!(
+        out,
+        "processed {processed} events in {secs:.2} s: {:.0} events/s; {outputs} records written to the sink",
+        processed as f64 / secs
+    )?;
+    match peak_rss_kib() {
+        Some(kib) => writeln!(out, "peak memory (VmHWM) of the query process: {:.0} MiB", kib as f64 / 1024.0)?,
+        None => writeln!(out, "peak memory: not available (no /proc/self/status)")?,
+    }
+    Ok(())
+}
+
+pub fn run(args: EngineBenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    if args.measure {
+        return measure(&args.dir, out);
+    }
+    if args.dir.exists() {
+        bail!(
+            "{} exists; give --dir a new path (the benchmark creates and removes it)",
+            args.dir.display()
+        );
+    }
+    if args.users == 0 || args.events == 0 {
+        bail!("--events and --users must be at least 1");
+    }
+    prepare(&args.dir, args.events, args.users, out)?;
+    out.flush()?;
+    let exe = std::env::current_exe().context("find the brook binary")?;
+    let output = std::process::Command::new(exe)
+        .arg("bench")
+        .arg("engine")
+        .arg("--measure")
+        .arg("--dir")
+        .arg(&args.dir)
+        .output()
+        .context("run the measuring process")?;
+    out.write_all(&output.stdout)?;
+    if !args.keep {
+        let _ = std::fs::remove_dir_all(&args.dir);
+    }
+    if !output.status.success() {
+        bail!(
+            "the measuring process failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(())
+}
