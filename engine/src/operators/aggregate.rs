@@ -76,6 +76,7 @@ pub struct Aggregate {
     stream_time: i64,
     key_converter: Option<RowConverter>,
     source_key_converter: Option<RowConverter>,
+    durable: Durable,
 }
 
 /// An emitted update.
@@ -108,6 +109,7 @@ impl Aggregate {
             stream_time: i64::MIN,
             key_converter: None,
             source_key_converter: None,
+            durable: Durable::default(),
         }
     }
 
@@ -144,6 +146,7 @@ impl Aggregate {
                 },
             );
         }
+        self.mark(b'g', &gk);
         let g = self.groups.get_mut(&gk).expect("inserted above");
         for (acc, a) in g.accs.iter_mut().zip(args) {
             if retract {
@@ -195,6 +198,7 @@ impl Aggregate {
         ts: i64,
         out: &mut Vec<Output>,
     ) -> Result<()> {
+        self.mark(b's', &gk);
         let gap = self.window.map(|w| w.size_ms as i64).unwrap_or(0);
         let close = self.stream_time.saturating_sub(self.grace());
         let sessions = &mut self
@@ -265,6 +269,33 @@ fn convert(conv: &mut Option<RowConverter>, cols: &[ArrayRef]) -> Result<arrow::
 }
 
 impl Operator for Aggregate {
+    fn commit(&mut self) -> Result<()> {
+        self.commit_state()
+    }
+
+    fn attach_state(
+        &mut self,
+        stores: &brook_state::StateStores,
+        query_id: &str,
+        index: usize,
+    ) -> Result<Option<Vec<(u32, u64)>>> {
+        let name = format!("{query_id}-Aggregate-{index}");
+        let store = stores.store(&name, &format!("_brook-{name}-changelog"))?;
+        let offsets = store.meta(META_OFFSETS)?.map(|b| {
+            decode_offsets(&b)
+                .into_iter()
+                .map(|(p, o)| (p, o.max(0) as u64))
+                .collect()
+        });
+        self.durable.store = Some(store);
+        self.durable.loaded = false;
+        Ok(offsets)
+    }
+
+    fn note_offsets(&mut self, offsets: &[(u32, u64)]) {
+        self.durable.offsets = offsets.to_vec();
+    }
+
     fn process(&mut self, input: Rows, errors: &mut Vec<ProcessingError>) -> Result<Rows> {
         let mut exprs = self.group_by.clone();
         for c in &self.calls {
@@ -276,6 +307,20 @@ impl Operator for Aggregate {
             None => input,
         };
         let n_keys = self.group_by.len();
+        if !self.durable.loaded {
+            let mut at = n_keys;
+            let mut types = Vec::new();
+            for c in &self.calls {
+                types.push(
+                    cols[at..at + c.args.len()]
+                        .iter()
+                        .map(|a| a.data_type().clone())
+                        .collect(),
+                );
+                at += c.args.len();
+            }
+            self.load(types)?;
+        }
         let key_cols = &cols[..n_keys];
         let key_rows = convert(&mut self.key_converter, key_cols)?;
         let source_keys = match &self.table_key {
@@ -307,6 +352,7 @@ impl Operator for Aggregate {
             if let Some(sk) = &source_keys {
                 // Table input: retract the previous row of this source key, then add.
                 let sk = sk.row(row).as_ref().to_vec();
+                self.mark(b't', &sk);
                 let old = self.table_rows.remove(&sk);
                 let same_group = old.as_ref().is_some_and(|o| o.group == gk) && !delete && !null_key;
                 if let Some(o) = &old {
@@ -462,5 +508,219 @@ fn scalars_to_array(values: Vec<ScalarValue>, dt: &arrow::datatypes::DataType) -
                 .collect::<std::result::Result<_, _>>()?;
             Ok(ScalarValue::iter_to_array(cast)?)
         }
+    }
+}
+
+// ---- durable state ---------------------------------------------------------------------------
+//
+// The store holds one entry per group (`g` + group key: key values and each accumulator's
+// saved state), per session group (`s`: its sessions and their rows) and, for table input,
+// per source key (`t`: the row's group and arguments, to retract it later). Entries are
+// written at commit for the keys changed since the last one; stream times and the source
+// offsets go in the store's meta, committed atomically with the data.
+
+use crate::aggregate::codec::{read_value, write_value_or_null, Reader, Writer};
+use arrow::datatypes::DataType;
+
+const TAG_GROUP: u8 = 0xA1;
+const TAG_TABLE_ROW: u8 = 0xA2;
+const TAG_SESSIONS: u8 = 0xA3;
+const META_OFFSETS: &[u8] = b"offsets";
+const META_STREAM_TIMES: &[u8] = b"stream_times";
+
+/// The store and what must be written to it at the next commit.
+#[derive(Debug, Default)]
+pub struct Durable {
+    store: Option<brook_state::Store>,
+    loaded: bool,
+    dirty: std::collections::HashSet<Vec<u8>>,
+    offsets: Vec<(u32, u64)>,
+    arg_types: Vec<Vec<DataType>>,
+}
+
+fn write_values(w: &mut Writer, values: &[ScalarValue], types: &[DataType]) {
+    w.usize(values.len());
+    for (v, t) in values.iter().zip(types) {
+        write_value_or_null(w, v, t);
+    }
+}
+
+fn read_values(r: &mut Reader, types: &[DataType]) -> Result<Vec<ScalarValue>> {
+    let n = r.u64()? as usize;
+    if n != types.len() {
+        return Err(crate::aggregate::AggregateError::CorruptState(format!(
+            "expected {} values, found {n}",
+            types.len()
+        ))
+        .into());
+    }
+    types.iter().map(|t| Ok(read_value(r, t)?)).collect()
+}
+
+fn encode_offsets(v: &[(u32, i64)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(v.len() * 12);
+    for (p, o) in v {
+        out.extend_from_slice(&p.to_be_bytes());
+        out.extend_from_slice(&o.to_be_bytes());
+    }
+    out
+}
+
+fn decode_offsets(b: &[u8]) -> Vec<(u32, i64)> {
+    b.chunks_exact(12)
+        .map(|c| {
+            let mut p = [0u8; 4];
+            let mut o = [0u8; 8];
+            p.copy_from_slice(&c[..4]);
+            o.copy_from_slice(&c[4..]);
+            (u32::from_be_bytes(p), i64::from_be_bytes(o))
+        })
+        .collect()
+}
+
+impl Aggregate {
+    fn key_types(&self) -> Vec<DataType> {
+        self.schema.fields()[..self.group_by.len()]
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect()
+    }
+
+    fn mark(&mut self, prefix: u8, key: &[u8]) {
+        if self.durable.store.is_some() {
+            let mut k = Vec::with_capacity(key.len() + 1);
+            k.push(prefix);
+            k.extend_from_slice(key);
+            self.durable.dirty.insert(k);
+        }
+    }
+
+    /// Loads every entry of the store (once the argument types are known).
+    fn load(&mut self, arg_types: Vec<Vec<DataType>>) -> Result<()> {
+        self.durable.arg_types = arg_types;
+        self.durable.loaded = true;
+        let Some(store) = &self.durable.store else {
+            return Ok(());
+        };
+        let key_types = self.key_types();
+        for (k, v) in store.prefix(b"g")? {
+            let mut r = Reader::new(&v, TAG_GROUP)?;
+            let key = read_values(&mut r, &key_types)?;
+            let mut accs = Vec::with_capacity(self.calls.len());
+            for c in &self.calls {
+                accs.push(c.function.load(&r.bytes()?)?);
+            }
+            self.groups.insert(k[1..].to_vec(), Group { key, accs });
+        }
+        for (k, v) in store.prefix(b"t")? {
+            let mut r = Reader::new(&v, TAG_TABLE_ROW)?;
+            let group = r.bytes()?.to_vec();
+            let key = read_values(&mut r, &key_types)?;
+            let mut args = Vec::new();
+            for t in &self.durable.arg_types {
+                args.push(read_values(&mut r, t)?);
+            }
+            self.table_rows.insert(k[1..].to_vec(), TableRow { group, key, args });
+        }
+        for (k, v) in store.prefix(b"s")? {
+            let mut r = Reader::new(&v, TAG_SESSIONS)?;
+            let key = read_values(&mut r, &key_types)?;
+            let n = r.u64()? as usize;
+            let mut sessions = Vec::with_capacity(n);
+            for _ in 0..n {
+                let window = Window {
+                    start: r.i64()?,
+                    end: r.i64()?,
+                };
+                let rows_n = r.u64()? as usize;
+                let mut rows = Vec::with_capacity(rows_n);
+                for _ in 0..rows_n {
+                    let mut row = Vec::new();
+                    for t in &self.durable.arg_types {
+                        row.push(read_values(&mut r, t)?);
+                    }
+                    rows.push(row);
+                }
+                sessions.push(Session { window, rows });
+            }
+            self.sessions.insert(k[1..].to_vec(), (key, sessions));
+        }
+        if let Some(m) = store.meta(META_STREAM_TIMES)? {
+            self.stream_times = decode_offsets(&m).into_iter().collect();
+        }
+        Ok(())
+    }
+
+    fn encode_entry(&self, k: &[u8]) -> Option<Vec<u8>> {
+        let key_types = self.key_types();
+        let rest = &k[1..];
+        match k[0] {
+            b'g' => self.groups.get(rest).map(|g| {
+                let mut w = Writer::new(TAG_GROUP);
+                write_values(&mut w, &g.key, &key_types);
+                for a in &g.accs {
+                    w.bytes(&a.save());
+                }
+                w.finish()
+            }),
+            b't' => self.table_rows.get(rest).map(|t| {
+                let mut w = Writer::new(TAG_TABLE_ROW);
+                w.bytes(&t.group);
+                write_values(&mut w, &t.key, &key_types);
+                for (a, ty) in t.args.iter().zip(&self.durable.arg_types) {
+                    write_values(&mut w, a, ty);
+                }
+                w.finish()
+            }),
+            b's' => self.sessions.get(rest).map(|(key, sessions)| {
+                let mut w = Writer::new(TAG_SESSIONS);
+                write_values(&mut w, key, &key_types);
+                w.usize(sessions.len());
+                for s in sessions {
+                    w.i64(s.window.start);
+                    w.i64(s.window.end);
+                    w.usize(s.rows.len());
+                    for row in &s.rows {
+                        for (a, ty) in row.iter().zip(&self.durable.arg_types) {
+                            write_values(&mut w, a, ty);
+                        }
+                    }
+                }
+                w.finish()
+            }),
+            _ => None,
+        }
+    }
+
+    fn commit_state(&mut self) -> Result<()> {
+        if self.durable.store.is_none() {
+            return Ok(());
+        }
+        let dirty: Vec<Vec<u8>> = self.durable.dirty.drain().collect();
+        let entries: Vec<(Vec<u8>, Option<Vec<u8>>)> = dirty
+            .into_iter()
+            .map(|k| {
+                let v = self.encode_entry(&k);
+                (k, v)
+            })
+            .collect();
+        let times: Vec<(u32, i64)> = self.stream_times.iter().map(|(p, t)| (*p, *t)).collect();
+        let offsets: Vec<(u32, i64)> = self
+            .durable
+            .offsets
+            .iter()
+            .map(|(p, o)| (*p, *o as i64))
+            .collect();
+        let store = self.durable.store.as_mut().expect("checked above");
+        for (k, v) in entries {
+            match v {
+                Some(v) => store.put(&k, &v),
+                None => store.delete(&k),
+            }
+        }
+        let times = encode_offsets(&times);
+        let offsets = encode_offsets(&offsets);
+        store.commit(&[(META_STREAM_TIMES, &times), (META_OFFSETS, &offsets)])?;
+        Ok(())
     }
 }

@@ -33,6 +33,21 @@ pub trait Operator: Send + fmt::Debug {
     fn commit(&mut self) -> Result<()> {
         Ok(())
     }
+
+    /// Gives a stateful operator its store in `stores` (named after the query and the
+    /// operator's position) and restores what it held. Returns the source offsets the
+    /// restored state was committed with, if any. Stateless: nothing.
+    fn attach_state(
+        &mut self,
+        _stores: &brook_state::StateStores,
+        _query_id: &str,
+        _index: usize,
+    ) -> Result<Option<Vec<(u32, u64)>>> {
+        Ok(None)
+    }
+
+    /// The source offsets the next `commit` covers (stored with the state, atomically).
+    fn note_offsets(&mut self, _offsets: &[(u32, u64)]) {}
 }
 
 /// Evaluates `exprs` over `rows`. If evaluating the whole batch fails, evaluates row by row

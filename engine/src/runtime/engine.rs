@@ -38,6 +38,9 @@ pub struct EngineOptions {
     pub persist_commands: bool,
     /// Functions only ksqlDB's test harness has (TEST_UDF...), for the conformance runner.
     pub conformance_test_functions: bool,
+    /// fsync each state commit's changelog append (durability across power loss). The
+    /// conformance runner, whose directories are thrown away, turns it off.
+    pub fsync_state: bool,
 }
 
 impl Default for EngineOptions {
@@ -47,6 +50,7 @@ impl Default for EngineOptions {
             processing_log_stream: true,
             persist_commands: true,
             conformance_test_functions: false,
+            fsync_state: true,
         }
     }
 }
@@ -87,7 +91,12 @@ pub struct Engine {
     /// The query id a replayed command started.
     replay_query_id: Option<String>,
     query_counter: u64,
+    /// Operator state (RocksDB under `<data-dir>/@state`), opened by the first stateful query.
+    state: Option<brook_state::StateStores>,
 }
+
+/// Where operator state lives inside the data directory ('@' cannot start a topic name).
+pub const STATE_DIR: &str = "@state";
 
 impl std::fmt::Debug for Engine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -121,6 +130,7 @@ impl Engine {
             replaying: false,
             replay_query_id: None,
             query_counter: 0,
+            state: None,
         };
         if engine.options.persist_commands {
             engine.replay()?;
@@ -505,6 +515,17 @@ impl Engine {
         let sink_topic = self
             .log
             .topic_or_create(&sink.topic, TopicConfig::new(partitions))?;
+        if has_state(plan) && self.state.is_none() {
+            let mut options = brook_state::StateOptions::default();
+            if !self.options.fsync_state {
+                options.changelog_config.flush_messages = None;
+            }
+            self.state = Some(brook_state::StateStores::open_with(
+                &self.dir.join(STATE_DIR),
+                self.log.clone(),
+                options,
+            )?);
+        }
         let query = PersistentQuery::new(
             id.clone(),
             text.to_string(),
@@ -512,6 +533,7 @@ impl Engine {
             self.log.clone(),
             sink_topic,
             &self.schemas,
+            if has_state(plan) { self.state.as_ref() } else { None },
         )?;
         self.record(text, Some(id.clone()))?;
         self.queries.insert(id.clone(), query);
@@ -667,6 +689,12 @@ impl Engine {
             total += progressed as u64;
         }
     }
+}
+
+/// Whether a plan keeps operator state (aggregations).
+fn has_state(plan: &brook_sql::plan::LogicalPlan) -> bool {
+    matches!(plan.node, brook_sql::plan::Node::Aggregate { .. })
+        || plan.inputs().into_iter().any(has_state)
 }
 
 fn kind_word(k: SourceKind) -> &'static str {

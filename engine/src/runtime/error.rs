@@ -27,6 +27,8 @@ pub enum EngineError {
     DataFusion(#[from] datafusion::error::DataFusionError),
     #[error("{0}")]
     Aggregate(#[from] crate::aggregate::AggregateError),
+    #[error("state: {0}")]
+    State(#[from] brook_state::StateError),
     /// A statement that is well-formed but cannot be carried out (ksqlDB's wording).
     #[error("{0}")]
     Statement(String),

@@ -47,7 +47,19 @@ impl PersistentQuery {
         log: Arc<Log>,
         sink_topic: Arc<Topic>,
         schemas: &ProvidedSchemas,
+        state: Option<&brook_state::StateStores>,
     ) -> Result<Self> {
+        let mut pipeline = pipeline;
+        // Stateful operators restore their state; the offsets it was committed with win
+        // over the consumer group's (they commit atomically with the state).
+        let mut restored: Option<Vec<(u32, u64)>> = None;
+        if let Some(stores) = state {
+            for (i, op) in pipeline.operators.iter_mut().enumerate() {
+                if let Some(o) = op.attach_state(stores, &id, i)? {
+                    restored = Some(o);
+                }
+            }
+        }
         let sink = pipeline
             .sink
             .clone()
@@ -56,7 +68,10 @@ impl PersistentQuery {
         let source_topic = log.topic(&pipeline.source.codec.entry.topic)?;
         let mut positions = BTreeMap::new();
         for p in 0..source_topic.partition_count() {
-            let committed = log.committed_offset(&id, source_topic.name(), p);
+            let committed = match &restored {
+                Some(o) => o.iter().find(|(q, _)| *q == p).map(|(_, o)| *o),
+                None => log.committed_offset(&id, source_topic.name(), p),
+            };
             let start = source_topic.partition(p)?.start_offset();
             positions.insert(p, committed.unwrap_or(start).max(start));
         }
@@ -119,7 +134,9 @@ impl PersistentQuery {
         }
         if total > 0 {
             self.processed += total as u64;
+            let positions: Vec<(u32, u64)> = self.positions.iter().map(|(p, o)| (*p, *o)).collect();
             for op in self.pipeline.operators.iter_mut() {
+                op.note_offsets(&positions);
                 op.commit()?;
             }
             let offsets: Vec<(String, u32, u64)> = self
