@@ -8,8 +8,12 @@
 //!   are in the same group one update is emitted, else one per group (old group first).
 //! - Windows: TUMBLING `[k·size, k·size+size)`, HOPPING every `[k·advance, k·advance+size)`
 //!   holding the row, SESSION merging rows closer than the gap (replaced sessions are
-//!   deleted). Stream time is the largest timestamp seen; a row for a window that closed
-//!   (window end + grace <= stream time) is dropped. Default grace: 24 hours, as ksqlDB.
+//!   deleted). Stream time is the largest timestamp seen (per source partition); a row for a
+//!   window that closed (window end + grace <= stream time) is dropped. Default grace: 24
+//!   hours, as ksqlDB. Windows are kept for their retention (RETENTION, else size + grace).
+//! - Results carry the largest timestamp of the rows they fold in (Kafka Streams' rule).
+//! - EMIT FINAL: no updates; each window is emitted once when stream time passes its end +
+//!   grace, following Kafka Streams' on-window-close emission.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -43,11 +47,15 @@ pub struct AggregateCallPlan {
 struct Group {
     key: Vec<ScalarValue>,
     accs: Vec<Box<dyn Accumulator>>,
+    /// The result's timestamp: the largest timestamp of the rows folded in.
+    ts: i64,
 }
 
 #[derive(Debug, Clone)]
 struct Session {
     window: Window,
+    /// The largest timestamp of its rows.
+    ts: i64,
     /// The argument values of every row in the session, to rebuild merged sessions.
     rows: Vec<Vec<Vec<ScalarValue>>>,
 }
@@ -77,6 +85,10 @@ pub struct Aggregate {
     key_converter: Option<RowConverter>,
     source_key_converter: Option<RowConverter>,
     durable: Durable,
+    /// Time-window groups by window start, to expire them after the retention.
+    by_start: std::collections::BTreeMap<i64, std::collections::HashSet<Vec<u8>>>,
+    /// EMIT FINAL: the close time up to which windows were emitted, per partition.
+    last_emit_close: HashMap<u32, i64>,
 }
 
 /// An emitted update.
@@ -110,14 +122,22 @@ impl Aggregate {
             key_converter: None,
             source_key_converter: None,
             durable: Durable::default(),
+            by_start: std::collections::BTreeMap::new(),
+            last_emit_close: HashMap::new(),
         }
     }
 
+    /// GRACE PERIOD, else 24 hours — or none for EMIT FINAL, whose results come at window
+    /// end unless a grace period is asked for (as ksqlDB's conformance cases show).
     fn grace(&self) -> i64 {
-        self.window
-            .and_then(|w| w.grace_ms)
-            .map(|g| g as i64)
-            .unwrap_or(DEFAULT_GRACE_MS)
+        match self.window {
+            Some(w) => match (w.grace_ms, w.emit_final) {
+                (Some(g), _) => g as i64,
+                (None, true) => 0,
+                (None, false) => DEFAULT_GRACE_MS,
+            },
+            None => DEFAULT_GRACE_MS,
+        }
     }
 
     fn new_accumulators(&self) -> Vec<Box<dyn Accumulator>> {
@@ -135,7 +155,8 @@ impl Aggregate {
         key: &[ScalarValue],
         args: &[Vec<ScalarValue>],
         retract: bool,
-    ) -> Result<Vec<ScalarValue>> {
+        ts: i64,
+    ) -> Result<(Vec<ScalarValue>, i64)> {
         if !self.groups.contains_key(&gk) {
             let accs = self.new_accumulators();
             self.groups.insert(
@@ -143,11 +164,13 @@ impl Aggregate {
                 Group {
                     key: key.to_vec(),
                     accs,
+                    ts,
                 },
             );
         }
         self.mark(b'g', &gk);
         let g = self.groups.get_mut(&gk).expect("inserted above");
+        g.ts = g.ts.max(ts);
         for (acc, a) in g.accs.iter_mut().zip(args) {
             if retract {
                 acc.retract(a)?;
@@ -155,7 +178,7 @@ impl Aggregate {
                 acc.add(a)?;
             }
         }
-        Ok(Self::values_of(&g.accs))
+        Ok((Self::values_of(&g.accs), g.ts))
     }
 
     fn windows_for(&self, ts: i64) -> Vec<Window> {
@@ -212,12 +235,14 @@ impl Aggregate {
         *sessions = keep;
         let mut window = Window { start: ts, end: ts };
         let mut rows = Vec::new();
+        let mut session_ts = ts;
         for s in &merge {
             window.start = window.start.min(s.window.start);
             window.end = window.end.max(s.window.end);
+            session_ts = session_ts.max(s.ts);
             rows.extend(s.rows.iter().cloned());
         }
-        if window.end <= close {
+        if window.end < close {
             // The session this row would join has closed: the row is late.
             sessions.extend(merge);
             return Ok(());
@@ -235,7 +260,7 @@ impl Aggregate {
                 out.push(Output {
                     key: key.to_vec(),
                     values: None,
-                    timestamp: ts,
+                    timestamp: s.ts,
                     window: Some(s.window),
                 });
             }
@@ -243,11 +268,139 @@ impl Aggregate {
         out.push(Output {
             key: key.to_vec(),
             values: Some(Self::values_of(&accs)),
-            timestamp: ts,
+            timestamp: session_ts,
             window: Some(window),
         });
-        sessions.push(Session { window, rows });
+        sessions.push(Session {
+            window,
+            ts: session_ts,
+            rows,
+        });
         Ok(())
+    }
+}
+
+impl Aggregate {
+    /// How long time-window groups are kept: RETENTION, else window size + grace (the
+    /// window store's retention in Kafka Streams, which EMIT FINAL results depend on).
+    fn retention(&self) -> i64 {
+        let w = self.window.expect("windowed");
+        w.retention_ms
+            .map(|r| r as i64)
+            .unwrap_or(w.size_ms as i64 + self.grace())
+    }
+
+    /// The window start a time-window group key begins with.
+    fn window_start_of(&self, gk: &[u8]) -> Option<i64> {
+        match self.window {
+            Some(w) if w.kind != WindowType::Session && gk.len() >= 8 => {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&gk[..8]);
+                Some(i64::from_be_bytes(b))
+            }
+            _ => None,
+        }
+    }
+
+    /// Drops time-window groups older than the retention.
+    fn expire_windows(&mut self) {
+        let horizon = self.stream_time.saturating_sub(self.retention());
+        while let Some((&start, _)) = self.by_start.first_key_value() {
+            if start >= horizon {
+                break;
+            }
+            let (_, keys) = self.by_start.pop_first().expect("non-empty");
+            for k in keys {
+                self.groups.remove(&k);
+                self.mark(b'g', &k);
+            }
+        }
+    }
+
+    /// EMIT FINAL: emits the windows that closed since the last emission, as Kafka Streams'
+    /// on-window-close strategy does (windows expired from the store are not emitted).
+    fn maybe_emit_final(&mut self, partition: u32, out: &mut Vec<Output>) {
+        let Some(w) = self.window.filter(|w| w.emit_final) else {
+            return;
+        };
+        let close = self.stream_time.saturating_sub(self.grace());
+        let last = self.last_emit_close.get(&partition).copied();
+        if last.is_some_and(|l| l >= close) {
+            return;
+        }
+        if w.kind == WindowType::Session {
+            let upper = close - 1;
+            let lower = last.unwrap_or(0).max(0);
+            if upper < lower {
+                return;
+            }
+            let mut found: Vec<(Window, Vec<u8>, Output)> = Vec::new();
+            for (gk, (key, sessions)) in &self.sessions {
+                for s in sessions {
+                    if s.window.end >= lower && s.window.end <= upper {
+                        let mut accs: Vec<Box<dyn Accumulator>> =
+                            self.calls.iter().map(|c| c.function.create()).collect();
+                        for r in &s.rows {
+                            for (acc, a) in accs.iter_mut().zip(r) {
+                                let _ = acc.add(a);
+                            }
+                        }
+                        found.push((
+                            s.window,
+                            gk.clone(),
+                            Output {
+                                key: key.clone(),
+                                values: Some(Self::values_of(&accs)),
+                                timestamp: s.ts,
+                                window: Some(s.window),
+                            },
+                        ));
+                    }
+                }
+            }
+            found.sort_by(|a, b| (a.0.end, &a.1).cmp(&(b.0.end, &b.1)));
+            out.extend(found.into_iter().map(|f| f.2));
+            self.last_emit_close.insert(partition, close);
+            return;
+        }
+        let size = w.size_ms as i64;
+        let upper = close - size;
+        if upper < 0 {
+            return;
+        }
+        let lower = match last {
+            None => 0,
+            Some(l) => (l - size).max(0) + 1,
+        };
+        if last.is_some() {
+            let starts = |t: i64| -> Vec<i64> { self.windows_for(t).iter().map(|w| w.start).collect() };
+            if starts(upper) == starts(lower - 1) {
+                return;
+            }
+        }
+        let from = lower.max(self.stream_time.saturating_sub(self.retention()));
+        let mut found: Vec<Output> = Vec::new();
+        if from <= upper {
+            for (start, keys) in self.by_start.range(from..=upper) {
+                let mut keys: Vec<&Vec<u8>> = keys.iter().collect();
+                keys.sort();
+                for k in keys {
+                    if let Some(g) = self.groups.get(k) {
+                        found.push(Output {
+                            key: g.key.clone(),
+                            values: Some(Self::values_of(&g.accs)),
+                            timestamp: g.ts,
+                            window: Some(Window {
+                                start: *start,
+                                end: start + size,
+                            }),
+                        });
+                    }
+                }
+            }
+        }
+        out.extend(found);
+        self.last_emit_close.insert(partition, close);
     }
 }
 
@@ -356,12 +509,12 @@ impl Operator for Aggregate {
                 let old = self.table_rows.remove(&sk);
                 let same_group = old.as_ref().is_some_and(|o| o.group == gk) && !delete && !null_key;
                 if let Some(o) = &old {
-                    let values = self.update(o.group.clone(), &o.key, &o.args, true)?;
+                    let (values, gts) = self.update(o.group.clone(), &o.key, &o.args, true, ts)?;
                     if !same_group {
                         outputs.push(Output {
                             key: o.key.clone(),
                             values: Some(values),
-                            timestamp: ts,
+                            timestamp: gts,
                             window: None,
                         });
                     }
@@ -369,11 +522,11 @@ impl Operator for Aggregate {
                 if delete || null_key {
                     continue;
                 }
-                let values = self.update(gk.clone(), &key, &args, false)?;
+                let (values, gts) = self.update(gk.clone(), &key, &args, false, ts)?;
                 outputs.push(Output {
                     key: key.clone(),
                     values: Some(values),
-                    timestamp: ts,
+                    timestamp: gts,
                     window: None,
                 });
                 self.table_rows.insert(
@@ -398,19 +551,24 @@ impl Operator for Aggregate {
             }
             match self.window {
                 None => {
-                    let values = self.update(gk, &key, &args, false)?;
+                    let (values, gts) = self.update(gk, &key, &args, false, ts)?;
                     outputs.push(Output {
                         key,
                         values: Some(values),
-                        timestamp: ts,
+                        timestamp: gts,
                         window: None,
                     });
                 }
                 Some(w) if w.kind == WindowType::Session => {
                     self.stream_time = self.stream_time.max(ts);
-                    self.session_update(gk, &key, args, ts, &mut outputs)?;
+                    let mut updates = Vec::new();
+                    self.session_update(gk, &key, args, ts, &mut updates)?;
+                    if !w.emit_final {
+                        outputs.extend(updates);
+                    }
+                    self.maybe_emit_final(input.partition, &mut outputs);
                 }
-                Some(_) => {
+                Some(w) => {
                     self.stream_time = self.stream_time.max(ts);
                     let close = self.stream_time.saturating_sub(self.grace());
                     for win in self.windows_for(ts) {
@@ -419,14 +577,19 @@ impl Operator for Aggregate {
                         }
                         let mut wk = win.start.to_be_bytes().to_vec();
                         wk.extend_from_slice(&gk);
-                        let values = self.update(wk, &key, &args, false)?;
-                        outputs.push(Output {
-                            key: key.clone(),
-                            values: Some(values),
-                            timestamp: ts,
-                            window: Some(win),
-                        });
+                        self.by_start.entry(win.start).or_default().insert(wk.clone());
+                        let (values, gts) = self.update(wk, &key, &args, false, ts)?;
+                        if !w.emit_final {
+                            outputs.push(Output {
+                                key: key.clone(),
+                                values: Some(values),
+                                timestamp: gts,
+                                window: Some(win),
+                            });
+                        }
                     }
+                    self.maybe_emit_final(input.partition, &mut outputs);
+                    self.expire_windows();
                 }
             }
         }
@@ -610,7 +773,11 @@ impl Aggregate {
             for c in &self.calls {
                 accs.push(c.function.load(&r.bytes()?)?);
             }
-            self.groups.insert(k[1..].to_vec(), Group { key, accs });
+            let ts = r.i64()?;
+            if let Some(start) = self.window_start_of(&k[1..]) {
+                self.by_start.entry(start).or_default().insert(k[1..].to_vec());
+            }
+            self.groups.insert(k[1..].to_vec(), Group { key, accs, ts });
         }
         for (k, v) in store.prefix(b"t")? {
             let mut r = Reader::new(&v, TAG_TABLE_ROW)?;
@@ -632,6 +799,7 @@ impl Aggregate {
                     start: r.i64()?,
                     end: r.i64()?,
                 };
+                let ts = r.i64()?;
                 let rows_n = r.u64()? as usize;
                 let mut rows = Vec::with_capacity(rows_n);
                 for _ in 0..rows_n {
@@ -641,7 +809,7 @@ impl Aggregate {
                     }
                     rows.push(row);
                 }
-                sessions.push(Session { window, rows });
+                sessions.push(Session { window, ts, rows });
             }
             self.sessions.insert(k[1..].to_vec(), (key, sessions));
         }
@@ -661,6 +829,7 @@ impl Aggregate {
                 for a in &g.accs {
                     w.bytes(&a.save());
                 }
+                w.i64(g.ts);
                 w.finish()
             }),
             b't' => self.table_rows.get(rest).map(|t| {
@@ -679,6 +848,7 @@ impl Aggregate {
                 for s in sessions {
                     w.i64(s.window.start);
                     w.i64(s.window.end);
+                    w.i64(s.ts);
                     w.usize(s.rows.len());
                     for row in &s.rows {
                         for (a, ty) in row.iter().zip(&self.durable.arg_types) {

@@ -845,7 +845,10 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                 return err(q.span, format!("Key missing from projection (ie, SELECT). See https://cnfl.io/2LV7ouS.\nThe query used to build `{sink_name}` must include the {what} {list} in its projection (eg, SELECT {eg}...)."));
             }
         }
-        let window_spec = q.window.as_ref().map(window_spec);
+        let window_spec = q.window.as_ref().map(|w| WindowSpec {
+            emit_final: q.emit == Some(Emit::Final),
+            ..window_spec(w)
+        });
         let input_key_exprs: Vec<&TypedExpr> = keys.iter().map(|k| &k.matches[0]).collect();
         let repartition = groups.len() != input_key_exprs.len()
             || groups
@@ -1445,6 +1448,7 @@ fn window_spec(w: &WindowExpr) -> WindowSpec {
         advance_ms: advance,
         retention_ms: w.retention.map(|d| d.millis),
         grace_ms: w.grace.map(|d| d.millis),
+        emit_final: false,
     }
 }
 

@@ -143,6 +143,8 @@ pub struct WindowSpec {
     pub advance_ms: Option<u64>,
     pub retention_ms: Option<u64>,
     pub grace_ms: Option<u64>,
+    /// `EMIT FINAL`: one result per window, when the window closes (instead of every change).
+    pub emit_final: bool,
 }
 
 impl WindowSpec {
@@ -172,7 +174,11 @@ impl fmt::Display for WindowSpec {
         if let Some(g) = self.grace_ms {
             write!(f, ", GRACE PERIOD {g} ms")?;
         }
-        f.write_str(")")
+        f.write_str(")")?;
+        if self.emit_final {
+            f.write_str(" EMIT FINAL")?;
+        }
+        Ok(())
     }
 }
 
