@@ -223,15 +223,17 @@ impl Aggregate {
     ) -> Result<()> {
         self.mark(b's', &gk);
         let gap = self.window.map(|w| w.size_ms as i64).unwrap_or(0);
-        let close = self.stream_time.saturating_sub(self.grace());
+        // A session can grow until the gap has passed: it closes `gap + grace` after its
+        // end, and leaves the store then (Kafka Streams' session store retention).
+        let close = self.stream_time.saturating_sub(self.grace()).saturating_sub(gap);
         let sessions = &mut self
             .sessions
             .entry(gk)
             .or_insert_with(|| (key.to_vec(), Vec::new()))
             .1;
-        let (merge, keep): (Vec<Session>, Vec<Session>) = sessions
-            .drain(..)
-            .partition(|s| s.window.end + gap >= ts && s.window.start - gap <= ts);
+        let (merge, keep): (Vec<Session>, Vec<Session>) = sessions.drain(..).partition(|s| {
+            s.window.end >= close && s.window.end + gap >= ts && s.window.start - gap <= ts
+        });
         *sessions = keep;
         let mut window = Window { start: ts, end: ts };
         let mut rows = Vec::new();
@@ -562,11 +564,19 @@ impl Operator for Aggregate {
                 Some(w) if w.kind == WindowType::Session => {
                     self.stream_time = self.stream_time.max(ts);
                     let mut updates = Vec::new();
-                    self.session_update(gk, &key, args, ts, &mut updates)?;
+                    self.session_update(gk.clone(), &key, args, ts, &mut updates)?;
                     if !w.emit_final {
                         outputs.extend(updates);
                     }
                     self.maybe_emit_final(input.partition, &mut outputs);
+                    // Sessions past their retention (gap + grace after their end) go.
+                    let horizon = self
+                        .stream_time
+                        .saturating_sub(self.grace())
+                        .saturating_sub(w.size_ms as i64);
+                    if let Some((_, sessions)) = self.sessions.get_mut(&gk) {
+                        sessions.retain(|s| s.window.end >= horizon);
+                    }
                 }
                 Some(w) => {
                     self.stream_time = self.stream_time.max(ts);
