@@ -32,6 +32,7 @@ pub mod arith;
 pub mod cast;
 pub mod compare;
 pub mod kernel;
+pub mod magic_time;
 pub mod nested;
 
 #[cfg(test)]
@@ -323,6 +324,19 @@ impl Scope<'_> {
                 low,
                 high,
             } => {
+                if let Some(r) = magic_time::rewrite(&[expr, low, high]) {
+                    let again = TypedExpr::new(
+                        K::Between {
+                            expr: Box::new(r[0].clone()),
+                            negated: *negated,
+                            low: Box::new(r[1].clone()),
+                            high: Box::new(r[2].clone()),
+                        },
+                        e.ty.clone(),
+                        e.span,
+                    );
+                    return self.compile(&again);
+                }
                 let t = self.common(&[expr, low, high])?;
                 let args = vec![
                     self.compile_as(expr, &t)?,
@@ -554,6 +568,9 @@ impl Scope<'_> {
                 Ok(Arc::new(BinaryExpr::new(l, o, r)))
             }
             B::Eq | B::NotEq | B::Lt | B::LtEq | B::Gt | B::GtEq => {
+                if let Some(r) = magic_time::rewrite(&[left, right]) {
+                    return self.binary(e, &r[0], op, &r[1]);
+                }
                 let t = self.common(&[left, right])?;
                 let args = vec![self.compile_as(left, &t)?, self.compile_as(right, &t)?];
                 Ok(kernel(op.as_str(), args, DataType::Boolean, move |a, _| {
