@@ -1021,7 +1021,28 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                     });
                 }
             }
-            front.append(&mut items);
+            // The star's old key columns move after its value columns: they are values now.
+            let was_key = |i: &SelectEntry| {
+                i.from_star
+                    && i.expr.as_column().is_some_and(|c| {
+                        sources.iter().any(|(alias, entry)| {
+                            c.source.as_deref() == Some(alias.as_str())
+                                && entry.column(&c.name).is_some_and(|col| col.is_key())
+                        })
+                    })
+            };
+            let (old_keys, rest): (Vec<SelectEntry>, Vec<SelectEntry>) =
+                items.into_iter().partition(|i| was_key(i));
+            let mut rest = rest;
+            let star_end = rest
+                .iter()
+                .rposition(|i| i.from_star)
+                .map(|p| p + 1)
+                .unwrap_or(rest.len());
+            let tail = rest.split_off(star_end);
+            front.extend(rest);
+            front.extend(old_keys);
+            front.extend(tail);
             items = front;
         }
         if persistent {
