@@ -157,19 +157,18 @@ impl Aggregate {
         retract: bool,
         ts: i64,
     ) -> Result<(Vec<ScalarValue>, i64)> {
-        if !self.groups.contains_key(&gk) {
-            let accs = self.new_accumulators();
-            self.groups.insert(
-                gk.clone(),
-                Group {
-                    key: key.to_vec(),
-                    accs,
-                    ts,
-                },
-            );
-        }
         self.mark(b'g', &gk);
-        let g = self.groups.get_mut(&gk).expect("inserted above");
+        if let Some(start) = self.window_start_of(&gk) {
+            if !self.groups.contains_key(&gk) {
+                self.by_start.entry(start).or_default().insert(gk.clone());
+            }
+        }
+        let calls = &self.calls;
+        let g = self.groups.entry(gk).or_insert_with(|| Group {
+            key: key.to_vec(),
+            accs: calls.iter().map(|c| c.function.create()).collect(),
+            ts,
+        });
         g.ts = g.ts.max(ts);
         for (acc, a) in g.accs.iter_mut().zip(args) {
             if retract {
@@ -587,7 +586,6 @@ impl Operator for Aggregate {
                         }
                         let mut wk = win.start.to_be_bytes().to_vec();
                         wk.extend_from_slice(&gk);
-                        self.by_start.entry(win.start).or_default().insert(wk.clone());
                         let (values, gts) = self.update(wk, &key, &args, false, ts)?;
                         if !w.emit_final {
                             outputs.push(Output {
