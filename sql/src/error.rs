@@ -53,10 +53,19 @@ impl ParseError {
 
     /// `file:line:col: message`, then the source line and a caret under the problem.
     /// `source` is the text that was parsed (the whole script, so that line numbers match).
+    /// Grammar errors say `Syntax Error:` first, as ksqlDB's do.
     pub fn render(&self, source: &str, file_name: &str) -> String {
         let mut out = format!(
-            "{}:{}:{}: {}",
-            file_name, self.line, self.column, self.message
+            "{}:{}:{}: {}{}",
+            file_name,
+            self.line,
+            self.column,
+            if self.kind == ParseErrorKind::Syntax {
+                "Syntax Error: "
+            } else {
+                ""
+            },
+            self.message
         );
         if let Some(text) = source_line(source, self.line) {
             let text = text.trim_end_matches(['\r', '\n']);
@@ -84,12 +93,15 @@ mod tests {
     fn renders_caret_under_column() {
         let e = ParseError::new(ParseErrorKind::Syntax, 2, 8, "expected X");
         let r = e.render("SELECT 1;\n\tSELECT FORM x;", "a.sql");
-        assert_eq!(r, "a.sql:2:8: expected X\n\tSELECT FORM x;\n\t      ^");
+        assert_eq!(
+            r,
+            "a.sql:2:8: Syntax Error: expected X\n\tSELECT FORM x;\n\t      ^"
+        );
     }
 
     #[test]
     fn renders_without_source_line() {
-        let e = ParseError::new(ParseErrorKind::Syntax, 9, 1, "boom");
+        let e = ParseError::new(ParseErrorKind::Invalid, 9, 1, "boom");
         assert_eq!(e.render("x", "f"), "f:9:1: boom");
     }
 }

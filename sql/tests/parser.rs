@@ -669,7 +669,7 @@ fn errors_point_at_the_problem_and_suggest() {
     assert_eq!(e.suggestion.as_deref(), Some("TUMBLING"));
     assert_eq!(
         e.render(sql, "q.sql"),
-        "q.sql:3:8: expected one of 'TUMBLING', 'HOPPING' or 'SESSION', found 'TUMBLIN'. Did you mean 'TUMBLING'?\n\
+        "q.sql:3:8: Syntax Error: expected one of 'TUMBLING', 'HOPPING' or 'SESSION', found 'TUMBLIN'. Did you mean 'TUMBLING'?\n\
          WINDOW TUMBLIN (SIZE 1 SECOND);\n       ^"
     );
     let e = parse_statement("SELCT * FROM x").unwrap_err();
