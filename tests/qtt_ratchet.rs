@@ -14,9 +14,11 @@ const LIST: &str = "tests/qtt-passing.txt";
 #[test]
 fn listed_conformance_cases_still_pass() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let qtt = brook_qtt::locate(root)
-        .expect("the ksqlDB conformance files are missing: expected shared/qtt beside the repository");
-    let cases = brook_qtt::load_cases(&qtt.join("query-validation-tests")).expect("readable case files");
+    let qtt = brook_qtt::locate(root).expect(
+        "the ksqlDB conformance files are missing: expected shared/qtt beside the repository",
+    );
+    let cases =
+        brook_qtt::load_cases(&qtt.join("query-validation-tests")).expect("readable case files");
     assert!(!cases.is_empty(), "no conformance cases found");
 
     let list_path = root.join(LIST);
@@ -37,11 +39,16 @@ fn listed_conformance_cases_still_pass() {
             Outcome::Pass => {
                 passing.insert(id);
             }
-            Outcome::Fail(why) if listed.contains(&id) => failures.push(format!("{id}\n    {}", why.replace('\n', "\n    "))),
+            Outcome::Fail(why) if listed.contains(&id) => {
+                failures.push(format!("{id}\n    {}", why.replace('\n', "\n    ")))
+            }
             _ => {}
         }
     }
-    let known: BTreeSet<String> = cases.iter().map(|c| format!("{} :: {}", c.file, c.name)).collect();
+    let known: BTreeSet<String> = cases
+        .iter()
+        .map(|c| format!("{} :: {}", c.file, c.name))
+        .collect();
     let vanished: Vec<&String> = listed.iter().filter(|l| !known.contains(*l)).collect();
     let new: Vec<&String> = passing.difference(&listed).collect();
     println!(
@@ -61,7 +68,10 @@ fn listed_conformance_cases_still_pass() {
         return;
     }
     if !new.is_empty() {
-        println!("{} cases pass that {LIST} does not list; add them:", new.len());
+        println!(
+            "{} cases pass that {LIST} does not list; add them:",
+            new.len()
+        );
         for n in &new {
             println!("{n}");
         }

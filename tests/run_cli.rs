@@ -55,7 +55,10 @@ fn windowed_counts_then_restart_keeps_state() {
     let setup = script(dir.path(), "setup.sql", SETUP);
     let (ok, out, err) = brook(&data, &["run", &setup]);
     assert!(ok, "{out}\n{err}");
-    assert!(out.contains("Created query with ID CTAS_PER_MINUTE_"), "{out}");
+    assert!(
+        out.contains("Created query with ID CTAS_PER_MINUTE_"),
+        "{out}"
+    );
     assert_eq!(row(&out, "alice"), vec!["alice", "0", "2"], "{out}");
     assert_eq!(row(&out, "bob"), vec!["bob", "0", "1"], "{out}");
     assert!(out.contains("(2 rows)"), "{out}");
@@ -97,7 +100,10 @@ fn a_bad_statement_stops_the_run_with_its_position() {
     let (ok, out, err) = brook(&dir.path().join("data"), &["run", &bad]);
     assert!(!ok);
     assert!(err.contains("bad.sql:2:8"), "{err}");
-    assert!(!out.contains("(0 rows)"), "the run must stop at the bad statement: {out}");
+    assert!(
+        !out.contains("(0 rows)"),
+        "the run must stop at the bad statement: {out}"
+    );
 }
 
 #[test]
@@ -140,7 +146,10 @@ fn brook_test_reports_pass_fail_and_the_difference() {
     assert!(out.contains("FAIL mine.json :: wrong expectation"), "{out}");
     assert!(out.contains(r#"expected: key="a" value={"D":5}"#), "{out}");
     assert!(out.contains(r#"actual:   key="a" value={"D":4}"#), "{out}");
-    assert!(out.trim_end().ends_with("1 passed, 1 failed, 0 skipped"), "{out}");
+    assert!(
+        out.trim_end().ends_with("1 passed, 1 failed, 0 skipped"),
+        "{out}"
+    );
     let written: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(written["passed"], 1);

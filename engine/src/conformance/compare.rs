@@ -94,7 +94,11 @@ pub fn record_matches(expected: &LogicalRecord, actual: &LogicalRecord) -> bool 
 
 /// The first difference between the expected and actual records of one topic, rendered
 /// as expected vs actual, or `None` when they match.
-pub fn diff_topic(topic: &str, expected: &[LogicalRecord], actual: &[LogicalRecord]) -> Option<String> {
+pub fn diff_topic(
+    topic: &str,
+    expected: &[LogicalRecord],
+    actual: &[LogicalRecord],
+) -> Option<String> {
     for (i, e) in expected.iter().enumerate() {
         match actual.get(i) {
             None => {
@@ -141,7 +145,10 @@ mod tests {
         assert!(json_equal(&json!("1.50"), &json!(1.5)));
         assert!(!json_equal(&json!(1), &json!(2)));
         assert!(!json_equal(&json!({"A": 1}), &json!({"A": 1, "B": null})));
-        assert!(json_equal(&json!([1, {"X": "a"}]), &json!([1.0, {"X": "a"}])));
+        assert!(json_equal(
+            &json!([1, {"X": "a"}]),
+            &json!([1.0, {"X": "a"}])
+        ));
     }
 
     #[test]

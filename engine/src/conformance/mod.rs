@@ -19,7 +19,9 @@ use brook_sql::analyzer::SourceEntry;
 use bytes::Bytes;
 use serde_json::Value;
 
-use crate::formats::windowed::{decode_windowed, encode_windowed, window_from_json, window_to_json};
+use crate::formats::windowed::{
+    decode_windowed, encode_windowed, window_from_json, window_to_json,
+};
 use crate::runtime::{Engine, EngineError, EngineOptions};
 use compare::{diff_topic, LogicalRecord};
 
@@ -108,7 +110,12 @@ fn run(case: &CaseVariant) -> Outcome {
         }
     }
     // Topics the case declares, with the schemas registered for them.
-    for t in c.get("topics").and_then(Value::as_array).into_iter().flatten() {
+    for t in c
+        .get("topics")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let Some(name) = t.get("name").and_then(Value::as_str) else {
             continue;
         };
@@ -119,7 +126,10 @@ fn run(case: &CaseVariant) -> Outcome {
         {
             return Outcome::Fail(format!("cannot create topic {name}: {e}"));
         }
-        for (is_key, field, fmt_field) in [(true, "keySchema", "keyFormat"), (false, "valueSchema", "valueFormat")] {
+        for (is_key, field, fmt_field) in [
+            (true, "keySchema", "keyFormat"),
+            (false, "valueSchema", "valueFormat"),
+        ] {
             let Some(schema) = t.get(field) else { continue };
             let format = t
                 .get(fmt_field)
@@ -139,7 +149,12 @@ fn run(case: &CaseVariant) -> Outcome {
             engine.register_schema(name, is_key, registered, avro);
         }
     }
-    for i in c.get("inputs").and_then(Value::as_array).into_iter().flatten() {
+    for i in c
+        .get("inputs")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         if let Some(t) = i.get("topic").and_then(Value::as_str) {
             let _ = engine.log().topic_or_create(t, TopicConfig::new(1));
         }
@@ -147,8 +162,14 @@ fn run(case: &CaseVariant) -> Outcome {
 
     let expected_error = case.expected_error().map(|e| {
         (
-            e.get("type").and_then(Value::as_str).unwrap_or("").to_string(),
-            e.get("message").and_then(Value::as_str).unwrap_or("").to_string(),
+            e.get("type")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            e.get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
         )
     });
     for sql in &case.statements {
@@ -159,7 +180,10 @@ fn run(case: &CaseVariant) -> Outcome {
                     "expected {t} with message containing:\n  {m}\ngot:\n  {}",
                     indent(&e.to_string())
                 )),
-                None => Outcome::Fail(format!("statement failed: {sql}\n  {}", indent(&e.to_string()))),
+                None => Outcome::Fail(format!(
+                    "statement failed: {sql}\n  {}",
+                    indent(&e.to_string())
+                )),
             };
         }
     }
@@ -208,7 +232,12 @@ fn feed_inputs(engine: &mut Engine, c: &Value) -> Result<(), String> {
             .map(|_| ())
             .map_err(|e| format!("a query failed: {e}"))
     };
-    for input in c.get("inputs").and_then(Value::as_array).into_iter().flatten() {
+    for input in c
+        .get("inputs")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let topic_name = input.get("topic").and_then(Value::as_str).unwrap_or("");
         let topic = engine
             .log()
@@ -243,8 +272,17 @@ fn feed_inputs(engine: &mut Engine, c: &Value) -> Result<(), String> {
             ),
         };
         let mut record = Record::new(kbytes.map(Bytes::from), vbytes.map(Bytes::from), timestamp);
-        for h in input.get("headers").and_then(Value::as_array).into_iter().flatten() {
-            let name = h.get("KEY").and_then(Value::as_str).unwrap_or("").to_string();
+        for h in input
+            .get("headers")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let name = h
+                .get("KEY")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             let value = h.get("VALUE").and_then(Value::as_str).map(|v| {
                 use base64::Engine as _;
                 Bytes::from(
@@ -345,8 +383,17 @@ fn read_topic(engine: &Engine, topic: &str) -> Result<Vec<LogicalRecord>, String
 
 fn check_outputs(engine: &Engine, c: &Value) -> Result<(), String> {
     let mut expected: BTreeMap<String, Vec<LogicalRecord>> = BTreeMap::new();
-    for o in c.get("outputs").and_then(Value::as_array).into_iter().flatten() {
-        let topic = o.get("topic").and_then(Value::as_str).unwrap_or("").to_string();
+    for o in c
+        .get("outputs")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let topic = o
+            .get("topic")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         expected.entry(topic).or_default().push(LogicalRecord {
             key: o.get("key").cloned().unwrap_or(Value::Null),
             value: o.get("value").cloned().unwrap_or(Value::Null),
@@ -384,7 +431,12 @@ fn check_post(engine: &Engine, c: &Value) -> Result<(), String> {
     let Some(post) = c.get("post") else {
         return Ok(());
     };
-    for s in post.get("sources").and_then(Value::as_array).into_iter().flatten() {
+    for s in post
+        .get("sources")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let name = s.get("name").and_then(Value::as_str).unwrap_or("");
         let Some(entry) = engine.catalog().sources.get(name) else {
             return Err(format!("post: expected source {name} to exist"));
@@ -392,7 +444,9 @@ fn check_post(engine: &Engine, c: &Value) -> Result<(), String> {
         if let Some(t) = s.get("type").and_then(Value::as_str) {
             let actual = if entry.is_table() { "table" } else { "stream" };
             if !t.eq_ignore_ascii_case(actual) {
-                return Err(format!("post: source {name}: expected type {t}, actual {actual}"));
+                return Err(format!(
+                    "post: source {name}: expected type {t}, actual {actual}"
+                ));
             }
         }
         if let Some(schema) = s.get("schema").and_then(Value::as_str) {
@@ -403,8 +457,15 @@ fn check_post(engine: &Engine, c: &Value) -> Result<(), String> {
                 ));
             }
         }
-        for (field, info) in [("keyFormat", &entry.key_format), ("valueFormat", &entry.value_format)] {
-            if let Some(f) = s.get(field).and_then(|f| f.get("format")).and_then(Value::as_str) {
+        for (field, info) in [
+            ("keyFormat", &entry.key_format),
+            ("valueFormat", &entry.value_format),
+        ] {
+            if let Some(f) = s
+                .get(field)
+                .and_then(|f| f.get("format"))
+                .and_then(Value::as_str)
+            {
                 if !f.eq_ignore_ascii_case(&info.name) {
                     return Err(format!(
                         "post: source {name} {field}: expected {f}, actual {}",

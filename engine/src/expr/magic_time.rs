@@ -28,7 +28,10 @@ pub fn parse_timestamp_millis(text: &str) -> Option<i64> {
                 let sign = if &t[i..i + 1] == "-" { -1 } else { 1 };
                 let (h, m) = match zone.len() {
                     2 => (zone.parse::<i32>().ok()?, 0),
-                    4 => (zone[..2].parse::<i32>().ok()?, zone[2..].parse::<i32>().ok()?),
+                    4 => (
+                        zone[..2].parse::<i32>().ok()?,
+                        zone[2..].parse::<i32>().ok()?,
+                    ),
                     _ => return None,
                 };
                 (&t[..i], sign * (h * 3600 + m * 60))
@@ -63,7 +66,11 @@ pub fn parse_timestamp_millis(text: &str) -> Option<i64> {
         NaiveTime::from_hms_milli_opt(h, m, s, millis)?,
     );
     let zone = FixedOffset::east_opt(offset_secs)?;
-    Some(zone.from_local_datetime(&naive).single()?.timestamp_millis())
+    Some(
+        zone.from_local_datetime(&naive)
+            .single()?
+            .timestamp_millis(),
+    )
 }
 
 /// `other` as a BIGINT literal when it is a string literal compared with a time column.
@@ -109,7 +116,10 @@ mod tests {
         assert_eq!(p("2018"), Some(1_514_764_800_000));
         assert_eq!(p("2018-01-01T00:00:01"), Some(1_514_764_801_000));
         assert_eq!(p("2020-02-10T08:31:44.001+0000"), Some(1_581_323_504_001));
-        assert_eq!(p("2019-01-01T00:00:00+0445"), Some(1_546_300_800_000 - 17_100_000));
+        assert_eq!(
+            p("2019-01-01T00:00:00+0445"),
+            Some(1_546_300_800_000 - 17_100_000)
+        );
         assert_eq!(p("2019-01-01T00:00:00Z"), Some(1_546_300_800_000));
         assert_eq!(p("not a time"), None);
         assert_eq!(p("2019-13-01"), None);

@@ -140,10 +140,6 @@ impl Aggregate {
         }
     }
 
-    fn new_accumulators(&self) -> Vec<Box<dyn Accumulator>> {
-        self.calls.iter().map(|c| c.function.create()).collect()
-    }
-
     fn values_of(accs: &[Box<dyn Accumulator>]) -> Vec<ScalarValue> {
         accs.iter().map(|a| a.value()).collect()
     }
@@ -224,7 +220,10 @@ impl Aggregate {
         let gap = self.window.map(|w| w.size_ms as i64).unwrap_or(0);
         // A session can grow until the gap has passed: it closes `gap + grace` after its
         // end, and leaves the store then (Kafka Streams' session store retention).
-        let close = self.stream_time.saturating_sub(self.grace()).saturating_sub(gap);
+        let close = self
+            .stream_time
+            .saturating_sub(self.grace())
+            .saturating_sub(gap);
         let sessions = &mut self
             .sessions
             .entry(gk)
@@ -374,7 +373,8 @@ impl Aggregate {
             Some(l) => (l - size).max(0) + 1,
         };
         if last.is_some() {
-            let starts = |t: i64| -> Vec<i64> { self.windows_for(t).iter().map(|w| w.start).collect() };
+            let starts =
+                |t: i64| -> Vec<i64> { self.windows_for(t).iter().map(|w| w.start).collect() };
             if starts(upper) == starts(lower - 1) {
                 return;
             }
@@ -479,7 +479,8 @@ impl Operator for Aggregate {
         let key_rows = convert(&mut self.key_converter, key_cols)?;
         let source_keys = match &self.table_key {
             Some(idx) => {
-                let sk: Vec<ArrayRef> = idx.iter().map(|i| input.batch.column(*i).clone()).collect();
+                let sk: Vec<ArrayRef> =
+                    idx.iter().map(|i| input.batch.column(*i).clone()).collect();
                 Some(convert(&mut self.source_key_converter, &sk)?)
             }
             None => None,
@@ -508,7 +509,8 @@ impl Operator for Aggregate {
                 let sk = sk.row(row).as_ref().to_vec();
                 self.mark(b't', &sk);
                 let old = self.table_rows.remove(&sk);
-                let same_group = old.as_ref().is_some_and(|o| o.group == gk) && !delete && !null_key;
+                let same_group =
+                    old.as_ref().is_some_and(|o| o.group == gk) && !delete && !null_key;
                 if let Some(o) = &old {
                     let (values, gts) = self.update(o.group.clone(), &o.key, &o.args, true, ts)?;
                     if !same_group {
@@ -649,9 +651,12 @@ impl Aggregate {
             batch: make_batch(&self.schema, columns, n)?,
             timestamps: outputs.iter().map(|o| o.timestamp).collect(),
             deletes: outputs.iter().map(|o| o.values.is_none()).collect(),
-            windows: self
-                .window
-                .map(|_| outputs.iter().map(|o| o.window.unwrap_or(Window { start: 0, end: 0 })).collect()),
+            windows: self.window.map(|_| {
+                outputs
+                    .iter()
+                    .map(|o| o.window.unwrap_or(Window { start: 0, end: 0 }))
+                    .collect()
+            }),
             partition,
         })
     }
@@ -779,11 +784,14 @@ impl Aggregate {
             let key = read_values(&mut r, &key_types)?;
             let mut accs = Vec::with_capacity(self.calls.len());
             for c in &self.calls {
-                accs.push(c.function.load(&r.bytes()?)?);
+                accs.push(c.function.load(r.bytes()?)?);
             }
             let ts = r.i64()?;
             if let Some(start) = self.window_start_of(&k[1..]) {
-                self.by_start.entry(start).or_default().insert(k[1..].to_vec());
+                self.by_start
+                    .entry(start)
+                    .or_default()
+                    .insert(k[1..].to_vec());
             }
             self.groups.insert(k[1..].to_vec(), Group { key, accs, ts });
         }
@@ -795,7 +803,8 @@ impl Aggregate {
             for t in &self.durable.arg_types {
                 args.push(read_values(&mut r, t)?);
             }
-            self.table_rows.insert(k[1..].to_vec(), TableRow { group, key, args });
+            self.table_rows
+                .insert(k[1..].to_vec(), TableRow { group, key, args });
         }
         for (k, v) in store.prefix(b"s")? {
             let mut r = Reader::new(&v, TAG_SESSIONS)?;

@@ -57,9 +57,15 @@ impl Operator for Filter {
         let Some(key_cols) = &self.table_key else {
             return input.filter(&BooleanArray::from(pass));
         };
-        let keys: Vec<ArrayRef> = key_cols.iter().map(|i| input.batch.column(*i).clone()).collect();
+        let keys: Vec<ArrayRef> = key_cols
+            .iter()
+            .map(|i| input.batch.column(*i).clone())
+            .collect();
         if self.converter.is_none() {
-            let fields = keys.iter().map(|k| SortField::new(k.data_type().clone())).collect();
+            let fields = keys
+                .iter()
+                .map(|k| SortField::new(k.data_type().clone()))
+                .collect();
             self.converter = Some(RowConverter::new(fields)?);
         }
         let rows = self

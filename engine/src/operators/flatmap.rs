@@ -39,7 +39,10 @@ pub struct FlatMap {
 
 impl FlatMap {
     /// `calls`: the function, its (array) argument and the type of the values it produces.
-    pub fn new(calls: Vec<(TableFunction, Arc<dyn PhysicalExpr>, DataType)>, schema: SchemaRef) -> Self {
+    pub fn new(
+        calls: Vec<(TableFunction, Arc<dyn PhysicalExpr>, DataType)>,
+        schema: SchemaRef,
+    ) -> Self {
         FlatMap { calls, schema }
     }
 }

@@ -183,11 +183,15 @@ impl SourceCodec {
                     &self.entry.topic,
                     partition,
                     &records[e.row],
-                    format!("Failed to deserialize key from topic: {}. {}", self.entry.topic, e.message),
+                    format!(
+                        "Failed to deserialize key from topic: {}. {}",
+                        self.entry.topic, e.message
+                    ),
                 ));
             }
         }
-        let value_payloads: Vec<Option<&[u8]>> = records.iter().map(|r| r.value.as_deref()).collect();
+        let value_payloads: Vec<Option<&[u8]>> =
+            records.iter().map(|r| r.value.as_deref()).collect();
         let values = self.value.decode(&value_payloads);
         for e in &values.errors {
             if ok[e.row] {
@@ -262,8 +266,9 @@ impl SourceCodec {
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.columns.len());
         for (field, col) in arrow.fields().iter().zip(&schema.columns) {
             let array: ArrayRef = match &col.role {
-                ColumnRole::Key | ColumnRole::Value => column_of(&col.name)
-                    .unwrap_or_else(|| new_null_array(field.data_type(), n)),
+                ColumnRole::Key | ColumnRole::Value => {
+                    column_of(&col.name).unwrap_or_else(|| new_null_array(field.data_type(), n))
+                }
                 ColumnRole::Headers => headers_array(records, None, field.data_type())?,
                 ColumnRole::Header(k) => headers_array(records, Some(k), field.data_type())?,
                 ColumnRole::Pseudo => match col.name.as_str() {
@@ -319,7 +324,12 @@ impl SourceCodec {
                 .columns
                 .iter()
                 .filter(|c| c.role == ColumnRole::Key)
-                .chain(self.entry.columns.iter().filter(|c| c.role == ColumnRole::Value))
+                .chain(
+                    self.entry
+                        .columns
+                        .iter()
+                        .filter(|c| c.role == ColumnRole::Value),
+                )
                 .position(|c| c.name == t.column)?;
             Some((batch.column(pos).clone(), t.format.as_ref()))
         });
@@ -336,7 +346,11 @@ impl SourceCodec {
                     ts = t;
                 }
             }
-            out.push(Record::new(key.map(Bytes::from), value.map(Bytes::from), ts));
+            out.push(Record::new(
+                key.map(Bytes::from),
+                value.map(Bytes::from),
+                ts,
+            ));
         }
         Ok(out)
     }
@@ -401,9 +415,7 @@ fn headers_array(
             s.field_builder::<arrow::array::StringBuilder>(0)
                 .expect("KEY field")
                 .append_value(name);
-            let vb = s
-                .field_builder::<BinaryBuilder>(1)
-                .expect("VALUE field");
+            let vb = s.field_builder::<BinaryBuilder>(1).expect("VALUE field");
             match value {
                 Some(v) => vb.append_value(v),
                 None => vb.append_null(),

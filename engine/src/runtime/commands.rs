@@ -54,7 +54,10 @@ pub fn read_all(log: &Arc<Log>) -> Result<Vec<Command>> {
         for r in records {
             let Some(v) = r.value else { continue };
             let c: Command = serde_json::from_slice(&v).map_err(|e| {
-                EngineError::CommandTopic(format!("record at offset {} is not a command: {e}", r.offset))
+                EngineError::CommandTopic(format!(
+                    "record at offset {} is not a command: {e}",
+                    r.offset
+                ))
             })?;
             out.push(c);
         }

@@ -7,8 +7,7 @@ use std::sync::Arc;
 
 use brook_log::{Log, LogOptions, TopicConfig};
 use brook_sql::analyzer::{
-    AnalyzedStatement, Analyzer, Catalog, MemoryCatalog, RegisteredSchema,
-    SourceEntry,
+    AnalyzedStatement, Analyzer, Catalog, MemoryCatalog, RegisteredSchema, SourceEntry,
 };
 use brook_sql::ast::{QueryTarget, ShowKind, SourceKind, Statement, StatementKind};
 use brook_sql::{parse_script_statement, split_statements};
@@ -63,7 +62,11 @@ pub enum StatementResult {
     /// A persistent query started.
     QueryStarted { query_id: String, message: String },
     /// INSERT VALUES.
-    Inserted { topic: String, partition: u32, offset: u64 },
+    Inserted {
+        topic: String,
+        partition: u32,
+        offset: u64,
+    },
     /// SELECT rows.
     Rows(QueryRows),
     /// SHOW / LIST / DESCRIBE / EXPLAIN output: headed columns of text.
@@ -136,7 +139,11 @@ impl Engine {
             engine.replay()?;
         }
         if engine.options.processing_log_stream
-            && engine.analyzer.catalog().source(PROCESSING_LOG_STREAM).is_none()
+            && engine
+                .analyzer
+                .catalog()
+                .source(PROCESSING_LOG_STREAM)
+                .is_none()
         {
             let saved = std::mem::replace(&mut engine.replaying, true);
             engine.execute(PROCESSING_LOG_DDL)?;
@@ -227,8 +234,7 @@ impl Engine {
 
     /// [`Engine::execute`], naming the script in error messages.
     pub fn execute_named(&mut self, sql: &str, name: &str) -> Result<Vec<StatementResult>> {
-        let pieces =
-            split_statements(sql).map_err(|e| EngineError::Parse(e.render(sql, name)))?;
+        let pieces = split_statements(sql).map_err(|e| EngineError::Parse(e.render(sql, name)))?;
         let mut out = Vec::new();
         for piece in &pieces {
             let st = parse_script_statement(piece, &mut self.variables)
@@ -280,7 +286,10 @@ impl Engine {
                     EngineError::Statement(format!("cannot read script {path}: {e}"))
                 })?;
                 let results = self.execute_named(&script, path)?;
-                return Ok(results.into_iter().last().unwrap_or(StatementResult::Nothing));
+                return Ok(results
+                    .into_iter()
+                    .last()
+                    .unwrap_or(StatementResult::Nothing));
             }
             _ => {}
         }
@@ -443,7 +452,9 @@ impl Engine {
             }
             AnalyzedStatement::CreateType { name, ty } => {
                 self.record(text, None)?;
-                Ok(StatementResult::Message(format!("Registered custom type {name} as {ty}")))
+                Ok(StatementResult::Message(format!(
+                    "Registered custom type {name} as {ty}"
+                )))
             }
             AnalyzedStatement::DropType { name } => {
                 self.record(text, None)?;
@@ -507,7 +518,10 @@ impl Engine {
         text: &str,
     ) -> Result<StatementResult> {
         let p = pipeline::build(plan, &self.registry, &self.schemas)?;
-        let sink = p.sink.clone().expect("a persistent query's plan ends in a sink");
+        let sink = p
+            .sink
+            .clone()
+            .expect("a persistent query's plan ends in a sink");
         let source_topic = self.log.topic(&p.source.codec.entry.topic)?;
         let partitions = sink
             .partitions
@@ -533,7 +547,11 @@ impl Engine {
             self.log.clone(),
             sink_topic,
             &self.schemas,
-            if has_state(plan) { self.state.as_ref() } else { None },
+            if has_state(plan) {
+                self.state.as_ref()
+            } else {
+                None
+            },
         )?;
         self.record(text, Some(id.clone()))?;
         self.queries.insert(id.clone(), query);
@@ -599,11 +617,28 @@ impl Engine {
                         ]
                     })
                     .collect();
-                let name = if want == SourceKind::Stream { "Stream Name" } else { "Table Name" };
-                table(&[name, "Kafka Topic", "Key Format", "Value Format", "Windowed"], rows)
+                let name = if want == SourceKind::Stream {
+                    "Stream Name"
+                } else {
+                    "Table Name"
+                };
+                table(
+                    &[
+                        name,
+                        "Kafka Topic",
+                        "Key Format",
+                        "Value Format",
+                        "Windowed",
+                    ],
+                    rows,
+                )
             }
             ShowKind::Topics { all, .. } => {
-                let names = if *all { self.log.all_topics() } else { self.log.topics() };
+                let names = if *all {
+                    self.log.all_topics()
+                } else {
+                    self.log.topics()
+                };
                 let rows = names
                     .into_iter()
                     .filter(|n| *all || !n.starts_with('_'))
@@ -632,7 +667,16 @@ impl Engine {
                         ]
                     })
                     .collect();
-                table(&["Query ID", "Query Type", "Status", "Sink Name", "Query String"], rows)
+                table(
+                    &[
+                        "Query ID",
+                        "Query Type",
+                        "Status",
+                        "Sink Name",
+                        "Query String",
+                    ],
+                    rows,
+                )
             }
             ShowKind::Properties => table(
                 &["Property", "Value"],
@@ -706,5 +750,8 @@ fn kind_word(k: SourceKind) -> &'static str {
 
 fn statement_word(st: &Statement) -> String {
     let s = format!("{:?}", st.kind);
-    s.split(['(', ' ', '{']).next().unwrap_or("statement").to_string()
+    s.split(['(', ' ', '{'])
+        .next()
+        .unwrap_or("statement")
+        .to_string()
 }

@@ -66,7 +66,12 @@ pub fn insert_values(
         .columns
         .iter()
         .filter(|c| c.role == ColumnRole::Key)
-        .chain(target.columns.iter().filter(|c| c.role == ColumnRole::Value));
+        .chain(
+            target
+                .columns
+                .iter()
+                .filter(|c| c.role == ColumnRole::Value),
+        );
     for c in ordered {
         let dt = sql_to_arrow(&c.ty);
         let array = match values.iter().find(|(vc, _)| vc.name == c.name) {

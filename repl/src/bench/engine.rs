@@ -107,7 +107,11 @@ fn measure(dir: &Path, out: &mut impl Write) -> anyhow::Result<()> {
         processed as f64 / secs
     )?;
     match peak_rss_kib() {
-        Some(kib) => writeln!(out, "peak memory (VmHWM) of the query process: {:.0} MiB", kib as f64 / 1024.0)?,
+        Some(kib) => writeln!(
+            out,
+            "peak memory (VmHWM) of the query process: {:.0} MiB",
+            kib as f64 / 1024.0
+        )?,
         None => writeln!(out, "peak memory: not available (no /proc/self/status)")?,
     }
     Ok(())

@@ -42,7 +42,10 @@ pub fn run(data_dir: &Path, args: RunArgs, out: &mut impl Write) -> anyhow::Resu
             let result = engine
                 .execute_statement(&st, piece.text, &text, &name)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            if !matches!(result, StatementResult::Nothing | StatementResult::Inserted { .. }) {
+            if !matches!(
+                result,
+                StatementResult::Nothing | StatementResult::Inserted { .. }
+            ) {
                 write_result(out, &result)?;
             }
         }
@@ -61,7 +64,11 @@ pub fn run(data_dir: &Path, args: RunArgs, out: &mut impl Write) -> anyhow::Resu
         out,
         "Following {} quer{} (Ctrl-C to stop)...",
         engine.queries().len(),
-        if engine.queries().len() == 1 { "y" } else { "ies" }
+        if engine.queries().len() == 1 {
+            "y"
+        } else {
+            "ies"
+        }
     )?;
     out.flush()?;
     loop {

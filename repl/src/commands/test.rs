@@ -83,7 +83,10 @@ pub fn run(args: TestArgs, out: &mut impl Write) -> anyhow::Result<()> {
         }
         let found = brook_qtt_load(p)?;
         if found.is_empty() {
-            bail!("{}: no test cases found (expected a JSON file with a `tests` list)", p.display());
+            bail!(
+                "{}: no test cases found (expected a JSON file with a `tests` list)",
+                p.display()
+            );
         }
         cases.extend(found);
     }
