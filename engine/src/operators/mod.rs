@@ -8,6 +8,7 @@
 pub mod aggregate;
 pub mod filter;
 pub mod flatmap;
+pub mod join;
 pub mod limit;
 pub mod project;
 pub mod repartition;
@@ -115,7 +116,11 @@ pub fn conform(array: ArrayRef, dt: &DataType) -> Result<ArrayRef> {
 }
 
 /// Builds the output batch from columns, conforming each to `schema`.
-pub fn make_batch(schema: &SchemaRef, columns: Vec<ArrayRef>, rows: usize) -> Result<arrow::array::RecordBatch> {
+pub fn make_batch(
+    schema: &SchemaRef,
+    columns: Vec<ArrayRef>,
+    rows: usize,
+) -> Result<arrow::array::RecordBatch> {
     let cols = columns
         .into_iter()
         .zip(schema.fields())

@@ -1,5 +1,13 @@
 //! pipeline.rs owns turning a logical plan into the operators that run it: the source to
 //! read (with its codec), the chain of operators, and the sink to write (if any).
+//!
+//! A plan with a join reads several sources. Its pipeline is a tree: each side of a
+//! [`JoinStage`] is a [`Branch`] — a source and the operators its rows pass before the join
+//! (e.g. a repartition), or a nested join and the operators after it (n-way joins are
+//! left-deep) — and `Pipeline::operators` run on what the top join emits. Sources are
+//! numbered left to right: input 0 is `Pipeline::source`, input `i > 0` is `others[i - 1]`.
+//! [`Pipeline::process`] takes rows of one input through its branch, the joins above it and
+//! the operators after them; [`merge_by_time`] orders what several inputs read in one step.
 
 use std::sync::Arc;
 
@@ -7,14 +15,15 @@ use arrow::datatypes::SchemaRef;
 use brook_sql::analyzer::SourceEntry;
 use brook_sql::plan::{LogicalPlan, Node, Schema};
 
+use crate::aggregate::AggregateFunction;
+use crate::catalog::aggregate_column_args;
 use crate::catalog::sql_to_arrow;
 use crate::expr::{compile, InputLayout};
 use crate::functions::FunctionRegistry;
-use crate::aggregate::AggregateFunction;
-use crate::catalog::aggregate_column_args;
 use crate::operators::aggregate::{Aggregate, AggregateCallPlan};
 use crate::operators::filter::Filter;
 use crate::operators::flatmap::{FlatMap, TableFunction};
+use crate::operators::join::{Join, JoinSpec, Side};
 use crate::operators::limit::Limit;
 use crate::operators::project::Project;
 use crate::operators::repartition::Repartition;
@@ -32,10 +41,100 @@ pub struct SourceInput {
     pub arrow: SchemaRef,
 }
 
+/// Where rows of one side of a join come from.
+#[derive(Debug)]
+pub enum Branch {
+    /// Input `input`'s rows, through `operators`.
+    Source {
+        input: usize,
+        operators: Vec<Box<dyn Operator>>,
+    },
+    /// What a nested join emits, through `operators`.
+    Join {
+        join: Box<JoinStage>,
+        operators: Vec<Box<dyn Operator>>,
+    },
+}
+
+/// A join and its two sides.
+#[derive(Debug)]
+pub struct JoinStage {
+    pub left: Branch,
+    pub right: Branch,
+    pub join: Join,
+}
+
+impl Branch {
+    fn contains(&self, input: usize) -> bool {
+        match self {
+            Branch::Source { input: i, .. } => *i == input,
+            Branch::Join { join, .. } => join.left.contains(input) || join.right.contains(input),
+        }
+    }
+
+    fn process(
+        &mut self,
+        input: usize,
+        rows: super::rows::Rows,
+        errors: &mut Vec<super::processing_log::ProcessingError>,
+    ) -> Result<super::rows::Rows> {
+        match self {
+            Branch::Source { operators, .. } => run_operators(operators, rows, errors),
+            Branch::Join { join, operators } => {
+                let rows = join.process(input, rows, errors)?;
+                run_operators(operators, rows, errors)
+            }
+        }
+    }
+
+    /// Calls `f` on every operator of the branch, the deepest first.
+    fn for_each_operator(
+        &mut self,
+        f: &mut dyn FnMut(&mut Box<dyn Operator>) -> Result<()>,
+    ) -> Result<()> {
+        let ops = match self {
+            Branch::Source { operators, .. } => operators,
+            Branch::Join { join, operators } => {
+                join.left.for_each_operator(f)?;
+                join.right.for_each_operator(f)?;
+                operators
+            }
+        };
+        ops.iter_mut().try_for_each(f)
+    }
+}
+
+impl JoinStage {
+    fn process(
+        &mut self,
+        input: usize,
+        rows: super::rows::Rows,
+        errors: &mut Vec<super::processing_log::ProcessingError>,
+    ) -> Result<super::rows::Rows> {
+        let side = if self.left.contains(input) {
+            Side::Left
+        } else {
+            Side::Right
+        };
+        let rows = match side {
+            Side::Left => self.left.process(input, rows, errors)?,
+            Side::Right => self.right.process(input, rows, errors)?,
+        };
+        if rows.is_empty() {
+            return Ok(rows);
+        }
+        self.join.process(side, rows, errors)
+    }
+}
+
 /// A plan made runnable.
 #[derive(Debug)]
 pub struct Pipeline {
     pub source: SourceInput,
+    /// The other sources of a join (inputs 1, 2, ...).
+    pub others: Vec<SourceInput>,
+    /// The join tree, for a plan with joins; `operators` then run on what it emits.
+    pub join: Option<Box<JoinStage>>,
     pub operators: Vec<Box<dyn Operator>>,
     /// The stream or table written, for persistent queries.
     pub sink: Option<SourceEntry>,
@@ -51,11 +150,56 @@ pub fn arrow_schema(schema: &Schema) -> SchemaRef {
     InputLayout::from_schema(schema).arrow_schema().clone()
 }
 
+impl Pipeline {
+    /// Every source read, input 0 first.
+    pub fn inputs(&self) -> Vec<&SourceInput> {
+        std::iter::once(&self.source).chain(&self.others).collect()
+    }
+
+    /// Input `i`.
+    pub fn input(&self, i: usize) -> &SourceInput {
+        if i == 0 {
+            &self.source
+        } else {
+            &self.others[i - 1]
+        }
+    }
+
+    /// Rows decoded from input `input` through every step they pass.
+    pub fn process(
+        &mut self,
+        input: usize,
+        rows: super::rows::Rows,
+        errors: &mut Vec<super::processing_log::ProcessingError>,
+    ) -> Result<super::rows::Rows> {
+        let rows = match &mut self.join {
+            None => rows,
+            Some(j) => j.process(input, rows, errors)?,
+        };
+        run_operators(&mut self.operators, rows, errors)
+    }
+
+    /// Calls `f` on every operator: those before joins, then `operators`.
+    pub fn for_each_operator(
+        &mut self,
+        f: &mut dyn FnMut(&mut Box<dyn Operator>) -> Result<()>,
+    ) -> Result<()> {
+        if let Some(j) = &mut self.join {
+            j.left.for_each_operator(f)?;
+            j.right.for_each_operator(f)?;
+        }
+        self.operators.iter_mut().try_for_each(f)
+    }
+}
+
 fn is_table_source(plan: &LogicalPlan) -> bool {
     match &plan.node {
         Node::Source { entry, .. } => entry.is_table(),
         Node::Aggregate { .. } => true,
-        Node::Join { .. } => false,
+        Node::Join { kind, .. } => matches!(
+            kind,
+            brook_sql::plan::JoinKind::TableTable | brook_sql::plan::JoinKind::ForeignKey
+        ),
         _ => plan.inputs().first().is_some_and(|i| is_table_source(i)),
     }
 }
@@ -73,10 +217,7 @@ pub fn build(
     let mut limit = None;
     loop {
         match &node.node {
-            Node::Source { .. } => break,
-            Node::Join { .. } => {
-                return Err(EngineError::NotSupportedYet("joins".into()));
-            }
+            Node::Source { .. } | Node::Join { .. } => break,
             Node::Sink { input, entry, .. } => {
                 sink = Some((**entry).clone());
                 node = input;
@@ -93,14 +234,122 @@ pub fn build(
         chain.push(node);
         node = node.inputs()[0];
     }
-    let Node::Source { entry, .. } = &node.node else {
-        unreachable!("the loop stops at a source")
+    let mut sources = Vec::new();
+    let join = match &node.node {
+        Node::Join { .. } => Some(Box::new(build_join(node, registry, schemas, &mut sources)?)),
+        _ => {
+            sources.push(source_input(node, schemas)?);
+            None
+        }
     };
-    let source = SourceInput {
+    let operators = build_operators(&chain, registry)?;
+    let mut sources = sources.into_iter();
+    let source = sources.next().expect("a plan reads a source");
+    let output = plan_output(plan).clone();
+    Ok(Pipeline {
+        source,
+        others: sources.collect(),
+        join,
+        operators,
+        sink,
+        output_arrow: arrow_schema(&output),
+        output,
+        limit,
+    })
+}
+
+/// The source a `Source` node reads.
+fn source_input(node: &LogicalPlan, schemas: &ProvidedSchemas) -> Result<SourceInput> {
+    let Node::Source { entry, .. } = &node.node else {
+        return Err(EngineError::Statement("expected a source".into()));
+    };
+    Ok(SourceInput {
         codec: SourceCodec::new(entry, schemas)?,
         schema: node.schema.clone(),
         arrow: arrow_schema(&node.schema),
+    })
+}
+
+/// The join stage of a `Join` node; its sources are appended to `sources`.
+fn build_join(
+    node: &LogicalPlan,
+    registry: &FunctionRegistry,
+    schemas: &ProvidedSchemas,
+    sources: &mut Vec<SourceInput>,
+) -> Result<JoinStage> {
+    let Node::Join {
+        left,
+        right,
+        join_type,
+        kind,
+        left_key,
+        right_key,
+        within,
+        ..
+    } = &node.node
+    else {
+        return Err(EngineError::Statement("expected a join".into()));
     };
+    let left_branch = build_branch(left, registry, schemas, sources)?;
+    let right_branch = build_branch(right, registry, schemas, sources)?;
+    let join = Join::new(JoinSpec {
+        kind: *kind,
+        join_type: *join_type,
+        within: *within,
+        left_key: compile(left_key, &InputLayout::from_schema(&left.schema), registry)?,
+        right_key: compile(
+            right_key,
+            &InputLayout::from_schema(&right.schema),
+            registry,
+        )?,
+        left_arrow: arrow_schema(&left.schema),
+        right_arrow: arrow_schema(&right.schema),
+        output_arrow: arrow_schema(&node.schema),
+        left: left.schema.clone(),
+        right: right.schema.clone(),
+        output: node.schema.clone(),
+    })?;
+    Ok(JoinStage {
+        left: left_branch,
+        right: right_branch,
+        join,
+    })
+}
+
+/// One side of a join: the steps down to a source or a nested join.
+fn build_branch(
+    plan: &LogicalPlan,
+    registry: &FunctionRegistry,
+    schemas: &ProvidedSchemas,
+    sources: &mut Vec<SourceInput>,
+) -> Result<Branch> {
+    let mut chain: Vec<&LogicalPlan> = Vec::new();
+    let mut node = plan;
+    while !matches!(node.node, Node::Source { .. } | Node::Join { .. }) {
+        chain.push(node);
+        node = node.inputs()[0];
+    }
+    let operators = build_operators(&chain, registry)?;
+    Ok(match &node.node {
+        Node::Join { .. } => Branch::Join {
+            join: Box::new(build_join(node, registry, schemas, sources)?),
+            operators,
+        },
+        _ => {
+            sources.push(source_input(node, schemas)?);
+            Branch::Source {
+                input: sources.len() - 1,
+                operators,
+            }
+        }
+    })
+}
+
+/// The operators of `chain` (root first), in the order rows pass them.
+fn build_operators(
+    chain: &[&LogicalPlan],
+    registry: &FunctionRegistry,
+) -> Result<Vec<Box<dyn Operator>>> {
     let mut operators: Vec<Box<dyn Operator>> = Vec::new();
     for step in chain.iter().rev() {
         let input = step.inputs()[0];
@@ -154,14 +403,16 @@ pub fn build(
                     .collect::<std::result::Result<Vec<_>, _>>()?;
                 let mut calls = Vec::new();
                 for a in aggregates {
-                    let column_args =
-                        aggregate_column_args(&a.name).unwrap_or(a.args.len()).min(a.args.len());
+                    let column_args = aggregate_column_args(&a.name)
+                        .unwrap_or(a.args.len())
+                        .min(a.args.len());
                     let types: Vec<_> = a.args.iter().map(|e| e.ty.clone()).collect();
                     let literals = a.args[column_args..]
                         .iter()
                         .map(|e| literal_value(e, registry))
                         .collect::<Result<Vec<_>>>()?;
-                    let function = AggregateFunction::new(&a.name, &types, column_args, literals, &a.ty)?;
+                    let function =
+                        AggregateFunction::new(&a.name, &types, column_args, literals, &a.ty)?;
                     let args = a.args[..column_args]
                         .iter()
                         .map(|e| compile(e, &layout, registry))
@@ -177,15 +428,7 @@ pub fn build(
         };
         operators.push(op);
     }
-    let output = plan_output(plan).clone();
-    Ok(Pipeline {
-        source,
-        operators,
-        sink,
-        output_arrow: arrow_schema(&output),
-        output,
-        limit,
-    })
+    Ok(operators)
 }
 
 /// The positions of a schema's key columns.
@@ -200,7 +443,10 @@ fn key_positions(schema: &Schema) -> Vec<usize> {
 }
 
 /// The value of a literal argument (e.g. TOPK's k).
-fn literal_value(e: &brook_sql::plan::TypedExpr, registry: &FunctionRegistry) -> Result<datafusion::common::ScalarValue> {
+fn literal_value(
+    e: &brook_sql::plan::TypedExpr,
+    registry: &FunctionRegistry,
+) -> Result<datafusion::common::ScalarValue> {
     let pe = compile(e, &InputLayout::new(Vec::new()), registry)?;
     let one = arrow::array::RecordBatch::try_new_with_options(
         Arc::new(arrow::datatypes::Schema::empty()),
@@ -231,6 +477,40 @@ pub fn run_operators(
         rows = op.process(rows, errors)?;
     }
     Ok(rows)
+}
+
+/// Orders rows several inputs read in one step as Kafka Streams picks records: each piece
+/// (one partition of one input, in offset order) stays in order, and of the pieces' next
+/// records the one with the smallest timestamp goes first (ties: the earlier piece). Returns
+/// runs of consecutive rows of one piece, tagged with its input.
+pub fn merge_by_time(
+    pieces: Vec<(usize, super::rows::Rows)>,
+) -> Result<Vec<(usize, super::rows::Rows)>> {
+    if pieces.len() <= 1 {
+        return Ok(pieces);
+    }
+    let mut heads = vec![0usize; pieces.len()];
+    let mut runs: Vec<(usize, Vec<u32>)> = Vec::new();
+    loop {
+        let mut best: Option<(usize, i64)> = None;
+        for (p, (_, rows)) in pieces.iter().enumerate() {
+            if let Some(ts) = rows.timestamps.get(heads[p]) {
+                if best.is_none_or(|(_, b)| *ts < b) {
+                    best = Some((p, *ts));
+                }
+            }
+        }
+        let Some((p, _)) = best else { break };
+        let row = heads[p] as u32;
+        heads[p] += 1;
+        match runs.last_mut() {
+            Some((q, v)) if *q == p => v.push(row),
+            _ => runs.push((p, vec![row])),
+        }
+    }
+    runs.into_iter()
+        .map(|(p, rows)| Ok((pieces[p].0, pieces[p].1.take(&rows)?)))
+        .collect()
 }
 
 /// Shared handle type for the function registry.

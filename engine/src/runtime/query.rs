@@ -3,6 +3,10 @@
 //! partitions (from the query's committed offsets), runs it through the operators as one
 //! micro-batch per partition read, writes the results to the sink topic, then commits the
 //! operators' state and the source offsets.
+//!
+//! A query with joins reads several topics (see [`JoinedTopic`]): each step reads what is
+//! new on all of them, decodes it for every input over the topic, and runs it in the order
+//! [`merge_by_time`] gives.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,7 +15,7 @@ use brook_log::{Log, ReadLimit, Topic};
 
 use super::codec::{ProvidedSchemas, SourceCodec};
 use super::error::Result;
-use super::pipeline::{run_operators, Pipeline};
+use super::pipeline::{merge_by_time, run_operators, Pipeline};
 use super::processing_log::{self, ProcessingError};
 
 /// Records read per partition per micro-batch.
@@ -36,6 +40,17 @@ pub struct PersistentQuery {
     pub processed: u64,
     pub failed: u64,
     pub batch_records: usize,
+    /// For a query with joins: every topic it reads (the source topic first). Empty otherwise.
+    joined: Vec<JoinedTopic>,
+}
+
+/// A topic a query with joins reads, and the pipeline inputs over it.
+#[derive(Debug)]
+struct JoinedTopic {
+    topic: Arc<Topic>,
+    inputs: Vec<usize>,
+    /// Next offset to read, per partition.
+    positions: BTreeMap<u32, u64>,
 }
 
 impl PersistentQuery {
@@ -75,6 +90,28 @@ impl PersistentQuery {
             let start = source_topic.partition(p)?.start_offset();
             positions.insert(p, committed.unwrap_or(start).max(start));
         }
+        let mut joined: Vec<JoinedTopic> = Vec::new();
+        if pipeline.join.is_some() {
+            for (i, input) in pipeline.inputs().into_iter().enumerate() {
+                let name = &input.codec.entry.topic;
+                if let Some(t) = joined.iter_mut().find(|t| t.topic.name() == name) {
+                    t.inputs.push(i);
+                    continue;
+                }
+                let topic = log.topic(name)?;
+                let mut positions = BTreeMap::new();
+                for p in 0..topic.partition_count() {
+                    let start = topic.partition(p)?.start_offset();
+                    let committed = log.committed_offset(&id, topic.name(), p);
+                    positions.insert(p, committed.unwrap_or(start).max(start));
+                }
+                joined.push(JoinedTopic {
+                    topic,
+                    inputs: vec![i],
+                    positions,
+                });
+            }
+        }
         Ok(PersistentQuery {
             id,
             sql,
@@ -89,7 +126,70 @@ impl PersistentQuery {
             processed: 0,
             failed: 0,
             batch_records: DEFAULT_BATCH_RECORDS,
+            joined,
         })
+    }
+
+    /// [`PersistentQuery::step`] for a query with joins.
+    fn step_joined(&mut self) -> Result<usize> {
+        let mut total = 0;
+        let mut errors: Vec<ProcessingError> = Vec::new();
+        let mut pieces = Vec::new();
+        for t in self.joined.iter_mut() {
+            for p in 0..t.topic.partition_count() {
+                let partition = t.topic.partition(p)?.clone();
+                let from = t.positions.get(&p).copied().unwrap_or(0);
+                let from = from.max(partition.start_offset());
+                let records = partition.read(from, ReadLimit::records(self.batch_records))?;
+                let Some(last) = records.last() else { continue };
+                t.positions.insert(p, last.offset + 1);
+                total += records.len();
+                for &i in &t.inputs {
+                    let src = self.pipeline.input(i);
+                    let rows =
+                        src.codec
+                            .decode(&src.schema, &src.arrow, p, &records, &mut errors)?;
+                    pieces.push((i, rows));
+                }
+            }
+        }
+        if total == 0 {
+            return Ok(0);
+        }
+        for (input, rows) in merge_by_time(pieces)? {
+            let out = self.pipeline.process(input, rows, &mut errors)?;
+            if out.is_empty() {
+                continue;
+            }
+            match self.sink_codec.encode(&out) {
+                Ok(recs) => {
+                    self.sink_topic.produce(&recs)?;
+                }
+                Err(e) => errors.push(ProcessingError::row(format!(
+                    "Error serializing rows for {}: {e}",
+                    self.sink_name
+                ))),
+            }
+        }
+        self.failed += errors.len() as u64;
+        self.processed += total as u64;
+        self.pipeline.for_each_operator(&mut |op| op.commit())?;
+        let offsets: Vec<(String, u32, u64)> = self
+            .joined
+            .iter()
+            .flat_map(|t| {
+                t.positions
+                    .iter()
+                    .map(|(p, o)| (t.topic.name().to_string(), *p, *o))
+            })
+            .collect();
+        let refs: Vec<(&str, u32, u64)> = offsets
+            .iter()
+            .map(|(t, p, o)| (t.as_str(), *p, *o))
+            .collect();
+        self.log.commit_offsets(&self.id, &refs)?;
+        processing_log::write(&self.log, &self.id, &errors)?;
+        Ok(total)
     }
 
     /// The source topic's name.
@@ -99,6 +199,9 @@ impl PersistentQuery {
 
     /// Processes what is new on the source; returns the number of records read.
     pub fn step(&mut self) -> Result<usize> {
+        if !self.joined.is_empty() {
+            return self.step_joined();
+        }
         let mut total = 0;
         let mut errors: Vec<ProcessingError> = Vec::new();
         for p in 0..self.source_topic.partition_count() {
@@ -144,8 +247,10 @@ impl PersistentQuery {
                 .iter()
                 .map(|(p, o)| (self.source_topic.name().to_string(), *p, *o))
                 .collect();
-            let refs: Vec<(&str, u32, u64)> =
-                offsets.iter().map(|(t, p, o)| (t.as_str(), *p, *o)).collect();
+            let refs: Vec<(&str, u32, u64)> = offsets
+                .iter()
+                .map(|(t, p, o)| (t.as_str(), *p, *o))
+                .collect();
             self.log.commit_offsets(&self.id, &refs)?;
             processing_log::write(&self.log, &self.id, &errors)?;
         }
@@ -154,8 +259,17 @@ impl PersistentQuery {
 
     /// Whether every partition has been read to its end.
     pub fn caught_up(&self) -> bool {
-        self.source_topic.partitions().iter().all(|p| {
-            self.positions.get(&p.id()).copied().unwrap_or(0) >= p.end_offset()
-        })
+        if !self.joined.is_empty() {
+            return self.joined.iter().all(|t| {
+                t.topic
+                    .partitions()
+                    .iter()
+                    .all(|p| t.positions.get(&p.id()).copied().unwrap_or(0) >= p.end_offset())
+            });
+        }
+        self.source_topic
+            .partitions()
+            .iter()
+            .all(|p| self.positions.get(&p.id()).copied().unwrap_or(0) >= p.end_offset())
     }
 }

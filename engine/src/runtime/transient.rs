@@ -12,7 +12,7 @@ use brook_log::{Log, ReadLimit, StoredRecord};
 use brook_sql::plan::Schema;
 
 use super::error::Result;
-use super::pipeline::{run_operators, Pipeline};
+use super::pipeline::{merge_by_time, run_operators, Pipeline};
 use super::processing_log::ProcessingError;
 
 /// The rows a SELECT returned.
@@ -30,7 +30,12 @@ impl QueryRows {
 }
 
 /// Runs a transient query over what its source topic holds now.
-pub fn run(log: &Arc<Log>, mut pipeline: Pipeline, pull: bool, from_beginning: bool) -> Result<QueryRows> {
+pub fn run(
+    log: &Arc<Log>,
+    mut pipeline: Pipeline,
+    pull: bool,
+    from_beginning: bool,
+) -> Result<QueryRows> {
     let entry = pipeline.source.codec.entry.clone();
     let topic = log.topic(&entry.topic)?;
     let mut batches = Vec::new();
@@ -40,6 +45,9 @@ pub fn run(log: &Arc<Log>, mut pipeline: Pipeline, pull: bool, from_beginning: b
             schema: pipeline.output.clone(),
             batches,
         });
+    }
+    if pipeline.join.is_some() {
+        return run_joined(log, pipeline, errors);
     }
     for p in topic.partitions() {
         let mut records: Vec<StoredRecord> = Vec::new();
@@ -76,6 +84,60 @@ pub fn run(log: &Arc<Log>, mut pipeline: Pipeline, pull: bool, from_beginning: b
                     batches.push(out.batch);
                 }
             }
+        }
+    }
+    Ok(QueryRows {
+        schema: pipeline.output.clone(),
+        batches,
+    })
+}
+
+/// A SELECT with joins: every topic it reads, from the start, in the order
+/// [`merge_by_time`] gives (joins have no pull form; the result is their changes).
+fn run_joined(
+    log: &Arc<Log>,
+    mut pipeline: Pipeline,
+    mut errors: Vec<ProcessingError>,
+) -> Result<QueryRows> {
+    let mut pieces = Vec::new();
+    let mut topics: Vec<String> = Vec::new();
+    let inputs: Vec<(usize, String)> = pipeline
+        .inputs()
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (i, s.codec.entry.topic.clone()))
+        .collect();
+    for (_, name) in &inputs {
+        if topics.contains(name) {
+            continue;
+        }
+        topics.push(name.clone());
+        let topic = log.topic(name)?;
+        for p in topic.partitions() {
+            let mut records: Vec<StoredRecord> = Vec::new();
+            let mut from = p.start_offset();
+            loop {
+                let chunk = p.read(from, ReadLimit::records(8192))?;
+                let Some(last) = chunk.last() else { break };
+                from = last.offset + 1;
+                records.extend(chunk);
+            }
+            for (i, _) in inputs.iter().filter(|(_, t)| t == name) {
+                let src = pipeline.input(*i);
+                let rows =
+                    src.codec
+                        .decode(&src.schema, &src.arrow, p.id(), &records, &mut errors)?;
+                pieces.push((*i, rows));
+            }
+        }
+    }
+    let mut batches = Vec::new();
+    for (input, rows) in merge_by_time(pieces)? {
+        let out = pipeline.process(input, rows, &mut errors)?;
+        let keep: Vec<bool> = out.deletes.iter().map(|d| !d).collect();
+        let out = out.filter(&arrow::array::BooleanArray::from(keep))?;
+        if !out.is_empty() {
+            batches.push(out.batch);
         }
     }
     Ok(QueryRows {

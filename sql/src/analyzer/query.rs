@@ -237,6 +237,24 @@ pub(crate) fn analyze_query<C: CatalogMut>(
         sources.push((right_alias, right));
     }
     let multi = sources.len() > 1;
+    // Column names more than one joined source has: a qualified reference to one of them is
+    // named `SOURCE_NAME` in the projection, any other just `NAME` (as ksqlDB's
+    // AstSanitizer names them).
+    let mut common: Vec<String> = Vec::new();
+    for (i, (_, a)) in sources.iter().enumerate() {
+        for c in a
+            .columns
+            .iter()
+            .filter(|c| matches!(c.role, ColumnRole::Key | ColumnRole::Value))
+        {
+            let again = sources[i + 1..]
+                .iter()
+                .any(|(_, b)| b.columns.iter().any(|d| d.name == c.name));
+            if again && !common.contains(&c.name) {
+                common.push(c.name.clone());
+            }
+        }
+    }
 
     // Window bounds are selectable in windowed aggregations (but not of joins), and not in
     // WHERE, which runs before the window is known.
@@ -356,7 +374,9 @@ pub(crate) fn analyze_query<C: CatalogMut>(
     let default_name = |e: &TypedExpr| -> Option<String> {
         match &e.kind {
             TypedExprKind::Column(c) => Some(match (&c.source, multi) {
-                (Some(s), true) => format!("{s}_{}", c.name),
+                (Some(s), true) if common.contains(&c.name) || is_pseudo_name(&c.name) => {
+                    format!("{s}_{}", c.name)
+                }
                 _ => c.name.clone(),
             }),
             TypedExprKind::Dereference { field, .. } => Some(field.clone()),
@@ -435,7 +455,11 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                 }
                 for c in wildcard_columns(source.as_ref().map(|s| s.value.as_str())) {
                     let e = column_expr(&c);
-                    let name = default_name(&e).unwrap_or_else(|| c.name.clone());
+                    // A star over a join names every column after its source.
+                    let name = match (&c.source, multi) {
+                        (Some(s), true) => format!("{s}_{}", c.name),
+                        _ => default_name(&e).unwrap_or_else(|| c.name.clone()),
+                    };
                     items.push(SelectEntry {
                         text: name.clone(),
                         name,
@@ -1129,9 +1153,11 @@ pub(crate) fn analyze_query<C: CatalogMut>(
     // items repeating that same expression are duplicates of the key.
     let mut key_items: Vec<Vec<usize>> = vec![Vec::new(); final_keys.len()];
     for (k, key) in final_keys.iter().enumerate() {
-        let Some(first) = items
+        // The expressions equal to the key in order of preference (a join's left side first).
+        let Some(first) = key
+            .matches
             .iter()
-            .position(|it| key.matches.iter().any(|m| same_expr(m, &it.expr)))
+            .find_map(|m| items.iter().position(|it| same_expr(m, &it.expr)))
         else {
             continue;
         };
@@ -1275,9 +1301,27 @@ pub(crate) fn analyze_query<C: CatalogMut>(
         } else {
             value_columns.push(col);
         }
+        // A join's key is whichever side is present: selecting one side's join column as
+        // the key reads the join's key column (the side's own column is null in an outer
+        // join's row without that side).
+        let join_key = key_items
+            .iter()
+            .position(|v| v.first() == Some(&i))
+            .map(|k| &final_keys[k])
+            .filter(|k| k.what == KeyOrigin::Join)
+            .and_then(|k| {
+                plan.schema
+                    .columns
+                    .iter()
+                    .find(|c| c.source.is_none() && c.is_key() && c.name == k.name)
+            });
+        let expr = match join_key {
+            Some(c) => TypedExpr::column(None, c.name.clone(), c.ty.clone()),
+            None => it.expr.clone(),
+        };
         named.push(NamedExpr {
             name: it.name.clone(),
-            expr: it.expr.clone(),
+            expr,
         });
     }
     if persistent && value_columns.is_empty() {
@@ -1732,6 +1776,9 @@ fn analyze_join<C: CatalogMut>(
         }]
     };
 
+    if let Some(k) = new_key.iter().find(|k| k.ty.contains_map()) {
+        return err(j.span, format!("Map keys, including types that contain maps, are not supported as they may lead to unexpected behavior due to inconsistent serialization. Key column name: `{}`. Column type: {}. See https://github.com/confluentinc/ksql/issues/6621 for more.", k.name, k.ty));
+    }
     let mut cols: Vec<Column> = new_key
         .iter()
         .map(|k| Column::new(k.name.clone(), k.ty.clone(), ColumnRole::Key))
