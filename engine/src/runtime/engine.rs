@@ -728,6 +728,9 @@ impl Engine {
                 progressed += q.step()?;
             }
             if progressed == 0 {
+                for q in self.queries.values_mut() {
+                    q.commit()?;
+                }
                 return Ok(total);
             }
             total += progressed as u64;

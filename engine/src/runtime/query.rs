@@ -20,6 +20,8 @@ use super::processing_log::{self, ProcessingError};
 
 /// Records read per partition per micro-batch.
 pub const DEFAULT_BATCH_RECORDS: usize = 8192;
+/// Default `commit.interval.ms`.
+pub const DEFAULT_COMMIT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(1000);
 
 /// A persistent query.
 #[derive(Debug)]
@@ -40,6 +42,12 @@ pub struct PersistentQuery {
     pub processed: u64,
     pub failed: u64,
     pub batch_records: usize,
+    /// How often state and offsets are committed while records keep coming
+    /// (`commit.interval.ms`).
+    pub commit_interval: std::time::Duration,
+    last_commit: std::time::Instant,
+    /// Records were processed since the last commit.
+    uncommitted: bool,
     /// For a query with joins: every topic it reads (the source topic first). Empty otherwise.
     joined: Vec<JoinedTopic>,
 }
@@ -126,6 +134,9 @@ impl PersistentQuery {
             processed: 0,
             failed: 0,
             batch_records: DEFAULT_BATCH_RECORDS,
+            commit_interval: DEFAULT_COMMIT_INTERVAL,
+            last_commit: std::time::Instant::now(),
+            uncommitted: false,
             joined,
         })
     }
@@ -237,24 +248,40 @@ impl PersistentQuery {
         }
         if total > 0 {
             self.processed += total as u64;
-            let positions: Vec<(u32, u64)> = self.positions.iter().map(|(p, o)| (*p, *o)).collect();
-            for op in self.pipeline.operators.iter_mut() {
-                op.note_offsets(&positions);
-                op.commit()?;
-            }
-            let offsets: Vec<(String, u32, u64)> = self
-                .positions
-                .iter()
-                .map(|(p, o)| (self.source_topic.name().to_string(), *p, *o))
-                .collect();
-            let refs: Vec<(&str, u32, u64)> = offsets
-                .iter()
-                .map(|(t, p, o)| (t.as_str(), *p, *o))
-                .collect();
-            self.log.commit_offsets(&self.id, &refs)?;
+            self.uncommitted = true;
             processing_log::write(&self.log, &self.id, &errors)?;
+            if self.last_commit.elapsed() >= self.commit_interval {
+                self.commit()?;
+            }
         }
         Ok(total)
+    }
+
+    /// Commits the operators' state with the source offsets it covers, then the offsets
+    /// to the query's consumer group. Steps commit at most every `commit_interval`; the
+    /// engine commits every query when they have caught up.
+    pub fn commit(&mut self) -> Result<()> {
+        self.last_commit = std::time::Instant::now();
+        if !self.uncommitted {
+            return Ok(());
+        }
+        let positions: Vec<(u32, u64)> = self.positions.iter().map(|(p, o)| (*p, *o)).collect();
+        for op in self.pipeline.operators.iter_mut() {
+            op.note_offsets(&positions);
+            op.commit()?;
+        }
+        let offsets: Vec<(String, u32, u64)> = self
+            .positions
+            .iter()
+            .map(|(p, o)| (self.source_topic.name().to_string(), *p, *o))
+            .collect();
+        let refs: Vec<(&str, u32, u64)> = offsets
+            .iter()
+            .map(|(t, p, o)| (t.as_str(), *p, *o))
+            .collect();
+        self.log.commit_offsets(&self.id, &refs)?;
+        self.uncommitted = false;
+        Ok(())
     }
 
     /// Whether every partition has been read to its end.
