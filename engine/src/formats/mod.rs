@@ -1,6 +1,7 @@
 //! Key and value formats: bytes on the log <-> Arrow columns, as ksqlDB encodes them.
 //!
-//! One [`Format`] per ksqlDB format (`kafka`, `json`, `delimited`, `avro`, `none`), made by
+//! One [`Format`] per ksqlDB format (`kafka`, `json`, `delimited`, `avro`, `protobuf` for
+//! PROTOBUF and PROTOBUF_NOSR, `jsonsr` for JSON_SR, `none`), made by
 //! [`create`] from the format's name, its [`FormatOptions`] (the `WITH` properties that shape
 //! the encoding) and the Arrow schema of the columns that side of the record carries (the key
 //! columns or the value columns). `windowed` adds the window bytes that ksqlDB appends to the
@@ -31,12 +32,16 @@
 pub mod avro;
 pub mod delimited;
 pub mod json;
+pub mod jsonsr;
 pub mod kafka;
 pub mod none;
+pub mod protobuf;
 pub mod windowed;
 
 mod columns;
 mod jsontext;
+mod protoschema;
+mod protowire;
 mod value;
 
 use std::fmt;
@@ -50,7 +55,7 @@ pub use columns::{map_type, sql_type_name};
 /// Why a format could not be made, or a record could not be encoded.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FormatError {
-    /// A format ksqlDB has that Brook does not implement yet (PROTOBUF, JSON_SR, ...).
+    /// A format ksqlDB has that Brook does not implement yet.
     #[error("format {0} is not supported yet")]
     NotSupportedYet(String),
     /// A name that is no format at all.
@@ -85,16 +90,27 @@ pub struct FormatOptions {
     /// `VALUE_DELIMITER` / `KEY_DELIMITER` as written: a single character or `TAB` / `SPACE`.
     /// Only DELIMITED accepts it; the default is a comma.
     pub delimiter: Option<String>,
-    /// `VALUE_AVRO_SCHEMA_FULL_NAME` / `KEY_AVRO_SCHEMA_FULL_NAME`: the full name of the
-    /// generated Avro record. Default `io.confluent.ksql.avro_schemas.KsqlDataSourceSchema`.
+    /// The `fullSchemaName` format property (`VALUE_SCHEMA_FULL_NAME`,
+    /// `VALUE_AVRO_SCHEMA_FULL_NAME`, `KEY_SCHEMA_FULL_NAME`). AVRO: the full name of the
+    /// generated record, default `io.confluent.ksql.avro_schemas.KsqlDataSourceSchema`.
+    /// PROTOBUF: the message of the provided schema to use, and the name of the generated
+    /// message (default `ConnectDefault1`).
     pub avro_schema_full_name: Option<String>,
-    /// A schema the topic was written with (for AVRO: the Avro schema as JSON, e.g. a
-    /// conformance case's `topics[].valueSchema`). Payloads are read with it as the writer
-    /// schema, and logical JSON is encoded with it.
+    /// A schema the topic was written with, e.g. a conformance case's `topics[].valueSchema`.
+    /// AVRO: the Avro schema as JSON; payloads are read with it as the writer schema, and
+    /// logical JSON is encoded with it. PROTOBUF: the `.proto` text as a JSON string, or
+    /// `{"schema": <text>, "references": [{"name": .., "schema": <text>}]}` when it imports
+    /// other schemas; records are read and written as its message (see `protobuf`).
     pub provided_schema: Option<serde_json::Value>,
     /// AVRO only: payloads carry Confluent's wire header (magic byte 0 and a 4-byte schema id)
     /// before the Avro datum, as schema-registry clients write them. Written with id 0.
+    /// (PROTOBUF and JSON_SR always carry it; PROTOBUF_NOSR never does.)
     pub confluent_framing: bool,
+    /// PROTOBUF and PROTOBUF_NOSR: the `nullableRepresentation` format property
+    /// (`KEY_/VALUE_PROTOBUF_NULLABLE_REPRESENTATION`): `OPTIONAL` or `WRAPPER` make nullable
+    /// primitive columns `optional` fields or `google.protobuf.*Value` wrappers, which read a
+    /// missing field as null; unset, they are plain proto3 fields (null reads as the default).
+    pub nullable_representation: Option<String>,
 }
 
 impl FormatOptions {
@@ -213,7 +229,17 @@ pub fn create(
         "DELIMITED" => Ok(Box::new(delimited::DelimitedFormat::new(options, schema)?)),
         "AVRO" => Ok(Box::new(avro::AvroFormat::new(options, schema)?)),
         "NONE" => Ok(Box::new(none::NoneFormat::new(options, schema)?)),
-        "PROTOBUF" | "PROTOBUF_NOSR" | "JSON_SR" => Err(FormatError::NotSupportedYet(upper)),
+        "PROTOBUF" => Ok(Box::new(protobuf::ProtobufFormat::new(
+            protobuf::Flavor::Registry,
+            options,
+            schema,
+        )?)),
+        "PROTOBUF_NOSR" => Ok(Box::new(protobuf::ProtobufFormat::new(
+            protobuf::Flavor::NoRegistry,
+            options,
+            schema,
+        )?)),
+        "JSON_SR" => Ok(Box::new(jsonsr::JsonSrFormat::new(options, schema)?)),
         _ => Err(FormatError::Unknown(upper)),
     }
 }

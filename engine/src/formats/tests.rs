@@ -88,16 +88,13 @@ fn factory_names_are_case_insensitive() {
 }
 
 #[test]
-fn factory_rejects_unknown_and_unimplemented() {
+fn factory_rejects_unknown_formats() {
     let s = schema(&[("A", DataType::Utf8)]);
-    let e = create("PROTOBUF", &FormatOptions::default(), &s).unwrap_err();
-    assert_eq!(e, FormatError::NotSupportedYet("PROTOBUF".into()));
-    assert_eq!(e.to_string(), "format PROTOBUF is not supported yet");
-    for name in ["protobuf_nosr", "JSON_SR"] {
-        assert!(matches!(
-            create(name, &FormatOptions::default(), &s),
-            Err(FormatError::NotSupportedYet(_))
-        ));
+    for name in ["PROTOBUF", "protobuf_nosr", "JSON_SR"] {
+        assert_eq!(
+            create(name, &FormatOptions::default(), &s).unwrap().name(),
+            name.to_ascii_uppercase()
+        );
     }
     assert_eq!(
         create("foo", &FormatOptions::default(), &s)
@@ -908,6 +905,480 @@ fn none_carries_nothing() {
     );
 }
 
+// ---------------------------------------------------------------- protobuf
+
+fn nosr() -> FormatOptions {
+    FormatOptions::value()
+}
+
+fn with_nullables(rep: &str) -> FormatOptions {
+    FormatOptions {
+        nullable_representation: Some(rep.into()),
+        ..Default::default()
+    }
+}
+
+fn provided(text: &str) -> FormatOptions {
+    FormatOptions {
+        provided_schema: Some(json!(text)),
+        ..Default::default()
+    }
+}
+
+fn primitives() -> Vec<(&'static str, DataType)> {
+    vec![
+        ("I", DataType::Int32),
+        ("L", DataType::Int64),
+        ("D", DataType::Float64),
+        ("B", DataType::Boolean),
+        ("S", DataType::Utf8),
+    ]
+}
+
+/// The 6-byte header PROTOBUF writes before the first message of a schema.
+const PB_HEADER: [u8; 6] = [0, 0, 0, 0, 0, 0];
+
+fn framed(message: &[u8]) -> Vec<u8> {
+    let mut out = PB_HEADER.to_vec();
+    out.extend_from_slice(message);
+    out
+}
+
+#[test]
+fn protobuf_exact_bytes() {
+    let f = make("PROTOBUF_NOSR", &nosr(), &primitives());
+    let row = vec![
+        Val::Int(1),
+        Val::Int(1),
+        Val::Float(1.2),
+        Val::Bool(true),
+        Val::Str("foo".into()),
+    ];
+    let expected: Vec<u8> = vec![
+        0x08, 0x01, // I = 1
+        0x10, 0x01, // L = 1
+        0x19, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0xf3, 0x3f, // D = 1.2
+        0x20, 0x01, // B = true
+        0x2a, 0x03, b'f', b'o', b'o', // S = "foo"
+    ];
+    assert_eq!(encode_one(f.as_ref(), row.clone()), Some(expected.clone()));
+    assert_eq!(decode_one(f.as_ref(), &expected), Ok(row.clone()));
+    // the registry flavour puts the header and message index 0 in front
+    let sr = make("PROTOBUF", &FormatOptions::value(), &primitives());
+    assert_eq!(
+        encode_one(sr.as_ref(), row.clone()),
+        Some(framed(&expected))
+    );
+    assert_eq!(decode_one(sr.as_ref(), &framed(&expected)), Ok(row));
+    // negative ints are ten-byte varints
+    assert_eq!(
+        encode_one(
+            f.as_ref(),
+            vec![Val::Int(-1), Val::Null, Val::Null, Val::Null, Val::Null]
+        ),
+        Some(vec![
+            0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01
+        ])
+    );
+    // defaults and nulls are not written at all
+    let defaults = vec![
+        Val::Int(0),
+        Val::Null,
+        Val::Float(0.0),
+        Val::Bool(false),
+        Val::Str(String::new()),
+    ];
+    assert_eq!(encode_one(sr.as_ref(), defaults), Some(PB_HEADER.to_vec()));
+}
+
+#[test]
+fn protobuf_exact_bytes_of_logical_and_nested_types() {
+    let cases: Vec<(DataType, Val, Vec<u8>)> = vec![
+        (
+            DataType::Decimal128(4, 2),
+            Val::Decimal(1001),
+            // confluent.type.Decimal {value: 0x03e9, precision: 4, scale: 2}
+            vec![0x0a, 0x08, 0x0a, 0x02, 0x03, 0xe9, 0x10, 0x04, 0x18, 0x02],
+        ),
+        (
+            DataType::Timestamp(TimeUnit::Millisecond, None),
+            Val::Int(10),
+            // google.protobuf.Timestamp {nanos: 10000000}
+            vec![0x0a, 0x05, 0x10, 0x80, 0xad, 0xe2, 0x04],
+        ),
+        (
+            DataType::Date32,
+            Val::Int(10),
+            // google.type.Date {year: 1970, month: 1, day: 11}
+            vec![0x0a, 0x07, 0x08, 0xb2, 0x0f, 0x10, 0x01, 0x18, 0x0b],
+        ),
+        (
+            DataType::Time32(TimeUnit::Millisecond),
+            Val::Int(3_723_004),
+            // google.type.TimeOfDay {hours: 1, minutes: 2, seconds: 3, nanos: 4000000}
+            vec![
+                0x0a, 0x0b, 0x08, 0x01, 0x10, 0x02, 0x18, 0x03, 0x20, 0x80, 0x92, 0xf4, 0x01,
+            ],
+        ),
+        (
+            list(DataType::Int64),
+            Val::Array(vec![Val::Int(12), Val::Int(34), Val::Int(999)]),
+            // packed
+            vec![0x0a, 0x04, 0x0c, 0x22, 0xe7, 0x07],
+        ),
+        (
+            list(DataType::Utf8),
+            Val::Array(vec![Val::Str("a".into()), Val::Str(String::new())]),
+            vec![0x0a, 0x01, b'a', 0x0a, 0x00],
+        ),
+        (
+            map_type(DataType::Float64),
+            Val::Object(vec![("a".into(), Val::Float(1.5))]),
+            // one entry {key: "a", value: 1.5}
+            vec![
+                0x0a, 0x0c, 0x0a, 0x01, b'a', 0x11, 0, 0, 0, 0, 0, 0, 0xf8, 0x3f,
+            ],
+        ),
+        (
+            strukt(&[("F0", DataType::Int32)]),
+            Val::Object(vec![("F0".into(), Val::Int(1))]),
+            vec![0x0a, 0x02, 0x08, 0x01],
+        ),
+        (
+            strukt(&[("F0", DataType::Int32)]),
+            Val::Object(vec![("F0".into(), Val::Int(0))]),
+            // a present struct is written even when empty
+            vec![0x0a, 0x00],
+        ),
+        (
+            DataType::Binary,
+            Val::Bytes(vec![1, 2]),
+            vec![0x0a, 0x02, 1, 2],
+        ),
+    ];
+    for (dt, v, bytes) in cases {
+        let f = make("PROTOBUF_NOSR", &nosr(), &[("X", dt.clone())]);
+        assert_eq!(
+            encode_one(f.as_ref(), vec![v.clone()]),
+            Some(bytes.clone()),
+            "{dt}"
+        );
+        assert_eq!(decode_one(f.as_ref(), &bytes), Ok(vec![v]), "{dt}");
+    }
+}
+
+#[test]
+fn protobuf_reads_missing_fields_as_proto3_defaults() {
+    let cols = vec![
+        ("I", DataType::Int32),
+        ("S", DataType::Utf8),
+        ("B", DataType::Boolean),
+        ("BY", DataType::Binary),
+        ("ARR", list(DataType::Int32)),
+        ("MAP", map_type(DataType::Utf8)),
+        ("ST", strukt(&[("FOO", DataType::Int32)])),
+        ("DEC", DataType::Decimal128(4, 2)),
+        ("TS", DataType::Timestamp(TimeUnit::Millisecond, None)),
+    ];
+    let f = make("PROTOBUF_NOSR", &nosr(), &cols);
+    assert_eq!(
+        decode_one(f.as_ref(), &[]),
+        Ok(vec![
+            Val::Int(0),
+            Val::Str(String::new()),
+            Val::Bool(false),
+            Val::Null, // missing BYTES read as null, as ksqlDB does
+            Val::Array(vec![]),
+            Val::Object(vec![]),
+            Val::Null,
+            Val::Null,
+            Val::Null,
+        ])
+    );
+    // an empty struct reads with its fields' defaults
+    assert_eq!(
+        decode_one(f.as_ref(), &[0x3a, 0x00]).unwrap()[6],
+        Val::Object(vec![("FOO".into(), Val::Int(0))])
+    );
+    // null array elements are written as defaults, null map values as missing values
+    let row = vec![
+        Val::Null,
+        Val::Null,
+        Val::Null,
+        Val::Null,
+        Val::Array(vec![Val::Int(1), Val::Null]),
+        Val::Object(vec![("k".into(), Val::Null)]),
+        Val::Null,
+        Val::Null,
+        Val::Null,
+    ];
+    let bytes = encode_one(f.as_ref(), row).unwrap();
+    let back = decode_one(f.as_ref(), &bytes).unwrap();
+    assert_eq!(back[4], Val::Array(vec![Val::Int(1), Val::Int(0)]));
+    assert_eq!(
+        back[5],
+        Val::Object(vec![("k".into(), Val::Str(String::new()))])
+    );
+    // a null record is a null payload, and a null payload a null row
+    let d = f.decode(&[None]);
+    assert_eq!(d.null_rows, vec![true]);
+    assert_eq!(f.payload_to_json(None).unwrap(), json!(null));
+    assert_eq!(f.json_to_payload(&json!(null)).unwrap(), None);
+}
+
+#[test]
+fn protobuf_nullable_representations() {
+    let cols = [("I", DataType::Int32), ("L", DataType::Int64)];
+    let row = vec![Val::Null, Val::Int(0)];
+    // OPTIONAL: explicit presence, 0 is written and missing reads as null
+    let f = make("PROTOBUF_NOSR", &with_nullables("optional"), &cols);
+    let bytes = encode_one(f.as_ref(), row.clone()).unwrap();
+    assert_eq!(bytes, [0x10, 0x00]);
+    assert_eq!(decode_one(f.as_ref(), &bytes), Ok(row.clone()));
+    // WRAPPER: google.protobuf.Int64Value {} for 0, nothing for null
+    let f = make("PROTOBUF", &with_nullables("WRAPPER"), &cols);
+    let bytes = encode_one(f.as_ref(), row.clone()).unwrap();
+    assert_eq!(bytes, framed(&[0x12, 0x00]));
+    assert_eq!(decode_one(f.as_ref(), &bytes), Ok(row));
+    assert_eq!(
+        err("PROTOBUF", &with_nullables("sometimes"), &cols),
+        "Unknown nullable representation: SOMETIMES. Valid values are: OPTIONAL, WRAPPER"
+    );
+}
+
+#[test]
+fn protobuf_keys_and_values_are_always_wrapped() {
+    let k = make(
+        "PROTOBUF",
+        &FormatOptions::key(),
+        &[("F1", DataType::Boolean)],
+    );
+    let p = k.json_to_payload(&json!({"F1": true})).unwrap().unwrap();
+    assert_eq!(p, framed(&[0x08, 0x01]));
+    assert_eq!(k.payload_to_json(Some(&p)).unwrap(), json!({"F1": true}));
+    let p = k.json_to_payload(&json!({"F1": null})).unwrap().unwrap();
+    assert_eq!(k.payload_to_json(Some(&p)).unwrap(), json!({"F1": false}));
+    // a key row of nulls (a null key read back) is written as a null key
+    assert_eq!(encode_one(k.as_ref(), vec![Val::Null]), None);
+    assert_eq!(k.json_to_payload(&json!(null)).unwrap(), None);
+    let opts = FormatOptions {
+        wrap_single_value: Some(false),
+        ..Default::default()
+    };
+    assert_eq!(
+        err("PROTOBUF", &opts, &[("FOO", DataType::Int32)]),
+        "Format 'PROTOBUF' does not support 'WRAP_SINGLE_VALUE' set to 'false'."
+    );
+    assert_eq!(
+        err(
+            "PROTOBUF",
+            &FormatOptions::value(),
+            &[("FOO", DataType::Map(
+                Arc::new(Field::new(
+                    "entries",
+                    strukt(&[("key", DataType::Int32), ("value", DataType::Float64)]),
+                    false
+                )),
+                false
+            ))]
+        ),
+        "PROTOBUF format only supports MAP types with STRING keys. See https://github.com/confluentinc/ksql/issues/6177."
+    );
+    // without columns (a keyless stream's key) nothing is written or read
+    let none = make("PROTOBUF", &FormatOptions::key(), &[]);
+    assert_eq!(none.json_to_payload(&json!({"x": 1})).unwrap(), None);
+    assert!(none.decode(&[Some(b"junk".as_slice())]).errors.is_empty());
+}
+
+#[test]
+fn protobuf_reads_and_writes_with_a_provided_schema() {
+    let text = "syntax = \"proto3\"; message ConfluentDefault1 {float c1 = 1; uint32 c2 = 2; uint64 c3 = 3; sint32 c4 = 4; sint64 c5 = 5; fixed32 c6 = 6; sfixed64 c7 = 7;}";
+    let cols = [
+        ("C1", DataType::Float64),
+        ("C2", DataType::Int64),
+        ("C3", DataType::Int64),
+        ("C4", DataType::Int32),
+        ("C5", DataType::Int64),
+        ("C6", DataType::Int64),
+        ("C7", DataType::Int64),
+    ];
+    let f = make("PROTOBUF", &provided(text), &cols);
+    let p = f
+        .json_to_payload(&json!({"c1": 1.1234, "c2": 4294967295u64, "c3": 400000000000i64, "c4": -1, "c5": -2, "c6": 7, "c7": -3}))
+        .unwrap()
+        .unwrap();
+    let mut msg = vec![0x0d];
+    msg.extend(1.1234f32.to_bits().to_le_bytes());
+    msg.extend([0x10, 0xff, 0xff, 0xff, 0xff, 0x0f]); // uint32 max
+    msg.extend([0x18, 0x80, 0xc0, 0xee, 0x8e, 0xd2, 0x0b]); // 400000000000
+    msg.extend([0x20, 0x01, 0x28, 0x03]); // zigzag -1, -2
+    msg.extend([0x35, 7, 0, 0, 0]);
+    msg.extend([0x39, 0xfd, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+    assert_eq!(p, framed(&msg));
+    assert_eq!(
+        f.payload_to_json(Some(&p)).unwrap(),
+        json!({"c1": 1.1233999729156494, "c2": 4294967295u64, "c3": 400000000000i64, "c4": -1, "c5": -2, "c6": 7, "c7": -3})
+    );
+    // decoded into the columns, as the engine reads it
+    assert_eq!(
+        decode_one(f.as_ref(), &p).unwrap()[..2],
+        [Val::Float(1.1233999729156494), Val::Int(4294967295)]
+    );
+}
+
+#[test]
+fn protobuf_provided_schema_enums_wrappers_and_names() {
+    let enums = "syntax = \"proto3\"; message ConfluentDefault1 {enum Suit {SPADES = 0; HEARTS = 1; DIAMONDS = 2; CLUBS = 4;} Suit c1 = 1;}";
+    let f = make("PROTOBUF", &provided(enums), &[("C1", DataType::Utf8)]);
+    let p = f.json_to_payload(&json!({"c1": "CLUBS"})).unwrap().unwrap();
+    assert_eq!(p, framed(&[0x08, 0x04]));
+    assert_eq!(f.payload_to_json(Some(&p)).unwrap(), json!({"c1": "CLUBS"}));
+    assert_eq!(
+        decode_one(f.as_ref(), &p),
+        Ok(vec![Val::Str("CLUBS".into())])
+    );
+    let p = f
+        .json_to_payload(&json!({"c1": "SPADES"}))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        f.payload_to_json(Some(&p)).unwrap(),
+        json!({"c1": "SPADES"})
+    );
+
+    let wrappers = "syntax = \"proto3\"; import 'google/protobuf/wrappers.proto'; message M {google.protobuf.BoolValue c1 = 1; google.protobuf.StringValue c5 = 5;}";
+    let f = make(
+        "PROTOBUF",
+        &provided(wrappers),
+        &[("C1", DataType::Boolean), ("C5", DataType::Utf8)],
+    );
+    let p = f
+        .json_to_payload(&json!({"c1": true, "c5": null}))
+        .unwrap()
+        .unwrap();
+    assert_eq!(p, framed(&[0x0a, 0x02, 0x08, 0x01]));
+    assert_eq!(
+        f.payload_to_json(Some(&p)).unwrap(),
+        json!({"c1": true, "c5": null})
+    );
+
+    // the schema full name picks the message, whose index the header carries
+    let two = "syntax = \"proto3\"; message ProtobufValue1 {float c1 = 1; uint32 c2 = 2;} message ProtobufValue2 {uint32 c1 = 1;}";
+    let opts = FormatOptions {
+        avro_schema_full_name: Some("ProtobufValue2".into()),
+        ..provided(two)
+    };
+    let f = make("PROTOBUF", &opts, &[("C1", DataType::Int64)]);
+    let p = f.json_to_payload(&json!({"C1": 100})).unwrap().unwrap();
+    assert_eq!(p, [0, 0, 0, 0, 0, 0x02, 0x02, 0x08, 0x64]);
+    assert_eq!(f.payload_to_json(Some(&p)).unwrap(), json!({"c1": 100}));
+
+    // schemas importing others, given as the main text and its references
+    let refs = json!({
+        "schema": "syntax = \"proto3\";\n\nimport \"event.proto\"; \n\nmessage Logistics {\n Event event = 1;\n}",
+        "references": [{"name": "event.proto", "schema": "syntax = \"proto3\";\n\nmessage Event {\n int64 timestamp = 1;\n}"}]
+    });
+    let opts = FormatOptions {
+        provided_schema: Some(refs),
+        ..Default::default()
+    };
+    let f = make(
+        "PROTOBUF",
+        &opts,
+        &[("event", strukt(&[("timestamp", DataType::Int64)]))],
+    );
+    let p = f
+        .json_to_payload(&json!({"event": {"timestamp": 1}}))
+        .unwrap()
+        .unwrap();
+    assert_eq!(p, framed(&[0x0a, 0x02, 0x08, 0x01]));
+    assert_eq!(
+        f.payload_to_json(Some(&p)).unwrap(),
+        json!({"event": {"timestamp": 1}})
+    );
+
+    // a provided schema without the columns' fields is not used
+    let other = make(
+        "PROTOBUF",
+        &provided("syntax = \"proto3\"; message M {string other = 1;}"),
+        &[("X", DataType::Int32)],
+    );
+    assert_eq!(
+        other.json_to_payload(&json!({"X": 5})).unwrap().unwrap(),
+        framed(&[0x08, 0x05])
+    );
+}
+
+#[test]
+fn protobuf_bad_payloads_are_row_errors() {
+    let f = make("PROTOBUF", &FormatOptions::value(), &primitives());
+    let good = framed(&[0x08, 0x01]);
+    let bad: Vec<&[u8]> = vec![
+        b"",
+        &[1, 0, 0, 0, 0, 0],                   // wrong magic byte
+        &[0, 0, 0],                            // short header
+        &[0, 0, 0, 0, 0, 0, 0x08],             // truncated varint
+        &[0, 0, 0, 0, 0, 0, 0x2a, 0x05],       // string past the end
+        &[0, 0, 0, 0, 0, 0, 0x2a, 0x01, 0xff], // invalid UTF-8
+        &[0, 0, 0, 0, 0, 0, 0x0f],             // invalid wire type
+    ];
+    let mut payloads: Vec<Option<&[u8]>> = vec![Some(&good)];
+    payloads.extend(bad.iter().map(|b| Some(*b)));
+    let d = f.decode(&payloads);
+    assert_eq!(d.batch.num_rows(), payloads.len());
+    let rows: Vec<usize> = d.errors.iter().map(|e| e.row).collect();
+    assert_eq!(
+        rows,
+        (1..payloads.len()).collect::<Vec<_>>(),
+        "{:?}",
+        d.errors
+    );
+    assert_eq!(d.errors[0].message, "Unknown magic byte!");
+    assert!(
+        d.errors[5].message.contains("UTF-8"),
+        "{}",
+        d.errors[5].message
+    );
+    assert_eq!(row_values(&d.batch, 0)[0], Val::Int(1));
+    assert_eq!(row_values(&d.batch, 3), vec![Val::Null; 5]);
+    assert!(f.payload_to_json(Some(b"x")).is_err());
+    // a value of the wrong wire type for its field is skipped, as protobuf-java does
+    let skipped = framed(&[0x0a, 0x01, b'x', 0x10, 0x02]);
+    assert_eq!(
+        decode_one(f.as_ref(), &skipped).unwrap()[..2],
+        [Val::Int(0), Val::Int(2)]
+    );
+}
+
+// ---------------------------------------------------------------- json_sr
+
+#[test]
+fn json_sr_frames_json_text() {
+    let f = make(
+        "JSON_SR",
+        &FormatOptions::value(),
+        &[("ID", DataType::Int64)],
+    );
+    let p = encode_one(f.as_ref(), vec![Val::Int(7)]).unwrap();
+    assert_eq!(p, b"\0\0\0\0\0{\"ID\":7}");
+    assert_eq!(decode_one(f.as_ref(), &p), Ok(vec![Val::Int(7)]));
+    assert_eq!(f.payload_to_json(Some(&p)).unwrap(), json!({"ID": 7}));
+    assert_eq!(
+        f.json_to_payload(&json!({"id": 7})).unwrap().unwrap(),
+        b"\0\0\0\0\0{\"id\":7}"
+    );
+    // plain JSON without the header is an error, as in ksqlDB
+    let e = decode_one(f.as_ref(), br#"{"ID": 7}"#).unwrap_err();
+    assert!(e.contains("did not start with the magic byte"), "{e}");
+    assert!(f.payload_to_json(Some(b"{}")).is_err());
+    // single keys are unwrapped, as JSON's are
+    let k = make("JSON_SR", &FormatOptions::key(), &[("K", DataType::Int32)]);
+    let p = k.json_to_payload(&json!(10)).unwrap().unwrap();
+    assert_eq!(p, [0, 0, 0, 0, 0, b'1', b'0']);
+    assert_eq!(decode_one(k.as_ref(), &p), Ok(vec![Val::Int(10)]));
+    assert_eq!(encode_one(k.as_ref(), vec![Val::Null]), None);
+}
+
 // ---------------------------------------------------------------- property round trips
 
 fn all_types() -> Vec<(&'static str, DataType)> {
@@ -1017,8 +1488,174 @@ fn round_trip(f: &dyn Format, rows: Vec<Vec<Val>>) -> Result<(), TestCaseError> 
     Ok(())
 }
 
+/// Where a value sits, for what a protobuf round trip makes of its nulls.
+#[derive(Clone, Copy, PartialEq)]
+enum Slot {
+    Field,
+    Element,
+    MapValue,
+}
+
+/// What writing `v` as PROTOBUF with nullable representation `rep` and reading it back gives:
+/// protobuf has no null array elements (they come back as the type's zero), repeated and map
+/// fields are never null (empty), and plain proto3 scalars read a null as their default.
+fn proto_view(v: Val, dt: &DataType, rep: &str, slot: Slot) -> Val {
+    let scalar_default = || match dt {
+        DataType::Boolean => Val::Bool(false),
+        DataType::Float64 => Val::Float(0.0),
+        DataType::Utf8 => Val::Str(String::new()),
+        DataType::Binary => Val::Bytes(vec![]),
+        _ => Val::Int(0),
+    };
+    match (v, dt) {
+        // a map value that is an ARRAY or MAP is boxed in a message: missing reads as null
+        (Val::Null, DataType::List(_) | DataType::Map(_, _)) if slot == Slot::MapValue => Val::Null,
+        (Val::Null, DataType::List(_)) => Val::Array(vec![]),
+        (Val::Null, DataType::Map(_, _)) => Val::Object(vec![]),
+        (Val::Null, DataType::Struct(fs)) => match slot {
+            Slot::Element => Val::Object(
+                fs.iter()
+                    .map(|f| {
+                        (
+                            f.name().clone(),
+                            proto_view(Val::Null, f.data_type(), rep, Slot::Field),
+                        )
+                    })
+                    .collect(),
+            ),
+            _ => Val::Null,
+        },
+        (
+            Val::Null,
+            DataType::Decimal128(_, _)
+            | DataType::Date32
+            | DataType::Time32(_)
+            | DataType::Timestamp(_, _),
+        ) => match (slot, dt) {
+            (Slot::Element, DataType::Decimal128(_, _)) => Val::Decimal(0),
+            (Slot::Element, _) => Val::Int(0),
+            _ => Val::Null,
+        },
+        // proto3 does not write empty BYTES, and ksqlDB reads missing BYTES as null
+        (Val::Null, DataType::Binary) if slot == Slot::Element => Val::Bytes(vec![]),
+        (Val::Null, DataType::Binary) => Val::Null,
+        (Val::Bytes(b), DataType::Binary)
+            if b.is_empty() && slot != Slot::Element && rep == "PLAIN" =>
+        {
+            Val::Null
+        }
+        (Val::Null, _) => match (slot, rep) {
+            (Slot::Element, _) | (_, "PLAIN") => scalar_default(),
+            _ => Val::Null,
+        },
+        (Val::Array(items), DataType::List(f)) => Val::Array(
+            items
+                .into_iter()
+                .map(|i| proto_view(i, f.data_type(), rep, Slot::Element))
+                .collect(),
+        ),
+        (Val::Object(entries), DataType::Map(e, _)) => {
+            let vt = value::map_value_type(e.data_type());
+            Val::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, proto_view(v, &vt, rep, Slot::MapValue)))
+                    .collect(),
+            )
+        }
+        (Val::Object(entries), DataType::Struct(fs)) => Val::Object(
+            entries
+                .into_iter()
+                .zip(fs.iter())
+                .map(|((k, v), f)| (k, proto_view(v, f.data_type(), rep, Slot::Field)))
+                .collect(),
+        ),
+        (v, _) => v,
+    }
+}
+
+/// Encodes `rows`, decodes the payloads and checks the batch reads back as `expected`.
+fn round_trip_to(
+    f: &dyn Format,
+    rows: Vec<Vec<Val>>,
+    expected: Vec<Vec<Val>>,
+) -> Result<(), TestCaseError> {
+    let batch = batch_of(f.schema(), rows);
+    let want = batch_of(f.schema(), expected);
+    let payloads = f
+        .encode(&batch)
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let refs: Vec<Option<&[u8]>> = payloads.iter().map(|p| p.as_deref()).collect();
+    let decoded = f.decode(&refs);
+    prop_assert!(decoded.errors.is_empty(), "{:?}", decoded.errors);
+    prop_assert_eq!(decoded.batch.num_rows(), want.num_rows());
+    for (a, b) in decoded.batch.columns().iter().zip(want.columns()) {
+        prop_assert_eq!(a.to_data(), b.to_data());
+    }
+    Ok(())
+}
+
+/// Every column type, nested ones included, for the protobuf round trips.
+fn proto_types() -> Vec<(&'static str, DataType)> {
+    let mut cols = all_types();
+    cols.push(("DTS", list(DataType::Date32)));
+    cols.push(("AA", list(list(DataType::Int32))));
+    cols.push(("MA", map_type(list(DataType::Utf8))));
+    cols.push(("AS", list(strukt(&[("X", DataType::Int64)]))));
+    cols.push((
+        "MS",
+        map_type(strukt(&[
+            ("Y", DataType::Boolean),
+            ("Z", DataType::Decimal128(10, 3)),
+        ])),
+    ));
+    cols
+}
+
+fn proto_round_trip(format: &str, rep: &str, rows: Vec<Vec<Val>>) -> Result<(), TestCaseError> {
+    let opts = if rep == "PLAIN" {
+        FormatOptions::value()
+    } else {
+        with_nullables(rep)
+    };
+    let cols = proto_types();
+    let f = make(format, &opts, &cols);
+    let expected = rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .cloned()
+                .zip(cols.iter())
+                .map(|(v, (_, t))| proto_view(v, t, rep, Slot::Field))
+                .collect()
+        })
+        .collect();
+    round_trip_to(f.as_ref(), rows, expected)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn protobuf_round_trips(rows in rows_strategy(&proto_types(), false)) {
+        proto_round_trip("PROTOBUF", "PLAIN", rows)?;
+    }
+
+    #[test]
+    fn protobuf_optional_round_trips(rows in rows_strategy(&proto_types(), false)) {
+        proto_round_trip("PROTOBUF_NOSR", "OPTIONAL", rows)?;
+    }
+
+    #[test]
+    fn protobuf_wrapper_round_trips(rows in rows_strategy(&proto_types(), false)) {
+        proto_round_trip("PROTOBUF", "WRAPPER", rows)?;
+    }
+
+    #[test]
+    fn json_sr_round_trips(rows in rows_strategy(&all_types(), false)) {
+        let f = make("JSON_SR", &FormatOptions::value(), &all_types());
+        round_trip(f.as_ref(), rows)?;
+    }
 
     #[test]
     fn json_round_trips(rows in rows_strategy(&all_types(), false)) {
@@ -1062,11 +1699,13 @@ proptest! {
 
     #[test]
     fn decoders_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..40)) {
-        for format in ["JSON", "AVRO", "DELIMITED", "KAFKA"] {
+        for format in ["JSON", "AVRO", "DELIMITED", "KAFKA", "PROTOBUF", "PROTOBUF_NOSR", "JSON_SR"] {
             let cols: Vec<(&str, DataType)> = if format == "KAFKA" {
                 vec![("K", DataType::Int64)]
             } else if format == "DELIMITED" {
                 primitive_types()
+            } else if format.starts_with("PROTOBUF") {
+                proto_types()
             } else {
                 all_types()
             };
