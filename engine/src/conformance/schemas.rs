@@ -6,12 +6,11 @@ use brook_sql::analyzer::RegisteredSchema;
 use brook_sql::SqlType;
 use serde_json::Value;
 
-
 /// The columns a case's registered schema (`format`: AVRO, JSON(_SR), PROTOBUF) declares;
 /// `topic` is the case's topic entry (for `.proto` schema references).
 pub fn convert_schema(format: &str, schema: &Value, topic: &Value) -> Option<RegisteredSchema> {
     let fields = match format.to_ascii_uppercase().as_str() {
-        "PROTOBUF" | "PROTOBUF_NOSR" => return proto_schema(&proto_text(topic, schema)?),
+        "PROTOBUF" | "PROTOBUF_NOSR" => return proto_schema(topic, schema),
         "JSON" | "JSON_SR" => {
             let s = match schema {
                 Value::String(s) => serde_json::from_str(s).ok()?,
@@ -151,205 +150,38 @@ fn json_schema_fields(v: &Value) -> Option<Vec<(Option<String>, SqlType)>> {
     }
 }
 
-/// A `.proto` message: its name and its fields as `(name, type, repeated)`.
-type ProtoMessage = (String, Vec<(String, String, bool)>);
-
-/// A schema's text with the text of the schemas it references appended.
-fn proto_text(topic: &Value, schema: &Value) -> Option<String> {
-    let mut text = schema.as_str()?.to_string();
-    for r in topic
-        .get("valueSchemaReferences")
-        .or_else(|| topic.get("keySchemaReferences"))
-        .and_then(|r| r.as_array())
-        .into_iter()
-        .flatten()
+/// A `.proto` schema as the PROTOBUF format takes it: the text, with the schemas it imports
+/// (the topic entry's `valueSchemaReferences` or `keySchemaReferences`, whichever belongs to
+/// `schema`).
+pub fn proto_provided(topic: &Value, schema: &Value) -> Option<Value> {
+    let text = schema.as_str()?;
+    let refs = if topic.get("keySchema") == Some(schema) && topic.get("valueSchema") != Some(schema)
     {
-        if let Some(s) = r.get("schema").and_then(|s| s.as_str()) {
-            text.push('\n');
-            text.push_str(s);
-        }
-    }
-    Some(text)
+        topic.get("keySchemaReferences")
+    } else {
+        topic
+            .get("valueSchemaReferences")
+            .or_else(|| topic.get("keySchemaReferences"))
+    };
+    let refs = refs.and_then(Value::as_array).cloned().unwrap_or_default();
+    Some(serde_json::json!({"schema": text, "references": refs}))
 }
 
-/// A small reader of `.proto` text: every top-level message (the first is the default),
-/// nested messages as structs.
-fn proto_schema(text: &str) -> Option<RegisteredSchema> {
-    let tokens: Vec<String> = tokenize_proto(text);
-    let mut messages: Vec<ProtoMessage> = Vec::new();
-    parse_proto_messages(&tokens, &mut 0, &mut messages, 0);
-    let fields_of = |fields: &[(String, String, bool)]| -> Option<Vec<(Option<String>, SqlType)>> {
-        let mut out = Vec::new();
-        for (name, ty, repeated) in fields {
-            let t = proto_type(ty, &messages, 0)?;
-            out.push((
-                Some(name.clone()),
-                if *repeated { SqlType::array(t) } else { t },
-            ));
-        }
-        Some(out)
-    };
-    let top: Vec<&ProtoMessage> = messages
-        .iter()
-        .filter(|(n, _)| !n.starts_with('.'))
-        .collect();
-    let default = fields_of(&top.first()?.1)?;
-    let mut records = Vec::new();
-    for (n, f) in &top {
-        records.push((n.clone(), fields_of(f)?));
+/// The columns of every top-level message of a `.proto` schema (the first is the default),
+/// typed as ksqlDB's protobuf converter infers them.
+fn proto_schema(topic: &Value, schema: &Value) -> Option<RegisteredSchema> {
+    let messages =
+        crate::formats::protobuf::schema_messages(&proto_provided(topic, schema)?).ok()?;
+    let mut records = Vec::with_capacity(messages.len());
+    for (name, cols) in messages {
+        let fields = cols
+            .iter()
+            .map(|(n, t)| Some((Some(n.clone()), crate::catalog::arrow_to_sql(t)?)))
+            .collect::<Option<Vec<_>>>()?;
+        records.push((name, fields));
     }
     Some(RegisteredSchema {
-        fields: default,
+        fields: records.first()?.1.clone(),
         records,
     })
 }
-
-fn proto_type(t: &str, messages: &[ProtoMessage], depth: usize) -> Option<SqlType> {
-    if depth > 16 {
-        return None;
-    }
-    Some(match t {
-        "int32" | "sint32" | "sfixed32" | "uint32" | "fixed32" => SqlType::Int,
-        "int64" | "sint64" | "sfixed64" | "uint64" | "fixed64" => SqlType::BigInt,
-        "double" | "float" => SqlType::Double,
-        "bool" => SqlType::Boolean,
-        "string" => SqlType::String,
-        "bytes" => SqlType::Bytes,
-        "google.protobuf.Timestamp" => SqlType::Timestamp,
-        "google.protobuf.BoolValue" => SqlType::Boolean,
-        "google.protobuf.Int32Value" | "google.protobuf.UInt32Value" => SqlType::Int,
-        "google.protobuf.Int64Value" | "google.protobuf.UInt64Value" => SqlType::BigInt,
-        "google.protobuf.DoubleValue" | "google.protobuf.FloatValue" => SqlType::Double,
-        "google.protobuf.StringValue" => SqlType::String,
-        "google.protobuf.BytesValue" => SqlType::Bytes,
-        "google.type.Date" => SqlType::Date,
-        "google.type.TimeOfDay" => SqlType::Time,
-        "confluent.type.Decimal" => SqlType::decimal(38, 0),
-        _ if t.starts_with("map<") => {
-            let inner = &t[4..t.len() - 1];
-            let (k, v) = inner.split_once(',')?;
-            SqlType::map(
-                proto_type(k.trim(), messages, depth + 1)?,
-                proto_type(v.trim(), messages, depth + 1)?,
-            )
-        }
-        _ => {
-            let short = t.rsplit('.').next().unwrap_or(t);
-            let (_, fields) = messages
-                .iter()
-                .find(|(n, _)| n == t || n.rsplit('.').next() == Some(short))?;
-            if fields.is_empty() {
-                // An enum (or an empty message): read as a string.
-                return Some(SqlType::String);
-            }
-            SqlType::Struct(
-                fields
-                    .iter()
-                    .map(|(n, ft, rep)| {
-                        let ty = proto_type(ft, messages, depth + 1)?;
-                        Some((n.clone(), if *rep { SqlType::array(ty) } else { ty }))
-                    })
-                    .collect::<Option<Vec<_>>>()?,
-            )
-        }
-    })
-}
-
-fn tokenize_proto(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut depth_angle = 0;
-    for c in text.chars() {
-        match c {
-            '<' => {
-                depth_angle += 1;
-                cur.push(c);
-            }
-            '>' => {
-                depth_angle -= 1;
-                cur.push(c);
-            }
-            c if depth_angle > 0 => {
-                if !c.is_whitespace() {
-                    cur.push(c);
-                }
-            }
-            '{' | '}' | ';' | '=' => {
-                if !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                }
-                out.push(c.to_string());
-            }
-            c if c.is_whitespace() => {
-                if !cur.is_empty() {
-                    out.push(std::mem::take(&mut cur));
-                }
-            }
-            c => cur.push(c),
-        }
-    }
-    if !cur.is_empty() {
-        out.push(cur);
-    }
-    out
-}
-
-fn parse_proto_messages(t: &[String], i: &mut usize, out: &mut Vec<ProtoMessage>, depth: usize) {
-    while *i < t.len() {
-        if t[*i] == "message" && *i + 2 < t.len() && t[*i + 2] == "{" {
-            let name = t[*i + 1].clone();
-            *i += 3;
-            let idx = out.len();
-            out.push((
-                if depth == 0 {
-                    name.clone()
-                } else {
-                    format!(".{name}")
-                },
-                Vec::new(),
-            ));
-            let mut fields = Vec::new();
-            while *i < t.len() && t[*i] != "}" {
-                if t[*i] == "message" || t[*i] == "enum" {
-                    if t[*i] == "enum" {
-                        // Skip enums: their fields read as strings.
-                        let ename = t[*i + 1].clone();
-                        while *i < t.len() && t[*i] != "}" {
-                            *i += 1;
-                        }
-                        *i += 1;
-                        out.push((format!(".{ename}"), Vec::new()));
-                        continue;
-                    }
-                    parse_proto_messages(t, i, out, depth + 1);
-                    continue;
-                }
-                // [repeated|optional] type name = n ;
-                let mut repeated = false;
-                if t[*i] == "repeated" {
-                    repeated = true;
-                    *i += 1;
-                } else if t[*i] == "optional" {
-                    *i += 1;
-                }
-                if *i + 1 < t.len() {
-                    let ty = t[*i].clone();
-                    let name = t[*i + 1].clone();
-                    fields.push((name, ty, repeated));
-                }
-                while *i < t.len() && t[*i] != ";" {
-                    *i += 1;
-                }
-                *i += 1;
-            }
-            *i += 1;
-            out[idx].1 = fields;
-            if depth > 0 {
-                return;
-            }
-        } else {
-            *i += 1;
-        }
-    }
-}
-
