@@ -6,6 +6,9 @@
 //! coercions, names, encodings and single-value wrapping (values wrapped, keys unwrapped by
 //! default, `WRAP_SINGLE_VALUE` honoured). As in ksqlDB, a payload without the header is not
 //! read as plain JSON but reported as an error.
+//!
+//! With a provided JSON Schema (the registered schema a schema id names), records are written
+//! as that schema describes them: its properties that no column carries are written as null.
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::SchemaRef;
@@ -24,18 +27,73 @@ pub struct JsonSrFormat {
     json: JsonFormat,
     schema: SchemaRef,
     unwrapped: bool,
+    /// Properties of the provided schema that no column carries, written as null.
+    extra_properties: Vec<String>,
 }
 
 impl JsonSrFormat {
     pub(crate) fn new(options: &FormatOptions, schema: SchemaRef) -> Result<Self, FormatError> {
         let json = JsonFormat::new(options, schema.clone())?;
         let unwrapped = options.unwrapped(schema.fields().len());
+        let extra_properties = match (&options.provided_schema, unwrapped) {
+            (Some(p), false) => schema_properties(p)
+                .into_iter()
+                .filter(|name| {
+                    !schema
+                        .fields()
+                        .iter()
+                        .any(|f| f.name().eq_ignore_ascii_case(name))
+                })
+                .collect(),
+            _ => vec![],
+        };
         Ok(JsonSrFormat {
             json,
             schema,
             unwrapped,
+            extra_properties,
         })
     }
+
+    /// Adds the extra properties, as nulls, to the JSON object text of a record.
+    fn with_extra_properties(&self, text: Vec<u8>) -> Vec<u8> {
+        if self.extra_properties.is_empty() || text.last() != Some(&b'}') {
+            return text;
+        }
+        let mut out = text;
+        out.pop();
+        let mut first = out == b"{";
+        for name in &self.extra_properties {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.extend(serde_json::to_string(name).unwrap_or_default().into_bytes());
+            out.extend(b":null");
+        }
+        out.push(b'}');
+        out
+    }
+}
+
+/// The property names of an object JSON Schema (given as JSON or as its text).
+fn schema_properties(schema: &serde_json::Value) -> Vec<String> {
+    let parsed;
+    let schema = match schema {
+        serde_json::Value::String(s) => match serde_json::from_str(s) {
+            Ok(v) => {
+                parsed = v;
+                &parsed
+            }
+            Err(_) => return vec![],
+        },
+        v => v,
+    };
+    schema
+        .get("properties")
+        .and_then(|p| p.as_object())
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default()
 }
 
 /// The JSON text of a framed payload.
@@ -74,7 +132,7 @@ impl Format for JsonSrFormat {
             .json
             .encode(batch)?
             .into_iter()
-            .map(|p| p.map(frame))
+            .map(|p| p.map(|text| frame(self.with_extra_properties(text))))
             .collect())
     }
 

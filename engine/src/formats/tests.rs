@@ -1377,6 +1377,20 @@ fn json_sr_frames_json_text() {
     assert_eq!(p, [0, 0, 0, 0, 0, b'1', b'0']);
     assert_eq!(decode_one(k.as_ref(), &p), Ok(vec![Val::Int(10)]));
     assert_eq!(encode_one(k.as_ref(), vec![Val::Null]), None);
+    // a provided schema's properties without a column are written as null
+    let opts = FormatOptions {
+        provided_schema: Some(
+            json!({"type": "object", "properties": {"c1": {"type": "integer"}, "c2": {"type": "string"}}}),
+        ),
+        ..Default::default()
+    };
+    let f = make("JSON_SR", &opts, &[("c1", DataType::Int64)]);
+    let p = encode_one(f.as_ref(), vec![Val::Int(4)]).unwrap();
+    assert_eq!(
+        f.payload_to_json(Some(&p)).unwrap(),
+        json!({"c1": 4, "c2": null})
+    );
+    assert_eq!(decode_one(f.as_ref(), &p), Ok(vec![Val::Int(4)]));
 }
 
 // ---------------------------------------------------------------- property round trips
