@@ -76,6 +76,9 @@ pub struct JoinSpec {
     pub left_arrow: SchemaRef,
     pub right_arrow: SchemaRef,
     pub output_arrow: SchemaRef,
+    /// Whether a windowed key's window end is part of the key: session windows. Time
+    /// windows are keyed by their start alone, as their serialized keys are.
+    pub window_end_in_key: bool,
 }
 
 /// Where an output column's values come from.
@@ -151,7 +154,7 @@ impl StreamBuffer {
             self.by_key.entry(key.to_vec()).or_default().push(b);
         }
         self.puts += 1;
-        if self.puts % 1024 == 0 {
+        if self.puts.is_multiple_of(1024) {
             let min = self.min_visible(retention);
             self.by_key.retain(|_, v| {
                 v.retain(|b| b.ts >= min);
@@ -235,6 +238,7 @@ pub struct Join {
     after: i64,
     grace: i64,
     spurious_fix: bool,
+    window_end_in_key: bool,
     key_converter: Option<RowConverter>,
     left_key_converter: Option<RowConverter>,
     state: State,
@@ -341,6 +345,7 @@ impl Join {
             after,
             grace,
             spurious_fix,
+            window_end_in_key: spec.window_end_in_key,
             key_converter: None,
             left_key_converter: None,
             state: State::default(),
@@ -371,7 +376,7 @@ impl Join {
             None => input,
         };
         let key_array = conform(cols[0].clone(), &self.key_type)?;
-        let keys = encode_keys(&mut self.key_converter, &[key_array.clone()])?;
+        let keys = encode_keys(&mut self.key_converter, std::slice::from_ref(&key_array))?;
         let fk_left = self.kind == JoinKind::ForeignKey && side == Side::Left;
         let own_keys = if fk_left {
             let arrays: Vec<ArrayRef> = self
@@ -384,12 +389,15 @@ impl Join {
             None
         };
         let mut outs = Vec::new();
+        let window_end_in_key = self.window_end_in_key;
         for i in 0..input.len() {
             let window = input.windows.as_ref().map(|w| w[i]);
             let with_window = |mut k: Vec<u8>| {
                 if let Some(w) = window {
                     k.extend_from_slice(&w.start.to_be_bytes());
-                    k.extend_from_slice(&w.end.to_be_bytes());
+                    if window_end_in_key {
+                        k.extend_from_slice(&w.end.to_be_bytes());
+                    }
                 }
                 k
             };
@@ -420,7 +428,7 @@ impl Join {
                 }
             }
         }
-        self.emit(outs)
+        self.emit(outs, input.partition)
     }
 
     // ---- stream-stream ---------------------------------------------------------------------
@@ -474,9 +482,10 @@ impl Join {
                     .pending
                     .remove(&(m.ts, side_order(other_side), key.clone()));
             }
-            let (left, right) = match side {
-                Side::Left => (rec.row.clone(), m.row.clone()),
-                Side::Right => (m.row.clone(), rec.row.clone()),
+            // A windowed result has the left record's window.
+            let (left, right, window) = match side {
+                Side::Left => (rec.row.clone(), m.row.clone(), rec.window),
+                Side::Right => (m.row.clone(), rec.row.clone(), m.window),
             };
             outs.push(Out {
                 key: vec![rec.key_value.clone()],
@@ -484,7 +493,7 @@ impl Join {
                 right: Some(right),
                 ts: rec.ts.max(m.ts),
                 delete: false,
-                window: rec.window,
+                window,
             });
         }
         if matches.is_empty() && self.outer(side) {
@@ -501,7 +510,12 @@ impl Join {
     /// Emits, with nulls for the other side, the unmatched outer records whose window closed.
     fn emit_closed(&mut self, now: i64, outs: &mut Vec<Out>) {
         let mut closed = Vec::new();
+        let shortest = self.before.min(self.after);
         for (k, (side, b)) in &self.state.pending {
+            // Entries are in time order: from here on none can have closed.
+            if b.ts.saturating_add(shortest).saturating_add(self.grace) >= now {
+                break;
+            }
             let look = match side {
                 Side::Left => self.after,
                 Side::Right => self.before,
@@ -624,7 +638,10 @@ impl Join {
                     right,
                     ts,
                     delete,
-                    window: rec.window.or(o.window),
+                    window: match side {
+                        Side::Left => rec.window,
+                        Side::Right => o.window.or(rec.window),
+                    },
                 });
             }
         }
@@ -781,7 +798,7 @@ impl Join {
 
     // ---- output ----------------------------------------------------------------------------
 
-    fn emit(&self, outs: Vec<Out>) -> Result<Rows> {
+    fn emit(&self, outs: Vec<Out>, partition: u32) -> Result<Rows> {
         let n = outs.len();
         let fields = self.output_arrow.fields();
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(fields.len());
@@ -820,7 +837,7 @@ impl Join {
                     .map(|o| o.window.unwrap_or(Window { start: 0, end: 0 }))
                     .collect()
             }),
-            partition: 0,
+            partition,
         })
     }
 }

@@ -308,12 +308,24 @@ fn build_join(
         left: left.schema.clone(),
         right: right.schema.clone(),
         output: node.schema.clone(),
+        window_end_in_key: leftmost_source(left).is_some_and(|e| {
+            e.window
+                .is_some_and(|w| w.kind == brook_sql::analyzer::WindowType::Session)
+        }),
     })?;
     Ok(JoinStage {
         left: left_branch,
         right: right_branch,
         join,
     })
+}
+
+/// The source a plan reads first (following left inputs).
+fn leftmost_source(plan: &LogicalPlan) -> Option<&SourceEntry> {
+    match &plan.node {
+        Node::Source { entry, .. } => Some(entry),
+        _ => plan.inputs().first().and_then(|i| leftmost_source(i)),
+    }
 }
 
 /// One side of a join: the steps down to a source or a nested join.

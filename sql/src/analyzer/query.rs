@@ -406,6 +406,7 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             if source.is_some_and(|s| s != alias && s != entry.name) {
                 continue;
             }
+            let start = out.len();
             for c in &entry.columns {
                 out.push(Column {
                     source: Some(alias.clone()),
@@ -415,6 +416,13 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             if entry.window.is_some() && !persistent && !multi {
                 out.push(pseudo(Some(alias), "WINDOWSTART", SqlType::BigInt));
                 out.push(pseudo(Some(alias), "WINDOWEND", SqlType::BigInt));
+            }
+            // Persistent joins of windowed sources carry each side's window bounds too,
+            // after its key.
+            if entry.window.is_some() && persistent && multi {
+                let at = start + entry.columns.iter().filter(|c| c.is_key()).count();
+                out.insert(at, pseudo(Some(alias), "WINDOWEND", SqlType::BigInt));
+                out.insert(at, pseudo(Some(alias), "WINDOWSTART", SqlType::BigInt));
             }
         }
         out

@@ -57,6 +57,7 @@ fn join(kind: JoinKind, join_type: JoinType, within: Option<JoinWithin>) -> Join
         left,
         right,
         output,
+        window_end_in_key: false,
     })
     .expect("join")
 }
@@ -80,6 +81,7 @@ fn row(j: &Join, s: Side, k: i64, v: Option<&str>, ts: i64) -> Rows {
         timestamps: vec![ts],
         deletes: vec![v.is_none()],
         windows: None,
+        partition: 0,
     }
 }
 
