@@ -366,11 +366,11 @@ impl AggregateFunction {
     /// and `ksql.functions.collect_set.limit` (a negative limit means none). Other properties
     /// leave it unchanged. Affects accumulators created or loaded afterwards.
     pub fn with_property(mut self, name: &str, value: &str) -> Result<Self, AggregateError> {
-        let applies = match (&self.kind, name) {
-            (Kind::CollectList(_), "ksql.functions.collect_list.limit") => true,
-            (Kind::CollectSet(_), "ksql.functions.collect_set.limit") => true,
-            _ => false,
-        };
+        let applies = matches!(
+            (&self.kind, name),
+            (Kind::CollectList(_), "ksql.functions.collect_list.limit")
+                | (Kind::CollectSet(_), "ksql.functions.collect_set.limit")
+        );
         if applies {
             let n: i64 = value
                 .trim()

@@ -552,7 +552,9 @@ mod tests {
             ("A".into(), SqlType::String),
             ("B".into(), SqlType::BigInt),
         ]);
-        let func = AggregateFunction::new("LATEST_BY_OFFSET", &[t.clone()], 1, vec![], &t).unwrap();
+        let func =
+            AggregateFunction::new("LATEST_BY_OFFSET", std::slice::from_ref(&t), 1, vec![], &t)
+                .unwrap();
         let dt = crate::catalog::sql_to_arrow(&t);
         let mut a = func.create();
         assert_eq!(a.value(), typed_null(&dt));

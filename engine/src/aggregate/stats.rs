@@ -445,7 +445,7 @@ mod tests {
             ]
         );
         let key100 = doubles(&[
-            Some(9223372036854.775807),
+            Some(9_223_372_036_854.775),
             Some(300.8),
             Some(-200000.6),
             Some(0.0),
@@ -464,7 +464,7 @@ mod tests {
             run(&f("STDDEV_SAMPLE", SqlType::Double), &map),
             vec![
                 0.0,
-                1.4142135623730951,
+                std::f64::consts::SQRT_2,
                 1.5275252316519465,
                 1.707825127659933,
                 2.23606797749979
@@ -495,7 +495,7 @@ mod tests {
             vec![0.0, 8.405, 3334.2033333333347]
         );
         let key100 = doubles(&[
-            Some(9223372036854.775807),
+            Some(9_223_372_036_854.775),
             Some(300.8),
             Some(-200000.6),
             Some(0.0),
@@ -529,7 +529,7 @@ mod tests {
         let ScalarValue::Float64(Some(v)) = a.value() else {
             panic!()
         };
-        assert!((v - 1.4142135623730951).abs() < 1e-12, "{v}");
+        assert!((v - std::f64::consts::SQRT_2).abs() < 1e-12, "{v}");
         a.retract(&[ScalarValue::Float64(Some(12.0))]).unwrap();
         assert_eq!(a.value(), ScalarValue::Float64(Some(0.0)));
         // Merging two halves gives the whole.

@@ -23,7 +23,7 @@ fn sample(t: &SqlType, i: usize) -> ScalarValue {
     }
     let n = i as i64;
     match t {
-        SqlType::Boolean => ScalarValue::Boolean(Some(i % 2 == 0)),
+        SqlType::Boolean => ScalarValue::Boolean(Some(i.is_multiple_of(2))),
         SqlType::Int => ScalarValue::Int32(Some(((n * 7) % 11 - 5) as i32)),
         SqlType::BigInt => ScalarValue::Int64(Some((n * 13) % 17 - 8)),
         SqlType::Double => ScalarValue::Float64(Some((n as f64) * 1.25 - 3.0)),
