@@ -17,8 +17,8 @@
 use std::path::Path;
 
 use brook_engine::catalog::EngineFunctions;
-use brook_sql::analyzer::Analyzer;
 use brook_engine::conformance::schemas::convert_schema;
+use brook_sql::analyzer::{Analyzer, RegisteredSchema};
 use brook_sql::parse_statements;
 use serde_json::Value;
 

@@ -26,8 +26,8 @@ use brook_sql::SqlType;
 use crate::functions::{list_of, map_of, timestamp_type, FunctionRegistry};
 
 pub use aggregates::{
-    column_args as aggregate_column_args,
-    aggregate_return_type, table_function_return_type, AGGREGATES, TABLE_FUNCTIONS,
+    aggregate_return_type, column_args as aggregate_column_args, table_function_return_type,
+    AGGREGATES, TABLE_FUNCTIONS,
 };
 
 /// The Arrow type Brook uses for a SQL type. `SqlType::Null` (an untyped NULL literal) maps

@@ -64,11 +64,19 @@ pub fn json_equal(expected: &Value, actual: &Value) -> bool {
         (Value::Array(a), Value::Array(b)) => {
             a.len() == b.len() && a.iter().zip(b).all(|(x, y)| json_equal(x, y))
         }
+        // As ksqlDB's ExpectedRecordComparator: a field is looked up as the case writes it,
+        // then upper-cased.
         (Value::Object(a), Value::Object(b)) => {
             a.len() == b.len()
-                && a.iter().all(|(k, v)| match b.get(k) {
-                    Some(w) => json_equal(v, w),
-                    None => false,
+                && a.iter().all(|(k, v)| {
+                    let w = match b.get(k) {
+                        Some(Value::Null) | None => b.get(&k.to_uppercase()),
+                        w => w,
+                    };
+                    match w {
+                        Some(w) => json_equal(v, w),
+                        None => v.is_null(),
+                    }
                 })
         }
         _ => expected == actual,

@@ -143,6 +143,13 @@ fn run(case: &CaseVariant) -> Outcome {
                     Value::String(s) => serde_json::from_str(s).ok().or(Some(schema.clone())),
                     v => Some(v.clone()),
                 }
+            } else if format.to_ascii_uppercase().starts_with("PROTOBUF") {
+                schemas::proto_provided(t, schema)
+            } else if format.to_ascii_uppercase().starts_with("JSON") {
+                match schema {
+                    Value::String(s) => serde_json::from_str(s).ok(),
+                    v => Some(v.clone()),
+                }
             } else {
                 None
             };

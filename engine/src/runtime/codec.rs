@@ -68,6 +68,15 @@ fn options(
         o.provided_schema = schemas.get(&(entry.topic.clone(), is_key)).cloned();
         o.confluent_framing = true;
     }
+    o.nullable_representation = info.properties.get("nullableRepresentation").cloned();
+    // PROTOBUF: a topic's registered .proto schema is its writer schema, except for a query's
+    // sink, which writes its own schema unless a schema id names the registered one.
+    let schema_id = info.properties.contains_key("schemaId");
+    if (info.name == "PROTOBUF" && (!entry.from_query || schema_id))
+        || (info.name == "JSON_SR" && schema_id)
+    {
+        o.provided_schema = schemas.get(&(entry.topic.clone(), is_key)).cloned();
+    }
     Ok((info.name.clone(), o))
 }
 

@@ -1,5 +1,5 @@
 //! `brook bench ...`: throughput measurements whose figures go into BENCHMARKS.md.
 
 pub mod disk;
-pub mod log;
 pub mod engine;
+pub mod log;
