@@ -179,6 +179,17 @@ impl Pipeline {
         run_operators(&mut self.operators, rows, errors)
     }
 
+    /// What several inputs read in one step, in the order to process it: [`merge_by_time`],
+    /// with tables before streams among records of the same time (a stream record then
+    /// sees the table as of its own time).
+    pub fn in_time_order(
+        &self,
+        mut pieces: Vec<(usize, super::rows::Rows)>,
+    ) -> Result<Vec<(usize, super::rows::Rows)>> {
+        pieces.sort_by_key(|(i, _)| !self.input(*i).codec.entry.is_table());
+        merge_by_time(pieces)
+    }
+
     /// Calls `f` on every operator: those before joins, then `operators`.
     pub fn for_each_operator(
         &mut self,

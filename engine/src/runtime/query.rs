@@ -6,7 +6,7 @@
 //!
 //! A query with joins reads several topics (see [`JoinedTopic`]): each step reads what is
 //! new on all of them, decodes it for every input over the topic, and runs it in the order
-//! [`merge_by_time`] gives.
+//! [`Pipeline::in_time_order`] gives.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -15,7 +15,7 @@ use brook_log::{Log, ReadLimit, Topic};
 
 use super::codec::{ProvidedSchemas, SourceCodec};
 use super::error::Result;
-use super::pipeline::{merge_by_time, run_operators, Pipeline};
+use super::pipeline::{run_operators, Pipeline};
 use super::processing_log::{self, ProcessingError};
 
 /// Records read per partition per micro-batch.
@@ -167,7 +167,7 @@ impl PersistentQuery {
         if total == 0 {
             return Ok(0);
         }
-        for (input, rows) in merge_by_time(pieces)? {
+        for (input, rows) in self.pipeline.in_time_order(pieces)? {
             let out = self.pipeline.process(input, rows, &mut errors)?;
             if out.is_empty() {
                 continue;

@@ -12,7 +12,7 @@ use brook_log::{Log, ReadLimit, StoredRecord};
 use brook_sql::plan::Schema;
 
 use super::error::Result;
-use super::pipeline::{merge_by_time, run_operators, Pipeline};
+use super::pipeline::{run_operators, Pipeline};
 use super::processing_log::ProcessingError;
 
 /// The rows a SELECT returned.
@@ -93,7 +93,7 @@ pub fn run(
 }
 
 /// A SELECT with joins: every topic it reads, from the start, in the order
-/// [`merge_by_time`] gives (joins have no pull form; the result is their changes).
+/// [`Pipeline::in_time_order`] gives (joins have no pull form; the result is their changes).
 fn run_joined(
     log: &Arc<Log>,
     mut pipeline: Pipeline,
@@ -132,7 +132,7 @@ fn run_joined(
         }
     }
     let mut batches = Vec::new();
-    for (input, rows) in merge_by_time(pieces)? {
+    for (input, rows) in pipeline.in_time_order(pieces)? {
         let out = pipeline.process(input, rows, &mut errors)?;
         let keep: Vec<bool> = out.deletes.iter().map(|d| !d).collect();
         let out = out.filter(&arrow::array::BooleanArray::from(keep))?;
