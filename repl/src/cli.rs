@@ -11,8 +11,21 @@ pub struct Cli {
     /// Data directory holding topics, offsets and state [default: ./brook-data].
     #[arg(long, global = true, env = "BROOK_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Run these statements (as the shell would) and exit.
+    #[arg(
+        short = 'e',
+        long = "execute",
+        value_name = "STATEMENTS",
+        conflicts_with = "file"
+    )]
+    pub execute: Option<String>,
+    /// Run the statements of this file (as the shell would) and exit.
+    #[arg(short = 'f', long = "file", value_name = "FILE.sql")]
+    pub file: Option<PathBuf>,
+    /// Without a command: the interactive shell (statements from stdin when it is not a
+    /// terminal).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// Where commands keep their data when `--data-dir` is not given.
@@ -29,6 +42,8 @@ impl Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The interactive SQL shell (the default).
+    Shell,
     /// Create, list, describe and delete topics.
     #[command(subcommand)]
     Topic(TopicCommand),

@@ -5,10 +5,12 @@ pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod render;
+pub mod shell;
 
 use std::io::Write;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Parser;
 
 use cli::{BenchCommand, Cli, Command};
@@ -30,7 +32,22 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let data_dir = cli.data_dir();
-    match cli.command {
+    if cli.command.is_some() && (cli.execute.is_some() || cli.file.is_some()) {
+        anyhow::bail!("-e and -f run statements without a command; drop the command or the flag");
+    }
+    if let Some(text) = &cli.execute {
+        return shell::run_script(&data_dir, text, "<-e>");
+    }
+    if let Some(file) = &cli.file {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        return shell::run_script(&data_dir, &text, &file.display().to_string());
+    }
+    let Some(command) = cli.command else {
+        return shell::run_default(&data_dir);
+    };
+    match command {
+        Command::Shell => shell::run_interactive(&data_dir),
         Command::Topic(command) => commands::topic::run(&data_dir, command, &mut out),
         Command::Produce(args) => commands::produce::run(
             &data_dir,

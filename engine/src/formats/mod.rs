@@ -356,6 +356,16 @@ pub(crate) fn row_values(batch: &RecordBatch, row: usize) -> Vec<value::Val> {
         .collect()
 }
 
+/// Every row of `batch` as a JSON object of its columns (ksqlDB's logical JSON of each
+/// value: DECIMAL as a number, BYTES as base64, STRUCT as an object...), for front ends
+/// that print rows as JSON.
+pub fn batch_to_json_rows(batch: &RecordBatch) -> Vec<serde_json::Value> {
+    let schema = batch.schema();
+    (0..batch.num_rows())
+        .map(|r| row_to_logical_json(&schema, false, &row_values(batch, r)))
+        .collect()
+}
+
 /// Converts a logical JSON value into one row of normalised column values, as ksqlDB's
 /// JSON deserializer would read it: an object of columns, or a bare value for an unwrapped
 /// single column. `Ok(None)` for JSON null.

@@ -17,10 +17,13 @@ use crate::functions::FunctionRegistry;
 
 use super::codec::{ProvidedSchemas, SourceCodec};
 use super::commands::{self, Command};
+use super::describe;
 use super::error::{EngineError, Result};
 use super::insert::insert_values;
 use super::pipeline;
+use super::print::TopicPrinter;
 use super::processing_log::{PROCESSING_LOG_DDL, PROCESSING_LOG_STREAM};
+use super::push::PushQuery;
 use super::query::PersistentQuery;
 use super::transient::{self, QueryRows};
 
@@ -55,7 +58,7 @@ impl Default for EngineOptions {
 }
 
 /// What a statement did, for the front ends to show.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum StatementResult {
     /// DDL, SET, TERMINATE...: a one-line confirmation.
     Message(String),
@@ -75,6 +78,13 @@ pub enum StatementResult {
         headers: Vec<String>,
         rows: Vec<Vec<String>>,
     },
+    /// DESCRIBE output: preformatted text.
+    Text(String),
+    /// A live push query (only when [`Engine::set_live_push`] is on): the front end polls
+    /// it and shows rows as they come, until LIMIT or the user cancels.
+    Push(Box<PushQuery>),
+    /// PRINT: the front end polls it for lines.
+    Print(Box<TopicPrinter>),
     /// Nothing to report (e.g. `CREATE ... IF NOT EXISTS` of an existing source).
     Nothing,
 }
@@ -96,6 +106,14 @@ pub struct Engine {
     query_counter: u64,
     /// Operator state (RocksDB under `<data-dir>/@state`), opened by the first stateful query.
     state: Option<brook_state::StateStores>,
+    /// `SELECT ... EMIT CHANGES` returns a live [`PushQuery`] instead of replaying the topic.
+    live_push: bool,
+    /// Opened read-only beside another process that writes the directory (see
+    /// [`Engine::open_follower`]).
+    follower: bool,
+    /// Commands of the command topic applied so far (a follower applies new ones on
+    /// [`Engine::refresh`]).
+    commands_applied: usize,
 }
 
 /// Where operator state lives inside the data directory ('@' cannot start a topic name).
@@ -115,6 +133,41 @@ impl Engine {
     pub fn open(dir: impl AsRef<Path>, options: EngineOptions) -> Result<Engine> {
         let dir = dir.as_ref().to_path_buf();
         let log = Arc::new(Log::open(&dir, LogOptions::default())?);
+        Self::open_with_log(dir, log, options, false)
+    }
+
+    /// Opens a data directory that another process has open for writing, read-only: its
+    /// catalog as recorded so far (and as it grows, on [`Engine::refresh`]), and queries
+    /// that only read — push queries, pull queries answered from topics, PRINT, DESCRIBE.
+    /// Its persistent queries keep running in the writing process; statements that would
+    /// change anything fail with [`EngineError::ReadOnly`].
+    pub fn open_follower(dir: impl AsRef<Path>) -> Result<Engine> {
+        let dir = dir.as_ref().to_path_buf();
+        let log = Arc::new(Log::open_read_only(&dir)?);
+        Self::open_with_log(dir, log, EngineOptions::default(), true)
+    }
+
+    /// Whether this engine is a read-only follower.
+    pub fn is_follower(&self) -> bool {
+        self.follower
+    }
+
+    /// A follower: applies commands the writer recorded since the last look, and sees
+    /// topics it created. Nothing for a writer.
+    pub fn refresh(&mut self) -> Result<()> {
+        if !self.follower {
+            return Ok(());
+        }
+        self.log.refresh()?;
+        self.replay()
+    }
+
+    fn open_with_log(
+        dir: PathBuf,
+        log: Arc<Log>,
+        options: EngineOptions,
+        follower: bool,
+    ) -> Result<Engine> {
         let functions = if options.conformance_test_functions {
             EngineFunctions::with_conformance_test_functions()
         } else {
@@ -134,6 +187,9 @@ impl Engine {
             replay_query_id: None,
             query_counter: 0,
             state: None,
+            live_push: false,
+            follower,
+            commands_applied: 0,
         };
         if engine.options.persist_commands {
             engine.replay()?;
@@ -155,7 +211,9 @@ impl Engine {
     fn replay(&mut self) -> Result<()> {
         let cmds = commands::read_all(&self.log)?;
         self.replaying = true;
-        for c in cmds {
+        let skip = self.commands_applied;
+        self.commands_applied = cmds.len();
+        for c in cmds.into_iter().skip(skip) {
             for (k, v) in &c.properties {
                 self.analyzer.set_property(k, v);
             }
@@ -221,6 +279,17 @@ impl Engine {
         SourceCodec::new(entry, &self.schemas)
     }
 
+    /// Makes push queries (`EMIT CHANGES`) live: [`StatementResult::Push`] instead of a
+    /// replay of what their topics hold. Interactive front ends turn it on.
+    pub fn set_live_push(&mut self, live: bool) {
+        self.live_push = live;
+    }
+
+    /// Names of every function (scalar, aggregate, table), for completion.
+    pub fn function_names(&self) -> Vec<String> {
+        self.analyzer.functions().names()
+    }
+
     /// Running persistent queries by id.
     pub fn queries(&self) -> &BTreeMap<String, PersistentQuery> {
         &self.queries
@@ -280,6 +349,58 @@ impl Engine {
                 return Ok(StatementResult::Nothing);
             }
             StatementKind::Show(kind) => return self.show(kind),
+            StatementKind::DescribeSource { name, extended } => {
+                return self.describe_source(&name.value, *extended)
+            }
+            StatementKind::DescribeSources { kind, extended } => {
+                let names: Vec<String> = self
+                    .analyzer
+                    .catalog()
+                    .sources
+                    .values()
+                    .filter(|s| s.kind == *kind)
+                    .map(|s| s.name.clone())
+                    .collect();
+                let mut text = String::new();
+                for n in names {
+                    if let StatementResult::Text(t) = self.describe_source(&n, *extended)? {
+                        text.push_str(&t);
+                        text.push('\n');
+                    }
+                }
+                return Ok(StatementResult::Text(text));
+            }
+            StatementKind::DescribeFunction { name } => {
+                let kind = self.analyzer.functions().kind(&name.value);
+                let kind_text = kind.map(|k| format!("{k:?}").to_uppercase());
+                return match describe::function(&self.registry, &name.value, kind_text.as_deref()) {
+                    Some(t) => Ok(StatementResult::Text(t)),
+                    None => Err(EngineError::Statement(format!(
+                        "Can't find any functions with the name '{}'",
+                        name.value
+                    ))),
+                };
+            }
+            StatementKind::Print(p) => {
+                let name = &p.topic.name;
+                let topic = if self.log.topic(name).is_ok() || p.topic.is_string {
+                    name.clone()
+                } else {
+                    // An identifier names the topic as written, else in upper or lower case.
+                    [name.to_uppercase(), name.to_lowercase()]
+                        .into_iter()
+                        .find(|n| self.log.topic(n).is_ok())
+                        .unwrap_or_else(|| name.clone())
+                };
+                if self.log.topic(&topic).is_err() {
+                    return Err(EngineError::Statement(format!(
+                        "Could not find topic '{name}', or the KSQL user does not have permissions to list the topic. Topic names are case-sensitive."
+                    )));
+                }
+                let printer =
+                    TopicPrinter::new(&self.log, &topic, p.from_beginning, p.interval, p.limit)?;
+                return Ok(StatementResult::Print(Box::new(printer)));
+            }
             StatementKind::Terminate(target) => return self.terminate(target, text),
             StatementKind::RunScript { path } => {
                 let script = std::fs::read_to_string(path).map_err(|e| {
@@ -292,6 +413,9 @@ impl Engine {
                     .unwrap_or(StatementResult::Nothing));
             }
             _ => {}
+        }
+        if self.follower && !self.replaying && writes(&st.kind) {
+            return Err(EngineError::ReadOnly);
         }
         let snapshot = self.analyzer.catalog().clone();
         let analyzed = self
@@ -397,6 +521,10 @@ impl Engine {
                     .properties()
                     .get("auto.offset.reset")
                     .is_some_and(|v| v.eq_ignore_ascii_case("earliest"));
+                if !pull && self.live_push {
+                    let q = PushQuery::new(&self.log, p, earliest)?;
+                    return Ok(StatementResult::Push(Box::new(q)));
+                }
                 let rows = transient::run(&self.log, p, pull, earliest)?;
                 Ok(StatementResult::Rows(rows))
             }
@@ -489,7 +617,8 @@ impl Engine {
     }
 
     fn ensure_source_topic(&self, entry: &SourceEntry) -> Result<()> {
-        if self.log.topic(&entry.topic).is_ok() {
+        // A follower cannot create topics; the writer creates them.
+        if self.log.topic(&entry.topic).is_ok() || self.follower {
             return Ok(());
         }
         let partitions = match (entry.partitions, self.options.create_missing_topics) {
@@ -517,6 +646,13 @@ impl Engine {
         plan: &brook_sql::plan::LogicalPlan,
         text: &str,
     ) -> Result<StatementResult> {
+        if self.follower {
+            // The writer runs it; a follower only knows the sink it creates.
+            return Ok(StatementResult::QueryStarted {
+                message: format!("Query {id} runs in the process writing this directory"),
+                query_id: id,
+            });
+        }
         let p = pipeline::build(plan, &self.registry, &self.schemas)?;
         let sink = p
             .sink
@@ -718,6 +854,44 @@ impl Engine {
         })
     }
 
+    fn describe_source(&self, name: &str, extended: bool) -> Result<StatementResult> {
+        let cat = self.analyzer.catalog();
+        let entry = cat
+            .sources
+            .values()
+            .find(|s| s.name == name || s.name == name.to_uppercase())
+            .ok_or_else(|| {
+                EngineError::Statement(format!(
+                    "Could not find STREAM/TABLE '{name}' in the Metastore"
+                ))
+            })?;
+        let queries: Vec<&PersistentQuery> = self.queries.values().collect();
+        let statement = self
+            .queries
+            .values()
+            .find(|q| q.sink_name == entry.name)
+            .map(|q| q.sql.as_str());
+        Ok(StatementResult::Text(describe::source(
+            entry, extended, &self.log, &queries, statement,
+        )))
+    }
+
+    /// Runs one round of every persistent query (one micro-batch per partition each);
+    /// commits them all when none had anything to read. Returns the records read. Front
+    /// ends that keep queries running in the background call it in a loop.
+    pub fn step_queries(&mut self) -> Result<u64> {
+        let mut progressed = 0u64;
+        for q in self.queries.values_mut() {
+            progressed += q.step()? as u64;
+        }
+        if progressed == 0 {
+            for q in self.queries.values_mut() {
+                q.commit()?;
+            }
+        }
+        Ok(progressed)
+    }
+
     /// Runs every persistent query until none has anything left to read. Returns the
     /// number of records read.
     pub fn run_until_idle(&mut self) -> Result<u64> {
@@ -736,6 +910,24 @@ impl Engine {
             total += progressed as u64;
         }
     }
+}
+
+/// Whether a statement changes the data directory (a follower refuses those).
+fn writes(kind: &StatementKind) -> bool {
+    !matches!(
+        kind,
+        StatementKind::Query(_)
+            | StatementKind::Explain(_)
+            | StatementKind::Show(_)
+            | StatementKind::DescribeSource { .. }
+            | StatementKind::DescribeSources { .. }
+            | StatementKind::DescribeFunction { .. }
+            | StatementKind::Print(_)
+            | StatementKind::SetProperty { .. }
+            | StatementKind::UnsetProperty { .. }
+            | StatementKind::Define { .. }
+            | StatementKind::Undefine { .. }
+    )
 }
 
 /// Whether a plan keeps operator state (aggregations).

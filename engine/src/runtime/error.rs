@@ -32,6 +32,9 @@ pub enum EngineError {
     /// A statement that is well-formed but cannot be carried out (ksqlDB's wording).
     #[error("{0}")]
     Statement(String),
+    /// A statement that would change a data directory opened read-only (a follower).
+    #[error("this session is read-only: another Brook process has the data directory open for writing; run statements that change it (CREATE, INSERT, DROP, TERMINATE...) there")]
+    ReadOnly,
     /// The catalog's command topic holds something this version cannot read.
     #[error("command topic: {0}")]
     CommandTopic(String),

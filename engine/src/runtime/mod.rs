@@ -4,20 +4,26 @@
 //!
 //! Files: `engine.rs` (the engine and statement dispatch), `commands.rs` (the command
 //! topic), `query.rs` (a persistent query), `pipeline.rs` (plan → operators), `codec.rs`
-//! (records ↔ rows), `insert.rs` (INSERT VALUES), `transient.rs` (SELECT), `rows.rs`,
+//! (records ↔ rows), `insert.rs` (INSERT VALUES), `transient.rs` (SELECT run to completion), `push.rs` (live
+//! push queries), `print.rs` (PRINT), `describe.rs` (DESCRIBE), `rows.rs`,
 //! `processing_log.rs`, `error.rs`.
 
 pub mod codec;
 pub mod commands;
+pub mod describe;
 pub mod engine;
 pub mod error;
 pub mod insert;
 pub mod pipeline;
+pub mod print;
 pub mod processing_log;
+pub mod push;
 pub mod query;
 pub mod rows;
 pub mod transient;
 
 pub use engine::{Engine, EngineOptions, StatementResult};
 pub use error::EngineError;
+pub use print::TopicPrinter;
+pub use push::PushQuery;
 pub use transient::QueryRows;

@@ -203,6 +203,15 @@ impl PersistentQuery {
         Ok(total)
     }
 
+    /// The names of every source it reads (the joined ones too).
+    pub fn source_names(&self) -> Vec<&str> {
+        self.pipeline
+            .inputs()
+            .into_iter()
+            .map(|i| i.codec.entry.name.as_str())
+            .collect()
+    }
+
     /// The source topic's name.
     pub fn source_topic(&self) -> &str {
         self.source_topic.name()

@@ -42,11 +42,19 @@ pub fn run(data_dir: &Path, args: RunArgs, out: &mut impl Write) -> anyhow::Resu
             let result = engine
                 .execute_statement(&st, piece.text, &text, &name)
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            if !matches!(
-                result,
-                StatementResult::Nothing | StatementResult::Inserted { .. }
-            ) {
-                write_result(out, &result)?;
+            match result {
+                StatementResult::Nothing | StatementResult::Inserted { .. } => {}
+                // A script prints what the topic holds now, then goes on.
+                StatementResult::Print(mut printer) => loop {
+                    let lines = printer.poll()?;
+                    for l in &lines {
+                        writeln!(out, "{l}")?;
+                    }
+                    if printer.finished() || !printer.has_more() {
+                        break;
+                    }
+                },
+                other => write_result(out, &other)?,
             }
         }
     }

@@ -294,7 +294,7 @@ pub enum FunctionKind {
 /// }
 /// assert_eq!(OnlyUcase.kind("UCASE"), Some(FunctionKind::Scalar));
 /// ```
-pub trait FunctionCatalog {
+pub trait FunctionCatalog: Send + Sync {
     /// Whether `name` is a function, and of which kind; `None` if there is no such function.
     fn kind(&self, name: &str) -> Option<FunctionKind>;
     /// The result type of a call of `name` (of any kind) with these argument types: for an

@@ -1,0 +1,176 @@
+//! push.rs owns [`PushQuery`]: a live `SELECT ... EMIT CHANGES`. It reads its source topics
+//! from their ends (or their starts, with `auto.offset.reset=earliest`) and, each time it is
+//! polled, runs what arrived since through its pipeline and hands back the rows that came
+//! out — for tables and aggregations, every change. It keeps no state outside itself:
+//! dropping it frees everything it holds. A LIMIT ends it once that many rows came out.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow::array::{BooleanArray, RecordBatch};
+use brook_log::{Log, ReadLimit, Topic};
+use brook_sql::plan::Schema;
+
+use super::error::Result;
+use super::pipeline::Pipeline;
+use super::processing_log::ProcessingError;
+
+/// Records read per partition per poll.
+const POLL_RECORDS: usize = 8192;
+
+/// A topic a push query reads, with the pipeline inputs decoded from it.
+#[derive(Debug)]
+struct Subscription {
+    topic: Arc<Topic>,
+    inputs: Vec<usize>,
+    /// Next offset to read, per partition.
+    positions: BTreeMap<u32, u64>,
+}
+
+/// A running push query.
+#[derive(Debug)]
+pub struct PushQuery {
+    pipeline: Pipeline,
+    subscriptions: Vec<Subscription>,
+    /// Rows still allowed by LIMIT; None without one.
+    remaining: Option<u64>,
+    /// Records read and rows emitted so far.
+    pub records_read: u64,
+    pub rows_emitted: u64,
+    /// Records that failed to decode or evaluate (also in the processing log's form).
+    pub errors: Vec<ProcessingError>,
+}
+
+impl PushQuery {
+    /// Subscribes to the pipeline's source topics, at their starts when `from_beginning`,
+    /// else at their current ends.
+    pub fn new(log: &Arc<Log>, pipeline: Pipeline, from_beginning: bool) -> Result<PushQuery> {
+        let mut subscriptions: Vec<Subscription> = Vec::new();
+        for (i, input) in pipeline.inputs().into_iter().enumerate() {
+            let name = &input.codec.entry.topic;
+            if let Some(s) = subscriptions.iter_mut().find(|s| s.topic.name() == name) {
+                s.inputs.push(i);
+                continue;
+            }
+            let topic = log.topic(name)?;
+            let positions = topic
+                .partitions()
+                .iter()
+                .map(|p| {
+                    let at = if from_beginning {
+                        p.start_offset()
+                    } else {
+                        p.end_offset()
+                    };
+                    (p.id(), at)
+                })
+                .collect();
+            subscriptions.push(Subscription {
+                topic,
+                inputs: vec![i],
+                positions,
+            });
+        }
+        Ok(PushQuery {
+            remaining: pipeline.limit,
+            pipeline,
+            subscriptions,
+            records_read: 0,
+            rows_emitted: 0,
+            errors: Vec::new(),
+        })
+    }
+
+    /// The columns of the rows it emits (keys, then values).
+    pub fn schema(&self) -> &Schema {
+        &self.pipeline.output
+    }
+
+    /// Whether LIMIT rows have come out: the query is over.
+    pub fn finished(&self) -> bool {
+        self.remaining == Some(0)
+    }
+
+    /// Processes what arrived since the last poll and returns the rows emitted (none when
+    /// nothing new arrived).
+    pub fn poll(&mut self) -> Result<Vec<RecordBatch>> {
+        let mut out = Vec::new();
+        if self.finished() {
+            return Ok(out);
+        }
+        let mut pieces = Vec::new();
+        let mut errors = Vec::new();
+        for s in self.subscriptions.iter_mut() {
+            for p in s.topic.partitions() {
+                let from = s
+                    .positions
+                    .get(&p.id())
+                    .copied()
+                    .unwrap_or(0)
+                    .max(p.start_offset());
+                let records = p.read(from, ReadLimit::records(POLL_RECORDS))?;
+                let Some(last) = records.last() else { continue };
+                s.positions.insert(p.id(), last.offset + 1);
+                self.records_read += records.len() as u64;
+                for &i in &s.inputs {
+                    let src = self.pipeline.input(i);
+                    let rows =
+                        src.codec
+                            .decode(&src.schema, &src.arrow, p.id(), &records, &mut errors)?;
+                    pieces.push((i, rows));
+                }
+            }
+        }
+        if pieces.is_empty() {
+            return Ok(out);
+        }
+        let ordered = if self.pipeline.join.is_some() {
+            self.pipeline.in_time_order(pieces)?
+        } else {
+            pieces
+        };
+        for (input, rows) in ordered {
+            let rows = self.pipeline.process(input, rows, &mut errors)?;
+            // A deletion has no row to show; the change is the key's absence.
+            let keep: BooleanArray = rows.deletes.iter().map(|d| Some(!d)).collect();
+            let mut batch = rows.filter(&keep)?.batch;
+            if let Some(remaining) = &mut self.remaining {
+                let n = (batch.num_rows() as u64).min(*remaining);
+                batch = batch.slice(0, n as usize);
+                *remaining -= n;
+            }
+            if batch.num_rows() > 0 {
+                self.rows_emitted += batch.num_rows() as u64;
+                out.push(batch);
+            }
+            if self.finished() {
+                break;
+            }
+        }
+        self.errors.extend(errors);
+        Ok(out)
+    }
+
+    /// Waits up to `timeout` for a record to arrive on any partition it reads (returns
+    /// early when one does).
+    pub fn wait(&self, timeout: Duration) -> Result<()> {
+        let step = Duration::from_millis(20).min(timeout);
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            for s in &self.subscriptions {
+                // A follower (read-only log) sees another process's appends on a refresh;
+                // on the writer's log it costs nothing.
+                s.topic.refresh()?;
+                for p in s.topic.partitions() {
+                    let at = s.positions.get(&p.id()).copied().unwrap_or(0);
+                    if p.end_offset() > at {
+                        return Ok(());
+                    }
+                }
+            }
+            std::thread::sleep(step);
+        }
+        Ok(())
+    }
+}

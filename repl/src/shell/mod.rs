@@ -1,0 +1,233 @@
+//! The interactive SQL shell (`brook`, `brook shell`) and its non-interactive forms
+//! (`brook -e "..."`, `brook -f file.sql`, statements piped to stdin).
+//!
+//! Files: `mod.rs` (the prompt loop and shell commands), `session.rs` (running statements,
+//! live push queries and PRINT), `driver.rs` (persistent queries in the background),
+//! `helper.rs` (completion and highlighting), `lexer.rs` (statement ends, words),
+//! `live.rs` (rows shown as they arrive), `help.rs` (HELP).
+
+pub mod driver;
+pub mod help;
+pub mod helper;
+pub mod lexer;
+pub mod live;
+pub mod session;
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+use anyhow::Context;
+use rustyline::config::{CompletionType, Config};
+use rustyline::error::ReadlineError;
+use rustyline::history::DefaultHistory;
+use rustyline::Editor;
+
+use helper::ShellHelper;
+use session::{OutputFormat, Session, CANCEL, STREAMING};
+
+const PROMPT: &str = "brook> ";
+const CONTINUATION: &str = "   ...> ";
+
+/// Where history is kept: `BROOK_HISTORY`, else `~/.brook_history`.
+fn history_path() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("BROOK_HISTORY") {
+        return Some(PathBuf::from(p));
+    }
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".brook_history"))
+}
+
+/// Ctrl-C cancels a streaming query; otherwise, outside the line editor (which reads it as
+/// a key), it ends a non-interactive run.
+fn install_ctrl_c(interactive: bool) {
+    let _ = ctrlc::set_handler(move || {
+        if STREAMING.load(Ordering::SeqCst) || interactive {
+            CANCEL.store(true, Ordering::SeqCst);
+        } else {
+            std::process::exit(130);
+        }
+    });
+}
+
+/// Runs `text` (from `-e`, `-f` or a pipe) and exits like the shell would: results on
+/// stdout, the first error on stderr and a failure status.
+pub fn run_script(data_dir: &Path, text: &str, name: &str) -> anyhow::Result<()> {
+    install_ctrl_c(false);
+    let mut session = Session::open(data_dir)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    session.execute(text, name, &mut out)?;
+    session.finish()?;
+    Ok(())
+}
+
+/// `brook` with no command: the shell when stdin is a terminal, else the statements read
+/// from stdin.
+pub fn run_default(data_dir: &Path) -> anyhow::Result<()> {
+    if std::io::stdin().is_terminal() {
+        return run_interactive(data_dir);
+    }
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .context("cannot read statements from stdin")?;
+    run_script(data_dir, &text, "<stdin>")
+}
+
+/// What the user typed that the shell handles itself.
+enum ShellCommand {
+    Exit,
+    Help,
+    Clear,
+    Output(Option<OutputFormat>),
+}
+
+fn shell_command(line: &str) -> Option<ShellCommand> {
+    let words: Vec<String> = line
+        .trim()
+        .trim_end_matches(';')
+        .split_whitespace()
+        .map(str::to_lowercase)
+        .collect();
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    Some(match words.as_slice() {
+        ["exit"] | ["quit"] => ShellCommand::Exit,
+        ["help"] => ShellCommand::Help,
+        ["clear"] => ShellCommand::Clear,
+        ["output"] => ShellCommand::Output(None),
+        ["output", "json"] => ShellCommand::Output(Some(OutputFormat::Json)),
+        ["output", "tabular"] => ShellCommand::Output(Some(OutputFormat::Tabular)),
+        _ => return None,
+    })
+}
+
+/// The interactive shell.
+pub fn run_interactive(data_dir: &Path) -> anyhow::Result<()> {
+    install_ctrl_c(true);
+    let mut session = Session::open(data_dir)?;
+    let color = std::env::var_os("NO_COLOR").is_none();
+    let config = Config::builder()
+        .completion_type(CompletionType::List)
+        .history_ignore_dups(true)?
+        .max_history_size(10_000)?
+        .build();
+    let mut editor: Editor<ShellHelper, DefaultHistory> = Editor::with_config(config)?;
+    editor.set_helper(Some(ShellHelper {
+        vocabulary: session.vocabulary.clone(),
+        color,
+    }));
+    let history = history_path();
+    if let Some(h) = &history {
+        let _ = editor.load_history(h);
+    }
+    let stdout = std::io::stdout();
+    writeln!(
+        stdout.lock(),
+        "Brook {} — streaming SQL in the ksqlDB dialect. Data directory: {}\n\
+         Statements end with ';'. HELP for help, Ctrl-C cancels, exit or Ctrl-D leaves.\n",
+        env!("CARGO_PKG_VERSION"),
+        data_dir.display()
+    )?;
+    if session.is_follower() {
+        writeln!(
+            stdout.lock(),
+            "Another Brook process has this data directory open for writing: this shell is\n\
+             read-only beside it. Push and pull queries, PRINT, SHOW and DESCRIBE work here;\n\
+             run CREATE, INSERT, DROP and TERMINATE in the other one.\n"
+        )?;
+    }
+    let mut buffer = String::new();
+    loop {
+        for e in session.background_errors() {
+            eprintln!("A persistent query failed: {e}");
+        }
+        let prompt = if buffer.is_empty() {
+            PROMPT
+        } else {
+            CONTINUATION
+        };
+        let line = match editor.readline(prompt) {
+            Ok(l) => l,
+            Err(ReadlineError::Interrupted) => {
+                // Ctrl-C at the prompt drops what was typed.
+                buffer.clear();
+                continue;
+            }
+            Err(ReadlineError::Eof) => break,
+            Err(e) => return Err(e.into()),
+        };
+        if buffer.is_empty() {
+            if let Some(cmd) = shell_command(&line) {
+                let _ = editor.add_history_entry(line.trim());
+                let mut out = stdout.lock();
+                match cmd {
+                    ShellCommand::Exit => break,
+                    ShellCommand::Help => write!(out, "{}", help::TEXT)?,
+                    ShellCommand::Clear => {
+                        let _ = editor.clear_screen();
+                    }
+                    ShellCommand::Output(None) => writeln!(
+                        out,
+                        "Output format: {}",
+                        match session.output {
+                            OutputFormat::Tabular => "TABULAR",
+                            OutputFormat::Json => "JSON",
+                        }
+                    )?,
+                    ShellCommand::Output(Some(f)) => session.output = f,
+                }
+                continue;
+            }
+            if line.trim().is_empty() {
+                continue;
+            }
+        }
+        buffer.push_str(&line);
+        buffer.push('\n');
+        if !lexer::is_complete(&buffer) {
+            continue;
+        }
+        let statement = std::mem::take(&mut buffer);
+        // One history entry per statement, recalled whole.
+        let _ = editor.add_history_entry(statement.trim_end().replace('\n', " "));
+        if let Some(h) = &history {
+            let _ = editor.save_history(h);
+        }
+        let mut out = stdout.lock();
+        if let Err(e) = session.execute(&statement, "<input>", &mut out) {
+            drop(out);
+            eprintln!("{}", paint_error(&format!("{e:#}"), color));
+        }
+    }
+    if let Some(h) = &history {
+        let _ = editor.save_history(h);
+    }
+    writeln!(stdout.lock(), "Exiting Brook.")?;
+    Ok(())
+}
+
+fn paint_error(text: &str, color: bool) -> String {
+    if color {
+        format!("\x1b[31m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_commands_are_words_on_their_own() {
+        assert!(matches!(shell_command("exit"), Some(ShellCommand::Exit)));
+        assert!(matches!(shell_command(" QUIT; "), Some(ShellCommand::Exit)));
+        assert!(matches!(shell_command("help;"), Some(ShellCommand::Help)));
+        assert!(matches!(
+            shell_command("output json"),
+            Some(ShellCommand::Output(Some(OutputFormat::Json)))
+        ));
+        assert!(shell_command("exit now").is_none());
+        assert!(shell_command("SELECT 1;").is_none());
+    }
+}
