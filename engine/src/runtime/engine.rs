@@ -414,7 +414,7 @@ impl Engine {
             }
             _ => {}
         }
-        if self.follower && !self.replaying && writes(&st.kind) {
+        if self.follower && !self.replaying && statement_writes(&st.kind) {
             return Err(EngineError::ReadOnly);
         }
         let snapshot = self.analyzer.catalog().clone();
@@ -912,8 +912,9 @@ impl Engine {
     }
 }
 
-/// Whether a statement changes the data directory (a follower refuses those).
-fn writes(kind: &StatementKind) -> bool {
+/// Whether a statement changes the data directory (a follower refuses those; front ends
+/// send them to the process that writes it).
+pub fn statement_writes(kind: &StatementKind) -> bool {
     !matches!(
         kind,
         StatementKind::Query(_)

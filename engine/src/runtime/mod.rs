@@ -22,7 +22,7 @@ pub mod query;
 pub mod rows;
 pub mod transient;
 
-pub use engine::{Engine, EngineOptions, StatementResult};
+pub use engine::{statement_writes, Engine, EngineOptions, StatementResult};
 pub use error::EngineError;
 pub use print::TopicPrinter;
 pub use push::PushQuery;

@@ -4,9 +4,11 @@
 //! Files: `mod.rs` (the prompt loop and shell commands), `session.rs` (running statements,
 //! live push queries and PRINT), `driver.rs` (persistent queries in the background),
 //! `helper.rs` (completion and highlighting), `lexer.rs` (statement ends, words),
-//! `live.rs` (rows shown as they arrive), `help.rs` (HELP).
+//! `live.rs` (rows shown as they arrive), `forward.rs` (statements sent by a second `brook`
+//! on the same directory to the one that writes it), `help.rs` (HELP).
 
 pub mod driver;
+pub mod forward;
 pub mod help;
 pub mod helper;
 pub mod lexer;
@@ -128,14 +130,27 @@ pub fn run_interactive(data_dir: &Path) -> anyhow::Result<()> {
         env!("CARGO_PKG_VERSION"),
         data_dir.display()
     )?;
-    if session.is_follower() {
+    // The writer takes statements from shells opened beside it; a follower sends them.
+    let _server = if session.is_follower() {
         writeln!(
             stdout.lock(),
-            "Another Brook process has this data directory open for writing: this shell is\n\
-             read-only beside it. Push and pull queries, PRINT, SHOW and DESCRIBE work here;\n\
-             run CREATE, INSERT, DROP and TERMINATE in the other one.\n"
+            "Another Brook shell has this data directory open: this one reads it beside the\n\
+             other and sends it the statements that change it (CREATE, INSERT, DROP...).\n"
         )?;
-    }
+        None
+    } else {
+        match forward::serve(
+            session.data_dir(),
+            session.engine_handle(),
+            session.vocabulary.clone(),
+        ) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("Other terminals cannot send statements to this shell: {e:#}");
+                None
+            }
+        }
+    };
     let mut buffer = String::new();
     loop {
         for e in session.background_errors() {

@@ -5,7 +5,7 @@
 //! catch up; push queries and PRINT stream rows until LIMIT or Ctrl-C.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
@@ -13,12 +13,13 @@ use std::time::Duration;
 use anyhow::{anyhow, Context};
 use brook_engine::log::LogError;
 use brook_engine::runtime::{
-    Engine, EngineError, EngineOptions, PushQuery, StatementResult, TopicPrinter,
+    statement_writes, Engine, EngineError, EngineOptions, PushQuery, StatementResult, TopicPrinter,
 };
 use brook_engine::sql::ast::StatementKind;
 use brook_engine::sql::split_statements;
 
 use super::driver::Driver;
+use super::forward::forward;
 use super::helper::Vocabulary;
 use super::live::LiveTable;
 use crate::render::{batch_cells, column_names, write_result};
@@ -37,6 +38,7 @@ pub enum OutputFormat {
 
 /// An open data directory with its running queries.
 pub struct Session {
+    data_dir: PathBuf,
     engine: Arc<Mutex<Engine>>,
     driver: Driver,
     pub vocabulary: Arc<RwLock<Vocabulary>>,
@@ -57,6 +59,7 @@ impl Session {
         let engine = Arc::new(Mutex::new(engine));
         let driver = Driver::start(engine.clone());
         Ok(Session {
+            data_dir: data_dir.to_path_buf(),
             engine,
             driver,
             vocabulary,
@@ -67,6 +70,15 @@ impl Session {
     /// Whether the session is read-only beside another process that writes the directory.
     pub fn is_follower(&self) -> bool {
         self.engine().is_follower()
+    }
+
+    /// The engine, shared with the background driver (and the statement server).
+    pub fn engine_handle(&self) -> Arc<Mutex<Engine>> {
+        self.engine.clone()
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
     }
 
     fn engine(&self) -> MutexGuard<'_, Engine> {
@@ -100,8 +112,14 @@ impl Session {
             for (st, sql) in &parsed {
                 CANCEL.store(false, Ordering::SeqCst);
                 let is_query = matches!(st.kind, StatementKind::Query(_));
+                if self.is_follower() && statement_writes(&st.kind) {
+                    // The process that writes the directory runs it.
+                    write!(out, "{}", forward(&self.data_dir, sql)?)?;
+                    continue;
+                }
                 let result = {
                     let mut engine = self.engine();
+                    engine.refresh().map_err(|e| anyhow!("{e}"))?;
                     if is_query {
                         // A pull query answers from what the queries made of all input.
                         engine.run_until_idle()?;
