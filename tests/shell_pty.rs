@@ -90,23 +90,10 @@ impl Terminal {
 
     /// Waits until the screen shows `text` (at most 30 s).
     fn wait_for(&mut self, text: &str) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let screen = self.contents();
-            if screen.contains(text) {
-                return;
-            }
-            if Instant::now() > deadline {
-                panic!(
-                    "{}: the screen never showed {text:?}; it shows:\n{screen}",
-                    self.name
-                );
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        self.wait_for_count(text, 1)
     }
 
-    /// Waits until `text` appears `n` times on the screen.
+    /// Waits until `text` appears `n` times on the screen (at most 30 s).
     fn wait_for_count(&mut self, text: &str, n: usize) {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -116,7 +103,7 @@ impl Terminal {
             }
             if Instant::now() > deadline {
                 panic!(
-                    "{}: the screen never showed {text:?} {n} times; it shows:\n{screen}",
+                    "{}: the screen never showed {text:?} {n} time(s); it shows:\n{screen}",
                     self.name
                 );
             }

@@ -314,6 +314,21 @@ impl Engine {
         Ok(out)
     }
 
+    /// Parses every statement of `text` (nothing runs), each with its own text; the first
+    /// error is rendered against `text` (as `name:line:col`).
+    pub fn parse_all(&mut self, text: &str, name: &str) -> Result<Vec<(Statement, String)>> {
+        let pieces =
+            split_statements(text).map_err(|e| EngineError::Parse(e.render(text, name)))?;
+        pieces
+            .iter()
+            .map(|piece| {
+                let st = parse_script_statement(piece, &mut self.variables)
+                    .map_err(|e| EngineError::Parse(e.render(text, name)))?;
+                Ok((st, piece.text.to_string()))
+            })
+            .collect()
+    }
+
     /// Parses one statement of a script, substituting the engine's variables (DEFINE).
     pub fn parse_piece(
         &mut self,

@@ -30,18 +30,7 @@ impl TopicPrinter {
         limit: Option<u64>,
     ) -> Result<TopicPrinter> {
         let topic = log.topic(topic)?;
-        let positions = topic
-            .partitions()
-            .iter()
-            .map(|p| {
-                let at = if from_beginning {
-                    p.start_offset()
-                } else {
-                    p.end_offset()
-                };
-                (p.id(), at)
-            })
-            .collect();
+        let positions = super::push::start_positions(&topic, from_beginning);
         Ok(TopicPrinter {
             topic,
             positions,

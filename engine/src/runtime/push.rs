@@ -28,6 +28,22 @@ struct Subscription {
     positions: BTreeMap<u32, u64>,
 }
 
+/// Where a reader of `topic` starts in each partition: the start, or the current end.
+pub(crate) fn start_positions(topic: &Topic, from_beginning: bool) -> BTreeMap<u32, u64> {
+    topic
+        .partitions()
+        .iter()
+        .map(|p| {
+            let at = if from_beginning {
+                p.start_offset()
+            } else {
+                p.end_offset()
+            };
+            (p.id(), at)
+        })
+        .collect()
+}
+
 /// A running push query.
 #[derive(Debug)]
 pub struct PushQuery {
@@ -54,18 +70,7 @@ impl PushQuery {
                 continue;
             }
             let topic = log.topic(name)?;
-            let positions = topic
-                .partitions()
-                .iter()
-                .map(|p| {
-                    let at = if from_beginning {
-                        p.start_offset()
-                    } else {
-                        p.end_offset()
-                    };
-                    (p.id(), at)
-                })
-                .collect();
+            let positions = start_positions(&topic, from_beginning);
             subscriptions.push(Subscription {
                 topic,
                 inputs: vec![i],

@@ -18,7 +18,6 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Context};
 use brook_engine::runtime::{Engine, StatementResult};
-use brook_engine::sql::split_statements;
 use serde::{Deserialize, Serialize};
 
 use super::helper::Vocabulary;
@@ -136,14 +135,7 @@ fn answer(
 /// Runs forwarded statements: all parsed first, then each in order.
 fn execute(engine: &mut Engine, text: &str, out: &mut Vec<u8>) -> anyhow::Result<()> {
     let name = "<forwarded>";
-    let pieces = split_statements(text).map_err(|e| anyhow!("{}", e.render(text, name)))?;
-    let mut parsed = Vec::new();
-    for piece in &pieces {
-        let st = engine
-            .parse_piece(piece)
-            .map_err(|e| anyhow!("{}", e.render(text, name)))?;
-        parsed.push((st, piece.text.to_string()));
-    }
+    let parsed = engine.parse_all(text, name).map_err(|e| anyhow!("{e}"))?;
     for (st, sql) in parsed {
         match engine
             .execute_statement(&st, &sql, text, name)

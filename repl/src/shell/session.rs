@@ -16,7 +16,6 @@ use brook_engine::runtime::{
     statement_writes, Engine, EngineError, EngineOptions, PushQuery, StatementResult, TopicPrinter,
 };
 use brook_engine::sql::ast::StatementKind;
-use brook_engine::sql::split_statements;
 
 use super::driver::Driver;
 use super::forward::forward;
@@ -98,15 +97,7 @@ impl Session {
             let mut engine = self.engine();
             // A follower catches up with what the writing process created meanwhile.
             engine.refresh().map_err(|e| anyhow!("{e}"))?;
-            let pieces = split_statements(text).map_err(|e| anyhow!("{}", e.render(text, name)))?;
-            let mut parsed = Vec::new();
-            for piece in &pieces {
-                let st = engine
-                    .parse_piece(piece)
-                    .map_err(|e| anyhow!("{}", e.render(text, name)))?;
-                parsed.push((st, piece.text.to_string()));
-            }
-            parsed
+            engine.parse_all(text, name).map_err(|e| anyhow!("{e}"))?
         };
         let result = (|| {
             for (st, sql) in &parsed {
