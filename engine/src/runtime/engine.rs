@@ -9,7 +9,7 @@ use brook_log::{Log, LogOptions, TopicConfig};
 use brook_sql::analyzer::{
     AnalyzedStatement, Analyzer, Catalog, MemoryCatalog, RegisteredSchema, SourceEntry,
 };
-use brook_sql::ast::{QueryTarget, ShowKind, SourceKind, Statement, StatementKind};
+use brook_sql::ast::{ExplainTarget, QueryTarget, ShowKind, SourceKind, Statement, StatementKind};
 use brook_sql::{parse_script_statement, split_statements};
 
 use crate::catalog::EngineFunctions;
@@ -111,6 +111,8 @@ pub struct Engine {
     /// Opened read-only beside another process that writes the directory (see
     /// [`Engine::open_follower`]).
     follower: bool,
+    /// The logical plan of each running query, as EXPLAIN shows it.
+    plans: HashMap<String, String>,
     /// Commands of the command topic applied so far (a follower applies new ones on
     /// [`Engine::refresh`]).
     commands_applied: usize,
@@ -189,6 +191,7 @@ impl Engine {
             state: None,
             live_push: false,
             follower,
+            plans: HashMap::new(),
             commands_applied: 0,
         };
         if engine.options.persist_commands {
@@ -316,13 +319,16 @@ impl Engine {
 
     /// Parses every statement of `text` (nothing runs), each with its own text; the first
     /// error is rendered against `text` (as `name:line:col`).
+    /// DEFINE and UNDEFINE substitute into the statements after them here, and take effect
+    /// on the engine's variables when they run.
     pub fn parse_all(&mut self, text: &str, name: &str) -> Result<Vec<(Statement, String)>> {
         let pieces =
             split_statements(text).map_err(|e| EngineError::Parse(e.render(text, name)))?;
+        let mut vars = self.variables.clone();
         pieces
             .iter()
             .map(|piece| {
-                let st = parse_script_statement(piece, &mut self.variables)
+                let st = parse_script_statement(piece, &mut vars)
                     .map_err(|e| EngineError::Parse(e.render(text, name)))?;
                 Ok((st, piece.text.to_string()))
             })
@@ -359,9 +365,20 @@ impl Engine {
                     "Successfully unset local property '{name}'."
                 )));
             }
-            StatementKind::Define { .. } | StatementKind::Undefine { .. } => {
-                // Handled while parsing (variables substitute into later statements).
+            // Parsing already applied them for the statements after (they substitute into
+            // them); applying them again here keeps the variables right when a front end
+            // parses a whole input before running it (see `parse_all`).
+            StatementKind::Define { name, value } => {
+                self.variables.retain(|k, _| !k.eq_ignore_ascii_case(name));
+                self.variables.insert(name.clone(), value.clone());
                 return Ok(StatementResult::Nothing);
+            }
+            StatementKind::Undefine { name } => {
+                self.variables.retain(|k, _| !k.eq_ignore_ascii_case(name));
+                return Ok(StatementResult::Nothing);
+            }
+            StatementKind::Explain(ExplainTarget::QueryId(id)) => {
+                return self.explain_query(&id.value)
             }
             StatementKind::Show(kind) => return self.show(kind),
             StatementKind::DescribeSource { name, extended } => {
@@ -705,6 +722,7 @@ impl Engine {
             },
         )?;
         self.record(text, Some(id.clone()))?;
+        self.plans.insert(id.clone(), plan.to_string());
         self.queries.insert(id.clone(), query);
         Ok(StatementResult::QueryStarted {
             message: format!("Created query with ID {id}"),
@@ -730,6 +748,7 @@ impl Engine {
         };
         for id in &ids {
             self.queries.remove(id);
+            self.plans.remove(id);
         }
         self.record(text, None)?;
         Ok(StatementResult::Message(format!(
@@ -867,6 +886,35 @@ impl Engine {
                 ))
             }
         })
+    }
+
+    /// `EXPLAIN <query id>`: the query's statement, status, counts and plan.
+    fn explain_query(&self, id: &str) -> Result<StatementResult> {
+        let q = self
+            .queries
+            .values()
+            .find(|q| q.id.eq_ignore_ascii_case(id))
+            .ok_or_else(|| EngineError::Statement(format!("Query with id:{id} does not exist")))?;
+        let mut text = format!(
+            "{:<21}: {}\n{:<21}: PERSISTENT\n{:<21}: {}\n{:<21}: RUNNING\n{:<21}: {} (failed: {})\n",
+            "ID",
+            q.id,
+            "Query Type",
+            "SQL",
+            q.sql.trim(),
+            "Status",
+            "Records processed",
+            q.processed,
+            q.failed
+        );
+        if let Some(plan) = self.plans.get(&q.id) {
+            text.push_str("\nExecution plan\n--------------\n");
+            text.push_str(plan);
+            if !plan.ends_with('\n') {
+                text.push('\n');
+            }
+        }
+        Ok(StatementResult::Text(text))
     }
 
     fn describe_source(&self, name: &str, extended: bool) -> Result<StatementResult> {
