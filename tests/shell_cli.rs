@@ -59,6 +59,20 @@ fn execute_runs_statements_then_queries_catch_up_before_exit() {
         .unwrap_or_else(|| panic!("no alice row in:\n{out}"));
     assert!(row.contains("| 2 "), "{out}");
 
+    // Variables take effect in order; EXPLAIN shows a running query's plan.
+    let (ok, out, err) = brook(
+        &data,
+        &[
+            "-e",
+            "DEFINE who = 'alice'; SHOW VARIABLES; UNDEFINE who; EXPLAIN CTAS_VIEWS_0;",
+        ],
+        None,
+    );
+    assert!(ok, "{out}\n{err}");
+    assert!(out.contains("| who           | alice |"), "{out}");
+    assert!(out.contains("Execution plan"), "{out}");
+    assert!(out.contains("Aggregate"), "{out}");
+
     // A push query with LIMIT ends by itself.
     let (ok, out, err) = brook(
         &data,
