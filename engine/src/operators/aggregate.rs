@@ -91,9 +91,33 @@ pub struct Aggregate {
     last_emit_close: HashMap<u32, i64>,
 }
 
+/// The group key of an emitted update: the values kept with the group, or — for a stream
+/// row's own update — the row of the input key columns (taken from the batch in one go when
+/// the output is built, rather than as scalars per row).
+enum OutKey {
+    Values(Vec<ScalarValue>),
+    Row(usize),
+}
+
+/// Where a group's key values come from when the group is created.
+#[derive(Clone, Copy)]
+enum KeySource<'a> {
+    Values(&'a [ScalarValue]),
+    Row(&'a [ArrayRef], usize),
+}
+
+impl KeySource<'_> {
+    fn values(self) -> Result<Vec<ScalarValue>> {
+        match self {
+            KeySource::Values(v) => Ok(v.to_vec()),
+            KeySource::Row(cols, row) => row_values(cols, row),
+        }
+    }
+}
+
 /// An emitted update.
 struct Output {
-    key: Vec<ScalarValue>,
+    key: OutKey,
     values: Option<Vec<ScalarValue>>,
     timestamp: i64,
     window: Option<Window>,
@@ -148,7 +172,7 @@ impl Aggregate {
     fn update(
         &mut self,
         gk: Vec<u8>,
-        key: &[ScalarValue],
+        key: KeySource<'_>,
         args: &[Vec<ScalarValue>],
         retract: bool,
         ts: i64,
@@ -159,12 +183,14 @@ impl Aggregate {
                 self.by_start.entry(start).or_default().insert(gk.clone());
             }
         }
-        let calls = &self.calls;
-        let g = self.groups.entry(gk).or_insert_with(|| Group {
-            key: key.to_vec(),
-            accs: calls.iter().map(|c| c.function.create()).collect(),
-            ts,
-        });
+        let g = match self.groups.entry(gk) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => v.insert(Group {
+                key: key.values()?,
+                accs: self.calls.iter().map(|c| c.function.create()).collect(),
+                ts,
+            }),
+        };
         g.ts = g.ts.max(ts);
         for (acc, a) in g.accs.iter_mut().zip(args) {
             if retract {
@@ -258,7 +284,7 @@ impl Aggregate {
         for s in &merge {
             if s.window != window {
                 out.push(Output {
-                    key: key.to_vec(),
+                    key: OutKey::Values(key.to_vec()),
                     values: None,
                     timestamp: s.ts,
                     window: Some(s.window),
@@ -266,7 +292,7 @@ impl Aggregate {
             }
         }
         out.push(Output {
-            key: key.to_vec(),
+            key: OutKey::Values(key.to_vec()),
             values: Some(Self::values_of(&accs)),
             timestamp: session_ts,
             window: Some(window),
@@ -349,7 +375,7 @@ impl Aggregate {
                             s.window,
                             gk.clone(),
                             Output {
-                                key: key.clone(),
+                                key: OutKey::Values(key.clone()),
                                 values: Some(Self::values_of(&accs)),
                                 timestamp: s.ts,
                                 window: Some(s.window),
@@ -388,7 +414,7 @@ impl Aggregate {
                 for k in keys {
                     if let Some(g) = self.groups.get(k) {
                         found.push(Output {
-                            key: g.key.clone(),
+                            key: OutKey::Values(g.key.clone()),
                             values: Some(Self::values_of(&g.accs)),
                             timestamp: g.ts,
                             window: Some(Window {
@@ -494,8 +520,7 @@ impl Operator for Aggregate {
         for row in 0..input.len() {
             let ts = input.timestamps[row];
             let delete = input.deletes[row];
-            let key = row_values(key_cols, row)?;
-            let null_key = key.iter().any(ScalarValue::is_null);
+            let null_key = key_cols.iter().any(|c| c.is_null(row));
             let mut args: Vec<Vec<ScalarValue>> = Vec::with_capacity(self.calls.len());
             let mut at = n_keys;
             for c in &self.calls {
@@ -512,10 +537,16 @@ impl Operator for Aggregate {
                 let same_group =
                     old.as_ref().is_some_and(|o| o.group == gk) && !delete && !null_key;
                 if let Some(o) = &old {
-                    let (values, gts) = self.update(o.group.clone(), &o.key, &o.args, true, ts)?;
+                    let (values, gts) = self.update(
+                        o.group.clone(),
+                        KeySource::Values(&o.key),
+                        &o.args,
+                        true,
+                        ts,
+                    )?;
                     if !same_group {
                         outputs.push(Output {
-                            key: o.key.clone(),
+                            key: OutKey::Values(o.key.clone()),
                             values: Some(values),
                             timestamp: gts,
                             window: None,
@@ -525,9 +556,11 @@ impl Operator for Aggregate {
                 if delete || null_key {
                     continue;
                 }
-                let (values, gts) = self.update(gk.clone(), &key, &args, false, ts)?;
+                let key = row_values(key_cols, row)?;
+                let (values, gts) =
+                    self.update(gk.clone(), KeySource::Values(&key), &args, false, ts)?;
                 outputs.push(Output {
-                    key: key.clone(),
+                    key: OutKey::Values(key.clone()),
                     values: Some(values),
                     timestamp: gts,
                     window: None,
@@ -554,9 +587,10 @@ impl Operator for Aggregate {
             }
             match self.window {
                 None => {
-                    let (values, gts) = self.update(gk, &key, &args, false, ts)?;
+                    let (values, gts) =
+                        self.update(gk, KeySource::Row(key_cols, row), &args, false, ts)?;
                     outputs.push(Output {
-                        key,
+                        key: OutKey::Row(row),
                         values: Some(values),
                         timestamp: gts,
                         window: None,
@@ -565,6 +599,7 @@ impl Operator for Aggregate {
                 Some(w) if w.kind == WindowType::Session => {
                     self.stream_time = self.stream_time.max(ts);
                     let mut updates = Vec::new();
+                    let key = row_values(key_cols, row)?;
                     self.session_update(gk.clone(), &key, args, ts, &mut updates)?;
                     if !w.emit_final {
                         outputs.extend(updates);
@@ -588,10 +623,11 @@ impl Operator for Aggregate {
                         }
                         let mut wk = win.start.to_be_bytes().to_vec();
                         wk.extend_from_slice(&gk);
-                        let (values, gts) = self.update(wk, &key, &args, false, ts)?;
+                        let (values, gts) =
+                            self.update(wk, KeySource::Row(key_cols, row), &args, false, ts)?;
                         if !w.emit_final {
                             outputs.push(Output {
-                                key: key.clone(),
+                                key: OutKey::Row(row),
                                 values: Some(values),
                                 timestamp: gts,
                                 window: Some(win),
@@ -604,21 +640,45 @@ impl Operator for Aggregate {
             }
         }
         self.stream_times.insert(input.partition, self.stream_time);
-        self.emit(outputs, input.partition)
+        self.emit(outputs, input.partition, key_cols)
     }
 }
 
 impl Aggregate {
-    fn emit(&self, outputs: Vec<Output>, partition: u32) -> Result<Rows> {
+    /// The updates as rows; `key_cols` are the input's key columns that [`OutKey::Row`]
+    /// points into.
+    fn emit(&self, outputs: Vec<Output>, partition: u32, key_cols: &[ArrayRef]) -> Result<Rows> {
         let n = outputs.len();
         let fields = self.schema.fields();
         let n_keys = self.group_by.len();
         let n_aggs = self.calls.len();
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(fields.len());
+        let rows: Option<Vec<u32>> = outputs
+            .iter()
+            .map(|o| match o.key {
+                OutKey::Row(r) => Some(r as u32),
+                OutKey::Values(_) => None,
+            })
+            .collect();
         for (i, f) in fields.iter().enumerate() {
             let dt = f.data_type();
+            if i < n_keys && n > 0 {
+                if let Some(rows) = &rows {
+                    // Every update is of an input row's own group: take its key cells.
+                    let idx = arrow::array::UInt32Array::from(rows.clone());
+                    let taken = arrow::compute::take(key_cols[i].as_ref(), &idx, None)?;
+                    columns.push(super::conform(taken, dt)?);
+                    continue;
+                }
+            }
             let values: Vec<ScalarValue> = if i < n_keys {
-                outputs.iter().map(|o| o.key[i].clone()).collect()
+                outputs
+                    .iter()
+                    .map(|o| match &o.key {
+                        OutKey::Values(k) => Ok(k[i].clone()),
+                        OutKey::Row(r) => row_values(&key_cols[i..=i], *r).map(|mut v| v.remove(0)),
+                    })
+                    .collect::<Result<_>>()?
             } else if i < n_keys + n_aggs {
                 let a = i - n_keys;
                 outputs
@@ -674,17 +734,17 @@ fn scalars_to_array(values: Vec<ScalarValue>, dt: &arrow::datatypes::DataType) -
             }
         })
         .collect();
-    match ScalarValue::iter_to_array(values.clone()) {
-        Ok(a) => super::conform(a, dt),
-        Err(_) => {
-            // Mixed types: cast each to the target first.
-            let cast: Vec<ScalarValue> = values
-                .into_iter()
-                .map(|v| v.cast_to(dt))
-                .collect::<std::result::Result<_, _>>()?;
-            Ok(ScalarValue::iter_to_array(cast)?)
-        }
+    // One type throughout: build the array and conform it to `dt`.
+    let first = values.first().map(ScalarValue::data_type);
+    if values.iter().all(|v| Some(v.data_type()) == first) {
+        return super::conform(ScalarValue::iter_to_array(values)?, dt);
     }
+    // Mixed types: cast each to the target first.
+    let cast: Vec<ScalarValue> = values
+        .into_iter()
+        .map(|v| v.cast_to(dt))
+        .collect::<std::result::Result<_, _>>()?;
+    Ok(ScalarValue::iter_to_array(cast)?)
 }
 
 // ---- durable state ---------------------------------------------------------------------------
