@@ -89,11 +89,30 @@ pub struct Aggregate {
     by_start: std::collections::BTreeMap<i64, std::collections::HashSet<Vec<u8>>>,
     /// EMIT FINAL: the close time up to which windows were emitted, per partition.
     last_emit_close: HashMap<u32, i64>,
+    /// The record cache, when on (see [`Operator::enable_record_cache`]).
+    cache: Option<RecordCache>,
+    /// The source partition of the last rows processed.
+    last_partition: u32,
+}
+
+/// Groups updated since the last flush, whose latest values go downstream at the next one
+/// (Kafka Streams' caching window/key-value store, as ksqlDB runs persistent queries with
+/// `cache.max.bytes.buffering` above 0). Only for stream input without session windows or
+/// EMIT FINAL: there every update of a group is its whole current state.
+#[derive(Debug, Default)]
+struct RecordCache {
+    max_keys: usize,
+    /// Dirty group keys (window start + group key for time windows), first update first.
+    order: Vec<Vec<u8>>,
+    dirty: std::collections::HashSet<Vec<u8>>,
+    /// Updates of dirty groups whose window expired before the flush.
+    evicted: Vec<Output>,
 }
 
 /// The group key of an emitted update: the values kept with the group, or — for a stream
 /// row's own update — the row of the input key columns (taken from the batch in one go when
 /// the output is built, rather than as scalars per row).
+#[derive(Debug)]
 enum OutKey {
     Values(Vec<ScalarValue>),
     Row(usize),
@@ -116,6 +135,7 @@ impl KeySource<'_> {
 }
 
 /// An emitted update.
+#[derive(Debug)]
 struct Output {
     key: OutKey,
     values: Option<Vec<ScalarValue>>,
@@ -148,7 +168,53 @@ impl Aggregate {
             durable: Durable::default(),
             by_start: std::collections::BTreeMap::new(),
             last_emit_close: HashMap::new(),
+            cache: None,
+            last_partition: 0,
         }
+    }
+
+    /// Notes that group `gk` changed (record cache on).
+    fn cache_dirty(&mut self, gk: &[u8]) {
+        if let Some(c) = &mut self.cache {
+            if !c.dirty.contains(gk) {
+                c.dirty.insert(gk.to_vec());
+                c.order.push(gk.to_vec());
+            }
+        }
+    }
+
+    /// The window a time-window group key stands for.
+    fn window_of(&self, gk: &[u8]) -> Option<Window> {
+        let start = self.window_start_of(gk)?;
+        let size = self.window.map(|w| w.size_ms as i64).unwrap_or(0);
+        Some(Window {
+            start,
+            end: start + size,
+        })
+    }
+
+    /// The current state of group `gk` as an update.
+    fn group_output(&self, gk: &[u8]) -> Option<Output> {
+        let g = self.groups.get(gk)?;
+        Some(Output {
+            key: OutKey::Values(g.key.clone()),
+            values: Some(Self::values_of(&g.accs)),
+            timestamp: g.ts,
+            window: self.window_of(gk),
+        })
+    }
+
+    /// Empties the record cache: the latest update of every dirty group, in the order they
+    /// first changed.
+    fn drain_cache(&mut self) -> Vec<Output> {
+        let Some(c) = &mut self.cache else {
+            return Vec::new();
+        };
+        let order = std::mem::take(&mut c.order);
+        c.dirty.clear();
+        let mut out = std::mem::take(&mut c.evicted);
+        out.extend(order.iter().filter_map(|k| self.group_output(k)));
+        out
     }
 
     /// GRACE PERIOD, else 24 hours — or none for EMIT FINAL, whose results come at window
@@ -337,6 +403,14 @@ impl Aggregate {
             }
             let (_, keys) = self.by_start.pop_first().expect("non-empty");
             for k in keys {
+                // A cached update of an expiring window still goes downstream.
+                if self.cache.as_ref().is_some_and(|c| c.dirty.contains(&k)) {
+                    if let Some(o) = self.group_output(&k) {
+                        let c = self.cache.as_mut().expect("checked above");
+                        c.dirty.remove(&k);
+                        c.evicted.push(o);
+                    }
+                }
                 self.groups.remove(&k);
                 self.mark(b'g', &k);
             }
@@ -586,6 +660,10 @@ impl Operator for Aggregate {
                 continue;
             }
             match self.window {
+                None if self.cache.is_some() => {
+                    self.update(gk.clone(), KeySource::Row(key_cols, row), &args, false, ts)?;
+                    self.cache_dirty(&gk);
+                }
                 None => {
                     let (values, gts) =
                         self.update(gk, KeySource::Row(key_cols, row), &args, false, ts)?;
@@ -623,6 +701,17 @@ impl Operator for Aggregate {
                         }
                         let mut wk = win.start.to_be_bytes().to_vec();
                         wk.extend_from_slice(&gk);
+                        if self.cache.is_some() {
+                            self.update(
+                                wk.clone(),
+                                KeySource::Row(key_cols, row),
+                                &args,
+                                false,
+                                ts,
+                            )?;
+                            self.cache_dirty(&wk);
+                            continue;
+                        }
                         let (values, gts) =
                             self.update(wk, KeySource::Row(key_cols, row), &args, false, ts)?;
                         if !w.emit_final {
@@ -640,7 +729,36 @@ impl Operator for Aggregate {
             }
         }
         self.stream_times.insert(input.partition, self.stream_time);
+        self.last_partition = input.partition;
+        if self
+            .cache
+            .as_ref()
+            .is_some_and(|c| c.dirty.len() >= c.max_keys || !c.evicted.is_empty())
+        {
+            outputs.extend(self.drain_cache());
+        }
         self.emit(outputs, input.partition, key_cols)
+    }
+
+    fn enable_record_cache(&mut self, max_keys: usize) {
+        let cacheable = self.table_key.is_none()
+            && self
+                .window
+                .is_none_or(|w| w.kind != WindowType::Session && !w.emit_final);
+        if cacheable && max_keys > 0 {
+            self.cache = Some(RecordCache {
+                max_keys,
+                ..RecordCache::default()
+            });
+        }
+    }
+
+    fn flush(&mut self) -> Result<Vec<Rows>> {
+        let outputs = self.drain_cache();
+        if outputs.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(vec![self.emit(outputs, self.last_partition, &[])?])
     }
 }
 

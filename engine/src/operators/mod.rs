@@ -49,6 +49,18 @@ pub trait Operator: Send + fmt::Debug {
 
     /// The source offsets the next `commit` covers (stored with the state, atomically).
     fn note_offsets(&mut self, _offsets: &[(u32, u64)]) {}
+
+    /// Turns on a record cache of up to `max_keys` keys, as Kafka Streams' caching store:
+    /// updates of a key are folded together and only its latest goes downstream, at
+    /// [`Operator::flush`] (each commit) or when the cache is full. Operators without
+    /// one ignore it.
+    fn enable_record_cache(&mut self, _max_keys: usize) {}
+
+    /// What a record cache holds, to go downstream before a commit (one `Rows` per source
+    /// partition). Without a cache: nothing.
+    fn flush(&mut self) -> Result<Vec<Rows>> {
+        Ok(Vec::new())
+    }
 }
 
 /// Evaluates `exprs` over `rows`. If evaluating the whole batch fails, evaluates row by row

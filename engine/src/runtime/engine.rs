@@ -43,7 +43,17 @@ pub struct EngineOptions {
     /// fsync each state commit's changelog append (durability across power loss). The
     /// conformance runner, whose directories are thrown away, turns it off.
     pub fsync_state: bool,
+    /// Keys an aggregation's record cache holds before it must emit (0: no cache, every
+    /// update goes to the sink, as ksqlDB with `cache.max.bytes.buffering=0`, which its
+    /// conformance tests use). With a cache, a key's updates between commits fold into one.
+    /// The `cache.max.bytes.buffering` property (or its `ksql.streams.` form) set to 0
+    /// turns it off for the queries started after.
+    pub record_cache_keys: usize,
 }
+
+/// Default size of an aggregation's record cache, in keys (ksqlDB's default cache is 10 MB;
+/// an entry of a small aggregate is around 100 bytes).
+pub const DEFAULT_RECORD_CACHE_KEYS: usize = 100_000;
 
 impl Default for EngineOptions {
     fn default() -> Self {
@@ -53,6 +63,7 @@ impl Default for EngineOptions {
             persist_commands: true,
             conformance_test_functions: false,
             fsync_state: true,
+            record_cache_keys: DEFAULT_RECORD_CACHE_KEYS,
         }
     }
 }
@@ -721,6 +732,21 @@ impl Engine {
                 None
             },
         )?;
+        let mut query = query;
+        let caching_off = [
+            "cache.max.bytes.buffering",
+            "ksql.streams.cache.max.bytes.buffering",
+        ]
+        .iter()
+        .any(|p| {
+            self.analyzer
+                .properties()
+                .get(*p)
+                .is_some_and(|v| v.trim() == "0")
+        });
+        if !caching_off {
+            query.enable_record_cache(self.options.record_cache_keys);
+        }
         self.record(text, Some(id.clone()))?;
         self.plans.insert(id.clone(), plan.to_string());
         self.queries.insert(id.clone(), query);

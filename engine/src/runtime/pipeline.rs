@@ -190,6 +190,24 @@ impl Pipeline {
         merge_by_time(pieces)
     }
 
+    /// Empties the record caches of `operators` (see [`Operator::flush`]): what each held
+    /// goes through the operators after it. Returns the rows that come out at the end.
+    pub fn flush(
+        &mut self,
+        errors: &mut Vec<super::processing_log::ProcessingError>,
+    ) -> Result<Vec<super::rows::Rows>> {
+        let mut out = Vec::new();
+        for i in 0..self.operators.len() {
+            for rows in self.operators[i].flush()? {
+                let rows = run_operators(&mut self.operators[i + 1..], rows, errors)?;
+                if !rows.is_empty() {
+                    out.push(rows);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Calls `f` on every operator: those before joins, then `operators`.
     pub fn for_each_operator(
         &mut self,

@@ -169,18 +169,10 @@ impl PersistentQuery {
         }
         for (input, rows) in self.pipeline.in_time_order(pieces)? {
             let out = self.pipeline.process(input, rows, &mut errors)?;
-            if out.is_empty() {
-                continue;
-            }
-            match self.sink_codec.encode(&out) {
-                Ok(recs) => {
-                    self.sink_topic.produce(&recs)?;
-                }
-                Err(e) => errors.push(ProcessingError::row(format!(
-                    "Error serializing rows for {}: {e}",
-                    self.sink_name
-                ))),
-            }
+            self.produce(&out, &mut errors)?;
+        }
+        for out in self.pipeline.flush(&mut errors)? {
+            self.produce(&out, &mut errors)?;
         }
         self.failed += errors.len() as u64;
         self.processed += total as u64;
@@ -212,6 +204,32 @@ impl PersistentQuery {
             .collect()
     }
 
+    /// Writes rows to the sink topic; rows that cannot be encoded are reported in `errors`.
+    fn produce(&self, out: &super::rows::Rows, errors: &mut Vec<ProcessingError>) -> Result<()> {
+        if out.is_empty() {
+            return Ok(());
+        }
+        match self.sink_codec.encode(out) {
+            Ok(recs) => {
+                self.sink_topic.produce(&recs)?;
+            }
+            Err(e) => errors.push(ProcessingError::row(format!(
+                "Error serializing rows for {}: {e}",
+                self.sink_name
+            ))),
+        }
+        Ok(())
+    }
+
+    /// Turns on the record caches of its operators (see
+    /// [`crate::operators::Operator::enable_record_cache`]); their contents go to the
+    /// sink at each commit.
+    pub fn enable_record_cache(&mut self, max_keys: usize) {
+        for op in self.pipeline.operators.iter_mut() {
+            op.enable_record_cache(max_keys);
+        }
+    }
+
     /// The source topic's name.
     pub fn source_topic(&self) -> &str {
         self.source_topic.name()
@@ -240,18 +258,7 @@ impl PersistentQuery {
                 .codec
                 .decode(&src.schema, &src.arrow, p, &records, &mut errors)?;
             let out = run_operators(&mut self.pipeline.operators, rows, &mut errors)?;
-            if !out.is_empty() {
-                let produced = self.sink_codec.encode(&out);
-                match produced {
-                    Ok(recs) => {
-                        self.sink_topic.produce(&recs)?;
-                    }
-                    Err(e) => errors.push(ProcessingError::row(format!(
-                        "Error serializing rows for {}: {e}",
-                        self.sink_name
-                    ))),
-                }
-            }
+            self.produce(&out, &mut errors)?;
             self.failed += (errors.len() - before) as u64;
             self.positions.insert(p, next);
         }
@@ -274,6 +281,13 @@ impl PersistentQuery {
         if !self.uncommitted {
             return Ok(());
         }
+        // What record caches hold goes to the sink before the offsets that cover it.
+        let mut errors = Vec::new();
+        for out in self.pipeline.flush(&mut errors)? {
+            self.produce(&out, &mut errors)?;
+        }
+        self.failed += errors.len() as u64;
+        processing_log::write(&self.log, &self.id, &errors)?;
         let positions: Vec<(u32, u64)> = self.positions.iter().map(|(p, o)| (*p, *o)).collect();
         for op in self.pipeline.operators.iter_mut() {
             op.note_offsets(&positions);
