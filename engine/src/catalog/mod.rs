@@ -123,11 +123,10 @@ impl EngineFunctions {
     /// **For conformance tests only**: every built-in function plus the signatures of the
     /// UDFs, UDTFs and UDAFs that ksqlDB's functional-test harness loads from its own test
     /// sources (`TEST_UDF`, `TEST_UDTF`, `TEST_UDAF`, `BAD_UDF`, `VAR_ARG`...; see
-    /// [`test_functions`]). They can be analyzed but not executed: they are not Brook
-    /// functions and must not be offered to users.
+    /// [`test_functions`]). They are not Brook functions and must not be offered to users.
     pub fn with_conformance_test_functions() -> Self {
         EngineFunctions {
-            registry: Arc::new(FunctionRegistry::new()),
+            registry: Arc::new(FunctionRegistry::new().with_conformance_test_functions()),
             conformance_test_functions: true,
         }
     }

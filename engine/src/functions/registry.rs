@@ -51,6 +51,9 @@ pub struct FunctionRegistry {
     udfs: HashMap<String, Arc<ScalarUDF>>,
     /// Upper-cased name or alias → canonical name.
     lookup: HashMap<String, String>,
+    /// Whether expressions may call ksqlDB's test-harness functions
+    /// ([`crate::catalog::test_functions`]); for conformance tests only.
+    conformance_test_functions: bool,
 }
 
 impl Default for FunctionRegistry {
@@ -66,11 +69,24 @@ impl FunctionRegistry {
             defs: BTreeMap::new(),
             udfs: HashMap::new(),
             lookup: HashMap::new(),
+            conformance_test_functions: false,
         };
         for def in super::all_functions() {
             reg.register(def);
         }
         reg
+    }
+
+    /// **For conformance tests only**: also let expressions call the UDFs of ksqlDB's
+    /// functional-test harness ([`crate::catalog::test_functions`]).
+    pub fn with_conformance_test_functions(mut self) -> Self {
+        self.conformance_test_functions = true;
+        self
+    }
+
+    /// Whether the test harness's functions may be called.
+    pub fn conformance_test_functions(&self) -> bool {
+        self.conformance_test_functions
     }
 
     /// Adds (or replaces) a function. Names and aliases are upper-cased.

@@ -9,7 +9,7 @@ use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::ScalarValue;
 use datafusion::physical_plan::PhysicalExpr;
 
-use super::{evaluate, make_batch, Operator};
+use super::{evaluate_or_null, make_batch, Operator};
 use crate::runtime::error::{EngineError, Result};
 use crate::runtime::processing_log::ProcessingError;
 use crate::runtime::rows::Rows;
@@ -99,11 +99,7 @@ fn produce(f: TableFunction, list: &ArrayRef, row: usize) -> Result<Vec<ScalarVa
 impl Operator for FlatMap {
     fn process(&mut self, input: Rows, errors: &mut Vec<ProcessingError>) -> Result<Rows> {
         let exprs: Vec<Arc<dyn PhysicalExpr>> = self.calls.iter().map(|c| c.1.clone()).collect();
-        let (args, kept) = evaluate(&exprs, &input, errors)?;
-        let input = match kept {
-            Some(mask) => input.filter(&mask)?,
-            None => input,
-        };
+        let args = evaluate_or_null(&exprs, &input, errors)?;
         let mut take: Vec<u32> = Vec::new();
         let mut produced: Vec<Vec<ScalarValue>> = vec![Vec::new(); self.calls.len()];
         for row in 0..input.len() {

@@ -4,9 +4,11 @@
 //! call them (`TEST_UDF`, `TEST_UDTF`, `TEST_UDAF`, `BAD_UDF`, `VAR_ARG`...), so the
 //! conformance test needs their **signatures** to analyze those statements.
 //!
-//! **For conformance tests only.** These are not Brook functions: they have no kernels and
-//! are only visible through [`super::EngineFunctions::with_conformance_test_functions`].
-//! The signatures below transcribe the Java declarations:
+//! **For conformance tests only.** These are not Brook functions: they are only visible
+//! through [`super::EngineFunctions::with_conformance_test_functions`] (and a registry made
+//! by [`crate::functions::FunctionRegistry::with_conformance_test_functions`]). Their
+//! kernels transcribe the Java methods ([`scalar`]). The signatures below transcribe the
+//! Java declarations:
 //!
 //! | function | Java class | signatures |
 //! |---|---|---|
@@ -29,6 +31,8 @@
 //!
 //! Arguments match a parameter when they have its type, are a `NULL` literal, or widen to it
 //! (INT → BIGINT → DECIMAL → DOUBLE); exact matches are preferred, as in ksqlDB's `UdfIndex`.
+
+pub mod scalar;
 
 use brook_sql::analyzer::FunctionKind;
 use brook_sql::SqlType;
@@ -266,13 +270,30 @@ fn fits(p: &P, arg: &SqlType, exact: bool, bound: &mut [Option<SqlType>; 3]) -> 
     }
 }
 
+/// A call resolved against a test function's signatures.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resolved {
+    /// The overload that matched, in the Java class's declaration order.
+    pub overload: usize,
+    /// Per argument: the type it is passed as when the parameter has one (an INT argument
+    /// to a `long` parameter is widened), `None` for generic and `Object` parameters.
+    pub params: Vec<Option<SqlType>>,
+    pub ret: SqlType,
+}
+
 /// The result type of test function `name` (upper case) over these argument types.
 pub fn return_type(name: &str, args: &[SqlType]) -> Result<SqlType, String> {
-    let mut sigs = signatures(name);
+    resolve(name, args).map(|r| r.ret)
+}
+
+/// Resolves a call of test function `name` (upper case): exact matches first, then with
+/// implicit widening; fixed-arity overloads before variadic ones.
+pub fn resolve(name: &str, args: &[SqlType]) -> Result<Resolved, String> {
+    let mut sigs: Vec<(usize, Sig)> = signatures(name).into_iter().enumerate().collect();
     // Fixed-arity overloads before variadic ones (`TEST_UDF()` is the struct one).
-    sigs.sort_by_key(|s| s.variadic.is_some());
+    sigs.sort_by_key(|(_, s)| s.variadic.is_some());
     for exact in [true, false] {
-        for s in &sigs {
+        for (index, s) in &sigs {
             let Some(params) = expand(s, args.len()) else {
                 continue;
             };
@@ -282,7 +303,7 @@ pub fn return_type(name: &str, args: &[SqlType]) -> Result<SqlType, String> {
                 .zip(args)
                 .all(|(p, a)| fits(p, a, exact, &mut bound))
             {
-                return Ok(match &s.ret {
+                let ret = match &s.ret {
                     R::T(ty) => ty.clone(),
                     R::SameAsArg(i) => args[*i].clone(),
                     R::ArrayOfGeneric(g) => {
@@ -292,6 +313,23 @@ pub fn return_type(name: &str, args: &[SqlType]) -> Result<SqlType, String> {
                         };
                         SqlType::array(elem)
                     }
+                };
+                let params = params
+                    .iter()
+                    .zip(args)
+                    .map(|(p, a)| match p {
+                        P::T(ty) => Some(ty.clone()),
+                        P::Decimal => a
+                            .as_decimal()
+                            .map(|(p, s)| SqlType::decimal(p, s))
+                            .or_else(|| Some(a.clone())),
+                        P::Generic(_) | P::Any => None,
+                    })
+                    .collect();
+                return Ok(Resolved {
+                    overload: *index,
+                    params,
+                    ret,
                 });
             }
         }
