@@ -15,6 +15,7 @@
 pub mod analyzer;
 pub mod ast;
 pub mod error;
+pub mod format;
 pub mod keywords;
 mod parser;
 pub mod plan;

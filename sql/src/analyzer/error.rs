@@ -38,6 +38,13 @@ impl AnalysisError {
         self
     }
 
+    /// Ends the message with `Statement: <text>`, as ksqlDB's `KsqlStatementException`
+    /// does (`text` is the statement as ksqlDB's formatter prints it).
+    pub fn with_statement(mut self, text: &str) -> Self {
+        self.message = format!("{}\nStatement: {text}", self.message);
+        self
+    }
+
     /// Gives a position to an error that has none yet.
     pub fn at(mut self, span: Span) -> Self {
         if self.line == 0 {

@@ -667,6 +667,10 @@ impl<C: CatalogMut> Analyzer<C> {
             kind: c.kind,
             properties: c.properties.clone(),
             existing: None,
+            statement: query::SinkStatement::CreateAs {
+                or_replace: c.or_replace,
+                if_not_exists: c.if_not_exists,
+            },
         };
         let analyzed = query::analyze_query(self, &c.query, Some(&sink))?;
         let entry = analyzed.sink.expect("a sink for CREATE AS SELECT");
@@ -711,6 +715,7 @@ impl<C: CatalogMut> Analyzer<C> {
             kind: target.kind,
             properties: i.properties.clone(),
             existing: Some(target.clone()),
+            statement: query::SinkStatement::InsertInto,
         };
         let analyzed = query::analyze_query(self, &i.query, Some(&sink))?;
         Ok(AnalyzedStatement::InsertInto {

@@ -244,3 +244,21 @@ fn drop_and_insert_update_and_check_the_catalog() {
         "{e}"
     );
 }
+
+#[test]
+fn sink_errors_quote_the_sanitized_statement() {
+    let m = run_err(&format!(
+        "{CLICKS}CREATE TABLE t WITH (key_format='KAFKA') AS SELECT user_id, page_id p, UCASE(page_id), COUNT(*) FROM clicks c WHERE user_id > 1 GROUP BY user_id, page_id;"
+    ));
+    assert!(
+        m.ends_with(
+            "\nStatement: CREATE TABLE T WITH (KEY_FORMAT='KAFKA') AS SELECT\n  C.USER_ID USER_ID,\n  C.PAGE_ID P,\n  UCASE(C.PAGE_ID) KSQL_COL_0,\n  COUNT(*) KSQL_COL_1\nFROM CLICKS C\nWHERE (C.USER_ID > 1)\nGROUP BY C.USER_ID, C.PAGE_ID\nEMIT CHANGES"
+        ),
+        "{m}"
+    );
+    // Errors found before the sink (here, in the select list) quote nothing.
+    let m = run_err(&format!(
+        "{CLICKS}CREATE STREAM s AS SELECT nope FROM clicks;"
+    ));
+    assert!(!m.contains("Statement:"), "{m}");
+}
