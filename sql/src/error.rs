@@ -36,6 +36,11 @@ pub struct ParseError {
     pub found: Option<String>,
     /// A nearby keyword for a likely typo.
     pub suggestion: Option<String>,
+    /// For a grammar error, ksqlDB's (ANTLR's) wording of it: `missing ')' at ','`,
+    /// `Expecting {',', ')'}`, `extraneous input 'x' expecting ...`.
+    /// (Boxed, a thin pointer: parse errors travel in `Result`s and must stay small.)
+    #[allow(clippy::box_collection)]
+    pub antlr: Option<Box<String>>,
 }
 
 impl ParseError {
@@ -48,13 +53,23 @@ impl ParseError {
             expected: Vec::new(),
             found: None,
             suggestion: None,
+            antlr: None,
         }
     }
 
     /// `file:line:col: message`, then the source line and a caret under the problem.
     /// `source` is the text that was parsed (the whole script, so that line numbers match).
     /// Grammar errors say `Syntax Error:` first, as ksqlDB's do.
+    ///
+    /// ksqlDB's own wording follows on lines of its own (see [`ParseError::antlr`]).
     pub fn render(&self, source: &str, file_name: &str) -> String {
+        let mut out = self.render_plain(source, file_name);
+        out.push_str(&self.ksql_trailer(source));
+        out
+    }
+
+    /// [`ParseError::render`] without ksqlDB's wording.
+    pub fn render_plain(&self, source: &str, file_name: &str) -> String {
         let mut out = format!(
             "{}:{}:{}: {}{}",
             file_name,
@@ -77,6 +92,23 @@ impl ParseError {
             let _ = write!(out, "\n{text}\n{caret}^");
         }
         out
+    }
+
+    /// The error as ksqlDB words it, on lines of its own after the rendering:
+    /// `line L:C: Syntax Error`, ANTLR's detail and `Statement: <script>` for a grammar
+    /// error; `Line: L, Col: C: message` for a rule the parser checks.
+    fn ksql_trailer(&self, source: &str) -> String {
+        match (&self.antlr, self.kind) {
+            (Some(detail), _) => format!(
+                "\nline {}:{}: Syntax Error\n{detail}\nStatement: {source}",
+                self.line, self.column
+            ),
+            (None, ParseErrorKind::Invalid) => format!(
+                "\nLine: {}, Col: {}: {}",
+                self.line, self.column, self.message
+            ),
+            _ => String::new(),
+        }
     }
 }
 
@@ -102,6 +134,6 @@ mod tests {
     #[test]
     fn renders_without_source_line() {
         let e = ParseError::new(ParseErrorKind::Invalid, 9, 1, "boom");
-        assert_eq!(e.render("x", "f"), "f:9:1: boom");
+        assert_eq!(e.render("x", "f"), "f:9:1: boom\nLine: 9, Col: 1: boom");
     }
 }

@@ -179,8 +179,30 @@ fn run(case: &CaseVariant) -> Outcome {
                 .to_string(),
         )
     });
-    for sql in &case.statements {
-        if let Err(e) = engine.execute(sql) {
+    // ksqlDB's test harness runs a case's statements as one script, joined by newlines:
+    // error positions count lines from the script's start.
+    let script = case.statements.join("\n");
+    let pieces = match brook_sql::split_statements(&script) {
+        Ok(p) => p,
+        Err(e) => {
+            let e = e.render(&script, "<input>");
+            return match &expected_error {
+                Some((_, m)) if e.contains(m.as_str()) => Outcome::Pass,
+                _ => Outcome::Fail(format!("the statements do not parse:\n  {}", indent(&e))),
+            };
+        }
+    };
+    for piece in &pieces {
+        let sql = piece.text;
+        let run = engine
+            .parse_piece(piece)
+            .map_err(|e| e.render(&script, "<input>"))
+            .and_then(|st| {
+                engine
+                    .execute_statement(&st, sql, &script, "<input>")
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(e) = run {
             return match &expected_error {
                 Some((_, m)) if e.to_string().contains(m.as_str()) => Outcome::Pass,
                 Some((t, m)) => Outcome::Fail(format!(

@@ -17,6 +17,9 @@ pub struct AnalysisError {
     pub column: u32,
     pub message: String,
     pub suggestion: Option<String>,
+    /// Whether `message` ends with the statement (`Statement: ...`), as ksqlDB's errors
+    /// from planning a persistent query do; those carry no `Line: L, Col: C`.
+    pub quotes_statement: bool,
 }
 
 impl AnalysisError {
@@ -26,6 +29,7 @@ impl AnalysisError {
             column: span.start.column,
             message: message.into(),
             suggestion: None,
+            quotes_statement: false,
         }
     }
 
@@ -42,6 +46,7 @@ impl AnalysisError {
     /// does (`text` is the statement as ksqlDB's formatter prints it).
     pub fn with_statement(mut self, text: &str) -> Self {
         self.message = format!("{}\nStatement: {text}", self.message);
+        self.quotes_statement = true;
         self
     }
 
@@ -69,7 +74,15 @@ impl AnalysisError {
         }
         let mut pe = ParseError::new(ParseErrorKind::Invalid, self.line, self.column, "");
         pe.message = self.message.clone();
-        pe.render(source, file_name)
+        let mut out = pe.render_plain(source, file_name);
+        if !self.quotes_statement {
+            // ksqlDB's wording, for tools that match it.
+            out.push_str(&format!(
+                "\nLine: {}, Col: {}: {}",
+                self.line, self.column, self.message
+            ));
+        }
+        out
     }
 }
 

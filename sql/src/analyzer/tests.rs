@@ -219,7 +219,7 @@ fn errors_render_with_a_caret() {
     let e = a.analyze(&sts[1]).unwrap_err();
     assert_eq!(
         e.render(&sql, "q.sql"),
-        "q.sql:2:8: SELECT column 'NOPE' cannot be resolved.\nSELECT nope FROM clicks EMIT CHANGES;\n       ^"
+        "q.sql:2:8: SELECT column 'NOPE' cannot be resolved.\nSELECT nope FROM clicks EMIT CHANGES;\n       ^\nLine: 2, Col: 8: SELECT column 'NOPE' cannot be resolved."
     );
 }
 

@@ -5,6 +5,7 @@
 //! "expected one of ..., found ..." and can suggest the nearest keyword for a typo. Nesting is
 //! capped at [`MAX_DEPTH`], so no input can exhaust the stack.
 
+pub(crate) mod antlr;
 pub(crate) mod expr;
 pub(crate) mod lexer;
 pub(crate) mod query;
@@ -302,6 +303,7 @@ impl<'t> Parser<'t> {
             expected: list,
             found: Some(found),
             suggestion,
+            antlr: None,
         }
     }
 
@@ -338,6 +340,7 @@ impl<'t> Parser<'t> {
             expected: list,
             found: Some(format!("'{text}'")),
             suggestion: Some(s.to_string()),
+            antlr: None,
         })
     }
 
