@@ -403,13 +403,36 @@ fn build_operators(
             Node::FlatMap { functions, .. } => {
                 let mut calls = Vec::new();
                 for f in functions {
+                    let test = if registry.conformance_test_functions() {
+                        let types: Vec<_> = f.args.iter().map(|a| a.ty.clone()).collect();
+                        crate::catalog::test_functions::udtf::instance(
+                            &f.name.to_ascii_uppercase(),
+                            &types,
+                        )
+                    } else {
+                        None
+                    };
+                    if let Some(found) = test {
+                        let (udtf, _) = found.map_err(EngineError::Statement)?;
+                        let args = f
+                            .args
+                            .iter()
+                            .map(|a| compile(a, &layout, registry))
+                            .collect::<std::result::Result<Vec<_>, _>>()?;
+                        calls.push((TableFunction::Test(udtf), args, sql_to_arrow(&f.ty)));
+                        continue;
+                    }
                     let tf = TableFunction::by_name(&f.name).ok_or_else(|| {
                         EngineError::NotSupportedYet(format!("table function {}", f.name))
                     })?;
                     let arg = f.args.first().ok_or_else(|| {
                         EngineError::Statement(format!("{} takes one argument", f.name))
                     })?;
-                    calls.push((tf, compile(arg, &layout, registry)?, sql_to_arrow(&f.ty)));
+                    calls.push((
+                        tf,
+                        vec![compile(arg, &layout, registry)?],
+                        sql_to_arrow(&f.ty),
+                    ));
                 }
                 Box::new(FlatMap::new(calls, out_arrow))
             }

@@ -33,6 +33,7 @@
 //! (INT → BIGINT → DECIMAL → DOUBLE); exact matches are preferred, as in ksqlDB's `UdfIndex`.
 
 pub mod scalar;
+pub mod udtf;
 
 use brook_sql::analyzer::FunctionKind;
 use brook_sql::SqlType;
@@ -286,6 +287,16 @@ pub fn return_type(name: &str, args: &[SqlType]) -> Result<SqlType, String> {
     resolve(name, args).map(|r| r.ret)
 }
 
+fn contains_decimal(t: &SqlType) -> bool {
+    match t {
+        SqlType::Decimal { .. } => true,
+        SqlType::Array(e) => contains_decimal(e),
+        SqlType::Map(k, v) => contains_decimal(k) || contains_decimal(v),
+        SqlType::Struct(fs) => fs.iter().any(|(_, t)| contains_decimal(t)),
+        _ => false,
+    }
+}
+
 /// Resolves a call of test function `name` (upper case): exact matches first, then with
 /// implicit widening; fixed-arity overloads before variadic ones.
 pub fn resolve(name: &str, args: &[SqlType]) -> Result<Resolved, String> {
@@ -318,6 +329,9 @@ pub fn resolve(name: &str, args: &[SqlType]) -> Result<Resolved, String> {
                     .iter()
                     .zip(args)
                     .map(|(p, a)| match p {
+                        // Java's `BigDecimal` takes any precision: a container of decimals
+                        // is passed as it is.
+                        P::T(ty) if contains_decimal(ty) && contains_decimal(a) => Some(a.clone()),
                         P::T(ty) => Some(ty.clone()),
                         P::Decimal => a
                             .as_decimal()
