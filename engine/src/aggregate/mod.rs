@@ -117,9 +117,15 @@ enum Kind {
     SumInt,
     SumBigInt,
     SumDouble,
-    SumDecimal { precision: u8, scale: i8 },
+    SumDecimal {
+        precision: u8,
+        scale: i8,
+    },
     SumList(sum::ListElem),
-    MinMax { max: bool, prim: Prim },
+    MinMax {
+        max: bool,
+        prim: Prim,
+    },
     Avg(avg::AvgKind),
     CollectList(Arc<collect::CollectSpec>),
     CollectSet(Arc<collect::CollectSpec>),
@@ -129,6 +135,20 @@ enum Kind {
     Stddev(stats::StdKind, stats::Num),
     Correlation,
     Attr(Arc<DataType>),
+    /// Defined outside this module ([`AggregateFunction::external`]).
+    External(Arc<dyn UdafFactory>),
+}
+
+/// An aggregate function defined outside this module (the conformance harness's test
+/// UDAFs, `crate::catalog::test_functions::udaf`): what [`AggregateFunction`] needs to make,
+/// load and undo its accumulators.
+pub trait UdafFactory: Send + Sync + std::fmt::Debug {
+    /// A fresh group's state.
+    fn create(&self) -> Box<dyn Accumulator>;
+    /// A state written by [`Accumulator::save`] of one of this factory's accumulators.
+    fn load(&self, bytes: &[u8]) -> Result<Box<dyn Accumulator>, AggregateError>;
+    /// Whether its accumulators can [`Accumulator::retract`] (a ksqlDB `TableUdaf`).
+    fn supports_retract(&self) -> bool;
 }
 
 fn invalid(msg: impl Into<String>) -> AggregateError {
@@ -362,6 +382,23 @@ impl AggregateFunction {
         })
     }
 
+    /// A function defined outside this module: `columns` values per row, results of
+    /// `return_type`, accumulators from `factory`.
+    pub fn external(
+        name: &str,
+        return_type: &SqlType,
+        columns: usize,
+        factory: Arc<dyn UdafFactory>,
+    ) -> Self {
+        AggregateFunction {
+            name: name.to_ascii_uppercase(),
+            return_type: return_type.clone(),
+            data_type: sql_to_arrow(return_type),
+            columns,
+            kind: Kind::External(factory),
+        }
+    }
+
     /// Applies a session property that changes the function: `ksql.functions.collect_list.limit`
     /// and `ksql.functions.collect_set.limit` (a negative limit means none). Other properties
     /// leave it unchanged. Affects accumulators created or loaded afterwards.
@@ -427,6 +464,7 @@ impl AggregateFunction {
             Kind::Stddev(k, num) => Box::new(stats::Stddev::new(*k, *num)),
             Kind::Correlation => Box::new(stats::Correlation::default()),
             Kind::Attr(dt) => Box::new(attr::Attr::new(dt.clone())),
+            Kind::External(f) => f.create(),
         }
     }
 
@@ -455,6 +493,7 @@ impl AggregateFunction {
             Kind::Stddev(k, num) => Box::new(stats::Stddev::load(*k, *num, bytes)?),
             Kind::Correlation => Box::new(stats::Correlation::load(bytes)?),
             Kind::Attr(dt) => Box::new(attr::Attr::load(dt.clone(), bytes)?),
+            Kind::External(f) => f.load(bytes)?,
         })
     }
 
@@ -462,6 +501,9 @@ impl AggregateFunction {
     /// (COUNT, SUM, SUM_LIST, AVG, COLLECT_LIST, HISTOGRAM, STDDEV_SAMP, STDDEV_SAMPLE,
     /// VARIANCE, CORRELATION, ATTR).
     pub fn supports_retract(&self) -> bool {
+        if let Kind::External(f) = &self.kind {
+            return f.supports_retract();
+        }
         !matches!(
             self.kind,
             Kind::CountDistinct(_)

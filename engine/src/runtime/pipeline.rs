@@ -449,7 +449,14 @@ fn build_operators(
                     .collect::<std::result::Result<Vec<_>, _>>()?;
                 let mut calls = Vec::new();
                 for a in aggregates {
-                    let column_args = aggregate_column_args(&a.name)
+                    let upper = a.name.to_ascii_uppercase();
+                    let test_columns = if registry.conformance_test_functions() {
+                        crate::catalog::test_functions::udaf::column_args(&upper, a.args.len())
+                    } else {
+                        None
+                    };
+                    let column_args = test_columns
+                        .or_else(|| aggregate_column_args(&a.name))
                         .unwrap_or(a.args.len())
                         .min(a.args.len());
                     let types: Vec<_> = a.args.iter().map(|e| e.ty.clone()).collect();
@@ -457,8 +464,21 @@ fn build_operators(
                         .iter()
                         .map(|e| literal_value(e, registry))
                         .collect::<Result<Vec<_>>>()?;
-                    let function =
-                        AggregateFunction::new(&a.name, &types, column_args, literals, &a.ty)?;
+                    let test = test_columns.and_then(|_| {
+                        crate::catalog::test_functions::udaf::function(
+                            &upper,
+                            &types,
+                            column_args,
+                            &literals,
+                            &a.ty,
+                        )
+                    });
+                    let function = match test {
+                        Some(f) => f?,
+                        None => {
+                            AggregateFunction::new(&a.name, &types, column_args, literals, &a.ty)?
+                        }
+                    };
                     let args = a.args[..column_args]
                         .iter()
                         .map(|e| compile(e, &layout, registry))

@@ -18,7 +18,7 @@
 //! | `TEST_UDTF` | `udf.TestUdtf` | see [`test_udtf`] |
 //! | `THROWING_UDTF` | `udf.ThrowingUdtf` | `(BOOLEAN)` → BOOLEAN |
 //! | `TEST_UDAF` | `udaf.TestUdaf` | `(BIGINT)` → BIGINT; `(INT)` → BIGINT; `(DOUBLE)` → DOUBLE; `(STRING, init STRING)` → BIGINT; `(STRUCT<A INT, B INT>)` → the same struct |
-//! | `VAR_ARG` | `udaf.VarArgUdaf` | `(BIGINT, STRING...)` → DOUBLE |
+//! | `VAR_ARG` | `udaf.VarArgUdaf` | `(BIGINT, STRING...)` → BIGINT |
 //! | `MID_VAR_ARG` | `udaf.MiddleVarArgUdaf` | `(BIGINT, STRING..., init INT, init INT)` → BIGINT |
 //! | `MULTI_ARG` | `udaf.MultiArgUdaf` | `(BIGINT, STRING, init INT, init STRING...)` → BIGINT |
 //! | `FOUR_ARG` | `udaf.FourArgUdaf` | `(BIGINT, STRING, STRING, STRING, init INT, init STRING...)` → BIGINT |
@@ -33,6 +33,7 @@
 //! (INT → BIGINT → DECIMAL → DOUBLE); exact matches are preferred, as in ksqlDB's `UdfIndex`.
 
 pub mod scalar;
+pub mod udaf;
 pub mod udtf;
 
 use brook_sql::analyzer::FunctionKind;
@@ -201,7 +202,7 @@ fn signatures(name: &str) -> Vec<Sig> {
                 sig(vec![t(ab)], None, R::SameAsArg(0)),
             ]
         }
-        "VAR_ARG" => vec![sig(vec![b(), s()], Some(1), R::T(T::Double))],
+        "VAR_ARG" => vec![sig(vec![b(), s()], Some(1), R::T(T::BigInt))],
         "MID_VAR_ARG" => vec![sig(vec![b(), s(), i(), i()], Some(1), R::T(T::BigInt))],
         "MULTI_ARG" => vec![sig(vec![b(), s(), i(), s()], Some(3), R::T(T::BigInt))],
         "FOUR_ARG" => vec![sig(
