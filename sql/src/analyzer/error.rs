@@ -17,9 +17,25 @@ pub struct AnalysisError {
     pub column: u32,
     pub message: String,
     pub suggestion: Option<String>,
-    /// Whether `message` ends with the statement (`Statement: ...`), as ksqlDB's errors
-    /// from planning a persistent query do; those carry no `Line: L, Col: C`.
-    pub quotes_statement: bool,
+    /// How ksqlDB words this error after our rendering (see [`KsqlWording`]).
+    pub ksql: KsqlWording,
+}
+
+/// Where in ksqlDB's pipeline the same error would arise, which decides how ksqlDB words
+/// it: the conformance files match those words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KsqlWording {
+    /// `Line: L, Col: C: message` (a located `KsqlException`).
+    #[default]
+    Located,
+    /// Building the AST (`Failed to prepare statement: message`, no position).
+    Prepare,
+    /// ksqlDB's `AstSanitizer` (`Exception while preparing statement: Line: L, Col: C:
+    /// message`).
+    Sanitize,
+    /// Planning a persistent query: `message` already ends with `Statement: ...`, and
+    /// nothing follows.
+    Statement,
 }
 
 impl AnalysisError {
@@ -29,7 +45,7 @@ impl AnalysisError {
             column: span.start.column,
             message: message.into(),
             suggestion: None,
-            quotes_statement: false,
+            ksql: KsqlWording::Located,
         }
     }
 
@@ -46,7 +62,13 @@ impl AnalysisError {
     /// does (`text` is the statement as ksqlDB's formatter prints it).
     pub fn with_statement(mut self, text: &str) -> Self {
         self.message = format!("{}\nStatement: {text}", self.message);
-        self.quotes_statement = true;
+        self.ksql = KsqlWording::Statement;
+        self
+    }
+
+    /// Says where in ksqlDB's pipeline this error arises (how ksqlDB words it).
+    pub fn worded(mut self, wording: KsqlWording) -> Self {
+        self.ksql = wording;
         self
     }
 
@@ -75,12 +97,20 @@ impl AnalysisError {
         let mut pe = ParseError::new(ParseErrorKind::Invalid, self.line, self.column, "");
         pe.message = self.message.clone();
         let mut out = pe.render_plain(source, file_name);
-        if !self.quotes_statement {
-            // ksqlDB's wording, for tools that match it.
-            out.push_str(&format!(
-                "\nLine: {}, Col: {}: {}",
-                self.line, self.column, self.message
-            ));
+        // ksqlDB's wording, for tools that match it.
+        let located = format!(
+            "Line: {}, Col: {}: {}",
+            self.line, self.column, self.message
+        );
+        match self.ksql {
+            KsqlWording::Located => out.push_str(&format!("\n{located}")),
+            KsqlWording::Prepare => {
+                out.push_str(&format!("\nFailed to prepare statement: {}", self.message))
+            }
+            KsqlWording::Sanitize => {
+                out.push_str(&format!("\nException while preparing statement: {located}"))
+            }
+            KsqlWording::Statement => {}
         }
         out
     }

@@ -33,7 +33,7 @@ pub use catalog::{
 pub use ddl::{
     headers_type, supports_schema_inference, FORMATS, KNOWN_PROPERTIES, RESERVED_COLUMNS,
 };
-pub use error::AnalysisError;
+pub use error::{AnalysisError, KsqlWording};
 
 use crate::ast::{
     ColumnConstraint, CreateSource, ExplainTarget, Ident, Literal, SourceKind, Span, Statement,

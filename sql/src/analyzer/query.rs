@@ -214,6 +214,9 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             );
         }
     }
+    // ksqlDB's AST builder rejects a qualifier that names no source of the FROM clause
+    // before anything is resolved.
+    check_qualifiers(q)?;
     let n_joins = q.from.joins.len();
     for (join_index, j) in q.from.joins.iter().enumerate() {
         let right = lookup(&j.source.name)?;
@@ -1528,6 +1531,54 @@ pub(crate) fn analyze_query<C: CatalogMut>(
         })
     };
     sink_stage().map_err(|e| e.with_statement(&statement))
+}
+
+/// Every `source.column` of the query must name a source of its FROM clause (by alias or
+/// name), as ksqlDB's AST builder checks.
+fn check_qualifiers(q: &Query) -> Result<()> {
+    let mut known: Vec<&str> = vec![
+        q.from.source.name.value.as_str(),
+        q.from.source.reference_name().value.as_str(),
+    ];
+    for j in &q.from.joins {
+        known.push(j.source.name.value.as_str());
+        known.push(j.source.reference_name().value.as_str());
+    }
+    let mut exprs: Vec<&crate::ast::Expr> = Vec::new();
+    for item in &q.select {
+        match item {
+            SelectItem::Expr { expr, .. } => exprs.push(expr),
+            SelectItem::StructAll { base, .. } => exprs.push(base),
+            SelectItem::Wildcard { .. } => {}
+        }
+    }
+    exprs.extend(q.from.joins.iter().map(|j| &j.on));
+    exprs.extend(q.where_clause.iter());
+    exprs.extend(q.group_by.iter().flatten());
+    exprs.extend(q.partition_by.iter().flatten());
+    exprs.extend(q.having.iter());
+    let mut bad = None;
+    for e in exprs {
+        e.walk(&mut |x| {
+            if let ExprKind::Column {
+                source: Some(s), ..
+            } = &x.kind
+            {
+                if bad.is_none() && !known.contains(&s.value.as_str()) {
+                    bad = Some(s.clone());
+                }
+            }
+        });
+    }
+    match bad {
+        Some(s) => Err(AnalysisError::new(
+            s.span,
+            format!("'{}' is not a valid stream/table name or alias.", s.value),
+        )
+        .worded(super::error::KsqlWording::Prepare)
+        .with_suggestion(crate::suggest(&s.value, known.iter().copied()))),
+        None => Ok(()),
+    }
 }
 
 /// The statement as ksqlDB's `AstSanitizer` rewrites it, printed by its `SqlFormatter`:

@@ -262,3 +262,22 @@ fn sink_errors_quote_the_sanitized_statement() {
     ));
     assert!(!m.contains("Statement:"), "{m}");
 }
+
+#[test]
+fn unknown_qualifiers_are_rejected_before_columns_resolve() {
+    let sql = format!(
+        "{CLICKS}CREATE STREAM s AS SELECT nope, c.user_id FROM clicks c WHERE unknown.x = 1;"
+    );
+    let mut a = Analyzer::new(Funcs);
+    let sts = parse_statements(&sql).unwrap();
+    a.analyze(&sts[0]).unwrap();
+    let e = a.analyze(&sts[1]).unwrap_err();
+    assert_eq!(
+        e.message,
+        "'UNKNOWN' is not a valid stream/table name or alias."
+    );
+    // ksqlDB's AST builder reports it without a position.
+    assert!(e.render(&sql, "q").ends_with(
+        "\nFailed to prepare statement: 'UNKNOWN' is not a valid stream/table name or alias."
+    ));
+}
