@@ -524,6 +524,19 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                 }
             }
             SelectItem::Expr { expr, alias } => {
+                // A system column selected under its own name: ksqlDB rejects it before
+                // resolving anything (whether or not the source has it).
+                // (A qualified column of a join is named after its source instead.)
+                if let (true, ExprKind::Column { name, source }) = (persistent, &expr.kind) {
+                    let out = alias.as_ref().unwrap_or(name);
+                    let renamed = alias.is_none() && source.is_some() && multi;
+                    if !renamed && out.value == name.value && is_pseudo_name(&name.value) {
+                        return err(
+                            out.span,
+                            format!("Reserved column name in select: `{}`. Please remove or alias the column.", name.value),
+                        );
+                    }
+                }
                 let mut t = ExprTyper::new(&scope, functions, &custom, "SELECT");
                 t.allow_aggregates = true;
                 t.allow_table_functions = true;

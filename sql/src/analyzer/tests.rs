@@ -281,3 +281,14 @@ fn unknown_qualifiers_are_rejected_before_columns_resolve() {
         "\nFailed to prepare statement: 'UNKNOWN' is not a valid stream/table name or alias."
     ));
 }
+
+#[test]
+fn system_columns_selected_under_their_own_name_are_reserved() {
+    let m = run_err(&format!(
+        "{CLICKS}CREATE TABLE t AS SELECT user_id, WINDOWSTART, COUNT(*) AS c FROM clicks GROUP BY user_id;"
+    ));
+    assert_eq!(
+        m,
+        "Reserved column name in select: `WINDOWSTART`. Please remove or alias the column."
+    );
+}
