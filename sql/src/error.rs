@@ -95,19 +95,36 @@ impl ParseError {
     }
 
     /// The error as ksqlDB words it, on lines of its own after the rendering:
-    /// `line L:C: Syntax Error`, ANTLR's detail and `Statement: <script>` for a grammar
-    /// error; `Line: L, Col: C: message` for a rule the parser checks.
+    /// `line L:C: Syntax Error`, ANTLR's detail and `Statement: <statement>` for a grammar
+    /// error; `Line: L, Col: C: message` for a rule the parser checks. (ksqlDB quotes all
+    /// the text it was given; this quotes the statement of `source` the error is in.)
     fn ksql_trailer(&self, source: &str) -> String {
         match (&self.antlr, self.kind) {
             (Some(detail), _) => format!(
-                "\nline {}:{}: Syntax Error\n{detail}\nStatement: {source}",
-                self.line, self.column
+                "\nline {}:{}: Syntax Error\n{detail}\nStatement: {}",
+                self.line,
+                self.column,
+                self.statement_in(source)
             ),
             (None, ParseErrorKind::Invalid) => format!(
                 "\nLine: {}, Col: {}: {}",
                 self.line, self.column, self.message
             ),
             _ => String::new(),
+        }
+    }
+}
+
+impl ParseError {
+    /// The statement of `source` the error is in, with its `;` (all of `source` if it
+    /// cannot be split).
+    fn statement_in<'a>(&self, source: &'a str) -> std::borrow::Cow<'a, str> {
+        let at = crate::ast::Position::new(self.line, self.column);
+        let pieces = crate::script::split_statements(source).unwrap_or_default();
+        match pieces.iter().rev().find(|p| p.start <= at) {
+            Some(p) if p.terminated => format!("{};", p.text).into(),
+            Some(p) => p.text.into(),
+            None => source.into(),
         }
     }
 }
@@ -129,6 +146,16 @@ mod tests {
             r,
             "a.sql:2:8: Syntax Error: expected X\n\tSELECT FORM x;\n\t      ^"
         );
+    }
+
+    #[test]
+    fn ksql_wording_quotes_the_failing_statement() {
+        let sql = "CREATE STREAM a (x INT) WITH (kafka_topic='a', value_format='JSON');\nSELECT (x, y FROM a;";
+        let e = crate::parse_statements(sql).unwrap_err();
+        let r = e.render(sql, "s");
+        // Only the statement the error is in, not the whole script.
+        assert!(r.contains("\nline 2:"), "{r}");
+        assert!(r.ends_with("\nStatement: SELECT (x, y FROM a;"), "{r}");
     }
 
     #[test]
