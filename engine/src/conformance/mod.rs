@@ -3,7 +3,8 @@
 //! `brook test` and the regression ratchet both use it; users test their own SQL with it.
 //!
 //! A case runs in a temporary data directory: its topics are created, its statements run in
-//! order, each input record is appended (encoded with the formats of the source declared
+//! order (as one script joined by newlines, as ksqlDB's harness runs them, so that error
+//! positions count lines from the first statement), each input record is appended (encoded with the formats of the source declared
 //! over its topic) and the queries run until idle before the next, as ksqlDB's test driver
 //! pipes records one at a time. Then each topic's records are decoded with the formats of
 //! the source over it and compared, in order, with the expected outputs.
