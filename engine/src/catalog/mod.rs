@@ -205,23 +205,26 @@ impl FunctionCatalog for EngineFunctions {
 /// The argument list is printed with ksqlDB's type names (`STRING`, not the registry's
 /// `VARCHAR`).
 fn ksql_function_message(name: &str, args: &[SqlType], message: String) -> String {
-    const MARK: &str = " does not accept parameters (";
-    let message = match message.find(MARK) {
-        Some(start) => {
-            let after = start + MARK.len();
-            match message[after..].find(").") {
-                Some(len) => format!(
-                    "{}{}{}",
-                    &message[..after],
-                    args.iter()
-                        .map(|t| t.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    &message[after + len..]
-                ),
-                None => message,
-            }
-        }
+    const MARKS: [&str; 2] = [
+        " does not accept parameters (",
+        " cannot be resolved due to ambiguous method parameters (",
+    ];
+    let found = MARKS
+        .iter()
+        .find_map(|m| message.find(m).map(|start| start + m.len()));
+    let message = match found {
+        Some(after) => match message[after..].find(").") {
+            Some(len) => format!(
+                "{}{}{}",
+                &message[..after],
+                args.iter()
+                    .map(|t| t.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                &message[after + len..]
+            ),
+            None => message,
+        },
         None => message,
     };
     if matches!(name, "COALESCE") {

@@ -10,7 +10,6 @@ use datafusion::logical_expr::{ScalarUDF, Volatility};
 
 use super::error::FunctionError;
 use super::lambda::LambdaFunction;
-use super::types::resolve_overloads;
 use super::udf::{Category, FunctionDef, KsqlScalarUdf};
 
 /// One signature of a function as `DESCRIBE FUNCTION` shows it.
@@ -200,7 +199,7 @@ impl FunctionRegistry {
         let d = self
             .def(name)
             .ok_or_else(|| FunctionError::Unknown(name.to_string()))?;
-        let (_, arg_types, return_type) = resolve_overloads(d.name, &d.overloads, args)?;
+        let (_, arg_types, return_type) = d.resolve(args)?;
         Ok(ResolvedCall {
             udf: self.scalar(name).expect("every def has a udf"),
             arg_types,
