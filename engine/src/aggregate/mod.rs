@@ -149,6 +149,8 @@ pub trait UdafFactory: Send + Sync + std::fmt::Debug {
     fn load(&self, bytes: &[u8]) -> Result<Box<dyn Accumulator>, AggregateError>;
     /// Whether its accumulators can [`Accumulator::retract`] (a ksqlDB `TableUdaf`).
     fn supports_retract(&self) -> bool;
+    /// Whether its state (ksqlDB's aggregate type) is a primitive type.
+    fn intermediate_is_primitive(&self) -> bool;
 }
 
 fn invalid(msg: impl Into<String>) -> AggregateError {
@@ -495,6 +497,34 @@ impl AggregateFunction {
             Kind::Attr(dt) => Box::new(attr::Attr::load(dt.clone(), bytes)?),
             Kind::External(f) => f.load(bytes)?,
         })
+    }
+
+    /// Whether ksqlDB's intermediate (aggregate) type of this function is a primitive
+    /// type: it is not for the functions whose state is a STRUCT (AVG, STDDEV, VARIANCE,
+    /// CORRELATION, ATTR, LATEST/EARLIEST_BY_OFFSET), a list (COLLECT_LIST/SET, TOPK,
+    /// COUNT_DISTINCT, LATEST/EARLIEST_BY_OFFSET of n) or a map (HISTOGRAM). A value
+    /// format that holds only primitives (DELIMITED, KAFKA) cannot store their state.
+    pub fn intermediate_is_primitive(&self) -> bool {
+        match &self.kind {
+            Kind::External(f) => f.intermediate_is_primitive(),
+            Kind::Count(_)
+            | Kind::SumInt
+            | Kind::SumBigInt
+            | Kind::SumDouble
+            | Kind::SumDecimal { .. }
+            | Kind::SumList(_)
+            | Kind::MinMax { .. } => true,
+            Kind::CountDistinct(_)
+            | Kind::Avg(_)
+            | Kind::CollectList(_)
+            | Kind::CollectSet(_)
+            | Kind::Offset(_)
+            | Kind::TopK(_)
+            | Kind::Histogram(_)
+            | Kind::Stddev(..)
+            | Kind::Correlation
+            | Kind::Attr(_) => false,
+        }
     }
 
     /// Whether [`Accumulator::retract`] works: the functions ksqlDB allows over a TABLE

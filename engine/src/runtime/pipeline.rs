@@ -483,6 +483,14 @@ fn build_operators(
                         .iter()
                         .map(|e| compile(e, &layout, registry))
                         .collect::<std::result::Result<Vec<_>, _>>()?;
+                    // ksqlDB keeps aggregation state in the source's value format.
+                    let internal_format = leftmost_source(input).map(|e| &e.value_format.name);
+                    if !function.intermediate_is_primitive()
+                        && internal_format
+                            .is_some_and(|f| matches!(f.as_str(), "DELIMITED" | "KAFKA"))
+                    {
+                        return Err(EngineError::Statement("One of the functions used in the statement has an intermediate type that the value format can not handle. Please remove the function or change the format.".into()));
+                    }
                     calls.push(AggregateCallPlan { function, args });
                 }
                 let table_key = is_table_source(input).then(|| key_positions(&input.schema));

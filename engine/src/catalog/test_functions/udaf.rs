@@ -231,6 +231,10 @@ impl UdafFactory for Factory {
         // Only `createSumLong` and `createSumInt` return a `TableUdaf`.
         matches!(self.udaf, Udaf::SumLong | Udaf::SumInt)
     }
+
+    fn intermediate_is_primitive(&self) -> bool {
+        !matches!(self.udaf, Udaf::SumStruct | Udaf::CollectIfAllNonNull)
+    }
 }
 
 fn as_i64(v: &ScalarValue) -> Option<i64> {
