@@ -41,6 +41,9 @@ pub struct ParseError {
     /// (Boxed, a thin pointer: parse errors travel in `Result`s and must stay small.)
     #[allow(clippy::box_collection)]
     pub antlr: Option<Box<String>>,
+    /// Where in `expected` what ANTLR would expect starts: the entries before it come from
+    /// optional clauses of grammar rules that had already completed.
+    pub antlr_expected_from: u16,
 }
 
 impl ParseError {
@@ -54,6 +57,7 @@ impl ParseError {
             found: None,
             suggestion: None,
             antlr: None,
+            antlr_expected_from: 0,
         }
     }
 

@@ -113,11 +113,13 @@ fn explain_text(tokens: &[Token], e: &ParseError, script: bool) -> Option<String
     let at = Position::new(e.line, e.column);
     let i = tokens.iter().position(|t| t.span.start == at)?;
     let offending = &tokens[i];
-    let set = expecting(&e.expected);
+    let from = (e.antlr_expected_from as usize).min(e.expected.len());
+    let antlr_expected = &e.expected[from..];
+    let set = expecting(antlr_expected);
     // 1. Single-token deletion: the next token is one that was expected.
     if let Some(next) = tokens.get(i + 1) {
-        let next_fits = e.expected.iter().any(|x| *x == next.tok.describe())
-            || (next.tok == Tok::Eof && e.expected.iter().any(|x| x == "end of input"));
+        let next_fits = antlr_expected.iter().any(|x| *x == next.tok.describe())
+            || (next.tok == Tok::Eof && antlr_expected.iter().any(|x| x == "end of input"));
         if offending.tok != Tok::Eof && next_fits {
             let mut without = tokens.to_vec();
             without.remove(i);
@@ -130,7 +132,7 @@ fn explain_text(tokens: &[Token], e: &ParseError, script: bool) -> Option<String
         }
     }
     // 2. Single-token insertion: the one expected token, inserted, lets the parse go on.
-    if let [only] = e.expected.as_slice() {
+    if let [only] = antlr_expected {
         if let Some(missing) = literal_token(only, offending.span) {
             let mut with = tokens.to_vec();
             with.insert(i, missing);
@@ -169,6 +171,21 @@ mod tests {
                 "CREATE STREAM INPUT (K STRING (KEY)) WITH (kafka_topic='i', value_format='JSON');"
             ),
             "Expecting {'STRING', INTEGER_VALUE}"
+        );
+    }
+
+    #[test]
+    fn optional_clauses_of_a_completed_rule_are_not_expected() {
+        // After `K VARCHAR(STRING)`, KEY / PRIMARY / HEADERS were optional in the finished
+        // `tableElement`: ANTLR expects only what may follow it.
+        let e = parse_statement(
+            "CREATE STREAM INPUT (K VARCHAR(STRING) (KEY)) WITH (kafka_topic='i', value_format='JSON');",
+        )
+        .unwrap_err();
+        assert!(e.message.contains("'KEY'"), "{}", e.message);
+        assert_eq!(
+            e.antlr.as_deref().map(String::as_str),
+            Some("Expecting {',', ')'}")
         );
     }
 
