@@ -2,13 +2,15 @@
 //! (`ksqldb-engine/src/test/java/io/confluent/ksql/function/...`, plus the `tostruct` UDF of
 //! its `udf-example.jar`), not from ksqlDB's function library. The query-validation files
 //! call them (`TEST_UDF`, `TEST_UDTF`, `TEST_UDAF`, `BAD_UDF`, `VAR_ARG`...), so the
-//! conformance test needs their **signatures** to analyze those statements.
+//! conformance test needs their signatures to analyze those statements and their behaviour
+//! to run them.
 //!
 //! **For conformance tests only.** These are not Brook functions: they are only visible
 //! through [`super::EngineFunctions::with_conformance_test_functions`] (and a registry made
-//! by [`crate::functions::FunctionRegistry::with_conformance_test_functions`]). Their
-//! kernels transcribe the Java methods ([`scalar`]). The signatures below transcribe the
-//! Java declarations:
+//! by [`crate::functions::FunctionRegistry::with_conformance_test_functions`], which the
+//! expression compiler and the query pipeline consult). Their kernels transcribe the Java
+//! methods: [`scalar`] (UDFs), [`udtf`] (table functions), [`udaf`] (aggregates). The
+//! signatures below transcribe the Java declarations:
 //!
 //! | function | Java class | signatures |
 //! |---|---|---|
