@@ -30,6 +30,21 @@ fn antlr_name(expected: &str) -> String {
     }
 }
 
+/// Whether an expected description names a grammar rule with several alternatives rather
+/// than a token or token class.
+fn is_rule(expected: &str) -> bool {
+    matches!(
+        expected,
+        "a type"
+            | "an expression"
+            | "an identifier"
+            | "a variable name"
+            | "a property name"
+            | "a literal value"
+            | "a topic name"
+    )
+}
+
 /// Rank of an expected token in ANTLR's set order (token type): literal tokens of the
 /// parser rules first, then keywords, then token classes.
 fn rank(name: &str) -> u8 {
@@ -115,6 +130,17 @@ fn explain_text(tokens: &[Token], e: &ParseError, script: bool) -> Option<String
     let offending = &tokens[i];
     let from = (e.antlr_expected_from as usize).min(e.expected.len());
     let antlr_expected = &e.expected[from..];
+    // 0. Where the parser was choosing how a grammar rule with several alternatives starts
+    // (a type, an expression, an identifier...), ANTLR fails its prediction (no viable
+    // alternative) rather than a token match, and ksqlDB words that differently.
+    if antlr_expected.iter().any(|x| is_rule(x)) {
+        return Some(format!(
+            "Syntax error at or near {} at line {}:{}",
+            display(offending),
+            e.line,
+            e.column
+        ));
+    }
     let set = expecting(antlr_expected);
     // 1. Single-token deletion: the next token is one that was expected.
     if let Some(next) = tokens.get(i + 1) {
@@ -186,6 +212,14 @@ mod tests {
         assert_eq!(
             e.antlr.as_deref().map(String::as_str),
             Some("Expecting {',', ')'}")
+        );
+    }
+
+    #[test]
+    fn no_viable_alternative_where_a_rule_starts() {
+        assert_eq!(
+            detail("SELECT CAST(f0 AS NULL) FROM t EMIT CHANGES;"),
+            "Syntax error at or near 'NULL' at line 1:19"
         );
     }
 
