@@ -784,14 +784,16 @@ impl<C: CatalogMut> Analyzer<C> {
                 .collect(),
         };
         if columns.len() != i.values.len() {
-            return err(
+            // ksqlDB's AST builder checks this.
+            return Err(AnalysisError::new(
                 i.target.span,
                 format!(
                     "Expected number columns and values to match: {}, {}",
                     columns.len(),
                     i.values.len()
                 ),
-            );
+            )
+            .worded(KsqlWording::Prepare));
         }
         let scope = Scope::default();
         let cat = &self.catalog;
