@@ -578,7 +578,11 @@ pub fn run_cases(cases: &[CaseVariant], mut each: impl FnMut(&CaseResult)) -> Ve
 
 /// Whether an engine error is a "not supported yet".
 pub fn is_not_supported(e: &EngineError) -> bool {
-    matches!(e, EngineError::NotSupportedYet(_))
+    match e {
+        EngineError::NotSupportedYet(_) => true,
+        EngineError::Processing { cause, .. } => is_not_supported(cause),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
