@@ -15,6 +15,7 @@
 pub mod analyzer;
 pub mod ast;
 pub mod error;
+pub mod format;
 pub mod keywords;
 mod parser;
 pub mod plan;
@@ -39,13 +40,19 @@ use parser::Parser;
 /// are not substituted here (see [`parse_script`]); a `${name}` left in the text is an error.
 pub fn parse_statements(sql: &str) -> Result<Vec<Statement>, ParseError> {
     let tokens = lex(sql, Position::new(1, 1))?;
-    Parser::new(&tokens).parse_script()
+    Parser::new(&tokens).parse_script().map_err(|mut e| {
+        e.antlr = parser::antlr::explain(&tokens, &e, true);
+        e
+    })
 }
 
 /// Parses exactly one statement, with or without a trailing `;`.
 pub fn parse_statement(sql: &str) -> Result<Statement, ParseError> {
     let tokens = lex(sql, Position::new(1, 1))?;
-    Parser::new(&tokens).parse_single()
+    Parser::new(&tokens).parse_single().map_err(|mut e| {
+        e.antlr = parser::antlr::explain(&tokens, &e, false);
+        e
+    })
 }
 
 /// Parses one expression (e.g. for tests, or a `--where`-style option).

@@ -84,7 +84,10 @@ pub fn parse_script_statement(
 ) -> Result<Statement, ParseError> {
     let text = substitute_at(piece.text, vars, piece.start)?;
     let tokens = lex(&text, piece.start)?;
-    let st = Parser::new(&tokens).parse_single()?;
+    let st = Parser::new(&tokens).parse_single().map_err(|mut e| {
+        e.antlr = crate::parser::antlr::explain(&tokens, &e, false);
+        e
+    })?;
     match &st.kind {
         StatementKind::Define { name, value } => {
             vars.retain(|k, _| !k.eq_ignore_ascii_case(name));

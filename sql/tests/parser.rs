@@ -668,10 +668,14 @@ fn errors_point_at_the_problem_and_suggest() {
     assert_eq!((e.line, e.column), (3, 8));
     assert_eq!(e.suggestion.as_deref(), Some("TUMBLING"));
     assert_eq!(
-        e.render(sql, "q.sql"),
+        e.render_plain(sql, "q.sql"),
         "q.sql:3:8: Syntax Error: expected one of 'TUMBLING', 'HOPPING' or 'SESSION', found 'TUMBLIN'. Did you mean 'TUMBLING'?\n\
          WINDOW TUMBLIN (SIZE 1 SECOND);\n       ^"
     );
+    // Then ksqlDB's (ANTLR's) wording, with the script.
+    assert!(e.render(sql, "q.sql").ends_with(&format!(
+        "^\nline 3:8: Syntax Error\nExpecting {{'TUMBLING', 'HOPPING', 'SESSION'}}\nStatement: {sql}"
+    )));
     let e = parse_statement("SELCT * FROM x").unwrap_err();
     assert_eq!(e.suggestion.as_deref(), Some("SELECT"));
     assert_eq!((e.line, e.column), (1, 1));

@@ -39,6 +39,8 @@ pub(crate) mod tag {
     pub const STDDEV: u8 = 17;
     pub const CORRELATION: u8 = 18;
     pub const ATTR: u8 = 19;
+    /// The conformance harness's test UDAFs (`catalog::test_functions::udaf`).
+    pub const TEST_UDAF: u8 = 100;
 }
 
 pub(crate) fn corrupt(what: impl Into<String>) -> AggregateError {

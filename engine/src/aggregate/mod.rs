@@ -117,9 +117,15 @@ enum Kind {
     SumInt,
     SumBigInt,
     SumDouble,
-    SumDecimal { precision: u8, scale: i8 },
+    SumDecimal {
+        precision: u8,
+        scale: i8,
+    },
     SumList(sum::ListElem),
-    MinMax { max: bool, prim: Prim },
+    MinMax {
+        max: bool,
+        prim: Prim,
+    },
     Avg(avg::AvgKind),
     CollectList(Arc<collect::CollectSpec>),
     CollectSet(Arc<collect::CollectSpec>),
@@ -129,6 +135,22 @@ enum Kind {
     Stddev(stats::StdKind, stats::Num),
     Correlation,
     Attr(Arc<DataType>),
+    /// Defined outside this module ([`AggregateFunction::external`]).
+    External(Arc<dyn UdafFactory>),
+}
+
+/// An aggregate function defined outside this module (the conformance harness's test
+/// UDAFs, `crate::catalog::test_functions::udaf`): what [`AggregateFunction`] needs to make,
+/// load and undo its accumulators.
+pub trait UdafFactory: Send + Sync + std::fmt::Debug {
+    /// A fresh group's state.
+    fn create(&self) -> Box<dyn Accumulator>;
+    /// A state written by [`Accumulator::save`] of one of this factory's accumulators.
+    fn load(&self, bytes: &[u8]) -> Result<Box<dyn Accumulator>, AggregateError>;
+    /// Whether its accumulators can [`Accumulator::retract`] (a ksqlDB `TableUdaf`).
+    fn supports_retract(&self) -> bool;
+    /// Whether its state (ksqlDB's aggregate type) is a primitive type.
+    fn intermediate_is_primitive(&self) -> bool;
 }
 
 fn invalid(msg: impl Into<String>) -> AggregateError {
@@ -362,6 +384,23 @@ impl AggregateFunction {
         })
     }
 
+    /// A function defined outside this module: `columns` values per row, results of
+    /// `return_type`, accumulators from `factory`.
+    pub fn external(
+        name: &str,
+        return_type: &SqlType,
+        columns: usize,
+        factory: Arc<dyn UdafFactory>,
+    ) -> Self {
+        AggregateFunction {
+            name: name.to_ascii_uppercase(),
+            return_type: return_type.clone(),
+            data_type: sql_to_arrow(return_type),
+            columns,
+            kind: Kind::External(factory),
+        }
+    }
+
     /// Applies a session property that changes the function: `ksql.functions.collect_list.limit`
     /// and `ksql.functions.collect_set.limit` (a negative limit means none). Other properties
     /// leave it unchanged. Affects accumulators created or loaded afterwards.
@@ -427,6 +466,7 @@ impl AggregateFunction {
             Kind::Stddev(k, num) => Box::new(stats::Stddev::new(*k, *num)),
             Kind::Correlation => Box::new(stats::Correlation::default()),
             Kind::Attr(dt) => Box::new(attr::Attr::new(dt.clone())),
+            Kind::External(f) => f.create(),
         }
     }
 
@@ -455,13 +495,45 @@ impl AggregateFunction {
             Kind::Stddev(k, num) => Box::new(stats::Stddev::load(*k, *num, bytes)?),
             Kind::Correlation => Box::new(stats::Correlation::load(bytes)?),
             Kind::Attr(dt) => Box::new(attr::Attr::load(dt.clone(), bytes)?),
+            Kind::External(f) => f.load(bytes)?,
         })
+    }
+
+    /// Whether ksqlDB's intermediate (aggregate) type of this function is a primitive
+    /// type: it is not for the functions whose state is a STRUCT (AVG, STDDEV, VARIANCE,
+    /// CORRELATION, ATTR, LATEST/EARLIEST_BY_OFFSET), a list (COLLECT_LIST/SET, TOPK,
+    /// COUNT_DISTINCT, LATEST/EARLIEST_BY_OFFSET of n) or a map (HISTOGRAM). A value
+    /// format that holds only primitives (DELIMITED, KAFKA) cannot store their state.
+    pub fn intermediate_is_primitive(&self) -> bool {
+        match &self.kind {
+            Kind::External(f) => f.intermediate_is_primitive(),
+            Kind::Count(_)
+            | Kind::SumInt
+            | Kind::SumBigInt
+            | Kind::SumDouble
+            | Kind::SumDecimal { .. }
+            | Kind::SumList(_)
+            | Kind::MinMax { .. } => true,
+            Kind::CountDistinct(_)
+            | Kind::Avg(_)
+            | Kind::CollectList(_)
+            | Kind::CollectSet(_)
+            | Kind::Offset(_)
+            | Kind::TopK(_)
+            | Kind::Histogram(_)
+            | Kind::Stddev(..)
+            | Kind::Correlation
+            | Kind::Attr(_) => false,
+        }
     }
 
     /// Whether [`Accumulator::retract`] works: the functions ksqlDB allows over a TABLE
     /// (COUNT, SUM, SUM_LIST, AVG, COLLECT_LIST, HISTOGRAM, STDDEV_SAMP, STDDEV_SAMPLE,
     /// VARIANCE, CORRELATION, ATTR).
     pub fn supports_retract(&self) -> bool {
+        if let Kind::External(f) = &self.kind {
+            return f.supports_retract();
+        }
         !matches!(
             self.kind,
             Kind::CountDistinct(_)

@@ -441,3 +441,19 @@ fn unknown_and_mistyped_calls() {
     assert!(a.add(&[ScalarValue::Utf8(Some("x".into()))]).is_err());
     assert_eq!(a.value().data_type(), *f.data_type());
 }
+
+#[test]
+fn intermediate_types_that_only_structured_formats_hold() {
+    let f = |name: &str, args: &[SqlType], ret: SqlType| {
+        AggregateFunction::new(name, args, args.len(), vec![], &ret).unwrap()
+    };
+    assert!(f("COUNT", &[], SqlType::BigInt).intermediate_is_primitive());
+    assert!(f("SUM", &[SqlType::Int], SqlType::Int).intermediate_is_primitive());
+    assert!(!f("AVG", &[SqlType::Int], SqlType::Double).intermediate_is_primitive());
+    assert!(!f(
+        "COLLECT_LIST",
+        &[SqlType::Int],
+        SqlType::array(SqlType::Int)
+    )
+    .intermediate_is_primitive());
+}

@@ -123,11 +123,10 @@ impl EngineFunctions {
     /// **For conformance tests only**: every built-in function plus the signatures of the
     /// UDFs, UDTFs and UDAFs that ksqlDB's functional-test harness loads from its own test
     /// sources (`TEST_UDF`, `TEST_UDTF`, `TEST_UDAF`, `BAD_UDF`, `VAR_ARG`...; see
-    /// [`test_functions`]). They can be analyzed but not executed: they are not Brook
-    /// functions and must not be offered to users.
+    /// [`test_functions`]). They are not Brook functions and must not be offered to users.
     pub fn with_conformance_test_functions() -> Self {
         EngineFunctions {
-            registry: Arc::new(FunctionRegistry::new()),
+            registry: Arc::new(FunctionRegistry::new().with_conformance_test_functions()),
             conformance_test_functions: true,
         }
     }
@@ -206,23 +205,26 @@ impl FunctionCatalog for EngineFunctions {
 /// The argument list is printed with ksqlDB's type names (`STRING`, not the registry's
 /// `VARCHAR`).
 fn ksql_function_message(name: &str, args: &[SqlType], message: String) -> String {
-    const MARK: &str = " does not accept parameters (";
-    let message = match message.find(MARK) {
-        Some(start) => {
-            let after = start + MARK.len();
-            match message[after..].find(").") {
-                Some(len) => format!(
-                    "{}{}{}",
-                    &message[..after],
-                    args.iter()
-                        .map(|t| t.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    &message[after + len..]
-                ),
-                None => message,
-            }
-        }
+    const MARKS: [&str; 2] = [
+        " does not accept parameters (",
+        " cannot be resolved due to ambiguous method parameters (",
+    ];
+    let found = MARKS
+        .iter()
+        .find_map(|m| message.find(m).map(|start| start + m.len()));
+    let message = match found {
+        Some(after) => match message[after..].find(").") {
+            Some(len) => format!(
+                "{}{}{}",
+                &message[..after],
+                args.iter()
+                    .map(|t| t.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                &message[after + len..]
+            ),
+            None => message,
+        },
         None => message,
     };
     if matches!(name, "COALESCE") {

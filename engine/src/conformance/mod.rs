@@ -3,7 +3,8 @@
 //! `brook test` and the regression ratchet both use it; users test their own SQL with it.
 //!
 //! A case runs in a temporary data directory: its topics are created, its statements run in
-//! order, each input record is appended (encoded with the formats of the source declared
+//! order (as one script joined by newlines, as ksqlDB's harness runs them, so that error
+//! positions count lines from the first statement), each input record is appended (encoded with the formats of the source declared
 //! over its topic) and the queries run until idle before the next, as ksqlDB's test driver
 //! pipes records one at a time. Then each topic's records are decoded with the formats of
 //! the source over it and compared, in order, with the expected outputs.
@@ -181,8 +182,43 @@ fn run(case: &CaseVariant) -> Outcome {
                 .to_string(),
         )
     });
-    for sql in &case.statements {
-        if let Err(e) = engine.execute(sql) {
+    // ksqlDB's test harness runs a case's statements as one script, joined by newlines, so
+    // error positions count lines from the script's start. Its REST harness does so for
+    // the statements it sends to `/ksql`, and sends each query (`SELECT`) on its own.
+    let rest = c.get("responses").is_some() || c.get("expectedError").is_some();
+    let (scripts, placed) = harness_scripts(&case.statements, rest);
+    let mut split = Vec::with_capacity(scripts.len());
+    for script in &scripts {
+        match brook_sql::split_statements(script) {
+            Ok(p) => split.push(p),
+            Err(e) => {
+                let e = e.render(script, "<input>");
+                return match &expected_error {
+                    Some((_, m)) if e.contains(m.as_str()) => Outcome::Pass,
+                    _ => Outcome::Fail(format!("the statements do not parse:\n  {}", indent(&e))),
+                };
+            }
+        }
+    }
+    // The pieces of each statement, in the order the case gives them.
+    let pieces = placed.iter().flat_map(|(i, range)| {
+        split[*i]
+            .iter()
+            .filter(move |p| range.contains(&p.offset))
+            .map(move |p| (*i, p))
+    });
+    for (i, piece) in pieces {
+        let script = &scripts[i];
+        let sql = piece.text;
+        let run = engine
+            .parse_piece(piece)
+            .map_err(|e| e.render(script, "<input>"))
+            .and_then(|st| {
+                engine
+                    .execute_statement(&st, sql, script, "<input>")
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(e) = run {
             return match &expected_error {
                 Some((_, m)) if e.to_string().contains(m.as_str()) => Outcome::Pass,
                 Some((t, m)) => Outcome::Fail(format!(
@@ -215,6 +251,38 @@ fn run(case: &CaseVariant) -> Outcome {
         return Outcome::Fail(e);
     }
     Outcome::Pass
+}
+
+/// The scripts ksqlDB's harness runs `statements` as: one joined by newlines (for a REST
+/// case, of every statement but the queries), then each query of a REST case on its own.
+/// For each statement in order: its script and the byte range it occupies there.
+fn harness_scripts(
+    statements: &[String],
+    rest: bool,
+) -> (Vec<String>, Vec<(usize, std::ops::Range<usize>)>) {
+    let is_query = |s: &str| {
+        rest && s
+            .trim_start()
+            .get(..6)
+            .is_some_and(|w| w.eq_ignore_ascii_case("SELECT"))
+    };
+    let mut scripts = vec![String::new()];
+    let mut placed = Vec::with_capacity(statements.len());
+    for s in statements {
+        if is_query(s) {
+            scripts.push(s.clone());
+            placed.push((scripts.len() - 1, 0..s.len()));
+        } else {
+            let joined = &mut scripts[0];
+            if !joined.is_empty() {
+                joined.push('\n');
+            }
+            let start = joined.len();
+            joined.push_str(s);
+            placed.push((0, start..joined.len()));
+        }
+    }
+    (scripts, placed)
 }
 
 fn indent(s: &str) -> String {
@@ -512,5 +580,33 @@ pub fn run_cases(cases: &[CaseVariant], mut each: impl FnMut(&CaseResult)) -> Ve
 
 /// Whether an engine error is a "not supported yet".
 pub fn is_not_supported(e: &EngineError) -> bool {
-    matches!(e, EngineError::NotSupportedYet(_))
+    match e {
+        EngineError::NotSupportedYet(_) => true,
+        EngineError::Processing { cause, .. } => is_not_supported(cause),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_run_as_ksqldb_harnesses_send_them() {
+        let sts = vec![
+            "CREATE STREAM A (X INT) WITH (kafka_topic='a', value_format='JSON');".to_string(),
+            "SELECT * FROM A;".to_string(),
+            "INSERT INTO A (X) VALUES (1);".to_string(),
+        ];
+        // The functional tests: one script.
+        let (scripts, placed) = harness_scripts(&sts, false);
+        assert_eq!(scripts, vec![sts.join("\n")]);
+        assert_eq!(&scripts[0][placed[2].1.clone()], sts[2]);
+        // The REST tests: the query on its own.
+        let (scripts, placed) = harness_scripts(&sts, true);
+        assert_eq!(scripts.len(), 2);
+        assert_eq!(scripts[1], sts[1]);
+        assert_eq!(placed[1], (1, 0..sts[1].len()));
+        assert_eq!(scripts[0], format!("{}\n{}", sts[0], sts[2]));
+    }
 }

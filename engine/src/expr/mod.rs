@@ -642,6 +642,28 @@ impl Scope<'_> {
             .iter()
             .map(|c| self.dt(c))
             .collect::<Result<Vec<_>>>()?;
+        if self.registry.conformance_test_functions() {
+            let arg_types: Vec<SqlType> = args.iter().map(|a| a.ty.clone()).collect();
+            let up = name.to_ascii_uppercase();
+            if let Some(found) = crate::catalog::test_functions::scalar::instance(&up, &arg_types) {
+                let (udf, params, ret) = found.map_err(ExprError::Function)?;
+                let compiled = compiled
+                    .into_iter()
+                    .zip(&params)
+                    .map(|(c, p)| match p {
+                        Some(t) => self.cast_to(c, &sql_to_arrow(t)),
+                        None => Ok(c),
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                return Ok(Arc::new(ScalarFunctionExpr::new(
+                    name,
+                    udf,
+                    compiled,
+                    Arc::new(Field::new(name, sql_to_arrow(&ret), true)),
+                    Arc::new(ConfigOptions::default()),
+                )));
+            }
+        }
         let call = self.registry.resolve(name, &types).map_err(|err| {
             if self.registry.scalar(name).is_none() {
                 ExprError::NotSupportedYet(format!("function {name}"))

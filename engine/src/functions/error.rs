@@ -21,6 +21,18 @@ pub enum FunctionError {
         args: Vec<DataType>,
         expected: Vec<String>,
     },
+    /// More than one signature accepts these argument types equally well (ksqlDB's
+    /// `UdfIndex` refuses to choose).
+    #[error(
+        "Function '{name}' cannot be resolved due to ambiguous method parameters ({}).\nUse CAST() to explicitly cast your parameters to one of the supported function calls.\nValid function calls are:\n{}",
+        args.iter().map(super::types::sql_type_name).collect::<Vec<_>>().join(", "),
+        expected.join("\n")
+    )]
+    Ambiguous {
+        name: String,
+        args: Vec<DataType>,
+        expected: Vec<String>,
+    },
     /// The arguments are well typed but a value made the call fail (ksqlDB throws a
     /// `KsqlFunctionException`: the record is skipped and sent to the processing log).
     #[error("{0}")]

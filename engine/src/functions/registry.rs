@@ -10,7 +10,6 @@ use datafusion::logical_expr::{ScalarUDF, Volatility};
 
 use super::error::FunctionError;
 use super::lambda::LambdaFunction;
-use super::types::resolve_overloads;
 use super::udf::{Category, FunctionDef, KsqlScalarUdf};
 
 /// One signature of a function as `DESCRIBE FUNCTION` shows it.
@@ -51,6 +50,9 @@ pub struct FunctionRegistry {
     udfs: HashMap<String, Arc<ScalarUDF>>,
     /// Upper-cased name or alias → canonical name.
     lookup: HashMap<String, String>,
+    /// Whether expressions may call ksqlDB's test-harness functions
+    /// ([`crate::catalog::test_functions`]); for conformance tests only.
+    conformance_test_functions: bool,
 }
 
 impl Default for FunctionRegistry {
@@ -66,11 +68,24 @@ impl FunctionRegistry {
             defs: BTreeMap::new(),
             udfs: HashMap::new(),
             lookup: HashMap::new(),
+            conformance_test_functions: false,
         };
         for def in super::all_functions() {
             reg.register(def);
         }
         reg
+    }
+
+    /// **For conformance tests only**: also let expressions call the UDFs of ksqlDB's
+    /// functional-test harness ([`crate::catalog::test_functions`]).
+    pub fn with_conformance_test_functions(mut self) -> Self {
+        self.conformance_test_functions = true;
+        self
+    }
+
+    /// Whether the test harness's functions may be called.
+    pub fn conformance_test_functions(&self) -> bool {
+        self.conformance_test_functions
     }
 
     /// Adds (or replaces) a function. Names and aliases are upper-cased.
@@ -184,7 +199,7 @@ impl FunctionRegistry {
         let d = self
             .def(name)
             .ok_or_else(|| FunctionError::Unknown(name.to_string()))?;
-        let (_, arg_types, return_type) = resolve_overloads(d.name, &d.overloads, args)?;
+        let (_, arg_types, return_type) = d.resolve(args)?;
         Ok(ResolvedCall {
             udf: self.scalar(name).expect("every def has a udf"),
             arg_types,

@@ -98,13 +98,19 @@ pub enum ReturnRule {
         fn(&[DataType]) -> Result<DataType, FunctionError>,
         &'static str,
     ),
+    /// Computed from the coerced types of the arguments that are not NULL literals (as a
+    /// ksqlDB schema provider sees them: a NULL literal has no type).
+    ComputedFromTyped(
+        fn(&[DataType]) -> Result<DataType, FunctionError>,
+        &'static str,
+    ),
 }
 
 impl fmt::Debug for ReturnRule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ReturnRule::Fixed(p) => write!(f, "{p}"),
-            ReturnRule::Computed(_, d) => f.write_str(d),
+            ReturnRule::Computed(_, d) | ReturnRule::ComputedFromTyped(_, d) => f.write_str(d),
         }
     }
 }
@@ -150,6 +156,18 @@ impl Overload {
             ret: ReturnRule::Computed(f, text),
             description: None,
             needs_typed_arg: false,
+        }
+    }
+    /// An overload whose result type is computed from its typed arguments
+    /// ([`ReturnRule::ComputedFromTyped`]).
+    pub fn computed_from_typed(
+        params: &[(&'static str, ParamType)],
+        f: fn(&[DataType]) -> Result<DataType, FunctionError>,
+        text: &'static str,
+    ) -> Self {
+        Overload {
+            ret: ReturnRule::ComputedFromTyped(f, text),
+            ..Overload::computed(params, f, text)
         }
     }
     /// Makes the last parameter repeat (zero or more times).
@@ -231,6 +249,15 @@ impl Overload {
                 _ => None,
             })?,
             ReturnRule::Computed(f, _) => f(&coerced).ok()?,
+            ReturnRule::ComputedFromTyped(f, _) => {
+                let typed: Vec<DataType> = coerced
+                    .iter()
+                    .zip(args)
+                    .filter(|(_, a)| **a != DataType::Null)
+                    .map(|(c, _)| c.clone())
+                    .collect();
+                f(&typed).ok()?
+            }
         };
         Some((cost, coerced, ret))
     }
@@ -489,10 +516,76 @@ pub fn resolve_overloads(
         })
 }
 
+/// Resolves a call as ksqlDB's `UdfIndex` does, for functions whose overloads mirror the
+/// Java methods one for one: the overloads that take the arguments without implicit casts
+/// (NULL fits anything), or, if none does, those that take them with casts; among those,
+/// the best by ksqlDB's order (fixed arity over variadic, more parameters, fewer type
+/// variables) wins, and a tie is an error ("cannot be resolved due to ambiguous method
+/// parameters").
+pub fn resolve_overloads_as_ksql(
+    name: &str,
+    overloads: &[Overload],
+    args: &[DataType],
+) -> Result<(usize, Vec<DataType>, DataType), FunctionError> {
+    let matches: Vec<(usize, u32, Vec<DataType>, DataType)> = overloads
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| o.resolve(args).map(|(cost, c, r)| (i, cost, c, r)))
+        .collect();
+    let exact: Vec<_> = matches.iter().filter(|m| m.1 == 0).cloned().collect();
+    let mut candidates = if exact.is_empty() { matches } else { exact };
+    let rank = |o: &Overload| {
+        let generics = o
+            .params
+            .iter()
+            .filter(|(_, p)| matches!(p, ParamType::Generic(_)))
+            .count();
+        (!o.variadic, o.params.len(), usize::MAX - generics)
+    };
+    candidates.sort_by_key(|m| std::cmp::Reverse(rank(&overloads[m.0])));
+    match candidates.as_slice() {
+        [] => Err(FunctionError::NoMatchingSignature {
+            name: name.to_string(),
+            args: args.to_vec(),
+            expected: overloads.iter().map(|o| o.signature_text(name)).collect(),
+        }),
+        [first, second, ..] if rank(&overloads[first.0]) == rank(&overloads[second.0]) => {
+            Err(FunctionError::Ambiguous {
+                name: name.to_string(),
+                args: args.to_vec(),
+                expected: overloads.iter().map(|o| o.signature_text(name)).collect(),
+            })
+        }
+        [first, ..] => Ok((first.0, first.2.clone(), first.3.clone())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use ParamType as P;
+
+    #[test]
+    fn ksql_resolution_is_exact_first_and_rejects_ties() {
+        let os: Vec<Overload> = [P::Int, P::BigInt, P::Double, P::Decimal]
+            .into_iter()
+            .map(|t| Overload::new(&[("v", t.clone()), ("vs", t.clone())], t).variadic())
+            .collect();
+        let (i, _, _) =
+            resolve_overloads_as_ksql("G", &os, &[DataType::Int32, DataType::Null]).unwrap();
+        assert_eq!(i, 0);
+        let (i, _, _) =
+            resolve_overloads_as_ksql("G", &os, &[DataType::Int64, DataType::Float64]).unwrap();
+        assert_eq!(i, 2);
+        assert!(matches!(
+            resolve_overloads_as_ksql("G", &os, &[DataType::Int32, DataType::Int64]),
+            Err(FunctionError::Ambiguous { .. })
+        ));
+        assert!(matches!(
+            resolve_overloads_as_ksql("G", &os, &[DataType::Null, DataType::Null]),
+            Err(FunctionError::Ambiguous { .. })
+        ));
+    }
 
     #[test]
     fn exact_match_beats_widening() {

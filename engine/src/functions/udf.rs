@@ -28,7 +28,7 @@ use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDFImpl, Signature, Volatility,
 };
 
-use super::types::{resolve_overloads, Overload};
+use super::types::{resolve_overloads, resolve_overloads_as_ksql, Overload};
 
 /// The family a function is listed under by `SHOW FUNCTIONS` / `DESCRIBE FUNCTION`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -86,6 +86,9 @@ pub struct FunctionDef {
     pub overloads: Vec<Overload>,
     pub volatility: Volatility,
     pub kernel: Kernel,
+    /// Resolve calls as ksqlDB's `UdfIndex` does ([`resolve_overloads_as_ksql`]): for
+    /// functions whose overloads are ksqlDB's Java methods one for one.
+    pub ksql_resolution: bool,
 }
 
 impl FunctionDef {
@@ -104,6 +107,24 @@ impl FunctionDef {
             overloads,
             volatility: Volatility::Immutable,
             kernel,
+            ksql_resolution: false,
+        }
+    }
+    /// See [`FunctionDef::ksql_resolution`].
+    pub fn resolved_as_ksql(mut self) -> Self {
+        self.ksql_resolution = true;
+        self
+    }
+    /// The overload a call resolves to: its index, the argument types to cast to, the
+    /// result type.
+    pub fn resolve(
+        &self,
+        args: &[DataType],
+    ) -> std::result::Result<(usize, Vec<DataType>, DataType), super::FunctionError> {
+        if self.ksql_resolution {
+            resolve_overloads_as_ksql(self.name, &self.overloads, args)
+        } else {
+            resolve_overloads(self.name, &self.overloads, args)
         }
     }
     pub fn aliases(mut self, aliases: &'static [&'static str]) -> Self {
@@ -169,15 +190,14 @@ impl ScalarUDFImpl for KsqlScalarUdf {
         &self.signature
     }
     fn return_type(&self, arg_types: &[DataType]) -> Result<DataType> {
-        Ok(resolve_overloads(self.def.name, &self.def.overloads, arg_types)?.2)
+        Ok(self.def.resolve(arg_types)?.2)
     }
     fn coerce_types(&self, arg_types: &[DataType]) -> Result<Vec<DataType>> {
-        Ok(resolve_overloads(self.def.name, &self.def.overloads, arg_types)?.1)
+        Ok(self.def.resolve(arg_types)?.1)
     }
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let types: Vec<DataType> = args.args.iter().map(|a| a.data_type()).collect();
-        let (overload, coerced, ret) =
-            resolve_overloads(self.def.name, &self.def.overloads, &types)?;
+        let (overload, coerced, ret) = self.def.resolve(&types)?;
         let all_scalar = !args.args.is_empty()
             && self.def.volatility != Volatility::Volatile
             && args

@@ -26,7 +26,7 @@ use brook_sql::plan::WindowSpec;
 use datafusion::common::ScalarValue;
 use datafusion::physical_plan::PhysicalExpr;
 
-use super::{evaluate, make_batch, Operator};
+use super::{evaluate_or_null, make_batch, Operator};
 use crate::aggregate::{Accumulator, AggregateFunction};
 use crate::formats::windowed::Window;
 use crate::runtime::error::{EngineError, Result};
@@ -555,11 +555,7 @@ impl Operator for Aggregate {
         for c in &self.calls {
             exprs.extend(c.args.iter().cloned());
         }
-        let (cols, kept) = evaluate(&exprs, &input, errors)?;
-        let input = match kept {
-            Some(mask) => input.filter(&mask)?,
-            None => input,
-        };
+        let cols = evaluate_or_null(&exprs, &input, errors)?;
         let n_keys = self.group_by.len();
         if !self.durable.loaded {
             let mut at = n_keys;

@@ -9,16 +9,20 @@ use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::ScalarValue;
 use datafusion::physical_plan::PhysicalExpr;
 
-use super::{evaluate, make_batch, Operator};
+use super::{evaluate_or_null, make_batch, Operator};
+use crate::catalog::test_functions::udtf::TestUdtf;
 use crate::runtime::error::{EngineError, Result};
 use crate::runtime::processing_log::ProcessingError;
 use crate::runtime::rows::Rows;
 
 /// Which table function a call is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum TableFunction {
     Explode,
     CubeExplode,
+    /// One of the conformance harness's test table functions
+    /// ([`crate::catalog::test_functions::udtf`]).
+    Test(TestUdtf),
 }
 
 impl TableFunction {
@@ -31,23 +35,36 @@ impl TableFunction {
     }
 }
 
+/// One table function call of a SELECT: the function, its arguments and the type of the
+/// values it produces.
+pub type TableFunctionCall = (TableFunction, Vec<Arc<dyn PhysicalExpr>>, DataType);
+
 #[derive(Debug)]
 pub struct FlatMap {
-    calls: Vec<(TableFunction, Arc<dyn PhysicalExpr>, DataType)>,
+    calls: Vec<TableFunctionCall>,
     schema: SchemaRef,
 }
 
 impl FlatMap {
-    /// `calls`: the function, its (array) argument and the type of the values it produces.
-    pub fn new(
-        calls: Vec<(TableFunction, Arc<dyn PhysicalExpr>, DataType)>,
-        schema: SchemaRef,
-    ) -> Self {
+    pub fn new(calls: Vec<TableFunctionCall>, schema: SchemaRef) -> Self {
         FlatMap { calls, schema }
     }
 }
 
-fn produce(f: TableFunction, list: &ArrayRef, row: usize) -> Result<Vec<ScalarValue>> {
+/// The values `f` produces for `row`: `Err` if a test function threw (ksqlDB logs the row
+/// and produces nothing for it).
+fn produce(
+    f: &TableFunction,
+    args: &[ArrayRef],
+    row: usize,
+) -> Result<std::result::Result<Vec<ScalarValue>, String>> {
+    match f {
+        TableFunction::Test(t) => Ok(t.produce(args, row)),
+        _ => produce_builtin(f, &args[0], row).map(Ok),
+    }
+}
+
+fn produce_builtin(f: &TableFunction, list: &ArrayRef, row: usize) -> Result<Vec<ScalarValue>> {
     let Some(list) = list.as_any().downcast_ref::<ListArray>() else {
         return Err(EngineError::NotSupportedYet(
             "table functions over non-array arguments".into(),
@@ -62,6 +79,7 @@ fn produce(f: TableFunction, list: &ArrayRef, row: usize) -> Result<Vec<ScalarVa
         .collect::<std::result::Result<_, _>>()?;
     match f {
         TableFunction::Explode => Ok(items),
+        TableFunction::Test(_) => unreachable!("test table functions produce through `produce`"),
         TableFunction::CubeExplode => {
             let null = ScalarValue::try_from(values.data_type())?;
             let mut combos: Vec<Vec<ScalarValue>> = vec![Vec::new()];
@@ -98,24 +116,40 @@ fn produce(f: TableFunction, list: &ArrayRef, row: usize) -> Result<Vec<ScalarVa
 
 impl Operator for FlatMap {
     fn process(&mut self, input: Rows, errors: &mut Vec<ProcessingError>) -> Result<Rows> {
-        let exprs: Vec<Arc<dyn PhysicalExpr>> = self.calls.iter().map(|c| c.1.clone()).collect();
-        let (args, kept) = evaluate(&exprs, &input, errors)?;
-        let input = match kept {
-            Some(mask) => input.filter(&mask)?,
-            None => input,
-        };
+        let exprs: Vec<Arc<dyn PhysicalExpr>> = self
+            .calls
+            .iter()
+            .flat_map(|c| c.1.iter().cloned())
+            .collect();
+        let flat = evaluate_or_null(&exprs, &input, errors)?;
+        let mut args: Vec<Vec<ArrayRef>> = Vec::with_capacity(self.calls.len());
+        let mut at = 0;
+        for (f, a, _) in &self.calls {
+            let mine = flat[at..at + a.len()].to_vec();
+            at += a.len();
+            args.push(match f {
+                TableFunction::Test(t) => t.prepare(&mine).map_err(EngineError::Statement)?,
+                _ => mine,
+            });
+        }
         let mut take: Vec<u32> = Vec::new();
         let mut produced: Vec<Vec<ScalarValue>> = vec![Vec::new(); self.calls.len()];
         for row in 0..input.len() {
             if input.deletes[row] {
                 continue;
             }
-            let outs: Vec<Vec<ScalarValue>> = self
-                .calls
-                .iter()
-                .zip(&args)
-                .map(|((f, _, _), a)| produce(*f, a, row))
-                .collect::<Result<_>>()?;
+            let mut outs: Vec<Vec<ScalarValue>> = Vec::with_capacity(self.calls.len());
+            for ((f, _, _), a) in self.calls.iter().zip(&args) {
+                outs.push(match produce(f, a, row)? {
+                    Ok(values) => values,
+                    Err(thrown) => {
+                        errors.push(ProcessingError::row(format!(
+                            "Table function threw an exception: {thrown}"
+                        )));
+                        Vec::new()
+                    }
+                });
+            }
             let m = outs.iter().map(Vec::len).max().unwrap_or(0);
             for j in 0..m {
                 take.push(row as u32);

@@ -2,8 +2,9 @@
 //! laid out as its plan node's input schema and returns rows laid out as the node's own
 //! schema. Expressions are compiled DataFusion physical expressions (see [`crate::expr`]).
 //!
-//! A row an expression cannot be evaluated for is dropped and reported as a
-//! [`ProcessingError`]; the batch goes on (see [`evaluate`]).
+//! A value an expression cannot compute is reported as a [`ProcessingError`] and the batch
+//! goes on: a filter drops the row ([`evaluate`]); a projection, key or function argument
+//! is NULL, as in ksqlDB ([`evaluate_or_null`]).
 
 pub mod aggregate;
 pub mod filter;
@@ -112,6 +113,53 @@ pub fn evaluate(
         }
     }
     Ok((cols, Some(BooleanArray::from(keep))))
+}
+
+/// Evaluates `exprs` over `rows` as ksqlDB evaluates a SELECT list, a PARTITION BY or
+/// GROUP BY expression, an aggregate's or a table function's arguments: a value that cannot
+/// be computed (a function that throws) is NULL, and the row goes on; each failure is
+/// reported in `errors`. An expression whose whole batch fails is evaluated again row by
+/// row; the others are evaluated once.
+pub fn evaluate_or_null(
+    exprs: &[Arc<dyn PhysicalExpr>],
+    rows: &Rows,
+    errors: &mut Vec<ProcessingError>,
+) -> Result<Vec<ArrayRef>> {
+    let batch = &rows.batch;
+    let n = batch.num_rows();
+    let mut cols = Vec::with_capacity(exprs.len());
+    for e in exprs {
+        if let Ok(col) = e.evaluate(batch).and_then(|v| v.into_array(n)) {
+            cols.push(col);
+            continue;
+        }
+        let dt = e.data_type(&batch.schema())?;
+        let mut parts: Vec<ArrayRef> = Vec::with_capacity(n);
+        for i in 0..n {
+            let one = batch.slice(i, 1);
+            match e.evaluate(&one).and_then(|v| v.into_array(1)) {
+                Ok(v) => parts.push(v),
+                Err(err) => {
+                    errors.push(ProcessingError::row(format!(
+                        "Error computing expression: {}",
+                        first_line(&err.to_string())
+                    )));
+                    parts.push(arrow::array::new_null_array(&dt, 1));
+                }
+            }
+        }
+        if parts.is_empty() {
+            cols.push(arrow::array::new_empty_array(&dt));
+        } else {
+            let parts = parts
+                .into_iter()
+                .map(|p| conform(p, &dt))
+                .collect::<Result<Vec<_>>>()?;
+            let refs: Vec<&dyn Array> = parts.iter().map(|a| a.as_ref()).collect();
+            cols.push(concat(&refs)?);
+        }
+    }
+    Ok(cols)
 }
 
 fn first_line(s: &str) -> &str {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use arrow::datatypes::SchemaRef;
 use datafusion::physical_plan::PhysicalExpr;
 
-use super::{evaluate, make_batch, Operator};
+use super::{evaluate_or_null, make_batch, Operator};
 use crate::runtime::error::Result;
 use crate::runtime::processing_log::ProcessingError;
 use crate::runtime::rows::Rows;
@@ -26,11 +26,7 @@ impl Repartition {
 
 impl Operator for Repartition {
     fn process(&mut self, input: Rows, errors: &mut Vec<ProcessingError>) -> Result<Rows> {
-        let (mut cols, kept) = evaluate(&self.keys, &input, errors)?;
-        let input = match kept {
-            Some(mask) => input.filter(&mask)?,
-            None => input,
-        };
+        let mut cols = evaluate_or_null(&self.keys, &input, errors)?;
         cols.extend(input.batch.columns().iter().cloned());
         Ok(Rows {
             batch: make_batch(&self.schema, cols, input.len())?,

@@ -35,9 +35,36 @@ pub enum EngineError {
     /// A statement that would change a data directory opened read-only (a follower).
     #[error("this session is read-only: another Brook process has the data directory open for writing; run statements that change it (CREATE, INSERT, DROP, TERMINATE...) there")]
     ReadOnly,
+    /// A running query stopped on an error while processing records (what Kafka Streams
+    /// reports as a `StreamsException`, in its words).
+    #[error("Exception caught in process. query={query}, {records}: {cause}")]
+    Processing {
+        query: String,
+        /// The records being processed: `topic=T, partition=P, offsets=A..=B`.
+        records: String,
+        cause: Box<EngineError>,
+    },
     /// The catalog's command topic holds something this version cannot read.
     #[error("command topic: {0}")]
     CommandTopic(String),
 }
 
 pub type Result<T> = std::result::Result<T, EngineError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn processing_errors_read_as_kafka_streams_reports_them() {
+        let e = EngineError::Processing {
+            query: "CTAS_S2_0".into(),
+            records: "topic=t, partition=0, offsets=3..=4".into(),
+            cause: Box::new(EngineError::Statement("Numeric field overflow".into())),
+        };
+        assert_eq!(
+            e.to_string(),
+            "Exception caught in process. query=CTAS_S2_0, topic=t, partition=0, offsets=3..=4: Numeric field overflow"
+        );
+    }
+}

@@ -421,13 +421,36 @@ fn build_operators(
             Node::FlatMap { functions, .. } => {
                 let mut calls = Vec::new();
                 for f in functions {
+                    let test = if registry.conformance_test_functions() {
+                        let types: Vec<_> = f.args.iter().map(|a| a.ty.clone()).collect();
+                        crate::catalog::test_functions::udtf::instance(
+                            &f.name.to_ascii_uppercase(),
+                            &types,
+                        )
+                    } else {
+                        None
+                    };
+                    if let Some(found) = test {
+                        let (udtf, _) = found.map_err(EngineError::Statement)?;
+                        let args = f
+                            .args
+                            .iter()
+                            .map(|a| compile(a, &layout, registry))
+                            .collect::<std::result::Result<Vec<_>, _>>()?;
+                        calls.push((TableFunction::Test(udtf), args, sql_to_arrow(&f.ty)));
+                        continue;
+                    }
                     let tf = TableFunction::by_name(&f.name).ok_or_else(|| {
                         EngineError::NotSupportedYet(format!("table function {}", f.name))
                     })?;
                     let arg = f.args.first().ok_or_else(|| {
                         EngineError::Statement(format!("{} takes one argument", f.name))
                     })?;
-                    calls.push((tf, compile(arg, &layout, registry)?, sql_to_arrow(&f.ty)));
+                    calls.push((
+                        tf,
+                        vec![compile(arg, &layout, registry)?],
+                        sql_to_arrow(&f.ty),
+                    ));
                 }
                 Box::new(FlatMap::new(calls, out_arrow))
             }
@@ -444,7 +467,14 @@ fn build_operators(
                     .collect::<std::result::Result<Vec<_>, _>>()?;
                 let mut calls = Vec::new();
                 for a in aggregates {
-                    let column_args = aggregate_column_args(&a.name)
+                    let upper = a.name.to_ascii_uppercase();
+                    let test_columns = if registry.conformance_test_functions() {
+                        crate::catalog::test_functions::udaf::column_args(&upper, a.args.len())
+                    } else {
+                        None
+                    };
+                    let column_args = test_columns
+                        .or_else(|| aggregate_column_args(&a.name))
                         .unwrap_or(a.args.len())
                         .min(a.args.len());
                     let types: Vec<_> = a.args.iter().map(|e| e.ty.clone()).collect();
@@ -452,12 +482,33 @@ fn build_operators(
                         .iter()
                         .map(|e| literal_value(e, registry))
                         .collect::<Result<Vec<_>>>()?;
-                    let function =
-                        AggregateFunction::new(&a.name, &types, column_args, literals, &a.ty)?;
+                    let test = test_columns.and_then(|_| {
+                        crate::catalog::test_functions::udaf::function(
+                            &upper,
+                            &types,
+                            column_args,
+                            &literals,
+                            &a.ty,
+                        )
+                    });
+                    let function = match test {
+                        Some(f) => f?,
+                        None => {
+                            AggregateFunction::new(&a.name, &types, column_args, literals, &a.ty)?
+                        }
+                    };
                     let args = a.args[..column_args]
                         .iter()
                         .map(|e| compile(e, &layout, registry))
                         .collect::<std::result::Result<Vec<_>, _>>()?;
+                    // ksqlDB keeps aggregation state in the source's value format.
+                    let internal_format = leftmost_source(input).map(|e| &e.value_format.name);
+                    if !function.intermediate_is_primitive()
+                        && internal_format
+                            .is_some_and(|f| matches!(f.as_str(), "DELIMITED" | "KAFKA"))
+                    {
+                        return Err(EngineError::Statement("One of the functions used in the statement has an intermediate type that the value format can not handle. Please remove the function or change the format.".into()));
+                    }
                     calls.push(AggregateCallPlan { function, args });
                 }
                 let table_key = is_table_source(input).then(|| key_positions(&input.schema));

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use brook_log::{Log, ReadLimit, Topic};
 
 use super::codec::{ProvidedSchemas, SourceCodec};
-use super::error::Result;
+use super::error::{EngineError, Result};
 use super::pipeline::{run_operators, Pipeline};
 use super::processing_log::{self, ProcessingError};
 
@@ -168,7 +168,22 @@ impl PersistentQuery {
             return Ok(0);
         }
         for (input, rows) in self.pipeline.in_time_order(pieces)? {
-            let out = self.pipeline.process(input, rows, &mut errors)?;
+            let out = self
+                .pipeline
+                .process(input, rows, &mut errors)
+                .map_err(|cause| {
+                    let topic = self
+                        .joined
+                        .iter()
+                        .find(|t| t.inputs.contains(&input))
+                        .map(|t| t.topic.name().to_string())
+                        .unwrap_or_default();
+                    EngineError::Processing {
+                        query: self.id.clone(),
+                        records: format!("topic={topic}"),
+                        cause: Box::new(cause),
+                    }
+                })?;
             self.produce(&out, &mut errors)?;
         }
         for out in self.pipeline.flush(&mut errors)? {
@@ -257,7 +272,17 @@ impl PersistentQuery {
             let rows = src
                 .codec
                 .decode(&src.schema, &src.arrow, p, &records, &mut errors)?;
-            let out = run_operators(&mut self.pipeline.operators, rows, &mut errors)?;
+            let out = run_operators(&mut self.pipeline.operators, rows, &mut errors).map_err(
+                |cause| EngineError::Processing {
+                    query: self.id.clone(),
+                    records: format!(
+                        "topic={}, partition={p}, offsets={from}..={}",
+                        self.source_topic.name(),
+                        next - 1
+                    ),
+                    cause: Box::new(cause),
+                },
+            )?;
             self.produce(&out, &mut errors)?;
             self.failed += (errors.len() - before) as u64;
             self.positions.insert(p, next);

@@ -17,6 +17,25 @@ pub struct AnalysisError {
     pub column: u32,
     pub message: String,
     pub suggestion: Option<String>,
+    /// How ksqlDB words this error after our rendering (see [`KsqlWording`]).
+    pub ksql: KsqlWording,
+}
+
+/// Where in ksqlDB's pipeline the same error would arise, which decides how ksqlDB words
+/// it: the conformance files match those words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KsqlWording {
+    /// `Line: L, Col: C: message` (a located `KsqlException`).
+    #[default]
+    Located,
+    /// Building the AST (`Failed to prepare statement: message`, no position).
+    Prepare,
+    /// ksqlDB's `AstSanitizer` (`Exception while preparing statement: Line: L, Col: C:
+    /// message`).
+    Sanitize,
+    /// Planning a persistent query: `message` already ends with `Statement: ...`, and
+    /// nothing follows.
+    Statement,
 }
 
 impl AnalysisError {
@@ -26,6 +45,7 @@ impl AnalysisError {
             column: span.start.column,
             message: message.into(),
             suggestion: None,
+            ksql: KsqlWording::Located,
         }
     }
 
@@ -35,6 +55,20 @@ impl AnalysisError {
             self.message = format!("{} Did you mean '{s}'?", self.message);
             self.suggestion = Some(s.to_string());
         }
+        self
+    }
+
+    /// Ends the message with `Statement: <text>`, as ksqlDB's `KsqlStatementException`
+    /// does (`text` is the statement as ksqlDB's formatter prints it).
+    pub fn with_statement(mut self, text: &str) -> Self {
+        self.message = format!("{}\nStatement: {text}", self.message);
+        self.ksql = KsqlWording::Statement;
+        self
+    }
+
+    /// Says where in ksqlDB's pipeline this error arises (how ksqlDB words it).
+    pub fn worded(mut self, wording: KsqlWording) -> Self {
+        self.ksql = wording;
         self
     }
 
@@ -62,7 +96,23 @@ impl AnalysisError {
         }
         let mut pe = ParseError::new(ParseErrorKind::Invalid, self.line, self.column, "");
         pe.message = self.message.clone();
-        pe.render(source, file_name)
+        let mut out = pe.render_plain(source, file_name);
+        // ksqlDB's wording, for tools that match it.
+        let located = format!(
+            "Line: {}, Col: {}: {}",
+            self.line, self.column, self.message
+        );
+        match self.ksql {
+            KsqlWording::Located => out.push_str(&format!("\n{located}")),
+            KsqlWording::Prepare => {
+                out.push_str(&format!("\nFailed to prepare statement: {}", self.message))
+            }
+            KsqlWording::Sanitize => {
+                out.push_str(&format!("\nException while preparing statement: {located}"))
+            }
+            KsqlWording::Statement => {}
+        }
+        out
     }
 }
 

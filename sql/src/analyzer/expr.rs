@@ -8,7 +8,7 @@ use crate::plan::{Column, ColumnRef, ColumnRole, SqlType, TypedExpr, TypedExprKi
 use crate::suggest;
 
 use super::catalog::{FunctionCatalog, FunctionKind};
-use super::error::{err, AnalysisError, Result};
+use super::error::{err, AnalysisError, KsqlWording, Result};
 
 /// The columns an expression may refer to, and which qualifiers name which sources.
 #[derive(Debug, Clone, Default)]
@@ -127,6 +127,7 @@ impl<'a> ExprTyper<'a> {
                         q.span,
                         format!("'{}' is not a valid stream/table name or alias.", q.value),
                     )
+                    .worded(KsqlWording::Prepare)
                     .with_suggestion(suggest(&q.value, cands)));
                 }
             },
@@ -179,14 +180,15 @@ impl<'a> ExprTyper<'a> {
                         .iter()
                         .map(|c| format!("{}.{}", c.source.as_deref().unwrap_or(""), c.name))
                         .collect();
-                    return err(
+                    return Err(AnalysisError::new(
                         span,
                         format!(
                             "Column '{}' is ambiguous. Could be {}.",
                             name.value,
                             opts.join(" or ")
                         ),
-                    );
+                    )
+                    .worded(KsqlWording::Sanitize));
                 }
             }
         };

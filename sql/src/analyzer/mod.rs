@@ -33,7 +33,7 @@ pub use catalog::{
 pub use ddl::{
     headers_type, supports_schema_inference, FORMATS, KNOWN_PROPERTIES, RESERVED_COLUMNS,
 };
-pub use error::AnalysisError;
+pub use error::{AnalysisError, KsqlWording};
 
 use crate::ast::{
     ColumnConstraint, CreateSource, ExplainTarget, Ident, Literal, SourceKind, Span, Statement,
@@ -667,6 +667,10 @@ impl<C: CatalogMut> Analyzer<C> {
             kind: c.kind,
             properties: c.properties.clone(),
             existing: None,
+            statement: query::SinkStatement::CreateAs {
+                or_replace: c.or_replace,
+                if_not_exists: c.if_not_exists,
+            },
         };
         let analyzed = query::analyze_query(self, &c.query, Some(&sink))?;
         let entry = analyzed.sink.expect("a sink for CREATE AS SELECT");
@@ -711,6 +715,7 @@ impl<C: CatalogMut> Analyzer<C> {
             kind: target.kind,
             properties: i.properties.clone(),
             existing: Some(target.clone()),
+            statement: query::SinkStatement::InsertInto,
         };
         let analyzed = query::analyze_query(self, &i.query, Some(&sink))?;
         Ok(AnalyzedStatement::InsertInto {
@@ -779,14 +784,16 @@ impl<C: CatalogMut> Analyzer<C> {
                 .collect(),
         };
         if columns.len() != i.values.len() {
-            return err(
+            // ksqlDB's AST builder checks this.
+            return Err(AnalysisError::new(
                 i.target.span,
                 format!(
                     "Expected number columns and values to match: {}, {}",
                     columns.len(),
                     i.values.len()
                 ),
-            );
+            )
+            .worded(KsqlWording::Prepare));
         }
         let scope = Scope::default();
         let cat = &self.catalog;

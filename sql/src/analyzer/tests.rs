@@ -219,7 +219,7 @@ fn errors_render_with_a_caret() {
     let e = a.analyze(&sts[1]).unwrap_err();
     assert_eq!(
         e.render(&sql, "q.sql"),
-        "q.sql:2:8: SELECT column 'NOPE' cannot be resolved.\nSELECT nope FROM clicks EMIT CHANGES;\n       ^"
+        "q.sql:2:8: SELECT column 'NOPE' cannot be resolved.\nSELECT nope FROM clicks EMIT CHANGES;\n       ^\nLine: 2, Col: 8: SELECT column 'NOPE' cannot be resolved."
     );
 }
 
@@ -242,5 +242,53 @@ fn drop_and_insert_update_and_check_the_catalog() {
     assert!(
         e.starts_with("Incompatible schema between results and sink."),
         "{e}"
+    );
+}
+
+#[test]
+fn sink_errors_quote_the_sanitized_statement() {
+    let m = run_err(&format!(
+        "{CLICKS}CREATE TABLE t WITH (key_format='KAFKA') AS SELECT user_id, page_id p, UCASE(page_id), COUNT(*) FROM clicks c WHERE user_id > 1 GROUP BY user_id, page_id;"
+    ));
+    assert!(
+        m.ends_with(
+            "\nStatement: CREATE TABLE T WITH (KEY_FORMAT='KAFKA') AS SELECT\n  C.USER_ID USER_ID,\n  C.PAGE_ID P,\n  UCASE(C.PAGE_ID) KSQL_COL_0,\n  COUNT(*) KSQL_COL_1\nFROM CLICKS C\nWHERE (C.USER_ID > 1)\nGROUP BY C.USER_ID, C.PAGE_ID\nEMIT CHANGES"
+        ),
+        "{m}"
+    );
+    // Errors found before the sink (here, in the select list) quote nothing.
+    let m = run_err(&format!(
+        "{CLICKS}CREATE STREAM s AS SELECT nope FROM clicks;"
+    ));
+    assert!(!m.contains("Statement:"), "{m}");
+}
+
+#[test]
+fn unknown_qualifiers_are_rejected_before_columns_resolve() {
+    let sql = format!(
+        "{CLICKS}CREATE STREAM s AS SELECT nope, c.user_id FROM clicks c WHERE unknown.x = 1;"
+    );
+    let mut a = Analyzer::new(Funcs);
+    let sts = parse_statements(&sql).unwrap();
+    a.analyze(&sts[0]).unwrap();
+    let e = a.analyze(&sts[1]).unwrap_err();
+    assert_eq!(
+        e.message,
+        "'UNKNOWN' is not a valid stream/table name or alias."
+    );
+    // ksqlDB's AST builder reports it without a position.
+    assert!(e.render(&sql, "q").ends_with(
+        "\nFailed to prepare statement: 'UNKNOWN' is not a valid stream/table name or alias."
+    ));
+}
+
+#[test]
+fn system_columns_selected_under_their_own_name_are_reserved() {
+    let m = run_err(&format!(
+        "{CLICKS}CREATE TABLE t AS SELECT user_id, WINDOWSTART, COUNT(*) AS c FROM clicks GROUP BY user_id;"
+    ));
+    assert_eq!(
+        m,
+        "Reserved column name in select: `WINDOWSTART`. Please remove or alias the column."
     );
 }

@@ -5,6 +5,7 @@
 //! "expected one of ..., found ..." and can suggest the nearest keyword for a typo. Nesting is
 //! capped at [`MAX_DEPTH`], so no input can exhaust the stack.
 
+pub(crate) mod antlr;
 pub(crate) mod expr;
 pub(crate) mod lexer;
 pub(crate) mod query;
@@ -57,6 +58,9 @@ pub(crate) struct Parser<'t> {
     depth: usize,
     expected: Vec<Expect>,
     expected_pos: usize,
+    /// How many of `expected` were noted inside grammar rules that have since completed at
+    /// this position (see [`Parser::rule_done`]): ANTLR leaves them out of what it expects.
+    expected_in_done_rules: usize,
     /// Index of the last word taken as an alias without `AS`: if the parse fails right
     /// after it, the "alias" was probably a misspelt keyword (`FROM t WHER x = 1`).
     pub(crate) implicit_alias_at: Option<usize>,
@@ -78,6 +82,7 @@ impl<'t> Parser<'t> {
             depth: 0,
             expected: Vec::new(),
             expected_pos: usize::MAX,
+            expected_in_done_rules: 0,
             implicit_alias_at: None,
         }
     }
@@ -145,9 +150,19 @@ impl<'t> Parser<'t> {
         if self.expected_pos != self.pos {
             self.expected.clear();
             self.expected_pos = self.pos;
+            self.expected_in_done_rules = 0;
         }
         if !self.expected.contains(&e) {
             self.expected.push(e);
+        }
+    }
+
+    /// Marks the end of a grammar rule of ksqlDB's (ANTLR) grammar, such as one
+    /// `tableElement`: what it looked for at the current token (optional clauses it did not
+    /// find) is no longer what ANTLR would say it expects if the parse fails here.
+    pub(crate) fn rule_done(&mut self) {
+        if self.expected_pos == self.pos {
+            self.expected_in_done_rules = self.expected.len();
         }
     }
 
@@ -250,6 +265,12 @@ impl<'t> Parser<'t> {
         };
         let found = tok.tok.describe();
         let list: Vec<String> = expected.iter().map(|e| e.describe()).collect();
+        let antlr_from =
+            if self.expected_pos == self.pos && self.expected_in_done_rules < list.len() {
+                self.expected_in_done_rules
+            } else {
+                0
+            };
         let mut message = match list.len() {
             0 => format!("unexpected {found}"),
             1 => format!("expected {}, found {found}", list[0]),
@@ -302,6 +323,8 @@ impl<'t> Parser<'t> {
             expected: list,
             found: Some(found),
             suggestion,
+            antlr: None,
+            antlr_expected_from: antlr_from.min(u16::MAX as usize) as u16,
         }
     }
 
@@ -338,6 +361,8 @@ impl<'t> Parser<'t> {
             expected: list,
             found: Some(format!("'{text}'")),
             suggestion: Some(s.to_string()),
+            antlr: None,
+            antlr_expected_from: 0,
         })
     }
 

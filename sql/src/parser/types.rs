@@ -202,6 +202,8 @@ impl Parser<'_> {
                 constraint,
                 span,
             });
+            // The end of ksqlDB's `tableElement` rule.
+            self.rule_done();
             if self.eat(&Tok::Comma) {
                 continue;
             }

@@ -8,51 +8,57 @@ use arrow::datatypes::DataType;
 use datafusion::common::Result;
 
 use crate::functions::error::FunctionError;
-use crate::functions::types::{sql_type_name, Overload, ParamType as P};
+use crate::functions::types::{Overload, ParamType as P};
 use crate::functions::udf::{Call, Category, FunctionDef};
 
-fn orderable(a: &[DataType]) -> Result<DataType, FunctionError> {
-    let t = &a[0];
-    match t {
-        DataType::Int32
-        | DataType::Int64
-        | DataType::Float64
-        | DataType::Decimal128(..)
-        | DataType::Utf8
-        | DataType::Binary
-        | DataType::Date32
-        | DataType::Time32(_)
-        | DataType::Timestamp(..) => Ok(t.clone()),
-        other => Err(FunctionError::Evaluation(format!(
-            "cannot order values of type {}",
-            sql_type_name(other)
-        ))),
+/// DECIMAL results: every argument widened to one DECIMAL (ksqlDB's `DecimalUtil::widen`
+/// over the arguments): the largest integer part and the largest scale.
+fn widest_decimal(args: &[DataType]) -> Result<DataType, FunctionError> {
+    let mut int_digits = 0i16;
+    let mut scale = 0i16;
+    for a in args {
+        if let DataType::Decimal128(p, s) = a {
+            int_digits = int_digits.max(*p as i16 - *s as i16);
+            scale = scale.max(*s as i16);
+        }
     }
+    Ok(DataType::Decimal128(
+        (int_digits + scale).clamp(1, 38) as u8,
+        scale as i8,
+    ))
 }
 
+/// ksqlDB's `Greatest` / `Least` declare one variadic method per type, `(T val, T...
+/// vals)`, and calls resolve among them as its `UdfIndex` does (so `GREATEST(int, bigint)`
+/// is ambiguous: it could widen to BIGINT, DECIMAL or DOUBLE).
 fn overloads() -> Vec<Overload> {
-    let mut v = vec![Overload::computed(
-        &[("value", P::T), ("values", P::T)],
-        orderable,
-        "T (the widest argument type)",
-    )
-    .variadic()];
-    // ksqlDB declares one method per type; for DATE, TIME and TIMESTAMP its implicit
-    // STRING cast lets string literals stand among them (`GREATEST(d, '2022-06-14')`).
-    for t in [P::Date, P::Time, P::Timestamp] {
-        v.push(
-            Overload::new(&[("value", t.clone()), ("values", t.clone())], t)
-                .variadic()
-                .needs_typed_arg(),
-        );
-    }
+    let mut v: Vec<Overload> = [
+        P::Int,
+        P::BigInt,
+        P::Double,
+        P::String,
+        P::Bytes,
+        P::Date,
+        P::Time,
+        P::Timestamp,
+    ]
+    .into_iter()
+    .map(|t| Overload::new(&[("val", t.clone()), ("vals", t.clone())], t).variadic())
+    .collect();
+    v.push(
+        Overload::computed_from_typed(
+            &[("val", P::Decimal), ("vals", P::Decimal)],
+            widest_decimal,
+            "DECIMAL (the widest of the arguments)",
+        )
+        .variadic(),
+    );
     v
 }
 
 /// `GREATEST(a, b, ...)`: the largest non-NULL argument, NULL when all are NULL. Arguments
-/// are INT, BIGINT, DOUBLE, DECIMAL, STRING (by code point), BYTES (unsigned bytes), DATE,
-/// TIME or TIMESTAMP, all widened to the widest numeric type among them; at least one
-/// argument must be typed (not only NULL literals).
+/// are all INT, BIGINT, DOUBLE, DECIMAL, STRING (by code point), BYTES (unsigned bytes),
+/// DATE, TIME or TIMESTAMP (see [`overloads`] for how mixed types resolve).
 pub fn greatest() -> FunctionDef {
     FunctionDef::new(
         "GREATEST",
@@ -61,6 +67,7 @@ pub fn greatest() -> FunctionDef {
         overloads(),
         |c: &Call| fold(c, true),
     )
+    .resolved_as_ksql()
 }
 
 /// `LEAST(a, b, ...)`: the smallest non-NULL argument; otherwise as GREATEST.
@@ -72,12 +79,25 @@ pub fn least() -> FunctionDef {
         overloads(),
         |c: &Call| fold(c, false),
     )
+    .resolved_as_ksql()
 }
 
 /// Vectorised: per argument, take it where the running result is NULL or it is better.
 fn fold(c: &Call, greatest: bool) -> Result<ArrayRef> {
-    let mut acc = c.args[0].clone();
-    for next in &c.args[1..] {
+    // DECIMAL arguments of different precisions compare at the result's type.
+    let args = c
+        .args
+        .iter()
+        .map(|a| {
+            if a.data_type() != &DataType::Null && a.data_type() != c.return_type {
+                Ok(arrow::compute::cast(a, c.return_type)?)
+            } else {
+                Ok(a.clone())
+            }
+        })
+        .collect::<Result<Vec<ArrayRef>>>()?;
+    let mut acc = args[0].clone();
+    for next in &args[1..] {
         if next.data_type() == &DataType::Null {
             continue;
         }

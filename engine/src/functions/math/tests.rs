@@ -401,6 +401,21 @@ fn greatest_and_least() {
         e.contains("does not accept parameters (VARCHAR, INTEGER)"),
         "{e}"
     );
+    // ksqlDB's `UdfIndex`: INT with BIGINT could widen to BIGINT, DECIMAL or DOUBLE.
+    let e = reg
+        .return_type("GREATEST", &[DataType::Int32, DataType::Int64])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("Function 'GREATEST' cannot be resolved due to ambiguous method parameters (INTEGER, BIGINT)."),
+        "{e}"
+    );
+    // A NULL literal has no type: it does not widen a DECIMAL result.
+    assert_eq!(
+        reg.return_type("LEAST", &[DataType::Decimal128(9, 3), DataType::Null])
+            .unwrap(),
+        DataType::Decimal128(9, 3)
+    );
     // Decimal widening: DECIMAL(9,2) and DECIMAL(7,6) → DECIMAL(13,6)
     assert_eq!(
         reg.return_type(

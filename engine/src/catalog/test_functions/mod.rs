@@ -2,11 +2,15 @@
 //! (`ksqldb-engine/src/test/java/io/confluent/ksql/function/...`, plus the `tostruct` UDF of
 //! its `udf-example.jar`), not from ksqlDB's function library. The query-validation files
 //! call them (`TEST_UDF`, `TEST_UDTF`, `TEST_UDAF`, `BAD_UDF`, `VAR_ARG`...), so the
-//! conformance test needs their **signatures** to analyze those statements.
+//! conformance test needs their signatures to analyze those statements and their behaviour
+//! to run them.
 //!
-//! **For conformance tests only.** These are not Brook functions: they have no kernels and
-//! are only visible through [`super::EngineFunctions::with_conformance_test_functions`].
-//! The signatures below transcribe the Java declarations:
+//! **For conformance tests only.** These are not Brook functions: they are only visible
+//! through [`super::EngineFunctions::with_conformance_test_functions`] (and a registry made
+//! by [`crate::functions::FunctionRegistry::with_conformance_test_functions`], which the
+//! expression compiler and the query pipeline consult). Their kernels transcribe the Java
+//! methods: [`scalar`] (UDFs), [`udtf`] (table functions), [`udaf`] (aggregates). The
+//! signatures below transcribe the Java declarations:
 //!
 //! | function | Java class | signatures |
 //! |---|---|---|
@@ -16,7 +20,7 @@
 //! | `TEST_UDTF` | `udf.TestUdtf` | see [`test_udtf`] |
 //! | `THROWING_UDTF` | `udf.ThrowingUdtf` | `(BOOLEAN)` → BOOLEAN |
 //! | `TEST_UDAF` | `udaf.TestUdaf` | `(BIGINT)` → BIGINT; `(INT)` → BIGINT; `(DOUBLE)` → DOUBLE; `(STRING, init STRING)` → BIGINT; `(STRUCT<A INT, B INT>)` → the same struct |
-//! | `VAR_ARG` | `udaf.VarArgUdaf` | `(BIGINT, STRING...)` → DOUBLE |
+//! | `VAR_ARG` | `udaf.VarArgUdaf` | `(BIGINT, STRING...)` → BIGINT |
 //! | `MID_VAR_ARG` | `udaf.MiddleVarArgUdaf` | `(BIGINT, STRING..., init INT, init INT)` → BIGINT |
 //! | `MULTI_ARG` | `udaf.MultiArgUdaf` | `(BIGINT, STRING, init INT, init STRING...)` → BIGINT |
 //! | `FOUR_ARG` | `udaf.FourArgUdaf` | `(BIGINT, STRING, STRING, STRING, init INT, init STRING...)` → BIGINT |
@@ -29,6 +33,10 @@
 //!
 //! Arguments match a parameter when they have its type, are a `NULL` literal, or widen to it
 //! (INT → BIGINT → DECIMAL → DOUBLE); exact matches are preferred, as in ksqlDB's `UdfIndex`.
+
+pub mod scalar;
+pub mod udaf;
+pub mod udtf;
 
 use brook_sql::analyzer::FunctionKind;
 use brook_sql::SqlType;
@@ -196,7 +204,7 @@ fn signatures(name: &str) -> Vec<Sig> {
                 sig(vec![t(ab)], None, R::SameAsArg(0)),
             ]
         }
-        "VAR_ARG" => vec![sig(vec![b(), s()], Some(1), R::T(T::Double))],
+        "VAR_ARG" => vec![sig(vec![b(), s()], Some(1), R::T(T::BigInt))],
         "MID_VAR_ARG" => vec![sig(vec![b(), s(), i(), i()], Some(1), R::T(T::BigInt))],
         "MULTI_ARG" => vec![sig(vec![b(), s(), i(), s()], Some(3), R::T(T::BigInt))],
         "FOUR_ARG" => vec![sig(
@@ -266,13 +274,40 @@ fn fits(p: &P, arg: &SqlType, exact: bool, bound: &mut [Option<SqlType>; 3]) -> 
     }
 }
 
+/// A call resolved against a test function's signatures.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resolved {
+    /// The overload that matched, in the Java class's declaration order.
+    pub overload: usize,
+    /// Per argument: the type it is passed as when the parameter has one (an INT argument
+    /// to a `long` parameter is widened), `None` for generic and `Object` parameters.
+    pub params: Vec<Option<SqlType>>,
+    pub ret: SqlType,
+}
+
 /// The result type of test function `name` (upper case) over these argument types.
 pub fn return_type(name: &str, args: &[SqlType]) -> Result<SqlType, String> {
-    let mut sigs = signatures(name);
+    resolve(name, args).map(|r| r.ret)
+}
+
+fn contains_decimal(t: &SqlType) -> bool {
+    match t {
+        SqlType::Decimal { .. } => true,
+        SqlType::Array(e) => contains_decimal(e),
+        SqlType::Map(k, v) => contains_decimal(k) || contains_decimal(v),
+        SqlType::Struct(fs) => fs.iter().any(|(_, t)| contains_decimal(t)),
+        _ => false,
+    }
+}
+
+/// Resolves a call of test function `name` (upper case): exact matches first, then with
+/// implicit widening; fixed-arity overloads before variadic ones.
+pub fn resolve(name: &str, args: &[SqlType]) -> Result<Resolved, String> {
+    let mut sigs: Vec<(usize, Sig)> = signatures(name).into_iter().enumerate().collect();
     // Fixed-arity overloads before variadic ones (`TEST_UDF()` is the struct one).
-    sigs.sort_by_key(|s| s.variadic.is_some());
+    sigs.sort_by_key(|(_, s)| s.variadic.is_some());
     for exact in [true, false] {
-        for s in &sigs {
+        for (index, s) in &sigs {
             let Some(params) = expand(s, args.len()) else {
                 continue;
             };
@@ -282,7 +317,7 @@ pub fn return_type(name: &str, args: &[SqlType]) -> Result<SqlType, String> {
                 .zip(args)
                 .all(|(p, a)| fits(p, a, exact, &mut bound))
             {
-                return Ok(match &s.ret {
+                let ret = match &s.ret {
                     R::T(ty) => ty.clone(),
                     R::SameAsArg(i) => args[*i].clone(),
                     R::ArrayOfGeneric(g) => {
@@ -292,6 +327,26 @@ pub fn return_type(name: &str, args: &[SqlType]) -> Result<SqlType, String> {
                         };
                         SqlType::array(elem)
                     }
+                };
+                let params = params
+                    .iter()
+                    .zip(args)
+                    .map(|(p, a)| match p {
+                        // Java's `BigDecimal` takes any precision: a container of decimals
+                        // is passed as it is.
+                        P::T(ty) if contains_decimal(ty) && contains_decimal(a) => Some(a.clone()),
+                        P::T(ty) => Some(ty.clone()),
+                        P::Decimal => a
+                            .as_decimal()
+                            .map(|(p, s)| SqlType::decimal(p, s))
+                            .or_else(|| Some(a.clone())),
+                        P::Generic(_) | P::Any => None,
+                    })
+                    .collect();
+                return Ok(Resolved {
+                    overload: *index,
+                    params,
+                    ret,
                 });
             }
         }
