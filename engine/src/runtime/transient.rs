@@ -21,6 +21,9 @@ pub struct QueryRows {
     /// Output columns (keys, then values).
     pub schema: Schema,
     pub batches: Vec<RecordBatch>,
+    /// Per row, across the batches in order: whether the row is a table change deleting its
+    /// key (push queries over tables). Empty when no row is.
+    pub tombstones: Vec<bool>,
 }
 
 impl QueryRows {
@@ -44,6 +47,7 @@ pub fn run(
         return Ok(QueryRows {
             schema: pipeline.output.clone(),
             batches,
+            tombstones: Vec::new(),
         });
     }
     if pipeline.join.is_some() {
@@ -89,6 +93,7 @@ pub fn run(
     Ok(QueryRows {
         schema: pipeline.output.clone(),
         batches,
+        tombstones: Vec::new(),
     })
 }
 
@@ -143,5 +148,6 @@ fn run_joined(
     Ok(QueryRows {
         schema: pipeline.output.clone(),
         batches,
+        tombstones: Vec::new(),
     })
 }
