@@ -87,6 +87,14 @@ pub fn run(case: &CaseVariant) -> Outcome {
         Ok(x) => x,
         Err(o) => return o,
     };
+    // ksqlDB's REST harness runs its server with `auto.offset.reset=earliest`, so push
+    // queries see the inputs produced before them.
+    let offset_set = ["auto.offset.reset", "ksql.streams.auto.offset.reset"]
+        .iter()
+        .any(|k| c.get("properties").and_then(|p| p.get(*k)).is_some());
+    if !offset_set {
+        engine.set_property("auto.offset.reset", "earliest");
+    }
     let expected_error = case
         .expected_error()
         .and_then(|e| e.get("message"))
@@ -196,16 +204,16 @@ fn execute(engine: &mut Engine, sql: &str) -> StatementOutcome {
             Err(e) => return StatementOutcome::Error(e.render(sql, "<input>")),
         };
         let query = match &st.kind {
-            StatementKind::Query(q) => Some(QueryShape {
-                pull: q.emit.is_none(),
-                over_table: engine
-                    .catalog()
-                    .sources
-                    .get(&q.from.source.name.value)
-                    .is_some_and(|s| s.is_table())
-                    && q.from.joins.is_empty(),
-                limit: q.limit,
-            }),
+            StatementKind::Query(q) => {
+                let source = engine.catalog().sources.get(&q.from.source.name.value);
+                let single = q.from.joins.is_empty();
+                Some(QueryShape {
+                    pull: q.emit.is_none(),
+                    over_table: single && source.is_some_and(|s| s.is_table()),
+                    windowed: single && source.is_some_and(|s| s.window.is_some()),
+                    limit: q.limit,
+                })
+            }
             _ => None,
         };
         let silent = matches!(
@@ -271,6 +279,8 @@ struct QueryShape {
     pull: bool,
     /// A single table in `FROM` (a pull query over it reports key columns as `KEY`).
     over_table: bool,
+    /// A single windowed source in `FROM` (its window bounds are key columns).
+    windowed: bool,
     limit: Option<u64>,
 }
 
@@ -278,7 +288,7 @@ struct QueryShape {
 fn query_response(rows: &QueryRows, shape: QueryShape) -> Result<Vec<Value>, String> {
     let mut out = vec![json!({"header": {
         "queryId": "transient",
-        "schema": header_schema(&rows.schema, shape.pull && shape.over_table),
+        "schema": header_schema(&rows.schema, shape.pull && shape.over_table, shape.windowed),
     }})];
     let values = row_values(rows)?;
     let n = values.len();
@@ -301,15 +311,17 @@ fn query_response(rows: &QueryRows, shape: QueryShape) -> Result<Vec<Value>, Str
 /// A result schema as ksqlDB's header writes it: `` `ID` BIGINT KEY, `V` STRING``. Key
 /// columns (and the window bounds of a windowed table) say `KEY` only in pull queries over
 /// tables; header columns keep their role there too.
-pub fn header_schema(schema: &Schema, keys: bool) -> String {
+pub fn header_schema(schema: &Schema, keys: bool, windowed: bool) -> String {
     schema
         .columns
         .iter()
         .map(|c| {
             let mut s = format!("`{}` {}", c.name, c.ty);
+            let bound = windowed && (c.name == "WINDOWSTART" || c.name == "WINDOWEND");
             if keys {
                 match &c.role {
                     ColumnRole::Key => s.push_str(" KEY"),
+                    _ if bound => s.push_str(" KEY"),
                     ColumnRole::Headers => s.push_str(" HEADERS"),
                     ColumnRole::Header(k) => s.push_str(&format!(" HEADER('{k}')")),
                     ColumnRole::Value | ColumnRole::Pseudo => {}
@@ -559,8 +571,14 @@ mod tests {
             Column::new("ID", SqlType::BigInt, ColumnRole::Key),
             Column::new("V", SqlType::String, ColumnRole::Value),
         ]);
-        assert_eq!(header_schema(&schema, true), "`ID` BIGINT KEY, `V` STRING");
-        assert_eq!(header_schema(&schema, false), "`ID` BIGINT, `V` STRING");
+        assert_eq!(
+            header_schema(&schema, true, false),
+            "`ID` BIGINT KEY, `V` STRING"
+        );
+        assert_eq!(
+            header_schema(&schema, false, false),
+            "`ID` BIGINT, `V` STRING"
+        );
     }
 
     #[test]

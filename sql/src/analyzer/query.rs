@@ -413,9 +413,12 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                     ..c.clone()
                 });
             }
+            // A transient query over a windowed source shows the window bounds after the
+            // key columns, as ksqlDB does.
             if entry.window.is_some() && !persistent && !multi {
-                out.push(pseudo(Some(alias), "WINDOWSTART", SqlType::BigInt));
-                out.push(pseudo(Some(alias), "WINDOWEND", SqlType::BigInt));
+                let at = start + entry.columns.iter().filter(|c| c.is_key()).count();
+                out.insert(at, pseudo(Some(alias), "WINDOWEND", SqlType::BigInt));
+                out.insert(at, pseudo(Some(alias), "WINDOWSTART", SqlType::BigInt));
             }
             // Persistent joins of windowed sources carry each side's window bounds too,
             // after its key.
@@ -1343,8 +1346,23 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             .unwrap_or(usize::MAX)
     };
     key_columns.sort_by_key(|c| key_rank(c));
-    let mut out_cols = key_columns.clone();
-    out_cols.extend(value_columns.iter().cloned());
+    let out_cols = if persistent {
+        let mut cols = key_columns.clone();
+        cols.extend(value_columns.iter().cloned());
+        cols
+    } else {
+        // A transient query's rows keep the select list's order (ksqlDB's header does).
+        named
+            .iter()
+            .filter_map(|n| {
+                key_columns
+                    .iter()
+                    .chain(value_columns.iter())
+                    .find(|c| c.name == n.name)
+                    .cloned()
+            })
+            .collect()
+    };
     plan = LogicalPlan {
         schema: Schema::new(out_cols.clone()),
         node: Node::Project {
