@@ -19,8 +19,10 @@ use super::codec::{ProvidedSchemas, SourceCodec};
 use super::commands::{self, Command};
 use super::error::{EngineError, Result};
 use super::insert::insert_values;
+use super::materialized::Materialization;
 use super::pipeline;
 use super::processing_log::{PROCESSING_LOG_DDL, PROCESSING_LOG_STREAM};
+use super::pull;
 use super::query::PersistentQuery;
 use super::transient::{self, QueryRows};
 
@@ -397,7 +399,17 @@ impl Engine {
                     .properties()
                     .get("auto.offset.reset")
                     .is_some_and(|v| v.eq_ignore_ascii_case("earliest"));
-                let rows = transient::run(&self.log, p, pull, earliest)?;
+                // A pull query over a CTAS table answers from its materialization.
+                let materialized = self
+                    .queries
+                    .values()
+                    .find(|q| q.sink_name == p.source.codec.entry.name)
+                    .and_then(|q| q.materialized())
+                    .filter(|_| pull && p.join.is_none());
+                let rows = match materialized {
+                    Some(m) => pull::run(m, p, &plan, &self.registry)?,
+                    None => transient::run(&self.log, p, pull, earliest)?,
+                };
                 Ok(StatementResult::Rows(rows))
             }
             AnalyzedStatement::DropSource { entry: None, .. } => Ok(StatementResult::Nothing),
@@ -432,6 +444,10 @@ impl Engine {
                 }
                 for w in writers {
                     self.queries.remove(&w);
+                    if let Some(state) = &self.state {
+                        // The table's rows go with it (the query's handle is dropped above).
+                        let _ = Materialization::drop(state, &w);
+                    }
                 }
                 if delete_topic && !self.replaying {
                     let _ = self.log.delete_topic(&entry.topic);
@@ -529,7 +545,9 @@ impl Engine {
         let sink_topic = self
             .log
             .topic_or_create(&sink.topic, TopicConfig::new(partitions))?;
-        if has_state(plan) && self.state.is_none() {
+        // Stateful operators and the materialization of a CTAS table live in the state store.
+        let stateful = has_state(plan) || sink.is_table();
+        if stateful && self.state.is_none() {
             let mut options = brook_state::StateOptions::default();
             if !self.options.fsync_state {
                 options.changelog_config.flush_messages = None;
@@ -547,11 +565,7 @@ impl Engine {
             self.log.clone(),
             sink_topic,
             &self.schemas,
-            if has_state(plan) {
-                self.state.as_ref()
-            } else {
-                None
-            },
+            if stateful { self.state.as_ref() } else { None },
         )?;
         self.record(text, Some(id.clone()))?;
         self.queries.insert(id.clone(), query);

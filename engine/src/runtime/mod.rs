@@ -4,7 +4,8 @@
 //!
 //! Files: `engine.rs` (the engine and statement dispatch), `commands.rs` (the command
 //! topic), `query.rs` (a persistent query), `pipeline.rs` (plan → operators), `codec.rs`
-//! (records ↔ rows), `insert.rs` (INSERT VALUES), `transient.rs` (SELECT), `rows.rs`,
+//! (records ↔ rows), `insert.rs` (INSERT VALUES), `transient.rs` (SELECT), `materialized.rs` (a CTAS table's
+//! rows in the state store), `pull.rs` (pull queries over them), `rows.rs`,
 //! `processing_log.rs`, `error.rs`.
 
 pub mod codec;
@@ -12,8 +13,10 @@ pub mod commands;
 pub mod engine;
 pub mod error;
 pub mod insert;
+pub mod materialized;
 pub mod pipeline;
 pub mod processing_log;
+pub mod pull;
 pub mod query;
 pub mod rows;
 pub mod transient;

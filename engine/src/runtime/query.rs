@@ -15,6 +15,7 @@ use brook_log::{Log, ReadLimit, Topic};
 
 use super::codec::{ProvidedSchemas, SourceCodec};
 use super::error::Result;
+use super::materialized::Materialization;
 use super::pipeline::{run_operators, Pipeline};
 use super::processing_log::{self, ProcessingError};
 
@@ -50,6 +51,8 @@ pub struct PersistentQuery {
     uncommitted: bool,
     /// For a query with joins: every topic it reads (the source topic first). Empty otherwise.
     joined: Vec<JoinedTopic>,
+    /// The current rows of the table a CTAS writes, for pull queries (see `materialized`).
+    materialized: Option<Materialization>,
 }
 
 /// A topic a query with joins reads, and the pipeline inputs over it.
@@ -88,6 +91,10 @@ impl PersistentQuery {
             .clone()
             .expect("persistent queries have a sink");
         let sink_codec = SourceCodec::new(&sink, schemas)?;
+        let materialized = match state {
+            Some(stores) if sink.is_table() => Some(Materialization::open(stores, &id)?),
+            _ => None,
+        };
         let source_topic = log.topic(&pipeline.source.codec.entry.topic)?;
         let mut positions = BTreeMap::new();
         for p in 0..source_topic.partition_count() {
@@ -138,6 +145,7 @@ impl PersistentQuery {
             last_commit: std::time::Instant::now(),
             uncommitted: false,
             joined,
+            materialized,
         })
     }
 
@@ -175,6 +183,9 @@ impl PersistentQuery {
             match self.sink_codec.encode(&out) {
                 Ok(recs) => {
                     self.sink_topic.produce(&recs)?;
+                    if let Some(m) = &mut self.materialized {
+                        m.apply(&recs);
+                    }
                 }
                 Err(e) => errors.push(ProcessingError::row(format!(
                     "Error serializing rows for {}: {e}",
@@ -185,6 +196,9 @@ impl PersistentQuery {
         self.failed += errors.len() as u64;
         self.processed += total as u64;
         self.pipeline.for_each_operator(&mut |op| op.commit())?;
+        if let Some(m) = &mut self.materialized {
+            m.commit()?;
+        }
         let offsets: Vec<(String, u32, u64)> = self
             .joined
             .iter()
@@ -201,6 +215,11 @@ impl PersistentQuery {
         self.log.commit_offsets(&self.id, &refs)?;
         processing_log::write(&self.log, &self.id, &errors)?;
         Ok(total)
+    }
+
+    /// The current rows of the table this query writes, when it is a CTAS run with state.
+    pub fn materialized(&self) -> Option<&Materialization> {
+        self.materialized.as_ref()
     }
 
     /// The source topic's name.
@@ -236,6 +255,9 @@ impl PersistentQuery {
                 match produced {
                     Ok(recs) => {
                         self.sink_topic.produce(&recs)?;
+                        if let Some(m) = &mut self.materialized {
+                            m.apply(&recs);
+                        }
                     }
                     Err(e) => errors.push(ProcessingError::row(format!(
                         "Error serializing rows for {}: {e}",
@@ -269,6 +291,9 @@ impl PersistentQuery {
         for op in self.pipeline.operators.iter_mut() {
             op.note_offsets(&positions);
             op.commit()?;
+        }
+        if let Some(m) = &mut self.materialized {
+            m.commit()?;
         }
         let offsets: Vec<(String, u32, u64)> = self
             .positions
