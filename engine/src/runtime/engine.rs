@@ -162,6 +162,15 @@ impl Engine {
                 self.analyzer.set_property(k, v);
             }
             self.replay_query_id = c.query_id.clone();
+            // New queries never reuse a recorded id (its consumer offsets and state).
+            if let Some(n) = c
+                .query_id
+                .as_deref()
+                .and_then(|id| id.rsplit('_').next())
+                .and_then(|n| n.parse::<u64>().ok())
+            {
+                self.query_counter = self.query_counter.max(n + 1);
+            }
             if let Err(e) = self.execute(&c.sql) {
                 self.replaying = false;
                 return Err(EngineError::CommandTopic(format!(

@@ -229,3 +229,87 @@ fn constant(e: &TypedExpr, registry: &FunctionRegistry) -> Option<ArrayRef> {
     .ok()?;
     expr.evaluate(&batch).ok()?.into_array(1).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use brook_sql::ast::{Literal, Span};
+    use brook_sql::plan::SqlType;
+
+    fn col(name: &str) -> TypedExpr {
+        TypedExpr::column(None, name, SqlType::String)
+    }
+
+    fn lit(s: &str) -> TypedExpr {
+        TypedExpr::new(
+            TypedExprKind::Literal(Literal::String(s.into())),
+            SqlType::String,
+            Span::default(),
+        )
+    }
+
+    fn bin(l: TypedExpr, op: BinaryOp, r: TypedExpr) -> TypedExpr {
+        TypedExpr::new(
+            TypedExprKind::Binary {
+                left: Box::new(l),
+                op,
+                right: Box::new(r),
+            },
+            SqlType::Boolean,
+            Span::default(),
+        )
+    }
+
+    fn texts(c: Option<Vec<&TypedExpr>>) -> Option<Vec<String>> {
+        c.map(|v| v.iter().map(|e| e.to_string()).collect())
+    }
+
+    #[test]
+    fn key_equalities_and_in_lists_confine_the_lookup() {
+        let eq = bin(col("ID"), BinaryOp::Eq, lit("a"));
+        assert_eq!(texts(candidates(&eq, "ID")), Some(vec!["'a'".into()]));
+        let flipped = bin(lit("a"), BinaryOp::Eq, col("ID"));
+        assert_eq!(texts(candidates(&flipped, "ID")), Some(vec!["'a'".into()]));
+        let in_list = TypedExpr::new(
+            TypedExprKind::InList {
+                expr: Box::new(col("ID")),
+                negated: false,
+                list: vec![lit("a"), lit("b")],
+            },
+            SqlType::Boolean,
+            Span::default(),
+        );
+        assert_eq!(candidates(&in_list, "ID").map(|v| v.len()), Some(2));
+        // AND: either side is enough; OR: both sides must constrain the key.
+        let other = bin(col("V"), BinaryOp::Gt, lit("x"));
+        let and = bin(eq.clone(), BinaryOp::And, other.clone());
+        assert_eq!(candidates(&and, "ID").map(|v| v.len()), Some(1));
+        let or = bin(eq.clone(), BinaryOp::Or, other.clone());
+        assert!(candidates(&or, "ID").is_none());
+        let or_keys = bin(eq.clone(), BinaryOp::Or, flipped);
+        assert_eq!(candidates(&or_keys, "ID").map(|v| v.len()), Some(2));
+    }
+
+    #[test]
+    fn ranges_other_columns_and_column_comparisons_scan() {
+        let range = bin(col("ID"), BinaryOp::Gt, lit("a"));
+        assert!(candidates(&range, "ID").is_none());
+        let other = bin(col("V"), BinaryOp::Eq, lit("a"));
+        assert!(candidates(&other, "ID").is_none());
+        let two_columns = bin(col("ID"), BinaryOp::Eq, col("V"));
+        assert!(candidates(&two_columns, "ID").is_none());
+    }
+
+    #[test]
+    fn constants_evaluate_to_one_value() {
+        let registry = crate::catalog::EngineFunctions::new().registry().clone();
+        let v = constant(&lit("abc"), &registry).unwrap();
+        assert_eq!(v.len(), 1);
+        let s = cast(&v, &arrow::datatypes::DataType::Utf8).unwrap();
+        let s = s
+            .as_any()
+            .downcast_ref::<arrow::array::StringArray>()
+            .unwrap();
+        assert_eq!(s.value(0), "abc");
+    }
+}
