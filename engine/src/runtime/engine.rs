@@ -408,6 +408,9 @@ impl Engine {
                     .properties()
                     .get("auto.offset.reset")
                     .is_some_and(|v| v.eq_ignore_ascii_case("earliest"));
+                if pull && p.source.codec.entry.is_table() && p.join.is_none() {
+                    pull::check(&plan, &p.source.codec.entry, self.analyzer.properties())?;
+                }
                 // A pull query over a CTAS table answers from its materialization.
                 let materialized = self
                     .queries

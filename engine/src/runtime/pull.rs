@@ -31,7 +31,7 @@ use brook_sql::plan::{LogicalPlan, Node, TypedExpr, TypedExprKind};
 use crate::expr::{compile, InputLayout};
 use crate::functions::FunctionRegistry;
 
-use super::error::Result;
+use super::error::{EngineError, Result};
 use super::materialized::Materialization;
 use super::pipeline::{run_operators, Pipeline};
 use super::processing_log::ProcessingError;
@@ -92,6 +92,28 @@ pub fn run(
         batches,
         tombstones: Vec::new(),
     })
+}
+
+/// Checks a pull query over a table (`plan`, reading `entry`) with ksqlDB's WHERE rules
+/// ([`check_where`]), as `properties` configure them.
+pub fn check(
+    plan: &LogicalPlan,
+    entry: &brook_sql::analyzer::SourceEntry,
+    properties: &std::collections::BTreeMap<String, String>,
+) -> Result<()> {
+    let Some(predicate) = source_filter(plan) else {
+        return Ok(());
+    };
+    let keys: Vec<(String, String)> = entry
+        .key_columns()
+        .map(|c| (c.name.clone(), c.ty.to_string()))
+        .collect();
+    check_where(
+        predicate,
+        &keys,
+        entry.window.is_some(),
+        table_scans_enabled(properties),
+    )
 }
 
 /// The predicate of the `Filter` applied right over the source, if any.
@@ -230,6 +252,400 @@ fn constant(e: &TypedExpr, registry: &FunctionRegistry) -> Option<ArrayRef> {
     expr.evaluate(&batch).ok()?.into_array(1).ok()
 }
 
+/// ksqlDB's `ksql.query.pull.table.scan.enabled` (on unless set to `false`).
+pub fn table_scans_enabled(properties: &std::collections::BTreeMap<String, String>) -> bool {
+    !properties
+        .get("ksql.query.pull.table.scan.enabled")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("false"))
+}
+
+/// One condition of a disjunct of the predicate in disjunctive normal form.
+#[derive(Debug, Clone, Copy)]
+enum Atom<'a> {
+    /// `left op right`; `distinct` for `IS [NOT] DISTINCT FROM`.
+    Cmp {
+        left: &'a TypedExpr,
+        op: BinaryOp,
+        right: &'a TypedExpr,
+        distinct: bool,
+    },
+    Like {
+        value: &'a TypedExpr,
+        pattern: &'a TypedExpr,
+    },
+    /// Any other boolean expression.
+    Other(&'a TypedExpr),
+}
+
+/// An expression as ksqlDB's messages show it: columns without their source.
+fn unqualified(e: &TypedExpr) -> TypedExpr {
+    e.transform(&mut |x| match &x.kind {
+        TypedExprKind::Column(c) if c.source.is_some() => {
+            Some(TypedExpr::column(None, c.name.clone(), x.ty.clone()))
+        }
+        _ => None,
+    })
+}
+
+impl std::fmt::Display for Atom<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Atom::Cmp {
+                left,
+                op,
+                right,
+                distinct,
+            } => {
+                let (l, r) = (unqualified(left), unqualified(right));
+                if *distinct {
+                    write!(f, "({l} IS DISTINCT FROM {r})")
+                } else {
+                    write!(f, "({l} {op} {r})")
+                }
+            }
+            Atom::Like { value, pattern } => {
+                write!(f, "{} LIKE {}", unqualified(value), unqualified(pattern))
+            }
+            Atom::Other(e) => write!(f, "{}", unqualified(e)),
+        }
+    }
+}
+
+/// Past this many disjuncts the predicate is not expanded (it is evaluated as written).
+const MAX_DISJUNCTS: usize = 1024;
+
+/// The predicate as disjuncts of conjoined atoms: `IN` lists become equalities joined by OR,
+/// `BETWEEN` a pair of bounds (as ksqlDB's pull query rewriter does). `None` when too big.
+fn disjuncts(e: &TypedExpr) -> Option<Vec<Vec<Atom<'_>>>> {
+    Some(match &e.kind {
+        TypedExprKind::Binary {
+            left,
+            op: BinaryOp::Or,
+            right,
+        } => {
+            let mut a = disjuncts(left)?;
+            a.extend(disjuncts(right)?);
+            if a.len() > MAX_DISJUNCTS {
+                return None;
+            }
+            a
+        }
+        TypedExprKind::Binary {
+            left,
+            op: BinaryOp::And,
+            right,
+        } => {
+            let (a, b) = (disjuncts(left)?, disjuncts(right)?);
+            if a.len().saturating_mul(b.len()) > MAX_DISJUNCTS {
+                return None;
+            }
+            let mut out = Vec::new();
+            for x in &a {
+                for y in &b {
+                    out.push(x.iter().chain(y.iter()).copied().collect());
+                }
+            }
+            out
+        }
+        TypedExprKind::Binary { left, op, right } if op.is_comparison() => {
+            vec![vec![Atom::Cmp {
+                left,
+                op: *op,
+                right,
+                distinct: false,
+            }]]
+        }
+        TypedExprKind::IsDistinctFrom {
+            left,
+            negated: false,
+            right,
+        } => vec![vec![Atom::Cmp {
+            left,
+            op: BinaryOp::NotEq,
+            right,
+            distinct: true,
+        }]],
+        TypedExprKind::InList {
+            expr,
+            negated: false,
+            list,
+        } if !list.is_empty() && list.len() <= MAX_DISJUNCTS => list
+            .iter()
+            .map(|item| {
+                vec![Atom::Cmp {
+                    left: expr,
+                    op: BinaryOp::Eq,
+                    right: item,
+                    distinct: false,
+                }]
+            })
+            .collect(),
+        TypedExprKind::Between {
+            expr,
+            negated: false,
+            low,
+            high,
+        } => vec![vec![
+            Atom::Cmp {
+                left: expr,
+                op: BinaryOp::GtEq,
+                right: low,
+                distinct: false,
+            },
+            Atom::Cmp {
+                left: expr,
+                op: BinaryOp::LtEq,
+                right: high,
+                distinct: false,
+            },
+        ]],
+        TypedExprKind::Like {
+            expr,
+            negated: false,
+            pattern,
+            ..
+        } => vec![vec![Atom::Like {
+            value: expr,
+            pattern,
+        }]],
+        _ => vec![vec![Atom::Other(e)]],
+    })
+}
+
+fn column_name(e: &TypedExpr) -> Option<&str> {
+    match &e.kind {
+        TypedExprKind::Column(c) => Some(c.name.as_str()),
+        _ => None,
+    }
+}
+
+/// ksqlDB's message for a WHERE clause a pull query cannot run, with its advice.
+fn invalid_where(msg: &str, windowed: bool) -> EngineError {
+    let mut s = format!(
+        "{msg}. See https://cnfl.io/queries for more info.\nPull queries require a WHERE clause that:\n - includes a key equality expression, e.g. `SELECT * FROM X WHERE <key-column> = Y;`.\n - in the case of a multi-column key, is a conjunction of equality expressions that cover all key columns.\n - to support range expressions, e.g.,  SELECT * FROM X WHERE <key-column> < Y;`, range scans need to be enabled by setting ksql.query.pull.range.scan.enabled=true"
+    );
+    if windowed {
+        s.push_str("\n - (optionally) limits the time bounds of the windowed table.\n\t Bounds on [`WINDOWSTART`, `WINDOWEND`] are supported\n\t Supported operators are [EQUAL, GREATER_THAN, GREATER_THAN_OR_EQUAL, LESS_THAN, LESS_THAN_OR_EQUAL]");
+    }
+    s.push_str("\nIf more flexible queries are needed, , table scans can be enabled by setting ksql.query.pull.table.scan.enabled=true.");
+    EngineError::Statement(s)
+}
+
+/// The name ksqlDB gives a comparison operator in messages.
+fn op_name(op: BinaryOp, distinct: bool) -> &'static str {
+    match op {
+        _ if distinct => "IS_DISTINCT_FROM",
+        BinaryOp::Eq => "EQUAL",
+        BinaryOp::NotEq => "NOT_EQUAL",
+        BinaryOp::Lt => "LESS_THAN",
+        BinaryOp::LtEq => "LESS_THAN_OR_EQUAL",
+        BinaryOp::Gt => "GREATER_THAN",
+        BinaryOp::GtEq => "GREATER_THAN_OR_EQUAL",
+        _ => "UNKNOWN",
+    }
+}
+
+/// Checks a pull query's WHERE clause over a table with ksqlDB's rules (its
+/// `QueryFilterNode`): each disjunct of the predicate in disjunctive normal form must look
+/// up keys — an equality on every key column, compared with an expression of no columns —
+/// unless table scans are enabled (`ksql.query.pull.table.scan.enabled`, on by default),
+/// in which case anything else scans. Some mistakes fail either way: a NULL key, window
+/// bounds on a table without windows or with an unsupported operator, LIKE on a non-string
+/// column. `keys` are the table's key columns (name and type text).
+pub fn check_where(
+    predicate: &TypedExpr,
+    keys: &[(String, String)],
+    windowed: bool,
+    scans_enabled: bool,
+) -> Result<()> {
+    let Some(disjuncts) = disjuncts(predicate) else {
+        return if scans_enabled {
+            Ok(())
+        } else {
+            Err(invalid_where(
+                "The WHERE clause has too many disjuncts",
+                windowed,
+            ))
+        };
+    };
+    let key_list = format!(
+        "[{}]",
+        keys.iter()
+            .map(|(n, t)| format!("`{n}` {t} KEY"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    // Validation (ksqlDB stops at the first disjunct that needs a table scan).
+    let mut requires_scan = false;
+    'disjuncts: for d in &disjuncts {
+        let mut seen = vec![false; keys.len()];
+        let mut keyed = false;
+        let mut scan = false;
+        let mut scan_or = |msg: &str, windowed: bool| -> Result<()> {
+            if scans_enabled {
+                scan = true;
+                Ok(())
+            } else {
+                Err(invalid_where(msg, windowed))
+            }
+        };
+        for atom in d {
+            match *atom {
+                Atom::Other(_) => scan_or(
+                    &format!("Unsupported expression in WHERE clause: {atom}"),
+                    false,
+                )?,
+                Atom::Like { value, pattern } => match &value.kind {
+                    TypedExprKind::Column(_) => {
+                        if value.ty != brook_sql::plan::SqlType::String {
+                            return Err(invalid_where(
+                                &format!(
+                                    "The column type for Like condition must be VARCHAR. The column type is {}",
+                                    value.ty
+                                ),
+                                windowed,
+                            ));
+                        }
+                        if !matches!(
+                            pattern.kind,
+                            TypedExprKind::Literal(brook_sql::ast::Literal::String(_))
+                                | TypedExprKind::Literal(brook_sql::ast::Literal::Null)
+                        ) {
+                            return Err(invalid_where(
+                                "Like condition on non-string pattern",
+                                windowed,
+                            ));
+                        }
+                    }
+                    _ => scan_or("Like condition must be between strings", windowed)?,
+                },
+                Atom::Cmp {
+                    left,
+                    op,
+                    right,
+                    distinct,
+                } => {
+                    let (column, other) = match (column_name(right), column_name(left)) {
+                        (Some(c), _) => (c, left),
+                        (None, Some(c)) => (c, right),
+                        (None, None) => {
+                            scan_or(
+                                "A comparison must directly reference a key column",
+                                windowed,
+                            )?;
+                            continue;
+                        }
+                    };
+                    if !other.columns().is_empty() {
+                        scan_or(
+                            "A comparison must be between a key column and a resolvable expression",
+                            windowed,
+                        )?;
+                        continue;
+                    }
+                    if column == "WINDOWSTART" || column == "WINDOWEND" {
+                        if distinct || op == BinaryOp::NotEq {
+                            return Err(invalid_where(
+                                &format!("Unsupported {column} bounds: {}", op_name(op, distinct)),
+                                true,
+                            ));
+                        }
+                        if !windowed {
+                            return Err(invalid_where(
+                                "Cannot use WINDOWSTART/WINDOWEND on non-windowed source",
+                                false,
+                            ));
+                        }
+                        continue;
+                    }
+                    let Some(i) = keys.iter().position(|(n, _)| n == column) else {
+                        continue;
+                    };
+                    if distinct || op == BinaryOp::NotEq {
+                        scan_or(
+                            &format!("Bound on key columns '{key_list}' must currently be '='"),
+                            windowed,
+                        )?;
+                    }
+                    if seen[i] && !scans_enabled {
+                        return Err(invalid_where(
+                            "A comparison condition on the key column cannot be combined with other comparisons such as an IN predicate",
+                            windowed,
+                        ));
+                    }
+                    seen[i] = true;
+                    keyed = true;
+                }
+            }
+        }
+        if scan {
+            requires_scan = true;
+            break 'disjuncts;
+        }
+        if !keyed {
+            if scans_enabled {
+                requires_scan = true;
+                break;
+            }
+            let text = d
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            let text = if d.len() > 1 {
+                format!("({text})")
+            } else {
+                text
+            };
+            return Err(invalid_where(
+                &format!("WHERE clause missing key column for disjunct: {text}"),
+                windowed,
+            ));
+        }
+        let n_seen = seen.iter().filter(|s| **s).count();
+        if n_seen != keys.len() {
+            if scans_enabled {
+                requires_scan = true;
+                break;
+            }
+            let specified: Vec<&str> = keys
+                .iter()
+                .zip(&seen)
+                .filter(|(_, s)| **s)
+                .map(|((n, _), _)| n.as_str())
+                .collect();
+            return Err(invalid_where(
+                &format!(
+                    "Multi-column sources must specify every key in the WHERE clause. Specified: [{}] Expected: {key_list}",
+                    specified.join(", ")
+                ),
+                windowed,
+            ));
+        }
+    }
+    if requires_scan {
+        return Ok(());
+    }
+    // Key values: a NULL key can match nothing and is refused.
+    for d in &disjuncts {
+        for atom in d {
+            if let Atom::Cmp { left, right, .. } = atom {
+                let (column, other) = match (column_name(right), column_name(left)) {
+                    (Some(c), _) => (c, left),
+                    (None, Some(c)) => (c, right),
+                    _ => continue,
+                };
+                if keys.iter().any(|(n, _)| n == column) && other.is_null_literal() {
+                    return Err(EngineError::Statement(format!(
+                        "Primary key columns can not be NULL: {atom}"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,6 +714,65 @@ mod tests {
         assert!(candidates(&other, "ID").is_none());
         let two_columns = bin(col("ID"), BinaryOp::Eq, col("V"));
         assert!(candidates(&two_columns, "ID").is_none());
+    }
+
+    fn keys() -> Vec<(String, String)> {
+        vec![("ID".into(), "STRING".into())]
+    }
+
+    fn err(e: &TypedExpr, scans: bool) -> String {
+        check_where(e, &keys(), false, scans)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn where_rules_without_table_scans() {
+        let eq = bin(col("ID"), BinaryOp::Eq, lit("a"));
+        assert!(check_where(&eq, &keys(), false, false).is_ok());
+        let not_key = bin(col("V"), BinaryOp::Eq, lit("a"));
+        assert!(err(&not_key, false)
+            .starts_with("WHERE clause missing key column for disjunct: (V = 'a'). See"));
+        let ne = bin(col("ID"), BinaryOp::NotEq, lit("a"));
+        assert!(err(&ne, false)
+            .contains("Bound on key columns '[`ID` STRING KEY]' must currently be '='. "));
+        let twice = bin(
+            eq.clone(),
+            BinaryOp::And,
+            bin(col("ID"), BinaryOp::Gt, lit("b")),
+        );
+        assert!(err(&twice, false).contains("cannot be combined with other comparisons"));
+        let two_columns = bin(col("ID"), BinaryOp::Eq, col("V"));
+        assert!(err(&two_columns, false).contains("resolvable expression"));
+        // With table scans (the default) all of these scan instead.
+        for e in [&not_key, &ne, &twice, &two_columns] {
+            assert!(check_where(e, &keys(), false, true).is_ok(), "{e}");
+        }
+    }
+
+    #[test]
+    fn null_keys_and_window_bounds_on_plain_tables_always_fail() {
+        let null = TypedExpr::new(
+            TypedExprKind::Literal(Literal::Null),
+            SqlType::Null,
+            Span::default(),
+        );
+        let eq_null = bin(col("ID"), BinaryOp::Eq, null);
+        assert_eq!(
+            err(&eq_null, true),
+            "Primary key columns can not be NULL: (ID = null)"
+        );
+        let ws = bin(
+            TypedExpr::column(None, "WINDOWSTART", SqlType::BigInt),
+            BinaryOp::Gt,
+            lit("1"),
+        );
+        let both = bin(bin(col("ID"), BinaryOp::Eq, lit("a")), BinaryOp::And, ws);
+        assert!(
+            err(&both, true).starts_with("Cannot use WINDOWSTART/WINDOWEND on non-windowed source")
+        );
+        assert!(check_where(&both, &keys(), true, false).is_ok());
     }
 
     #[test]
