@@ -86,7 +86,7 @@ fn run(case: &CaseVariant) -> Outcome {
     if rest::is_rest_case(case) {
         return rest::run(case);
     }
-    let (_dir, mut engine) = match open_case_engine(case) {
+    let (_dir, mut engine) = match open_case_engine(case, true) {
         Ok(x) => x,
         Err(o) => return o,
     };
@@ -141,7 +141,13 @@ fn run(case: &CaseVariant) -> Outcome {
 
 /// A fresh engine in a temporary directory (kept alive by the returned guard) with the
 /// case's properties set, its topics created and their schemas registered.
-pub(crate) fn open_case_engine(case: &CaseVariant) -> Result<(tempfile::TempDir, Engine), Outcome> {
+///
+/// Topics that only the case's inputs name are created first (with one partition) when
+/// `create_input_topics`.
+pub(crate) fn open_case_engine(
+    case: &CaseVariant,
+    create_input_topics: bool,
+) -> Result<(tempfile::TempDir, Engine), Outcome> {
     let c = &case.case;
     // A case's directory is thrown away: keep it in memory (/dev/shm) where there is one,
     // so the fsyncs of creating RocksDB stores and topics cost nothing.
@@ -226,6 +232,7 @@ pub(crate) fn open_case_engine(case: &CaseVariant) -> Result<(tempfile::TempDir,
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
+        .filter(|_| create_input_topics)
     {
         if let Some(t) = i.get("topic").and_then(Value::as_str) {
             let _ = engine.log().topic_or_create(t, TopicConfig::new(1));

@@ -26,14 +26,18 @@ use serde_json::{json, Map, Value};
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::{Field, Schema as ArrowSchema};
+use brook_log::TopicConfig;
 use brook_qtt::CaseVariant;
-use brook_sql::ast::StatementKind;
+use brook_sql::ast::{Literal, StatementKind};
 use brook_sql::plan::{ColumnRole, Schema};
 
 use super::compare::json_equal;
 use super::{check_outputs, feed_inputs, indent, open_case_engine, Outcome};
 use crate::formats::{self, FormatOptions};
 use crate::runtime::{Engine, QueryRows, StatementResult};
+
+/// Partitions of the topics ksqlDB's REST harness creates for a case's statements.
+const HARNESS_PARTITIONS: u32 = 4;
 
 /// Whether a case is a REST case: it expects responses or a REST error, or runs queries.
 pub fn is_rest_case(case: &CaseVariant) -> bool {
@@ -83,7 +87,8 @@ enum StatementOutcome {
 /// Runs a REST case.
 pub fn run(case: &CaseVariant) -> Outcome {
     let c = &case.case;
-    let (_dir, mut engine) = match open_case_engine(case) {
+    // The statements create their topics (see `execute`), as ksqlDB's harness does.
+    let (_dir, mut engine) = match open_case_engine(case, false) {
         Ok(x) => x,
         Err(o) => return o,
     };
@@ -216,6 +221,20 @@ fn execute(engine: &mut Engine, sql: &str) -> StatementOutcome {
             }
             _ => None,
         };
+        // ksqlDB's REST harness creates the topics statements name with 4 partitions
+        // unless told otherwise (a case's `topics`, or PARTITIONS in the statement).
+        if let StatementKind::CreateSource(cs) = &st.kind {
+            if let (Some(Literal::String(topic)), None) = (
+                cs.properties.get("KAFKA_TOPIC"),
+                cs.properties.get("PARTITIONS"),
+            ) {
+                if engine.log().topic(topic).is_err() {
+                    let _ = engine
+                        .log()
+                        .topic_or_create(topic, TopicConfig::new(HARNESS_PARTITIONS));
+                }
+            }
+        }
         let silent = matches!(
             st.kind,
             StatementKind::SetProperty { .. }
