@@ -115,6 +115,31 @@ fn materialization_survives_a_restart_and_goes_with_its_table() {
 }
 
 #[test]
+fn create_or_replace_continues_the_materialization() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = Engine::open(dir.path(), options()).unwrap();
+    engine.execute(SETUP).unwrap();
+    engine.run_until_idle().unwrap();
+    engine
+        .execute("CREATE OR REPLACE TABLE big AS SELECT id, balance * 10 AS total FROM accounts WHERE balance > 2;")
+        .unwrap();
+    engine
+        .execute("INSERT INTO accounts (id, balance) VALUES ('d', 7);")
+        .unwrap();
+    engine.run_until_idle().unwrap();
+    let all = select(&mut engine, "SELECT * FROM big;");
+    assert_eq!(
+        pairs(&all),
+        vec![
+            ("a".into(), 40),
+            ("b".into(), 20),
+            ("c".into(), 30),
+            ("d".into(), 70)
+        ]
+    );
+}
+
+#[test]
 fn brook_test_checks_rest_responses() {
     let dir = tempfile::tempdir().unwrap();
     let case = |expected_total: i64| {

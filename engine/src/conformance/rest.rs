@@ -11,8 +11,9 @@
 //! 3. Each query statement yields a `query` response: a `header` (`schema` in ksqlDB's form:
 //!    key columns marked `KEY` for pull queries over tables, none for streams and push
 //!    queries), one `row` per result row (`columns`, and `tombstone` for deletions), and a
-//!    `finalMessage`: `Query Completed` after a pull query over a stream, `Limit Reached`
-//!    after a push query that hit its `LIMIT`. A failing query must be the expected error.
+//!    `finalMessage`: `Limit Reached` after a push query or a pull query over a stream that
+//!    hit its `LIMIT`, else `Query Completed` after a pull query over a stream. A failing
+//!    query must be the expected error.
 //! 4. Expected `outputs` are checked like the query-validation runner checks them, then each
 //!    expected response against the actual one at the same index. As ksqlDB's harness does,
 //!    an expected object only names the fields it checks (`key|startsWith` compares a
@@ -319,10 +320,11 @@ fn query_response(rows: &QueryRows, shape: QueryShape) -> Result<Vec<Value>, Str
         }
         out.push(json!({ "row": row }));
     }
-    if shape.pull && !shape.over_table {
-        out.push(json!({"finalMessage": "Query Completed"}));
-    } else if !shape.pull && shape.limit.is_some_and(|l| n as u64 >= l) {
+    let limit_reached = shape.limit.is_some_and(|l| n as u64 >= l);
+    if (!shape.pull || !shape.over_table) && limit_reached {
         out.push(json!({"finalMessage": "Limit Reached"}));
+    } else if shape.pull && !shape.over_table {
+        out.push(json!({"finalMessage": "Query Completed"}));
     }
     Ok(out)
 }

@@ -570,6 +570,9 @@ impl Engine {
                 options,
             )?);
         }
+        // CREATE OR REPLACE keeps the query id: the query it replaces lets go of its state
+        // stores first, so the new one opens (and continues) them.
+        self.queries.remove(&id);
         let query = PersistentQuery::new(
             id.clone(),
             text.to_string(),
