@@ -9,6 +9,7 @@
 //! the source over it and compared, in order, with the expected outputs.
 
 pub mod compare;
+pub mod proto_response;
 pub mod rest;
 pub mod schemas;
 

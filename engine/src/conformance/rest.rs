@@ -20,8 +20,9 @@
 //!    prefix), a query response must have exactly as many entries, and — unless the case sets
 //!    `outputConditions.verifyOrder` — the rows' `columns` are compared as a multiset.
 //!
-//! Responses of `/query-stream` in PROTOBUF (`queryProto`, cases with
-//! `testPullWithProtoFormat`) are not supported yet: such cases fail saying so.
+//! Cases with `testPullWithProtoFormat` then run each query again for its `/query-stream`
+//! response in PROTOBUF (`queryProto`, see `proto_response`): the header's `protoSchema`
+//! and the final message must be equal, the rows' text equal as sorted lists.
 
 use serde_json::{json, Map, Value};
 
@@ -33,6 +34,7 @@ use brook_sql::ast::{Literal, StatementKind};
 use brook_sql::plan::{ColumnRole, Schema};
 
 use super::compare::json_equal;
+use super::proto_response::{proto_row, proto_schema};
 use super::{check_outputs, feed_inputs, indent, open_case_engine, Outcome};
 use crate::formats::{self, FormatOptions};
 use crate::runtime::{Engine, QueryRows, StatementResult};
@@ -52,6 +54,8 @@ pub fn is_rest_case(case: &CaseVariant) -> bool {
 enum Response {
     Admin(Value),
     Query(Vec<Value>),
+    /// A query's `/query-stream` response in PROTOBUF: rows in protobuf text format.
+    QueryProto(Vec<Value>),
 }
 
 impl Response {
@@ -59,14 +63,15 @@ impl Response {
         match self {
             Response::Admin(_) => "admin",
             Response::Query(_) => "query",
+            Response::QueryProto(_) => "queryProto",
         }
     }
 
     fn render(&self) -> String {
         match self {
             Response::Admin(v) => format!("admin {v}"),
-            Response::Query(rows) => {
-                let mut s = String::from("query [");
+            Response::Query(rows) | Response::QueryProto(rows) => {
+                let mut s = format!("{} [", self.kind());
                 for r in rows {
                     s.push_str("\n  ");
                     s.push_str(&r.to_string());
@@ -124,7 +129,7 @@ pub fn run(case: &CaseVariant) -> Outcome {
 
     let mut responses: Vec<Response> = Vec::new();
     for sql in &case.statements[..first_query] {
-        match execute(&mut engine, sql) {
+        match execute(&mut engine, sql, false) {
             StatementOutcome::Response(r) => responses.push(r),
             StatementOutcome::NoResponse => {}
             StatementOutcome::Error(e) => {
@@ -148,7 +153,7 @@ pub fn run(case: &CaseVariant) -> Outcome {
     let mut query_succeeded = false;
     let mut query_failed = false;
     for sql in &case.statements[first_query..] {
-        match execute(&mut engine, sql) {
+        match execute(&mut engine, sql, false) {
             StatementOutcome::Response(r) => {
                 query_succeeded = true;
                 responses.push(r);
@@ -167,6 +172,15 @@ pub fn run(case: &CaseVariant) -> Outcome {
                     }
                     None => return Outcome::Fail(format!("query failed: {sql}\n  {}", indent(&e))),
                 }
+            }
+        }
+    }
+    // ksqlDB's harness then sends each query again to /query-stream asking for PROTOBUF;
+    // the queries that fail give no response.
+    if c.get("testPullWithProtoFormat") == Some(&Value::Bool(true)) {
+        for sql in &case.statements[first_query..] {
+            if let StatementOutcome::Response(r) = execute(&mut engine, sql, true) {
+                responses.push(r);
             }
         }
     }
@@ -198,7 +212,7 @@ pub fn run(case: &CaseVariant) -> Outcome {
 }
 
 /// Runs one statement and turns its result into the response ksqlDB's server would give.
-fn execute(engine: &mut Engine, sql: &str) -> StatementOutcome {
+fn execute(engine: &mut Engine, sql: &str, proto: bool) -> StatementOutcome {
     let pieces = match brook_sql::split_statements(sql) {
         Ok(p) => p,
         Err(e) => return StatementOutcome::Error(e.render(sql, "<input>")),
@@ -248,6 +262,12 @@ fn execute(engine: &mut Engine, sql: &str) -> StatementOutcome {
             Err(e) => return StatementOutcome::Error(e.to_string()),
         };
         last = match (result, query) {
+            (StatementResult::Rows(rows), Some(shape)) if proto => {
+                match proto_query_response(&rows, shape) {
+                    Ok(r) => StatementOutcome::Response(Response::QueryProto(r)),
+                    Err(e) => StatementOutcome::Error(e),
+                }
+            }
             (StatementResult::Rows(rows), Some(shape)) => match query_response(&rows, shape) {
                 Ok(r) => StatementOutcome::Response(Response::Query(r)),
                 Err(e) => StatementOutcome::Error(e),
@@ -320,11 +340,35 @@ fn query_response(rows: &QueryRows, shape: QueryShape) -> Result<Vec<Value>, Str
         }
         out.push(json!({ "row": row }));
     }
-    let limit_reached = shape.limit.is_some_and(|l| n as u64 >= l);
+    if let Some(m) = final_message(shape, n) {
+        out.push(json!({ "finalMessage": m }));
+    }
+    Ok(out)
+}
+
+/// The final message of a query's response, if it has one.
+fn final_message(shape: QueryShape, rows: usize) -> Option<&'static str> {
+    let limit_reached = shape.limit.is_some_and(|l| rows as u64 >= l);
     if (!shape.pull || !shape.over_table) && limit_reached {
-        out.push(json!({"finalMessage": "Limit Reached"}));
+        Some("Limit Reached")
     } else if shape.pull && !shape.over_table {
-        out.push(json!({"finalMessage": "Query Completed"}));
+        Some("Query Completed")
+    } else {
+        None
+    }
+}
+
+/// The `/query-stream` response of a query in PROTOBUF: the schema, rows as text.
+fn proto_query_response(rows: &QueryRows, shape: QueryShape) -> Result<Vec<Value>, String> {
+    let schema = proto_schema(&rows.schema)?;
+    let mut out = vec![json!({"header": {"queryId": "transient", "protoSchema": schema}})];
+    for batch in &rows.batches {
+        for i in 0..batch.num_rows() {
+            out.push(json!({ "row": proto_row(&rows.schema, batch, i) }));
+        }
+    }
+    if let Some(m) = final_message(shape, rows.num_rows()) {
+        out.push(json!({ "finalMessage": m }));
     }
     Ok(out)
 }
@@ -405,11 +449,6 @@ fn verify_responses(
         let Some((kind, payload)) = exp.as_object().and_then(|o| o.iter().next()) else {
             return Err(format!("responses[{idx}] is not an object with one entry"));
         };
-        if kind == "queryProto" {
-            return Err(format!(
-                "responses[{idx}]: query responses in PROTOBUF (/query-stream, queryProto) are not supported yet"
-            ));
-        }
         let Some(act) = actual.get(idx) else {
             return Err(format!(
                 "not enough responses: expected {}, got {}\nexpected responses[{idx}]: {}",
@@ -469,6 +508,9 @@ fn verify_responses(
                     .map_err(mismatch)?;
                 }
             }
+            (Response::QueryProto(a), Value::Array(e)) => {
+                verify_proto(a, e, verify_order).map_err(mismatch)?;
+            }
             _ => {
                 return Err(format!(
                     "responses[{idx}]: malformed expected {kind} payload"
@@ -476,6 +518,61 @@ fn verify_responses(
             }
         }
         rows.verify().map_err(mismatch)?;
+    }
+    Ok(())
+}
+
+/// ksqlDB's check of a PROTOBUF response: as many entries; the header's schema and the
+/// final message equal; the rows' text equal, sorted unless order is verified.
+fn verify_proto(actual: &[Value], expected: &[Value], verify_order: bool) -> Result<(), String> {
+    if actual.len() != expected.len() {
+        return Err(format!(
+            "row count mismatch: expected {} entries, got {}",
+            expected.len(),
+            actual.len()
+        ));
+    }
+    let find = |items: &[Value], key: &str| items.iter().find_map(|r| r.get(key).cloned());
+    let schema_of = |h: Option<Value>| h.and_then(|h| h.get("protoSchema").cloned());
+    let (a_schema, e_schema) = (
+        schema_of(find(actual, "header")),
+        schema_of(find(expected, "header")),
+    );
+    if e_schema.is_some() && a_schema != e_schema {
+        return Err(format!(
+            "Response mismatch at header->protoSchema: expected {}, got {}",
+            e_schema.unwrap_or(Value::Null),
+            a_schema.unwrap_or(Value::Null)
+        ));
+    }
+    if let Some(a) = find(actual, "finalMessage") {
+        let e = find(expected, "finalMessage");
+        if e.as_ref() != Some(&a) {
+            return Err(format!(
+                "Response mismatch at finalMessage: expected {}, got {a}",
+                e.unwrap_or(Value::Null)
+            ));
+        }
+    }
+    let rows = |items: &[Value]| -> Vec<String> {
+        items
+            .iter()
+            .filter_map(|r| r.get("row"))
+            .map(|r| match r {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect()
+    };
+    let (mut a, mut e) = (rows(actual), rows(expected));
+    if !verify_order {
+        a.sort();
+        e.sort();
+    }
+    if a != e {
+        return Err(format!(
+            "Response mismatch: rows differ\n  expected: {e:?}\n  actual:   {a:?}"
+        ));
     }
     Ok(())
 }
