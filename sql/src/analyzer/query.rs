@@ -287,9 +287,6 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             return err(q.span, "Pull queries don't support PARTITION BY clauses. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.");
         }
     }
-    if pull && first.kind == SourceKind::Table && !first.from_query && !first.read_only {
-        return err(q.from.source.span, format!("The `{0}` table isn't queryable. To derive a queryable table, you can do 'CREATE TABLE QUERYABLE_{0} AS SELECT * FROM {0}'. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.", first.name));
-    }
     if persistent && first.window.is_some() && first.kind == SourceKind::Table {
         return err(
             q.from.source.span,
@@ -1378,6 +1375,12 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                 limit: l,
             },
         };
+    }
+
+    // Whether the table can serve pull queries is known once the query is otherwise valid
+    // (ksqlDB reports analysis errors, e.g. duplicate columns, first).
+    if pull && first.kind == SourceKind::Table && !first.from_query && !first.read_only {
+        return err(q.from.source.span, format!("The `{0}` table isn't queryable. To derive a queryable table, you can do 'CREATE TABLE QUERYABLE_{0} AS SELECT * FROM {0}'. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.", first.name));
     }
 
     // ---- sink --------------------------------------------------------------------------
