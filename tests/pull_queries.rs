@@ -140,6 +140,65 @@ fn create_or_replace_continues_the_materialization() {
 }
 
 #[test]
+fn windowed_tables_answer_key_and_window_bound_lookups() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = Engine::open(dir.path(), options()).unwrap();
+    engine
+        .execute(
+            "CREATE STREAM clicks (id STRING KEY, n BIGINT) WITH (kafka_topic='clicks', value_format='JSON', partitions=1);
+             CREATE TABLE per_second AS SELECT id, COUNT(*) AS total FROM clicks WINDOW TUMBLING (SIZE 1 SECOND) GROUP BY id;
+             INSERT INTO clicks (id, n, ROWTIME) VALUES ('a', 1, 500);
+             INSERT INTO clicks (id, n, ROWTIME) VALUES ('a', 1, 1500);
+             INSERT INTO clicks (id, n, ROWTIME) VALUES ('a', 1, 1600);
+             INSERT INTO clicks (id, n, ROWTIME) VALUES ('ab', 1, 1700);
+             INSERT INTO clicks (id, n, ROWTIME) VALUES ('a', 1, 2500);",
+        )
+        .unwrap();
+    engine.run_until_idle().unwrap();
+    let windows = |engine: &mut Engine, sql: &str| -> Vec<(String, i64, i64)> {
+        let rows = select(engine, sql);
+        let mut out: Vec<(String, i64, i64)> = row_values(&rows)
+            .unwrap()
+            .into_iter()
+            .map(|r| {
+                (
+                    r[0].as_str().unwrap().to_string(),
+                    r[1].as_i64().unwrap(),
+                    r[2].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    };
+    assert_eq!(
+        windows(
+            &mut engine,
+            "SELECT id, WINDOWSTART, total FROM per_second WHERE id = 'a';"
+        ),
+        vec![
+            ("a".into(), 0, 1),
+            ("a".into(), 1000, 2),
+            ("a".into(), 2000, 1)
+        ]
+    );
+    assert_eq!(
+        windows(
+            &mut engine,
+            "SELECT id, WINDOWSTART, total FROM per_second WHERE id = 'a' AND WINDOWSTART >= 1000 AND WINDOWSTART < 2000;"
+        ),
+        vec![("a".into(), 1000, 2)]
+    );
+    assert_eq!(
+        windows(
+            &mut engine,
+            "SELECT id, WINDOWSTART, total FROM per_second WHERE WINDOWSTART = 1000;"
+        ),
+        vec![("a".into(), 1000, 2), ("ab".into(), 1000, 1)]
+    );
+}
+
+#[test]
 fn brook_test_checks_rest_responses() {
     let dir = tempfile::tempdir().unwrap();
     let case = |expected_total: i64| {

@@ -15,7 +15,8 @@
 //!   ([`Materialization::commit`]); reads see uncommitted writes too, so a pull query sees
 //!   everything the query has written.
 //! - A pull query ([`super::pull`]) reads a key with [`Materialization::get`] (a point read),
-//!   the windows of a key with [`Materialization::windows_of`] (a prefix scan), or everything
+//!   the windows of a key with [`Materialization::windows_of`] (a prefix scan) or
+//!   [`Materialization::range`] (a key-byte range, for a window start range), or everything
 //!   with [`Materialization::scan`].
 
 use bytes::Bytes;
@@ -84,6 +85,16 @@ impl Materialization {
         Ok(self
             .store
             .prefix(key)?
+            .into_iter()
+            .filter_map(|(k, v)| stored(k, v))
+            .collect())
+    }
+
+    /// The rows whose keys are in `[from, to)`, in key-byte order.
+    pub fn range(&self, from: &[u8], to: &[u8]) -> Result<Vec<StoredRecord>> {
+        Ok(self
+            .store
+            .range(Some(from), Some(to))?
             .into_iter()
             .filter_map(|(k, v)| stored(k, v))
             .collect())

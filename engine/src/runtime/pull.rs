@@ -9,7 +9,8 @@
 //!    it). When every key column is constrained, the candidate key values are evaluated,
 //!    cast to the key columns' types, combined (a multi-column key takes every
 //!    combination), encoded with the table's key format and read as point lookups (for a
-//!    windowed table, a prefix scan over the key's windows). Anything else reads every row.
+//!    windowed table, a scan over the key's windows, narrowed to the WINDOWSTART range the
+//!    predicate's top-level conjuncts allow). Anything else reads every row.
 //! 2. Evaluation. The rows found are decoded with the table's formats and run through the
 //!    query's own operators — the whole `WHERE` predicate, the projection and `LIMIT`, as
 //!    the engine's DataFusion physical expressions — so the access path only narrows what is
@@ -29,6 +30,7 @@ use brook_sql::ast::BinaryOp;
 use brook_sql::plan::{LogicalPlan, Node, TypedExpr, TypedExprKind};
 
 use crate::expr::{compile, InputLayout};
+use crate::formats::windowed::WindowType;
 use crate::functions::FunctionRegistry;
 
 use super::error::{EngineError, Result};
@@ -60,16 +62,26 @@ pub fn run(
         Some(predicate) => access_path(predicate, &pipeline, registry)?,
         None => Access::Scan,
     };
-    let windowed = pipeline.source.codec.window_type().is_some();
+    let window = pipeline.source.codec.window_type();
+    // Time-windowed keys end with the window start: a WINDOWSTART range narrows each key's
+    // scan to the windows it can hold.
+    let starts = match (window, source_filter(plan)) {
+        (Some(WindowType::Time), Some(predicate)) => window_start_range(predicate, registry),
+        _ => None,
+    };
     let records: Vec<StoredRecord> = match &access {
         Access::Scan => materialized.scan()?,
         Access::Keys(keys) => {
             let mut out = Vec::new();
             for k in keys {
-                if windowed {
-                    out.extend(materialized.windows_of(k)?);
-                } else if let Some(r) = materialized.get(k)? {
-                    out.push(r);
+                match (window, starts) {
+                    (None, _) => out.extend(materialized.get(k)?),
+                    (Some(_), Some((lo, hi))) => {
+                        let from = [k.as_slice(), &lo.to_be_bytes()].concat();
+                        let to = [k.as_slice(), &hi.to_be_bytes()].concat();
+                        out.extend(materialized.range(&from, &to)?);
+                    }
+                    (Some(_), None) => out.extend(materialized.windows_of(k)?),
                 }
             }
             out
@@ -114,6 +126,97 @@ pub fn check(
         entry.window.is_some(),
         table_scans_enabled(properties),
     )
+}
+
+/// The window starts `[lo, hi)` the top-level conjuncts of `predicate` allow
+/// (`WINDOWSTART` compared with, or BETWEEN, BIGINT constants), when they bound it from
+/// below by a non-negative start (big-endian bytes of non-negative starts sort as the
+/// numbers do).
+pub fn window_start_range(
+    predicate: &TypedExpr,
+    registry: &FunctionRegistry,
+) -> Option<(i64, i64)> {
+    let mut conjuncts = vec![predicate];
+    let mut i = 0;
+    while i < conjuncts.len() {
+        if let TypedExprKind::Binary {
+            left,
+            op: BinaryOp::And,
+            right,
+        } = &conjuncts[i].kind
+        {
+            let (l, r) = (left.as_ref(), right.as_ref());
+            conjuncts.swap_remove(i);
+            conjuncts.push(l);
+            conjuncts.push(r);
+        } else {
+            i += 1;
+        }
+    }
+    let is_start =
+        |e: &TypedExpr| matches!(&e.kind, TypedExprKind::Column(c) if c.name == "WINDOWSTART");
+    let value = |e: &TypedExpr| -> Option<i64> {
+        if !e.columns().is_empty() || e.ty == brook_sql::plan::SqlType::String {
+            return None;
+        }
+        let v = cast(&constant(e, registry)?, &arrow::datatypes::DataType::Int64).ok()?;
+        let v = v.as_any().downcast_ref::<arrow::array::Int64Array>()?;
+        (!v.is_null(0)).then(|| v.value(0))
+    };
+    let (mut lo, mut hi) = (i64::MIN, i64::MAX);
+    let mut bounded = false;
+    for c in conjuncts {
+        match &c.kind {
+            TypedExprKind::Binary { left, op, right } if op.is_comparison() => {
+                // `WINDOWSTART op v`, or `v op WINDOWSTART` read the other way round.
+                let (op, v) = if is_start(left) {
+                    (*op, value(right))
+                } else if is_start(right) {
+                    let flipped = match op {
+                        BinaryOp::Lt => BinaryOp::Gt,
+                        BinaryOp::LtEq => BinaryOp::GtEq,
+                        BinaryOp::Gt => BinaryOp::Lt,
+                        BinaryOp::GtEq => BinaryOp::LtEq,
+                        other => *other,
+                    };
+                    (flipped, value(left))
+                } else {
+                    continue;
+                };
+                let Some(v) = v else { continue };
+                match op {
+                    BinaryOp::Eq => {
+                        lo = lo.max(v);
+                        hi = hi.min(v.saturating_add(1));
+                    }
+                    BinaryOp::Gt => lo = lo.max(v.saturating_add(1)),
+                    BinaryOp::GtEq => lo = lo.max(v),
+                    BinaryOp::Lt => hi = hi.min(v),
+                    BinaryOp::LtEq => hi = hi.min(v.saturating_add(1)),
+                    _ => continue,
+                }
+                bounded = true;
+            }
+            TypedExprKind::Between {
+                expr,
+                negated: false,
+                low,
+                high,
+            } if is_start(expr) => {
+                if let (Some(l), Some(h)) = (value(low), value(high)) {
+                    lo = lo.max(l);
+                    hi = hi.min(h.saturating_add(1));
+                    bounded = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    // Negative starts sort after positive ones in big-endian bytes: no narrowing then.
+    if !bounded || lo < 0 {
+        return None;
+    }
+    Some((lo, hi.max(lo)))
 }
 
 /// The predicate of the `Filter` applied right over the source, if any.
@@ -773,6 +876,35 @@ mod tests {
             err(&both, true).starts_with("Cannot use WINDOWSTART/WINDOWEND on non-windowed source")
         );
         assert!(check_where(&both, &keys(), true, false).is_ok());
+    }
+
+    #[test]
+    fn window_start_bounds_narrow_to_a_range() {
+        let registry = crate::catalog::EngineFunctions::new().registry().clone();
+        let ws = || TypedExpr::column(None, "WINDOWSTART", SqlType::BigInt);
+        let n = |v: i64| {
+            TypedExpr::new(
+                TypedExprKind::Literal(Literal::BigInt(v)),
+                SqlType::BigInt,
+                Span::default(),
+            )
+        };
+        let key = bin(col("ID"), BinaryOp::Eq, lit("a"));
+        let ge = bin(ws(), BinaryOp::GtEq, n(1000));
+        let lt = bin(n(3000), BinaryOp::Gt, ws());
+        let all = bin(
+            bin(key.clone(), BinaryOp::And, ge.clone()),
+            BinaryOp::And,
+            lt,
+        );
+        assert_eq!(window_start_range(&all, &registry), Some((1000, 3000)));
+        let eq = bin(key.clone(), BinaryOp::And, bin(ws(), BinaryOp::Eq, n(2000)));
+        assert_eq!(window_start_range(&eq, &registry), Some((2000, 2001)));
+        // No lower bound, or a disjunction: no narrowing.
+        let below = bin(key.clone(), BinaryOp::And, bin(ws(), BinaryOp::Lt, n(5)));
+        assert_eq!(window_start_range(&below, &registry), None);
+        let or = bin(key, BinaryOp::Or, ge);
+        assert_eq!(window_start_range(&or, &registry), None);
     }
 
     #[test]
