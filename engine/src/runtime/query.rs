@@ -11,13 +11,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use brook_log::{Log, ReadLimit, Topic};
+use brook_log::{Log, ReadLimit, Record, Topic};
 
 use super::codec::{ProvidedSchemas, SourceCodec};
 use super::error::Result;
 use super::materialized::Materialization;
 use super::pipeline::{run_operators, Pipeline};
 use super::processing_log::{self, ProcessingError};
+use crate::formats::windowed::WindowType;
 
 /// Records read per partition per micro-batch.
 pub const DEFAULT_BATCH_RECORDS: usize = 8192;
@@ -182,7 +183,7 @@ impl PersistentQuery {
             }
             match self.sink_codec.encode(&out) {
                 Ok(recs) => {
-                    self.sink_topic.produce(&recs)?;
+                    produce(&self.sink_topic, &self.sink_codec, &recs)?;
                     if let Some(m) = &mut self.materialized {
                         m.apply(&recs);
                     }
@@ -254,7 +255,7 @@ impl PersistentQuery {
                 let produced = self.sink_codec.encode(&out);
                 match produced {
                     Ok(recs) => {
-                        self.sink_topic.produce(&recs)?;
+                        produce(&self.sink_topic, &self.sink_codec, &recs)?;
                         if let Some(m) = &mut self.materialized {
                             m.apply(&recs);
                         }
@@ -324,4 +325,31 @@ impl PersistentQuery {
             .iter()
             .all(|p| self.positions.get(&p.id()).copied().unwrap_or(0) >= p.end_offset())
     }
+}
+
+/// Writes a query's output records to its sink topic. Keys pick partitions as Kafka's
+/// default partitioner does, except windowed keys, which Kafka Streams partitions by the key
+/// without its window (`WindowedStreamPartitioner`), so every window of a key lands on the
+/// key's partition.
+fn produce(topic: &Topic, codec: &SourceCodec, records: &[Record]) -> Result<()> {
+    let trailer = match codec.window_type() {
+        None => {
+            topic.produce(records)?;
+            return Ok(());
+        }
+        Some(WindowType::Time) => 8,
+        Some(WindowType::Session) => 16,
+    };
+    let mut by_partition: BTreeMap<u32, Vec<Record>> = BTreeMap::new();
+    for r in records {
+        let p = match r.key.as_deref() {
+            Some(k) if k.len() >= trailer => topic.partition_for_key(&k[..k.len() - trailer]),
+            _ => 0,
+        };
+        by_partition.entry(p).or_default().push(r.clone());
+    }
+    for (p, rs) in by_partition {
+        topic.append(p, &rs)?;
+    }
+    Ok(())
 }
