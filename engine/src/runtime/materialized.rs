@@ -5,31 +5,42 @@
 //! - One brook-state store per CTAS query, named `<query id>-Materialized` (changelog topic
 //!   `_brook-<query id>-Materialized-changelog`), in the engine's `@state` RocksDB.
 //! - The store holds exactly what the query writes to its sink topic, as a compacted topic
-//!   would after compaction: the key is the sink record's key bytes as written (windowed keys
-//!   include their window, so each window of a windowed table is its own entry), the value is
-//!   the record's timestamp (8 bytes, big-endian) followed by its value bytes. A tombstone
-//!   deletes the entry. Rows are therefore decoded with the sink's own formats, and ROWTIME
-//!   is the time of the latest change.
+//!   would after compaction, per sink partition: the key is the partition (4 bytes,
+//!   big-endian) followed by the sink record's key bytes as written (windowed keys include
+//!   their window, so each window of a windowed table is its own entry); the value is the
+//!   record's timestamp (8 bytes, big-endian) followed by its value bytes. A tombstone deletes
+//!   the entry. Rows are therefore decoded with the sink's own formats, ROWTIME is the time of
+//!   the latest change, and a scan reads partition by partition in key order, as ksqlDB's
+//!   table scans do (which decides the rows a LIMIT keeps).
+//! - The partition of a key is the one the sink writes it to: Kafka's partitioner over the
+//!   key bytes, without the window for windowed keys (see `query::produce`), so a lookup by
+//!   key reads one partition.
 //! - The query applies each batch of sink records right after producing them
 //!   ([`Materialization::apply`]) and commits the store with its other state
 //!   ([`Materialization::commit`]); reads see uncommitted writes too, so a pull query sees
 //!   everything the query has written.
 //! - A pull query ([`super::pull`]) reads a key with [`Materialization::get`] (a point read),
 //!   the windows of a key with [`Materialization::windows_of`] (a prefix scan) or
-//!   [`Materialization::range`] (a key-byte range, for a window start range), or everything
+//!   [`Materialization::windows_between`] (the windows starting in a range), or everything
 //!   with [`Materialization::scan`].
 
 use bytes::Bytes;
 
+use brook_log::partitioner::kafka_partition;
 use brook_log::{Record, StoredRecord};
 use brook_state::{StateStores, Store};
 
 use super::error::Result;
+use crate::formats::windowed::WindowType;
 
 /// The current rows of a CTAS sink, in the state store.
 #[derive(Debug)]
 pub struct Materialization {
     store: Store,
+    /// The sink topic's partitions.
+    partitions: u32,
+    /// Bytes a window adds after the key (8 for time windows, 16 for sessions, 0 unwindowed).
+    window_bytes: usize,
 }
 
 /// The store name of a query's materialization.
@@ -38,11 +49,25 @@ pub fn store_name(query_id: &str) -> String {
 }
 
 impl Materialization {
-    /// Opens (restoring from its changelog if needed) the materialization of `query_id`.
-    pub fn open(stores: &StateStores, query_id: &str) -> Result<Materialization> {
+    /// Opens (restoring from its changelog if needed) the materialization of `query_id`, whose
+    /// sink topic has `partitions` partitions and keys windowed as `window`.
+    pub fn open(
+        stores: &StateStores,
+        query_id: &str,
+        partitions: u32,
+        window: Option<WindowType>,
+    ) -> Result<Materialization> {
         let name = store_name(query_id);
         let store = stores.store(&name, &format!("_brook-{name}-changelog"))?;
-        Ok(Materialization { store })
+        Ok(Materialization {
+            store,
+            partitions: partitions.max(1),
+            window_bytes: match window {
+                None => 0,
+                Some(WindowType::Time) => 8,
+                Some(WindowType::Session) => 16,
+            },
+        })
     }
 
     /// Removes a query's materialization (its store and changelog), e.g. when its table is
@@ -52,18 +77,29 @@ impl Materialization {
         Ok(())
     }
 
+    /// The partition of a key without its window.
+    fn partition_of(&self, key: &[u8]) -> u32 {
+        kafka_partition(key, self.partitions)
+    }
+
+    /// The store key of a sink record's key (window included).
+    fn store_key(&self, key: &[u8]) -> Vec<u8> {
+        let inner = &key[..key.len().saturating_sub(self.window_bytes)];
+        prefixed(self.partition_of(inner), key)
+    }
+
     /// Applies records written to the sink: puts, and deletes for tombstones.
     pub fn apply(&mut self, records: &[Record]) {
         for r in records {
-            let key = r.key.as_deref().unwrap_or_default();
+            let key = self.store_key(r.key.as_deref().unwrap_or_default());
             match &r.value {
                 Some(v) => {
                     let mut entry = Vec::with_capacity(8 + v.len());
                     entry.extend_from_slice(&r.timestamp.to_be_bytes());
                     entry.extend_from_slice(v);
-                    self.store.put(key, &entry);
+                    self.store.put(&key, &entry);
                 }
-                None => self.store.delete(key),
+                None => self.store.delete(&key),
             }
         }
     }
@@ -74,53 +110,67 @@ impl Materialization {
         Ok(())
     }
 
-    /// The row of `key` (a sink key as written), if the table has it.
+    /// The row of `key` (a sink key as written, unwindowed), if the table has it.
     pub fn get(&self, key: &[u8]) -> Result<Option<StoredRecord>> {
-        Ok(self.store.get(key)?.and_then(|v| stored(key.to_vec(), v)))
+        let k = prefixed(self.partition_of(key), key);
+        Ok(self.store.get(&k)?.and_then(|v| stored(&k, v)))
     }
 
-    /// The rows whose key starts with `key`: for a windowed table, every window of the key
-    /// (and of keys whose bytes extend it, which the caller's predicate removes).
+    /// The rows whose key starts with `key` (a key without its window): for a windowed table,
+    /// every window of the key (and of keys whose bytes extend it, which the caller's
+    /// predicate removes).
     pub fn windows_of(&self, key: &[u8]) -> Result<Vec<StoredRecord>> {
+        let k = prefixed(self.partition_of(key), key);
         Ok(self
             .store
-            .prefix(key)?
+            .prefix(&k)?
             .into_iter()
-            .filter_map(|(k, v)| stored(k, v))
+            .filter_map(|(k, v)| stored(&k, v))
             .collect())
     }
 
-    /// The rows whose keys are in `[from, to)`, in key-byte order.
-    pub fn range(&self, from: &[u8], to: &[u8]) -> Result<Vec<StoredRecord>> {
+    /// The windows of a time-windowed `key` that start in `[from, to)` (non-negative starts,
+    /// whose big-endian bytes sort as the numbers do).
+    pub fn windows_between(&self, key: &[u8], from: i64, to: i64) -> Result<Vec<StoredRecord>> {
+        let p = self.partition_of(key);
+        let lo = prefixed(p, &[key, &from.to_be_bytes()].concat());
+        let hi = prefixed(p, &[key, &to.to_be_bytes()].concat());
         Ok(self
             .store
-            .range(Some(from), Some(to))?
+            .range(Some(&lo), Some(&hi))?
             .into_iter()
-            .filter_map(|(k, v)| stored(k, v))
+            .filter_map(|(k, v)| stored(&k, v))
             .collect())
     }
 
-    /// Every row, in key-byte order.
+    /// Every row: partition by partition, in key-byte order.
     pub fn scan(&self) -> Result<Vec<StoredRecord>> {
         Ok(self
             .store
             .range(None, None)?
             .into_iter()
-            .filter_map(|(k, v)| stored(k, v))
+            .filter_map(|(k, v)| stored(&k, v))
             .collect())
     }
 }
 
-/// A store entry as the record it materializes.
-fn stored(key: Vec<u8>, entry: Vec<u8>) -> Option<StoredRecord> {
-    if entry.len() < 8 {
+fn prefixed(partition: u32, key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(4 + key.len());
+    k.extend_from_slice(&partition.to_be_bytes());
+    k.extend_from_slice(key);
+    k
+}
+
+/// A store entry (partition-prefixed key, entry) as the record it materializes.
+fn stored(key: &[u8], entry: Vec<u8>) -> Option<StoredRecord> {
+    if entry.len() < 8 || key.len() < 4 {
         return None;
     }
     let timestamp = i64::from_be_bytes(entry[..8].try_into().ok()?);
     Some(StoredRecord {
         offset: 0,
         timestamp,
-        key: Some(Bytes::from(key)),
+        key: Some(Bytes::copy_from_slice(&key[4..])),
         value: Some(Bytes::copy_from_slice(&entry[8..])),
         headers: Vec::new(),
     })
@@ -137,7 +187,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).unwrap());
         let stores = StateStores::open(&dir.path().join("state"), log).unwrap();
-        let mut m = Materialization::open(&stores, "CTAS_T_0").unwrap();
+        let mut m = Materialization::open(&stores, "CTAS_T_0", 4, None).unwrap();
         let rec = |k: &str, v: Option<&str>, ts: i64| {
             Record::new(
                 Some(Bytes::from(k.to_string())),
@@ -153,11 +203,31 @@ mod tests {
         assert_eq!(a.timestamp, 12);
         assert!(m.get(b"b").unwrap().is_none());
         assert_eq!(m.scan().unwrap().len(), 1);
-        m.apply(&[rec("ab", Some("4"), 14)]);
-        assert_eq!(m.windows_of(b"a").unwrap().len(), 2);
         // Survives reopening: the store is restored.
         drop(m);
-        let m = Materialization::open(&stores, "CTAS_T_0").unwrap();
+        let m = Materialization::open(&stores, "CTAS_T_0", 4, None).unwrap();
         assert_eq!(m.scan().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn windows_of_a_key_share_its_partition_and_scan_by_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).unwrap());
+        let stores = StateStores::open(&dir.path().join("state"), log).unwrap();
+        let mut m = Materialization::open(&stores, "CTAS_W_0", 4, Some(WindowType::Time)).unwrap();
+        let rec = |k: &str, start: i64| {
+            let key = [k.as_bytes(), &start.to_be_bytes()].concat();
+            Record::new(
+                Some(Bytes::from(key)),
+                Some(Bytes::from_static(b"v")),
+                start,
+            )
+        };
+        m.apply(&[rec("k", 0), rec("k", 1000), rec("k", 2000), rec("j", 1000)]);
+        assert_eq!(m.windows_of(b"k").unwrap().len(), 3);
+        let mid = m.windows_between(b"k", 1000, 2000).unwrap();
+        assert_eq!(mid.len(), 1);
+        assert_eq!(mid[0].timestamp, 1000);
+        assert_eq!(m.scan().unwrap().len(), 4);
     }
 }

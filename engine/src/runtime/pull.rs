@@ -77,9 +77,7 @@ pub fn run(
                 match (window, starts) {
                     (None, _) => out.extend(materialized.get(k)?),
                     (Some(_), Some((lo, hi))) => {
-                        let from = [k.as_slice(), &lo.to_be_bytes()].concat();
-                        let to = [k.as_slice(), &hi.to_be_bytes()].concat();
-                        out.extend(materialized.range(&from, &to)?);
+                        out.extend(materialized.windows_between(k, lo, hi)?)
                     }
                     (Some(_), None) => out.extend(materialized.windows_of(k)?),
                 }

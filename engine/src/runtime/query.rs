@@ -93,7 +93,12 @@ impl PersistentQuery {
             .expect("persistent queries have a sink");
         let sink_codec = SourceCodec::new(&sink, schemas)?;
         let materialized = match state {
-            Some(stores) if sink.is_table() => Some(Materialization::open(stores, &id)?),
+            Some(stores) if sink.is_table() => Some(Materialization::open(
+                stores,
+                &id,
+                sink_topic.partition_count(),
+                sink_codec.window_type(),
+            )?),
             _ => None,
         };
         let source_topic = log.topic(&pipeline.source.codec.entry.topic)?;
