@@ -14,6 +14,7 @@
 //!    `finalMessage`: `Limit Reached` after a push query or a pull query over a stream that
 //!    hit its `LIMIT`, else `Query Completed` after a pull query over a stream. A failing
 //!    query must be the expected error.
+//!    Statements that do not parse fail as the REST API words it (`line L:C: ...`).
 //! 4. Expected `outputs` are checked like the query-validation runner checks them, then each
 //!    expected response against the actual one at the same index. As ksqlDB's harness does,
 //!    an expected object only names the fields it checks (`key|startsWith` compares a
@@ -215,13 +216,13 @@ pub fn run(case: &CaseVariant) -> Outcome {
 fn execute(engine: &mut Engine, sql: &str, proto: bool) -> StatementOutcome {
     let pieces = match brook_sql::split_statements(sql) {
         Ok(p) => p,
-        Err(e) => return StatementOutcome::Error(e.render(sql, "<input>")),
+        Err(e) => return StatementOutcome::Error(rest_parse_error(&e, sql)),
     };
     let mut last = StatementOutcome::NoResponse;
     for piece in &pieces {
         let st = match engine.parse_piece(piece) {
             Ok(st) => st,
-            Err(e) => return StatementOutcome::Error(e.render(sql, "<input>")),
+            Err(e) => return StatementOutcome::Error(rest_parse_error(&e, sql)),
         };
         let query = match &st.kind {
             StatementKind::Query(q) => {
@@ -287,6 +288,21 @@ fn execute(engine: &mut Engine, sql: &str, proto: bool) -> StatementOutcome {
         };
     }
     last
+}
+
+/// A statement that does not parse, as ksqlDB's REST API words it: `line L:C: ...` and the
+/// statement, then Brook's detail (what was expected).
+fn rest_parse_error(e: &brook_sql::ParseError, sql: &str) -> String {
+    match e.kind {
+        brook_sql::ParseErrorKind::Syntax => format!(
+            "line {}:{}: Syntax Error\n\nStatement: {sql}\n({})",
+            e.line, e.column, e.message
+        ),
+        _ => format!(
+            "line {}:{}: {}\n\nStatement: {sql}",
+            e.line, e.column, e.message
+        ),
+    }
 }
 
 fn current_status(statement: &str, message: &str) -> Value {
