@@ -10,7 +10,9 @@
 //!    cast to the key columns' types, combined (a multi-column key takes every
 //!    combination), encoded with the table's key format and read as point lookups (for a
 //!    windowed table, a scan over the key's windows, narrowed to the WINDOWSTART range the
-//!    predicate's top-level conjuncts allow). Anything else reads every row.
+//!    predicate's top-level conjuncts allow). Bounds on a single STRING key in the KAFKA
+//!    format (whose bytes sort as the strings do) read that key range of each partition.
+//!    Anything else reads every row.
 //! 2. Evaluation. The rows found are decoded with the table's formats and run through the
 //!    query's own operators — the whole `WHERE` predicate, the projection and `LIMIT`, as
 //!    the engine's DataFusion physical expressions — so the access path only narrows what is
@@ -24,7 +26,7 @@ use arrow::array::{
     new_empty_array, Array, ArrayRef, RecordBatch, RecordBatchOptions, UInt32Array,
 };
 use arrow::compute::{cast, take};
-use arrow::datatypes::Schema as ArrowSchema;
+use arrow::datatypes::{DataType, Schema as ArrowSchema};
 use brook_log::StoredRecord;
 use brook_sql::ast::BinaryOp;
 use brook_sql::plan::{LogicalPlan, Node, TypedExpr, TypedExprKind};
@@ -47,6 +49,11 @@ const MAX_LOOKUPS: usize = 10_000;
 pub enum Access {
     /// These encoded keys only.
     Keys(Vec<Vec<u8>>),
+    /// The keys whose bytes are in `[from, to)` (`None`: unbounded), in every partition.
+    KeyRange {
+        from: Option<Vec<u8>>,
+        to: Option<Vec<u8>>,
+    },
     /// Every row.
     Scan,
 }
@@ -71,6 +78,7 @@ pub fn run(
     };
     let records: Vec<StoredRecord> = match &access {
         Access::Scan => materialized.scan()?,
+        Access::KeyRange { from, to } => materialized.key_range(from.as_deref(), to.as_deref())?,
         Access::Keys(keys) => {
             let mut out = Vec::new();
             for k in keys {
@@ -134,6 +142,93 @@ pub fn window_start_range(
     predicate: &TypedExpr,
     registry: &FunctionRegistry,
 ) -> Option<(i64, i64)> {
+    let value = |e: &TypedExpr| -> Option<i64> {
+        if e.ty == brook_sql::plan::SqlType::String {
+            return None;
+        }
+        let v = cast(&constant(e, registry)?, &DataType::Int64).ok()?;
+        let v = v.as_any().downcast_ref::<arrow::array::Int64Array>()?;
+        (!v.is_null(0)).then(|| v.value(0))
+    };
+    let (mut lo, mut hi) = (i64::MIN, i64::MAX);
+    let mut bounded = false;
+    for (op, e) in column_bounds(predicate, "WINDOWSTART") {
+        let Some(v) = value(e) else { continue };
+        match op {
+            BinaryOp::Eq => {
+                lo = lo.max(v);
+                hi = hi.min(v.saturating_add(1));
+            }
+            BinaryOp::Gt => lo = lo.max(v.saturating_add(1)),
+            BinaryOp::GtEq => lo = lo.max(v),
+            BinaryOp::Lt => hi = hi.min(v),
+            BinaryOp::LtEq => hi = hi.min(v.saturating_add(1)),
+            _ => continue,
+        }
+        bounded = true;
+    }
+    // Negative starts sort after positive ones in big-endian bytes: no narrowing then.
+    if !bounded || lo < 0 {
+        return None;
+    }
+    Some((lo, hi.max(lo)))
+}
+
+/// For a table with one STRING key column in the KAFKA format (whose key bytes are the
+/// string's UTF-8, so byte order is string order) and no windows: the key byte range the
+/// top-level conjuncts' bounds on the key allow, as [`Access::KeyRange`].
+fn key_byte_range(
+    predicate: &TypedExpr,
+    pipeline: &Pipeline,
+    registry: &FunctionRegistry,
+) -> Option<Access> {
+    let codec = &pipeline.source.codec;
+    let fields = codec.key_format().schema().fields().clone();
+    if codec.window_type().is_some()
+        || !codec.key_format().name().eq_ignore_ascii_case("KAFKA")
+        || fields.len() != 1
+        || fields[0].data_type() != &DataType::Utf8
+    {
+        return None;
+    }
+    let value = |e: &TypedExpr| -> Option<Vec<u8>> {
+        let v = cast(&constant(e, registry)?, &DataType::Utf8).ok()?;
+        let v = v.as_any().downcast_ref::<arrow::array::StringArray>()?;
+        (!v.is_null(0)).then(|| v.value(0).as_bytes().to_vec())
+    };
+    // Just past every key starting with `v`'s bytes and equal to it: `v` then a zero byte.
+    let after = |mut v: Vec<u8>| {
+        v.push(0);
+        v
+    };
+    let (mut from, mut to): (Option<Vec<u8>>, Option<Vec<u8>>) = (None, None);
+    for (op, e) in column_bounds(predicate, fields[0].name()) {
+        let Some(v) = value(e) else { continue };
+        let (lower, upper) = match op {
+            BinaryOp::Gt => (Some(after(v)), None),
+            BinaryOp::GtEq => (Some(v), None),
+            BinaryOp::Lt => (None, Some(v)),
+            BinaryOp::LtEq => (None, Some(after(v))),
+            BinaryOp::Eq => (Some(v.clone()), Some(after(v))),
+            _ => continue,
+        };
+        if let Some(l) = lower {
+            from = Some(from.map_or(l.clone(), |f| f.max(l)));
+        }
+        if let Some(u) = upper {
+            to = Some(to.map_or(u.clone(), |t| t.min(u)));
+        }
+    }
+    if from.is_none() && to.is_none() {
+        return None;
+    }
+    Some(Access::KeyRange { from, to })
+}
+
+/// The comparisons of `column` with expressions of no columns among the top-level
+/// conjuncts of `predicate`, as `column op value` (`value op column` read the other way
+/// round; `column BETWEEN a AND b` as `>= a` and `<= b`).
+fn column_bounds<'a>(predicate: &'a TypedExpr, column: &str) -> Vec<(BinaryOp, &'a TypedExpr)> {
     let mut conjuncts = vec![predicate];
     let mut i = 0;
     while i < conjuncts.len() {
@@ -151,25 +246,15 @@ pub fn window_start_range(
             i += 1;
         }
     }
-    let is_start =
-        |e: &TypedExpr| matches!(&e.kind, TypedExprKind::Column(c) if c.name == "WINDOWSTART");
-    let value = |e: &TypedExpr| -> Option<i64> {
-        if !e.columns().is_empty() || e.ty == brook_sql::plan::SqlType::String {
-            return None;
-        }
-        let v = cast(&constant(e, registry)?, &arrow::datatypes::DataType::Int64).ok()?;
-        let v = v.as_any().downcast_ref::<arrow::array::Int64Array>()?;
-        (!v.is_null(0)).then(|| v.value(0))
-    };
-    let (mut lo, mut hi) = (i64::MIN, i64::MAX);
-    let mut bounded = false;
+    let is_col = |e: &TypedExpr| matches!(&e.kind, TypedExprKind::Column(c) if c.name == column);
+    let is_const = |e: &TypedExpr| e.columns().is_empty() && !has_lambda_var(e);
+    let mut out = Vec::new();
     for c in conjuncts {
         match &c.kind {
             TypedExprKind::Binary { left, op, right } if op.is_comparison() => {
-                // `WINDOWSTART op v`, or `v op WINDOWSTART` read the other way round.
-                let (op, v) = if is_start(left) {
-                    (*op, value(right))
-                } else if is_start(right) {
+                if is_col(left) && is_const(right) {
+                    out.push((*op, right.as_ref()));
+                } else if is_col(right) && is_const(left) {
                     let flipped = match op {
                         BinaryOp::Lt => BinaryOp::Gt,
                         BinaryOp::LtEq => BinaryOp::GtEq,
@@ -177,44 +262,22 @@ pub fn window_start_range(
                         BinaryOp::GtEq => BinaryOp::LtEq,
                         other => *other,
                     };
-                    (flipped, value(left))
-                } else {
-                    continue;
-                };
-                let Some(v) = v else { continue };
-                match op {
-                    BinaryOp::Eq => {
-                        lo = lo.max(v);
-                        hi = hi.min(v.saturating_add(1));
-                    }
-                    BinaryOp::Gt => lo = lo.max(v.saturating_add(1)),
-                    BinaryOp::GtEq => lo = lo.max(v),
-                    BinaryOp::Lt => hi = hi.min(v),
-                    BinaryOp::LtEq => hi = hi.min(v.saturating_add(1)),
-                    _ => continue,
+                    out.push((flipped, left.as_ref()));
                 }
-                bounded = true;
             }
             TypedExprKind::Between {
                 expr,
                 negated: false,
                 low,
                 high,
-            } if is_start(expr) => {
-                if let (Some(l), Some(h)) = (value(low), value(high)) {
-                    lo = lo.max(l);
-                    hi = hi.min(h.saturating_add(1));
-                    bounded = true;
-                }
+            } if is_col(expr) && is_const(low) && is_const(high) => {
+                out.push((BinaryOp::GtEq, low.as_ref()));
+                out.push((BinaryOp::LtEq, high.as_ref()));
             }
             _ => {}
         }
     }
-    // Negative starts sort after positive ones in big-endian bytes: no narrowing then.
-    if !bounded || lo < 0 {
-        return None;
-    }
-    Some((lo, hi.max(lo)))
+    out
 }
 
 /// The predicate of the `Filter` applied right over the source, if any.
@@ -246,7 +309,7 @@ pub fn access_path(
     let mut per_column: Vec<ArrayRef> = Vec::new();
     for field in key_schema.fields() {
         let Some(exprs) = candidates(predicate, field.name()) else {
-            return Ok(Access::Scan);
+            return Ok(key_byte_range(predicate, pipeline, registry).unwrap_or(Access::Scan));
         };
         let mut parts: Vec<ArrayRef> = Vec::new();
         for e in exprs {
@@ -903,6 +966,47 @@ mod tests {
         assert_eq!(window_start_range(&below, &registry), None);
         let or = bin(key, BinaryOp::Or, ge);
         assert_eq!(window_start_range(&or, &registry), None);
+    }
+
+    #[test]
+    fn bounds_on_a_column_read_flipped_comparisons_and_between() {
+        let lower = bin(lit("b"), BinaryOp::Lt, col("ID"));
+        let between = TypedExpr::new(
+            TypedExprKind::Between {
+                expr: Box::new(col("ID")),
+                negated: false,
+                low: Box::new(lit("a")),
+                high: Box::new(lit("m")),
+            },
+            SqlType::Boolean,
+            Span::default(),
+        );
+        let other = bin(col("V"), BinaryOp::Eq, lit("x"));
+        let e = bin(bin(lower, BinaryOp::And, between), BinaryOp::And, other);
+        let mut got: Vec<(String, String)> = column_bounds(&e, "ID")
+            .into_iter()
+            .map(|(op, v)| (op.as_str().to_string(), v.to_string()))
+            .collect();
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                ("<=".into(), "'m'".into()),
+                (">".into(), "'b'".into()),
+                (">=".into(), "'a'".into())
+            ]
+        );
+        // A disjunction bounds nothing.
+        let or = bin(
+            bin(col("ID"), BinaryOp::Gt, lit("a")),
+            BinaryOp::Or,
+            other_eq(),
+        );
+        assert!(column_bounds(&or, "ID").is_empty());
+    }
+
+    fn other_eq() -> TypedExpr {
+        bin(col("V"), BinaryOp::Eq, lit("x"))
     }
 
     #[test]
