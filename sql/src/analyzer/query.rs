@@ -297,6 +297,12 @@ pub(crate) fn analyze_query<C: CatalogMut>(
     // ---- WHERE -------------------------------------------------------------------------
     if let Some(w) = &q.where_clause {
         let mut t = ExprTyper::new(&where_scope, functions, &custom, "WHERE");
+        if pull && first.kind == SourceKind::Table && !multi {
+            t.pull_keys = first
+                .key_columns()
+                .map(|c| (c.name.clone(), c.ty.clone()))
+                .collect();
+        }
         let windowed_query = q.window.is_some();
         let pred = t.type_expr(w).map_err(|e| {
             match ["WINDOWSTART", "WINDOWEND"].iter().find(|n| {
