@@ -18,6 +18,13 @@
 //!    the engine's DataFusion physical expressions — so the access path only narrows what is
 //!    read and never decides the answer by itself (window bound ranges, non-key predicates
 //!    and key ranges are evaluated there).
+//! 3. Rules. Before it runs, a pull query over any table is checked with ksqlDB's WHERE
+//!    rules ([`check_where`]): with `ksql.query.pull.table.scan.enabled=false` each disjunct
+//!    must be a key lookup; NULL keys and window bounds on unwindowed tables always fail.
+//!
+//! Pull queries over streams (a scan of the topic) and over `CREATE SOURCE TABLE`s (the
+//! latest record per key of the topic, as no query materializes them yet) run in
+//! `transient.rs`.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
