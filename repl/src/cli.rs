@@ -55,7 +55,8 @@ pub enum Command {
     Check(CheckArgs),
     /// Run SQL scripts: statements in order, queries until caught up, SELECT results as tables.
     Run(crate::commands::run::RunArgs),
-    /// Run ksqlDB-format conformance test files (files or directories).
+    /// Run ksqlDB-format conformance test files (files or directories): query-validation
+    /// cases (outputs checked) and REST cases (each statement's response checked).
     Test(crate::commands::test::TestArgs),
     /// Measure throughput.
     #[command(subcommand)]

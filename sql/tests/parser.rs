@@ -769,3 +769,15 @@ fn walking_an_expression_visits_every_node() {
     });
     assert_eq!(columns, vec!["A", "B", "X", "C", "D"]);
 }
+
+#[test]
+fn negative_limits_of_pull_queries_say_so() {
+    let e = parse_statement("SELECT * FROM t LIMIT -1;").unwrap_err();
+    assert_eq!(e.kind, ParseErrorKind::Invalid);
+    assert!(e
+        .message
+        .starts_with("Pull queries don't support negative integers in the LIMIT clause."));
+    // A push query's negative LIMIT stays a syntax error.
+    let e = parse_statement("SELECT * FROM t EMIT CHANGES LIMIT -1;").unwrap_err();
+    assert!(e.message.contains("row count"), "{}", e.message);
+}

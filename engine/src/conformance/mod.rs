@@ -10,6 +10,8 @@
 //! the source over it and compared, in order, with the expected outputs.
 
 pub mod compare;
+pub mod proto_response;
+pub mod rest;
 pub mod schemas;
 
 use std::collections::BTreeMap;
@@ -83,92 +85,13 @@ fn run(case: &CaseVariant) -> Outcome {
     if c.get("enabled") == Some(&Value::Bool(false)) {
         return Outcome::Skip("the case is disabled in its file".into());
     }
-    // A case's directory is thrown away: keep it in memory (/dev/shm) where there is one,
-    // so the fsyncs of creating RocksDB stores and topics cost nothing.
-    let shm = std::path::Path::new("/dev/shm");
-    let dir = match if shm.is_dir() {
-        tempfile::tempdir_in(shm).or_else(|_| tempfile::tempdir())
-    } else {
-        tempfile::tempdir()
-    } {
-        Ok(d) => d,
-        Err(e) => return Outcome::Fail(format!("cannot create a temporary directory: {e}")),
-    };
-    let options = EngineOptions {
-        create_missing_topics: true,
-        processing_log_stream: false,
-        persist_commands: false,
-        conformance_test_functions: true,
-        fsync_state: false,
-        // ksqlDB's test harness runs with caching off: every update is an output.
-        record_cache_keys: 0,
-    };
-    let mut engine = match Engine::open(dir.path(), options) {
-        Ok(e) => e,
-        Err(e) => return Outcome::Fail(format!("cannot open an engine: {e}")),
-    };
-    if let Some(props) = c.get("properties").and_then(Value::as_object) {
-        for (k, v) in props {
-            engine.set_property(k, &str_of(v));
-        }
+    if rest::is_rest_case(case) {
+        return rest::run(case);
     }
-    // Topics the case declares, with the schemas registered for them.
-    for t in c
-        .get("topics")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let Some(name) = t.get("name").and_then(Value::as_str) else {
-            continue;
-        };
-        let partitions = t.get("partitions").and_then(Value::as_u64).unwrap_or(1) as u32;
-        if let Err(e) = engine
-            .log()
-            .topic_or_create(name, TopicConfig::new(partitions.max(1)))
-        {
-            return Outcome::Fail(format!("cannot create topic {name}: {e}"));
-        }
-        for (is_key, field, fmt_field) in [
-            (true, "keySchema", "keyFormat"),
-            (false, "valueSchema", "valueFormat"),
-        ] {
-            let Some(schema) = t.get(field) else { continue };
-            let format = t
-                .get(fmt_field)
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .or_else(|| case.format.clone())
-                .unwrap_or_else(|| "AVRO".into());
-            let registered = schemas::convert_schema(&format, schema, t);
-            let avro = if format.eq_ignore_ascii_case("AVRO") {
-                match schema {
-                    Value::String(s) => serde_json::from_str(s).ok().or(Some(schema.clone())),
-                    v => Some(v.clone()),
-                }
-            } else if format.to_ascii_uppercase().starts_with("PROTOBUF") {
-                schemas::proto_provided(t, schema)
-            } else if format.to_ascii_uppercase().starts_with("JSON") {
-                match schema {
-                    Value::String(s) => serde_json::from_str(s).ok(),
-                    v => Some(v.clone()),
-                }
-            } else {
-                None
-            };
-            engine.register_schema(name, is_key, registered, avro);
-        }
-    }
-    for i in c
-        .get("inputs")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        if let Some(t) = i.get("topic").and_then(Value::as_str) {
-            let _ = engine.log().topic_or_create(t, TopicConfig::new(1));
-        }
-    }
+    let (_dir, mut engine) = match open_case_engine(case, true) {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
 
     let expected_error = case.expected_error().map(|e| {
         (
@@ -285,7 +208,112 @@ fn harness_scripts(
     (scripts, placed)
 }
 
-fn indent(s: &str) -> String {
+/// A fresh engine in a temporary directory (kept alive by the returned guard) with the
+/// case's properties set, its topics created and their schemas registered.
+///
+/// Topics that only the case's inputs name are created first (with one partition) when
+/// `create_input_topics`.
+pub(crate) fn open_case_engine(
+    case: &CaseVariant,
+    create_input_topics: bool,
+) -> Result<(tempfile::TempDir, Engine), Outcome> {
+    let c = &case.case;
+    // A case's directory is thrown away: keep it in memory (/dev/shm) where there is one,
+    // so the fsyncs of creating RocksDB stores and topics cost nothing.
+    let shm = std::path::Path::new("/dev/shm");
+    let dir = match if shm.is_dir() {
+        tempfile::tempdir_in(shm).or_else(|_| tempfile::tempdir())
+    } else {
+        tempfile::tempdir()
+    } {
+        Ok(d) => d,
+        Err(e) => {
+            return Err(Outcome::Fail(format!(
+                "cannot create a temporary directory: {e}"
+            )))
+        }
+    };
+    let options = EngineOptions {
+        create_missing_topics: true,
+        processing_log_stream: false,
+        persist_commands: false,
+        conformance_test_functions: true,
+        fsync_state: false,
+        // ksqlDB's test harness runs with caching off: every update is an output.
+        record_cache_keys: 0,
+    };
+    let mut engine = match Engine::open(dir.path(), options) {
+        Ok(e) => e,
+        Err(e) => return Err(Outcome::Fail(format!("cannot open an engine: {e}"))),
+    };
+    if let Some(props) = c.get("properties").and_then(Value::as_object) {
+        for (k, v) in props {
+            engine.set_property(k, &str_of(v));
+        }
+    }
+    // Topics the case declares, with the schemas registered for them.
+    for t in c
+        .get("topics")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let Some(name) = t.get("name").and_then(Value::as_str) else {
+            continue;
+        };
+        let partitions = t.get("partitions").and_then(Value::as_u64).unwrap_or(1) as u32;
+        if let Err(e) = engine
+            .log()
+            .topic_or_create(name, TopicConfig::new(partitions.max(1)))
+        {
+            return Err(Outcome::Fail(format!("cannot create topic {name}: {e}")));
+        }
+        for (is_key, field, fmt_field) in [
+            (true, "keySchema", "keyFormat"),
+            (false, "valueSchema", "valueFormat"),
+        ] {
+            let Some(schema) = t.get(field) else { continue };
+            let format = t
+                .get(fmt_field)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .or_else(|| case.format.clone())
+                .unwrap_or_else(|| "AVRO".into());
+            let registered = schemas::convert_schema(&format, schema, t);
+            let avro = if format.eq_ignore_ascii_case("AVRO") {
+                match schema {
+                    Value::String(s) => serde_json::from_str(s).ok().or(Some(schema.clone())),
+                    v => Some(v.clone()),
+                }
+            } else if format.to_ascii_uppercase().starts_with("PROTOBUF") {
+                schemas::proto_provided(t, schema)
+            } else if format.to_ascii_uppercase().starts_with("JSON") {
+                match schema {
+                    Value::String(s) => serde_json::from_str(s).ok(),
+                    v => Some(v.clone()),
+                }
+            } else {
+                None
+            };
+            engine.register_schema(name, is_key, registered, avro);
+        }
+    }
+    for i in c
+        .get("inputs")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|_| create_input_topics)
+    {
+        if let Some(t) = i.get("topic").and_then(Value::as_str) {
+            let _ = engine.log().topic_or_create(t, TopicConfig::new(1));
+        }
+    }
+
+    Ok((dir, engine))
+}
+
+pub(crate) fn indent(s: &str) -> String {
     s.replace('\n', "\n  ")
 }
 
@@ -302,7 +330,7 @@ fn source_for_topic(engine: &Engine, topic: &str, prefer_sink: bool) -> Option<S
     found.first().map(|s| (*s).clone())
 }
 
-fn feed_inputs(engine: &mut Engine, c: &Value) -> Result<(), String> {
+pub(crate) fn feed_inputs(engine: &mut Engine, c: &Value) -> Result<(), String> {
     let run = |engine: &mut Engine| -> Result<(), String> {
         engine
             .run_until_idle()
@@ -458,7 +486,7 @@ fn read_topic(engine: &Engine, topic: &str) -> Result<Vec<LogicalRecord>, String
     Ok(out)
 }
 
-fn check_outputs(engine: &Engine, c: &Value) -> Result<(), String> {
+pub(crate) fn check_outputs(engine: &Engine, c: &Value) -> Result<(), String> {
     let mut expected: BTreeMap<String, Vec<LogicalRecord>> = BTreeMap::new();
     for o in c
         .get("outputs")

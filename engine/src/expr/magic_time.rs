@@ -61,10 +61,16 @@ pub fn parse_timestamp_millis(text: &str) -> Option<i64> {
         let digits: String = frac.chars().take(3).collect();
         format!("{digits:0<3}").parse().ok()?
     };
-    let naive = NaiveDateTime::new(
-        NaiveDate::from_ymd_opt(year, month, day)?,
-        NaiveTime::from_hms_milli_opt(h, m, s, millis)?,
-    );
+    // Hour 24 (with nothing after it) is the end of the day: midnight of the next one.
+    let (h, next_day) = match (h, m, s, millis) {
+        (24, 0, 0, 0) => (0, true),
+        _ => (h, false),
+    };
+    let mut date = NaiveDate::from_ymd_opt(year, month, day)?;
+    if next_day {
+        date = date.succ_opt()?;
+    }
+    let naive = NaiveDateTime::new(date, NaiveTime::from_hms_milli_opt(h, m, s, millis)?);
     let zone = FixedOffset::east_opt(offset_secs)?;
     Some(
         zone.from_local_datetime(&naive)
@@ -121,6 +127,8 @@ mod tests {
             Some(1_546_300_800_000 - 17_100_000)
         );
         assert_eq!(p("2019-01-01T00:00:00Z"), Some(1_546_300_800_000));
+        assert_eq!(p("2020-02-24T24"), p("2020-02-25"));
+        assert_eq!(p("2020-02-24T24:01"), None);
         assert_eq!(p("not a time"), None);
         assert_eq!(p("2019-13-01"), None);
     }

@@ -478,11 +478,25 @@ impl Scope<'_> {
                 let DataType::Struct(fs) = &t else {
                     return Err(ExprError::Invalid(format!("STRUCT of type {}", e.ty)));
                 };
-                let args = fields
-                    .iter()
-                    .zip(fs.iter())
-                    .map(|((_, x), f)| self.compile_as(x, f.data_type()))
-                    .collect::<Result<Vec<_>>>()?;
+                // The type may name more fields than the constructor gives (INSERT VALUES
+                // types it as its column): the missing ones are null.
+                let positional = fields.len() == fs.len();
+                let mut args = Vec::with_capacity(fs.len());
+                for (i, f) in fs.iter().enumerate() {
+                    let given = fields
+                        .iter()
+                        .find(|(n, _)| n == f.name())
+                        .or_else(|| {
+                            fields
+                                .iter()
+                                .find(|(n, _)| n.eq_ignore_ascii_case(f.name()))
+                        })
+                        .or_else(|| positional.then(|| &fields[i]));
+                    args.push(match given {
+                        Some((_, x)) => self.compile_as(x, f.data_type())?,
+                        None => lit(ScalarValue::try_from(f.data_type())?),
+                    });
+                }
                 let fs: Fields = fs.clone();
                 Ok(kernel("STRUCT", args, t, move |a, rows| {
                     nested::make_struct(&fs, a, rows)

@@ -63,6 +63,11 @@ impl AvroFormat {
             Some(json) => AvroSchema::parse(json)
                 .map_err(|e| FormatError::InvalidConfig(format!("invalid Avro schema: {e}")))?,
         };
+        let (write_schema, write_schema_json) =
+            match (&options.provided_schema, options.write_provided_schema) {
+                (Some(json), true) => (read_schema.clone(), json.clone()),
+                _ => (write_schema, write_schema_json),
+            };
         let mut read_names = HashMap::new();
         collect_names(&read_schema, None, &mut read_names);
         let mut write_names = HashMap::new();
@@ -609,13 +614,12 @@ fn to_avro(
                             .position(|(k, _)| k.eq_ignore_ascii_case(&f.name))
                     });
                     let p = format!("{path}.{}", f.name);
-                    let value = match pos {
-                        Some(i) => to_avro(
-                            std::mem::replace(&mut entries[i].1, Val::Null),
-                            &f.schema,
-                            names,
-                            &p,
-                        )?,
+                    // A missing field, or a null the field cannot hold, takes its default.
+                    let given = pos
+                        .map(|i| std::mem::replace(&mut entries[i].1, Val::Null))
+                        .filter(|v| !matches!(v, Val::Null) || f.default.is_none());
+                    let value = match given {
+                        Some(v) => to_avro(v, &f.schema, names, &p)?,
                         None => match (&f.default, to_avro(Val::Null, &f.schema, names, &p)) {
                             (_, Ok(null)) => null,
                             (Some(default), Err(_)) => {

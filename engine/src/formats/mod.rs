@@ -102,6 +102,10 @@ pub struct FormatOptions {
     /// `{"schema": <text>, "references": [{"name": .., "schema": <text>}]}` when it imports
     /// other schemas; records are read and written as its message (see `protobuf`).
     pub provided_schema: Option<serde_json::Value>,
+    /// AVRO: write with `provided_schema` too (a source whose `VALUE_SCHEMA_ID` /
+    /// `KEY_SCHEMA_ID` names the registered schema writes with that schema, as ksqlDB does),
+    /// instead of the schema derived from the columns.
+    pub write_provided_schema: bool,
     /// AVRO only: payloads carry Confluent's wire header (magic byte 0 and a 4-byte schema id)
     /// before the Avro datum, as schema-registry clients write them. Written with id 0.
     /// (PROTOBUF and JSON_SR always carry it; PROTOBUF_NOSR never does.)

@@ -766,6 +766,32 @@ fn avro_round_trips_logical_json() {
 }
 
 #[test]
+fn avro_writes_with_a_registered_schema_named_by_id() {
+    // A non-optional long with a default: a null takes the default.
+    let registered = json!({"type": "record", "name": "Test", "fields": [
+        {"name": "ID", "type": "string"},
+        {"name": "N", "type": "long", "default": 10}
+    ]});
+    let opts = FormatOptions {
+        provided_schema: Some(registered),
+        write_provided_schema: true,
+        ..FormatOptions::value()
+    };
+    let f = make(
+        "AVRO",
+        &opts,
+        &[("ID", DataType::Utf8), ("N", DataType::Int64)],
+    );
+    let p = encode_one(f.as_ref(), vec![Val::Str("abc".into()), Val::Null]).unwrap();
+    // Plain (not union) fields: the string's length, its bytes, then the long 10.
+    assert_eq!(p, vec![6, b'a', b'b', b'c', 20]);
+    assert_eq!(
+        f.payload_to_json(Some(&p)).unwrap(),
+        json!({"ID": "abc", "N": 10})
+    );
+}
+
+#[test]
 fn avro_reads_with_provided_writer_schema() {
     // anonymous primitive with coercion into STRING
     let opts = FormatOptions {

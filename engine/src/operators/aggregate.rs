@@ -597,7 +597,12 @@ impl Operator for Aggregate {
                 args.push(row_values(&cols[at..at + c.args.len()], row)?);
                 at += c.args.len();
             }
-            let gk = key_rows.row(row).as_ref().to_vec();
+            // No GROUP BY (a transient aggregate over everything): one group.
+            let gk = if n_keys == 0 {
+                Vec::new()
+            } else {
+                key_rows.row(row).as_ref().to_vec()
+            };
 
             if let Some(sk) = &source_keys {
                 // Table input: retract the previous row of this source key, then add.

@@ -172,6 +172,10 @@ pub fn conform(array: ArrayRef, dt: &DataType) -> Result<ArrayRef> {
     if array.data_type() == dt {
         return Ok(array);
     }
+    // Structs match fields by name (a missing field is null), which Arrow's cast does not.
+    if matches!(dt, DataType::Struct(_)) {
+        return Ok(crate::expr::cast::cast(&array, dt)?);
+    }
     Ok(arrow::compute::cast(&array, dt)?)
 }
 

@@ -67,6 +67,7 @@ fn options(
     if info.name == "AVRO" {
         o.provided_schema = schemas.get(&(entry.topic.clone(), is_key)).cloned();
         o.confluent_framing = true;
+        o.write_provided_schema = info.properties.contains_key("schemaId");
     }
     o.nullable_representation = info.properties.get("nullableRepresentation").cloned();
     // PROTOBUF: a topic's registered .proto schema is its writer schema, except for a query's

@@ -20,9 +20,11 @@ use super::commands::{self, Command};
 use super::describe;
 use super::error::{EngineError, Result};
 use super::insert::insert_values;
+use super::materialized::Materialization;
 use super::pipeline;
 use super::print::TopicPrinter;
 use super::processing_log::{PROCESSING_LOG_DDL, PROCESSING_LOG_STREAM};
+use super::pull;
 use super::push::PushQuery;
 use super::query::PersistentQuery;
 use super::transient::{self, QueryRows};
@@ -232,6 +234,15 @@ impl Engine {
                 self.analyzer.set_property(k, v);
             }
             self.replay_query_id = c.query_id.clone();
+            // New queries never reuse a recorded id (its consumer offsets and state).
+            if let Some(n) = c
+                .query_id
+                .as_deref()
+                .and_then(|id| id.rsplit('_').next())
+                .and_then(|n| n.parse::<u64>().ok())
+            {
+                self.query_counter = self.query_counter.max(n + 1);
+            }
             if let Err(e) = self.execute(&c.sql) {
                 self.replaying = false;
                 return Err(EngineError::CommandTopic(format!(
@@ -568,7 +579,20 @@ impl Engine {
                     let q = PushQuery::new(&self.log, p, earliest)?;
                     return Ok(StatementResult::Push(Box::new(q)));
                 }
-                let rows = transient::run(&self.log, p, pull, earliest)?;
+                if pull && p.source.codec.entry.is_table() && p.join.is_none() {
+                    pull::check(&plan, &p.source.codec.entry, self.analyzer.properties())?;
+                }
+                // A pull query over a CTAS table answers from its materialization.
+                let materialized = self
+                    .queries
+                    .values()
+                    .find(|q| q.sink_name == p.source.codec.entry.name)
+                    .and_then(|q| q.materialized())
+                    .filter(|_| pull && p.join.is_none());
+                let rows = match materialized {
+                    Some(m) => pull::run(m, p, &plan, &self.registry)?,
+                    None => transient::run(&self.log, p, pull, earliest)?,
+                };
                 Ok(StatementResult::Rows(rows))
             }
             AnalyzedStatement::DropSource { entry: None, .. } => Ok(StatementResult::Nothing),
@@ -603,6 +627,10 @@ impl Engine {
                 }
                 for w in writers {
                     self.queries.remove(&w);
+                    if let Some(state) = &self.state {
+                        // The table's rows go with it (the query's handle is dropped above).
+                        let _ = Materialization::drop(state, &w);
+                    }
                 }
                 if delete_topic && !self.replaying {
                     let _ = self.log.delete_topic(&entry.topic);
@@ -708,7 +736,9 @@ impl Engine {
         let sink_topic = self
             .log
             .topic_or_create(&sink.topic, TopicConfig::new(partitions))?;
-        if has_state(plan) && self.state.is_none() {
+        // Stateful operators and the materialization of a CTAS table live in the state store.
+        let stateful = has_state(plan) || sink.is_table();
+        if stateful && self.state.is_none() {
             let mut options = brook_state::StateOptions::default();
             if !self.options.fsync_state {
                 options.changelog_config.flush_messages = None;
@@ -719,6 +749,9 @@ impl Engine {
                 options,
             )?);
         }
+        // CREATE OR REPLACE keeps the query id: the query it replaces lets go of its state
+        // stores first, so the new one opens (and continues) them.
+        self.queries.remove(&id);
         let query = PersistentQuery::new(
             id.clone(),
             text.to_string(),
@@ -726,11 +759,7 @@ impl Engine {
             self.log.clone(),
             sink_topic,
             &self.schemas,
-            if has_state(plan) {
-                self.state.as_ref()
-            } else {
-                None
-            },
+            if stateful { self.state.as_ref() } else { None },
         )?;
         let mut query = query;
         let caching_off = [

@@ -4,8 +4,9 @@
 //!
 //! Files: `engine.rs` (the engine and statement dispatch), `commands.rs` (the command
 //! topic), `query.rs` (a persistent query), `pipeline.rs` (plan → operators), `codec.rs`
-//! (records ↔ rows), `insert.rs` (INSERT VALUES), `transient.rs` (SELECT run to completion), `push.rs` (live
-//! push queries), `print.rs` (PRINT), `describe.rs` (DESCRIBE), `rows.rs`,
+//! (records ↔ rows), `insert.rs` (INSERT VALUES), `transient.rs` (SELECT run to completion),
+//! `materialized.rs` (a CTAS table's rows in the state store), `pull.rs` (pull queries over
+//! them), `push.rs` (live push queries), `print.rs` (PRINT), `describe.rs` (DESCRIBE), `rows.rs`,
 //! `processing_log.rs`, `error.rs`.
 
 pub mod codec;
@@ -14,9 +15,11 @@ pub mod describe;
 pub mod engine;
 pub mod error;
 pub mod insert;
+pub mod materialized;
 pub mod pipeline;
 pub mod print;
 pub mod processing_log;
+pub mod pull;
 pub mod push;
 pub mod query;
 pub mod rows;

@@ -11,12 +11,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use brook_log::{Log, ReadLimit, Topic};
+use brook_log::{Log, ReadLimit, Record, Topic};
 
 use super::codec::{ProvidedSchemas, SourceCodec};
 use super::error::{EngineError, Result};
+use super::materialized::Materialization;
 use super::pipeline::{run_operators, Pipeline};
 use super::processing_log::{self, ProcessingError};
+use crate::formats::windowed::WindowType;
 
 /// Records read per partition per micro-batch.
 pub const DEFAULT_BATCH_RECORDS: usize = 8192;
@@ -50,6 +52,8 @@ pub struct PersistentQuery {
     uncommitted: bool,
     /// For a query with joins: every topic it reads (the source topic first). Empty otherwise.
     joined: Vec<JoinedTopic>,
+    /// The current rows of the table a CTAS writes, for pull queries (see `materialized`).
+    materialized: Option<Materialization>,
 }
 
 /// A topic a query with joins reads, and the pipeline inputs over it.
@@ -88,6 +92,15 @@ impl PersistentQuery {
             .clone()
             .expect("persistent queries have a sink");
         let sink_codec = SourceCodec::new(&sink, schemas)?;
+        let materialized = match state {
+            Some(stores) if sink.is_table() => Some(Materialization::open(
+                stores,
+                &id,
+                sink_topic.partition_count(),
+                sink_codec.window_type(),
+            )?),
+            _ => None,
+        };
         let source_topic = log.topic(&pipeline.source.codec.entry.topic)?;
         let mut positions = BTreeMap::new();
         for p in 0..source_topic.partition_count() {
@@ -138,6 +151,7 @@ impl PersistentQuery {
             last_commit: std::time::Instant::now(),
             uncommitted: false,
             joined,
+            materialized,
         })
     }
 
@@ -192,6 +206,9 @@ impl PersistentQuery {
         self.failed += errors.len() as u64;
         self.processed += total as u64;
         self.pipeline.for_each_operator(&mut |op| op.commit())?;
+        if let Some(m) = &mut self.materialized {
+            m.commit()?;
+        }
         let offsets: Vec<(String, u32, u64)> = self
             .joined
             .iter()
@@ -220,13 +237,21 @@ impl PersistentQuery {
     }
 
     /// Writes rows to the sink topic; rows that cannot be encoded are reported in `errors`.
-    fn produce(&self, out: &super::rows::Rows, errors: &mut Vec<ProcessingError>) -> Result<()> {
+    /// The table's materialization (a CTAS) follows what is written.
+    fn produce(
+        &mut self,
+        out: &super::rows::Rows,
+        errors: &mut Vec<ProcessingError>,
+    ) -> Result<()> {
         if out.is_empty() {
             return Ok(());
         }
         match self.sink_codec.encode(out) {
             Ok(recs) => {
-                self.sink_topic.produce(&recs)?;
+                produce(&self.sink_topic, &self.sink_codec, &recs)?;
+                if let Some(m) = &mut self.materialized {
+                    m.apply(&recs);
+                }
             }
             Err(e) => errors.push(ProcessingError::row(format!(
                 "Error serializing rows for {}: {e}",
@@ -243,6 +268,11 @@ impl PersistentQuery {
         for op in self.pipeline.operators.iter_mut() {
             op.enable_record_cache(max_keys);
         }
+    }
+
+    /// The current rows of the table this query writes, when it is a CTAS run with state.
+    pub fn materialized(&self) -> Option<&Materialization> {
+        self.materialized.as_ref()
     }
 
     /// The source topic's name.
@@ -318,6 +348,9 @@ impl PersistentQuery {
             op.note_offsets(&positions);
             op.commit()?;
         }
+        if let Some(m) = &mut self.materialized {
+            m.commit()?;
+        }
         let offsets: Vec<(String, u32, u64)> = self
             .positions
             .iter()
@@ -347,4 +380,31 @@ impl PersistentQuery {
             .iter()
             .all(|p| self.positions.get(&p.id()).copied().unwrap_or(0) >= p.end_offset())
     }
+}
+
+/// Writes a query's output records to its sink topic. Keys pick partitions as Kafka's
+/// default partitioner does, except windowed keys, which Kafka Streams partitions by the key
+/// without its window (`WindowedStreamPartitioner`), so every window of a key lands on the
+/// key's partition.
+fn produce(topic: &Topic, codec: &SourceCodec, records: &[Record]) -> Result<()> {
+    let trailer = match codec.window_type() {
+        None => {
+            topic.produce(records)?;
+            return Ok(());
+        }
+        Some(WindowType::Time) => 8,
+        Some(WindowType::Session) => 16,
+    };
+    let mut by_partition: BTreeMap<u32, Vec<Record>> = BTreeMap::new();
+    for r in records {
+        let p = match r.key.as_deref() {
+            Some(k) if k.len() >= trailer => topic.partition_for_key(&k[..k.len() - trailer]),
+            _ => 0,
+        };
+        by_partition.entry(p).or_default().push(r.clone());
+    }
+    for (p, rs) in by_partition {
+        topic.append(p, &rs)?;
+    }
+    Ok(())
 }

@@ -21,6 +21,9 @@ pub struct QueryRows {
     /// Output columns (keys, then values).
     pub schema: Schema,
     pub batches: Vec<RecordBatch>,
+    /// Per row, across the batches in order: whether the row is a table change deleting its
+    /// key (push queries over tables). Empty when no row is.
+    pub tombstones: Vec<bool>,
 }
 
 impl QueryRows {
@@ -39,11 +42,13 @@ pub fn run(
     let entry = pipeline.source.codec.entry.clone();
     let topic = log.topic(&entry.topic)?;
     let mut batches = Vec::new();
+    let mut tombstones: Vec<bool> = Vec::new();
     let mut errors: Vec<ProcessingError> = Vec::new();
     if !pull && !from_beginning {
         return Ok(QueryRows {
             schema: pipeline.output.clone(),
             batches,
+            tombstones: Vec::new(),
         });
     }
     if pipeline.join.is_some() {
@@ -57,6 +62,10 @@ pub fn run(
             let Some(last) = chunk.last() else { break };
             from = last.offset + 1;
             records.extend(chunk);
+        }
+        if entry.is_table() {
+            // A table record without a key is invalid (ksqlDB drops it).
+            records.retain(|r| r.key.is_some());
         }
         if pull && entry.is_table() {
             // The table's current state: the latest record per key, tombstones removing it.
@@ -73,22 +82,38 @@ pub fn run(
         }
         for chunk in records.chunks(8192) {
             let src = &pipeline.source;
-            let rows = src
+            let mut rows = src
                 .codec
                 .decode(&src.schema, &src.arrow, p.id(), chunk, &mut errors)?;
+            if !entry.is_table() {
+                // A stream record without a value is no row (ksqlDB ignores it).
+                let keep: Vec<bool> = rows.deletes.iter().map(|d| !d).collect();
+                rows = rows.filter(&arrow::array::BooleanArray::from(keep))?;
+            }
             let out = run_operators(&mut pipeline.operators, rows, &mut errors)?;
-            if !out.is_empty() {
+            if out.is_empty() {
+                continue;
+            }
+            if pull {
                 let keep: Vec<bool> = out.deletes.iter().map(|d| !d).collect();
                 let out = out.filter(&arrow::array::BooleanArray::from(keep))?;
                 if !out.is_empty() {
                     batches.push(out.batch);
                 }
+            } else {
+                // A push query over a table shows deletions as tombstone rows.
+                tombstones.extend(out.deletes.iter().copied());
+                batches.push(out.batch);
             }
         }
+    }
+    if !tombstones.contains(&true) {
+        tombstones.clear();
     }
     Ok(QueryRows {
         schema: pipeline.output.clone(),
         batches,
+        tombstones,
     })
 }
 
@@ -143,5 +168,6 @@ fn run_joined(
     Ok(QueryRows {
         schema: pipeline.output.clone(),
         batches,
+        tombstones: Vec::new(),
     })
 }

@@ -1,4 +1,5 @@
-//! `brook test PATH...`: runs ksqlDB-format conformance files (files or directories) and
+//! `brook test PATH...`: runs ksqlDB-format conformance files (files or directories; REST
+//! cases, with `responses` to check, run as `brook_engine::conformance::rest` runs them) and
 //! prints one line per case (`PASS|FAIL|SKIP <file> :: <case> [:: reason]`, the reason of a
 //! failure below it, expected vs actual), a summary per file and the closing line
 //! `N passed, M failed, K skipped`. `--json FILE` writes every result.

@@ -52,6 +52,9 @@ pub(crate) struct ExprTyper<'a> {
     /// Whether aggregate calls are allowed here.
     pub allow_aggregates: bool,
     pub allow_table_functions: bool,
+    /// A pull query's WHERE over a table: its key columns, whose IN-list values must convert
+    /// to the key's type (ksqlDB words that failure after the key column).
+    pub pull_keys: Vec<(String, SqlType)>,
     lambda_vars: Vec<(String, SqlType)>,
     /// The aggregate call being typed (aggregates do not nest).
     outer_aggregate: Option<String>,
@@ -71,6 +74,7 @@ impl<'a> ExprTyper<'a> {
             clause,
             allow_aggregates: false,
             allow_table_functions: false,
+            pull_keys: Vec::new(),
             lambda_vars: Vec::new(),
             outer_aggregate: None,
         }
@@ -368,6 +372,23 @@ impl<'a> ExprTyper<'a> {
                 let mut items = Vec::new();
                 for it in list {
                     let t = self.type_expr(it)?;
+                    let key = match &x.kind {
+                        K::Column(c) => self.pull_keys.iter().find(|(n, _)| *n == c.name),
+                        _ => None,
+                    };
+                    if let (Some((name, ty)), false) = (key, comparable(&x.ty, &t.ty, BinaryOp::Eq))
+                    {
+                        return err(
+                            it.span,
+                            format!(
+                                "'{}' can not be converted to the type of the key column: {name} {ty} KEY",
+                                match &it.kind {
+                                    ExprKind::Literal(Literal::String(s)) => s.clone(),
+                                    _ => it.to_string(),
+                                }
+                            ),
+                        );
+                    }
                     if !comparable(&x.ty, &t.ty, BinaryOp::Eq) {
                         return err(
                             it.span,

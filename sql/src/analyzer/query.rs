@@ -301,9 +301,6 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             return err(q.span, "Pull queries don't support PARTITION BY clauses. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.");
         }
     }
-    if pull && first.kind == SourceKind::Table && !first.from_query && !first.read_only {
-        return err(q.from.source.span, format!("The `{0}` table isn't queryable. To derive a queryable table, you can do 'CREATE TABLE QUERYABLE_{0} AS SELECT * FROM {0}'. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.", first.name));
-    }
     if persistent && first.window.is_some() && first.kind == SourceKind::Table {
         return err(
             q.from.source.span,
@@ -314,6 +311,12 @@ pub(crate) fn analyze_query<C: CatalogMut>(
     // ---- WHERE -------------------------------------------------------------------------
     if let Some(w) = &q.where_clause {
         let mut t = ExprTyper::new(&where_scope, functions, &custom, "WHERE");
+        if pull && first.kind == SourceKind::Table && !multi {
+            t.pull_keys = first
+                .key_columns()
+                .map(|c| (c.name.clone(), c.ty.clone()))
+                .collect();
+        }
         let windowed_query = q.window.is_some();
         let pred = t.type_expr(w).map_err(|e| {
             match ["WINDOWSTART", "WINDOWEND"].iter().find(|n| {
@@ -427,9 +430,12 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                     ..c.clone()
                 });
             }
+            // A transient query over a windowed source shows the window bounds after the
+            // key columns, as ksqlDB does.
             if entry.window.is_some() && !persistent && !multi {
-                out.push(pseudo(Some(alias), "WINDOWSTART", SqlType::BigInt));
-                out.push(pseudo(Some(alias), "WINDOWEND", SqlType::BigInt));
+                let at = start + entry.columns.iter().filter(|c| c.is_key()).count();
+                out.insert(at, pseudo(Some(alias), "WINDOWEND", SqlType::BigInt));
+                out.insert(at, pseudo(Some(alias), "WINDOWSTART", SqlType::BigInt));
             }
             // Persistent joins of windowed sources carry each side's window bounds too,
             // after its key.
@@ -1376,8 +1382,23 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             .unwrap_or(usize::MAX)
     };
     key_columns.sort_by_key(|c| key_rank(c));
-    let mut out_cols = key_columns.clone();
-    out_cols.extend(value_columns.iter().cloned());
+    let out_cols = if persistent {
+        let mut cols = key_columns.clone();
+        cols.extend(value_columns.iter().cloned());
+        cols
+    } else {
+        // A transient query's rows keep the select list's order (ksqlDB's header does).
+        named
+            .iter()
+            .filter_map(|n| {
+                key_columns
+                    .iter()
+                    .chain(value_columns.iter())
+                    .find(|c| c.name == n.name)
+                    .cloned()
+            })
+            .collect()
+    };
     plan = LogicalPlan {
         schema: Schema::new(out_cols.clone()),
         node: Node::Project {
@@ -1393,6 +1414,12 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                 limit: l,
             },
         };
+    }
+
+    // Whether the table can serve pull queries is known once the query is otherwise valid
+    // (ksqlDB reports analysis errors, e.g. duplicate columns, first).
+    if pull && first.kind == SourceKind::Table && !first.from_query && !first.read_only {
+        return err(q.from.source.span, format!("The `{0}` table isn't queryable. To derive a queryable table, you can do 'CREATE TABLE QUERYABLE_{0} AS SELECT * FROM {0}'. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.", first.name));
     }
 
     // ---- sink --------------------------------------------------------------------------

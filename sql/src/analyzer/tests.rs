@@ -211,6 +211,36 @@ fn rejects_with_ksqldb_messages() {
 }
 
 #[test]
+fn pull_query_key_values_must_convert_to_the_key_type() {
+    let counts = format!(
+        "{CLICKS}CREATE TABLE counts AS SELECT user_id, COUNT(*) AS n FROM clicks GROUP BY user_id;\n"
+    );
+    let e = run_err(&format!(
+        "{counts}SELECT * FROM counts WHERE user_id IN ('10', 8);"
+    ));
+    assert_eq!(
+        e,
+        "'10' can not be converted to the type of the key column: USER_ID INTEGER KEY"
+    );
+    // Elsewhere (a push query) the comparison is a plain type error.
+    let e = run_err(&format!(
+        "{counts}SELECT * FROM counts WHERE user_id IN ('10', 8) EMIT CHANGES;"
+    ));
+    assert!(
+        e.starts_with("invalid input syntax for type INTEGER"),
+        "{e}"
+    );
+    // Analysis errors come before whether the table can be queried at all.
+    let e = run_err(
+        "CREATE TABLE t (id INT PRIMARY KEY, v STRING) WITH (kafka_topic='t', value_format='JSON');\nSELECT v, v FROM t WHERE id = 1;",
+    );
+    assert!(
+        e.starts_with("Duplicate value columns found in schema"),
+        "{e}"
+    );
+}
+
+#[test]
 fn errors_render_with_a_caret() {
     let sql = format!("{CLICKS}SELECT nope FROM clicks EMIT CHANGES;");
     let mut a = Analyzer::new(Funcs);

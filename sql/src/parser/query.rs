@@ -7,6 +7,7 @@ use crate::ast::{
     AliasedSource, Emit, Expr, Join, JoinType, JoinWindow, JoinWindowSize, Query, Relation,
     SelectItem, WindowExpr, WindowKind,
 };
+use crate::error::ParseErrorKind;
 
 impl Parser<'_> {
     /// `SELECT ... FROM ... [WINDOW ...] [WHERE ...] [GROUP BY ...] [PARTITION BY ...]
@@ -58,6 +59,16 @@ impl Parser<'_> {
             None
         };
         let limit = if self.eat_kw("LIMIT") {
+            if emit.is_none()
+                && matches!(self.peek(), Tok::Minus)
+                && matches!(self.peek_nth(1), Tok::Number(_))
+            {
+                return Err(self.error_at(
+                    self.span(),
+                    ParseErrorKind::Invalid,
+                    "Pull queries don't support negative integers in the LIMIT clause. See https://cnfl.io/queries for more info.".into(),
+                ));
+            }
             Some(self.parse_count("a row count")?.0)
         } else {
             None

@@ -1,0 +1,750 @@
+//! rest.rs runs the REST conformance cases (`rest-query-validation-tests`): statements whose
+//! responses are checked, as ksqlDB's `RestTestExecutor` runs them against a server.
+//!
+//! The steps, in ksqlDB's order:
+//! 1. The statements before the first one starting with `SELECT ` are "admin" statements,
+//!    run in order. Each yields one `admin` response (an entity such as `currentStatus`),
+//!    except `INSERT ... VALUES`, `SET`/`UNSET` and `DEFINE`/`UNDEFINE`, which yield none (as
+//!    ksqlDB's server returns no entity for them). A failing admin statement ends the case:
+//!    it passes when the case expects that error (`expectedError.message` contained in ours).
+//! 2. The inputs are appended and the persistent queries run until idle.
+//! 3. Each query statement yields a `query` response: a `header` (`schema` in ksqlDB's form:
+//!    key columns marked `KEY` for pull queries over tables, none for streams and push
+//!    queries), one `row` per result row (`columns`, and `tombstone` for deletions), and a
+//!    `finalMessage`: `Limit Reached` after a push query or a pull query over a stream that
+//!    hit its `LIMIT`, else `Query Completed` after a pull query over a stream. A failing
+//!    query must be the expected error.
+//!    Statements that do not parse fail as the REST API words it (`line L:C: ...`).
+//! 4. Expected `outputs` are checked like the query-validation runner checks them, then each
+//!    expected response against the actual one at the same index. As ksqlDB's harness does,
+//!    an expected object only names the fields it checks (`key|startsWith` compares a
+//!    prefix), a query response must have exactly as many entries, and — unless the case sets
+//!    `outputConditions.verifyOrder` — the rows' `columns` are compared as a multiset.
+//!
+//! Cases with `testPullWithProtoFormat` then run each query again for its `/query-stream`
+//! response in PROTOBUF (`queryProto`, see `proto_response`): the header's `protoSchema`
+//! and the final message must be equal, the rows' text equal as sorted lists.
+
+use serde_json::{json, Map, Value};
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{Field, Schema as ArrowSchema};
+use brook_log::TopicConfig;
+use brook_qtt::CaseVariant;
+use brook_sql::ast::{Literal, StatementKind};
+use brook_sql::plan::{ColumnRole, Schema};
+
+use super::compare::json_equal;
+use super::proto_response::{proto_row, proto_schema};
+use super::{check_outputs, feed_inputs, indent, open_case_engine, Outcome};
+use crate::formats::{self, FormatOptions};
+use crate::runtime::{Engine, QueryRows, StatementResult};
+
+/// Partitions of the topics ksqlDB's REST harness creates for a case's statements.
+const HARNESS_PARTITIONS: u32 = 4;
+
+/// Whether a case is a REST case: it expects responses or a REST error, or runs queries.
+pub fn is_rest_case(case: &CaseVariant) -> bool {
+    case.case.get("responses").is_some()
+        || case.case.get("expectedError").is_some()
+        || case.statements.iter().any(|s| s.starts_with("SELECT "))
+}
+
+/// One response of the server, as ksqlDB's REST API writes it.
+#[derive(Debug, Clone)]
+enum Response {
+    Admin(Value),
+    Query(Vec<Value>),
+    /// A query's `/query-stream` response in PROTOBUF: rows in protobuf text format.
+    QueryProto(Vec<Value>),
+}
+
+impl Response {
+    fn kind(&self) -> &'static str {
+        match self {
+            Response::Admin(_) => "admin",
+            Response::Query(_) => "query",
+            Response::QueryProto(_) => "queryProto",
+        }
+    }
+
+    fn render(&self) -> String {
+        match self {
+            Response::Admin(v) => format!("admin {v}"),
+            Response::Query(rows) | Response::QueryProto(rows) => {
+                let mut s = format!("{} [", self.kind());
+                for r in rows {
+                    s.push_str("\n  ");
+                    s.push_str(&r.to_string());
+                }
+                s.push_str("\n]");
+                s
+            }
+        }
+    }
+}
+
+/// What one statement did: a response, no response, or an error.
+enum StatementOutcome {
+    Response(Response),
+    NoResponse,
+    Error(String),
+}
+
+/// Runs a REST case.
+pub fn run(case: &CaseVariant) -> Outcome {
+    let c = &case.case;
+    // The statements create their topics (see `execute`), as ksqlDB's harness does.
+    let (_dir, mut engine) = match open_case_engine(case, false) {
+        Ok(x) => x,
+        Err(o) => return o,
+    };
+    // ksqlDB's REST harness runs its server with `auto.offset.reset=earliest`, so push
+    // queries see the inputs produced before them.
+    let offset_set = ["auto.offset.reset", "ksql.streams.auto.offset.reset"]
+        .iter()
+        .any(|k| c.get("properties").and_then(|p| p.get(*k)).is_some());
+    if !offset_set {
+        engine.set_property("auto.offset.reset", "earliest");
+    }
+    let expected_error = case
+        .expected_error()
+        .and_then(|e| e.get("message"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let error_matches = |e: &str| expected_error.as_deref().is_some_and(|m| e.contains(m));
+    let first_query = case
+        .statements
+        .iter()
+        .position(|s| s.starts_with("SELECT "))
+        .unwrap_or(case.statements.len());
+    if let Some(i) = case.statements[first_query..]
+        .iter()
+        .position(|s| !s.starts_with("SELECT "))
+    {
+        return Outcome::Skip(format!(
+            "statement {} follows queries but is not a query (ksqlDB's harness refuses such cases)",
+            first_query + i
+        ));
+    }
+
+    let mut responses: Vec<Response> = Vec::new();
+    for sql in &case.statements[..first_query] {
+        match execute(&mut engine, sql, false) {
+            StatementOutcome::Response(r) => responses.push(r),
+            StatementOutcome::NoResponse => {}
+            StatementOutcome::Error(e) => {
+                return match &expected_error {
+                    Some(_) if error_matches(&e) => Outcome::Pass,
+                    Some(m) => Outcome::Fail(format!(
+                        "expected an error containing:\n  {}\ngot:\n  {}",
+                        indent(m),
+                        indent(&e)
+                    )),
+                    None => Outcome::Fail(format!("statement failed: {sql}\n  {}", indent(&e))),
+                };
+            }
+        }
+    }
+
+    if let Err(e) = feed_inputs(&mut engine, c) {
+        return Outcome::Fail(e);
+    }
+
+    let mut query_succeeded = false;
+    let mut query_failed = false;
+    for sql in &case.statements[first_query..] {
+        match execute(&mut engine, sql, false) {
+            StatementOutcome::Response(r) => {
+                query_succeeded = true;
+                responses.push(r);
+            }
+            StatementOutcome::NoResponse => {}
+            StatementOutcome::Error(e) => {
+                query_failed = true;
+                match &expected_error {
+                    Some(_) if error_matches(&e) => {}
+                    Some(m) => {
+                        return Outcome::Fail(format!(
+                            "expected an error containing:\n  {}\ngot:\n  {}",
+                            indent(m),
+                            indent(&e)
+                        ))
+                    }
+                    None => return Outcome::Fail(format!("query failed: {sql}\n  {}", indent(&e))),
+                }
+            }
+        }
+    }
+    // ksqlDB's harness then sends each query again to /query-stream asking for PROTOBUF;
+    // the queries that fail give no response.
+    if c.get("testPullWithProtoFormat") == Some(&Value::Bool(true)) {
+        for sql in &case.statements[first_query..] {
+            if let StatementOutcome::Response(r) = execute(&mut engine, sql, true) {
+                responses.push(r);
+            }
+        }
+    }
+    if let Some(m) = &expected_error {
+        if query_succeeded || !query_failed {
+            return Outcome::Fail(format!(
+                "expected the last statement to fail with an error containing:\n  {}\nbut it succeeded",
+                indent(m)
+            ));
+        }
+    }
+    if let Err(e) = check_outputs(&engine, c) {
+        return Outcome::Fail(e);
+    }
+    let verify_order = c
+        .get("outputConditions")
+        .and_then(|o| o.get("verifyOrder"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let expected: Vec<&Value> = c
+        .get("responses")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
+    match verify_responses(&responses, &expected, &case.statements, verify_order) {
+        Ok(()) => Outcome::Pass,
+        Err(e) => Outcome::Fail(e),
+    }
+}
+
+/// Runs one statement and turns its result into the response ksqlDB's server would give.
+fn execute(engine: &mut Engine, sql: &str, proto: bool) -> StatementOutcome {
+    let pieces = match brook_sql::split_statements(sql) {
+        Ok(p) => p,
+        Err(e) => return StatementOutcome::Error(rest_parse_error(&e, sql)),
+    };
+    let mut last = StatementOutcome::NoResponse;
+    for piece in &pieces {
+        let st = match engine.parse_piece(piece) {
+            Ok(st) => st,
+            Err(e) => return StatementOutcome::Error(rest_parse_error(&e, sql)),
+        };
+        let query = match &st.kind {
+            StatementKind::Query(q) => {
+                let source = engine.catalog().sources.get(&q.from.source.name.value);
+                let single = q.from.joins.is_empty();
+                Some(QueryShape {
+                    pull: q.emit.is_none(),
+                    over_table: single && source.is_some_and(|s| s.is_table()),
+                    windowed: single && source.is_some_and(|s| s.window.is_some()),
+                    limit: q.limit,
+                })
+            }
+            _ => None,
+        };
+        // ksqlDB's REST harness creates the topics statements name with 4 partitions
+        // unless told otherwise (a case's `topics`, or PARTITIONS in the statement).
+        if let StatementKind::CreateSource(cs) = &st.kind {
+            if let (Some(Literal::String(topic)), None) = (
+                cs.properties.get("KAFKA_TOPIC"),
+                cs.properties.get("PARTITIONS"),
+            ) {
+                if engine.log().topic(topic).is_err() {
+                    let _ = engine
+                        .log()
+                        .topic_or_create(topic, TopicConfig::new(HARNESS_PARTITIONS));
+                }
+            }
+        }
+        let silent = matches!(
+            st.kind,
+            StatementKind::SetProperty { .. }
+                | StatementKind::UnsetProperty { .. }
+                | StatementKind::Define { .. }
+                | StatementKind::Undefine { .. }
+        );
+        let result = match engine.execute_statement(&st, piece.text, sql, "<input>") {
+            Ok(r) => r,
+            Err(e) => return StatementOutcome::Error(e.to_string()),
+        };
+        last = match (result, query) {
+            (StatementResult::Rows(rows), Some(shape)) if proto => {
+                match proto_query_response(&rows, shape) {
+                    Ok(r) => StatementOutcome::Response(Response::QueryProto(r)),
+                    Err(e) => StatementOutcome::Error(e),
+                }
+            }
+            (StatementResult::Rows(rows), Some(shape)) => match query_response(&rows, shape) {
+                Ok(r) => StatementOutcome::Response(Response::Query(r)),
+                Err(e) => StatementOutcome::Error(e),
+            },
+            (StatementResult::Inserted { .. }, _) => StatementOutcome::NoResponse,
+            (_, _) if silent => StatementOutcome::NoResponse,
+            (StatementResult::Table { .. } | StatementResult::Text(_), _) => {
+                StatementOutcome::Response(Response::Admin(
+                    json!({"@type": entity_type(&st.kind), "statementText": piece.text}),
+                ))
+            }
+            (StatementResult::Push(_) | StatementResult::Print(_), _) => StatementOutcome::Error(
+                "a live query or PRINT has no REST response in this runner".into(),
+            ),
+            (StatementResult::Message(m), _)
+            | (StatementResult::QueryStarted { message: m, .. }, _) => {
+                StatementOutcome::Response(Response::Admin(current_status(piece.text, &m)))
+            }
+            (StatementResult::Nothing, _) | (StatementResult::Rows(_), None) => {
+                StatementOutcome::Response(Response::Admin(current_status(piece.text, "")))
+            }
+        };
+    }
+    last
+}
+
+/// A statement that does not parse, as ksqlDB's REST API words it: `line L:C: ...` and the
+/// statement, then Brook's detail (what was expected).
+fn rest_parse_error(e: &brook_sql::ParseError, sql: &str) -> String {
+    match e.kind {
+        brook_sql::ParseErrorKind::Syntax => format!(
+            "line {}:{}: Syntax Error\n\nStatement: {sql}\n({})",
+            e.line, e.column, e.message
+        ),
+        _ => format!(
+            "line {}:{}: {}\n\nStatement: {sql}",
+            e.line, e.column, e.message
+        ),
+    }
+}
+
+fn current_status(statement: &str, message: &str) -> Value {
+    json!({
+        "@type": "currentStatus",
+        "statementText": statement,
+        "commandStatus": {"status": "SUCCESS", "message": message},
+    })
+}
+
+/// The `@type` of the entity ksqlDB returns for a listing statement.
+fn entity_type(kind: &StatementKind) -> &'static str {
+    use brook_sql::ast::ShowKind;
+    match kind {
+        StatementKind::Show(ShowKind::Streams { .. }) => "streams",
+        StatementKind::Show(ShowKind::Tables { .. }) => "tables",
+        StatementKind::Show(ShowKind::Topics { .. }) => "kafka_topics",
+        StatementKind::Show(ShowKind::Queries { .. }) => "queries",
+        StatementKind::Show(ShowKind::Properties) => "properties",
+        StatementKind::Show(ShowKind::Types) => "type_list",
+        StatementKind::Show(ShowKind::Variables) => "variables",
+        StatementKind::Show(ShowKind::Functions) => "function_names",
+        _ => "queryDescription",
+    }
+}
+
+/// What the response of a query depends on besides its rows.
+#[derive(Debug, Clone, Copy)]
+struct QueryShape {
+    pull: bool,
+    /// A single table in `FROM` (a pull query over it reports key columns as `KEY`).
+    over_table: bool,
+    /// A single windowed source in `FROM` (its window bounds are key columns).
+    windowed: bool,
+    limit: Option<u64>,
+}
+
+/// The `/query` response of a query: header, rows, final message.
+fn query_response(rows: &QueryRows, shape: QueryShape) -> Result<Vec<Value>, String> {
+    let mut out = vec![json!({"header": {
+        "queryId": "transient",
+        "schema": header_schema(&rows.schema, shape.pull && shape.over_table, shape.windowed),
+    }})];
+    let values = row_values(rows)?;
+    let n = values.len();
+    for (i, columns) in values.into_iter().enumerate() {
+        let mut row = Map::new();
+        row.insert("columns".into(), Value::Array(columns));
+        if rows.tombstones.get(i).copied().unwrap_or(false) {
+            row.insert("tombstone".into(), Value::Bool(true));
+        }
+        out.push(json!({ "row": row }));
+    }
+    if let Some(m) = final_message(shape, n) {
+        out.push(json!({ "finalMessage": m }));
+    }
+    Ok(out)
+}
+
+/// The final message of a query's response, if it has one.
+fn final_message(shape: QueryShape, rows: usize) -> Option<&'static str> {
+    let limit_reached = shape.limit.is_some_and(|l| rows as u64 >= l);
+    if (!shape.pull || !shape.over_table) && limit_reached {
+        Some("Limit Reached")
+    } else if shape.pull && !shape.over_table {
+        Some("Query Completed")
+    } else {
+        None
+    }
+}
+
+/// The `/query-stream` response of a query in PROTOBUF: the schema, rows as text.
+fn proto_query_response(rows: &QueryRows, shape: QueryShape) -> Result<Vec<Value>, String> {
+    let schema = proto_schema(&rows.schema)?;
+    let mut out = vec![json!({"header": {"queryId": "transient", "protoSchema": schema}})];
+    for batch in &rows.batches {
+        for i in 0..batch.num_rows() {
+            out.push(json!({ "row": proto_row(&rows.schema, batch, i) }));
+        }
+    }
+    if let Some(m) = final_message(shape, rows.num_rows()) {
+        out.push(json!({ "finalMessage": m }));
+    }
+    Ok(out)
+}
+
+/// A result schema as ksqlDB's header writes it: `` `ID` BIGINT KEY, `V` STRING``. Key
+/// columns (and the window bounds of a windowed table) say `KEY` only in pull queries over
+/// tables; header columns keep their role there too.
+pub fn header_schema(schema: &Schema, keys: bool, windowed: bool) -> String {
+    schema
+        .columns
+        .iter()
+        .map(|c| {
+            let mut s = format!("`{}` {}", c.name, c.ty);
+            let bound = windowed && (c.name == "WINDOWSTART" || c.name == "WINDOWEND");
+            if keys {
+                match &c.role {
+                    ColumnRole::Key => s.push_str(" KEY"),
+                    _ if bound => s.push_str(" KEY"),
+                    ColumnRole::Headers => s.push_str(" HEADERS"),
+                    ColumnRole::Header(k) => s.push_str(&format!(" HEADER('{k}')")),
+                    ColumnRole::Value | ColumnRole::Pseudo => {}
+                }
+            }
+            s
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Every row's values as the REST API writes them (ksqlDB's JSON forms: decimals as numbers,
+/// bytes as base64, structs and maps as objects).
+pub fn row_values(rows: &QueryRows) -> Result<Vec<Vec<Value>>, String> {
+    let mut out = Vec::new();
+    for batch in &rows.batches {
+        // Positional names: a result may repeat a column name.
+        let fields: Vec<Field> = batch
+            .schema()
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(i, f)| f.as_ref().clone().with_name(format!("c{i}")))
+            .collect();
+        let schema = std::sync::Arc::new(ArrowSchema::new(fields));
+        let renamed = RecordBatch::try_new(schema.clone(), batch.columns().to_vec())
+            .map_err(|e| e.to_string())?;
+        let json = formats::create(
+            "JSON",
+            &FormatOptions {
+                wrap_single_value: Some(true),
+                ..FormatOptions::value()
+            },
+            &schema,
+        )
+        .map_err(|e| e.to_string())?;
+        for payload in json.encode(&renamed).map_err(|e| e.to_string())? {
+            let obj: Value = match payload {
+                Some(p) => serde_json::from_slice(&p).map_err(|e| e.to_string())?,
+                None => Value::Null,
+            };
+            out.push(
+                (0..batch.num_columns())
+                    .map(|i| obj.get(format!("c{i}")).cloned().unwrap_or(Value::Null))
+                    .collect(),
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// Compares the responses with the expected ones, as ksqlDB's `RestTestExecutor` does.
+fn verify_responses(
+    actual: &[Response],
+    expected: &[&Value],
+    statements: &[String],
+    verify_order: bool,
+) -> Result<(), String> {
+    for (idx, exp) in expected.iter().enumerate() {
+        let Some((kind, payload)) = exp.as_object().and_then(|o| o.iter().next()) else {
+            return Err(format!("responses[{idx}] is not an object with one entry"));
+        };
+        let Some(act) = actual.get(idx) else {
+            return Err(format!(
+                "not enough responses: expected {}, got {}\nexpected responses[{idx}]: {}",
+                expected.len(),
+                actual.len(),
+                payload
+            ));
+        };
+        if kind != act.kind() {
+            return Err(format!(
+                "responses[{idx}]: expected a {kind} response, got:\n  {}",
+                indent(&act.render())
+            ));
+        }
+        let mismatch = |why: String| {
+            format!(
+                "{why}\nexpected responses[{idx}]: {}\nactual:   {}",
+                render_expected(kind, payload),
+                indent(&act.render())
+            )
+        };
+        let mut rows = RowMultiset::default();
+        match (act, payload) {
+            (Response::Admin(a), Value::Object(e)) => {
+                match_fields(
+                    a,
+                    e,
+                    statements,
+                    idx,
+                    &format!("responses[{idx}]->admin"),
+                    verify_order,
+                    &mut rows,
+                )
+                .map_err(mismatch)?;
+            }
+            (Response::Query(a), Value::Array(e)) => {
+                if a.len() != e.len() {
+                    return Err(mismatch(format!(
+                        "row count mismatch: expected {} entries, got {}",
+                        e.len(),
+                        a.len()
+                    )));
+                }
+                for (i, (ar, er)) in a.iter().zip(e).enumerate() {
+                    let Value::Object(er) = er else {
+                        return Err(format!("responses[{idx}]->query[{i}] is not an object"));
+                    };
+                    match_fields(
+                        ar,
+                        er,
+                        statements,
+                        idx,
+                        &format!("responses[{idx}]->query[{i}]"),
+                        verify_order,
+                        &mut rows,
+                    )
+                    .map_err(mismatch)?;
+                }
+            }
+            (Response::QueryProto(a), Value::Array(e)) => {
+                verify_proto(a, e, verify_order).map_err(mismatch)?;
+            }
+            _ => {
+                return Err(format!(
+                    "responses[{idx}]: malformed expected {kind} payload"
+                ))
+            }
+        }
+        rows.verify().map_err(mismatch)?;
+    }
+    Ok(())
+}
+
+/// ksqlDB's check of a PROTOBUF response: as many entries; the header's schema and the
+/// final message equal; the rows' text equal, sorted unless order is verified.
+fn verify_proto(actual: &[Value], expected: &[Value], verify_order: bool) -> Result<(), String> {
+    if actual.len() != expected.len() {
+        return Err(format!(
+            "row count mismatch: expected {} entries, got {}",
+            expected.len(),
+            actual.len()
+        ));
+    }
+    let find = |items: &[Value], key: &str| items.iter().find_map(|r| r.get(key).cloned());
+    let schema_of = |h: Option<Value>| h.and_then(|h| h.get("protoSchema").cloned());
+    let (a_schema, e_schema) = (
+        schema_of(find(actual, "header")),
+        schema_of(find(expected, "header")),
+    );
+    if e_schema.is_some() && a_schema != e_schema {
+        return Err(format!(
+            "Response mismatch at header->protoSchema: expected {}, got {}",
+            e_schema.unwrap_or(Value::Null),
+            a_schema.unwrap_or(Value::Null)
+        ));
+    }
+    if let Some(a) = find(actual, "finalMessage") {
+        let e = find(expected, "finalMessage");
+        if e.as_ref() != Some(&a) {
+            return Err(format!(
+                "Response mismatch at finalMessage: expected {}, got {a}",
+                e.unwrap_or(Value::Null)
+            ));
+        }
+    }
+    let rows = |items: &[Value]| -> Vec<String> {
+        items
+            .iter()
+            .filter_map(|r| r.get("row"))
+            .map(|r| match r {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect()
+    };
+    let (mut a, mut e) = (rows(actual), rows(expected));
+    if !verify_order {
+        a.sort();
+        e.sort();
+    }
+    if a != e {
+        return Err(format!(
+            "Response mismatch: rows differ\n  expected: {e:?}\n  actual:   {a:?}"
+        ));
+    }
+    Ok(())
+}
+
+fn render_expected(kind: &str, payload: &Value) -> String {
+    match payload {
+        Value::Array(items) => {
+            let mut s = format!("{kind} [");
+            for r in items {
+                s.push_str("\n  ");
+                s.push_str(&r.to_string());
+            }
+            s.push_str("\n]");
+            s
+        }
+        v => format!("{kind} {v}"),
+    }
+}
+
+/// Row `columns` seen when order is not verified: compared as multisets at the end.
+#[derive(Default)]
+struct RowMultiset {
+    actual: Vec<(Value, String)>,
+    expected: Vec<Value>,
+}
+
+impl RowMultiset {
+    fn verify(&self) -> Result<(), String> {
+        let mut unmatched: Vec<&Value> = self.expected.iter().collect();
+        for (a, path) in &self.actual {
+            match unmatched.iter().position(|e| json_equal(e, a)) {
+                Some(i) => {
+                    unmatched.remove(i);
+                }
+                None => {
+                    return Err(format!(
+                        "Response mismatch at {path}: row {a} is not among the expected rows"
+                    ))
+                }
+            }
+        }
+        if let Some(e) = unmatched.first() {
+            return Err(format!("expected row {e} is missing"));
+        }
+        Ok(())
+    }
+}
+
+/// ksqlDB's `matchResponseFields`: every field the expected object names must be in the
+/// actual one, equal (or, for `name|startsWith`, a prefix); objects recurse.
+fn match_fields(
+    actual: &Value,
+    expected: &Map<String, Value>,
+    statements: &[String],
+    idx: usize,
+    path: &str,
+    verify_order: bool,
+    rows: &mut RowMultiset,
+) -> Result<(), String> {
+    for (k, ev) in expected {
+        let (key, starts_with) = match k.split_once('|') {
+            Some((key, op)) if op.eq_ignore_ascii_case("startsWith") => (key, true),
+            Some((key, _)) => (key, false),
+            None => (k.as_str(), false),
+        };
+        let Some(av) = actual.get(key) else {
+            return Err(format!("Response mismatch at {path}: no field {key}"));
+        };
+        let new_path = format!("{path}->{key}");
+        // `{STATEMENT}` in an expected string is the statement at the response's index.
+        let ev = match (ev, statements.get(idx)) {
+            (Value::String(s), Some(st)) => Value::String(s.replace("{STATEMENT}", st)),
+            (v, _) => v.clone(),
+        };
+        match &ev {
+            Value::Object(eo) => {
+                match_fields(av, eo, statements, idx, &new_path, verify_order, rows)?;
+            }
+            Value::String(es) if starts_with => {
+                if !av.as_str().is_some_and(|a| a.starts_with(es.as_str())) {
+                    return Err(format!(
+                        "Response mismatch at {new_path}: expected a string starting with {es:?}, got {av}"
+                    ));
+                }
+            }
+            _ if !verify_order
+                && new_path.contains("query")
+                && new_path.contains("row")
+                && key.eq_ignore_ascii_case("columns") =>
+            {
+                rows.actual.push((av.clone(), new_path));
+                rows.expected.push(ev.clone());
+            }
+            _ => {
+                if !json_equal(&ev, av) {
+                    return Err(format!(
+                        "Response mismatch at {new_path}: expected {ev}, got {av}"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use brook_sql::plan::{Column, SqlType};
+
+    #[test]
+    fn header_marks_keys_only_when_asked() {
+        let schema = Schema::new(vec![
+            Column::new("ID", SqlType::BigInt, ColumnRole::Key),
+            Column::new("V", SqlType::String, ColumnRole::Value),
+        ]);
+        assert_eq!(
+            header_schema(&schema, true, false),
+            "`ID` BIGINT KEY, `V` STRING"
+        );
+        assert_eq!(
+            header_schema(&schema, false, false),
+            "`ID` BIGINT, `V` STRING"
+        );
+    }
+
+    #[test]
+    fn rows_compare_as_multisets_and_fields_partially() {
+        let actual = vec![Response::Query(vec![
+            json!({"header": {"queryId": "q", "schema": "`A` INTEGER"}}),
+            json!({"row": {"columns": [2]}}),
+            json!({"row": {"columns": [1]}}),
+        ])];
+        let expected = json!({"query": [
+            {"header": {"schema": "`A` INTEGER"}},
+            {"row": {"columns": [1]}},
+            {"row": {"columns": [2]}},
+        ]});
+        assert!(verify_responses(&actual, &[&expected], &[], false).is_ok());
+        let wrong = json!({"query": [
+            {"header": {"schema": "`A` INTEGER"}},
+            {"row": {"columns": [1]}},
+            {"row": {"columns": [3]}},
+        ]});
+        assert!(verify_responses(&actual, &[&wrong], &[], false).is_err());
+        assert!(verify_responses(&actual, &[&expected], &[], true).is_err());
+        let prefix = json!({"query": [
+            {"header": {"schema|startsWith": "`A`"}},
+            {"row": {"columns": [1]}},
+            {"row": {"columns": [2]}},
+        ]});
+        assert!(verify_responses(&actual, &[&prefix], &[], false).is_ok());
+    }
+}
