@@ -6,7 +6,11 @@ use clap::{Args, Parser, Subcommand};
 
 /// Streaming SQL in the ksqlDB dialect over an embedded partitioned log.
 #[derive(Debug, Parser)]
-#[command(name = "brook", version, about)]
+#[command(
+    name = "brook",
+    version,
+    about = "Streaming SQL in the ksqlDB dialect over an embedded partitioned log. Without a command: the interactive shell."
+)]
 pub struct Cli {
     /// Data directory holding topics, offsets and state [default: ./brook-data].
     #[arg(long, global = true, env = "BROOK_DATA_DIR")]
