@@ -772,20 +772,21 @@ impl Aggregate {
         let n_keys = self.group_by.len();
         let n_aggs = self.calls.len();
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(fields.len());
-        let rows: Option<Vec<u32>> = outputs
+        // When every update is of an input row's own group, its key cells are taken from
+        // the input columns at these rows.
+        let rows: Option<arrow::array::UInt32Array> = outputs
             .iter()
             .map(|o| match o.key {
                 OutKey::Row(r) => Some(r as u32),
                 OutKey::Values(_) => None,
             })
-            .collect();
+            .collect::<Option<Vec<u32>>>()
+            .map(arrow::array::UInt32Array::from);
         for (i, f) in fields.iter().enumerate() {
             let dt = f.data_type();
             if i < n_keys && n > 0 {
-                if let Some(rows) = &rows {
-                    // Every update is of an input row's own group: take its key cells.
-                    let idx = arrow::array::UInt32Array::from(rows.clone());
-                    let taken = arrow::compute::take(key_cols[i].as_ref(), &idx, None)?;
+                if let Some(idx) = &rows {
+                    let taken = arrow::compute::take(key_cols[i].as_ref(), idx, None)?;
                     columns.push(super::conform(taken, dt)?);
                     continue;
                 }

@@ -209,20 +209,12 @@ impl PersistentQuery {
         if let Some(m) = &mut self.materialized {
             m.commit()?;
         }
-        let offsets: Vec<(String, u32, u64)> = self
+        let offsets: Vec<(&str, u32, u64)> = self
             .joined
             .iter()
-            .flat_map(|t| {
-                t.positions
-                    .iter()
-                    .map(|(p, o)| (t.topic.name().to_string(), *p, *o))
-            })
+            .flat_map(|t| t.positions.iter().map(|(p, o)| (t.topic.name(), *p, *o)))
             .collect();
-        let refs: Vec<(&str, u32, u64)> = offsets
-            .iter()
-            .map(|(t, p, o)| (t.as_str(), *p, *o))
-            .collect();
-        self.log.commit_offsets(&self.id, &refs)?;
+        self.log.commit_offsets(&self.id, &offsets)?;
         processing_log::write(&self.log, &self.id, &errors)?;
         Ok(total)
     }
@@ -351,16 +343,13 @@ impl PersistentQuery {
         if let Some(m) = &mut self.materialized {
             m.commit()?;
         }
-        let offsets: Vec<(String, u32, u64)> = self
+        let topic = self.source_topic.name();
+        let offsets: Vec<(&str, u32, u64)> = self
             .positions
             .iter()
-            .map(|(p, o)| (self.source_topic.name().to_string(), *p, *o))
+            .map(|(p, o)| (topic, *p, *o))
             .collect();
-        let refs: Vec<(&str, u32, u64)> = offsets
-            .iter()
-            .map(|(t, p, o)| (t.as_str(), *p, *o))
-            .collect();
-        self.log.commit_offsets(&self.id, &refs)?;
+        self.log.commit_offsets(&self.id, &offsets)?;
         self.uncommitted = false;
         Ok(())
     }

@@ -55,14 +55,7 @@ pub fn run(
         return run_joined(log, pipeline, errors);
     }
     for p in topic.partitions() {
-        let mut records: Vec<StoredRecord> = Vec::new();
-        let mut from = p.start_offset();
-        loop {
-            let chunk = p.read(from, ReadLimit::records(8192))?;
-            let Some(last) = chunk.last() else { break };
-            from = last.offset + 1;
-            records.extend(chunk);
-        }
+        let mut records = read_partition(p)?;
         if entry.is_table() {
             // A table record without a key is invalid (ksqlDB drops it).
             records.retain(|r| r.key.is_some());
@@ -139,14 +132,7 @@ fn run_joined(
         topics.push(name.clone());
         let topic = log.topic(name)?;
         for p in topic.partitions() {
-            let mut records: Vec<StoredRecord> = Vec::new();
-            let mut from = p.start_offset();
-            loop {
-                let chunk = p.read(from, ReadLimit::records(8192))?;
-                let Some(last) = chunk.last() else { break };
-                from = last.offset + 1;
-                records.extend(chunk);
-            }
+            let records = read_partition(p)?;
             for (i, _) in inputs.iter().filter(|(_, t)| t == name) {
                 let src = pipeline.input(*i);
                 let rows =
@@ -170,4 +156,17 @@ fn run_joined(
         batches,
         tombstones: Vec::new(),
     })
+}
+
+/// Every record a partition holds now, in offset order.
+fn read_partition(p: &brook_log::Partition) -> Result<Vec<StoredRecord>> {
+    let mut records: Vec<StoredRecord> = Vec::new();
+    let mut from = p.start_offset();
+    loop {
+        let chunk = p.read(from, ReadLimit::records(8192))?;
+        let Some(last) = chunk.last() else { break };
+        from = last.offset + 1;
+        records.extend(chunk);
+    }
+    Ok(records)
 }
