@@ -95,6 +95,42 @@ fn a_query_runs_on_its_own() {
 }
 
 #[test]
+fn a_stateless_query_spreads_its_partitions_over_workers() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = Engine::open(dir.path(), options()).unwrap();
+    engine.execute(SETUP).unwrap();
+    engine
+        .execute("CREATE STREAM copied AS SELECT id, v FROM s;")
+        .unwrap();
+    engine
+        .execute("CREATE TABLE sums AS SELECT id, SUM(v) AS total FROM s GROUP BY id;")
+        .unwrap();
+    insert(&mut engine, 0, 50);
+    assert!(engine.wait_until_idle(Duration::from_secs(10)).unwrap());
+    let queries = engine.queries();
+    let copied = queries.iter().find(|q| q.sink_name == "COPIED").unwrap();
+    let sums = queries.iter().find(|q| q.sink_name == "SUMS").unwrap();
+    assert_eq!(
+        copied.workers,
+        cores.min(2),
+        "two partitions, {cores} cores"
+    );
+    assert_eq!(sums.workers, 1, "a query with state runs on one thread");
+    assert_eq!(copied.processed, 50);
+    assert_eq!(copied.lag.len(), 2);
+    assert_eq!(count(&engine, "COPIED"), 50);
+    assert_eq!(committed(&engine, &copied.id, "s"), 50);
+    // Every worker stops (and commits) on TERMINATE.
+    engine
+        .execute(&format!("TERMINATE {};", copied.id))
+        .unwrap();
+    insert(&mut engine, 50, 54);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(count(&engine, "COPIED"), 50);
+}
+
+#[test]
 fn a_failing_query_stops_with_its_error_and_the_others_go_on() {
     let dir = tempfile::tempdir().unwrap();
     let mut engine = Engine::open(dir.path(), options()).unwrap();

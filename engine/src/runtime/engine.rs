@@ -805,7 +805,36 @@ impl Engine {
         query.commit_interval = commit_interval(properties);
         self.record(text, Some(id.clone()))?;
         let handle = if self.options.background_queries {
-            QueryHandle::spawn(query, self.progress.clone(), self.query_errors.clone()).map_err(
+            // A query without state spreads its source partitions over workers, one thread
+            // each, up to the machine's cores.
+            let partitions = query.source_partitions();
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let n = if stateful || !splittable(plan) {
+                1
+            } else {
+                partitions.len().min(cores).max(1)
+            };
+            let mut workers = vec![query];
+            for w in 1..n {
+                let mut q = PersistentQuery::new(
+                    id.clone(),
+                    text.to_string(),
+                    pipeline::build(plan, &self.registry, &self.schemas)?,
+                    self.log.clone(),
+                    self.log.topic(&sink.topic)?,
+                    &self.schemas,
+                    None,
+                )?;
+                q.commit_interval = workers[0].commit_interval;
+                let mine: Vec<u32> = partitions.iter().copied().skip(w).step_by(n).collect();
+                q.restrict_to(&mine);
+                workers.push(q);
+            }
+            if n > 1 {
+                let first: Vec<u32> = partitions.iter().copied().step_by(n).collect();
+                workers[0].restrict_to(&first);
+            }
+            QueryHandle::spawn(workers, self.progress.clone(), self.query_errors.clone()).map_err(
                 |cause| EngineError::QueryThread {
                     query: id.clone(),
                     cause,
@@ -1167,6 +1196,16 @@ pub fn statement_writes(kind: &StatementKind) -> bool {
             | StatementKind::Define { .. }
             | StatementKind::Undefine { .. }
     )
+}
+
+/// Whether a stateless query's source partitions can be processed by independent workers:
+/// no join (which pairs records across partitions and topics) and no LIMIT (a count over
+/// all of them).
+fn splittable(plan: &brook_sql::plan::LogicalPlan) -> bool {
+    !matches!(
+        plan.node,
+        brook_sql::plan::Node::Join { .. } | brook_sql::plan::Node::Limit { .. }
+    ) && plan.inputs().into_iter().all(splittable)
 }
 
 /// Whether a plan keeps operator state (aggregations).

@@ -282,7 +282,8 @@ impl PersistentQuery {
         }
         let mut total = 0;
         let mut errors: Vec<ProcessingError> = Vec::new();
-        for p in 0..self.source_topic.partition_count() {
+        let partitions: Vec<u32> = self.positions.keys().copied().collect();
+        for p in partitions {
             let partition = self.source_topic.partition(p)?.clone();
             let from = self.positions.get(&p).copied().unwrap_or(0);
             let from = from.max(partition.start_offset());
@@ -357,11 +358,19 @@ impl PersistentQuery {
         self.source_topic
             .partitions()
             .iter()
-            .map(|p| {
-                let at = self.positions.get(&p.id()).copied().unwrap_or(0);
-                (p.clone(), at)
-            })
+            .filter_map(|p| Some((p.clone(), *self.positions.get(&p.id())?)))
             .collect()
+    }
+
+    /// Reads (and commits) only the source partitions in `partitions` from now on: one of
+    /// several workers of a query that keeps no state, each over its own partitions.
+    pub fn restrict_to(&mut self, partitions: &[u32]) {
+        self.positions.retain(|p, _| partitions.contains(p));
+    }
+
+    /// The source partitions it reads.
+    pub fn source_partitions(&self) -> Vec<u32> {
+        self.positions.keys().copied().collect()
     }
 
     /// The sink topic's name.
@@ -413,10 +422,11 @@ impl PersistentQuery {
                     .all(|p| t.positions.get(&p.id()).copied().unwrap_or(0) >= p.end_offset())
             });
         }
-        self.source_topic
-            .partitions()
-            .iter()
-            .all(|p| self.positions.get(&p.id()).copied().unwrap_or(0) >= p.end_offset())
+        self.source_topic.partitions().iter().all(|p| {
+            self.positions
+                .get(&p.id())
+                .is_none_or(|at| *at >= p.end_offset())
+        })
     }
 }
 

@@ -6,7 +6,9 @@
 //!   [`super::Engine::wait_until_idle`], TERMINATE, DROP, shutdown), and between batches
 //!   sleeps until the log notifies an append to one of its input partitions — no polling. A
 //!   query that fails stops with status ERROR and its message; the others go on. Stopping
-//!   lets the current batch finish, commits, and joins the thread.
+//!   lets the current batch finish, commits, and joins the thread. A query that keeps no
+//!   state may run as several workers, each a thread over its own source partitions (see
+//!   the engine's `start_query`); they stop together.
 //! - or the caller's thread (the conformance runners): [`super::Engine::step_queries`] steps
 //!   the query in a deterministic order, as ksqlDB's test harness does.
 //!
@@ -85,6 +87,9 @@ pub struct QueryInfo {
     pub failed: u64,
     /// Per input partition: its position and the partition's end.
     pub lag: Vec<PartitionLag>,
+    /// Threads that run it, each over its own source partitions (1 for a query with
+    /// state; 0 when the caller steps it).
+    pub workers: usize,
 }
 
 impl QueryInfo {
@@ -161,29 +166,46 @@ impl ProgressSignal {
     }
 }
 
-/// What a query's thread and the engine share.
+/// One worker of a query (a thread, or the inline query).
+#[derive(Debug)]
+struct Worker {
+    progress: Mutex<Progress>,
+    /// Set to have the worker commit as soon as it has caught up.
+    flush: AtomicBool,
+}
+
+/// What a query's threads and the engine share.
 #[derive(Debug)]
 struct Shared {
-    progress: Mutex<Progress>,
-    /// Set to stop the thread (it finishes its batch and commits first).
+    workers: Vec<Worker>,
+    /// Set to stop the threads (each finishes its batch and commits first).
     stop: AtomicBool,
-    /// Set to have the thread commit as soon as it has caught up.
-    flush: AtomicBool,
+    /// Set by the first worker that fails (the one whose error is reported).
+    failed: AtomicBool,
     signal: Arc<ProgressSignal>,
 }
 
 impl Shared {
-    fn publish(&self, p: Progress) {
-        *lock(&self.progress) = p;
+    fn publish(&self, worker: usize, p: Progress) {
+        *lock(&self.workers[worker].progress) = p;
         self.signal.ring();
+    }
+
+    /// The query's status: the first worker's error, else running.
+    fn status(&self) -> QueryStatus {
+        self.workers
+            .iter()
+            .map(|w| lock(&w.progress).status.clone())
+            .find(|s| *s != QueryStatus::Running)
+            .unwrap_or(QueryStatus::Running)
     }
 }
 
 enum Runner {
     /// Stepped by the engine's caller.
     Inline(Box<PersistentQuery>),
-    /// Runs on its own thread (None once joined).
-    Thread(Option<JoinHandle<()>>),
+    /// Runs on threads of its own, one per worker (empty once joined).
+    Threads(Vec<JoinHandle<()>>),
 }
 
 /// A running persistent query as the engine keeps it.
@@ -203,17 +225,24 @@ impl std::fmt::Debug for QueryHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("QueryHandle")
             .field("id", &self.id)
-            .field("status", &lock(&self.shared.progress).status)
+            .field("status", &self.shared.status())
             .finish()
     }
 }
 
 impl QueryHandle {
-    fn new(query: &PersistentQuery, signal: Arc<ProgressSignal>) -> (Self, Arc<Shared>) {
+    fn new(workers: &[PersistentQuery], signal: Arc<ProgressSignal>) -> (Self, Arc<Shared>) {
+        let query = &workers[0];
         let shared = Arc::new(Shared {
-            progress: Mutex::new(Progress::of(query)),
+            workers: workers
+                .iter()
+                .map(|q| Worker {
+                    progress: Mutex::new(Progress::of(q)),
+                    flush: AtomicBool::new(false),
+                })
+                .collect(),
             stop: AtomicBool::new(false),
-            flush: AtomicBool::new(false),
+            failed: AtomicBool::new(false),
             signal,
         });
         let handle = QueryHandle {
@@ -228,29 +257,44 @@ impl QueryHandle {
                 .collect(),
             materialized: query.materialized().cloned(),
             shared: shared.clone(),
-            runner: Runner::Thread(None),
+            runner: Runner::Threads(Vec::new()),
         };
         (handle, shared)
     }
 
     /// A query the caller steps ([`QueryHandle::step`]).
     pub fn inline(query: PersistentQuery, signal: Arc<ProgressSignal>) -> QueryHandle {
-        let (mut handle, _) = Self::new(&query, signal);
+        let workers = [query];
+        let (mut handle, _) = Self::new(&workers, signal);
+        let [query] = workers;
         handle.runner = Runner::Inline(Box::new(query));
         handle
     }
 
-    /// Starts the query on a thread of its own; its failures go to `errors` too.
+    /// Starts the query on threads of its own, one per worker (the workers of one query,
+    /// over disjoint source partitions; usually one); its failures go to `errors` too.
     pub fn spawn(
-        query: PersistentQuery,
+        workers: Vec<PersistentQuery>,
         signal: Arc<ProgressSignal>,
         errors: Arc<Mutex<Vec<QueryError>>>,
     ) -> std::io::Result<QueryHandle> {
-        let (mut handle, shared) = Self::new(&query, signal);
-        let thread = std::thread::Builder::new()
-            .name(format!("brook-query-{}", query.id))
-            .spawn(move || run_thread(query, shared, errors))?;
-        handle.runner = Runner::Thread(Some(thread));
+        let (mut handle, shared) = Self::new(&workers, signal);
+        let mut threads = Vec::new();
+        for (i, q) in workers.into_iter().enumerate() {
+            let (shared, errors) = (shared.clone(), errors.clone());
+            let spawned = std::thread::Builder::new()
+                .name(format!("brook-query-{}", q.id))
+                .spawn(move || run_thread(q, &shared, i, &errors));
+            match spawned {
+                Ok(t) => threads.push(t),
+                Err(e) => {
+                    // Those started stop again (dropping the handle joins them).
+                    handle.runner = Runner::Threads(threads);
+                    return Err(e);
+                }
+            }
+        }
+        handle.runner = Runner::Threads(threads);
         Ok(handle)
     }
 
@@ -262,7 +306,7 @@ impl QueryHandle {
         };
         let n = q.step()?;
         if n > 0 {
-            self.shared.publish(Progress::of(q));
+            self.shared.publish(0, Progress::of(q));
         }
         Ok(n)
     }
@@ -275,7 +319,7 @@ impl QueryHandle {
         let had = q.has_uncommitted();
         q.commit()?;
         if had {
-            self.shared.publish(Progress::of(q));
+            self.shared.publish(0, Progress::of(q));
         }
         Ok(())
     }
@@ -283,8 +327,10 @@ impl QueryHandle {
     /// Asks the thread to stop (it finishes its batch and commits); see [`QueryHandle::join`].
     pub fn request_stop(&self) {
         self.shared.stop.store(true, Ordering::SeqCst);
-        if let Runner::Thread(Some(t)) = &self.runner {
-            t.thread().unpark();
+        if let Runner::Threads(threads) = &self.runner {
+            for t in threads {
+                t.thread().unpark();
+            }
         }
     }
 
@@ -292,10 +338,12 @@ impl QueryHandle {
     pub fn join(&mut self) -> Result<()> {
         match &mut self.runner {
             Runner::Inline(q) => q.commit(),
-            Runner::Thread(t) => {
-                if let Some(t) = t.take() {
-                    self.shared.stop.store(true, Ordering::SeqCst);
+            Runner::Threads(threads) => {
+                self.shared.stop.store(true, Ordering::SeqCst);
+                for t in threads.iter() {
                     t.thread().unpark();
+                }
+                for t in threads.drain(..) {
                     // The thread catches its own panics (see `run_thread`).
                     let _ = t.join();
                 }
@@ -306,12 +354,30 @@ impl QueryHandle {
 
     /// The query's status now.
     pub fn status(&self) -> QueryStatus {
-        lock(&self.shared.progress).status.clone()
+        self.shared.status()
     }
 
     /// A snapshot for listings.
     pub fn info(&self) -> QueryInfo {
-        let p = lock(&self.shared.progress).clone();
+        let mut p = Progress {
+            status: self.shared.status(),
+            processed: 0,
+            failed: 0,
+            positions: Vec::new(),
+            uncommitted: false,
+        };
+        for w in &self.shared.workers {
+            let w = lock(&w.progress);
+            p.processed += w.processed;
+            p.failed += w.failed;
+            p.positions.extend(w.positions.iter().cloned());
+        }
+        p.positions
+            .sort_by(|(a, _), (b, _)| (a.topic(), a.id()).cmp(&(b.topic(), b.id())));
+        let workers = match &self.runner {
+            Runner::Inline(_) => 0,
+            Runner::Threads(_) => self.shared.workers.len(),
+        };
         QueryInfo {
             id: self.id.clone(),
             sql: self.sql.clone(),
@@ -331,6 +397,7 @@ impl QueryHandle {
                     end_offset: part.end_offset(),
                 })
                 .collect(),
+            workers,
         }
     }
 
@@ -338,9 +405,9 @@ impl QueryHandle {
     pub fn watch(&self) -> Option<WatchedQuery> {
         match &self.runner {
             Runner::Inline(_) => None,
-            Runner::Thread(t) => Some(WatchedQuery {
+            Runner::Threads(threads) => Some(WatchedQuery {
                 shared: self.shared.clone(),
-                thread: t.as_ref().map(|t| t.thread().clone()),
+                threads: threads.iter().map(|t| t.thread().clone()).collect(),
             }),
         }
     }
@@ -348,7 +415,7 @@ impl QueryHandle {
 
 impl Drop for QueryHandle {
     fn drop(&mut self) {
-        if let Runner::Thread(_) = self.runner {
+        if let Runner::Threads(_) = self.runner {
             let _ = self.join();
         }
     }
@@ -358,24 +425,31 @@ impl Drop for QueryHandle {
 #[derive(Debug, Clone)]
 pub(crate) struct WatchedQuery {
     shared: Arc<Shared>,
-    thread: Option<Thread>,
+    /// Each worker's thread.
+    threads: Vec<Thread>,
 }
 
 impl WatchedQuery {
-    /// (idle, records processed so far); asks a query that is not idle to commit as soon as
-    /// it has caught up.
+    /// (idle, records processed so far); asks each worker that is not idle to commit as
+    /// soon as it has caught up.
     fn check(&self) -> (bool, u64) {
-        let (idle, processed) = {
-            let p = lock(&self.shared.progress);
-            (p.idle(), p.processed)
-        };
-        if !idle {
-            self.shared.flush.store(true, Ordering::SeqCst);
-            if let Some(t) = &self.thread {
-                t.unpark();
+        let mut all_idle = true;
+        let mut processed = 0;
+        for (i, w) in self.shared.workers.iter().enumerate() {
+            let idle = {
+                let p = lock(&w.progress);
+                processed += p.processed;
+                p.idle()
+            };
+            if !idle {
+                all_idle = false;
+                w.flush.store(true, Ordering::SeqCst);
+                if let Some(t) = self.threads.get(i) {
+                    t.unpark();
+                }
             }
         }
-        (idle, processed)
+        (all_idle, processed)
     }
 }
 
@@ -425,10 +499,18 @@ impl IdleWaiter {
     }
 }
 
-/// The body of a query's thread: step, commit, sleep until an append, until stopped or
-/// failed. A failure (or a panic) becomes the query's ERROR status.
-fn run_thread(mut q: PersistentQuery, shared: Arc<Shared>, errors: Arc<Mutex<Vec<QueryError>>>) {
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drive(&mut q, &shared)));
+/// The body of a query worker's thread: step, commit, sleep until an append, until stopped
+/// or failed. A failure (or a panic) becomes the query's ERROR status and stops the query's
+/// other workers.
+fn run_thread(
+    mut q: PersistentQuery,
+    shared: &Shared,
+    worker: usize,
+    errors: &Mutex<Vec<QueryError>>,
+) {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        drive(&mut q, shared, worker)
+    }));
     let message = match outcome {
         Ok(Ok(())) => return,
         Ok(Err(e)) => e.to_string(),
@@ -441,35 +523,41 @@ fn run_thread(mut q: PersistentQuery, shared: Arc<Shared>, errors: Arc<Mutex<Vec
             format!("query {} panicked: {what}", q.id)
         }
     };
-    let mut p = lock(&shared.progress).clone();
+    let mut p = lock(&shared.workers[worker].progress).clone();
     p.status = QueryStatus::Error(message.clone());
-    shared.publish(p);
-    lock(&errors).push(QueryError {
-        query_id: q.id.clone(),
-        message,
-    });
+    shared.publish(worker, p);
+    // The other workers stop too (they notice within IDLE_WAIT); the query's failure is
+    // reported once.
+    shared.stop.store(true, Ordering::SeqCst);
+    if !shared.failed.swap(true, Ordering::SeqCst) {
+        lock(errors).push(QueryError {
+            query_id: q.id.clone(),
+            message,
+        });
+    }
 }
 
-fn drive(q: &mut PersistentQuery, shared: &Shared) -> Result<()> {
+fn drive(q: &mut PersistentQuery, shared: &Shared, worker: usize) -> Result<()> {
+    let flush = &shared.workers[worker].flush;
     loop {
         if shared.stop.load(Ordering::SeqCst) {
             q.commit()?;
-            shared.publish(Progress::of(q));
+            shared.publish(worker, Progress::of(q));
             return Ok(());
         }
         let read = q.step()?;
         if read > 0 {
-            shared.publish(Progress::of(q));
+            shared.publish(worker, Progress::of(q));
             continue;
         }
         // Caught up: commit when asked to or when due.
-        if shared.flush.swap(false, Ordering::SeqCst) || q.commit_due() {
+        if flush.swap(false, Ordering::SeqCst) || q.commit_due() {
             q.commit()?;
-            shared.publish(Progress::of(q));
+            shared.publish(worker, Progress::of(q));
         }
         let timeout = q.time_to_commit().unwrap_or(IDLE_WAIT).min(IDLE_WAIT);
         wait_for_append(&q.input_positions(), timeout, &|| {
-            shared.stop.load(Ordering::SeqCst) || shared.flush.load(Ordering::SeqCst)
+            shared.stop.load(Ordering::SeqCst) || flush.load(Ordering::SeqCst)
         });
     }
 }
