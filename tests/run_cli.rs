@@ -155,3 +155,74 @@ fn brook_test_reports_pass_fail_and_the_difference() {
     assert_eq!(written["passed"], 1);
     assert_eq!(written["results"][1]["status"], "FAIL");
 }
+
+/// `brook run --follow`: the queries keep running on their own until Ctrl-C, which stops
+/// them after a commit, promptly.
+#[test]
+fn follow_keeps_queries_running_until_ctrl_c() {
+    use std::io::Read;
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let setup = script(
+        dir.path(),
+        "follow.sql",
+        "CREATE STREAM s (id STRING KEY, v INT) WITH (kafka_topic='s', value_format='JSON', partitions=1);
+         CREATE STREAM doubled AS SELECT id, v * 2 AS w FROM s;
+         INSERT INTO s (id, v) VALUES ('a', 1);
+         INSERT INTO s (id, v) VALUES ('b', 2);
+         INSERT INTO s (id, v) VALUES ('c', 3);",
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_brook"))
+        .arg("--data-dir")
+        .arg(&data)
+        .args(["run", "--follow", &setup])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the query has written its three rows.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let written = || {
+        let log = brook_log::Log::open_read_only(&data).ok()?;
+        let t = log.topic("DOUBLED").ok()?;
+        Some(t.partition(0).ok()?.end_offset())
+    };
+    while written() != Some(3) {
+        assert!(Instant::now() < deadline, "the rows never reached the sink");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = Instant::now();
+    let exit = child.wait().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert!(exit.success(), "{out}\n{err}");
+    assert!(out.contains("Following 1 query"), "{out}");
+    assert!(out.contains("Stopped the queries"), "{out}");
+    // Its progress is committed: a restart reads nothing twice.
+    let id = out
+        .split_whitespace()
+        .find(|w| w.starts_with("CSAS_DOUBLED_"))
+        .unwrap();
+    let log = brook_log::Log::open_read_only(&data).unwrap();
+    assert_eq!(log.committed_offset(id, "s", 0), Some(3), "{out}");
+}

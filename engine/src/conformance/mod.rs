@@ -241,6 +241,8 @@ pub(crate) fn open_case_engine(
         fsync_state: false,
         // ksqlDB's test harness runs with caching off: every update is an output.
         record_cache_keys: 0,
+        // The harness steps the queries after each input, in order, as ksqlDB's does.
+        background_queries: false,
     };
     let mut engine = match Engine::open(dir.path(), options) {
         Ok(e) => e,

@@ -10,7 +10,7 @@ use brook_sql::analyzer::SourceEntry;
 use brook_sql::ast::SourceKind;
 use brook_sql::plan::ColumnRole;
 
-use super::query::PersistentQuery;
+use super::runner::QueryInfo;
 use crate::functions::FunctionRegistry;
 
 /// The description of one source.
@@ -18,7 +18,7 @@ pub fn source(
     entry: &SourceEntry,
     extended: bool,
     log: &Log,
-    queries: &[&PersistentQuery],
+    queries: &[&QueryInfo],
     statement: Option<&str>,
 ) -> String {
     let mut s = String::new();
@@ -89,11 +89,11 @@ pub fn source(
         );
         return s;
     }
-    let readers: Vec<&&PersistentQuery> = queries
+    let readers: Vec<&&QueryInfo> = queries
         .iter()
         .filter(|q| q.source_names().iter().any(|n| *n == entry.name))
         .collect();
-    let writers: Vec<&&PersistentQuery> = queries
+    let writers: Vec<&&QueryInfo> = queries
         .iter()
         .filter(|q| q.sink_name == entry.name)
         .collect();
@@ -104,7 +104,7 @@ pub fn source(
         let head = format!("{title} {kind}");
         let _ = writeln!(s, "\n{head}\n{}", "-".repeat(head.len()));
         for q in list.iter() {
-            let _ = writeln!(s, "{} (RUNNING) : {}", q.id, q.sql.trim());
+            let _ = writeln!(s, "{} ({}) : {}", q.id, q.status.word(), q.sql.trim());
         }
         let _ = writeln!(
             s,

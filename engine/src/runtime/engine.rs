@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use brook_log::{Log, LogOptions, TopicConfig};
 use brook_sql::analyzer::{
@@ -26,7 +27,8 @@ use super::print::TopicPrinter;
 use super::processing_log::{PROCESSING_LOG_DDL, PROCESSING_LOG_STREAM};
 use super::pull;
 use super::push::PushQuery;
-use super::query::PersistentQuery;
+use super::query::{PersistentQuery, DEFAULT_COMMIT_INTERVAL};
+use super::runner::{IdleWaiter, ProgressSignal, QueryError, QueryHandle, QueryInfo};
 use super::transient::{self, QueryRows};
 
 /// How an engine behaves beyond what statements say.
@@ -51,6 +53,11 @@ pub struct EngineOptions {
     /// The `cache.max.bytes.buffering` property (or its `ksql.streams.` form) set to 0
     /// turns it off for the queries started after.
     pub record_cache_keys: usize,
+    /// Each persistent query runs on a thread of its own, woken by appends to its inputs
+    /// (see `runner.rs`). Off, queries run only when the caller steps them
+    /// ([`Engine::step_queries`], [`Engine::run_until_idle`]) in a deterministic order: the
+    /// conformance runners turn it off, as ksqlDB's test harness is synchronous.
+    pub background_queries: bool,
 }
 
 /// Default size of an aggregation's record cache, in keys (ksqlDB's default cache is 10 MB;
@@ -66,6 +73,7 @@ impl Default for EngineOptions {
             conformance_test_functions: false,
             fsync_state: true,
             record_cache_keys: DEFAULT_RECORD_CACHE_KEYS,
+            background_queries: true,
         }
     }
 }
@@ -108,7 +116,11 @@ pub struct Engine {
     log: Arc<Log>,
     analyzer: Analyzer<MemoryCatalog>,
     registry: Arc<FunctionRegistry>,
-    queries: BTreeMap<String, PersistentQuery>,
+    queries: BTreeMap<String, QueryHandle>,
+    /// Rung by queries as they progress (for [`Engine::wait_until_idle`]).
+    progress: Arc<ProgressSignal>,
+    /// Failures of background queries not yet taken by [`Engine::take_query_errors`].
+    query_errors: Arc<Mutex<Vec<QueryError>>>,
     schemas: ProvidedSchemas,
     variables: HashMap<String, String>,
     options: EngineOptions,
@@ -195,6 +207,8 @@ impl Engine {
             analyzer: Analyzer::new(functions),
             registry,
             queries: BTreeMap::new(),
+            progress: Arc::default(),
+            query_errors: Arc::default(),
             schemas: HashMap::new(),
             variables: HashMap::new(),
             options,
@@ -315,9 +329,23 @@ impl Engine {
         self.analyzer.functions().names()
     }
 
-    /// Running persistent queries by id.
-    pub fn queries(&self) -> &BTreeMap<String, PersistentQuery> {
-        &self.queries
+    /// A snapshot of every persistent query (running, or stopped on an error), by id.
+    pub fn queries(&self) -> Vec<QueryInfo> {
+        self.queries.values().map(QueryHandle::info).collect()
+    }
+
+    /// A snapshot of one persistent query (ids compare case-insensitively).
+    pub fn query(&self, id: &str) -> Option<QueryInfo> {
+        self.queries
+            .values()
+            .find(|q| q.id.eq_ignore_ascii_case(id))
+            .map(QueryHandle::info)
+    }
+
+    /// Failures of background queries since the last call, oldest first (each query that
+    /// fails stops with status ERROR and is reported once).
+    pub fn take_query_errors(&self) -> Vec<QueryError> {
+        std::mem::take(&mut *self.query_errors.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     /// Runs every statement of `sql` in order; stops at the first that fails. Errors are
@@ -587,7 +615,7 @@ impl Engine {
                     .queries
                     .values()
                     .find(|q| q.sink_name == p.source.codec.entry.name)
-                    .and_then(|q| q.materialized())
+                    .and_then(|q| q.materialized.as_ref())
                     .filter(|_| pull && p.join.is_none());
                 let rows = match materialized {
                     Some(m) => pull::run(m, p, &plan, &self.registry)?,
@@ -609,7 +637,7 @@ impl Engine {
                 let readers: Vec<String> = self
                     .queries
                     .values()
-                    .filter(|q| q.source_name == entry.name)
+                    .filter(|q| q.source_names.first() == Some(&entry.name))
                     .map(|q| q.id.clone())
                     .collect();
                 if !readers.is_empty() || (!writers.is_empty() && !self.replaying) {
@@ -626,7 +654,10 @@ impl Engine {
                     }
                 }
                 for w in writers {
-                    self.queries.remove(&w);
+                    // It stops (committing) and lets go of its stores.
+                    if let Some(mut q) = self.queries.remove(&w) {
+                        q.join()?;
+                    }
                     if let Some(state) = &self.state {
                         // The table's rows go with it (the query's handle is dropped above).
                         let _ = Materialization::drop(state, &w);
@@ -749,10 +780,10 @@ impl Engine {
                 options,
             )?);
         }
-        // CREATE OR REPLACE keeps the query id: the query it replaces lets go of its state
-        // stores first, so the new one opens (and continues) them.
+        // CREATE OR REPLACE keeps the query id: the query it replaces stops (committing)
+        // and lets go of its state stores first, so the new one opens (and continues) them.
         self.queries.remove(&id);
-        let query = PersistentQuery::new(
+        let mut query = PersistentQuery::new(
             id.clone(),
             text.to_string(),
             p,
@@ -761,24 +792,59 @@ impl Engine {
             &self.schemas,
             if stateful { self.state.as_ref() } else { None },
         )?;
-        let mut query = query;
+        let properties = self.analyzer.properties();
         let caching_off = [
             "cache.max.bytes.buffering",
             "ksql.streams.cache.max.bytes.buffering",
         ]
         .iter()
-        .any(|p| {
-            self.analyzer
-                .properties()
-                .get(*p)
-                .is_some_and(|v| v.trim() == "0")
-        });
+        .any(|p| properties.get(*p).is_some_and(|v| v.trim() == "0"));
         if !caching_off {
             query.enable_record_cache(self.options.record_cache_keys);
         }
+        query.commit_interval = commit_interval(properties);
         self.record(text, Some(id.clone()))?;
+        let handle = if self.options.background_queries {
+            // A query without state spreads its source partitions over workers, one thread
+            // each, up to the machine's cores.
+            let partitions = query.source_partitions();
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let n = if stateful || !splittable(plan) {
+                1
+            } else {
+                partitions.len().min(cores).max(1)
+            };
+            let mut workers = vec![query];
+            for w in 1..n {
+                let mut q = PersistentQuery::new(
+                    id.clone(),
+                    text.to_string(),
+                    pipeline::build(plan, &self.registry, &self.schemas)?,
+                    self.log.clone(),
+                    self.log.topic(&sink.topic)?,
+                    &self.schemas,
+                    None,
+                )?;
+                q.commit_interval = workers[0].commit_interval;
+                let mine: Vec<u32> = partitions.iter().copied().skip(w).step_by(n).collect();
+                q.restrict_to(&mine);
+                workers.push(q);
+            }
+            if n > 1 {
+                let first: Vec<u32> = partitions.iter().copied().step_by(n).collect();
+                workers[0].restrict_to(&first);
+            }
+            QueryHandle::spawn(workers, self.progress.clone(), self.query_errors.clone()).map_err(
+                |cause| EngineError::QueryThread {
+                    query: id.clone(),
+                    cause,
+                },
+            )?
+        } else {
+            QueryHandle::inline(query, self.progress.clone())
+        };
         self.plans.insert(id.clone(), plan.to_string());
-        self.queries.insert(id.clone(), query);
+        self.queries.insert(id.clone(), handle);
         Ok(StatementResult::QueryStarted {
             message: format!("Created query with ID {id}"),
             query_id: id,
@@ -801,8 +867,16 @@ impl Engine {
                 }
             }
         };
+        // Each stops after its current batch and commits; stop them all before waiting.
         for id in &ids {
-            self.queries.remove(id);
+            if let Some(q) = self.queries.get(id) {
+                q.request_stop();
+            }
+        }
+        for id in &ids {
+            if let Some(mut q) = self.queries.remove(id) {
+                q.join()?;
+            }
             self.plans.remove(id);
         }
         self.record(text, None)?;
@@ -886,7 +960,7 @@ impl Engine {
                         vec![
                             q.id.clone(),
                             "PERSISTENT".into(),
-                            "RUNNING".into(),
+                            q.status().word().into(),
                             q.sink_name.clone(),
                             q.sql.clone(),
                         ]
@@ -946,22 +1020,24 @@ impl Engine {
     /// `EXPLAIN <query id>`: the query's statement, status, counts and plan.
     fn explain_query(&self, id: &str) -> Result<StatementResult> {
         let q = self
-            .queries
-            .values()
-            .find(|q| q.id.eq_ignore_ascii_case(id))
+            .query(id)
             .ok_or_else(|| EngineError::Statement(format!("Query with id:{id} does not exist")))?;
         let mut text = format!(
-            "{:<21}: {}\n{:<21}: PERSISTENT\n{:<21}: {}\n{:<21}: RUNNING\n{:<21}: {} (failed: {})\n",
+            "{:<21}: {}\n{:<21}: PERSISTENT\n{:<21}: {}\n{:<21}: {}\n{:<21}: {} (failed: {})\n",
             "ID",
             q.id,
             "Query Type",
             "SQL",
             q.sql.trim(),
             "Status",
+            q.status.word(),
             "Records processed",
             q.processed,
             q.failed
         );
+        if let super::runner::QueryStatus::Error(message) = &q.status {
+            text.push_str(&format!("{:<21}: {message}\n", "Error"));
+        }
         if let Some(plan) = self.plans.get(&q.id) {
             text.push_str("\nExecution plan\n--------------\n");
             text.push_str(plan);
@@ -983,7 +1059,8 @@ impl Engine {
                     "Could not find STREAM/TABLE '{name}' in the Metastore"
                 ))
             })?;
-        let queries: Vec<&PersistentQuery> = self.queries.values().collect();
+        let infos = self.queries();
+        let queries: Vec<&QueryInfo> = infos.iter().collect();
         let statement = self
             .queries
             .values()
@@ -995,8 +1072,9 @@ impl Engine {
     }
 
     /// Runs one round of every persistent query (one micro-batch per partition each);
-    /// commits them all when none had anything to read. Returns the records read. Front
-    /// ends that keep queries running in the background call it in a loop.
+    /// commits them all when none had anything to read. Returns the records read. Only
+    /// queries run in the foreground (`background_queries` off) are stepped: background
+    /// ones run themselves, and this returns 0 for them.
     pub fn step_queries(&mut self) -> Result<u64> {
         let mut progressed = 0u64;
         for q in self.queries.values_mut() {
@@ -1010,9 +1088,16 @@ impl Engine {
         Ok(progressed)
     }
 
-    /// Runs every persistent query until none has anything left to read. Returns the
-    /// number of records read.
+    /// Lets every persistent query process all its input and commit. Foreground queries
+    /// are stepped here until none has anything left to read; with background queries it
+    /// waits for them (without a time limit: see [`Engine::wait_until_idle`]). Returns the
+    /// number of records read meanwhile.
     pub fn run_until_idle(&mut self) -> Result<u64> {
+        if self.options.background_queries {
+            let before = self.processed_total();
+            self.idle_waiter().wait(Duration::MAX);
+            return Ok(self.processed_total().saturating_sub(before));
+        }
         let mut total = 0u64;
         loop {
             let mut progressed = 0usize;
@@ -1028,6 +1113,70 @@ impl Engine {
             total += progressed as u64;
         }
     }
+
+    fn processed_total(&self) -> u64 {
+        self.queries.values().map(|q| q.info().processed).sum()
+    }
+
+    /// Waits until every running query has caught up with its inputs (including queries
+    /// that read other queries' sinks) and committed; true if so, false if `timeout` passed
+    /// first. Queries stopped on an error count as caught up. Foreground queries are run
+    /// here instead (see [`Engine::run_until_idle`]).
+    pub fn wait_until_idle(&mut self, timeout: Duration) -> Result<bool> {
+        if !self.options.background_queries {
+            self.run_until_idle()?;
+            return Ok(true);
+        }
+        Ok(self.idle_waiter().wait(timeout))
+    }
+
+    /// [`Engine::wait_until_idle`] for a front end that shares the engine behind a lock:
+    /// take the waiter under the lock, release it, then wait. It watches the background
+    /// queries running now.
+    pub fn idle_waiter(&self) -> IdleWaiter {
+        IdleWaiter {
+            queries: self
+                .queries
+                .values()
+                .filter_map(QueryHandle::watch)
+                .collect(),
+            signal: self.progress.clone(),
+        }
+    }
+
+    /// Stops every persistent query: each finishes its current batch and commits, then its
+    /// thread ends (all stop at once; a batch takes well under a second). The engine keeps
+    /// its catalog; the queries start again when the data directory is next opened.
+    pub fn shutdown(&mut self) -> Result<()> {
+        for q in self.queries.values() {
+            q.request_stop();
+        }
+        let mut first_error = None;
+        for (_, mut q) in std::mem::take(&mut self.queries) {
+            if let Err(e) = q.join() {
+                first_error.get_or_insert(e);
+            }
+        }
+        self.plans.clear();
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        // Threads must not outlive the engine's state stores and log.
+        let _ = self.shutdown();
+    }
+}
+
+/// `commit.interval.ms` (or its `ksql.streams.` form) as set, else the default.
+fn commit_interval(properties: &BTreeMap<String, String>) -> Duration {
+    ["commit.interval.ms", "ksql.streams.commit.interval.ms"]
+        .iter()
+        .find_map(|k| properties.get(*k))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(DEFAULT_COMMIT_INTERVAL)
 }
 
 /// Whether a statement changes the data directory (a follower refuses those; front ends
@@ -1047,6 +1196,16 @@ pub fn statement_writes(kind: &StatementKind) -> bool {
             | StatementKind::Define { .. }
             | StatementKind::Undefine { .. }
     )
+}
+
+/// Whether a stateless query's source partitions can be processed by independent workers:
+/// no join (which pairs records across partitions and topics) and no LIMIT (a count over
+/// all of them).
+fn splittable(plan: &brook_sql::plan::LogicalPlan) -> bool {
+    !matches!(
+        plan.node,
+        brook_sql::plan::Node::Join { .. } | brook_sql::plan::Node::Limit { .. }
+    ) && plan.inputs().into_iter().all(splittable)
 }
 
 /// Whether a plan keeps operator state (aggregations).

@@ -44,6 +44,12 @@ pub enum EngineError {
         records: String,
         cause: Box<EngineError>,
     },
+    /// The operating system refused a thread for a persistent query.
+    #[error("cannot start a thread for query {query}: {cause}")]
+    QueryThread {
+        query: String,
+        cause: std::io::Error,
+    },
     /// The catalog's command topic holds something this version cannot read.
     #[error("command topic: {0}")]
     CommandTopic(String),

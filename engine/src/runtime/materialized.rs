@@ -19,10 +19,15 @@
 //!   ([`Materialization::apply`]) and commits the store with its other state
 //!   ([`Materialization::commit`]); reads see uncommitted writes too, so a pull query sees
 //!   everything the query has written.
+//! - The query's thread writes it while pull queries read it from the engine's thread: a
+//!   `Materialization` is a cheap handle (clone it) over one store behind a read-write lock;
+//!   a batch is applied under the write lock, a read holds the read lock.
 //! - A pull query ([`super::pull`]) reads a key with [`Materialization::get`] (a point read),
 //!   the windows of a key with [`Materialization::windows_of`] (a prefix scan) or
 //!   [`Materialization::windows_between`] (the windows starting in a range), or everything
 //!   with [`Materialization::scan`].
+
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use bytes::Bytes;
 
@@ -33,10 +38,10 @@ use brook_state::{StateStores, Store};
 use super::error::Result;
 use crate::formats::windowed::WindowType;
 
-/// The current rows of a CTAS sink, in the state store.
-#[derive(Debug)]
+/// The current rows of a CTAS sink, in the state store. Clones share the store.
+#[derive(Debug, Clone)]
 pub struct Materialization {
-    store: Store,
+    store: Arc<RwLock<Store>>,
     /// The sink topic's partitions.
     partitions: u32,
     /// Bytes a window adds after the key (8 for time windows, 16 for sessions, 0 unwindowed).
@@ -60,7 +65,7 @@ impl Materialization {
         let name = store_name(query_id);
         let store = stores.store(&name, &format!("_brook-{name}-changelog"))?;
         Ok(Materialization {
-            store,
+            store: Arc::new(RwLock::new(store)),
             partitions: partitions.max(1),
             window_bytes: match window {
                 None => 0,
@@ -77,6 +82,15 @@ impl Materialization {
         Ok(())
     }
 
+    fn read(&self) -> RwLockReadGuard<'_, Store> {
+        // A writer that panicked left the store as of its last complete put or delete.
+        self.store.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Store> {
+        self.store.write().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// The partition of a key without its window.
     fn partition_of(&self, key: &[u8]) -> u32 {
         kafka_partition(key, self.partitions)
@@ -89,7 +103,8 @@ impl Materialization {
     }
 
     /// Applies records written to the sink: puts, and deletes for tombstones.
-    pub fn apply(&mut self, records: &[Record]) {
+    pub fn apply(&self, records: &[Record]) {
+        let mut store = self.write();
         for r in records {
             let key = self.store_key(r.key.as_deref().unwrap_or_default());
             match &r.value {
@@ -97,23 +112,23 @@ impl Materialization {
                     let mut entry = Vec::with_capacity(8 + v.len());
                     entry.extend_from_slice(&r.timestamp.to_be_bytes());
                     entry.extend_from_slice(v);
-                    self.store.put(&key, &entry);
+                    store.put(&key, &entry);
                 }
-                None => self.store.delete(&key),
+                None => store.delete(&key),
             }
         }
     }
 
     /// Makes the applied records durable.
-    pub fn commit(&mut self) -> Result<()> {
-        self.store.commit(&[])?;
+    pub fn commit(&self) -> Result<()> {
+        self.write().commit(&[])?;
         Ok(())
     }
 
     /// The row of `key` (a sink key as written, unwindowed), if the table has it.
     pub fn get(&self, key: &[u8]) -> Result<Option<StoredRecord>> {
         let k = prefixed(self.partition_of(key), key);
-        Ok(self.store.get(&k)?.and_then(|v| stored(&k, v)))
+        Ok(self.read().get(&k)?.and_then(|v| stored(&k, v)))
     }
 
     /// The rows whose key starts with `key` (a key without its window): for a windowed table,
@@ -122,7 +137,7 @@ impl Materialization {
     pub fn windows_of(&self, key: &[u8]) -> Result<Vec<StoredRecord>> {
         let k = prefixed(self.partition_of(key), key);
         Ok(self
-            .store
+            .read()
             .prefix(&k)?
             .into_iter()
             .filter_map(|(k, v)| stored(&k, v))
@@ -136,7 +151,7 @@ impl Materialization {
         let lo = prefixed(p, &[key, &from.to_be_bytes()].concat());
         let hi = prefixed(p, &[key, &to.to_be_bytes()].concat());
         Ok(self
-            .store
+            .read()
             .range(Some(&lo), Some(&hi))?
             .into_iter()
             .filter_map(|(k, v)| stored(&k, v))
@@ -154,7 +169,7 @@ impl Materialization {
                 None => (p + 1).to_be_bytes().to_vec(),
             };
             out.extend(
-                self.store
+                self.read()
                     .range(Some(&lo), Some(&hi))?
                     .into_iter()
                     .filter_map(|(k, v)| stored(&k, v)),
@@ -166,7 +181,7 @@ impl Materialization {
     /// Every row: partition by partition, in key-byte order.
     pub fn scan(&self) -> Result<Vec<StoredRecord>> {
         Ok(self
-            .store
+            .read()
             .range(None, None)?
             .into_iter()
             .filter_map(|(k, v)| stored(&k, v))
@@ -207,7 +222,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).unwrap());
         let stores = StateStores::open(&dir.path().join("state"), log).unwrap();
-        let mut m = Materialization::open(&stores, "CTAS_T_0", 4, None).unwrap();
+        let m = Materialization::open(&stores, "CTAS_T_0", 4, None).unwrap();
         let rec = |k: &str, v: Option<&str>, ts: i64| {
             Record::new(
                 Some(Bytes::from(k.to_string())),
@@ -234,7 +249,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).unwrap());
         let stores = StateStores::open(&dir.path().join("state"), log).unwrap();
-        let mut m = Materialization::open(&stores, "CTAS_W_0", 4, Some(WindowType::Time)).unwrap();
+        let m = Materialization::open(&stores, "CTAS_W_0", 4, Some(WindowType::Time)).unwrap();
         let rec = |k: &str, start: i64| {
             let key = [k.as_bytes(), &start.to_be_bytes()].concat();
             Record::new(
@@ -256,7 +271,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).unwrap());
         let stores = StateStores::open(&dir.path().join("state"), log).unwrap();
-        let mut m = Materialization::open(&stores, "CTAS_R_0", 4, None).unwrap();
+        let m = Materialization::open(&stores, "CTAS_R_0", 4, None).unwrap();
         let recs: Vec<Record> = ["a", "b", "c", "d", "e", "f"]
             .iter()
             .map(|k| {

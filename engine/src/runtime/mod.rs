@@ -6,7 +6,8 @@
 //! topic), `query.rs` (a persistent query), `pipeline.rs` (plan → operators), `codec.rs`
 //! (records ↔ rows), `insert.rs` (INSERT VALUES), `transient.rs` (SELECT run to completion),
 //! `materialized.rs` (a CTAS table's rows in the state store), `pull.rs` (pull queries over
-//! them), `push.rs` (live push queries), `print.rs` (PRINT), `describe.rs` (DESCRIBE), `rows.rs`,
+//! them), `runner.rs` (each persistent query on its own thread, or stepped by the caller),
+//! `push.rs` (live push queries), `print.rs` (PRINT), `describe.rs` (DESCRIBE), `rows.rs`,
 //! `processing_log.rs`, `error.rs`.
 
 pub mod codec;
@@ -23,10 +24,12 @@ pub mod pull;
 pub mod push;
 pub mod query;
 pub mod rows;
+pub mod runner;
 pub mod transient;
 
 pub use engine::{statement_writes, Engine, EngineOptions, StatementResult};
 pub use error::EngineError;
 pub use print::TopicPrinter;
 pub use push::PushQuery;
+pub use runner::{IdleWaiter, PartitionLag, QueryError, QueryInfo, QueryStatus};
 pub use transient::QueryRows;

@@ -3,13 +3,20 @@
 //! polled, runs what arrived since through its pipeline and hands back the rows that came
 //! out — for tables and aggregations, every change. It keeps no state outside itself:
 //! dropping it frees everything it holds. A LIMIT ends it once that many rows came out.
+//!
+//! Between polls a front end waits for input: [`PushQuery::wait`] blocks the thread until
+//! the log notifies an append to a partition it reads; [`PushQuery::changed`] is the same
+//! as a future, for async front ends (one task per push query, no thread). On a follower
+//! (a read-only log another process writes) appends are seen by refreshing: `wait` polls,
+//! and `changed` relies on the log's background refresher (every 100 ms).
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use arrow::array::{BooleanArray, RecordBatch};
-use brook_log::{Log, ReadLimit, Topic};
+use brook_log::{Log, Partition, ReadLimit, Topic};
 use brook_sql::plan::Schema;
 
 use super::error::Result;
@@ -157,25 +164,55 @@ impl PushQuery {
         Ok(out)
     }
 
+    /// Every partition it reads, with the next offset it reads there.
+    fn positions(&self) -> Vec<(Arc<Partition>, u64)> {
+        self.subscriptions
+            .iter()
+            .flat_map(|s| {
+                s.topic.partitions().iter().map(|p| {
+                    let at = s.positions.get(&p.id()).copied().unwrap_or(0);
+                    (p.clone(), at.max(p.start_offset()))
+                })
+            })
+            .collect()
+    }
+
+    /// Whether a partition it reads has records it has not read yet.
+    pub fn has_input(&self) -> bool {
+        self.positions().iter().any(|(p, at)| p.end_offset() > *at)
+    }
+
     /// Waits up to `timeout` for a record to arrive on any partition it reads (returns
-    /// early when one does).
+    /// early when one does), woken by the log's append notification.
     pub fn wait(&self, timeout: Duration) -> Result<()> {
+        let read_only = self
+            .subscriptions
+            .first()
+            .and_then(|s| s.topic.partitions().first().map(|p| p.is_read_only()))
+            .unwrap_or(false);
+        if !read_only {
+            super::runner::wait_for_append(&self.positions(), timeout, &|| false);
+            return Ok(());
+        }
+        // A follower sees another process's appends only by refreshing.
         let step = Duration::from_millis(20).min(timeout);
         let deadline = std::time::Instant::now() + timeout;
         while std::time::Instant::now() < deadline {
             for s in &self.subscriptions {
-                // A follower (read-only log) sees another process's appends on a refresh;
-                // on the writer's log it costs nothing.
                 s.topic.refresh()?;
-                for p in s.topic.partitions() {
-                    let at = s.positions.get(&p.id()).copied().unwrap_or(0);
-                    if p.end_offset() > at {
-                        return Ok(());
-                    }
-                }
+            }
+            if self.has_input() {
+                return Ok(());
             }
             std::thread::sleep(step);
         }
         Ok(())
+    }
+
+    /// Resolves once a partition it reads has a record it has not read (at once if one
+    /// already has): await it between polls instead of [`PushQuery::wait`]. The future
+    /// holds no borrow of the query and is `Send`; drop it to stop waiting.
+    pub fn changed(&self) -> impl Future<Output = ()> + Send + 'static {
+        super::runner::any_append(self.positions())
     }
 }

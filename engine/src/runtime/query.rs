@@ -4,6 +4,9 @@
 //! micro-batch per partition read, writes the results to the sink topic, then commits the
 //! operators' state and the source offsets.
 //!
+//! Who calls `step` and `commit`: the engine's thread for this query (see `runner.rs`), or
+//! the caller of [`super::Engine::step_queries`] when queries run in the foreground.
+//!
 //! A query with joins reads several topics (see [`JoinedTopic`]): each step reads what is
 //! new on all of them, decodes it for every input over the topic, and runs it in the order
 //! [`Pipeline::in_time_order`] gives.
@@ -11,7 +14,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use brook_log::{Log, ReadLimit, Record, Topic};
+use brook_log::{Log, Partition, ReadLimit, Record, Topic};
 
 use super::codec::{ProvidedSchemas, SourceCodec};
 use super::error::{EngineError, Result};
@@ -47,9 +50,10 @@ pub struct PersistentQuery {
     /// How often state and offsets are committed while records keep coming
     /// (`commit.interval.ms`).
     pub commit_interval: std::time::Duration,
-    last_commit: std::time::Instant,
-    /// Records were processed since the last commit.
-    uncommitted: bool,
+    /// When the first record processed since the last commit was processed (None: all
+    /// committed). Nothing stays uncommitted longer than `commit_interval` while the query
+    /// is stepped.
+    uncommitted_since: Option<std::time::Instant>,
     /// For a query with joins: every topic it reads (the source topic first). Empty otherwise.
     joined: Vec<JoinedTopic>,
     /// The current rows of the table a CTAS writes, for pull queries (see `materialized`).
@@ -148,8 +152,7 @@ impl PersistentQuery {
             failed: 0,
             batch_records: DEFAULT_BATCH_RECORDS,
             commit_interval: DEFAULT_COMMIT_INTERVAL,
-            last_commit: std::time::Instant::now(),
-            uncommitted: false,
+            uncommitted_since: None,
             joined,
             materialized,
         })
@@ -206,7 +209,7 @@ impl PersistentQuery {
         self.failed += errors.len() as u64;
         self.processed += total as u64;
         self.pipeline.for_each_operator(&mut |op| op.commit())?;
-        if let Some(m) = &mut self.materialized {
+        if let Some(m) = &self.materialized {
             m.commit()?;
         }
         let offsets: Vec<(&str, u32, u64)> = self
@@ -241,7 +244,7 @@ impl PersistentQuery {
         match self.sink_codec.encode(out) {
             Ok(recs) => {
                 produce(&self.sink_topic, &self.sink_codec, &recs)?;
-                if let Some(m) = &mut self.materialized {
+                if let Some(m) = &self.materialized {
                     m.apply(&recs);
                 }
             }
@@ -279,7 +282,8 @@ impl PersistentQuery {
         }
         let mut total = 0;
         let mut errors: Vec<ProcessingError> = Vec::new();
-        for p in 0..self.source_topic.partition_count() {
+        let partitions: Vec<u32> = self.positions.keys().copied().collect();
+        for p in partitions {
             let partition = self.source_topic.partition(p)?.clone();
             let from = self.positions.get(&p).copied().unwrap_or(0);
             let from = from.max(partition.start_offset());
@@ -311,21 +315,75 @@ impl PersistentQuery {
         }
         if total > 0 {
             self.processed += total as u64;
-            self.uncommitted = true;
+            self.uncommitted_since
+                .get_or_insert_with(std::time::Instant::now);
             processing_log::write(&self.log, &self.id, &errors)?;
-            if self.last_commit.elapsed() >= self.commit_interval {
+            if self.commit_due() {
                 self.commit()?;
             }
         }
         Ok(total)
     }
 
+    /// Whether records were processed since the last commit.
+    pub fn has_uncommitted(&self) -> bool {
+        self.uncommitted_since.is_some()
+    }
+
+    /// Whether the oldest uncommitted work is `commit_interval` old.
+    pub fn commit_due(&self) -> bool {
+        self.time_to_commit().is_some_and(|d| d.is_zero())
+    }
+
+    /// How long until a commit is due (None: nothing to commit).
+    pub fn time_to_commit(&self) -> Option<std::time::Duration> {
+        self.uncommitted_since
+            .map(|t| self.commit_interval.saturating_sub(t.elapsed()))
+    }
+
+    /// Every partition it reads with the next offset it will read there (its position).
+    pub fn input_positions(&self) -> Vec<(Arc<Partition>, u64)> {
+        if !self.joined.is_empty() {
+            return self
+                .joined
+                .iter()
+                .flat_map(|t| {
+                    t.topic.partitions().iter().map(|p| {
+                        let at = t.positions.get(&p.id()).copied().unwrap_or(0);
+                        (p.clone(), at)
+                    })
+                })
+                .collect();
+        }
+        self.source_topic
+            .partitions()
+            .iter()
+            .filter_map(|p| Some((p.clone(), *self.positions.get(&p.id())?)))
+            .collect()
+    }
+
+    /// Reads (and commits) only the source partitions in `partitions` from now on: one of
+    /// several workers of a query that keeps no state, each over its own partitions.
+    pub fn restrict_to(&mut self, partitions: &[u32]) {
+        self.positions.retain(|p, _| partitions.contains(p));
+    }
+
+    /// The source partitions it reads.
+    pub fn source_partitions(&self) -> Vec<u32> {
+        self.positions.keys().copied().collect()
+    }
+
+    /// The sink topic's name.
+    pub fn sink_topic(&self) -> &str {
+        self.sink_topic.name()
+    }
+
     /// Commits the operators' state with the source offsets it covers, then the offsets
-    /// to the query's consumer group. Steps commit at most every `commit_interval`; the
-    /// engine commits every query when they have caught up.
+    /// to the query's consumer group. Steps commit once the oldest uncommitted record is
+    /// `commit_interval` old; a query is also committed when it has caught up and someone
+    /// waits for that (see [`super::Engine::wait_until_idle`]), and when it stops.
     pub fn commit(&mut self) -> Result<()> {
-        self.last_commit = std::time::Instant::now();
-        if !self.uncommitted {
+        if self.uncommitted_since.is_none() {
             return Ok(());
         }
         // What record caches hold goes to the sink before the offsets that cover it.
@@ -340,7 +398,7 @@ impl PersistentQuery {
             op.note_offsets(&positions);
             op.commit()?;
         }
-        if let Some(m) = &mut self.materialized {
+        if let Some(m) = &self.materialized {
             m.commit()?;
         }
         let topic = self.source_topic.name();
@@ -350,7 +408,7 @@ impl PersistentQuery {
             .map(|(p, o)| (topic, *p, *o))
             .collect();
         self.log.commit_offsets(&self.id, &offsets)?;
-        self.uncommitted = false;
+        self.uncommitted_since = None;
         Ok(())
     }
 
@@ -364,10 +422,11 @@ impl PersistentQuery {
                     .all(|p| t.positions.get(&p.id()).copied().unwrap_or(0) >= p.end_offset())
             });
         }
-        self.source_topic
-            .partitions()
-            .iter()
-            .all(|p| self.positions.get(&p.id()).copied().unwrap_or(0) >= p.end_offset())
+        self.source_topic.partitions().iter().all(|p| {
+            self.positions
+                .get(&p.id())
+                .is_none_or(|at| *at >= p.end_offset())
+        })
     }
 }
 

@@ -3,7 +3,9 @@
 //! fresh child process (so its peak memory is the query's alone), runs
 //! `CREATE TABLE ... AS SELECT user_id, COUNT(*) ... WINDOW TUMBLING (SIZE 60 SECONDS)
 //! GROUP BY user_id` from the log to its sink topic on one thread, and reports events/s,
-//! output records and peak resident memory (VmHWM).
+//! output records and peak resident memory (VmHWM). With `--queries N`, N copies of the
+//! query (each its own sink) run at once, each on its own thread: events/s is then the sum
+//! over the queries, which shows how queries spread over the cores.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -32,6 +34,9 @@ pub struct EngineBenchArgs {
     /// `cache.max.bytes.buffering=0`).
     #[arg(long)]
     pub no_record_cache: bool,
+    /// Independent copies of the query to run at once (each reads every event).
+    #[arg(long, default_value_t = 1)]
+    pub queries: u32,
     /// Internal: run only the measured query over an existing directory.
     #[arg(long, hide = true)]
     pub measure: bool,
@@ -39,6 +44,15 @@ pub struct EngineBenchArgs {
 
 const STREAM: &str = "CREATE STREAM clicks (user_id STRING, page_id STRING, ts BIGINT) WITH (kafka_topic='clicks', value_format='JSON', timestamp='ts');";
 const QUERY: &str = "CREATE TABLE clicks_per_user AS SELECT user_id, COUNT(*) AS clicks FROM clicks WINDOW TUMBLING (SIZE 60 SECONDS) GROUP BY user_id;";
+
+/// The `i`th copy of [`QUERY`] (the first is QUERY itself) and its sink topic.
+fn query_copy(i: u32) -> (String, String) {
+    if i == 0 {
+        return (QUERY.to_string(), "CLICKS_PER_USER".to_string());
+    }
+    let sink = format!("clicks_per_user_{i}");
+    (QUERY.replace("clicks_per_user", &sink), sink.to_uppercase())
+}
 
 /// A small deterministic generator (xorshift), so runs are comparable.
 struct Rng(u64);
@@ -91,7 +105,12 @@ fn peak_rss_kib() -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 
-fn measure(dir: &Path, record_cache: bool, out: &mut impl Write) -> anyhow::Result<()> {
+fn measure(
+    dir: &Path,
+    record_cache: bool,
+    queries: u32,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     let mut options = EngineOptions {
         processing_log_stream: false,
         ..EngineOptions::default()
@@ -102,20 +121,38 @@ fn measure(dir: &Path, record_cache: bool, out: &mut impl Write) -> anyhow::Resu
     let mut engine = Engine::open(dir, options)?;
     engine.execute(STREAM)?;
     let start = Instant::now();
-    engine.execute(QUERY)?;
-    let processed = engine.run_until_idle()?;
+    let copies: Vec<(String, String)> = (0..queries.max(1)).map(query_copy).collect();
+    for (sql, _) in &copies {
+        engine.execute(sql)?;
+    }
+    // Each query runs on its own thread from its start; wait until all have read everything.
+    engine.run_until_idle()?;
     let secs = start.elapsed().as_secs_f64();
-    let sink = engine.log().topic("CLICKS_PER_USER")?;
-    let outputs: u64 = sink.partitions().iter().map(|p| p.end_offset()).sum();
+    let processed: u64 = engine.queries().iter().map(|q| q.processed).sum();
+    let mut outputs = 0u64;
+    for (_, sink) in &copies {
+        let sink = engine.log().topic(sink)?;
+        outputs += sink
+            .partitions()
+            .iter()
+            .map(|p| p.end_offset())
+            .sum::<u64>();
+    }
     writeln!(
         out,
-        "query: {QUERY} (record cache {})",
-        if record_cache { "on" } else { "off" }
+        "query: {QUERY} (record cache {}){}",
+        if record_cache { "on" } else { "off" },
+        if copies.len() > 1 {
+            format!(", {} copies at once", copies.len())
+        } else {
+            String::new()
+        }
     )?;
     writeln!(
         out,
-        "processed {processed} events in {secs:.2} s: {:.0} events/s; {outputs} records written to the sink",
-        processed as f64 / secs
+        "processed {processed} events in {secs:.2} s: {:.0} events/s; {outputs} records written to the sink{}",
+        processed as f64 / secs,
+        if copies.len() > 1 { "s" } else { "" }
     )?;
     match peak_rss_kib() {
         Some(kib) => writeln!(
@@ -130,7 +167,7 @@ fn measure(dir: &Path, record_cache: bool, out: &mut impl Write) -> anyhow::Resu
 
 pub fn run(args: EngineBenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
     if args.measure {
-        return measure(&args.dir, !args.no_record_cache, out);
+        return measure(&args.dir, !args.no_record_cache, args.queries, out);
     }
     if args.dir.exists() {
         bail!(
@@ -151,6 +188,8 @@ pub fn run(args: EngineBenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
         .arg("--dir")
         .arg(&args.dir)
         .args(args.no_record_cache.then_some("--no-record-cache"))
+        .arg("--queries")
+        .arg(args.queries.to_string())
         .output()
         .context("run the measuring process")?;
     out.write_all(&output.stdout)?;

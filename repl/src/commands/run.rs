@@ -1,10 +1,13 @@
 //! `brook run FILE.sql...`: runs scripts statement by statement against the data
-//! directory. Persistent queries process all available input before each SELECT and at the
-//! end; the command then exits, or with `--follow` keeps the queries running until Ctrl-C.
-//! The first failing statement stops the run (exit status 1), as ksqlDB's RUN SCRIPT does.
+//! directory. Persistent queries run on their own threads; the run waits for them to catch
+//! up with all available input before each SELECT and at the end; the command then stops
+//! them (each commits) and exits, or with `--follow` keeps them running until Ctrl-C.
+//! The first failing statement stops the run (exit status 1), as ksqlDB's RUN SCRIPT does,
+//! and so does a persistent query that fails.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -38,6 +41,7 @@ pub fn run(data_dir: &Path, args: RunArgs, out: &mut impl Write) -> anyhow::Resu
                 .map_err(|e| anyhow::anyhow!("{}", e.render(&text, &name)))?;
             if matches!(st.kind, brook_engine::sql::ast::StatementKind::Query(_)) {
                 engine.run_until_idle()?;
+                check_queries(&engine)?;
             }
             let result = engine
                 .execute_statement(&st, piece.text, &text, &name)
@@ -58,30 +62,48 @@ pub fn run(data_dir: &Path, args: RunArgs, out: &mut impl Write) -> anyhow::Resu
             }
         }
     }
-    let processed = engine.run_until_idle()?;
+    engine.run_until_idle()?;
+    check_queries(&engine)?;
+    let queries = engine.queries();
     if !args.follow {
+        let processed: u64 = queries.iter().map(|q| q.processed).sum();
         if processed > 0 {
-            writeln!(out, "Queries processed {processed} more records.")?;
+            writeln!(out, "Queries processed {processed} records.")?;
         }
+        engine.shutdown()?;
         return Ok(());
     }
-    if engine.queries().is_empty() {
+    if queries.is_empty() {
         bail!("--follow: no persistent query is running");
     }
+    let (stop, stopped) = std::sync::mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = stop.send(());
+    })
+    .context("cannot handle Ctrl-C")?;
     writeln!(
         out,
         "Following {} quer{} (Ctrl-C to stop)...",
-        engine.queries().len(),
-        if engine.queries().len() == 1 {
-            "y"
-        } else {
-            "ies"
-        }
+        queries.len(),
+        if queries.len() == 1 { "y" } else { "ies" }
     )?;
     out.flush()?;
-    loop {
-        if engine.run_until_idle()? == 0 {
-            std::thread::sleep(Duration::from_millis(100));
+    // The queries run on their own; this thread only reports their failures.
+    while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(Duration::from_millis(500)) {
+        for e in engine.take_query_errors() {
+            eprintln!("Query {} failed: {}", e.query_id, e.message);
         }
+    }
+    engine.shutdown()?;
+    writeln!(out, "Stopped the queries (their progress is committed).")?;
+    Ok(())
+}
+
+/// Fails the run if a persistent query failed (it stopped with status ERROR).
+fn check_queries(engine: &Engine) -> anyhow::Result<()> {
+    let errors = engine.take_query_errors();
+    match errors.first() {
+        None => Ok(()),
+        Some(e) => bail!("query {} failed: {}", e.query_id, e.message),
     }
 }

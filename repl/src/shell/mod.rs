@@ -2,12 +2,10 @@
 //! (`brook -e "..."`, `brook -f file.sql`, statements piped to stdin).
 //!
 //! Files: `mod.rs` (the prompt loop and shell commands), `session.rs` (running statements,
-//! live push queries and PRINT), `driver.rs` (persistent queries in the background),
-//! `helper.rs` (completion and highlighting), `lexer.rs` (statement ends, words),
+//! live push queries and PRINT), `helper.rs` (completion and highlighting), `lexer.rs` (statement ends, words),
 //! `live.rs` (rows shown as they arrive), `forward.rs` (statements sent by a second `brook`
 //! on the same directory to the one that writes it), `help.rs` (HELP).
 
-pub mod driver;
 pub mod forward;
 pub mod help;
 pub mod helper;
@@ -216,6 +214,10 @@ pub fn run_interactive(data_dir: &Path) -> anyhow::Result<()> {
     }
     if let Some(h) = &history {
         let _ = editor.save_history(h);
+    }
+    // Persistent queries commit and stop; they start again with the next session.
+    if let Err(e) = session.close() {
+        eprintln!("{}", paint_error(&format!("{e:#}"), color));
     }
     writeln!(stdout.lock(), "Exiting Brook.")?;
     Ok(())

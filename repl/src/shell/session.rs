@@ -1,8 +1,8 @@
 //! session.rs owns running what the user typed, for the interactive shell and for
 //! `brook -e` / `brook -f` alike: every statement is parsed first (a typo is shown with its
-//! caret before anything runs), then each runs in order against the engine while a
-//! background [`Driver`] keeps persistent queries going. Pull queries first let the queries
-//! catch up; push queries and PRINT stream rows until LIMIT or Ctrl-C.
+//! caret before anything runs), then each runs in order against the engine, whose
+//! persistent queries run on their own threads. Pull queries first let the queries catch
+//! up; push queries and PRINT stream rows until LIMIT or Ctrl-C.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,7 +17,6 @@ use brook_engine::runtime::{
 };
 use brook_engine::sql::ast::StatementKind;
 
-use super::driver::Driver;
 use super::forward::forward;
 use super::helper::Vocabulary;
 use super::live::LiveTable;
@@ -27,6 +26,9 @@ use crate::render::{batch_cells, column_names, write_result};
 pub static CANCEL: AtomicBool = AtomicBool::new(false);
 /// A push query or PRINT is streaming (Ctrl-C cancels it rather than the process).
 pub static STREAMING: AtomicBool = AtomicBool::new(false);
+
+/// Longest a SELECT waits for persistent queries to catch up before it runs.
+const PULL_WAIT: Duration = Duration::from_secs(30);
 
 /// How results are shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +41,6 @@ pub enum OutputFormat {
 pub struct Session {
     data_dir: PathBuf,
     engine: Arc<Mutex<Engine>>,
-    driver: Driver,
     pub vocabulary: Arc<RwLock<Vocabulary>>,
     pub output: OutputFormat,
 }
@@ -56,11 +57,9 @@ impl Session {
         engine.set_live_push(true);
         let vocabulary = Arc::new(RwLock::new(Vocabulary::of(&engine)));
         let engine = Arc::new(Mutex::new(engine));
-        let driver = Driver::start(engine.clone());
         Ok(Session {
             data_dir: data_dir.to_path_buf(),
             engine,
-            driver,
             vocabulary,
             output: OutputFormat::Tabular,
         })
@@ -71,7 +70,7 @@ impl Session {
         self.engine().is_follower()
     }
 
-    /// The engine, shared with the background driver (and the statement server).
+    /// The engine, shared with the statement server.
     pub fn engine_handle(&self) -> Arc<Mutex<Engine>> {
         self.engine.clone()
     }
@@ -87,7 +86,11 @@ impl Session {
 
     /// Errors persistent queries hit in the background since the last call.
     pub fn background_errors(&self) -> Vec<String> {
-        self.driver.take_errors()
+        self.engine()
+            .take_query_errors()
+            .into_iter()
+            .map(|e| format!("{}: {}", e.query_id, e.message))
+            .collect()
     }
 
     /// Runs every statement of `text`. Parse errors stop everything before the first
@@ -108,13 +111,15 @@ impl Session {
                     write!(out, "{}", forward(&self.data_dir, sql)?)?;
                     continue;
                 }
+                if is_query {
+                    // A pull query answers from what the queries made of all input; wait
+                    // for them without holding the engine.
+                    let waiter = self.engine().idle_waiter();
+                    waiter.wait(PULL_WAIT);
+                }
                 let result = {
                     let mut engine = self.engine();
                     engine.refresh().map_err(|e| anyhow!("{e}"))?;
-                    if is_query {
-                        // A pull query answers from what the queries made of all input.
-                        engine.run_until_idle()?;
-                    }
                     engine
                         .execute_statement(st, sql, text, name)
                         .map_err(|e| anyhow!("{e}"))?
@@ -197,8 +202,15 @@ impl Session {
 
     /// Lets every persistent query process all input, then stops them (for `-e`/`-f`).
     pub fn finish(&mut self) -> anyhow::Result<u64> {
-        self.driver.stop();
-        Ok(self.engine().run_until_idle()?)
+        let mut engine = self.engine();
+        let processed = engine.run_until_idle()?;
+        engine.shutdown()?;
+        Ok(processed)
+    }
+
+    /// Stops the persistent queries (each commits first), as the shell exits.
+    pub fn close(&mut self) -> anyhow::Result<()> {
+        Ok(self.engine().shutdown()?)
     }
 }
 
