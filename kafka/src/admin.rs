@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use brook_log::{LogError, TopicConfig};
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
-use kafka_protocol::messages::create_topics_response::{CreatableTopicConfigs, CreatableTopicResult};
+use kafka_protocol::messages::create_topics_response::{
+    CreatableTopicConfigs, CreatableTopicResult,
+};
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::describe_configs_response::{
     DescribeConfigsResourceResult, DescribeConfigsResult,
@@ -33,7 +35,10 @@ fn text(s: impl Into<String>) -> Option<StrBytes> {
     Some(StrBytes::from_string(s.into()))
 }
 
-pub async fn create_topics(broker: &Arc<Broker>, request: CreateTopicsRequest) -> CreateTopicsResponse {
+pub async fn create_topics(
+    broker: &Arc<Broker>,
+    request: CreateTopicsRequest,
+) -> CreateTopicsResponse {
     let broker = broker.clone();
     let results = tokio::task::spawn_blocking(move || {
         request
@@ -48,7 +53,9 @@ pub async fn create_topics(broker: &Arc<Broker>, request: CreateTopicsRequest) -
                     n => {
                         return result
                             .with_error_code(code::INVALID_PARTITIONS)
-                            .with_error_message(text(format!("{n} partitions: must be at least 1")))
+                            .with_error_message(text(format!(
+                                "{n} partitions: must be at least 1"
+                            )))
                     }
                 };
                 if t.replication_factor > 1 {
@@ -67,7 +74,11 @@ pub async fn create_topics(broker: &Arc<Broker>, request: CreateTopicsRequest) -
                 let props: Vec<(String, String)> = t
                     .configs
                     .iter()
-                    .filter_map(|c| c.value.as_ref().map(|v| (c.name.to_string(), v.to_string())))
+                    .filter_map(|c| {
+                        c.value
+                            .as_ref()
+                            .map(|v| (c.name.to_string(), v.to_string()))
+                    })
                     .collect();
                 let config = match TopicConfig::from_properties(partitions, &props) {
                     Ok(c) => c,
@@ -116,7 +127,10 @@ pub async fn create_topics(broker: &Arc<Broker>, request: CreateTopicsRequest) -
     CreateTopicsResponse::default().with_topics(results)
 }
 
-pub async fn delete_topics(broker: &Arc<Broker>, request: DeleteTopicsRequest) -> DeleteTopicsResponse {
+pub async fn delete_topics(
+    broker: &Arc<Broker>,
+    request: DeleteTopicsRequest,
+) -> DeleteTopicsResponse {
     let mut names: Vec<TopicName> = request.topic_names;
     names.extend(request.topics.into_iter().filter_map(|t| t.name));
     let broker = broker.clone();
@@ -139,7 +153,10 @@ pub async fn delete_topics(broker: &Arc<Broker>, request: DeleteTopicsRequest) -
     DeleteTopicsResponse::default().with_responses(responses)
 }
 
-pub fn describe_configs(broker: &Arc<Broker>, request: DescribeConfigsRequest) -> DescribeConfigsResponse {
+pub fn describe_configs(
+    broker: &Arc<Broker>,
+    request: DescribeConfigsRequest,
+) -> DescribeConfigsResponse {
     let results = request
         .resources
         .into_iter()
@@ -174,14 +191,19 @@ pub fn describe_configs(broker: &Arc<Broker>, request: DescribeConfigsRequest) -
                 RESOURCE_BROKER => result.with_error_code(code::NONE),
                 other => result
                     .with_error_code(code::INVALID_REQUEST)
-                    .with_error_message(text(format!("config resource type {other} is not supported"))),
+                    .with_error_message(text(format!(
+                        "config resource type {other} is not supported"
+                    ))),
             }
         })
         .collect();
     DescribeConfigsResponse::default().with_results(results)
 }
 
-pub fn create_partitions(broker: &Arc<Broker>, request: CreatePartitionsRequest) -> CreatePartitionsResponse {
+pub fn create_partitions(
+    broker: &Arc<Broker>,
+    request: CreatePartitionsRequest,
+) -> CreatePartitionsResponse {
     let results = request
         .topics
         .into_iter()
@@ -213,7 +235,10 @@ pub fn create_partitions(broker: &Arc<Broker>, request: CreatePartitionsRequest)
     CreatePartitionsResponse::default().with_results(results)
 }
 
-pub fn init_producer_id(broker: &Arc<Broker>, request: InitProducerIdRequest) -> InitProducerIdResponse {
+pub fn init_producer_id(
+    broker: &Arc<Broker>,
+    request: InitProducerIdRequest,
+) -> InitProducerIdResponse {
     if request.transactional_id.is_some() {
         tracing::warn!("kafka: InitProducerId with a transactional id refused: transactions are not supported yet");
         return InitProducerIdResponse::default()

@@ -64,19 +64,20 @@ async fn handle_frame(broker: &Arc<Broker>, frame: Bytes) -> Result<Option<Bytes
     let api_key = peek.get_i16();
     let version = peek.get_i16();
     let correlation_id = peek.get_i32();
-    let Some((api, _, _)) = api_versions::supported(api_key)
-        .filter(|(_, min, max)| (*min..=*max).contains(&version))
+    let Some((api, _, _)) =
+        api_versions::supported(api_key).filter(|(_, min, max)| (*min..=*max).contains(&version))
     else {
         return Ok(Some(unsupported(api_key, version, correlation_id)));
     };
     let mut body = frame;
-    let header = RequestHeader::decode(&mut body, api.request_header_version(version)).map_err(
-        |e| ConnError::Decode {
-            api,
-            version,
-            reason: format!("header: {e}"),
-        },
-    )?;
+    let header =
+        RequestHeader::decode(&mut body, api.request_header_version(version)).map_err(|e| {
+            ConnError::Decode {
+                api,
+                version,
+                reason: format!("header: {e}"),
+            }
+        })?;
     let ctx = Ctx {
         api,
         version,
@@ -98,7 +99,9 @@ async fn handle_frame(broker: &Arc<Broker>, frame: Bytes) -> Result<Option<Bytes
     }
     let response = match api {
         ApiKey::ApiVersions => ctx.encode(&api_versions::handle(decode!(ApiVersionsRequest)))?,
-        ApiKey::Metadata => ctx.encode(&metadata::handle(broker, decode!(MetadataRequest), version))?,
+        ApiKey::Metadata => {
+            ctx.encode(&metadata::handle(broker, decode!(MetadataRequest), version))?
+        }
         ApiKey::Produce => {
             let request = decode!(ProduceRequest);
             let acks = request.acks;
@@ -108,22 +111,51 @@ async fn handle_frame(broker: &Arc<Broker>, frame: Bytes) -> Result<Option<Bytes
             }
             ctx.encode(&response)?
         }
-        ApiKey::Fetch => ctx.encode(&fetch::handle(broker, decode!(FetchRequest), version).await)?,
-        ApiKey::ListOffsets => ctx.encode(&offsets::list_offsets(broker, decode!(ListOffsetsRequest)).await)?,
-        ApiKey::OffsetCommit => ctx.encode(&offsets::commit(broker, decode!(OffsetCommitRequest)).await)?,
+        ApiKey::Fetch => {
+            ctx.encode(&fetch::handle(broker, decode!(FetchRequest), version).await)?
+        }
+        ApiKey::ListOffsets => {
+            ctx.encode(&offsets::list_offsets(broker, decode!(ListOffsetsRequest)).await)?
+        }
+        ApiKey::OffsetCommit => {
+            ctx.encode(&offsets::commit(broker, decode!(OffsetCommitRequest)).await)?
+        }
         ApiKey::OffsetFetch => ctx.encode(&offsets::fetch(broker, decode!(OffsetFetchRequest)))?,
-        ApiKey::FindCoordinator => ctx.encode(&group::find_coordinator(broker, decode!(FindCoordinatorRequest), version))?,
-        ApiKey::JoinGroup => ctx.encode(&group::join(broker, decode!(JoinGroupRequest), &ctx).await)?,
+        ApiKey::FindCoordinator => ctx.encode(&group::find_coordinator(
+            broker,
+            decode!(FindCoordinatorRequest),
+            version,
+        ))?,
+        ApiKey::JoinGroup => {
+            ctx.encode(&group::join(broker, decode!(JoinGroupRequest), &ctx).await)?
+        }
         ApiKey::SyncGroup => ctx.encode(&group::sync(broker, decode!(SyncGroupRequest)).await)?,
         ApiKey::Heartbeat => ctx.encode(&group::heartbeat(broker, decode!(HeartbeatRequest)))?,
-        ApiKey::LeaveGroup => ctx.encode(&group::leave(broker, decode!(LeaveGroupRequest), version))?,
+        ApiKey::LeaveGroup => {
+            ctx.encode(&group::leave(broker, decode!(LeaveGroupRequest), version))?
+        }
         ApiKey::ListGroups => ctx.encode(&group::list(broker, decode!(ListGroupsRequest)))?,
-        ApiKey::DescribeGroups => ctx.encode(&group::describe(broker, decode!(DescribeGroupsRequest)))?,
-        ApiKey::CreateTopics => ctx.encode(&admin::create_topics(broker, decode!(CreateTopicsRequest)).await)?,
-        ApiKey::DeleteTopics => ctx.encode(&admin::delete_topics(broker, decode!(DeleteTopicsRequest)).await)?,
-        ApiKey::DescribeConfigs => ctx.encode(&admin::describe_configs(broker, decode!(DescribeConfigsRequest)))?,
-        ApiKey::CreatePartitions => ctx.encode(&admin::create_partitions(broker, decode!(CreatePartitionsRequest)))?,
-        ApiKey::InitProducerId => ctx.encode(&admin::init_producer_id(broker, decode!(InitProducerIdRequest)))?,
+        ApiKey::DescribeGroups => {
+            ctx.encode(&group::describe(broker, decode!(DescribeGroupsRequest)))?
+        }
+        ApiKey::CreateTopics => {
+            ctx.encode(&admin::create_topics(broker, decode!(CreateTopicsRequest)).await)?
+        }
+        ApiKey::DeleteTopics => {
+            ctx.encode(&admin::delete_topics(broker, decode!(DeleteTopicsRequest)).await)?
+        }
+        ApiKey::DescribeConfigs => ctx.encode(&admin::describe_configs(
+            broker,
+            decode!(DescribeConfigsRequest),
+        ))?,
+        ApiKey::CreatePartitions => ctx.encode(&admin::create_partitions(
+            broker,
+            decode!(CreatePartitionsRequest),
+        ))?,
+        ApiKey::InitProducerId => ctx.encode(&admin::init_producer_id(
+            broker,
+            decode!(InitProducerIdRequest),
+        ))?,
         other => return Ok(Some(unsupported(other as i16, version, correlation_id))),
     };
     Ok(Some(response))
@@ -165,7 +197,10 @@ fn unsupported(api_key: i16, version: i16, correlation_id: i32) -> BytesMut {
     out.put_i32(correlation_id);
     if api_key == ApiKey::ApiVersions as i16 {
         // A v0 body cannot fail to encode: plain int16/int32 fields.
-        if api_versions::unsupported_version().encode(&mut out, 0).is_ok() {
+        if api_versions::unsupported_version()
+            .encode(&mut out, 0)
+            .is_ok()
+        {
             return out;
         }
     }

@@ -77,7 +77,11 @@ async fn read_all(broker: &Arc<Broker>, request: &FetchRequest) -> (FetchRespons
             )
         })
         .collect();
-    let max_bytes = if request.max_bytes <= 0 { i32::MAX } else { request.max_bytes } as usize;
+    let max_bytes = if request.max_bytes <= 0 {
+        i32::MAX
+    } else {
+        request.max_bytes
+    } as usize;
     let broker = broker.clone();
     tokio::task::spawn_blocking(move || {
         let mut total = 0usize;
@@ -90,7 +94,8 @@ async fn read_all(broker: &Arc<Broker>, request: &FetchRequest) -> (FetchRespons
                     .into_iter()
                     .map(|(index, offset, partition_max)| {
                         // Kafka returns at least one batch even past max_bytes, to make progress.
-                        let budget = (partition_max.max(0) as usize).min(max_bytes.saturating_sub(total));
+                        let budget =
+                            (partition_max.max(0) as usize).min(max_bytes.saturating_sub(total));
                         let read = match &topic {
                             Ok(t) => read_partition(t, index, offset, budget.max(1)),
                             Err(e) => error_read(e),

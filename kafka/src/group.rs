@@ -136,7 +136,11 @@ impl Group {
         }
         self.protocol = self.choose_protocol();
         let protocol = self.protocol.clone().unwrap_or_default();
-        if !self.leader.as_ref().is_some_and(|l| self.members.contains_key(l)) {
+        if !self
+            .leader
+            .as_ref()
+            .is_some_and(|l| self.members.contains_key(l))
+        {
             self.leader = self.members.keys().next().cloned();
         }
         let leader = self.leader.clone().unwrap_or_default();
@@ -165,7 +169,11 @@ impl Group {
                 .with_protocol_name(Some(StrBytes::from_string(protocol.clone())))
                 .with_leader(StrBytes::from_string(leader.clone()))
                 .with_member_id(StrBytes::from_string(id.clone()))
-                .with_members(if *id == leader { listed.clone() } else { Vec::new() });
+                .with_members(if *id == leader {
+                    listed.clone()
+                } else {
+                    Vec::new()
+                });
             if let Some(tx) = member.join.take() {
                 let _ = tx.send(response);
             }
@@ -205,7 +213,8 @@ impl Group {
     fn remove_member(&mut self, id: &str, config: &KafkaConfig) {
         if let Some(mut member) = self.members.remove(id) {
             if let Some(tx) = member.join.take() {
-                let _ = tx.send(JoinGroupResponse::default().with_error_code(code::UNKNOWN_MEMBER_ID));
+                let _ =
+                    tx.send(JoinGroupResponse::default().with_error_code(code::UNKNOWN_MEMBER_ID));
             }
             if self.leader.as_deref() == Some(id) {
                 self.leader = None;
@@ -366,7 +375,11 @@ pub async fn join(broker: &Arc<Broker>, request: JoinGroupRequest, ctx: &Ctx) ->
         }
         let id = if member_id.is_empty() {
             g.next_member += 1;
-            let client = if ctx.client_id.is_empty() { "member" } else { &ctx.client_id };
+            let client = if ctx.client_id.is_empty() {
+                "member"
+            } else {
+                &ctx.client_id
+            };
             format!("{client}-{}-{}", g.generation, g.next_member)
         } else if g.members.contains_key(&member_id) {
             member_id.clone()
@@ -475,7 +488,11 @@ pub fn heartbeat(broker: &Arc<Broker>, request: HeartbeatRequest) -> HeartbeatRe
 }
 
 pub fn leave(broker: &Arc<Broker>, request: LeaveGroupRequest, version: i16) -> LeaveGroupResponse {
-    let mut ids: Vec<String> = request.members.iter().map(|m| m.member_id.to_string()).collect();
+    let mut ids: Vec<String> = request
+        .members
+        .iter()
+        .map(|m| m.member_id.to_string())
+        .collect();
     if ids.is_empty() {
         ids.push(request.member_id.to_string());
     }
@@ -489,13 +506,21 @@ pub fn leave(broker: &Arc<Broker>, request: LeaveGroupRequest, version: i16) -> 
         let known = g.members.contains_key(&id);
         any_unknown |= !known;
         if known {
-            tracing::info!(group = request.group_id.0.as_str(), member = id, "kafka: member left");
+            tracing::info!(
+                group = request.group_id.0.as_str(),
+                member = id,
+                "kafka: member left"
+            );
             g.remove_member(&id, &broker.config);
         }
         results.push(
             MemberResponse::default()
                 .with_member_id(StrBytes::from_string(id))
-                .with_error_code(if known { code::NONE } else { code::UNKNOWN_MEMBER_ID }),
+                .with_error_code(if known {
+                    code::NONE
+                } else {
+                    code::UNKNOWN_MEMBER_ID
+                }),
         );
     }
     // v0-2 carry one member and report its error at the top level.
@@ -565,7 +590,9 @@ pub fn describe(broker: &Arc<Broker>, request: DescribeGroupsRequest) -> Describ
             let stable = g.state == State::Stable;
             entry
                 .with_group_state(StrBytes::from_static_str(g.state.name()))
-                .with_protocol_type(StrBytes::from_string(g.protocol_type.clone().unwrap_or_default()))
+                .with_protocol_type(StrBytes::from_string(
+                    g.protocol_type.clone().unwrap_or_default(),
+                ))
                 .with_protocol_data(StrBytes::from_string(protocol.clone()))
                 .with_members(
                     g.members
@@ -582,7 +609,11 @@ pub fn describe(broker: &Arc<Broker>, request: DescribeGroupsRequest) -> Describ
                                 .with_client_id(StrBytes::from_string(m.client_id.clone()))
                                 .with_client_host(StrBytes::from_string(m.client_host.clone()))
                                 .with_member_metadata(metadata)
-                                .with_member_assignment(if stable { m.assignment.clone() } else { Bytes::new() })
+                                .with_member_assignment(if stable {
+                                    m.assignment.clone()
+                                } else {
+                                    Bytes::new()
+                                })
                         })
                         .collect(),
                 )

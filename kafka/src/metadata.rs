@@ -17,7 +17,12 @@ pub const CLUSTER_ID: &str = "brook";
 pub fn handle(broker: &Arc<Broker>, request: MetadataRequest, _version: i16) -> MetadataResponse {
     let node = BrokerId(broker.config.node_id);
     let names: Vec<(String, bool)> = match &request.topics {
-        None => broker.log.topics().into_iter().map(|t| (t, false)).collect(),
+        None => broker
+            .log
+            .topics()
+            .into_iter()
+            .map(|t| (t, false))
+            .collect(),
         Some(topics) => topics
             .iter()
             .filter_map(|t| t.name.as_ref().map(|n| (n.0.to_string(), true)))
@@ -44,7 +49,12 @@ pub fn broker_entry(broker: &Broker) -> MetadataResponseBroker {
         .with_port(broker.advertised.1 as i32)
 }
 
-fn topic_metadata(broker: &Broker, name: &str, create: bool, node: BrokerId) -> MetadataResponseTopic {
+fn topic_metadata(
+    broker: &Broker,
+    name: &str,
+    create: bool,
+    node: BrokerId,
+) -> MetadataResponseTopic {
     let entry = MetadataResponseTopic::default()
         .with_name(Some(TopicName(StrBytes::from_string(name.to_string()))));
     match broker.topic(name, create) {

@@ -25,7 +25,10 @@ const LATEST: i64 = -1;
 const EARLIEST: i64 = -2;
 const MAX_TIMESTAMP: i64 = -3;
 
-pub async fn list_offsets(broker: &Arc<Broker>, request: ListOffsetsRequest) -> ListOffsetsResponse {
+pub async fn list_offsets(
+    broker: &Arc<Broker>,
+    request: ListOffsetsRequest,
+) -> ListOffsetsResponse {
     let broker = broker.clone();
     let topics = tokio::task::spawn_blocking(move || {
         request
@@ -42,7 +45,9 @@ pub async fn list_offsets(broker: &Arc<Broker>, request: ListOffsetsRequest) -> 
                             .with_timestamp(-1)
                             .with_offset(-1);
                         let partition = match &topic {
-                            Ok(t) if p.partition_index >= 0 => t.partition(p.partition_index as u32),
+                            Ok(t) if p.partition_index >= 0 => {
+                                t.partition(p.partition_index as u32)
+                            }
                             Ok(t) => t.partition(u32::MAX),
                             Err(e) => return answer.with_error_code(log_error_code(e)),
                         };
@@ -101,8 +106,9 @@ pub async fn commit(broker: &Arc<Broker>, request: OffsetCommitRequest) -> Offse
                 } else {
                     match &topic {
                         Err(e) => log_error_code(e),
-                        Ok(topic) if p.partition_index < 0
-                            || p.partition_index as u32 >= topic.partition_count() =>
+                        Ok(topic)
+                            if p.partition_index < 0
+                                || p.partition_index as u32 >= topic.partition_count() =>
                         {
                             code::UNKNOWN_TOPIC_OR_PARTITION
                         }
@@ -131,8 +137,10 @@ pub async fn commit(broker: &Arc<Broker>, request: OffsetCommitRequest) -> Offse
     if !commits.is_empty() {
         let log = broker.log.clone();
         let written = tokio::task::spawn_blocking(move || {
-            let refs: Vec<(&str, u32, u64)> =
-                commits.iter().map(|(t, p, o)| (t.as_str(), *p, *o)).collect();
+            let refs: Vec<(&str, u32, u64)> = commits
+                .iter()
+                .map(|(t, p, o)| (t.as_str(), *p, *o))
+                .collect();
             log.commit_offsets(&group, &refs).map_err(|e| {
                 tracing::warn!(group, error = %e, "kafka: offset commit failed");
                 log_error_code(&e)

@@ -91,7 +91,11 @@ impl ProducerStates {
     }
 }
 
-pub async fn handle(broker: &Arc<Broker>, request: ProduceRequest, _version: i16) -> ProduceResponse {
+pub async fn handle(
+    broker: &Arc<Broker>,
+    request: ProduceRequest,
+    _version: i16,
+) -> ProduceResponse {
     let broker = broker.clone();
     // Appends write (and may fsync) files: off the async threads.
     let responses = tokio::task::spawn_blocking(move || {
@@ -167,7 +171,11 @@ fn produce_partition(
             Err((code, message)) => return (code, -1, Some(message)),
         }
     }
-    (code::NONE, first_offset.map(|o| o as i64).unwrap_or(-1), None)
+    (
+        code::NONE,
+        first_offset.map(|o| o as i64).unwrap_or(-1),
+        None,
+    )
 }
 
 /// Appends one decoded batch (or recognises it as a retry): its base offset.

@@ -17,7 +17,10 @@ const RECORDS: usize = 300;
 
 fn produce_and_read_back(broker: &TestBroker, acks: &str, codec: &str) {
     let topic = format!("t-{acks}-{codec}");
-    broker.log.create_topic(&topic, TopicConfig::new(3)).unwrap();
+    broker
+        .log
+        .create_topic(&topic, TopicConfig::new(3))
+        .unwrap();
     let p = producer(
         broker,
         &[
@@ -43,23 +46,42 @@ fn produce_and_read_back(broker: &TestBroker, acks: &str, codec: &str) {
         .unwrap();
     }
     p.flush(Duration::from_secs(20)).unwrap();
-    assert!(p.context().failed.lock().unwrap().is_empty(), "{:?}", p.context().failed);
-    assert_eq!(p.context().ok.load(Ordering::SeqCst), RECORDS, "acks={acks} {codec}");
+    assert!(
+        p.context().failed.lock().unwrap().is_empty(),
+        "{:?}",
+        p.context().failed
+    );
+    assert_eq!(
+        p.context().ok.load(Ordering::SeqCst),
+        RECORDS,
+        "acks={acks} {codec}"
+    );
 
-    // In the log as produced.
-    let stored: usize = broker
-        .log
-        .topic(&topic)
-        .unwrap()
-        .partitions()
-        .iter()
-        .map(|p| p.end_offset() as usize)
-        .sum();
-    assert_eq!(stored, RECORDS, "acks={acks} {codec}: records in the log");
+    // In the log as produced (with acks=0 the client does not wait for the broker: allow
+    // the last requests a moment to land).
+    let stored = || -> usize {
+        broker
+            .log
+            .topic(&topic)
+            .unwrap()
+            .partitions()
+            .iter()
+            .map(|p| p.end_offset() as usize)
+            .sum()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while stored() < RECORDS && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(stored(), RECORDS, "acks={acks} {codec}: records in the log");
 
     // And back through Fetch, with keys, values, timestamps and headers.
     let messages = consume(broker, &topic, &format!("g-{topic}"), RECORDS);
-    assert_eq!(messages.len(), RECORDS, "acks={acks} {codec}: records consumed");
+    assert_eq!(
+        messages.len(),
+        RECORDS,
+        "acks={acks} {codec}: records consumed"
+    );
     let mut seen = BTreeSet::new();
     for m in &messages {
         let key = String::from_utf8(m.key().unwrap().to_vec()).unwrap();
@@ -68,7 +90,10 @@ fn produce_and_read_back(broker: &TestBroker, acks: &str, codec: &str) {
             m.payload().unwrap(),
             format!("{{\"n\":{i},\"codec\":\"{codec}\"}}").as_bytes()
         );
-        assert_eq!(m.timestamp().to_millis(), Some(1_700_000_000_000 + i as i64));
+        assert_eq!(
+            m.timestamp().to_millis(),
+            Some(1_700_000_000_000 + i as i64)
+        );
         assert_eq!(
             header_pairs(m),
             vec![("h".to_string(), Some(format!("v{i}").into_bytes()))]
@@ -90,7 +115,10 @@ fn every_acks_setting_and_codec_round_trips() {
 #[test]
 fn idempotent_producer_writes_each_record_once() {
     let broker = TestBroker::start();
-    broker.log.create_topic("idem", TopicConfig::new(2)).unwrap();
+    broker
+        .log
+        .create_topic("idem", TopicConfig::new(2))
+        .unwrap();
     let p = producer(
         &broker,
         &[
@@ -108,7 +136,11 @@ fn idempotent_producer_writes_each_record_once() {
         }
     }
     p.flush(Duration::from_secs(20)).unwrap();
-    assert!(p.context().failed.lock().unwrap().is_empty(), "{:?}", p.context().failed);
+    assert!(
+        p.context().failed.lock().unwrap().is_empty(),
+        "{:?}",
+        p.context().failed
+    );
     assert_eq!(p.context().ok.load(Ordering::SeqCst), 2000);
     let topic = broker.log.topic("idem").unwrap();
     let total: u64 = topic.partitions().iter().map(|p| p.end_offset()).sum();
@@ -118,7 +150,10 @@ fn idempotent_producer_writes_each_record_once() {
 #[test]
 fn log_api_and_kafka_clients_read_each_other() {
     let broker = TestBroker::start();
-    let topic = broker.log.create_topic("shared", TopicConfig::new(4)).unwrap();
+    let topic = broker
+        .log
+        .create_topic("shared", TopicConfig::new(4))
+        .unwrap();
 
     // What `brook produce` does: Topic::produce with Kafka's partitioner.
     let written: Vec<Record> = (0..100)
@@ -157,7 +192,13 @@ fn log_api_and_kafka_clients_read_each_other() {
             .read(offset as u64, ReadLimit::records(1))
             .unwrap();
         assert_eq!(read[0].key.as_deref(), Some(&key[..]));
-        let i = std::str::from_utf8(&key).unwrap().strip_prefix("kafka-").unwrap();
-        assert_eq!(read[0].value.as_deref(), Some(format!("from-kafka-{i}").as_bytes()));
+        let i = std::str::from_utf8(&key)
+            .unwrap()
+            .strip_prefix("kafka-")
+            .unwrap();
+        assert_eq!(
+            read[0].value.as_deref(),
+            Some(format!("from-kafka-{i}").as_bytes())
+        );
     }
 }

@@ -28,7 +28,9 @@ struct Conn {
 impl Conn {
     fn open(broker: &TestBroker) -> Conn {
         let stream = TcpStream::connect(&broker.addr).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
         Conn {
             stream,
             correlation: 0,
@@ -51,7 +53,12 @@ impl Conn {
         Some(Bytes::from(frame))
     }
 
-    fn request<Req: Encodable, Resp: Decodable>(&mut self, api: ApiKey, version: i16, request: &Req) -> Resp {
+    fn request<Req: Encodable, Resp: Decodable>(
+        &mut self,
+        api: ApiKey,
+        version: i16,
+        request: &Req,
+    ) -> Resp {
         self.correlation += 1;
         let header = RequestHeader::default()
             .with_request_api_key(api as i16)
@@ -59,17 +66,27 @@ impl Conn {
             .with_correlation_id(self.correlation)
             .with_client_id(Some(StrBytes::from_static_str("wire-test")));
         let mut buf = BytesMut::new();
-        header.encode(&mut buf, api.request_header_version(version)).unwrap();
+        header
+            .encode(&mut buf, api.request_header_version(version))
+            .unwrap();
         request.encode(&mut buf, version).unwrap();
         self.send_raw(&buf);
         let mut frame = self
             .recv_raw()
             .unwrap_or_else(|| panic!("{api:?} v{version}: connection closed"));
-        let header = ResponseHeader::decode(&mut frame, api.response_header_version(version)).unwrap();
-        assert_eq!(header.correlation_id, self.correlation, "{api:?} v{version}");
+        let header =
+            ResponseHeader::decode(&mut frame, api.response_header_version(version)).unwrap();
+        assert_eq!(
+            header.correlation_id, self.correlation,
+            "{api:?} v{version}"
+        );
         let response = Resp::decode(&mut frame, version)
             .unwrap_or_else(|e| panic!("{api:?} v{version}: undecodable response: {e}"));
-        assert!(!frame.has_remaining(), "{api:?} v{version}: {} bytes left over", frame.remaining());
+        assert!(
+            !frame.has_remaining(),
+            "{api:?} v{version}: {} bytes left over",
+            frame.remaining()
+        );
         response
     }
 }
@@ -94,7 +111,11 @@ fn every_advertised_version_is_served() {
         for v in min..=max {
             match api {
                 ApiKey::Produce => {
-                    let r: ProduceResponse = c.request(api, v, &ProduceRequest::default().with_acks(1).with_timeout_ms(1000));
+                    let r: ProduceResponse = c.request(
+                        api,
+                        v,
+                        &ProduceRequest::default().with_acks(1).with_timeout_ms(1000),
+                    );
                     assert!(r.responses.is_empty());
                 }
                 ApiKey::Fetch => {
@@ -116,16 +137,19 @@ fn every_advertised_version_is_served() {
                         .with_replica_id(BrokerId(-1))
                         .with_topics(vec![list_offsets_request::ListOffsetsTopic::default()
                             .with_name(name("t"))
-                            .with_partitions(vec![list_offsets_request::ListOffsetsPartition::default()
-                                .with_partition_index(1)
-                                .with_timestamp(-1)])]);
+                            .with_partitions(vec![
+                                list_offsets_request::ListOffsetsPartition::default()
+                                    .with_partition_index(1)
+                                    .with_timestamp(-1),
+                            ])]);
                     let r: ListOffsetsResponse = c.request(api, v, &req);
                     assert_eq!(r.topics[0].partitions[0].error_code, 0, "ListOffsets v{v}");
                 }
                 ApiKey::Metadata => {
-                    let req = MetadataRequest::default().with_topics(Some(vec![
-                        metadata_request::MetadataRequestTopic::default().with_name(Some(name("t"))),
-                    ]));
+                    let req = MetadataRequest::default()
+                        .with_topics(Some(vec![metadata_request::MetadataRequestTopic::default(
+                        )
+                        .with_name(Some(name("t")))]));
                     let r: MetadataResponse = c.request(api, v, &req);
                     assert_eq!(r.brokers.len(), 1, "Metadata v{v}");
                     assert_eq!(r.topics[0].partitions.len(), 2, "Metadata v{v}");
@@ -134,59 +158,112 @@ fn every_advertised_version_is_served() {
                     let req = OffsetCommitRequest::default()
                         .with_group_id(group("g"))
                         .with_generation_id_or_member_epoch(-1)
-                        .with_topics(vec![offset_commit_request::OffsetCommitRequestTopic::default()
-                            .with_name(name("t"))
-                            .with_partitions(vec![offset_commit_request::OffsetCommitRequestPartition::default()
-                                .with_partition_index(0)
-                                .with_committed_offset(0)])]);
+                        .with_topics(vec![
+                            offset_commit_request::OffsetCommitRequestTopic::default()
+                                .with_name(name("t"))
+                                .with_partitions(vec![
+                                    offset_commit_request::OffsetCommitRequestPartition::default()
+                                        .with_partition_index(0)
+                                        .with_committed_offset(0),
+                                ]),
+                        ]);
                     let r: OffsetCommitResponse = c.request(api, v, &req);
                     assert_eq!(r.topics[0].partitions[0].error_code, 0, "OffsetCommit v{v}");
                 }
                 ApiKey::OffsetFetch => {
                     let req = OffsetFetchRequest::default()
                         .with_group_id(group("g"))
-                        .with_topics(Some(vec![offset_fetch_request::OffsetFetchRequestTopic::default()
-                            .with_name(name("t"))
-                            .with_partition_indexes(vec![0, 1])]));
+                        .with_topics(Some(vec![
+                            offset_fetch_request::OffsetFetchRequestTopic::default()
+                                .with_name(name("t"))
+                                .with_partition_indexes(vec![0, 1]),
+                        ]));
                     let r: OffsetFetchResponse = c.request(api, v, &req);
-                    assert_eq!(r.topics[0].partitions[0].committed_offset, 0, "OffsetFetch v{v}");
-                    assert_eq!(r.topics[0].partitions[1].committed_offset, -1, "OffsetFetch v{v}");
+                    assert_eq!(
+                        r.topics[0].partitions[0].committed_offset, 0,
+                        "OffsetFetch v{v}"
+                    );
+                    assert_eq!(
+                        r.topics[0].partitions[1].committed_offset, -1,
+                        "OffsetFetch v{v}"
+                    );
                 }
                 ApiKey::FindCoordinator => {
-                    let r: FindCoordinatorResponse = c.request(api, v, &FindCoordinatorRequest::default().with_key(StrBytes::from_static_str("g")));
+                    let r: FindCoordinatorResponse = c.request(
+                        api,
+                        v,
+                        &FindCoordinatorRequest::default().with_key(StrBytes::from_static_str("g")),
+                    );
                     assert_eq!(r.error_code, 0, "FindCoordinator v{v}");
-                    assert_eq!(r.port as u16, broker.addr.rsplit(':').next().unwrap().parse::<u16>().unwrap());
+                    assert_eq!(
+                        r.port as u16,
+                        broker
+                            .addr
+                            .rsplit(':')
+                            .next()
+                            .unwrap()
+                            .parse::<u16>()
+                            .unwrap()
+                    );
                 }
                 ApiKey::JoinGroup => {
                     // No protocols: refused, but answered at this version.
-                    let r: JoinGroupResponse = c.request(api, v, &JoinGroupRequest::default().with_group_id(group("g")).with_session_timeout_ms(10000));
+                    let r: JoinGroupResponse = c.request(
+                        api,
+                        v,
+                        &JoinGroupRequest::default()
+                            .with_group_id(group("g"))
+                            .with_session_timeout_ms(10000),
+                    );
                     assert_eq!(r.error_code, 23, "JoinGroup v{v}");
                 }
                 ApiKey::Heartbeat => {
-                    let r: HeartbeatResponse = c.request(api, v, &HeartbeatRequest::default().with_group_id(group("g")).with_member_id(StrBytes::from_static_str("nobody")));
+                    let r: HeartbeatResponse = c.request(
+                        api,
+                        v,
+                        &HeartbeatRequest::default()
+                            .with_group_id(group("g"))
+                            .with_member_id(StrBytes::from_static_str("nobody")),
+                    );
                     assert_eq!(r.error_code, 25, "Heartbeat v{v}");
                 }
                 ApiKey::LeaveGroup => {
                     let req = if v >= 3 {
-                        LeaveGroupRequest::default().with_group_id(group("g")).with_members(vec![
-                            leave_group_request::MemberIdentity::default().with_member_id(StrBytes::from_static_str("nobody")),
-                        ])
+                        LeaveGroupRequest::default()
+                            .with_group_id(group("g"))
+                            .with_members(vec![leave_group_request::MemberIdentity::default()
+                                .with_member_id(StrBytes::from_static_str("nobody"))])
                     } else {
-                        LeaveGroupRequest::default().with_group_id(group("g")).with_member_id(StrBytes::from_static_str("nobody"))
+                        LeaveGroupRequest::default()
+                            .with_group_id(group("g"))
+                            .with_member_id(StrBytes::from_static_str("nobody"))
                     };
                     let _: LeaveGroupResponse = c.request(api, v, &req);
                 }
                 ApiKey::SyncGroup => {
-                    let r: SyncGroupResponse = c.request(api, v, &SyncGroupRequest::default().with_group_id(group("g")).with_member_id(StrBytes::from_static_str("nobody")));
+                    let r: SyncGroupResponse = c.request(
+                        api,
+                        v,
+                        &SyncGroupRequest::default()
+                            .with_group_id(group("g"))
+                            .with_member_id(StrBytes::from_static_str("nobody")),
+                    );
                     assert_eq!(r.error_code, 25, "SyncGroup v{v}");
                 }
                 ApiKey::DescribeGroups => {
-                    let r: DescribeGroupsResponse = c.request(api, v, &DescribeGroupsRequest::default().with_groups(vec![group("g")]));
+                    let r: DescribeGroupsResponse = c.request(
+                        api,
+                        v,
+                        &DescribeGroupsRequest::default().with_groups(vec![group("g")]),
+                    );
                     assert_eq!(r.groups.len(), 1, "DescribeGroups v{v}");
                 }
                 ApiKey::ListGroups => {
                     let r: ListGroupsResponse = c.request(api, v, &ListGroupsRequest::default());
-                    assert!(r.groups.iter().any(|g| g.group_id.0.as_str() == "g"), "ListGroups v{v}");
+                    assert!(
+                        r.groups.iter().any(|g| g.group_id.0.as_str() == "g"),
+                        "ListGroups v{v}"
+                    );
                 }
                 ApiKey::ApiVersions => {
                     let mut req = ApiVersionsRequest::default();
@@ -201,31 +278,48 @@ fn every_advertised_version_is_served() {
                 }
                 ApiKey::CreateTopics => {
                     let topic = format!("created-v{v}");
-                    let req = CreateTopicsRequest::default().with_timeout_ms(1000).with_topics(vec![
-                        create_topics_request::CreatableTopic::default()
+                    let req = CreateTopicsRequest::default()
+                        .with_timeout_ms(1000)
+                        .with_topics(vec![create_topics_request::CreatableTopic::default()
                             .with_name(name(&topic))
                             .with_num_partitions(3)
                             .with_replication_factor(1)
-                            .with_configs(vec![create_topics_request::CreatableTopicConfig::default()
-                                .with_name(StrBytes::from_static_str("retention.ms"))
-                                .with_value(Some(StrBytes::from_static_str("60000")))]),
-                    ]);
+                            .with_configs(vec![
+                                create_topics_request::CreatableTopicConfig::default()
+                                    .with_name(StrBytes::from_static_str("retention.ms"))
+                                    .with_value(Some(StrBytes::from_static_str("60000"))),
+                            ])]);
                     let r: CreateTopicsResponse = c.request(api, v, &req);
-                    assert_eq!(r.topics[0].error_code, 0, "CreateTopics v{v}: {:?}", r.topics[0].error_message);
+                    assert_eq!(
+                        r.topics[0].error_code, 0,
+                        "CreateTopics v{v}: {:?}",
+                        r.topics[0].error_message
+                    );
                     assert_eq!(broker.log.topic(&topic).unwrap().partition_count(), 3);
                     let again: CreateTopicsResponse = c.request(api, v, &req);
                     assert_eq!(again.topics[0].error_code, 36, "CreateTopics v{v}: exists");
                 }
                 ApiKey::DeleteTopics => {
                     let topic = format!("doomed-v{v}");
-                    broker.log.create_topic(&topic, TopicConfig::new(1)).unwrap();
-                    let req = DeleteTopicsRequest::default().with_timeout_ms(1000).with_topic_names(vec![name(&topic)]);
+                    broker
+                        .log
+                        .create_topic(&topic, TopicConfig::new(1))
+                        .unwrap();
+                    let req = DeleteTopicsRequest::default()
+                        .with_timeout_ms(1000)
+                        .with_topic_names(vec![name(&topic)]);
                     let r: DeleteTopicsResponse = c.request(api, v, &req);
                     assert_eq!(r.responses[0].error_code, 0, "DeleteTopics v{v}");
                     assert!(broker.log.topic(&topic).is_err());
                 }
                 ApiKey::InitProducerId => {
-                    let r: InitProducerIdResponse = c.request(api, v, &InitProducerIdRequest::default().with_transactional_id(None).with_transaction_timeout_ms(1000));
+                    let r: InitProducerIdResponse = c.request(
+                        api,
+                        v,
+                        &InitProducerIdRequest::default()
+                            .with_transactional_id(None)
+                            .with_transaction_timeout_ms(1000),
+                    );
                     assert_eq!(r.error_code, 0, "InitProducerId v{v}");
                     assert!(r.producer_id.0 >= 0);
                 }
@@ -237,15 +331,26 @@ fn every_advertised_version_is_served() {
                     ]);
                     let r: DescribeConfigsResponse = c.request(api, v, &req);
                     assert_eq!(r.results[0].error_code, 0, "DescribeConfigs v{v}");
-                    assert!(r.results[0].configs.iter().any(|c| c.name.as_str() == "retention.ms"));
+                    assert!(r.results[0]
+                        .configs
+                        .iter()
+                        .any(|c| c.name.as_str() == "retention.ms"));
                 }
                 ApiKey::CreatePartitions => {
-                    let req = CreatePartitionsRequest::default().with_timeout_ms(1000).with_topics(vec![
-                        create_partitions_request::CreatePartitionsTopic::default().with_name(name("t")).with_count(4),
-                    ]);
+                    let req = CreatePartitionsRequest::default()
+                        .with_timeout_ms(1000)
+                        .with_topics(vec![
+                            create_partitions_request::CreatePartitionsTopic::default()
+                                .with_name(name("t"))
+                                .with_count(4),
+                        ]);
                     let r: CreatePartitionsResponse = c.request(api, v, &req);
                     assert_eq!(r.results[0].error_code, 37, "CreatePartitions v{v}");
-                    assert!(r.results[0].error_message.as_ref().unwrap().contains("not supported yet"));
+                    assert!(r.results[0]
+                        .error_message
+                        .as_ref()
+                        .unwrap()
+                        .contains("not supported yet"));
                 }
                 other => panic!("no test request for advertised API {other:?}"),
             }
@@ -264,7 +369,10 @@ fn unsupported_apis_and_versions_get_error_35_on_an_open_connection() {
     assert_eq!(frame.get_i32(), 7);
     let r = ApiVersionsResponse::decode(&mut frame, 0).unwrap();
     assert_eq!(r.error_code, 35);
-    assert!(r.api_keys.iter().any(|k| k.api_key == 0 && k.min_version == 3 && k.max_version == 9));
+    assert!(r
+        .api_keys
+        .iter()
+        .any(|k| k.api_key == 0 && k.min_version == 3 && k.max_version == 9));
 
     // An API not served (AddPartitionsToTxn, 24) and one that does not exist (999).
     for api in [24i16, 999] {
@@ -294,20 +402,28 @@ fn garbage_and_disconnects_leave_the_server_healthy() {
     let broker = TestBroker::start();
     // A length prefix far too large: that connection is closed.
     let mut c = Conn::open(&broker);
-    c.stream.write_all(&[0x7f, 0xff, 0xff, 0xff, 1, 2, 3]).unwrap();
+    c.stream
+        .write_all(&[0x7f, 0xff, 0xff, 0xff, 1, 2, 3])
+        .unwrap();
     assert!(c.recv_raw().is_none());
     // A served API with an undecodable body.
     let mut c = Conn::open(&broker);
-    c.send_raw(&[0, 3, 0, 9, 0, 0, 0, 1, 0, 4, b'x', b'y', 0xff, 0xff, 0xff, 0xff, 0xff]);
+    c.send_raw(&[
+        0, 3, 0, 9, 0, 0, 0, 1, 0, 4, b'x', b'y', 0xff, 0xff, 0xff, 0xff, 0xff,
+    ]);
     assert!(c.recv_raw().is_none());
     // Random bytes.
     let mut c = Conn::open(&broker);
-    let noise: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let noise: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
     let _ = c.stream.write_all(&noise);
     drop(c);
     // Half a request, then gone.
     let mut c = Conn::open(&broker);
-    c.stream.write_all(&[0, 0, 0, 100, 0, 3, 0, 9, 0, 0]).unwrap();
+    c.stream
+        .write_all(&[0, 0, 0, 100, 0, 3, 0, 9, 0, 0])
+        .unwrap();
     drop(c);
     // Connected and gone without a byte; a negative length.
     drop(Conn::open(&broker));
@@ -319,10 +435,14 @@ fn garbage_and_disconnects_leave_the_server_healthy() {
     let mut c = Conn::open(&broker);
     let r: ApiVersionsResponse = c.request(ApiKey::ApiVersions, 3, &ApiVersionsRequest::default());
     assert_eq!(r.error_code, 0);
-    broker.log.create_topic("after", TopicConfig::new(1)).unwrap();
+    broker
+        .log
+        .create_topic("after", TopicConfig::new(1))
+        .unwrap();
     let p = common::producer(&broker, &[]);
     use rdkafka::producer::{BaseRecord, Producer};
-    p.send(BaseRecord::to("after").key("k").payload("v")).unwrap();
+    p.send(BaseRecord::to("after").key("k").payload("v"))
+        .unwrap();
     p.flush(Duration::from_secs(10)).unwrap();
     assert_eq!(p.context().ok.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
@@ -375,7 +495,10 @@ fn produce(c: &mut Conn, records: Bytes) -> (i16, i64) {
 #[test]
 fn a_retried_idempotent_batch_is_not_appended_twice() {
     let broker = TestBroker::start();
-    broker.log.create_topic("idem", TopicConfig::new(1)).unwrap();
+    broker
+        .log
+        .create_topic("idem", TopicConfig::new(1))
+        .unwrap();
     let mut c = Conn::open(&broker);
     let init: InitProducerIdResponse = c.request(
         ApiKey::InitProducerId,
@@ -388,7 +511,13 @@ fn a_retried_idempotent_batch_is_not_appended_twice() {
     );
     assert_eq!(init.error_code, 0);
     let pid = init.producer_id.0;
-    let partition = broker.log.topic("idem").unwrap().partition(0).unwrap().clone();
+    let partition = broker
+        .log
+        .topic("idem")
+        .unwrap()
+        .partition(0)
+        .unwrap()
+        .clone();
 
     assert_eq!(produce(&mut c, batch(pid, 0, 10)), (0, 0));
     // The same batch again (a retry after a lost response): acknowledged at its first offset.

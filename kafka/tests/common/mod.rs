@@ -114,7 +114,9 @@ impl ProducerContext for Deliveries {
 
 pub fn producer(broker: &TestBroker, settings: &[(&str, &str)]) -> BaseProducer<Deliveries> {
     let mut config = broker.client_config();
-    config.set("linger.ms", "5").set("message.timeout.ms", "20000");
+    config
+        .set("linger.ms", "5")
+        .set("message.timeout.ms", "20000");
     for (k, v) in settings {
         config.set(*k, *v);
     }
@@ -123,7 +125,12 @@ pub fn producer(broker: &TestBroker, settings: &[(&str, &str)]) -> BaseProducer<
 
 /// Reads `expected` records of `topic` with a group consumer from the beginning (or fails
 /// after 30 s), then polls 300 ms more to catch records that should not be there.
-pub fn consume(broker: &TestBroker, topic: &str, group: &str, expected: usize) -> Vec<OwnedMessage> {
+pub fn consume(
+    broker: &TestBroker,
+    topic: &str,
+    group: &str,
+    expected: usize,
+) -> Vec<OwnedMessage> {
     let consumer: BaseConsumer = broker
         .client_config()
         .set("group.id", group)
