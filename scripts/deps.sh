@@ -6,7 +6,10 @@ set -euo pipefail
 # Debian packages the build needs: gcc (linker), libclang-dev (bindgen, for
 # librocksdb-sys) and librocksdb-dev (RocksDB 7.8.3, which the `rocksdb` crate =0.20.1 links
 # instead of compiling its bundled C++; see .cargo/config.toml and state/README.md).
-needed=(gcc libclang-dev librocksdb-dev)
+# librdkafka-dev (2.0.2) is the real Kafka client brook-kafka's tests run against (the
+# `rdkafka` dev-dependency links it dynamically, found with pkg-config, instead of building
+# its C sources).
+needed=(gcc libclang-dev librocksdb-dev librdkafka-dev pkg-config)
 
 missing=()
 for pkg in "${needed[@]}"; do

@@ -65,6 +65,8 @@ pub enum Command {
     /// Measure throughput.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Serve the data directory's topics to Kafka clients (Kafka's wire protocol) until Ctrl-C.
+    Kafka(crate::commands::kafka::KafkaArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -67,5 +67,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Test(args) => commands::test::run(args, &mut out),
         Command::Bench(BenchCommand::Log(args)) => bench::log::run(args, &mut out),
         Command::Bench(BenchCommand::Engine(args)) => bench::engine::run(args, &mut out),
+        Command::Kafka(args) => commands::kafka::run(&data_dir, args, &mut out),
     }
 }

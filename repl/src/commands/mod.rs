@@ -3,6 +3,7 @@
 
 pub mod check;
 pub mod consume;
+pub mod kafka;
 pub mod produce;
 pub mod run;
 pub mod test;

@@ -1,0 +1,209 @@
+//! conn.rs owns one client connection: length-prefixed frames in, one request at a time (as
+//! Kafka serves a connection), responses out in order. A request whose API or version is not
+//! served gets UNSUPPORTED_VERSION and the connection stays open; a frame that cannot be
+//! parsed closes only this connection.
+
+use std::sync::Arc;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::*;
+use kafka_protocol::protocol::{Decodable, Encodable};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
+use tokio::net::TcpStream;
+
+use crate::broker::{code, Broker};
+use crate::{admin, api_versions, fetch, group, metadata, offsets, produce};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnError {
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("frame of {0} bytes refused (must be 8..={1})")]
+    FrameSize(i64, usize),
+    #[error("cannot decode {api:?} v{version}: {reason}")]
+    Decode {
+        api: ApiKey,
+        version: i16,
+        reason: String,
+    },
+    #[error("cannot encode the response to {api:?} v{version}: {reason}")]
+    Encode {
+        api: ApiKey,
+        version: i16,
+        reason: String,
+    },
+}
+
+pub async fn serve_connection(broker: Arc<Broker>, stream: TcpStream) -> Result<(), ConnError> {
+    let (rd, wr) = stream.into_split();
+    let mut rd = BufReader::with_capacity(64 << 10, rd);
+    let mut wr = BufWriter::with_capacity(64 << 10, wr);
+    loop {
+        let len = match rd.read_i32().await {
+            Ok(len) => len,
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let max = broker.config.max_request_bytes;
+        if len < 8 || len as usize > max {
+            return Err(ConnError::FrameSize(len as i64, max));
+        }
+        let mut frame = vec![0u8; len as usize];
+        rd.read_exact(&mut frame).await?;
+        if let Some(response) = handle_frame(&broker, Bytes::from(frame)).await? {
+            wr.write_i32(response.len() as i32).await?;
+            wr.write_all(&response).await?;
+            wr.flush().await?;
+        }
+    }
+}
+
+/// The response header and body for one request frame (`None`: no response, acks=0).
+async fn handle_frame(broker: &Arc<Broker>, frame: Bytes) -> Result<Option<BytesMut>, ConnError> {
+    let mut peek = &frame[..];
+    let api_key = peek.get_i16();
+    let version = peek.get_i16();
+    let correlation_id = peek.get_i32();
+    let Some((api, _, _)) =
+        api_versions::supported(api_key).filter(|(_, min, max)| (*min..=*max).contains(&version))
+    else {
+        return Ok(Some(unsupported(api_key, version, correlation_id)));
+    };
+    let mut body = frame;
+    let header =
+        RequestHeader::decode(&mut body, api.request_header_version(version)).map_err(|e| {
+            ConnError::Decode {
+                api,
+                version,
+                reason: format!("header: {e}"),
+            }
+        })?;
+    let ctx = Ctx {
+        api,
+        version,
+        correlation_id,
+        client_id: header
+            .client_id
+            .as_ref()
+            .map(|s| s.to_string())
+            .unwrap_or_default(),
+    };
+    macro_rules! decode {
+        ($ty:ty) => {
+            <$ty>::decode(&mut body, version).map_err(|e| ConnError::Decode {
+                api,
+                version,
+                reason: e.to_string(),
+            })?
+        };
+    }
+    let response = match api {
+        ApiKey::ApiVersions => ctx.encode(&api_versions::handle(decode!(ApiVersionsRequest)))?,
+        ApiKey::Metadata => {
+            ctx.encode(&metadata::handle(broker, decode!(MetadataRequest), version))?
+        }
+        ApiKey::Produce => {
+            let request = decode!(ProduceRequest);
+            let acks = request.acks;
+            let response = produce::handle(broker, request, version).await;
+            if acks == 0 {
+                return Ok(None);
+            }
+            ctx.encode(&response)?
+        }
+        ApiKey::Fetch => {
+            ctx.encode(&fetch::handle(broker, decode!(FetchRequest), version).await)?
+        }
+        ApiKey::ListOffsets => {
+            ctx.encode(&offsets::list_offsets(broker, decode!(ListOffsetsRequest)).await)?
+        }
+        ApiKey::OffsetCommit => {
+            ctx.encode(&offsets::commit(broker, decode!(OffsetCommitRequest)).await)?
+        }
+        ApiKey::OffsetFetch => ctx.encode(&offsets::fetch(broker, decode!(OffsetFetchRequest)))?,
+        ApiKey::FindCoordinator => ctx.encode(&group::find_coordinator(
+            broker,
+            decode!(FindCoordinatorRequest),
+            version,
+        ))?,
+        ApiKey::JoinGroup => {
+            ctx.encode(&group::join(broker, decode!(JoinGroupRequest), &ctx).await)?
+        }
+        ApiKey::SyncGroup => ctx.encode(&group::sync(broker, decode!(SyncGroupRequest)).await)?,
+        ApiKey::Heartbeat => ctx.encode(&group::heartbeat(broker, decode!(HeartbeatRequest)))?,
+        ApiKey::LeaveGroup => {
+            ctx.encode(&group::leave(broker, decode!(LeaveGroupRequest), version))?
+        }
+        ApiKey::ListGroups => ctx.encode(&group::list(broker, decode!(ListGroupsRequest)))?,
+        ApiKey::DescribeGroups => {
+            ctx.encode(&group::describe(broker, decode!(DescribeGroupsRequest)))?
+        }
+        ApiKey::CreateTopics => {
+            ctx.encode(&admin::create_topics(broker, decode!(CreateTopicsRequest)).await)?
+        }
+        ApiKey::DeleteTopics => {
+            ctx.encode(&admin::delete_topics(broker, decode!(DeleteTopicsRequest)).await)?
+        }
+        ApiKey::DescribeConfigs => ctx.encode(&admin::describe_configs(
+            broker,
+            decode!(DescribeConfigsRequest),
+        ))?,
+        ApiKey::CreatePartitions => ctx.encode(&admin::create_partitions(
+            broker,
+            decode!(CreatePartitionsRequest),
+        ))?,
+        ApiKey::InitProducerId => ctx.encode(&admin::init_producer_id(
+            broker,
+            decode!(InitProducerIdRequest),
+        ))?,
+        other => return Ok(Some(unsupported(other as i16, version, correlation_id))),
+    };
+    Ok(Some(response))
+}
+
+/// What a handler needs to know about the request it serves.
+pub struct Ctx {
+    pub api: ApiKey,
+    pub version: i16,
+    pub correlation_id: i32,
+    pub client_id: String,
+}
+
+impl Ctx {
+    fn encode<R: Encodable>(&self, response: &R) -> Result<BytesMut, ConnError> {
+        let mut out = BytesMut::with_capacity(64);
+        let header = ResponseHeader::default().with_correlation_id(self.correlation_id);
+        let err = |reason: String| ConnError::Encode {
+            api: self.api,
+            version: self.version,
+            reason,
+        };
+        header
+            .encode(&mut out, self.api.response_header_version(self.version))
+            .map_err(|e| err(e.to_string()))?;
+        response
+            .encode(&mut out, self.version)
+            .map_err(|e| err(e.to_string()))?;
+        Ok(out)
+    }
+}
+
+/// UNSUPPORTED_VERSION for an API or version not served. ApiVersions gets the v0 body with
+/// the served ranges (clients retry with a version listed); other APIs get a header and the
+/// error code alone, and the connection stays open.
+fn unsupported(api_key: i16, version: i16, correlation_id: i32) -> BytesMut {
+    tracing::debug!(api_key, version, "kafka: unsupported API or version");
+    let mut out = BytesMut::with_capacity(256);
+    out.put_i32(correlation_id);
+    if api_key == ApiKey::ApiVersions as i16 {
+        // A v0 body cannot fail to encode: plain int16/int32 fields.
+        if api_versions::unsupported_version()
+            .encode(&mut out, 0)
+            .is_ok()
+        {
+            return out;
+        }
+    }
+    out.put_i16(code::UNSUPPORTED_VERSION);
+    out
+}
