@@ -26,7 +26,7 @@ pub use config::{
     DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_POLL_INTERVAL, DEFAULT_SEGMENT_BYTES, KNOWN_CONFIGS,
 };
 pub use error::{LogError, Result};
-pub use log::{validate_topic_name, Log, CONSUMER_OFFSETS_TOPIC};
+pub use log::{is_locked, validate_topic_name, Log, CONSUMER_OFFSETS_TOPIC};
 pub use partition::{Partition, SegmentInfo};
 pub use record::{AppendInfo, Header, ReadLimit, Record, StoredRecord};
 pub use retention::RetentionReport;

@@ -108,6 +108,16 @@ fn lock_dir(dir: &Path) -> Result<std::fs::File> {
     }
 }
 
+/// Whether another process holds `dir`'s lock right now (a missing directory or lock file
+/// is not locked). Takes and drops the lock when it is free.
+pub fn is_locked(dir: &Path) -> bool {
+    let path = dir.join(".lock");
+    let Ok(file) = std::fs::OpenOptions::new().write(true).open(&path) else {
+        return false;
+    };
+    matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
+}
+
 impl Inner {
     fn topic_list(&self) -> Vec<Arc<Topic>> {
         self.topics

@@ -26,6 +26,13 @@ pub struct Cli {
     /// Run the statements of this file (as the shell would) and exit.
     #[arg(short = 'f', long = "file", value_name = "FILE.sql")]
     pub file: Option<PathBuf>,
+    /// Run the shell (or -e / -f) against a Brook or ksqlDB server's REST API instead of a
+    /// data directory, e.g. --server http://localhost:8088.
+    #[arg(long, value_name = "URL", env = "BROOK_SERVER", global = true)]
+    pub server: Option<String>,
+    /// The server to connect to, as `ksql` takes it: `brook http://localhost:8088`.
+    #[arg(value_name = "SERVER_URL", conflicts_with = "server")]
+    pub server_url: Option<String>,
     /// Without a command: the interactive shell (statements from stdin when it is not a
     /// terminal).
     #[command(subcommand)]
@@ -36,6 +43,18 @@ pub struct Cli {
 pub const DEFAULT_DATA_DIR: &str = "./brook-data";
 
 impl Cli {
+    /// The server the shell talks to: `--server URL` or the positional `SERVER_URL`.
+    pub fn server(&self) -> anyhow::Result<Option<&str>> {
+        if let Some(url) = &self.server_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                anyhow::bail!(
+                    "unknown command '{url}' (a server address starts with http://); see brook --help"
+                );
+            }
+        }
+        Ok(self.server.as_deref().or(self.server_url.as_deref()))
+    }
+
     /// The data directory: `--data-dir`, else `BROOK_DATA_DIR`, else `./brook-data`.
     pub fn data_dir(&self) -> PathBuf {
         self.data_dir

@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod cli;
+pub mod client;
 pub mod commands;
 pub mod render;
 pub mod shell;
@@ -34,6 +35,25 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let data_dir = cli.data_dir();
     if cli.command.is_some() && (cli.execute.is_some() || cli.file.is_some()) {
         anyhow::bail!("-e and -f run statements without a command; drop the command or the flag");
+    }
+    if let Some(url) = cli.server()? {
+        if !matches!(cli.command, None | Some(Command::Shell)) {
+            anyhow::bail!(
+                "--server runs the shell (or -e / -f) against a server; other commands work on a local data directory"
+            );
+        }
+        if let Some(text) = &cli.execute {
+            return shell::run_remote_script(url, text, "<-e>");
+        }
+        if let Some(file) = &cli.file {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            return shell::run_remote_script(url, &text, &file.display().to_string());
+        }
+        return match cli.command {
+            Some(Command::Shell) => shell::run_remote_interactive(url),
+            _ => shell::run_remote_default(url),
+        };
     }
     if let Some(text) = &cli.execute {
         return shell::run_script(&data_dir, text, "<-e>");

@@ -2,10 +2,12 @@
 //! (`brook -e "..."`, `brook -f file.sql`, statements piped to stdin).
 //!
 //! Files: `mod.rs` (the prompt loop and shell commands), `session.rs` (running statements,
-//! live push queries and PRINT), `helper.rs` (completion and highlighting), `lexer.rs` (statement ends, words),
-//! `live.rs` (rows shown as they arrive), `forward.rs` (statements sent by a second `brook`
-//! on the same directory to the one that writes it), `help.rs` (HELP).
+//! live push queries and PRINT), `backend.rs` (what the prompt loop needs of the local
+//! engine or a server), `helper.rs` (completion and highlighting), `lexer.rs` (statement
+//! ends, words), `live.rs` (rows shown as they arrive), `forward.rs` (statements sent by a
+//! second `brook` on the same directory to the one that writes it), `help.rs` (HELP).
 
+pub mod backend;
 pub mod forward;
 pub mod help;
 pub mod helper;
@@ -23,6 +25,8 @@ use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
 use rustyline::Editor;
 
+use crate::client::session::RemoteSession;
+use backend::Backend;
 use helper::ShellHelper;
 use session::{OutputFormat, Session, CANCEL, STREAMING};
 
@@ -52,6 +56,9 @@ fn install_ctrl_c(interactive: bool) {
 /// Runs `text` (from `-e`, `-f` or a pipe) and exits like the shell would: results on
 /// stdout, the first error on stderr and a failure status.
 pub fn run_script(data_dir: &Path, text: &str, name: &str) -> anyhow::Result<()> {
+    if let Some(url) = crate::client::server_of(data_dir).filter(|_| held_by_server(data_dir)) {
+        return run_remote_script(&url, text, name);
+    }
     install_ctrl_c(false);
     let mut session = Session::open(data_dir)?;
     let stdout = std::io::stdout();
@@ -67,11 +74,46 @@ pub fn run_default(data_dir: &Path) -> anyhow::Result<()> {
     if std::io::stdin().is_terminal() {
         return run_interactive(data_dir);
     }
+    run_script(data_dir, &read_stdin()?, "<stdin>")
+}
+
+fn read_stdin() -> anyhow::Result<String> {
     let mut text = String::new();
     std::io::stdin()
         .read_to_string(&mut text)
         .context("cannot read statements from stdin")?;
-    run_script(data_dir, &text, "<stdin>")
+    Ok(text)
+}
+
+/// Whether a `brook server` holds `data_dir`: it wrote its address there and the directory
+/// is locked (a server that stopped leaves a stale address behind an unlocked directory).
+fn held_by_server(data_dir: &Path) -> bool {
+    brook_engine::log::is_locked(data_dir)
+}
+
+/// `brook --server URL` (or `brook URL`): the shell over a server's REST API, or its
+/// statements from stdin when stdin is not a terminal.
+pub fn run_remote_default(url: &str) -> anyhow::Result<()> {
+    if std::io::stdin().is_terminal() {
+        return run_remote_interactive(url);
+    }
+    run_remote_script(url, &read_stdin()?, "<stdin>")
+}
+
+/// Runs `text` against the server at `url` and exits like [`run_script`].
+pub fn run_remote_script(url: &str, text: &str, name: &str) -> anyhow::Result<()> {
+    install_ctrl_c(false);
+    let mut session = RemoteSession::connect(url)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    session.execute(text, name, &mut out)
+}
+
+/// The interactive shell over the server at `url`.
+pub fn run_remote_interactive(url: &str) -> anyhow::Result<()> {
+    install_ctrl_c(true);
+    let mut session = RemoteSession::connect(url)?;
+    prompt_loop(&mut session, "")
 }
 
 /// What the user typed that the shell handles itself.
@@ -103,38 +145,17 @@ fn shell_command(line: &str) -> Option<ShellCommand> {
 
 /// The interactive shell.
 pub fn run_interactive(data_dir: &Path) -> anyhow::Result<()> {
+    if let Some(url) = crate::client::server_of(data_dir).filter(|_| held_by_server(data_dir)) {
+        return run_remote_interactive(&url);
+    }
     install_ctrl_c(true);
     let mut session = Session::open(data_dir)?;
-    let color = std::env::var_os("NO_COLOR").is_none();
-    let config = Config::builder()
-        .completion_type(CompletionType::List)
-        .history_ignore_dups(true)?
-        .max_history_size(10_000)?
-        .build();
-    let mut editor: Editor<ShellHelper, DefaultHistory> = Editor::with_config(config)?;
-    editor.set_helper(Some(ShellHelper {
-        vocabulary: session.vocabulary.clone(),
-        color,
-    }));
-    let history = history_path();
-    if let Some(h) = &history {
-        let _ = editor.load_history(h);
-    }
-    let stdout = std::io::stdout();
-    writeln!(
-        stdout.lock(),
-        "Brook {} — streaming SQL in the ksqlDB dialect. Data directory: {}\n\
-         Statements end with ';'. HELP for help, Ctrl-C cancels, exit or Ctrl-D leaves.\n",
-        env!("CARGO_PKG_VERSION"),
-        data_dir.display()
-    )?;
     // The writer takes statements from shells opened beside it; a follower sends them.
+    let mut notice = String::new();
     let _server = if session.is_follower() {
-        writeln!(
-            stdout.lock(),
-            "Another Brook shell has this data directory open: this one reads it beside the\n\
-             other and sends it the statements that change it (CREATE, INSERT, DROP...).\n"
-        )?;
+        notice = "Another Brook shell has this data directory open: this one reads it beside the\n\
+             other and sends it the statements that change it (CREATE, INSERT, DROP...).\n\n"
+            .to_string();
         None
     } else {
         match forward::serve(
@@ -149,6 +170,36 @@ pub fn run_interactive(data_dir: &Path) -> anyhow::Result<()> {
             }
         }
     };
+    prompt_loop(&mut session, &notice)
+}
+
+/// The prompt loop over local or remote statements: reads lines until a statement is
+/// complete, runs it, shows errors; shell commands (EXIT, HELP, OUTPUT...) are its own.
+fn prompt_loop(session: &mut dyn Backend, notice: &str) -> anyhow::Result<()> {
+    let color = std::env::var_os("NO_COLOR").is_none();
+    let config = Config::builder()
+        .completion_type(CompletionType::List)
+        .history_ignore_dups(true)?
+        .max_history_size(10_000)?
+        .build();
+    let mut editor: Editor<ShellHelper, DefaultHistory> = Editor::with_config(config)?;
+    editor.set_helper(Some(ShellHelper {
+        vocabulary: session.vocabulary(),
+        color,
+    }));
+    let history = history_path();
+    if let Some(h) = &history {
+        let _ = editor.load_history(h);
+    }
+    let stdout = std::io::stdout();
+    writeln!(
+        stdout.lock(),
+        "Brook {} — streaming SQL in the ksqlDB dialect. {}\n\
+         Statements end with ';'. HELP for help, Ctrl-C cancels, exit or Ctrl-D leaves.\n",
+        env!("CARGO_PKG_VERSION"),
+        session.location()
+    )?;
+    write!(stdout.lock(), "{notice}")?;
     let mut buffer = String::new();
     loop {
         for e in session.background_errors() {
@@ -182,12 +233,12 @@ pub fn run_interactive(data_dir: &Path) -> anyhow::Result<()> {
                     ShellCommand::Output(None) => writeln!(
                         out,
                         "Output format: {}",
-                        match session.output {
+                        match session.output() {
                             OutputFormat::Tabular => "TABULAR",
                             OutputFormat::Json => "JSON",
                         }
                     )?,
-                    ShellCommand::Output(Some(f)) => session.output = f,
+                    ShellCommand::Output(Some(f)) => session.set_output(f),
                 }
                 continue;
             }
