@@ -803,37 +803,37 @@ impl Engine {
             query.enable_record_cache(self.options.record_cache_keys);
         }
         query.commit_interval = commit_interval(properties);
+        // In the background, a query without state spreads its source partitions over
+        // workers, one thread each, up to the machine's cores.
+        let partitions = query.source_partitions();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let n = if !self.options.background_queries || stateful || !splittable(plan) {
+            1
+        } else {
+            partitions.len().min(cores).max(1)
+        };
+        let mut workers = vec![query];
+        for w in 1..n {
+            let mut q = PersistentQuery::new(
+                id.clone(),
+                text.to_string(),
+                pipeline::build(plan, &self.registry, &self.schemas)?,
+                self.log.clone(),
+                self.log.topic(&sink.topic)?,
+                &self.schemas,
+                None,
+            )?;
+            q.commit_interval = workers[0].commit_interval;
+            let mine: Vec<u32> = partitions.iter().copied().skip(w).step_by(n).collect();
+            q.restrict_to(&mine);
+            workers.push(q);
+        }
+        if n > 1 {
+            let first: Vec<u32> = partitions.iter().copied().step_by(n).collect();
+            workers[0].restrict_to(&first);
+        }
         self.record(text, Some(id.clone()))?;
         let handle = if self.options.background_queries {
-            // A query without state spreads its source partitions over workers, one thread
-            // each, up to the machine's cores.
-            let partitions = query.source_partitions();
-            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-            let n = if stateful || !splittable(plan) {
-                1
-            } else {
-                partitions.len().min(cores).max(1)
-            };
-            let mut workers = vec![query];
-            for w in 1..n {
-                let mut q = PersistentQuery::new(
-                    id.clone(),
-                    text.to_string(),
-                    pipeline::build(plan, &self.registry, &self.schemas)?,
-                    self.log.clone(),
-                    self.log.topic(&sink.topic)?,
-                    &self.schemas,
-                    None,
-                )?;
-                q.commit_interval = workers[0].commit_interval;
-                let mine: Vec<u32> = partitions.iter().copied().skip(w).step_by(n).collect();
-                q.restrict_to(&mine);
-                workers.push(q);
-            }
-            if n > 1 {
-                let first: Vec<u32> = partitions.iter().copied().step_by(n).collect();
-                workers[0].restrict_to(&first);
-            }
             QueryHandle::spawn(workers, self.progress.clone(), self.query_errors.clone()).map_err(
                 |cause| EngineError::QueryThread {
                     query: id.clone(),
@@ -841,6 +841,7 @@ impl Engine {
                 },
             )?
         } else {
+            let query = workers.pop().expect("one worker in the foreground");
             QueryHandle::inline(query, self.progress.clone())
         };
         self.plans.insert(id.clone(), plan.to_string());

@@ -205,6 +205,10 @@ impl Session {
         let mut engine = self.engine();
         let processed = engine.run_until_idle()?;
         engine.shutdown()?;
+        // A query that failed fails the run, as a failing statement does.
+        if let Some(e) = engine.take_query_errors().first() {
+            anyhow::bail!("query {} failed: {}", e.query_id, e.message);
+        }
         Ok(processed)
     }
 
