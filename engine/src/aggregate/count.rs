@@ -13,7 +13,50 @@ use arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 
 use super::codec::{stable_hash, tag, value_key, Reader, Writer};
+use super::def::{variation, AggregateDef};
 use super::{check_arity, same, Accumulator, AggregateError};
+use brook_sql::SqlType;
+
+/// `COUNT(*)`, `COUNT()`, `COUNT(col)`.
+pub(crate) const COUNT: AggregateDef = AggregateDef {
+    name: "COUNT",
+    description: "Counts records by key.",
+    variations: &[
+        variation(
+            "",
+            "BIGINT",
+            "Counts all records (COUNT(*)); the same as COUNT().",
+        ),
+        variation(
+            "val ANY",
+            "BIGINT",
+            "Counts the records whose val is not NULL.",
+        ),
+    ],
+    column_args: None,
+    return_type: |args| match args {
+        [] | [_] => Some(SqlType::BigInt),
+        _ => None,
+    },
+    alternatives: &["", "val ANY"],
+};
+
+/// `COUNT_DISTINCT(col)`.
+pub(crate) const COUNT_DISTINCT: AggregateDef = AggregateDef {
+    name: "COUNT_DISTINCT",
+    description: "Returns the number of distinct non-NULL values of a column, per key.",
+    variations: &[variation(
+        "val T",
+        "BIGINT",
+        "Counts the distinct values of a primitive column (Brook counts exactly; ksqlDB estimates with HyperLogLog).",
+    )],
+    column_args: None,
+    return_type: |args| match args {
+        [t] if t.is_primitive() => Some(SqlType::BigInt),
+        _ => None,
+    },
+    alternatives: &["val T"],
+};
 
 /// What a COUNT counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

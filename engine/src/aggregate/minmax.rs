@@ -13,8 +13,45 @@ use std::cmp::Ordering;
 use datafusion::common::ScalarValue;
 
 use super::codec::{corrupt, tag, Reader, Writer};
+use super::def::{comparable, variation, AggregateDef};
 use super::values::{as_decimal, java_cmp_bytes, java_cmp_f64, java_cmp_str, wrong_type, Prim};
 use super::{check_arity, invalid, same, Accumulator, AggregateError};
+use brook_sql::SqlType;
+
+fn same_comparable(args: &[SqlType]) -> Option<SqlType> {
+    match args {
+        [t] if comparable(t) => Some(t.clone()),
+        _ => None,
+    }
+}
+
+/// `MIN(col)`.
+pub(crate) const MIN: AggregateDef = AggregateDef {
+    name: "MIN",
+    description: "Computes the minimum value of a column, per key; NULL values are ignored.",
+    variations: &[variation(
+        "val T",
+        "T",
+        "The least value of a numeric, STRING, BYTES, DATE, TIME, TIMESTAMP or BOOLEAN column.",
+    )],
+    column_args: None,
+    return_type: same_comparable,
+    alternatives: &["val T"],
+};
+
+/// `MAX(col)`.
+pub(crate) const MAX: AggregateDef = AggregateDef {
+    name: "MAX",
+    description: "Computes the maximum value of a column, per key; NULL values are ignored.",
+    variations: &[variation(
+        "val T",
+        "T",
+        "The greatest value of a numeric, STRING, BYTES, DATE, TIME, TIMESTAMP or BOOLEAN column.",
+    )],
+    column_args: None,
+    return_type: same_comparable,
+    alternatives: &["val T"],
+};
 
 #[derive(Debug, Clone, PartialEq)]
 enum Best {

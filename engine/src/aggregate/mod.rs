@@ -31,6 +31,7 @@ mod avg;
 pub(crate) mod codec;
 mod collect;
 mod count;
+pub mod def;
 mod histogram;
 mod minmax;
 mod offset;
@@ -51,6 +52,38 @@ use datafusion::common::ScalarValue;
 
 use crate::catalog::sql_to_arrow;
 use values::{list_field, Prim};
+
+pub use def::{AggregateDef, AggregateVariation};
+
+/// Every aggregate function, registered in one place; each is defined beside its kernel.
+pub static DEFINITIONS: &[AggregateDef] = &[
+    avg::AVG,
+    collect::COLLECT_LIST,
+    collect::COLLECT_SET,
+    count::COUNT,
+    count::COUNT_DISTINCT,
+    offset::EARLIEST_BY_OFFSET,
+    histogram::HISTOGRAM,
+    offset::LATEST_BY_OFFSET,
+    minmax::MAX,
+    minmax::MIN,
+    stats::STDDEV_SAMP,
+    stats::STDDEV_SAMPLE,
+    sum::SUM,
+    topk::TOPK,
+    topk::TOPKDISTINCT,
+    attr::ATTR,
+    stats::CORRELATION,
+    sum::SUM_LIST,
+    stats::VARIANCE,
+];
+
+/// The aggregate function called `name` (any case).
+pub fn definition(name: &str) -> Option<&'static AggregateDef> {
+    DEFINITIONS
+        .iter()
+        .find(|d| d.name.eq_ignore_ascii_case(name))
+}
 
 /// Why an aggregate call could not be resolved, a row not folded, or a state not loaded.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -372,7 +405,7 @@ impl AggregateFunction {
                 Kind::Correlation
             }
             ("ATTR", [t]) if t == ret => Kind::Attr(Arc::new(data_type.clone())),
-            (n, _) if crate::catalog::AGGREGATES.contains(&n) => return Err(bad_types()),
+            (n, _) if definition(n).is_some() => return Err(bad_types()),
             _ => return Err(AggregateError::UnknownFunction(upper)),
         };
         Ok(AggregateFunction {

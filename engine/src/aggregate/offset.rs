@@ -19,8 +19,80 @@ use arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::ScalarValue;
 
 use super::codec::{corrupt, read_value, tag, write_value_or_null, Reader, Writer};
+use super::def::{variation, AggregateDef};
 use super::values::{conform, list_scalar, typed_null};
 use super::{check_arity, invalid, same, Accumulator, AggregateError};
+use brook_sql::SqlType;
+
+fn by_offset_type(args: &[SqlType]) -> Option<SqlType> {
+    use SqlType as T;
+    match args {
+        [t] | [t, T::Boolean] => Some(t.clone()),
+        [t, n] | [t, n, T::Boolean] if n.is_integer() => Some(T::array(t.clone())),
+        _ => None,
+    }
+}
+
+const BY_OFFSET_ALTERNATIVES: &[&str] = &[
+    "val T",
+    "val T, ignoreNulls BOOLEAN",
+    "val T, n INT",
+    "val T, n INT, ignoreNulls BOOLEAN",
+];
+
+/// `LATEST_BY_OFFSET(col [, n] [, ignoreNulls])`.
+pub(crate) const LATEST_BY_OFFSET: AggregateDef = AggregateDef {
+    name: "LATEST_BY_OFFSET",
+    description: "This function returns the most recent value for the column, computed by offset.",
+    variations: &[
+        variation("val T", "T", "return the latest value of a column"),
+        variation(
+            "val T, ignoreNulls BOOLEAN",
+            "T",
+            "return the latest value of a column",
+        ),
+        variation(
+            "val T, latestN INT",
+            "ARRAY<T>",
+            "return the latest N values of a column",
+        ),
+        variation(
+            "val T, latestN INT, ignoreNulls BOOLEAN",
+            "ARRAY<T>",
+            "return the latest N values of a column",
+        ),
+    ],
+    column_args: Some(1),
+    return_type: by_offset_type,
+    alternatives: BY_OFFSET_ALTERNATIVES,
+};
+
+/// `EARLIEST_BY_OFFSET(col [, n] [, ignoreNulls])`.
+pub(crate) const EARLIEST_BY_OFFSET: AggregateDef = AggregateDef {
+    name: "EARLIEST_BY_OFFSET",
+    description: "This function returns the oldest value for the column, computed by offset.",
+    variations: &[
+        variation("val T", "T", "return the earliest value of a column"),
+        variation(
+            "val T, ignoreNulls BOOLEAN",
+            "T",
+            "return the earliest value of a column",
+        ),
+        variation(
+            "val T, earliestN INT",
+            "ARRAY<T>",
+            "return the earliest N values of a column",
+        ),
+        variation(
+            "val T, earliestN INT, ignoreNulls BOOLEAN",
+            "ARRAY<T>",
+            "return the earliest N values of a column",
+        ),
+    ],
+    column_args: Some(1),
+    return_type: by_offset_type,
+    alternatives: BY_OFFSET_ALTERNATIVES,
+};
 
 static SEQUENCE: LazyLock<AtomicI64> = LazyLock::new(|| {
     let now = SystemTime::now()

@@ -17,8 +17,72 @@ use std::any::Any;
 use datafusion::common::ScalarValue;
 
 use super::codec::{corrupt, tag, Reader, Writer};
+use super::def::{variation, AggregateDef};
 use super::values::{as_f64, as_i32, as_i64};
 use super::{check_arity, invalid, same, Accumulator, AggregateError};
+use brook_sql::SqlType;
+
+fn numeric_to_double(args: &[SqlType]) -> Option<SqlType> {
+    match args {
+        [t] if t.is_numeric() => Some(SqlType::Double),
+        _ => None,
+    }
+}
+
+/// `STDDEV_SAMP(col)`.
+pub(crate) const STDDEV_SAMP: AggregateDef = AggregateDef {
+    name: "STDDEV_SAMP",
+    description: "Returns the sample standard deviation of the column. (As ksqlDB's, it returns the square of the standard deviation; use STDDEV_SAMPLE for the standard deviation.)",
+    variations: &[variation("val NUMERIC", "DOUBLE", "Computes the sample variance of an INT, BIGINT, DOUBLE or DECIMAL column.")],
+    column_args: None,
+    return_type: numeric_to_double,
+    alternatives: &["val NUMERIC"],
+};
+
+/// `STDDEV_SAMPLE(col)`.
+pub(crate) const STDDEV_SAMPLE: AggregateDef = AggregateDef {
+    name: "STDDEV_SAMPLE",
+    description: "Returns the sample standard deviation of the column.",
+    variations: &[variation(
+        "val NUMERIC",
+        "DOUBLE",
+        "Computes the sample standard deviation of an INT, BIGINT, DOUBLE or DECIMAL column.",
+    )],
+    column_args: None,
+    return_type: numeric_to_double,
+    alternatives: &["val NUMERIC"],
+};
+
+/// `VARIANCE(col)`.
+pub(crate) const VARIANCE: AggregateDef = AggregateDef {
+    name: "VARIANCE",
+    description: "Returns the sample variance of the column.",
+    variations: &[variation(
+        "val NUMERIC",
+        "DOUBLE",
+        "Computes the sample variance of an INT, BIGINT, DOUBLE or DECIMAL column.",
+    )],
+    column_args: None,
+    return_type: numeric_to_double,
+    alternatives: &["val NUMERIC"],
+};
+
+/// `CORRELATION(x, y)`.
+pub(crate) const CORRELATION: AggregateDef = AggregateDef {
+    name: "CORRELATION",
+    description: "Computes the Pearson correlation coefficient between two columns of data.",
+    variations: &[variation(
+        "x DOUBLE, y DOUBLE",
+        "DOUBLE",
+        "Computes the correlation of two numeric columns over the rows where both are not NULL.",
+    )],
+    column_args: None,
+    return_type: |args| match args {
+        [x, y] if x.is_numeric() && y.is_numeric() => Some(SqlType::Double),
+        _ => None,
+    },
+    alternatives: &["x DOUBLE, y DOUBLE"],
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum StdKind {

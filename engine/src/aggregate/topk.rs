@@ -16,8 +16,50 @@ use arrow::datatypes::{DataType, FieldRef, Fields};
 use datafusion::common::ScalarValue;
 
 use super::codec::{read_value, tag, write_value_or_null, Reader, Writer};
+use super::def::{comparable, variation, AggregateDef};
 use super::values::{cmp_prim, conform, list_scalar, typed_null};
 use super::{invalid, same, Accumulator, AggregateError};
+use brook_sql::SqlType;
+
+/// `TOPK(col, k)` and its struct form `TOPK(col, k, other...)`.
+pub(crate) const TOPK: AggregateDef = AggregateDef {
+    name: "TOPK",
+    description: "Computes the top k values for a column, per key.",
+    variations: &[
+        variation("val T, k INT", "ARRAY<T>", "Calculates the top k values of a numeric, STRING, BYTES, DATE, TIME, TIMESTAMP or BOOLEAN column, per key."),
+        variation("val T, k INT, other ANY...", "ARRAY<STRUCT<SORT_COL T, COL0 ANY, ...>>", "Calculates the top k values of a column, per key, each with the other columns of its row."),
+    ],
+    column_args: Some(1),
+    return_type: |args| match args {
+        [t, n] if n.is_integer() && comparable(t) => Some(SqlType::array(t.clone())),
+        [t, n, rest @ ..] if n.is_integer() && comparable(t) => {
+            let mut fields = vec![("SORT_COL".to_string(), t.clone())];
+            for (i, r) in rest.iter().enumerate() {
+                fields.push((format!("COL{i}"), r.clone()));
+            }
+            Some(SqlType::array(SqlType::Struct(fields)))
+        }
+        _ => None,
+    },
+    alternatives: &["val T, k INT"],
+};
+
+/// `TOPKDISTINCT(col, k)`.
+pub(crate) const TOPKDISTINCT: AggregateDef = AggregateDef {
+    name: "TOPKDISTINCT",
+    description: "Computes the top k distinct values for a column, per key.",
+    variations: &[variation(
+        "val T, k INT",
+        "ARRAY<T>",
+        "Calculates the top k distinct values of a numeric, STRING, BYTES, DATE, TIME, TIMESTAMP or BOOLEAN column, per key.",
+    )],
+    column_args: Some(1),
+    return_type: |args| match args {
+        [t, n] if n.is_integer() && comparable(t) => Some(SqlType::array(t.clone())),
+        _ => None,
+    },
+    alternatives: &["val T, k INT"],
+};
 
 /// One TOPK / TOPKDISTINCT call.
 #[derive(Debug)]
