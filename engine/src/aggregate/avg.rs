@@ -9,8 +9,9 @@ use std::any::Any;
 use datafusion::common::ScalarValue;
 
 use super::codec::{tag, Reader, Writer};
-use super::def::{variation, AggregateDef};
+use super::def::{variation, AggregateDef, Build};
 use super::values::{as_f64, as_i32, as_i64};
+use super::Kind;
 use super::{check_arity, same, Accumulator, AggregateError};
 use brook_sql::SqlType;
 
@@ -30,7 +31,20 @@ pub(crate) const AVG: AggregateDef = AggregateDef {
         _ => None,
     },
     alternatives: &["val NUMERIC"],
+    build: build_avg,
 };
+
+fn build_avg(b: &Build) -> Result<Kind, AggregateError> {
+    match b.arg_types {
+        [t] if *b.return_type == SqlType::Double => Ok(Kind::Avg(match t {
+            SqlType::Int => AvgKind::Int,
+            SqlType::BigInt => AvgKind::BigInt,
+            SqlType::Double | SqlType::Decimal { .. } | SqlType::Null => AvgKind::Double,
+            _ => return Err(b.bad_types()),
+        })),
+        _ => Err(b.bad_types()),
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum AvgKind {

@@ -14,8 +14,9 @@ use arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::ScalarValue;
 
 use super::codec::{read_value, tag, value_key, write_value_or_null, Reader, Writer};
-use super::def::{variation, AggregateDef};
+use super::def::{variation, AggregateDef, Build};
 use super::values::{conform, list_scalar, typed_null};
+use super::Kind;
 use super::{check_arity, same, Accumulator, AggregateError};
 use brook_sql::SqlType;
 
@@ -34,6 +35,7 @@ pub(crate) const COLLECT_LIST: AggregateDef = AggregateDef {
     column_args: None,
     return_type: array_of_arg,
     alternatives: &["val T"],
+    build: build_collect_list,
 };
 
 /// `COLLECT_SET(col)`.
@@ -44,7 +46,30 @@ pub(crate) const COLLECT_SET: AggregateDef = AggregateDef {
     column_args: None,
     return_type: array_of_arg,
     alternatives: &["val T"],
+    build: build_collect_set,
 };
+
+fn build_collect(b: &Build, list: bool) -> Result<Kind, AggregateError> {
+    match b.arg_types {
+        [_] => {
+            let spec = Arc::new(CollectSpec::new(b.list_field()?));
+            Ok(if list {
+                Kind::CollectList(spec)
+            } else {
+                Kind::CollectSet(spec)
+            })
+        }
+        _ => Err(b.bad_types()),
+    }
+}
+
+fn build_collect_list(b: &Build) -> Result<Kind, AggregateError> {
+    build_collect(b, true)
+}
+
+fn build_collect_set(b: &Build) -> Result<Kind, AggregateError> {
+    build_collect(b, false)
+}
 
 /// The element type and limit of a COLLECT_LIST / COLLECT_SET call.
 #[derive(Debug, Clone)]

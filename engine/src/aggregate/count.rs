@@ -13,8 +13,10 @@ use arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 
 use super::codec::{stable_hash, tag, value_key, Reader, Writer};
-use super::def::{variation, AggregateDef};
+use super::def::{variation, AggregateDef, Build};
+use super::Kind;
 use super::{check_arity, same, Accumulator, AggregateError};
+use crate::catalog::sql_to_arrow;
 use brook_sql::SqlType;
 
 /// `COUNT(*)`, `COUNT()`, `COUNT(col)`.
@@ -39,6 +41,7 @@ pub(crate) const COUNT: AggregateDef = AggregateDef {
         _ => None,
     },
     alternatives: &["", "val ANY"],
+    build: build_count,
 };
 
 /// `COUNT_DISTINCT(col)`.
@@ -56,7 +59,32 @@ pub(crate) const COUNT_DISTINCT: AggregateDef = AggregateDef {
         _ => None,
     },
     alternatives: &["val T"],
+    build: build_count_distinct,
 };
+
+fn build_count(b: &Build) -> Result<Kind, AggregateError> {
+    if *b.return_type != SqlType::BigInt {
+        return Err(b.bad_types());
+    }
+    Ok(match b.arg_types {
+        [] => Kind::Count(CountMode::Rows),
+        [_] => match b.lit(0) {
+            None => Kind::Count(CountMode::NonNull),
+            Some(v) if v.is_null() => Kind::Count(CountMode::Zero),
+            Some(_) => Kind::Count(CountMode::Rows),
+        },
+        _ => return Err(b.bad_types()),
+    })
+}
+
+fn build_count_distinct(b: &Build) -> Result<Kind, AggregateError> {
+    match b.arg_types {
+        [t] if *b.return_type == SqlType::BigInt && t.is_primitive() => {
+            Ok(Kind::CountDistinct(Arc::new(sql_to_arrow(t))))
+        }
+        _ => Err(b.bad_types()),
+    }
+}
 
 /// What a COUNT counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

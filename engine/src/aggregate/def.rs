@@ -4,7 +4,11 @@
 //! [`super::DEFINITIONS`] registers them all in one place, and the analyzer's catalog
 //! (`crate::catalog`) reads them from there.
 
+use arrow::datatypes::DataType;
 use brook_sql::SqlType;
+use datafusion::common::ScalarValue;
+
+use super::{invalid, values, AggregateError, Kind};
 
 /// One signature as `DESCRIBE FUNCTION` prints it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +34,52 @@ pub struct AggregateDef {
     pub return_type: fn(&[SqlType]) -> Option<SqlType>,
     /// The signatures listed after "Valid alternatives are:" when none accepts a call.
     pub alternatives: &'static [&'static str],
+    /// What the function's accumulators need for one resolved call
+    /// ([`super::AggregateFunction::new`]).
+    pub(crate) build: fn(&Build) -> Result<Kind, AggregateError>,
+}
+
+/// One call being resolved, as [`AggregateDef::build`] sees it.
+pub(crate) struct Build<'a> {
+    /// Upper case.
+    pub name: &'a str,
+    /// The types of all arguments, as written.
+    pub arg_types: &'a [SqlType],
+    /// How many leading arguments are per-row values.
+    pub column_args: usize,
+    /// Each argument's literal value (None for a column argument).
+    pub literals: Vec<Option<&'a ScalarValue>>,
+    /// The analyzer's result type, and its Arrow type.
+    pub return_type: &'a SqlType,
+    pub data_type: &'a DataType,
+}
+
+impl Build<'_> {
+    /// Argument `i`'s literal value, None for a column argument.
+    pub fn lit(&self, i: usize) -> Option<&ScalarValue> {
+        self.literals.get(i).copied().flatten()
+    }
+
+    /// The error for argument or result types the function does not accept.
+    pub fn bad_types(&self) -> AggregateError {
+        invalid(format!(
+            "Function '{}' does not accept parameters ({}) with result type {}",
+            self.name,
+            self.arg_types
+                .iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            self.return_type
+        ))
+    }
+
+    /// The element field of an `ARRAY` result type.
+    pub fn list_field(&self) -> Result<arrow::datatypes::FieldRef, AggregateError> {
+        values::list_field(self.data_type)
+            .cloned()
+            .ok_or_else(|| self.bad_types())
+    }
 }
 
 impl AggregateDef {

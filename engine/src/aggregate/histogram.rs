@@ -13,8 +13,9 @@ use arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::ScalarValue;
 
 use super::codec::{tag, Reader, Writer};
-use super::def::{variation, AggregateDef};
+use super::def::{variation, AggregateDef, Build};
 use super::values::{map_scalar, typed_null, wrong_type};
+use super::Kind;
 use super::{check_arity, same, Accumulator, AggregateError};
 use brook_sql::SqlType;
 
@@ -29,7 +30,15 @@ pub(crate) const HISTOGRAM: AggregateDef = AggregateDef {
         _ => None,
     },
     alternatives: &["val VARCHAR"],
+    build: build_histogram,
 };
+
+fn build_histogram(b: &Build) -> Result<Kind, AggregateError> {
+    match (b.arg_types, b.data_type) {
+        ([SqlType::String], DataType::Map(entries, _)) => Ok(Kind::Histogram(entries.clone())),
+        _ => Err(b.bad_types()),
+    }
+}
 
 /// ksqlDB's limit on distinct entries.
 const LIMIT: usize = 1000;

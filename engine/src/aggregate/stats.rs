@@ -17,8 +17,9 @@ use std::any::Any;
 use datafusion::common::ScalarValue;
 
 use super::codec::{corrupt, tag, Reader, Writer};
-use super::def::{variation, AggregateDef};
+use super::def::{variation, AggregateDef, Build};
 use super::values::{as_f64, as_i32, as_i64};
+use super::Kind;
 use super::{check_arity, invalid, same, Accumulator, AggregateError};
 use brook_sql::SqlType;
 
@@ -37,6 +38,7 @@ pub(crate) const STDDEV_SAMP: AggregateDef = AggregateDef {
     column_args: None,
     return_type: numeric_to_double,
     alternatives: &["val NUMERIC"],
+    build: build_stddev_samp,
 };
 
 /// `STDDEV_SAMPLE(col)`.
@@ -51,6 +53,7 @@ pub(crate) const STDDEV_SAMPLE: AggregateDef = AggregateDef {
     column_args: None,
     return_type: numeric_to_double,
     alternatives: &["val NUMERIC"],
+    build: build_stddev_sample,
 };
 
 /// `VARIANCE(col)`.
@@ -65,6 +68,7 @@ pub(crate) const VARIANCE: AggregateDef = AggregateDef {
     column_args: None,
     return_type: numeric_to_double,
     alternatives: &["val NUMERIC"],
+    build: build_variance,
 };
 
 /// `CORRELATION(x, y)`.
@@ -82,7 +86,45 @@ pub(crate) const CORRELATION: AggregateDef = AggregateDef {
         _ => None,
     },
     alternatives: &["x DOUBLE, y DOUBLE"],
+    build: build_correlation,
 };
+
+fn build_stddev(b: &Build, kind: StdKind) -> Result<Kind, AggregateError> {
+    match b.arg_types {
+        [t] if *b.return_type == SqlType::Double => {
+            let num = match t {
+                SqlType::Int => Num::Int,
+                SqlType::BigInt => Num::BigInt,
+                SqlType::Double | SqlType::Decimal { .. } | SqlType::Null => Num::Double,
+                _ => return Err(b.bad_types()),
+            };
+            Ok(Kind::Stddev(kind, num))
+        }
+        _ => Err(b.bad_types()),
+    }
+}
+
+fn build_stddev_samp(b: &Build) -> Result<Kind, AggregateError> {
+    build_stddev(b, StdKind::Samp)
+}
+
+fn build_stddev_sample(b: &Build) -> Result<Kind, AggregateError> {
+    build_stddev(b, StdKind::Sample)
+}
+
+fn build_variance(b: &Build) -> Result<Kind, AggregateError> {
+    build_stddev(b, StdKind::Variance)
+}
+
+fn build_correlation(b: &Build) -> Result<Kind, AggregateError> {
+    let numeric = |t: &SqlType| t.is_numeric() || *t == SqlType::Null;
+    match b.arg_types {
+        [x, y] if *b.return_type == SqlType::Double && numeric(x) && numeric(y) => {
+            Ok(Kind::Correlation)
+        }
+        _ => Err(b.bad_types()),
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum StdKind {

@@ -13,8 +13,9 @@ use arrow::datatypes::{Float64Type, Int32Type, Int64Type};
 use datafusion::common::ScalarValue;
 
 use super::codec::{tag, Reader, Writer};
-use super::def::{variation, AggregateDef};
+use super::def::{variation, AggregateDef, Build};
 use super::values::{as_decimal, as_f64, as_i32, as_i64, fmt_decimal, pow10};
+use super::Kind;
 use super::{check_arity, same, Accumulator, AggregateError};
 use brook_sql::SqlType;
 
@@ -47,6 +48,7 @@ pub(crate) const SUM: AggregateDef = AggregateDef {
         _ => None,
     },
     alternatives: &["val INT", "val BIGINT", "val DOUBLE", "val DECIMAL"],
+    build: build_sum,
 };
 
 /// `SUM_LIST(array)`.
@@ -74,7 +76,36 @@ pub(crate) const SUM_LIST: AggregateDef = AggregateDef {
         _ => None,
     },
     alternatives: &["val ARRAY<INT>", "val ARRAY<BIGINT>", "val ARRAY<DOUBLE>"],
+    build: build_sum_list,
 };
+
+fn build_sum(b: &Build) -> Result<Kind, AggregateError> {
+    match b.arg_types {
+        [t] if t.is_numeric() || *t == SqlType::Null => Ok(match b.return_type {
+            SqlType::Int => Kind::SumInt,
+            SqlType::BigInt => Kind::SumBigInt,
+            SqlType::Double => Kind::SumDouble,
+            SqlType::Decimal { precision, scale } => Kind::SumDecimal {
+                precision: *precision as u8,
+                scale: *scale as i8,
+            },
+            _ => return Err(b.bad_types()),
+        }),
+        _ => Err(b.bad_types()),
+    }
+}
+
+fn build_sum_list(b: &Build) -> Result<Kind, AggregateError> {
+    match b.arg_types {
+        [SqlType::Array(e)] if **e == *b.return_type => Ok(Kind::SumList(match b.return_type {
+            SqlType::Int => ListElem::Int,
+            SqlType::BigInt => ListElem::BigInt,
+            SqlType::Double => ListElem::Double,
+            _ => return Err(b.bad_types()),
+        })),
+        _ => Err(b.bad_types()),
+    }
+}
 
 macro_rules! simple_sum {
     ($name:ident, $t:ty, $tag:expr, $extract:expr, $add:expr, $sub:expr, $out:expr, $write:ident, $read:ident) => {

@@ -16,8 +16,11 @@ use arrow::datatypes::{DataType, FieldRef, Fields};
 use datafusion::common::ScalarValue;
 
 use super::codec::{read_value, tag, write_value_or_null, Reader, Writer};
-use super::def::{comparable, variation, AggregateDef};
+use super::def::{comparable, variation, AggregateDef, Build};
+use super::int_literal;
+use super::values::Prim;
 use super::values::{cmp_prim, conform, list_scalar, typed_null};
+use super::Kind;
 use super::{invalid, same, Accumulator, AggregateError};
 use brook_sql::SqlType;
 
@@ -42,6 +45,7 @@ pub(crate) const TOPK: AggregateDef = AggregateDef {
         _ => None,
     },
     alternatives: &["val T, k INT"],
+    build: build_topk,
 };
 
 /// `TOPKDISTINCT(col, k)`.
@@ -59,7 +63,58 @@ pub(crate) const TOPKDISTINCT: AggregateDef = AggregateDef {
         _ => None,
     },
     alternatives: &["val T, k INT"],
+    build: build_topk_distinct,
 };
+
+fn build_topk_of(b: &Build, distinct: bool) -> Result<Kind, AggregateError> {
+    let arg_types = b.arg_types;
+    let [t, _, ..] = arg_types else {
+        return Err(b.bad_types());
+    };
+    if b.column_args == 0 || b.column_args >= arg_types.len() {
+        return Err(invalid(format!(
+            "Function '{}' takes its sort column first and k as a literal",
+            b.name
+        )));
+    }
+    // Only the comparable primitive types rank.
+    Prim::of(t).ok_or_else(|| b.bad_types())?;
+    let k_pos = b.column_args;
+    if !arg_types[k_pos].is_integer() {
+        return Err(b.bad_types());
+    }
+    let k = int_literal(b.name, "k", b.lit(k_pos))?;
+    if k < 1 {
+        return Err(invalid(format!(
+            "Function '{}' needs k of 1 or greater",
+            b.name
+        )));
+    }
+    let field = b.list_field()?;
+    // The other columns: every argument but the first and k, in order, with the literal
+    // ones fixed now.
+    let extras: Vec<Option<ScalarValue>> = (1..arg_types.len())
+        .filter(|i| *i != k_pos)
+        .map(|i| b.lit(i).cloned())
+        .collect();
+    if distinct && !extras.is_empty() {
+        return Err(b.bad_types());
+    }
+    Ok(Kind::TopK(Arc::new(TopKSpec::new(
+        distinct,
+        usize::try_from(k).map_err(|_| b.bad_types())?,
+        field,
+        extras,
+    )?)))
+}
+
+fn build_topk(b: &Build) -> Result<Kind, AggregateError> {
+    build_topk_of(b, false)
+}
+
+fn build_topk_distinct(b: &Build) -> Result<Kind, AggregateError> {
+    build_topk_of(b, true)
+}
 
 /// One TOPK / TOPKDISTINCT call.
 #[derive(Debug)]
