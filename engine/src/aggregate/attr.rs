@@ -12,8 +12,31 @@ use arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 
 use super::codec::{read_value, tag, value_key, write_value_or_null, Reader, Writer};
+use super::def::{variation, AggregateDef, Build};
 use super::values::{conform, typed_null};
+use super::Kind;
 use super::{check_arity, same, Accumulator, AggregateError};
+
+/// `ATTR(col)`.
+pub(crate) const ATTR: AggregateDef = AggregateDef {
+    name: "ATTR",
+    description: "Returns the value of a column if it is the same for every row of the group, NULL otherwise.",
+    variations: &[variation("val T", "T", "The group's one value, or NULL when it has more than one distinct value.")],
+    column_args: None,
+    return_type: |args| match args {
+        [t] => Some(t.clone()),
+        _ => None,
+    },
+    alternatives: &["val T"],
+    build: build_attr,
+};
+
+fn build_attr(b: &Build) -> Result<Kind, AggregateError> {
+    match b.arg_types {
+        [t] if t == b.return_type => Ok(Kind::Attr(Arc::new(b.data_type.clone()))),
+        _ => Err(b.bad_types()),
+    }
+}
 
 #[derive(Debug, Clone)]
 struct Entry {

@@ -9,8 +9,42 @@ use std::any::Any;
 use datafusion::common::ScalarValue;
 
 use super::codec::{tag, Reader, Writer};
+use super::def::{variation, AggregateDef, Build};
 use super::values::{as_f64, as_i32, as_i64};
+use super::Kind;
 use super::{check_arity, same, Accumulator, AggregateError};
+use brook_sql::SqlType;
+
+/// `AVG(col)`.
+pub(crate) const AVG: AggregateDef = AggregateDef {
+    name: "AVG",
+    description: "Returns the average value of the column computed as the sum divided by the count. Applicable only to numeric types.",
+    variations: &[
+        variation("val INT", "DOUBLE", "Compute average of column with type Integer."),
+        variation("val BIGINT", "DOUBLE", "Compute average of column with type Long."),
+        variation("val DOUBLE", "DOUBLE", "Compute average of column with type Double."),
+        variation("val DECIMAL", "DOUBLE", "Compute average of column with type Decimal."),
+    ],
+    column_args: None,
+    return_type: |args| match args {
+        [t] if t.is_numeric() => Some(SqlType::Double),
+        _ => None,
+    },
+    alternatives: &["val NUMERIC"],
+    build: build_avg,
+};
+
+fn build_avg(b: &Build) -> Result<Kind, AggregateError> {
+    match b.arg_types {
+        [t] if *b.return_type == SqlType::Double => Ok(Kind::Avg(match t {
+            SqlType::Int => AvgKind::Int,
+            SqlType::BigInt => AvgKind::BigInt,
+            SqlType::Double | SqlType::Decimal { .. } | SqlType::Null => AvgKind::Double,
+            _ => return Err(b.bad_types()),
+        })),
+        _ => Err(b.bad_types()),
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum AvgKind {

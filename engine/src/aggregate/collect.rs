@@ -14,8 +14,62 @@ use arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::ScalarValue;
 
 use super::codec::{read_value, tag, value_key, write_value_or_null, Reader, Writer};
+use super::def::{variation, AggregateDef, Build};
 use super::values::{conform, list_scalar, typed_null};
+use super::Kind;
 use super::{check_arity, same, Accumulator, AggregateError};
+use brook_sql::SqlType;
+
+fn array_of_arg(args: &[SqlType]) -> Option<SqlType> {
+    match args {
+        [t] if *t != SqlType::Null => Some(SqlType::array(t.clone())),
+        _ => None,
+    }
+}
+
+/// `COLLECT_LIST(col)`.
+pub(crate) const COLLECT_LIST: AggregateDef = AggregateDef {
+    name: "COLLECT_LIST",
+    description: "Gather all of the values from an input grouping into a single Array field. You may limit the size of the resultant Array to N entries, beyond which any further values will be silently ignored, by setting the ksql.functions.collect_list.limit configuration to N.",
+    variations: &[variation("val T", "ARRAY<T>", "collect values of a field into a single Array")],
+    column_args: None,
+    return_type: array_of_arg,
+    alternatives: &["val T"],
+    build: build_collect_list,
+};
+
+/// `COLLECT_SET(col)`.
+pub(crate) const COLLECT_SET: AggregateDef = AggregateDef {
+    name: "COLLECT_SET",
+    description: "Gather all of the distinct values from an input grouping into a single Array. You may limit the size of the resultant Array to N entries, beyond which any further values will be silently ignored, by setting the ksql.functions.collect_set.limit configuration to N.",
+    variations: &[variation("val T", "ARRAY<T>", "collect distinct values of a field into a single Array")],
+    column_args: None,
+    return_type: array_of_arg,
+    alternatives: &["val T"],
+    build: build_collect_set,
+};
+
+fn build_collect(b: &Build, list: bool) -> Result<Kind, AggregateError> {
+    match b.arg_types {
+        [_] => {
+            let spec = Arc::new(CollectSpec::new(b.list_field()?));
+            Ok(if list {
+                Kind::CollectList(spec)
+            } else {
+                Kind::CollectSet(spec)
+            })
+        }
+        _ => Err(b.bad_types()),
+    }
+}
+
+fn build_collect_list(b: &Build) -> Result<Kind, AggregateError> {
+    build_collect(b, true)
+}
+
+fn build_collect_set(b: &Build) -> Result<Kind, AggregateError> {
+    build_collect(b, false)
+}
 
 /// The element type and limit of a COLLECT_LIST / COLLECT_SET call.
 #[derive(Debug, Clone)]

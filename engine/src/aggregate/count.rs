@@ -13,7 +13,78 @@ use arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 
 use super::codec::{stable_hash, tag, value_key, Reader, Writer};
+use super::def::{variation, AggregateDef, Build};
+use super::Kind;
 use super::{check_arity, same, Accumulator, AggregateError};
+use crate::catalog::sql_to_arrow;
+use brook_sql::SqlType;
+
+/// `COUNT(*)`, `COUNT()`, `COUNT(col)`.
+pub(crate) const COUNT: AggregateDef = AggregateDef {
+    name: "COUNT",
+    description: "Counts records by key.",
+    variations: &[
+        variation(
+            "",
+            "BIGINT",
+            "Counts all records (COUNT(*)); the same as COUNT().",
+        ),
+        variation(
+            "val ANY",
+            "BIGINT",
+            "Counts the records whose val is not NULL.",
+        ),
+    ],
+    column_args: None,
+    return_type: |args| match args {
+        [] | [_] => Some(SqlType::BigInt),
+        _ => None,
+    },
+    alternatives: &["", "val ANY"],
+    build: build_count,
+};
+
+/// `COUNT_DISTINCT(col)`.
+pub(crate) const COUNT_DISTINCT: AggregateDef = AggregateDef {
+    name: "COUNT_DISTINCT",
+    description: "Returns the number of distinct non-NULL values of a column, per key.",
+    variations: &[variation(
+        "val T",
+        "BIGINT",
+        "Counts the distinct values of a primitive column (Brook counts exactly; ksqlDB estimates with HyperLogLog).",
+    )],
+    column_args: None,
+    return_type: |args| match args {
+        [t] if t.is_primitive() => Some(SqlType::BigInt),
+        _ => None,
+    },
+    alternatives: &["val T"],
+    build: build_count_distinct,
+};
+
+fn build_count(b: &Build) -> Result<Kind, AggregateError> {
+    if *b.return_type != SqlType::BigInt {
+        return Err(b.bad_types());
+    }
+    Ok(match b.arg_types {
+        [] => Kind::Count(CountMode::Rows),
+        [_] => match b.lit(0) {
+            None => Kind::Count(CountMode::NonNull),
+            Some(v) if v.is_null() => Kind::Count(CountMode::Zero),
+            Some(_) => Kind::Count(CountMode::Rows),
+        },
+        _ => return Err(b.bad_types()),
+    })
+}
+
+fn build_count_distinct(b: &Build) -> Result<Kind, AggregateError> {
+    match b.arg_types {
+        [t] if *b.return_type == SqlType::BigInt && t.is_primitive() => {
+            Ok(Kind::CountDistinct(Arc::new(sql_to_arrow(t))))
+        }
+        _ => Err(b.bad_types()),
+    }
+}
 
 /// What a COUNT counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

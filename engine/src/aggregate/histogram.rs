@@ -13,8 +13,32 @@ use arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::ScalarValue;
 
 use super::codec::{tag, Reader, Writer};
+use super::def::{variation, AggregateDef, Build};
 use super::values::{map_scalar, typed_null, wrong_type};
+use super::Kind;
 use super::{check_arity, same, Accumulator, AggregateError};
+use brook_sql::SqlType;
+
+/// `HISTOGRAM(col)`.
+pub(crate) const HISTOGRAM: AggregateDef = AggregateDef {
+    name: "HISTOGRAM",
+    description: "Returns a map of each distinct String from the input Stream or Table and how many times each occurs. This version limits the size of the resultant Map to 1000 entries. Any entries added beyond this limit will be ignored.",
+    variations: &[variation("val VARCHAR", "MAP<VARCHAR, BIGINT>", "Build a value-to-count histogram of input Strings")],
+    column_args: Some(1),
+    return_type: |args| match args {
+        [SqlType::String] => Some(SqlType::map(SqlType::String, SqlType::BigInt)),
+        _ => None,
+    },
+    alternatives: &["val VARCHAR"],
+    build: build_histogram,
+};
+
+fn build_histogram(b: &Build) -> Result<Kind, AggregateError> {
+    match (b.arg_types, b.data_type) {
+        ([SqlType::String], DataType::Map(entries, _)) => Ok(Kind::Histogram(entries.clone())),
+        _ => Err(b.bad_types()),
+    }
+}
 
 /// ksqlDB's limit on distinct entries.
 const LIMIT: usize = 1000;

@@ -13,8 +13,66 @@ use std::cmp::Ordering;
 use datafusion::common::ScalarValue;
 
 use super::codec::{corrupt, tag, Reader, Writer};
+use super::def::{comparable, variation, AggregateDef, Build};
 use super::values::{as_decimal, java_cmp_bytes, java_cmp_f64, java_cmp_str, wrong_type, Prim};
+use super::Kind;
 use super::{check_arity, invalid, same, Accumulator, AggregateError};
+use brook_sql::SqlType;
+
+fn same_comparable(args: &[SqlType]) -> Option<SqlType> {
+    match args {
+        [t] if comparable(t) => Some(t.clone()),
+        _ => None,
+    }
+}
+
+/// `MIN(col)`.
+pub(crate) const MIN: AggregateDef = AggregateDef {
+    name: "MIN",
+    description: "Computes the minimum value of a column, per key; NULL values are ignored.",
+    variations: &[variation(
+        "val T",
+        "T",
+        "The least value of a numeric, STRING, BYTES, DATE, TIME, TIMESTAMP or BOOLEAN column.",
+    )],
+    column_args: None,
+    return_type: same_comparable,
+    alternatives: &["val T"],
+    build: build_min,
+};
+
+/// `MAX(col)`.
+pub(crate) const MAX: AggregateDef = AggregateDef {
+    name: "MAX",
+    description: "Computes the maximum value of a column, per key; NULL values are ignored.",
+    variations: &[variation(
+        "val T",
+        "T",
+        "The greatest value of a numeric, STRING, BYTES, DATE, TIME, TIMESTAMP or BOOLEAN column.",
+    )],
+    column_args: None,
+    return_type: same_comparable,
+    alternatives: &["val T"],
+    build: build_max,
+};
+
+fn build_min_max(b: &Build, max: bool) -> Result<Kind, AggregateError> {
+    match b.arg_types {
+        [t] if t == b.return_type => Ok(Kind::MinMax {
+            max,
+            prim: Prim::of(t).ok_or_else(|| b.bad_types())?,
+        }),
+        _ => Err(b.bad_types()),
+    }
+}
+
+fn build_min(b: &Build) -> Result<Kind, AggregateError> {
+    build_min_max(b, false)
+}
+
+fn build_max(b: &Build) -> Result<Kind, AggregateError> {
+    build_min_max(b, true)
+}
 
 #[derive(Debug, Clone, PartialEq)]
 enum Best {

@@ -31,6 +31,7 @@ mod avg;
 pub(crate) mod codec;
 mod collect;
 mod count;
+pub mod def;
 mod histogram;
 mod minmax;
 mod offset;
@@ -50,7 +51,39 @@ use brook_sql::SqlType;
 use datafusion::common::ScalarValue;
 
 use crate::catalog::sql_to_arrow;
-use values::{list_field, Prim};
+use values::Prim;
+
+pub use def::{AggregateDef, AggregateVariation};
+
+/// Every aggregate function, registered in one place; each is defined beside its kernel.
+pub static DEFINITIONS: &[AggregateDef] = &[
+    avg::AVG,
+    collect::COLLECT_LIST,
+    collect::COLLECT_SET,
+    count::COUNT,
+    count::COUNT_DISTINCT,
+    offset::EARLIEST_BY_OFFSET,
+    histogram::HISTOGRAM,
+    offset::LATEST_BY_OFFSET,
+    minmax::MAX,
+    minmax::MIN,
+    stats::STDDEV_SAMP,
+    stats::STDDEV_SAMPLE,
+    sum::SUM,
+    topk::TOPK,
+    topk::TOPKDISTINCT,
+    attr::ATTR,
+    stats::CORRELATION,
+    sum::SUM_LIST,
+    stats::VARIANCE,
+];
+
+/// The aggregate function called `name` (any case).
+pub fn definition(name: &str) -> Option<&'static AggregateDef> {
+    DEFINITIONS
+        .iter()
+        .find(|d| d.name.eq_ignore_ascii_case(name))
+}
 
 /// Why an aggregate call could not be resolved, a row not folded, or a state not loaded.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -109,9 +142,10 @@ pub struct AggregateFunction {
     kind: Kind,
 }
 
-/// Each function with what its accumulators need, resolved once per call.
+/// Each function with what its accumulators need, resolved once per call (made by its
+/// [`AggregateDef::build`]).
 #[derive(Debug, Clone)]
-enum Kind {
+pub(crate) enum Kind {
     Count(count::CountMode),
     CountDistinct(Arc<DataType>),
     SumInt,
@@ -202,184 +236,25 @@ impl AggregateFunction {
             )));
         }
         let data_type = sql_to_arrow(return_type);
-        // Each argument's literal value (None for a column argument).
-        let full: Vec<Option<&ScalarValue>> = (0..arg_types.len())
-            .map(|i| i.checked_sub(column_args).and_then(|j| literals.get(j)))
-            .collect();
-        let lit = |i: usize| full.get(i).copied().flatten();
-        let bad_types = || {
-            invalid(format!(
-                "Function '{upper}' does not accept parameters ({}) with result type {return_type}",
-                arg_types
-                    .iter()
-                    .map(|t| t.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
+        let def =
+            definition(&upper).ok_or_else(|| AggregateError::UnknownFunction(upper.clone()))?;
+        let build = def::Build {
+            name: &upper,
+            arg_types,
+            column_args,
+            // Each argument's literal value (None for a column argument).
+            literals: (0..arg_types.len())
+                .map(|i| i.checked_sub(column_args).and_then(|j| literals.get(j)))
+                .collect(),
+            return_type,
+            data_type: &data_type,
         };
-        let ret = return_type;
-        let mut columns = column_args;
-        use SqlType as T;
-        let kind = match (upper.as_str(), arg_types) {
-            ("COUNT", []) if *ret == T::BigInt => {
-                columns = 0;
-                Kind::Count(count::CountMode::Rows)
-            }
-            ("COUNT", [_]) if *ret == T::BigInt => match lit(0) {
-                None => Kind::Count(count::CountMode::NonNull),
-                Some(v) if v.is_null() => Kind::Count(count::CountMode::Zero),
-                Some(_) => Kind::Count(count::CountMode::Rows),
-            },
-            ("COUNT_DISTINCT", [t]) if *ret == T::BigInt && t.is_primitive() => {
-                Kind::CountDistinct(Arc::new(sql_to_arrow(t)))
-            }
-            ("SUM", [t]) if t.is_numeric() || *t == T::Null => match ret {
-                T::Int => Kind::SumInt,
-                T::BigInt => Kind::SumBigInt,
-                T::Double => Kind::SumDouble,
-                T::Decimal { precision, scale } => Kind::SumDecimal {
-                    precision: *precision as u8,
-                    scale: *scale as i8,
-                },
-                _ => return Err(bad_types()),
-            },
-            ("SUM_LIST", [T::Array(e)]) if **e == *ret => Kind::SumList(match ret {
-                T::Int => sum::ListElem::Int,
-                T::BigInt => sum::ListElem::BigInt,
-                T::Double => sum::ListElem::Double,
-                _ => return Err(bad_types()),
-            }),
-            ("MIN" | "MAX", [t]) if t == ret => Kind::MinMax {
-                max: upper == "MAX",
-                prim: Prim::of(t).ok_or_else(bad_types)?,
-            },
-            ("AVG", [t]) if *ret == T::Double => Kind::Avg(match t {
-                T::Int => avg::AvgKind::Int,
-                T::BigInt => avg::AvgKind::BigInt,
-                T::Double | T::Decimal { .. } | T::Null => avg::AvgKind::Double,
-                _ => return Err(bad_types()),
-            }),
-            ("COLLECT_LIST" | "COLLECT_SET", [_]) => {
-                let field = list_field(&data_type).ok_or_else(bad_types)?.clone();
-                let spec = Arc::new(collect::CollectSpec::new(field));
-                if upper == "COLLECT_LIST" {
-                    Kind::CollectList(spec)
-                } else {
-                    Kind::CollectSet(spec)
-                }
-            }
-            ("LATEST_BY_OFFSET" | "EARLIEST_BY_OFFSET", [t, rest @ ..]) => {
-                if column_args != 1 {
-                    return Err(invalid(format!(
-                        "Function '{upper}' takes one column and literal init arguments"
-                    )));
-                }
-                let latest = upper == "LATEST_BY_OFFSET";
-                let (n, ignore_nulls) = match rest {
-                    [] => (None, true),
-                    [T::Boolean] => (None, bool_literal(&upper, lit(1))?),
-                    [n] if n.is_integer() => (Some(int_literal(&upper, "n", lit(1))?), true),
-                    [n, T::Boolean] if n.is_integer() => (
-                        Some(int_literal(&upper, "n", lit(1))?),
-                        bool_literal(&upper, lit(2))?,
-                    ),
-                    _ => return Err(bad_types()),
-                };
-                let n = match n {
-                    None => None,
-                    Some(n) if n >= 1 => Some(usize::try_from(n).map_err(|_| bad_types())?),
-                    Some(_) => {
-                        return Err(invalid(if latest {
-                            "latestN must be 1 or greater"
-                        } else {
-                            "earliestN must be 1 or greater"
-                        }))
-                    }
-                };
-                let val_type = sql_to_arrow(t);
-                let list = match n {
-                    Some(_) => Some(list_field(&data_type).ok_or_else(bad_types)?.clone()),
-                    None if val_type == data_type => None,
-                    None => return Err(bad_types()),
-                };
-                Kind::Offset(Arc::new(offset::OffsetSpec {
-                    latest,
-                    n,
-                    ignore_nulls,
-                    val_type,
-                    list,
-                }))
-            }
-            ("TOPK" | "TOPKDISTINCT", [t, ..]) if arg_types.len() >= 2 => {
-                let distinct = upper == "TOPKDISTINCT";
-                if column_args == 0 || column_args >= arg_types.len() {
-                    return Err(invalid(format!(
-                        "Function '{upper}' takes its sort column first and k as a literal"
-                    )));
-                }
-                // Only the comparable primitive types rank.
-                Prim::of(t).ok_or_else(bad_types)?;
-                let k_pos = column_args;
-                if !arg_types[k_pos].is_integer() {
-                    return Err(bad_types());
-                }
-                let k = int_literal(&upper, "k", lit(k_pos))?;
-                if k < 1 {
-                    return Err(invalid(format!(
-                        "Function '{upper}' needs k of 1 or greater"
-                    )));
-                }
-                let field = list_field(&data_type).ok_or_else(bad_types)?.clone();
-                // The other columns: every argument but the first and k, in order, with the
-                // literal ones fixed now.
-                let extras: Vec<Option<ScalarValue>> = (1..arg_types.len())
-                    .filter(|i| *i != k_pos)
-                    .map(|i| lit(i).cloned())
-                    .collect();
-                if distinct && !extras.is_empty() {
-                    return Err(bad_types());
-                }
-                Kind::TopK(Arc::new(topk::TopKSpec::new(
-                    distinct,
-                    usize::try_from(k).map_err(|_| bad_types())?,
-                    field,
-                    extras,
-                )?))
-            }
-            ("HISTOGRAM", [T::String]) => match &data_type {
-                DataType::Map(entries, _) => Kind::Histogram(entries.clone()),
-                _ => return Err(bad_types()),
-            },
-            ("STDDEV_SAMP" | "STDDEV_SAMPLE" | "VARIANCE", [t]) if *ret == T::Double => {
-                let kind = match upper.as_str() {
-                    "STDDEV_SAMP" => stats::StdKind::Samp,
-                    "STDDEV_SAMPLE" => stats::StdKind::Sample,
-                    _ => stats::StdKind::Variance,
-                };
-                let num = match t {
-                    T::Int => stats::Num::Int,
-                    T::BigInt => stats::Num::BigInt,
-                    T::Double | T::Decimal { .. } | T::Null => stats::Num::Double,
-                    _ => return Err(bad_types()),
-                };
-                Kind::Stddev(kind, num)
-            }
-            ("CORRELATION", [x, y])
-                if *ret == T::Double
-                    && (x.is_numeric() || *x == T::Null)
-                    && (y.is_numeric() || *y == T::Null) =>
-            {
-                Kind::Correlation
-            }
-            ("ATTR", [t]) if t == ret => Kind::Attr(Arc::new(data_type.clone())),
-            (n, _) if crate::catalog::AGGREGATES.contains(&n) => return Err(bad_types()),
-            _ => return Err(AggregateError::UnknownFunction(upper)),
-        };
+        let kind = (def.build)(&build)?;
         Ok(AggregateFunction {
             name: upper,
             return_type: return_type.clone(),
             data_type,
-            columns,
+            columns: column_args,
             kind,
         })
     }

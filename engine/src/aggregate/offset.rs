@@ -19,8 +19,139 @@ use arrow::datatypes::{DataType, FieldRef};
 use datafusion::common::ScalarValue;
 
 use super::codec::{corrupt, read_value, tag, write_value_or_null, Reader, Writer};
+use super::def::{variation, AggregateDef, Build};
 use super::values::{conform, list_scalar, typed_null};
+use super::Kind;
+use super::{bool_literal, int_literal};
 use super::{check_arity, invalid, same, Accumulator, AggregateError};
+use crate::catalog::sql_to_arrow;
+use brook_sql::SqlType;
+
+fn by_offset_type(args: &[SqlType]) -> Option<SqlType> {
+    use SqlType as T;
+    match args {
+        [t] | [t, T::Boolean] => Some(t.clone()),
+        [t, n] | [t, n, T::Boolean] if n.is_integer() => Some(T::array(t.clone())),
+        _ => None,
+    }
+}
+
+const BY_OFFSET_ALTERNATIVES: &[&str] = &[
+    "val T",
+    "val T, ignoreNulls BOOLEAN",
+    "val T, n INT",
+    "val T, n INT, ignoreNulls BOOLEAN",
+];
+
+/// `LATEST_BY_OFFSET(col [, n] [, ignoreNulls])`.
+pub(crate) const LATEST_BY_OFFSET: AggregateDef = AggregateDef {
+    name: "LATEST_BY_OFFSET",
+    description: "This function returns the most recent value for the column, computed by offset.",
+    variations: &[
+        variation("val T", "T", "return the latest value of a column"),
+        variation(
+            "val T, ignoreNulls BOOLEAN",
+            "T",
+            "return the latest value of a column",
+        ),
+        variation(
+            "val T, latestN INT",
+            "ARRAY<T>",
+            "return the latest N values of a column",
+        ),
+        variation(
+            "val T, latestN INT, ignoreNulls BOOLEAN",
+            "ARRAY<T>",
+            "return the latest N values of a column",
+        ),
+    ],
+    column_args: Some(1),
+    return_type: by_offset_type,
+    alternatives: BY_OFFSET_ALTERNATIVES,
+    build: build_latest,
+};
+
+/// `EARLIEST_BY_OFFSET(col [, n] [, ignoreNulls])`.
+pub(crate) const EARLIEST_BY_OFFSET: AggregateDef = AggregateDef {
+    name: "EARLIEST_BY_OFFSET",
+    description: "This function returns the oldest value for the column, computed by offset.",
+    variations: &[
+        variation("val T", "T", "return the earliest value of a column"),
+        variation(
+            "val T, ignoreNulls BOOLEAN",
+            "T",
+            "return the earliest value of a column",
+        ),
+        variation(
+            "val T, earliestN INT",
+            "ARRAY<T>",
+            "return the earliest N values of a column",
+        ),
+        variation(
+            "val T, earliestN INT, ignoreNulls BOOLEAN",
+            "ARRAY<T>",
+            "return the earliest N values of a column",
+        ),
+    ],
+    column_args: Some(1),
+    return_type: by_offset_type,
+    alternatives: BY_OFFSET_ALTERNATIVES,
+    build: build_earliest,
+};
+
+fn build_by_offset(b: &Build, latest: bool) -> Result<Kind, AggregateError> {
+    let [t, rest @ ..] = b.arg_types else {
+        return Err(b.bad_types());
+    };
+    if b.column_args != 1 {
+        return Err(invalid(format!(
+            "Function '{}' takes one column and literal init arguments",
+            b.name
+        )));
+    }
+    let (n, ignore_nulls) = match rest {
+        [] => (None, true),
+        [SqlType::Boolean] => (None, bool_literal(b.name, b.lit(1))?),
+        [n] if n.is_integer() => (Some(int_literal(b.name, "n", b.lit(1))?), true),
+        [n, SqlType::Boolean] if n.is_integer() => (
+            Some(int_literal(b.name, "n", b.lit(1))?),
+            bool_literal(b.name, b.lit(2))?,
+        ),
+        _ => return Err(b.bad_types()),
+    };
+    let n = match n {
+        None => None,
+        Some(n) if n >= 1 => Some(usize::try_from(n).map_err(|_| b.bad_types())?),
+        Some(_) => {
+            return Err(invalid(if latest {
+                "latestN must be 1 or greater"
+            } else {
+                "earliestN must be 1 or greater"
+            }))
+        }
+    };
+    let val_type = sql_to_arrow(t);
+    let list = match n {
+        Some(_) => Some(b.list_field()?),
+        None if val_type == *b.data_type => None,
+        None => return Err(b.bad_types()),
+    };
+    Ok(Kind::Offset(Arc::new(OffsetSpec {
+        latest,
+        n,
+        ignore_nulls,
+        val_type,
+        list,
+    })))
+}
+
+fn build_latest(b: &Build) -> Result<Kind, AggregateError> {
+    build_by_offset(b, true)
+}
+
+fn build_earliest(b: &Build) -> Result<Kind, AggregateError> {
+    build_by_offset(b, false)
+}
 
 static SEQUENCE: LazyLock<AtomicI64> = LazyLock::new(|| {
     let now = SystemTime::now()

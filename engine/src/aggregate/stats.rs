@@ -17,8 +17,114 @@ use std::any::Any;
 use datafusion::common::ScalarValue;
 
 use super::codec::{corrupt, tag, Reader, Writer};
+use super::def::{variation, AggregateDef, Build};
 use super::values::{as_f64, as_i32, as_i64};
+use super::Kind;
 use super::{check_arity, invalid, same, Accumulator, AggregateError};
+use brook_sql::SqlType;
+
+fn numeric_to_double(args: &[SqlType]) -> Option<SqlType> {
+    match args {
+        [t] if t.is_numeric() => Some(SqlType::Double),
+        _ => None,
+    }
+}
+
+/// `STDDEV_SAMP(col)`.
+pub(crate) const STDDEV_SAMP: AggregateDef = AggregateDef {
+    name: "STDDEV_SAMP",
+    description: "Returns the sample standard deviation of the column. (As ksqlDB's, it returns the square of the standard deviation; use STDDEV_SAMPLE for the standard deviation.)",
+    variations: &[variation("val NUMERIC", "DOUBLE", "Computes the sample variance of an INT, BIGINT, DOUBLE or DECIMAL column.")],
+    column_args: None,
+    return_type: numeric_to_double,
+    alternatives: &["val NUMERIC"],
+    build: build_stddev_samp,
+};
+
+/// `STDDEV_SAMPLE(col)`.
+pub(crate) const STDDEV_SAMPLE: AggregateDef = AggregateDef {
+    name: "STDDEV_SAMPLE",
+    description: "Returns the sample standard deviation of the column.",
+    variations: &[variation(
+        "val NUMERIC",
+        "DOUBLE",
+        "Computes the sample standard deviation of an INT, BIGINT, DOUBLE or DECIMAL column.",
+    )],
+    column_args: None,
+    return_type: numeric_to_double,
+    alternatives: &["val NUMERIC"],
+    build: build_stddev_sample,
+};
+
+/// `VARIANCE(col)`.
+pub(crate) const VARIANCE: AggregateDef = AggregateDef {
+    name: "VARIANCE",
+    description: "Returns the sample variance of the column.",
+    variations: &[variation(
+        "val NUMERIC",
+        "DOUBLE",
+        "Computes the sample variance of an INT, BIGINT, DOUBLE or DECIMAL column.",
+    )],
+    column_args: None,
+    return_type: numeric_to_double,
+    alternatives: &["val NUMERIC"],
+    build: build_variance,
+};
+
+/// `CORRELATION(x, y)`.
+pub(crate) const CORRELATION: AggregateDef = AggregateDef {
+    name: "CORRELATION",
+    description: "Computes the Pearson correlation coefficient between two columns of data.",
+    variations: &[variation(
+        "x DOUBLE, y DOUBLE",
+        "DOUBLE",
+        "Computes the correlation of two numeric columns over the rows where both are not NULL.",
+    )],
+    column_args: None,
+    return_type: |args| match args {
+        [x, y] if x.is_numeric() && y.is_numeric() => Some(SqlType::Double),
+        _ => None,
+    },
+    alternatives: &["x DOUBLE, y DOUBLE"],
+    build: build_correlation,
+};
+
+fn build_stddev(b: &Build, kind: StdKind) -> Result<Kind, AggregateError> {
+    match b.arg_types {
+        [t] if *b.return_type == SqlType::Double => {
+            let num = match t {
+                SqlType::Int => Num::Int,
+                SqlType::BigInt => Num::BigInt,
+                SqlType::Double | SqlType::Decimal { .. } | SqlType::Null => Num::Double,
+                _ => return Err(b.bad_types()),
+            };
+            Ok(Kind::Stddev(kind, num))
+        }
+        _ => Err(b.bad_types()),
+    }
+}
+
+fn build_stddev_samp(b: &Build) -> Result<Kind, AggregateError> {
+    build_stddev(b, StdKind::Samp)
+}
+
+fn build_stddev_sample(b: &Build) -> Result<Kind, AggregateError> {
+    build_stddev(b, StdKind::Sample)
+}
+
+fn build_variance(b: &Build) -> Result<Kind, AggregateError> {
+    build_stddev(b, StdKind::Variance)
+}
+
+fn build_correlation(b: &Build) -> Result<Kind, AggregateError> {
+    let numeric = |t: &SqlType| t.is_numeric() || *t == SqlType::Null;
+    match b.arg_types {
+        [x, y] if *b.return_type == SqlType::Double && numeric(x) && numeric(y) => {
+            Ok(Kind::Correlation)
+        }
+        _ => Err(b.bad_types()),
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum StdKind {

@@ -13,8 +13,99 @@ use arrow::datatypes::{Float64Type, Int32Type, Int64Type};
 use datafusion::common::ScalarValue;
 
 use super::codec::{tag, Reader, Writer};
+use super::def::{variation, AggregateDef, Build};
 use super::values::{as_decimal, as_f64, as_i32, as_i64, fmt_decimal, pow10};
+use super::Kind;
 use super::{check_arity, same, Accumulator, AggregateError};
+use brook_sql::SqlType;
+
+/// `SUM(col)`.
+pub(crate) const SUM: AggregateDef = AggregateDef {
+    name: "SUM",
+    description: "Computes the sum of a column, per key; NULL values are ignored.",
+    variations: &[
+        variation(
+            "val INT",
+            "INT",
+            "Sums an INT column (wrapping on overflow, as Java's int).",
+        ),
+        variation(
+            "val BIGINT",
+            "BIGINT",
+            "Sums a BIGINT column (wrapping on overflow, as Java's long).",
+        ),
+        variation("val DOUBLE", "DOUBLE", "Sums a DOUBLE column."),
+        variation(
+            "val DECIMAL",
+            "DECIMAL",
+            "Sums a DECIMAL column; fails when the sum exceeds its precision.",
+        ),
+    ],
+    column_args: None,
+    return_type: |args| match args {
+        [t] if t.is_numeric() => Some(t.clone()),
+        [SqlType::Null] => Some(SqlType::Int),
+        _ => None,
+    },
+    alternatives: &["val INT", "val BIGINT", "val DOUBLE", "val DECIMAL"],
+    build: build_sum,
+};
+
+/// `SUM_LIST(array)`.
+pub(crate) const SUM_LIST: AggregateDef = AggregateDef {
+    name: "SUM_LIST",
+    description: "Computes the sum of the non-NULL elements of an array column, per key.",
+    variations: &[
+        variation("val ARRAY<INT>", "INT", "Sums the elements of INT arrays."),
+        variation(
+            "val ARRAY<BIGINT>",
+            "BIGINT",
+            "Sums the elements of BIGINT arrays.",
+        ),
+        variation(
+            "val ARRAY<DOUBLE>",
+            "DOUBLE",
+            "Sums the elements of DOUBLE arrays.",
+        ),
+    ],
+    column_args: None,
+    return_type: |args| match args {
+        [SqlType::Array(e)] if matches!(**e, SqlType::Int | SqlType::BigInt | SqlType::Double) => {
+            Some((**e).clone())
+        }
+        _ => None,
+    },
+    alternatives: &["val ARRAY<INT>", "val ARRAY<BIGINT>", "val ARRAY<DOUBLE>"],
+    build: build_sum_list,
+};
+
+fn build_sum(b: &Build) -> Result<Kind, AggregateError> {
+    match b.arg_types {
+        [t] if t.is_numeric() || *t == SqlType::Null => Ok(match b.return_type {
+            SqlType::Int => Kind::SumInt,
+            SqlType::BigInt => Kind::SumBigInt,
+            SqlType::Double => Kind::SumDouble,
+            SqlType::Decimal { precision, scale } => Kind::SumDecimal {
+                precision: *precision as u8,
+                scale: *scale as i8,
+            },
+            _ => return Err(b.bad_types()),
+        }),
+        _ => Err(b.bad_types()),
+    }
+}
+
+fn build_sum_list(b: &Build) -> Result<Kind, AggregateError> {
+    match b.arg_types {
+        [SqlType::Array(e)] if **e == *b.return_type => Ok(Kind::SumList(match b.return_type {
+            SqlType::Int => ListElem::Int,
+            SqlType::BigInt => ListElem::BigInt,
+            SqlType::Double => ListElem::Double,
+            _ => return Err(b.bad_types()),
+        })),
+        _ => Err(b.bad_types()),
+    }
+}
 
 macro_rules! simple_sum {
     ($name:ident, $t:ty, $tag:expr, $extract:expr, $add:expr, $sub:expr, $out:expr, $write:ident, $read:ident) => {

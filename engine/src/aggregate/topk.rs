@@ -16,8 +16,105 @@ use arrow::datatypes::{DataType, FieldRef, Fields};
 use datafusion::common::ScalarValue;
 
 use super::codec::{read_value, tag, write_value_or_null, Reader, Writer};
+use super::def::{comparable, variation, AggregateDef, Build};
+use super::int_literal;
+use super::values::Prim;
 use super::values::{cmp_prim, conform, list_scalar, typed_null};
+use super::Kind;
 use super::{invalid, same, Accumulator, AggregateError};
+use brook_sql::SqlType;
+
+/// `TOPK(col, k)` and its struct form `TOPK(col, k, other...)`.
+pub(crate) const TOPK: AggregateDef = AggregateDef {
+    name: "TOPK",
+    description: "Computes the top k values for a column, per key.",
+    variations: &[
+        variation("val T, k INT", "ARRAY<T>", "Calculates the top k values of a numeric, STRING, BYTES, DATE, TIME, TIMESTAMP or BOOLEAN column, per key."),
+        variation("val T, k INT, other ANY...", "ARRAY<STRUCT<SORT_COL T, COL0 ANY, ...>>", "Calculates the top k values of a column, per key, each with the other columns of its row."),
+    ],
+    column_args: Some(1),
+    return_type: |args| match args {
+        [t, n] if n.is_integer() && comparable(t) => Some(SqlType::array(t.clone())),
+        [t, n, rest @ ..] if n.is_integer() && comparable(t) => {
+            let mut fields = vec![("SORT_COL".to_string(), t.clone())];
+            for (i, r) in rest.iter().enumerate() {
+                fields.push((format!("COL{i}"), r.clone()));
+            }
+            Some(SqlType::array(SqlType::Struct(fields)))
+        }
+        _ => None,
+    },
+    alternatives: &["val T, k INT"],
+    build: build_topk,
+};
+
+/// `TOPKDISTINCT(col, k)`.
+pub(crate) const TOPKDISTINCT: AggregateDef = AggregateDef {
+    name: "TOPKDISTINCT",
+    description: "Computes the top k distinct values for a column, per key.",
+    variations: &[variation(
+        "val T, k INT",
+        "ARRAY<T>",
+        "Calculates the top k distinct values of a numeric, STRING, BYTES, DATE, TIME, TIMESTAMP or BOOLEAN column, per key.",
+    )],
+    column_args: Some(1),
+    return_type: |args| match args {
+        [t, n] if n.is_integer() && comparable(t) => Some(SqlType::array(t.clone())),
+        _ => None,
+    },
+    alternatives: &["val T, k INT"],
+    build: build_topk_distinct,
+};
+
+fn build_topk_of(b: &Build, distinct: bool) -> Result<Kind, AggregateError> {
+    let arg_types = b.arg_types;
+    let [t, _, ..] = arg_types else {
+        return Err(b.bad_types());
+    };
+    if b.column_args == 0 || b.column_args >= arg_types.len() {
+        return Err(invalid(format!(
+            "Function '{}' takes its sort column first and k as a literal",
+            b.name
+        )));
+    }
+    // Only the comparable primitive types rank.
+    Prim::of(t).ok_or_else(|| b.bad_types())?;
+    let k_pos = b.column_args;
+    if !arg_types[k_pos].is_integer() {
+        return Err(b.bad_types());
+    }
+    let k = int_literal(b.name, "k", b.lit(k_pos))?;
+    if k < 1 {
+        return Err(invalid(format!(
+            "Function '{}' needs k of 1 or greater",
+            b.name
+        )));
+    }
+    let field = b.list_field()?;
+    // The other columns: every argument but the first and k, in order, with the literal
+    // ones fixed now.
+    let extras: Vec<Option<ScalarValue>> = (1..arg_types.len())
+        .filter(|i| *i != k_pos)
+        .map(|i| b.lit(i).cloned())
+        .collect();
+    if distinct && !extras.is_empty() {
+        return Err(b.bad_types());
+    }
+    Ok(Kind::TopK(Arc::new(TopKSpec::new(
+        distinct,
+        usize::try_from(k).map_err(|_| b.bad_types())?,
+        field,
+        extras,
+    )?)))
+}
+
+fn build_topk(b: &Build) -> Result<Kind, AggregateError> {
+    build_topk_of(b, false)
+}
+
+fn build_topk_distinct(b: &Build) -> Result<Kind, AggregateError> {
+    build_topk_of(b, true)
+}
 
 /// One TOPK / TOPKDISTINCT call.
 #[derive(Debug)]

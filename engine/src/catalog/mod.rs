@@ -1,9 +1,10 @@
 //! The engine's side of the analyzer's catalog traits.
 //!
 //! [`EngineFunctions`] implements [`brook_sql::analyzer::FunctionCatalog`] over the engine's
-//! [`FunctionRegistry`] (scalar functions) plus the aggregate and table functions' typing
-//! rules, which live here until their kernels exist. [`sql_to_arrow`] and [`arrow_to_sql`]
-//! are the one mapping between SQL types and Arrow types (see [`crate::functions`]).
+//! [`FunctionRegistry`] (scalar functions) plus the aggregate functions' definitions
+//! ([`crate::aggregate::DEFINITIONS`]) and the table functions' typing rules.
+//! [`sql_to_arrow`] and [`arrow_to_sql`] are the one mapping between SQL types and Arrow
+//! types (see [`crate::functions`]).
 //!
 //! ```
 //! use brook_engine::catalog::EngineFunctions;
@@ -26,8 +27,9 @@ use brook_sql::SqlType;
 use crate::functions::{list_of, map_of, timestamp_type, FunctionRegistry};
 
 pub use aggregates::{
-    aggregate_return_type, column_args as aggregate_column_args, table_function_return_type,
-    AGGREGATES, TABLE_FUNCTIONS,
+    aggregate_names, aggregate_return_type, column_args as aggregate_column_args,
+    describe as describe_aggregate_or_table, is_aggregate, table_function_return_type,
+    TABLE_FUNCTIONS,
 };
 
 /// The Arrow type Brook uses for a SQL type. `SqlType::Null` (an untyped NULL literal) maps
@@ -149,7 +151,7 @@ impl FunctionCatalog for EngineFunctions {
         let up = name.to_ascii_uppercase();
         if let Some(k) = self.test_function(&up) {
             Some(k)
-        } else if AGGREGATES.contains(&up.as_str()) {
+        } else if is_aggregate(&up) {
             Some(FunctionKind::Aggregate)
         } else if TABLE_FUNCTIONS.contains(&up.as_str()) {
             Some(FunctionKind::Table)
@@ -165,7 +167,7 @@ impl FunctionCatalog for EngineFunctions {
         if self.test_function(&up).is_some() {
             return test_functions::return_type(&up, args);
         }
-        if AGGREGATES.contains(&up.as_str()) {
+        if is_aggregate(&up) {
             return aggregate_return_type(&up, args);
         }
         if TABLE_FUNCTIONS.contains(&up.as_str()) {
@@ -181,7 +183,7 @@ impl FunctionCatalog for EngineFunctions {
 
     fn names(&self) -> Vec<String> {
         let mut v = self.registry.names();
-        v.extend(AGGREGATES.iter().map(|s| s.to_string()));
+        v.extend(aggregate_names().map(str::to_string));
         v.extend(TABLE_FUNCTIONS.iter().map(|s| s.to_string()));
         if self.conformance_test_functions {
             v.extend(test_functions::NAMES.iter().map(|(n, _)| n.to_string()));

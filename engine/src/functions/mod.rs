@@ -7,7 +7,8 @@
 //! `DESCRIBE FUNCTION` read their text from the same definitions the kernels run with.
 //!
 //! Families live one per module, one function (or a small tight group) per file:
-//! `string`, `math`, `datetime`, `json`, `array`, `map`, `lambda`, `conversion`, `nulls`.
+//! `string`, `math`, `datetime`, `json`, `array`, `map`, `lambda`, `conversion`, `nulls`,
+//! `url`, `other`.
 //!
 //! # Types
 //!
@@ -57,10 +58,12 @@ pub mod lambda;
 pub mod map;
 pub mod math;
 pub mod nulls;
+pub mod other;
 pub mod registry;
 pub mod string;
 pub mod types;
 pub mod udf;
+pub mod url;
 
 #[cfg(test)]
 pub(crate) mod testutil;
@@ -81,5 +84,7 @@ pub(crate) fn all_functions() -> Vec<FunctionDef> {
     v.extend(map::functions());
     v.extend(conversion::functions());
     v.extend(nulls::functions());
+    v.extend(url::functions());
+    v.extend(other::functions());
     v
 }

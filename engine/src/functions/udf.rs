@@ -42,7 +42,12 @@ pub enum Category {
     Lambda,
     Conversion,
     Nulls,
+    Url,
     Other,
+    /// Aggregate functions (`DESCRIBE FUNCTION` of COUNT, SUM...).
+    Aggregate,
+    /// Table functions (EXPLODE, CUBE_EXPLODE).
+    Table,
 }
 
 impl Category {
@@ -58,7 +63,10 @@ impl Category {
             Category::Lambda => "LAMBDA",
             Category::Conversion => "CONVERSIONS",
             Category::Nulls => "NULLS",
+            Category::Url => "URL",
             Category::Other => "OTHER",
+            Category::Aggregate => "AGGREGATE",
+            Category::Table => "TABLE",
         }
     }
 }

@@ -11,7 +11,7 @@ use brook_sql::ast::SourceKind;
 use brook_sql::plan::ColumnRole;
 
 use super::runner::QueryInfo;
-use crate::functions::FunctionRegistry;
+use crate::functions::{Category, FunctionRegistry};
 
 /// The description of one source.
 pub fn source(
@@ -156,7 +156,10 @@ pub fn source(
 /// `DESCRIBE FUNCTION name`, or None for an unknown function.
 pub fn function(registry: &FunctionRegistry, name: &str, kind: Option<&str>) -> Option<String> {
     let mut s = String::new();
-    let Some(info) = registry.describe(name) else {
+    let Some(info) = registry
+        .describe(name)
+        .or_else(|| crate::catalog::describe_aggregate_or_table(name))
+    else {
         let kind = kind?;
         let _ = writeln!(s, "{:<13}: {}", "Name", name.to_uppercase());
         let _ = writeln!(s, "{:<13}: {kind}", "Type");
@@ -167,7 +170,11 @@ pub fn function(registry: &FunctionRegistry, name: &str, kind: Option<&str>) -> 
         let _ = writeln!(s, "{:<13}: {}", "Aliases", info.aliases.join(", "));
     }
     let _ = writeln!(s, "{:<13}: {}", "Overview", info.description);
-    let _ = writeln!(s, "{:<13}: SCALAR", "Type");
+    let kind = match info.category {
+        Category::Aggregate | Category::Table => info.category.as_str(),
+        _ => "SCALAR",
+    };
+    let _ = writeln!(s, "{:<13}: {kind}", "Type");
     let _ = writeln!(s, "{:<13}: {:?}", "Category", info.category);
     if info.volatile {
         let _ = writeln!(s, "{:<13}: volatile (a new value on every call)", "Note");

@@ -9,6 +9,7 @@ mod initcap;
 mod instr;
 mod len;
 mod mask;
+mod md5;
 mod pad;
 mod regexp;
 mod replace;
@@ -37,6 +38,7 @@ pub(crate) fn functions() -> Vec<FunctionDef> {
         mask::mask_right(),
         mask::mask_keep_left(),
         mask::mask_keep_right(),
+        md5::def(),
         pad::lpad(),
         pad::rpad(),
         regexp::regexp_extract(),

@@ -545,3 +545,23 @@ fn scalar_arguments_give_a_scalar() {
         ScalarValue::Utf8(None)
     );
 }
+
+#[test]
+fn md5_is_hex_of_the_utf8_bytes() {
+    // ksqlDB's MD5.java: DigestUtils.md5Hex of the string (its UTF-8 bytes).
+    assert_eq!(
+        out_s(
+            &call(
+                "MD5",
+                vec![s(&[Some(""), Some("abc"), Some("Hello, world!"), None])]
+            )
+            .unwrap()
+        ),
+        vec![
+            Some("d41d8cd98f00b204e9800998ecf8427e".into()),
+            Some("900150983cd24fb0d6963f7d28e17f72".into()),
+            Some("6cd3556deb0da54bca060b4c39479839".into()),
+            None
+        ]
+    );
+}
