@@ -17,6 +17,9 @@ use kafka_protocol::records::{
 
 use crate::broker::{code, log_error_code, Broker};
 
+/// One requested partition: (index, fetch offset, partition max bytes).
+type Wanted = (i32, i64, i32);
+
 /// One requested partition as read.
 struct Read {
     error_code: i16,
@@ -64,7 +67,7 @@ fn subscribe(broker: &Broker, request: &FetchRequest) -> Vec<tokio::sync::watch:
 /// Reads every requested partition: the response, its record bytes and whether any
 /// partition had an error (an error is answered at once, as Kafka does).
 async fn read_all(broker: &Arc<Broker>, request: &FetchRequest) -> (FetchResponse, usize, bool) {
-    let wanted: Vec<(TopicName, Vec<(i32, i64, i32)>)> = request
+    let wanted: Vec<(TopicName, Vec<Wanted>)> = request
         .topics
         .iter()
         .map(|t| {
