@@ -65,6 +65,8 @@ pub enum Command {
     /// Measure throughput.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Serve ksqlDB's REST API over the data directory (HTTP/1.1 and HTTP/2).
+    Server(crate::commands::server::ServerArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,7 +6,7 @@
 //! topic), `query.rs` (a persistent query), `pipeline.rs` (plan → operators), `codec.rs`
 //! (records ↔ rows), `insert.rs` (INSERT VALUES), `transient.rs` (SELECT run to completion),
 //! `materialized.rs` (a CTAS table's rows in the state store), `pull.rs` (pull queries over
-//! them), `push.rs` (live push queries), `print.rs` (PRINT), `describe.rs` (DESCRIBE), `rows.rs`,
+//! them), `push.rs` (live push queries), `print.rs` (PRINT), `describe.rs` (DESCRIBE), `results.rs` (typed SHOW/DESCRIBE/EXPLAIN results), `rows.rs`,
 //! `processing_log.rs`, `error.rs`.
 
 pub mod codec;
@@ -22,6 +22,7 @@ pub mod processing_log;
 pub mod pull;
 pub mod push;
 pub mod query;
+pub mod results;
 pub mod rows;
 pub mod transient;
 
@@ -29,4 +30,5 @@ pub use engine::{statement_writes, Engine, EngineOptions, StatementResult};
 pub use error::EngineError;
 pub use print::TopicPrinter;
 pub use push::PushQuery;
+pub use results::Listing;
 pub use transient::QueryRows;
