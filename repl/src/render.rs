@@ -93,7 +93,13 @@ pub fn write_listing(out: &mut impl Write, listing: &Listing) -> std::io::Result
                 SourceKind::Table => "Table Name",
             };
             table(
-                strings(&[name, "Kafka Topic", "Key Format", "Value Format", "Windowed"]),
+                strings(&[
+                    name,
+                    "Kafka Topic",
+                    "Key Format",
+                    "Value Format",
+                    "Windowed",
+                ]),
                 sources
                     .iter()
                     .map(|s| {
@@ -116,7 +122,13 @@ pub fn write_listing(out: &mut impl Write, listing: &Listing) -> std::io::Result
                 .collect(),
         ),
         Listing::Queries(queries) => table(
-            strings(&["Query ID", "Query Type", "Status", "Sink Name", "Query String"]),
+            strings(&[
+                "Query ID",
+                "Query Type",
+                "Status",
+                "Sink Name",
+                "Query String",
+            ]),
             queries
                 .iter()
                 .map(|q| {

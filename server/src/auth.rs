@@ -131,7 +131,12 @@ mod tests {
         let f = dir.path().join("pw");
         std::fs::write(&f, "# users\nalice: secret,admin\nbob: hunter2\n").unwrap();
         let auth = BasicAuth::from_file(&f, "KsqlServer-Props").unwrap();
-        let b64 = |s: &str| format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(s));
+        let b64 = |s: &str| {
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(s)
+            )
+        };
         assert!(auth.accepts(Some(&b64("alice:secret"))));
         assert!(auth.accepts(Some(&b64("bob:hunter2"))));
         assert!(!auth.accepts(Some(&b64("alice:wrong"))));

@@ -72,8 +72,8 @@ impl ServerConfig {
         let get = |name: &str| props.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v);
         match get("authentication.method").map(|m| m.to_ascii_uppercase()) {
             Some(m) if m == "BASIC" => {
-                let file = get("authentication.basic.password.file")
-                    .ok_or(ConfigError::NoPasswordFile)?;
+                let file =
+                    get("authentication.basic.password.file").ok_or(ConfigError::NoPasswordFile)?;
                 let realm = get("authentication.realm").map_or("KsqlServer-Props", |r| r);
                 // A relative password file is relative to the configuration file.
                 let file = path.parent().unwrap_or(Path::new(".")).join(file);

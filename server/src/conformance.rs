@@ -169,7 +169,10 @@ impl RestTarget for HttpTarget {
                         // A query that failed after its header reports the error in-stream.
                         if let Some(e) = items.iter().find_map(|i| i.get("errorMessage")) {
                             return StatementOutcome::Error(
-                                e.get("message").and_then(Value::as_str).unwrap_or("").into(),
+                                e.get("message")
+                                    .and_then(Value::as_str)
+                                    .unwrap_or("")
+                                    .into(),
                             );
                         }
                         StatementOutcome::Response(Response::Query(items))

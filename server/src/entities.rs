@@ -219,8 +219,12 @@ fn field(f: &FieldDescription) -> Value {
 /// ksqlDB's `SchemaInfo` of a type.
 pub fn schema_info(ty: &SqlType) -> Value {
     match ty {
-        SqlType::Array(t) => json!({"type": "ARRAY", "fields": null, "memberSchema": schema_info(t)}),
-        SqlType::Map(_, v) => json!({"type": "MAP", "fields": null, "memberSchema": schema_info(v)}),
+        SqlType::Array(t) => {
+            json!({"type": "ARRAY", "fields": null, "memberSchema": schema_info(t)})
+        }
+        SqlType::Map(_, v) => {
+            json!({"type": "MAP", "fields": null, "memberSchema": schema_info(v)})
+        }
         SqlType::Struct(fs) => json!({
             "type": "STRUCT",
             "fields": fs.iter().map(|(n, t)| json!({"name": n, "schema": schema_info(t)})).collect::<Vec<_>>(),
@@ -237,10 +241,9 @@ pub fn schema_info(ty: &SqlType) -> Value {
 /// The name `/query-stream` gives a column's type (`INTEGER`, `ARRAY<STRING>`...).
 pub fn type_name(ty: &SqlType) -> String {
     match ty {
-        SqlType::Decimal { .. }
-        | SqlType::Array(_)
-        | SqlType::Map(_, _)
-        | SqlType::Struct(_) => ty.to_string(),
+        SqlType::Decimal { .. } | SqlType::Array(_) | SqlType::Map(_, _) | SqlType::Struct(_) => {
+            ty.to_string()
+        }
         SqlType::Null => "NULL".into(),
         other => {
             let s = other.to_string();
@@ -388,7 +391,8 @@ mod tests {
 
     #[test]
     fn arguments_split_at_top_level_commas() {
-        let a = arguments("SUBSTRING(str VARCHAR, pos DECIMAL(4, 2), m MAP<STRING, INT>, x INT...)");
+        let a =
+            arguments("SUBSTRING(str VARCHAR, pos DECIMAL(4, 2), m MAP<STRING, INT>, x INT...)");
         assert_eq!(a.len(), 4);
         assert_eq!(a[1]["type"], "DECIMAL(4, 2)");
         assert_eq!(a[2]["type"], "MAP<STRING, INT>");

@@ -52,7 +52,11 @@ impl Lines {
                     }
                     self.buf.extend_from_slice(&chunk);
                 }
-                Some(Err(e)) => return Err(ApiError::bad_request(format!("Cannot read the request body: {e}"))),
+                Some(Err(e)) => {
+                    return Err(ApiError::bad_request(format!(
+                        "Cannot read the request body: {e}"
+                    )))
+                }
                 None => self.done = true,
             }
         }
@@ -68,15 +72,23 @@ pub async fn handle(State(state): State<AppState>, body: Body) -> Response {
     };
     let first = match lines.next().await {
         Ok(Some(l)) => l,
-        Ok(None) => return ApiError::bad_request("Invalid JSON in request: the body is empty").into_response(),
+        Ok(None) => {
+            return ApiError::bad_request("Invalid JSON in request: the body is empty")
+                .into_response()
+        }
         Err(e) => return e.into_response(),
     };
     let target = match serde_json::from_slice::<Value>(&first) {
         Ok(v) => match v.get("target").and_then(Value::as_str) {
             Some(t) => t.to_string(),
-            None => return ApiError::bad_request("The first line must be {\"target\": \"<stream>\"}").into_response(),
+            None => {
+                return ApiError::bad_request("The first line must be {\"target\": \"<stream>\"}")
+                    .into_response()
+            }
         },
-        Err(e) => return ApiError::bad_request(format!("Invalid JSON in request: {e}")).into_response(),
+        Err(e) => {
+            return ApiError::bad_request(format!("Invalid JSON in request: {e}")).into_response()
+        }
     };
     let entry = {
         let engine = state.lock_engine();
@@ -162,12 +174,12 @@ pub fn insert_sql(entry: &SourceEntry, row: &Map<String, Value>) -> Result<Strin
     let mut cols = Vec::new();
     let mut vals = Vec::new();
     for (k, v) in row {
-        let (name, ty) = match entry
-            .columns
-            .iter()
-            .find(|c| c.name == *k)
-            .or_else(|| entry.columns.iter().find(|c| c.name.eq_ignore_ascii_case(k)))
-        {
+        let (name, ty) = match entry.columns.iter().find(|c| c.name == *k).or_else(|| {
+            entry
+                .columns
+                .iter()
+                .find(|c| c.name.eq_ignore_ascii_case(k))
+        }) {
             Some(c) => (c.name.clone(), c.ty.clone()),
             None if k.eq_ignore_ascii_case("ROWTIME") => ("ROWTIME".to_string(), SqlType::BigInt),
             None => return Err(format!("Column {k} does not exist in {}", entry.name)),
@@ -234,13 +246,20 @@ mod tests {
 
     #[test]
     fn literals_follow_the_column_type() {
-        assert_eq!(literal(&json!("it's"), &SqlType::String).unwrap(), "'it''s'");
+        assert_eq!(
+            literal(&json!("it's"), &SqlType::String).unwrap(),
+            "'it''s'"
+        );
         assert_eq!(
             literal(&json!([1, 2]), &SqlType::array(SqlType::Int)).unwrap(),
             "ARRAY[1, 2]"
         );
         assert_eq!(
-            literal(&json!({"a": 1}), &SqlType::map(SqlType::String, SqlType::Int)).unwrap(),
+            literal(
+                &json!({"a": 1}),
+                &SqlType::map(SqlType::String, SqlType::Int)
+            )
+            .unwrap(),
             "MAP('a' := 1)"
         );
         assert!(literal(&json!([1]), &SqlType::Int).is_err());

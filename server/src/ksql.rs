@@ -55,7 +55,11 @@ pub fn run(state: &AppState, req: &KsqlRequest) -> Result<Vec<Value>, ApiError> 
     )
 }
 
-fn run_statements(state: &AppState, engine: &mut Engine, sql: &str) -> Result<Vec<Value>, ApiError> {
+fn run_statements(
+    state: &AppState,
+    engine: &mut Engine,
+    sql: &str,
+) -> Result<Vec<Value>, ApiError> {
     let pieces = brook_engine::sql::split_statements(sql)
         .map_err(|e| ApiError::statement(rest_parse_error(&e, sql), sql))?;
     let mut out: Vec<Value> = Vec::new();
@@ -192,10 +196,13 @@ pub async fn terminate(State(state): State<AppState>, body: Body) -> Response {
             .map(|s| (s.name.clone(), s.kind, s.topic.clone()))
             .collect();
         for (name, kind, topic) in sources {
-            let delete = req.delete_topic_list.iter().any(|p| match p.strip_suffix(".*") {
-                Some(prefix) => topic.starts_with(prefix),
-                None => *p == topic,
-            });
+            let delete = req
+                .delete_topic_list
+                .iter()
+                .any(|p| match p.strip_suffix(".*") {
+                    Some(prefix) => topic.starts_with(prefix),
+                    None => *p == topic,
+                });
             let kind = match kind {
                 SourceKind::Stream => "STREAM",
                 SourceKind::Table => "TABLE",

@@ -11,8 +11,8 @@
 //! over HTTP, for `brook test --http`).
 
 pub mod auth;
-pub mod conformance;
 pub mod config;
+pub mod conformance;
 pub mod driver;
 pub mod entities;
 pub mod error;
@@ -62,20 +62,28 @@ pub fn router(state: AppState) -> Router {
         .route("/is_valid_property/{name}", get(info::is_valid_property))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::require))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require,
+        ))
         .layer(axum::middleware::from_fn(log_request))
         .with_state(state)
 }
 
 async fn not_found(req: Request) -> Response {
-    ApiError::not_found(format!("No endpoint {} {}", req.method(), req.uri().path())).into_response()
+    ApiError::not_found(format!("No endpoint {} {}", req.method(), req.uri().path()))
+        .into_response()
 }
 
 async fn method_not_allowed(req: Request) -> Response {
     ApiError::Generic {
         status: axum::http::StatusCode::METHOD_NOT_ALLOWED,
         code: error::code::METHOD_NOT_ALLOWED,
-        message: format!("Method {} is not allowed on {}", req.method(), req.uri().path()),
+        message: format!(
+            "Method {} is not allowed on {}",
+            req.method(),
+            req.uri().path()
+        ),
     }
     .into_response()
 }
@@ -83,7 +91,11 @@ async fn method_not_allowed(req: Request) -> Response {
 /// One debug line per request: method, path, HTTP version, status, time to the response's
 /// head.
 async fn log_request(req: Request, next: Next) -> Response {
-    let (method, path, version) = (req.method().clone(), req.uri().path().to_string(), req.version());
+    let (method, path, version) = (
+        req.method().clone(),
+        req.uri().path().to_string(),
+        req.version(),
+    );
     let started = Instant::now();
     let response = next.run(req).await;
     tracing::debug!(

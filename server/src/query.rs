@@ -134,8 +134,14 @@ fn metadata(query_id: &str, schema: &Schema) -> Value {
 
 /// A query ready to answer.
 enum Prepared {
-    Pull { rows: QueryRows, shape: QueryShape },
-    Push { query: Box<PushQuery>, shape: QueryShape },
+    Pull {
+        rows: QueryRows,
+        shape: QueryShape,
+    },
+    Push {
+        query: Box<PushQuery>,
+        shape: QueryShape,
+    },
 }
 
 pub async fn v1(State(state): State<AppState>, body: Body) -> Response {
@@ -143,7 +149,14 @@ pub async fn v1(State(state): State<AppState>, body: Body) -> Response {
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
-    answer(state, req.ksql, req.streams_properties, req.session_variables, Wire::V1).await
+    answer(
+        state,
+        req.ksql,
+        req.streams_properties,
+        req.session_variables,
+        Wire::V1,
+    )
+    .await
 }
 
 pub async fn v2(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
@@ -198,10 +211,7 @@ fn prepare(
             .map_err(|e| ApiError::statement(rest_parse_error(&e, sql), sql))?;
         let [piece] = pieces.as_slice() else {
             return Err(ApiError::statement(
-                format!(
-                    "Expected exactly one statement, got {}",
-                    pieces.len()
-                ),
+                format!("Expected exactly one statement, got {}", pieces.len()),
                 sql,
             ));
         };
@@ -237,8 +247,10 @@ fn prepare(
 
 fn with_type(wire: Wire, body: Body) -> Response {
     let mut r = Response::new(body);
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(wire.content_type()));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(wire.content_type()),
+    );
     r
 }
 

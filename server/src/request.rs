@@ -24,7 +24,9 @@ pub async fn read_json<T: DeserializeOwned>(body: Body, limit: usize) -> Result<
 /// Parses a JSON body as `T`, answering ksqlDB's 40000 error when it is not.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::bad_request("Invalid JSON in request: the body is empty"));
+        return Err(ApiError::bad_request(
+            "Invalid JSON in request: the body is empty",
+        ));
     }
     serde_json::from_slice(bytes)
         .map_err(|e| ApiError::bad_request(format!("Invalid JSON in request: {e}")))

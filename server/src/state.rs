@@ -75,7 +75,11 @@ impl AppState {
 
     /// `host:port` the server listens on.
     pub fn host(&self) -> String {
-        self.0.host.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.0
+            .host
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub(crate) fn set_host(&self, host: String) {
@@ -108,13 +112,17 @@ impl AppState {
         let n = self.0.push_counter.fetch_add(1, Ordering::SeqCst);
         let id = format!("transient_{n}_{}", std::process::id());
         let cancel = Arc::new(AtomicBool::new(false));
-        self.0.push.lock().unwrap_or_else(|p| p.into_inner()).insert(
-            id.clone(),
-            OpenPush {
-                sql: sql.to_string(),
-                cancel: cancel.clone(),
-            },
-        );
+        self.0
+            .push
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                id.clone(),
+                OpenPush {
+                    sql: sql.to_string(),
+                    cancel: cancel.clone(),
+                },
+            );
         (id, cancel)
     }
 

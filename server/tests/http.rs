@@ -104,21 +104,49 @@ fn statements_answer_ksqldb_entities() {
         assert!(v[0]["commandSequenceNumber"].is_number());
     }
     let c = h1();
-    let (_, v) = f.ksql(&c, "CREATE TABLE T AS SELECT ID, COUNT(*) AS N FROM S GROUP BY ID;");
+    let (_, v) = f.ksql(
+        &c,
+        "CREATE TABLE T AS SELECT ID, COUNT(*) AS N FROM S GROUP BY ID;",
+    );
     assert_eq!(v[0]["@type"], "currentStatus", "{v}");
-    let query_id = v[0]["commandStatus"]["queryId"].as_str().unwrap().to_string();
+    let query_id = v[0]["commandStatus"]["queryId"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(query_id.starts_with("CTAS_T"), "{v}");
     assert_eq!(v[0]["commandId"], "table/`T`/create");
 
     let (_, v) = f.ksql(&c, "SHOW STREAMS; SHOW TABLES; LIST TOPICS; SHOW QUERIES; SHOW PROPERTIES; SHOW FUNCTIONS; SHOW TYPES; SHOW VARIABLES;");
-    let types: Vec<&str> = v.as_array().unwrap().iter().map(|e| e["@type"].as_str().unwrap()).collect();
+    let types: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["@type"].as_str().unwrap())
+        .collect();
     assert_eq!(
         types,
-        ["streams", "tables", "kafka_topics", "queries", "properties", "function_names", "type_list", "variables"]
+        [
+            "streams",
+            "tables",
+            "kafka_topics",
+            "queries",
+            "properties",
+            "function_names",
+            "type_list",
+            "variables"
+        ]
     );
-    assert!(v[0]["streams"].as_array().unwrap().iter().any(|s| s["name"] == "S" && s["topic"] == "s"));
+    assert!(v[0]["streams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["name"] == "S" && s["topic"] == "s"));
     assert_eq!(v[1]["tables"][0]["name"], "T");
-    assert!(v[2]["topics"].as_array().unwrap().iter().any(|t| t["name"] == "s" && t["replicaInfo"].as_array().unwrap().len() == 2));
+    assert!(v[2]["topics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["name"] == "s" && t["replicaInfo"].as_array().unwrap().len() == 2));
     assert_eq!(v[3]["queries"][0]["id"], query_id.as_str());
     assert!(v[5]["functions"].as_array().unwrap().len() > 50);
 
@@ -187,7 +215,10 @@ fn errors_are_ksqldb_error_entities() {
     // RUN SCRIPT is refused.
     let (s, v) = f.ksql(&c, "RUN SCRIPT '/etc/passwd';");
     assert_eq!(s, 400);
-    assert!(v["message"].as_str().unwrap().contains("not allowed"), "{v}");
+    assert!(
+        v["message"].as_str().unwrap().contains("not allowed"),
+        "{v}"
+    );
     // The server still answers.
     assert_eq!(c.get(f.url("/info")).send().unwrap().status(), 200);
 }
@@ -201,11 +232,22 @@ fn info_endpoints() {
         assert!(v["KsqlServerInfo"]["version"].is_string());
         let v: Value = c.get(f.url("/healthcheck")).send().unwrap().json().unwrap();
         assert_eq!(v["isHealthy"], true);
-        let v: Value = c.get(f.url("/clusterStatus")).send().unwrap().json().unwrap();
+        let v: Value = c
+            .get(f.url("/clusterStatus"))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
         assert!(v["clusterStatus"].as_object().unwrap().len() == 1);
-        let r = c.get(f.url("/is_valid_property/ksql.streams.auto.offset.reset")).send().unwrap();
+        let r = c
+            .get(f.url("/is_valid_property/ksql.streams.auto.offset.reset"))
+            .send()
+            .unwrap();
         assert_eq!(r.json::<Value>().unwrap(), Value::Bool(true));
-        let r = c.get(f.url("/is_valid_property/nonsense.property")).send().unwrap();
+        let r = c
+            .get(f.url("/is_valid_property/nonsense.property"))
+            .send()
+            .unwrap();
         assert_eq!(r.status(), 400);
     }
 }
@@ -223,7 +265,10 @@ fn pull_and_limited_push_queries_on_both_apis() {
     let f = Fixture::new();
     let c = h1();
     setup_stream(&f, &c);
-    let (s, _) = f.ksql(&c, "INSERT INTO S (ID, V) VALUES (1, 'a'); INSERT INTO S (ID, V) VALUES (2, 'b');");
+    let (s, _) = f.ksql(
+        &c,
+        "INSERT INTO S (ID, V) VALUES (1, 'a'); INSERT INTO S (ID, V) VALUES (2, 'b');",
+    );
     assert_eq!(s, 200);
     // v1, a query over a stream that ends: header, rows, final message.
     let r = c
@@ -340,7 +385,10 @@ fn dropping_the_connection_ends_the_push_query() {
         // connection closed).
         drop(reader);
         drop(client);
-        assert!(f.wait_push_queries(&c, 0), "the push query outlived its client");
+        assert!(
+            f.wait_push_queries(&c, 0),
+            "the push query outlived its client"
+        );
     }
 }
 
@@ -351,10 +399,17 @@ fn inserts_stream_acks_each_row() {
     setup_stream(&f, &c);
     for client in [h1(), h2()] {
         let body = "{\"target\":\"S\"}\n{\"ID\": 7, \"V\": \"x\"}\n{\"ID\": \"not a number\"}\n{\"id\": 8, \"v\": \"y\"}\nnot json\n";
-        let r = client.post(f.url("/inserts-stream")).body(body).send().unwrap();
+        let r = client
+            .post(f.url("/inserts-stream"))
+            .body(body)
+            .send()
+            .unwrap();
         assert_eq!(r.status(), 200);
         let text = r.text().unwrap();
-        let acks: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let acks: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(acks.len(), 4, "{text}");
         assert_eq!(acks[0], json!({"status": "ok", "seq": 0}));
         assert_eq!(acks[1]["status"], "error");

@@ -121,7 +121,9 @@ fn lock(t: &dyn RestTarget) -> std::sync::MutexGuard<'_, Engine> {
 
 /// Runs a REST case in this process.
 pub fn run(case: &CaseVariant) -> Outcome {
-    run_with(case, &mut |engine| Ok(Box::new(InProcess(Mutex::new(engine)))))
+    run_with(case, &mut |engine| {
+        Ok(Box::new(InProcess(Mutex::new(engine))))
+    })
 }
 
 /// Runs a REST case through the target `connect` makes of the case's fresh engine (a
@@ -292,11 +294,9 @@ fn execute(engine: &mut Engine, sql: &str, proto: bool) -> StatementOutcome {
             },
             (StatementResult::Inserted { .. }, _) => StatementOutcome::NoResponse,
             (_, _) if silent => StatementOutcome::NoResponse,
-            (StatementResult::Listing(_), _) => {
-                StatementOutcome::Response(Response::Admin(
-                    json!({"@type": entity_type(&st.kind), "statementText": piece.text}),
-                ))
-            }
+            (StatementResult::Listing(_), _) => StatementOutcome::Response(Response::Admin(
+                json!({"@type": entity_type(&st.kind), "statementText": piece.text}),
+            )),
             (StatementResult::Push(_) | StatementResult::Print(_), _) => StatementOutcome::Error(
                 "a live query or PRINT has no REST response in this runner".into(),
             ),

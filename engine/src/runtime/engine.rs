@@ -28,8 +28,8 @@ use super::pull;
 use super::push::PushQuery;
 use super::query::PersistentQuery;
 use super::results::{
-    FunctionSummary, Listing, SourceDescription, Property, QueryDescription, QuerySummary, SourceSummary,
-    TopicSummary, TypeSummary, Variable,
+    FunctionSummary, Listing, Property, QueryDescription, QuerySummary, SourceDescription,
+    SourceSummary, TopicSummary, TypeSummary, Variable,
 };
 use super::transient::{self, QueryRows};
 
@@ -683,12 +683,10 @@ impl Engine {
                 self.record(text, None)?;
                 Ok(StatementResult::Message(format!("Dropped type '{name}'")))
             }
-            AnalyzedStatement::Explain(inner) => {
-                Ok(StatementResult::Listing(Listing::Plan {
-                    statement: text.to_string(),
-                    plan: inner.plan().map(|p| p.to_string()),
-                }))
-            }
+            AnalyzedStatement::Explain(inner) => Ok(StatementResult::Listing(Listing::Plan {
+                statement: text.to_string(),
+                plan: inner.plan().map(|p| p.to_string()),
+            })),
             AnalyzedStatement::Other(st) => Err(EngineError::NotSupportedYet(format!(
                 "{} in this front end",
                 statement_word(&st)

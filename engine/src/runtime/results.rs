@@ -328,7 +328,6 @@ pub fn batch_values(batches: &[RecordBatch]) -> Result<Vec<Vec<Value>>, String> 
     Ok(out)
 }
 
-
 /// The `/query` response of a query: header, rows, final message.
 pub fn query_response(rows: &QueryRows, shape: QueryShape) -> Result<Vec<Value>, String> {
     let mut out = vec![json!({"header": {
@@ -350,4 +349,3 @@ pub fn query_response(rows: &QueryRows, shape: QueryShape) -> Result<Vec<Value>,
     }
     Ok(out)
 }
-

@@ -94,7 +94,9 @@ pub fn run(data_dir: &Path, args: ServerArgs) -> anyhow::Result<()> {
             Ok(0) => break,
             Ok(_) if Instant::now() < deadline => {}
             Ok(_) => {
-                tracing::warn!("queries still had input at shutdown; they resume from their last commit");
+                tracing::warn!(
+                    "queries still had input at shutdown; they resume from their last commit"
+                );
                 break;
             }
             Err(e) => {
