@@ -4,7 +4,7 @@
 
 use std::process::Command;
 
-use brook_engine::conformance::rest::row_values;
+use brook_engine::runtime::results::row_values;
 use brook_engine::runtime::{Engine, EngineOptions, QueryRows, StatementResult};
 use brook_log::{Record, TopicConfig};
 

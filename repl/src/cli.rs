@@ -86,6 +86,8 @@ pub enum Command {
     Bench(BenchCommand),
     /// Serve the data directory's topics to Kafka clients (Kafka's wire protocol) until Ctrl-C.
     Kafka(crate::commands::kafka::KafkaArgs),
+    /// Serve ksqlDB's REST API over the data directory (HTTP/1.1 and HTTP/2).
+    Server(crate::commands::server::ServerArgs),
 }
 
 #[derive(Debug, Subcommand)]

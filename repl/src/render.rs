@@ -1,11 +1,17 @@
 //! render.rs owns showing statement results as text: query rows and SHOW/DESCRIBE output as
-//! aligned tables (comfy-table), confirmations as lines.
+//! aligned tables (comfy-table), descriptions as ksqlDB's CLI lays them out, confirmations as
+//! lines.
 
 use std::io::Write;
 
 use arrow::array::{Array, RecordBatch};
 use arrow::util::display::{ArrayFormatter, FormatOptions};
-use brook_engine::runtime::{QueryRows, StatementResult};
+use std::fmt::Write as _;
+
+use brook_engine::runtime::results::{FunctionDescription, QueryDescription, SourceDescription};
+use brook_engine::runtime::{Listing, QueryRows, StatementResult};
+use brook_engine::sql::ast::SourceKind;
+use brook_engine::sql::plan::ColumnRole;
 use comfy_table::{presets::ASCII_FULL_CONDENSED, ContentArrangement, Table};
 
 /// The text of every cell of the rows; NULL for nulls.
@@ -70,19 +76,283 @@ pub fn write_result(out: &mut impl Write, result: &StatementResult) -> std::io::
             writeln!(out, "{}", table(headers, body))?;
             writeln!(out, "({n} row{})", if n == 1 { "" } else { "s" })
         }
-        StatementResult::Table {
-            title,
-            headers,
-            rows,
-        } => {
-            if let Some(t) = title {
-                writeln!(out, "{t}")?;
-            }
-            writeln!(out, "{}", table(headers.clone(), rows.clone()))
-        }
-        StatementResult::Text(t) => write!(out, "{t}"),
+        StatementResult::Listing(l) => write_listing(out, l),
         StatementResult::Push(_) | StatementResult::Print(_) => {
             writeln!(out, "(a live query: run it in the shell, `brook`)")
         }
     }
+}
+
+/// Writes a SHOW / DESCRIBE / EXPLAIN result.
+pub fn write_listing(out: &mut impl Write, listing: &Listing) -> std::io::Result<()> {
+    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let t = match listing {
+        Listing::Sources { kind, sources } => {
+            let name = match kind {
+                SourceKind::Stream => "Stream Name",
+                SourceKind::Table => "Table Name",
+            };
+            table(
+                strings(&[
+                    name,
+                    "Kafka Topic",
+                    "Key Format",
+                    "Value Format",
+                    "Windowed",
+                ]),
+                sources
+                    .iter()
+                    .map(|s| {
+                        vec![
+                            s.name.clone(),
+                            s.topic.clone(),
+                            s.key_format.clone(),
+                            s.value_format.clone(),
+                            s.window.clone().unwrap_or_else(|| "false".into()),
+                        ]
+                    })
+                    .collect(),
+            )
+        }
+        Listing::Topics(topics) => table(
+            strings(&["Kafka Topic", "Partitions"]),
+            topics
+                .iter()
+                .map(|t| vec![t.name.clone(), t.partitions.to_string()])
+                .collect(),
+        ),
+        Listing::Queries(queries) => table(
+            strings(&[
+                "Query ID",
+                "Query Type",
+                "Status",
+                "Sink Name",
+                "Query String",
+            ]),
+            queries
+                .iter()
+                .map(|q| {
+                    vec![
+                        q.id.clone(),
+                        q.kind.clone(),
+                        q.state.clone(),
+                        q.sink.clone(),
+                        q.sql.clone(),
+                    ]
+                })
+                .collect(),
+        ),
+        Listing::Properties(props) => table(
+            strings(&["Property", "Value"]),
+            props
+                .iter()
+                .map(|p| vec![p.name.clone(), p.value.clone()])
+                .collect(),
+        ),
+        Listing::Types(types) => table(
+            strings(&["Type Name", "Schema"]),
+            types
+                .iter()
+                .map(|t| vec![t.name.clone(), t.ty.to_string()])
+                .collect(),
+        ),
+        Listing::Variables(vars) => table(
+            strings(&["Variable Name", "Value"]),
+            vars.iter()
+                .map(|v| vec![v.name.clone(), v.value.clone()])
+                .collect(),
+        ),
+        Listing::Functions(fns) => table(
+            strings(&["Function Name", "Category"]),
+            fns.iter()
+                .map(|f| vec![f.name.clone(), f.category.clone()])
+                .collect(),
+        ),
+        Listing::Plan { plan, .. } => {
+            let text = plan.as_deref().unwrap_or("(no query plan)");
+            table(
+                strings(&["Plan"]),
+                text.lines().map(|l| vec![l.to_string()]).collect(),
+            )
+        }
+        Listing::QueryDescription(q) => return write!(out, "{}", query_text(q)),
+        Listing::FunctionDescription(f) => return write!(out, "{}", function_text(f)),
+        Listing::SourceDescriptions { descriptions, many } => {
+            for d in descriptions {
+                write!(out, "{}", source_text(d))?;
+                if *many {
+                    writeln!(out)?;
+                }
+            }
+            return Ok(());
+        }
+    };
+    writeln!(out, "{t}")
+}
+
+/// EXPLAIN <query id>: the query's statement, status, counts and plan.
+fn query_text(q: &QueryDescription) -> String {
+    let mut text = format!(
+        "{:<21}: {}\n{:<21}: {}\n{:<21}: {}\n{:<21}: {}\n{:<21}: {} (failed: {})\n",
+        "ID",
+        q.id,
+        "Query Type",
+        q.kind,
+        "SQL",
+        q.sql,
+        "Status",
+        q.state,
+        "Records processed",
+        q.processed,
+        q.failed
+    );
+    if let Some(plan) = &q.plan {
+        text.push_str("\nExecution plan\n--------------\n");
+        text.push_str(plan);
+        if !plan.ends_with('\n') {
+            text.push('\n');
+        }
+    }
+    text
+}
+
+/// DESCRIBE source [EXTENDED], laid out as ksqlDB's CLI prints it.
+fn source_text(d: &SourceDescription) -> String {
+    let mut s = String::new();
+    let kind = match d.kind {
+        SourceKind::Stream => "STREAM",
+        SourceKind::Table => "TABLE",
+    };
+    let _ = writeln!(s, "{:<21}: {}", "Name", d.name);
+    if d.extended {
+        let _ = writeln!(s, "{:<21}: {kind}", "Type");
+        let ts = d
+            .timestamp
+            .clone()
+            .unwrap_or_else(|| "Not set - using <ROWTIME>".to_string());
+        let _ = writeln!(s, "{:<21}: {ts}", "Timestamp field");
+        let _ = writeln!(s, "{:<21}: {}", "Key format", d.key_format);
+        let _ = writeln!(s, "{:<21}: {}", "Value format", d.value_format);
+        let partitions = d
+            .partitions
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "topic missing".into());
+        let _ = writeln!(
+            s,
+            "{:<21}: {} (partitions: {partitions}, replication: {})",
+            "Kafka topic", d.topic, d.replication
+        );
+        if let Some(w) = &d.window {
+            let _ = writeln!(s, "{:<21}: {w}", "Window");
+        }
+        if let Some(sql) = &d.statement {
+            let _ = writeln!(s, "{:<21}: {sql}", "Statement");
+        }
+        s.push('\n');
+    }
+    let name_w = d
+        .fields
+        .iter()
+        .map(|c| c.name.len())
+        .max()
+        .unwrap_or(0)
+        .max("Field".len());
+    let rows: Vec<(String, String)> = d
+        .fields
+        .iter()
+        .map(|c| {
+            let mut ty = c.ty.to_string();
+            match c.role {
+                ColumnRole::Key if d.kind == SourceKind::Table => ty.push_str("  (primary key)"),
+                ColumnRole::Key => ty.push_str("  (key)"),
+                ColumnRole::Header(_) => ty.push_str("  (header)"),
+                _ => {}
+            }
+            (c.name.clone(), ty)
+        })
+        .collect();
+    let ty_w = rows.iter().map(|(_, t)| t.len()).max().unwrap_or(0).max(4);
+    let rule = "-".repeat(name_w + ty_w + 5);
+    let _ = writeln!(s, " {:<name_w$} | Type", "Field");
+    let _ = writeln!(s, "{rule}");
+    for (n, t) in &rows {
+        let _ = writeln!(s, " {n:<name_w$} | {t}");
+    }
+    let _ = writeln!(s, "{rule}");
+    if !d.extended {
+        let _ = writeln!(
+            s,
+            "For runtime statistics and query details run: DESCRIBE <Stream,Table> EXTENDED;"
+        );
+        return s;
+    }
+    for (title, list) in [
+        ("Queries that read from this", &d.read_queries),
+        ("Queries that write from this", &d.write_queries),
+    ] {
+        let head = format!("{title} {kind}");
+        let _ = writeln!(s, "\n{head}\n{}", "-".repeat(head.len()));
+        for q in list.iter() {
+            let _ = writeln!(s, "{} ({}) : {}", q.id, q.state, q.sql);
+        }
+        let _ = writeln!(
+            s,
+            "\nFor query topology and execution plan please run: EXPLAIN <QueryId>"
+        );
+    }
+    let _ = writeln!(s, "\nLocal runtime statistics\n------------------------");
+    let _ = writeln!(
+        s,
+        "messages processed by queries reading it: {}, failed: {}",
+        d.processed, d.failed
+    );
+    if let Some(total) = d.total_messages {
+        let _ = writeln!(s, "total-messages in topic {}: {total}", d.topic);
+        let _ = writeln!(
+            s,
+            "\n Partition | Start Offset | End Offset{}",
+            d.read_queries
+                .iter()
+                .map(|q| format!(" | {} offset", q.id))
+                .collect::<String>()
+        );
+        for p in &d.offsets {
+            let mut line = format!(" {:<9} | {:<12} | {:<10}", p.partition, p.start, p.end);
+            for at in &p.committed {
+                let at = at.map(|o| o.to_string()).unwrap_or_else(|| "-".into());
+                let _ = write!(line, " | {at}");
+            }
+            let _ = writeln!(s, "{line}");
+        }
+    }
+    s
+}
+
+/// DESCRIBE FUNCTION.
+fn function_text(f: &FunctionDescription) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "{:<13}: {}", "Name", f.name);
+    if !f.described {
+        let _ = writeln!(s, "{:<13}: {}", "Type", f.kind);
+        return s;
+    }
+    if !f.aliases.is_empty() {
+        let _ = writeln!(s, "{:<13}: {}", "Aliases", f.aliases.join(", "));
+    }
+    let _ = writeln!(s, "{:<13}: {}", "Overview", f.description);
+    let _ = writeln!(s, "{:<13}: {}", "Type", f.kind);
+    if let Some(c) = &f.category {
+        let _ = writeln!(s, "{:<13}: {c}", "Category");
+    }
+    if f.volatile {
+        let _ = writeln!(s, "{:<13}: volatile (a new value on every call)", "Note");
+    }
+    for v in &f.variations {
+        let _ = writeln!(s, "\n\t{:<12}: {}", "Variation", v.signature);
+        let _ = writeln!(s, "\t{:<12}: {}", "Returns", v.returns);
+        if let Some(d) = &v.description {
+            let _ = writeln!(s, "\t{:<12}: {d}", "Description");
+        }
+    }
+    s
 }

@@ -73,6 +73,39 @@ pub fn run_case(case: &CaseVariant) -> CaseResult {
     }
 }
 
+/// Runs one REST case through the target `connect` makes of its fresh engine (brook-server
+/// runs the cases over HTTP this way); other cases as [`run_case`] runs them.
+pub fn run_case_with(
+    case: &CaseVariant,
+    connect: &mut dyn FnMut(Engine) -> Result<Box<dyn rest::RestTarget>, String>,
+) -> CaseResult {
+    let outcome = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        if case.case.get("enabled") == Some(&Value::Bool(false)) {
+            return Outcome::Skip("the case is disabled in its file".into());
+        }
+        if rest::is_rest_case(case) {
+            rest::run_with(case, connect)
+        } else {
+            run(case)
+        }
+    })) {
+        Ok(o) => o,
+        Err(p) => {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "unknown panic".into());
+            Outcome::Fail(format!("the engine panicked: {msg}"))
+        }
+    };
+    CaseResult {
+        file: case.file.clone(),
+        name: case.name.clone(),
+        outcome,
+    }
+}
+
 fn str_of(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),

@@ -25,19 +25,18 @@
 //! response in PROTOBUF (`queryProto`, see `proto_response`): the header's `protoSchema`
 //! and the final message must be equal, the rows' text equal as sorted lists.
 
+use std::sync::Mutex;
+
 use serde_json::{json, Map, Value};
 
-use arrow::array::RecordBatch;
-use arrow::datatypes::{Field, Schema as ArrowSchema};
 use brook_log::TopicConfig;
 use brook_qtt::CaseVariant;
 use brook_sql::ast::{Literal, StatementKind};
-use brook_sql::plan::{ColumnRole, Schema};
 
 use super::compare::json_equal;
 use super::proto_response::{proto_row, proto_schema};
 use super::{check_outputs, feed_inputs, indent, open_case_engine, Outcome};
-use crate::formats::{self, FormatOptions};
+use crate::runtime::results::{final_message, query_response, QueryShape};
 use crate::runtime::{Engine, QueryRows, StatementResult};
 
 /// Partitions of the topics ksqlDB's REST harness creates for a case's statements.
@@ -52,7 +51,7 @@ pub fn is_rest_case(case: &CaseVariant) -> bool {
 
 /// One response of the server, as ksqlDB's REST API writes it.
 #[derive(Debug, Clone)]
-enum Response {
+pub enum Response {
     Admin(Value),
     Query(Vec<Value>),
     /// A query's `/query-stream` response in PROTOBUF: rows in protobuf text format.
@@ -85,16 +84,57 @@ impl Response {
 }
 
 /// What one statement did: a response, no response, or an error.
-enum StatementOutcome {
+pub enum StatementOutcome {
     Response(Response),
     NoResponse,
     Error(String),
 }
 
-/// Runs a REST case.
+/// Where a REST case's statements go: the engine in this process ([`InProcess`]), or a
+/// server over HTTP (brook-server's). Inputs are appended and outputs read through
+/// [`RestTarget::engine`] either way, as ksqlDB's harness reaches its Kafka directly.
+pub trait RestTarget {
+    /// The case's engine.
+    fn engine(&self) -> &Mutex<Engine>;
+    /// Runs one statement of the case (`proto`: a query asking for PROTOBUF rows) and turns
+    /// the reply into the response ksqlDB's server would give.
+    fn execute(&mut self, sql: &str, proto: bool) -> StatementOutcome;
+}
+
+/// Statements run on the engine directly, answered as the server would answer them.
+pub struct InProcess(pub Mutex<Engine>);
+
+impl RestTarget for InProcess {
+    fn engine(&self) -> &Mutex<Engine> {
+        &self.0
+    }
+
+    fn execute(&mut self, sql: &str, proto: bool) -> StatementOutcome {
+        let mut engine = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        execute(&mut engine, sql, proto)
+    }
+}
+
+fn lock(t: &dyn RestTarget) -> std::sync::MutexGuard<'_, Engine> {
+    t.engine().lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Runs a REST case in this process.
 pub fn run(case: &CaseVariant) -> Outcome {
+    run_with(case, &mut |engine| {
+        Ok(Box::new(InProcess(Mutex::new(engine))))
+    })
+}
+
+/// Runs a REST case through the target `connect` makes of the case's fresh engine (a
+/// fresh engine, hence a fresh server, per case).
+pub fn run_with(
+    case: &CaseVariant,
+    connect: &mut dyn FnMut(Engine) -> Result<Box<dyn RestTarget>, String>,
+) -> Outcome {
     let c = &case.case;
-    // The statements create their topics (see `execute`), as ksqlDB's harness does.
+    // The statements create their topics (see `create_harness_topics`), as ksqlDB's
+    // harness does.
     let (_dir, mut engine) = match open_case_engine(case, false) {
         Ok(x) => x,
         Err(o) => return o,
@@ -128,9 +168,13 @@ pub fn run(case: &CaseVariant) -> Outcome {
         ));
     }
 
+    let mut target = match connect(engine) {
+        Ok(t) => t,
+        Err(e) => return Outcome::Fail(format!("cannot start the case's server: {e}")),
+    };
     let mut responses: Vec<Response> = Vec::new();
     for sql in &case.statements[..first_query] {
-        match execute(&mut engine, sql, false) {
+        match target.execute(sql, false) {
             StatementOutcome::Response(r) => responses.push(r),
             StatementOutcome::NoResponse => {}
             StatementOutcome::Error(e) => {
@@ -147,14 +191,14 @@ pub fn run(case: &CaseVariant) -> Outcome {
         }
     }
 
-    if let Err(e) = feed_inputs(&mut engine, c) {
+    if let Err(e) = feed_inputs(&mut lock(target.as_ref()), c) {
         return Outcome::Fail(e);
     }
 
     let mut query_succeeded = false;
     let mut query_failed = false;
     for sql in &case.statements[first_query..] {
-        match execute(&mut engine, sql, false) {
+        match target.execute(sql, false) {
             StatementOutcome::Response(r) => {
                 query_succeeded = true;
                 responses.push(r);
@@ -180,7 +224,7 @@ pub fn run(case: &CaseVariant) -> Outcome {
     // the queries that fail give no response.
     if c.get("testPullWithProtoFormat") == Some(&Value::Bool(true)) {
         for sql in &case.statements[first_query..] {
-            if let StatementOutcome::Response(r) = execute(&mut engine, sql, true) {
+            if let StatementOutcome::Response(r) = target.execute(sql, true) {
                 responses.push(r);
             }
         }
@@ -193,7 +237,7 @@ pub fn run(case: &CaseVariant) -> Outcome {
             ));
         }
     }
-    if let Err(e) = check_outputs(&engine, c) {
+    if let Err(e) = check_outputs(&lock(target.as_ref()), c) {
         return Outcome::Fail(e);
     }
     let verify_order = c
@@ -224,33 +268,8 @@ fn execute(engine: &mut Engine, sql: &str, proto: bool) -> StatementOutcome {
             Ok(st) => st,
             Err(e) => return StatementOutcome::Error(rest_parse_error(&e, sql)),
         };
-        let query = match &st.kind {
-            StatementKind::Query(q) => {
-                let source = engine.catalog().sources.get(&q.from.source.name.value);
-                let single = q.from.joins.is_empty();
-                Some(QueryShape {
-                    pull: q.emit.is_none(),
-                    over_table: single && source.is_some_and(|s| s.is_table()),
-                    windowed: single && source.is_some_and(|s| s.window.is_some()),
-                    limit: q.limit,
-                })
-            }
-            _ => None,
-        };
-        // ksqlDB's REST harness creates the topics statements name with 4 partitions
-        // unless told otherwise (a case's `topics`, or PARTITIONS in the statement).
-        if let StatementKind::CreateSource(cs) = &st.kind {
-            if let (Some(Literal::String(topic)), None) = (
-                cs.properties.get("KAFKA_TOPIC"),
-                cs.properties.get("PARTITIONS"),
-            ) {
-                if engine.log().topic(topic).is_err() {
-                    let _ = engine
-                        .log()
-                        .topic_or_create(topic, TopicConfig::new(HARNESS_PARTITIONS));
-                }
-            }
-        }
+        let query = QueryShape::of(engine.catalog(), &st.kind);
+        create_harness_topic(engine, &st.kind);
         let silent = matches!(
             st.kind,
             StatementKind::SetProperty { .. }
@@ -275,11 +294,9 @@ fn execute(engine: &mut Engine, sql: &str, proto: bool) -> StatementOutcome {
             },
             (StatementResult::Inserted { .. }, _) => StatementOutcome::NoResponse,
             (_, _) if silent => StatementOutcome::NoResponse,
-            (StatementResult::Table { .. } | StatementResult::Text(_), _) => {
-                StatementOutcome::Response(Response::Admin(
-                    json!({"@type": entity_type(&st.kind), "statementText": piece.text}),
-                ))
-            }
+            (StatementResult::Listing(_), _) => StatementOutcome::Response(Response::Admin(
+                json!({"@type": entity_type(&st.kind), "statementText": piece.text}),
+            )),
             (StatementResult::Push(_) | StatementResult::Print(_), _) => StatementOutcome::Error(
                 "a live query or PRINT has no REST response in this runner".into(),
             ),
@@ -295,9 +312,44 @@ fn execute(engine: &mut Engine, sql: &str, proto: bool) -> StatementOutcome {
     last
 }
 
+/// ksqlDB's REST harness creates the topics statements name with 4 partitions unless told
+/// otherwise (a case's `topics`, or PARTITIONS in the statement).
+pub fn create_harness_topic(engine: &Engine, kind: &StatementKind) {
+    if let StatementKind::CreateSource(cs) = kind {
+        if let (Some(Literal::String(topic)), None) = (
+            cs.properties.get("KAFKA_TOPIC"),
+            cs.properties.get("PARTITIONS"),
+        ) {
+            if engine.log().topic(topic).is_err() {
+                let _ = engine
+                    .log()
+                    .topic_or_create(topic, TopicConfig::new(HARNESS_PARTITIONS));
+            }
+        }
+    }
+}
+
+/// [`create_harness_topic`] for every statement of `sql` that parses (with `variables`,
+/// left as they are).
+pub fn create_harness_topics(
+    engine: &Engine,
+    sql: &str,
+    variables: &std::collections::HashMap<String, String>,
+) {
+    let Ok(pieces) = brook_sql::split_statements(sql) else {
+        return;
+    };
+    let mut vars = variables.clone();
+    for piece in &pieces {
+        if let Ok(st) = brook_sql::parse_script_statement(piece, &mut vars) {
+            create_harness_topic(engine, &st.kind);
+        }
+    }
+}
+
 /// A statement that does not parse, as ksqlDB's REST API words it: `line L:C: ...` and the
 /// statement, then Brook's detail (what was expected).
-fn rest_parse_error(e: &brook_sql::ParseError, sql: &str) -> String {
+pub fn rest_parse_error(e: &brook_sql::ParseError, sql: &str) -> String {
     match e.kind {
         brook_sql::ParseErrorKind::Syntax => format!(
             "line {}:{}: Syntax Error\n\nStatement: {sql}\n({})",
@@ -334,51 +386,6 @@ fn entity_type(kind: &StatementKind) -> &'static str {
     }
 }
 
-/// What the response of a query depends on besides its rows.
-#[derive(Debug, Clone, Copy)]
-struct QueryShape {
-    pull: bool,
-    /// A single table in `FROM` (a pull query over it reports key columns as `KEY`).
-    over_table: bool,
-    /// A single windowed source in `FROM` (its window bounds are key columns).
-    windowed: bool,
-    limit: Option<u64>,
-}
-
-/// The `/query` response of a query: header, rows, final message.
-fn query_response(rows: &QueryRows, shape: QueryShape) -> Result<Vec<Value>, String> {
-    let mut out = vec![json!({"header": {
-        "queryId": "transient",
-        "schema": header_schema(&rows.schema, shape.pull && shape.over_table, shape.windowed),
-    }})];
-    let values = row_values(rows)?;
-    let n = values.len();
-    for (i, columns) in values.into_iter().enumerate() {
-        let mut row = Map::new();
-        row.insert("columns".into(), Value::Array(columns));
-        if rows.tombstones.get(i).copied().unwrap_or(false) {
-            row.insert("tombstone".into(), Value::Bool(true));
-        }
-        out.push(json!({ "row": row }));
-    }
-    if let Some(m) = final_message(shape, n) {
-        out.push(json!({ "finalMessage": m }));
-    }
-    Ok(out)
-}
-
-/// The final message of a query's response, if it has one.
-fn final_message(shape: QueryShape, rows: usize) -> Option<&'static str> {
-    let limit_reached = shape.limit.is_some_and(|l| rows as u64 >= l);
-    if (!shape.pull || !shape.over_table) && limit_reached {
-        Some("Limit Reached")
-    } else if shape.pull && !shape.over_table {
-        Some("Query Completed")
-    } else {
-        None
-    }
-}
-
 /// The `/query-stream` response of a query in PROTOBUF: the schema, rows as text.
 fn proto_query_response(rows: &QueryRows, shape: QueryShape) -> Result<Vec<Value>, String> {
     let schema = proto_schema(&rows.schema)?;
@@ -390,71 +397,6 @@ fn proto_query_response(rows: &QueryRows, shape: QueryShape) -> Result<Vec<Value
     }
     if let Some(m) = final_message(shape, rows.num_rows()) {
         out.push(json!({ "finalMessage": m }));
-    }
-    Ok(out)
-}
-
-/// A result schema as ksqlDB's header writes it: `` `ID` BIGINT KEY, `V` STRING``. Key
-/// columns (and the window bounds of a windowed table) say `KEY` only in pull queries over
-/// tables; header columns keep their role there too.
-pub fn header_schema(schema: &Schema, keys: bool, windowed: bool) -> String {
-    schema
-        .columns
-        .iter()
-        .map(|c| {
-            let mut s = format!("`{}` {}", c.name, c.ty);
-            let bound = windowed && (c.name == "WINDOWSTART" || c.name == "WINDOWEND");
-            if keys {
-                match &c.role {
-                    ColumnRole::Key => s.push_str(" KEY"),
-                    _ if bound => s.push_str(" KEY"),
-                    ColumnRole::Headers => s.push_str(" HEADERS"),
-                    ColumnRole::Header(k) => s.push_str(&format!(" HEADER('{k}')")),
-                    ColumnRole::Value | ColumnRole::Pseudo => {}
-                }
-            }
-            s
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Every row's values as the REST API writes them (ksqlDB's JSON forms: decimals as numbers,
-/// bytes as base64, structs and maps as objects).
-pub fn row_values(rows: &QueryRows) -> Result<Vec<Vec<Value>>, String> {
-    let mut out = Vec::new();
-    for batch in &rows.batches {
-        // Positional names: a result may repeat a column name.
-        let fields: Vec<Field> = batch
-            .schema()
-            .fields()
-            .iter()
-            .enumerate()
-            .map(|(i, f)| f.as_ref().clone().with_name(format!("c{i}")))
-            .collect();
-        let schema = std::sync::Arc::new(ArrowSchema::new(fields));
-        let renamed = RecordBatch::try_new(schema.clone(), batch.columns().to_vec())
-            .map_err(|e| e.to_string())?;
-        let json = formats::create(
-            "JSON",
-            &FormatOptions {
-                wrap_single_value: Some(true),
-                ..FormatOptions::value()
-            },
-            &schema,
-        )
-        .map_err(|e| e.to_string())?;
-        for payload in json.encode(&renamed).map_err(|e| e.to_string())? {
-            let obj: Value = match payload {
-                Some(p) => serde_json::from_slice(&p).map_err(|e| e.to_string())?,
-                None => Value::Null,
-            };
-            out.push(
-                (0..batch.num_columns())
-                    .map(|i| obj.get(format!("c{i}")).cloned().unwrap_or(Value::Null))
-                    .collect(),
-            );
-        }
     }
     Ok(out)
 }
@@ -702,7 +644,8 @@ fn match_fields(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use brook_sql::plan::{Column, SqlType};
+    use crate::runtime::results::header_schema;
+    use brook_sql::plan::{Column, ColumnRole, Schema, SqlType};
 
     #[test]
     fn header_marks_keys_only_when_asked() {

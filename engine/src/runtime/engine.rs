@@ -28,6 +28,10 @@ use super::processing_log::{PROCESSING_LOG_DDL, PROCESSING_LOG_STREAM};
 use super::pull;
 use super::push::PushQuery;
 use super::query::{PersistentQuery, DEFAULT_COMMIT_INTERVAL};
+use super::results::{
+    FunctionSummary, Listing, Property, QueryDescription, QuerySummary, SourceDescription,
+    SourceSummary, TopicSummary, TypeSummary, Variable,
+};
 use super::runner::{IdleWaiter, ProgressSignal, QueryError, QueryHandle, QueryInfo};
 use super::transient::{self, QueryRows};
 
@@ -93,14 +97,8 @@ pub enum StatementResult {
     },
     /// SELECT rows.
     Rows(QueryRows),
-    /// SHOW / LIST / DESCRIBE / EXPLAIN output: headed columns of text.
-    Table {
-        title: Option<String>,
-        headers: Vec<String>,
-        rows: Vec<Vec<String>>,
-    },
-    /// DESCRIBE output: preformatted text.
-    Text(String),
+    /// SHOW / LIST / DESCRIBE / EXPLAIN output, as typed values (see `results.rs`).
+    Listing(Listing),
     /// A live push query (only when [`Engine::set_live_push`] is on): the front end polls
     /// it and shows rows as they come, until LIMIT or the user cancels.
     Push(Box<PushQuery>),
@@ -294,6 +292,28 @@ impl Engine {
         self.analyzer.set_property(name, value);
     }
 
+    /// Replaces every session property; returns the ones it had (a server scopes a
+    /// request's properties this way, and puts the old ones back after).
+    pub fn replace_properties(
+        &mut self,
+        properties: BTreeMap<String, String>,
+    ) -> BTreeMap<String, String> {
+        std::mem::replace(self.analyzer.properties_mut(), properties)
+    }
+
+    /// The variables DEFINE set, substituted into later statements.
+    pub fn variables(&self) -> &HashMap<String, String> {
+        &self.variables
+    }
+
+    /// Replaces every variable; returns the ones it had (see `replace_properties`).
+    pub fn replace_variables(
+        &mut self,
+        variables: HashMap<String, String>,
+    ) -> HashMap<String, String> {
+        std::mem::replace(&mut self.variables, variables)
+    }
+
     /// Registers the schema a topic's keys or values were written with (a schema registry's
     /// role): statements may infer columns from it, and AVRO reads and writes use it.
     pub fn register_schema(
@@ -432,7 +452,11 @@ impl Engine {
             }
             StatementKind::Show(kind) => return self.show(kind),
             StatementKind::DescribeSource { name, extended } => {
-                return self.describe_source(&name.value, *extended)
+                let d = self.describe_source(&name.value, *extended)?;
+                return Ok(StatementResult::Listing(Listing::SourceDescriptions {
+                    descriptions: vec![d],
+                    many: false,
+                }));
             }
             StatementKind::DescribeSources { kind, extended } => {
                 let names: Vec<String> = self
@@ -443,20 +467,20 @@ impl Engine {
                     .filter(|s| s.kind == *kind)
                     .map(|s| s.name.clone())
                     .collect();
-                let mut text = String::new();
-                for n in names {
-                    if let StatementResult::Text(t) = self.describe_source(&n, *extended)? {
-                        text.push_str(&t);
-                        text.push('\n');
-                    }
-                }
-                return Ok(StatementResult::Text(text));
+                let descriptions = names
+                    .iter()
+                    .map(|n| self.describe_source(n, *extended))
+                    .collect::<Result<Vec<_>>>()?;
+                return Ok(StatementResult::Listing(Listing::SourceDescriptions {
+                    descriptions,
+                    many: true,
+                }));
             }
             StatementKind::DescribeFunction { name } => {
                 let kind = self.analyzer.functions().kind(&name.value);
                 let kind_text = kind.map(|k| format!("{k:?}").to_uppercase());
                 return match describe::function(&self.registry, &name.value, kind_text.as_deref()) {
-                    Some(t) => Ok(StatementResult::Text(t)),
+                    Some(d) => Ok(StatementResult::Listing(Listing::FunctionDescription(d))),
                     None => Err(EngineError::Statement(format!(
                         "Can't find any functions with the name '{}'",
                         name.value
@@ -690,17 +714,10 @@ impl Engine {
                 self.record(text, None)?;
                 Ok(StatementResult::Message(format!("Dropped type '{name}'")))
             }
-            AnalyzedStatement::Explain(inner) => {
-                let text = match inner.plan() {
-                    Some(p) => p.to_string(),
-                    None => "(no query plan)".to_string(),
-                };
-                Ok(StatementResult::Table {
-                    title: None,
-                    headers: vec!["Plan".into()],
-                    rows: text.lines().map(|l| vec![l.to_string()]).collect(),
-                })
-            }
+            AnalyzedStatement::Explain(inner) => Ok(StatementResult::Listing(Listing::Plan {
+                statement: text.to_string(),
+                plan: inner.plan().map(|p| p.to_string()),
+            })),
             AnalyzedStatement::Other(st) => Err(EngineError::NotSupportedYet(format!(
                 "{} in this front end",
                 statement_word(&st)
@@ -889,49 +906,30 @@ impl Engine {
 
     fn show(&self, kind: &ShowKind) -> Result<StatementResult> {
         let cat = self.analyzer.catalog();
-        let table = |headers: &[&str], rows: Vec<Vec<String>>| StatementResult::Table {
-            title: None,
-            headers: headers.iter().map(|h| h.to_string()).collect(),
-            rows,
-        };
-        Ok(match kind {
+        let listing = match kind {
             ShowKind::Streams { .. } | ShowKind::Tables { .. } => {
                 let want = if matches!(kind, ShowKind::Streams { .. }) {
                     SourceKind::Stream
                 } else {
                     SourceKind::Table
                 };
-                let rows = cat
+                let sources = cat
                     .sources
                     .values()
                     .filter(|s| s.kind == want)
-                    .map(|s| {
-                        vec![
-                            s.name.clone(),
-                            s.topic.clone(),
-                            s.key_format.name.clone(),
-                            s.value_format.name.clone(),
-                            s.window
-                                .map(|w| w.kind.to_string())
-                                .unwrap_or_else(|| "false".into()),
-                        ]
+                    .map(|s| SourceSummary {
+                        name: s.name.clone(),
+                        kind: s.kind,
+                        topic: s.topic.clone(),
+                        key_format: s.key_format.name.clone(),
+                        value_format: s.value_format.name.clone(),
+                        window: s.window.as_ref().map(|w| w.kind.to_string()),
                     })
                     .collect();
-                let name = if want == SourceKind::Stream {
-                    "Stream Name"
-                } else {
-                    "Table Name"
-                };
-                table(
-                    &[
-                        name,
-                        "Kafka Topic",
-                        "Key Format",
-                        "Value Format",
-                        "Windowed",
-                    ],
-                    rows,
-                )
+                Listing::Sources {
+                    kind: want,
+                    sources,
+                }
             }
             ShowKind::Topics { all, .. } => {
                 let names = if *all {
@@ -939,75 +937,80 @@ impl Engine {
                 } else {
                     self.log.topics()
                 };
-                let rows = names
-                    .into_iter()
-                    .filter(|n| *all || !n.starts_with('_'))
-                    .map(|n| {
-                        let parts = self
-                            .log
-                            .topic(&n)
-                            .map(|t| t.partition_count().to_string())
-                            .unwrap_or_default();
-                        vec![n, parts]
-                    })
-                    .collect();
-                table(&["Kafka Topic", "Partitions"], rows)
-            }
-            ShowKind::Queries { .. } => {
-                let rows = self
-                    .queries
-                    .values()
-                    .map(|q| {
-                        vec![
-                            q.id.clone(),
-                            "PERSISTENT".into(),
-                            q.status().word().into(),
-                            q.sink_name.clone(),
-                            q.sql.clone(),
-                        ]
-                    })
-                    .collect();
-                table(
-                    &[
-                        "Query ID",
-                        "Query Type",
-                        "Status",
-                        "Sink Name",
-                        "Query String",
-                    ],
-                    rows,
+                Listing::Topics(
+                    names
+                        .into_iter()
+                        .filter(|n| *all || !n.starts_with('_'))
+                        .map(|n| TopicSummary {
+                            partitions: self
+                                .log
+                                .topic(&n)
+                                .map(|t| t.partition_count())
+                                .unwrap_or(0),
+                            name: n,
+                            replication: 1,
+                        })
+                        .collect(),
                 )
             }
-            ShowKind::Properties => table(
-                &["Property", "Value"],
+            ShowKind::Queries { .. } => Listing::Queries(
+                self.queries()
+                    .into_iter()
+                    .map(|q| QuerySummary {
+                        kind: "PERSISTENT".into(),
+                        state: q.status.word().into(),
+                        sink: q.sink_name.clone(),
+                        sink_topic: q.sink_topic.clone(),
+                        sql: q.sql.clone(),
+                        id: q.id,
+                    })
+                    .collect(),
+            ),
+            ShowKind::Properties => Listing::Properties(
                 self.analyzer
                     .properties()
                     .iter()
-                    .map(|(k, v)| vec![k.clone(), v.clone()])
+                    .map(|(k, v)| Property {
+                        name: k.clone(),
+                        value: v.clone(),
+                    })
                     .collect(),
             ),
-            ShowKind::Types => table(
-                &["Type Name", "Schema"],
+            ShowKind::Types => Listing::Types(
                 cat.types
                     .iter()
-                    .map(|(k, v)| vec![k.clone(), v.to_string()])
+                    .map(|(k, v)| TypeSummary {
+                        name: k.clone(),
+                        ty: v.clone(),
+                    })
                     .collect(),
             ),
             ShowKind::Variables => {
-                let mut vars: Vec<Vec<String>> = self
+                let mut vars: Vec<Variable> = self
                     .variables
                     .iter()
-                    .map(|(k, v)| vec![k.clone(), v.clone()])
+                    .map(|(k, v)| Variable {
+                        name: k.clone(),
+                        value: v.clone(),
+                    })
                     .collect();
-                vars.sort();
-                table(&["Variable Name", "Value"], vars)
+                vars.sort_by(|a, b| (&a.name, &a.value).cmp(&(&b.name, &b.value)));
+                Listing::Variables(vars)
             }
-            ShowKind::Functions => table(
-                &["Function Name", "Category"],
+            ShowKind::Functions => Listing::Functions(
                 self.registry
                     .list()
                     .into_iter()
-                    .map(|(n, c)| vec![n, format!("{c:?}")])
+                    .map(|(n, c)| FunctionSummary {
+                        kind: self
+                            .analyzer
+                            .functions()
+                            .kind(&n)
+                            .map(|k| format!("{k:?}").to_uppercase())
+                            .unwrap_or_else(|| "SCALAR".into()),
+                        name: n,
+                        category: format!("{c:?}"),
+                    })
                     .collect(),
             ),
             _ => {
@@ -1015,7 +1018,8 @@ impl Engine {
                     "connectors (SHOW CONNECTORS)".into(),
                 ))
             }
-        })
+        };
+        Ok(StatementResult::Listing(listing))
     }
 
     /// `EXPLAIN <query id>`: the query's statement, status, counts and plan.
@@ -1023,33 +1027,27 @@ impl Engine {
         let q = self
             .query(id)
             .ok_or_else(|| EngineError::Statement(format!("Query with id:{id} does not exist")))?;
-        let mut text = format!(
-            "{:<21}: {}\n{:<21}: PERSISTENT\n{:<21}: {}\n{:<21}: {}\n{:<21}: {} (failed: {})\n",
-            "ID",
-            q.id,
-            "Query Type",
-            "SQL",
-            q.sql.trim(),
-            "Status",
-            q.status.word(),
-            "Records processed",
-            q.processed,
-            q.failed
-        );
-        if let super::runner::QueryStatus::Error(message) = &q.status {
-            text.push_str(&format!("{:<21}: {message}\n", "Error"));
-        }
-        if let Some(plan) = self.plans.get(&q.id) {
-            text.push_str("\nExecution plan\n--------------\n");
-            text.push_str(plan);
-            if !plan.ends_with('\n') {
-                text.push('\n');
-            }
-        }
-        Ok(StatementResult::Text(text))
+        Ok(StatementResult::Listing(Listing::QueryDescription(
+            QueryDescription {
+                id: q.id.clone(),
+                sql: q.sql.trim().to_string(),
+                kind: "PERSISTENT".into(),
+                state: q.status.word().into(),
+                error: match &q.status {
+                    super::runner::QueryStatus::Error(message) => Some(message.clone()),
+                    super::runner::QueryStatus::Running => None,
+                },
+                sources: q.source_names().iter().map(|s| s.to_string()).collect(),
+                sink: q.sink_name.clone(),
+                sink_topic: q.sink_topic.clone(),
+                processed: q.processed,
+                failed: q.failed,
+                plan: self.plans.get(&q.id).cloned(),
+            },
+        )))
     }
 
-    fn describe_source(&self, name: &str, extended: bool) -> Result<StatementResult> {
+    fn describe_source(&self, name: &str, extended: bool) -> Result<SourceDescription> {
         let cat = self.analyzer.catalog();
         let entry = cat
             .sources
@@ -1062,14 +1060,13 @@ impl Engine {
             })?;
         let infos = self.queries();
         let queries: Vec<&QueryInfo> = infos.iter().collect();
-        let statement = self
-            .queries
-            .values()
+        let statement = infos
+            .iter()
             .find(|q| q.sink_name == entry.name)
             .map(|q| q.sql.as_str());
-        Ok(StatementResult::Text(describe::source(
+        Ok(describe::source(
             entry, extended, &self.log, &queries, statement,
-        )))
+        ))
     }
 
     /// Runs one round of every persistent query (one micro-batch per partition each);

@@ -7,7 +7,8 @@
 //! (records ↔ rows), `insert.rs` (INSERT VALUES), `transient.rs` (SELECT run to completion),
 //! `materialized.rs` (a CTAS table's rows in the state store), `pull.rs` (pull queries over
 //! them), `runner.rs` (each persistent query on its own thread, or stepped by the caller),
-//! `push.rs` (live push queries), `print.rs` (PRINT), `describe.rs` (DESCRIBE), `rows.rs`,
+//! `push.rs` (live push queries), `print.rs` (PRINT), `describe.rs` (DESCRIBE), `results.rs`
+//! (typed SHOW/DESCRIBE/EXPLAIN results), `rows.rs`,
 //! `processing_log.rs`, `error.rs`.
 
 pub mod codec;
@@ -23,6 +24,7 @@ pub mod processing_log;
 pub mod pull;
 pub mod push;
 pub mod query;
+pub mod results;
 pub mod rows;
 pub mod runner;
 pub mod transient;
@@ -32,4 +34,5 @@ pub use error::EngineError;
 pub use print::TopicPrinter;
 pub use push::PushQuery;
 pub use runner::{IdleWaiter, PartitionLag, QueryError, QueryInfo, QueryStatus};
+pub use results::Listing;
 pub use transient::QueryRows;

@@ -1,11 +1,12 @@
 //! The commands of the `brook` binary: `topic`, `produce`, `consume` over the log, and
-//! `check` over SQL scripts, `test` over conformance files.
+//! `check` over SQL scripts, `test` over conformance files, `server` (the REST API).
 
 pub mod check;
 pub mod consume;
 pub mod kafka;
 pub mod produce;
 pub mod run;
+pub mod server;
 pub mod test;
 pub mod topic;
 

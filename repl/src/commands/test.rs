@@ -2,7 +2,8 @@
 //! cases, with `responses` to check, run as `brook_engine::conformance::rest` runs them) and
 //! prints one line per case (`PASS|FAIL|SKIP <file> :: <case> [:: reason]`, the reason of a
 //! failure below it, expected vs actual), a summary per file and the closing line
-//! `N passed, M failed, K skipped`. `--json FILE` writes every result.
+//! `N passed, M failed, K skipped`. `--json FILE` writes every result. `--http` runs REST
+//! cases against a real server over HTTP (see `brook_server::conformance`).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -27,6 +28,10 @@ pub struct TestArgs {
     /// Print only failures and the summaries.
     #[arg(long)]
     pub quiet: bool,
+    /// Send REST cases' statements over HTTP to a fresh `brook server` per case (started
+    /// in this process on a loopback port), checking the wire format itself.
+    #[arg(long)]
+    pub http: bool,
 }
 
 /// Counts of one file or of the whole run.
@@ -94,6 +99,17 @@ pub fn run(args: TestArgs, out: &mut impl Write) -> anyhow::Result<()> {
     if let Some(f) = &args.filter {
         cases.retain(|c| format!("{} :: {}", c.file, c.name).contains(f.as_str()));
     }
+    let runtime = if args.http {
+        Some(
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .context("cannot start the HTTP runtime")?,
+        )
+    } else {
+        None
+    };
     let mut per_file: BTreeMap<String, Tally> = BTreeMap::new();
     let mut total = Tally::default();
     let mut results = Vec::new();
@@ -105,7 +121,10 @@ pub fn run(args: TestArgs, out: &mut impl Write) -> anyhow::Result<()> {
             }
             last_file = Some(case.file.clone());
         }
-        let r = run_case(case);
+        let r = match &runtime {
+            Some(rt) => brook_server::conformance::run_case_http(case, rt.handle()),
+            None => run_case(case),
+        };
         print_result(out, &r, args.quiet)?;
         per_file.entry(r.file.clone()).or_default().add(&r.outcome);
         total.add(&r.outcome);

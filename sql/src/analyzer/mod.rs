@@ -159,6 +159,12 @@ impl<C: CatalogMut> Analyzer<C> {
         &self.properties
     }
 
+    /// The session's properties, to replace for one request (a server's per-request
+    /// `streamsProperties`).
+    pub fn properties_mut(&mut self) -> &mut BTreeMap<String, String> {
+        &mut self.properties
+    }
+
     /// Analyzes one statement and applies its catalog changes (CREATE, DROP, ALTER, types,
     /// SET). On error the catalog is unchanged.
     pub fn analyze(

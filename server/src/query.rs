@@ -1,0 +1,377 @@
+//! query.rs owns the query endpoints: `POST /query` (v1: a JSON array streamed in chunks —
+//! header, rows, final message), `POST /query-stream` (v2: a metadata line then one JSON
+//! array per row, `application/vnd.ksqlapi.delimited.v1`; or one JSON array for
+//! `Accept: application/json`) and `POST /close-query`.
+//!
+//! A pull query runs to completion under the engine's lock. A push query is set up under
+//! the lock, then streamed by a thread of its own that never takes the lock: it polls the
+//! query, sends each row to the response body as soon as it comes out, and stops at LIMIT,
+//! on `/close-query`, at shutdown, or when the client goes away (the body's channel
+//! closes: a closed connection or a reset HTTP/2 stream).
+
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use brook_engine::conformance::rest::rest_parse_error;
+use brook_engine::runtime::results::{batch_values, query_response, QueryShape};
+use brook_engine::runtime::{PushQuery, QueryRows, StatementResult};
+use brook_engine::sql::ast::StatementKind;
+use brook_engine::sql::plan::Schema;
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use tokio::sync::mpsc;
+
+use crate::entities::type_name;
+use crate::error::ApiError;
+use crate::request::{read_json, scoped};
+use crate::state::AppState;
+
+/// Media type of the v2 API's delimited rows.
+pub const DELIMITED: &str = "application/vnd.ksqlapi.delimited.v1";
+
+/// How long a push query's thread waits for new records between checks of its client.
+const PUSH_WAIT: Duration = Duration::from_millis(100);
+
+/// Chunks a push query may have written ahead of a slow client.
+const PUSH_BUFFER: usize = 64;
+
+/// The body of `POST /query`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryV1Request {
+    pub ksql: String,
+    #[serde(default)]
+    pub streams_properties: Map<String, Value>,
+    #[serde(default)]
+    pub session_variables: Map<String, Value>,
+}
+
+/// The body of `POST /query-stream`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryV2Request {
+    pub sql: String,
+    #[serde(default)]
+    pub properties: Map<String, Value>,
+    #[serde(default)]
+    pub session_variables: Map<String, Value>,
+}
+
+/// The form of a query's response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wire {
+    /// `/query`: `[{"header":...},\n{"row":...},\n{"finalMessage":...}]`.
+    V1,
+    /// `/query-stream`, delimited: a metadata line, then a JSON array per row.
+    V2Lines,
+    /// `/query-stream` with `Accept: application/json`: `[metadata, row, ...]`.
+    V2Array,
+}
+
+impl Wire {
+    fn content_type(self) -> &'static str {
+        match self {
+            Wire::V1 | Wire::V2Array => "application/json",
+            Wire::V2Lines => DELIMITED,
+        }
+    }
+
+    /// The first chunk: the header (v1) or metadata (v2).
+    fn head(self, query_id: &str, schema: &Schema, shape: QueryShape) -> String {
+        match self {
+            Wire::V1 => format!(
+                "[{}",
+                json!({"header": {"queryId": query_id, "schema": shape.header_schema(schema)}})
+            ),
+            Wire::V2Lines => format!("{}\n", metadata(query_id, schema)),
+            Wire::V2Array => format!("[{}", metadata(query_id, schema)),
+        }
+    }
+
+    /// One row's chunk.
+    fn row(self, columns: Vec<Value>) -> String {
+        match self {
+            Wire::V1 => format!(",\n{}", json!({"row": {"columns": columns}})),
+            Wire::V2Lines => format!("{}\n", Value::Array(columns)),
+            Wire::V2Array => format!(",\n{}", Value::Array(columns)),
+        }
+    }
+
+    /// The last chunk.
+    fn tail(self, final_message: Option<&str>) -> String {
+        match (self, final_message) {
+            (Wire::V1, Some(m)) => format!(",\n{}]\n", json!({ "finalMessage": m })),
+            (Wire::V1 | Wire::V2Array, _) => "]\n".into(),
+            (Wire::V2Lines, _) => String::new(),
+        }
+    }
+
+    /// An error after the response started.
+    fn error(self, message: &str) -> String {
+        let e = json!({"@type": "generic_error", "error_code": 50000, "message": message});
+        match self {
+            Wire::V1 => format!(",\n{}]\n", json!({ "errorMessage": e })),
+            Wire::V2Lines => format!("{e}\n"),
+            Wire::V2Array => format!(",\n{e}]\n"),
+        }
+    }
+}
+
+fn metadata(query_id: &str, schema: &Schema) -> Value {
+    json!({
+        "queryId": query_id,
+        "columnNames": schema.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
+        "columnTypes": schema.columns.iter().map(|c| type_name(&c.ty)).collect::<Vec<_>>(),
+    })
+}
+
+/// A query ready to answer.
+enum Prepared {
+    Pull {
+        rows: QueryRows,
+        shape: QueryShape,
+    },
+    Push {
+        query: Box<PushQuery>,
+        shape: QueryShape,
+    },
+}
+
+pub async fn v1(State(state): State<AppState>, body: Body) -> Response {
+    let req: QueryV1Request = match read_json(body, state.config().max_body_bytes).await {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    answer(
+        state,
+        req.ksql,
+        req.streams_properties,
+        req.session_variables,
+        Wire::V1,
+    )
+    .await
+}
+
+pub async fn v2(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let req: QueryV2Request = match read_json(body, state.config().max_body_bytes).await {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let wire = if accept.contains("application/json") && !accept.contains(DELIMITED) {
+        Wire::V2Array
+    } else {
+        Wire::V2Lines
+    };
+    answer(state, req.sql, req.properties, req.session_variables, wire).await
+}
+
+async fn answer(
+    state: AppState,
+    sql: String,
+    properties: Map<String, Value>,
+    variables: Map<String, Value>,
+    wire: Wire,
+) -> Response {
+    let st = state.clone();
+    let text = sql.clone();
+    let prepared =
+        tokio::task::spawn_blocking(move || prepare(&st, &text, &properties, &variables)).await;
+    let prepared = match prepared {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => return e.into_response(),
+        Err(e) => return ApiError::server(e.to_string()).into_response(),
+    };
+    match prepared {
+        Prepared::Pull { rows, shape } => pull_response(&rows, shape, wire),
+        Prepared::Push { query, shape } => push_response(state, &sql, *query, shape, wire),
+    }
+}
+
+/// Parses and starts the one query of `sql`, with the request's properties.
+fn prepare(
+    state: &AppState,
+    sql: &str,
+    properties: &Map<String, Value>,
+    variables: &Map<String, Value>,
+) -> Result<Prepared, ApiError> {
+    let mut engine = state.lock_engine();
+    scoped(&mut engine, properties, variables, |engine| {
+        let pieces = brook_engine::sql::split_statements(sql)
+            .map_err(|e| ApiError::statement(rest_parse_error(&e, sql), sql))?;
+        let [piece] = pieces.as_slice() else {
+            return Err(ApiError::statement(
+                format!("Expected exactly one statement, got {}", pieces.len()),
+                sql,
+            ));
+        };
+        let st = engine
+            .parse_piece(piece)
+            .map_err(|e| ApiError::statement(rest_parse_error(&e, sql), sql))?;
+        let shape = match &st.kind {
+            StatementKind::Query(_) => QueryShape::of(engine.catalog(), &st.kind),
+            StatementKind::Print(_) => {
+                return Err(ApiError::statement(
+                    "PRINT over the query endpoints is not supported yet (use `brook` or `brook consume`)",
+                    sql,
+                ))
+            }
+            _ => {
+                return Err(ApiError::statement(
+                    "The query endpoints take one SELECT statement; send other statements to /ksql",
+                    sql,
+                ))
+            }
+        }
+        .expect("a query has a shape");
+        let result = engine
+            .execute_statement(&st, piece.text, sql, "<input>")
+            .map_err(|e| ApiError::statement(e.to_string(), sql))?;
+        match result {
+            StatementResult::Rows(rows) => Ok(Prepared::Pull { rows, shape }),
+            StatementResult::Push(query) => Ok(Prepared::Push { query, shape }),
+            _ => Err(ApiError::server("the query returned no rows")),
+        }
+    })
+}
+
+fn with_type(wire: Wire, body: Body) -> Response {
+    let mut r = Response::new(body);
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(wire.content_type()),
+    );
+    r
+}
+
+fn pull_response(rows: &QueryRows, shape: QueryShape, wire: Wire) -> Response {
+    let query_id = "transient";
+    let body = match wire {
+        Wire::V1 => match query_response(rows, shape) {
+            Ok(items) => {
+                let parts: Vec<String> = items.iter().map(Value::to_string).collect();
+                format!("[{}]\n", parts.join(",\n"))
+            }
+            Err(e) => return ApiError::server(e).into_response(),
+        },
+        _ => {
+            let values = match batch_values(&rows.batches) {
+                Ok(v) => v,
+                Err(e) => return ApiError::server(e).into_response(),
+            };
+            let mut s = wire.head(query_id, &rows.schema, shape);
+            for columns in values {
+                s.push_str(&wire.row(columns));
+            }
+            s.push_str(&wire.tail(None));
+            s
+        }
+    };
+    with_type(wire, Body::from(body))
+}
+
+fn push_response(
+    state: AppState,
+    sql: &str,
+    query: PushQuery,
+    shape: QueryShape,
+    wire: Wire,
+) -> Response {
+    let (id, cancel) = state.open_push(sql);
+    tracing::debug!(query_id = %id, "push query started");
+    let (tx, rx) = mpsc::channel::<Bytes>(PUSH_BUFFER);
+    let head = wire.head(&id, query.schema(), shape);
+    // The header goes first, before any row.
+    let _ = tx.try_send(Bytes::from(head));
+    let st = state.clone();
+    let spawned = std::thread::Builder::new()
+        .name(format!("push-{id}"))
+        .spawn(move || {
+            stream_push(&st, &id, &cancel, query, &tx, wire);
+            st.close_push(&id);
+            tracing::debug!(query_id = %id, "push query ended");
+        });
+    if let Err(e) = spawned {
+        return ApiError::server(format!("cannot start the push query's thread: {e}"))
+            .into_response();
+    }
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<Bytes, Infallible>(b), rx))
+    });
+    with_type(wire, Body::from_stream(stream))
+}
+
+/// Polls a push query and sends its rows until it ends (see the module's comment).
+fn stream_push(
+    state: &AppState,
+    _id: &str,
+    cancel: &AtomicBool,
+    mut query: PushQuery,
+    tx: &mpsc::Sender<Bytes>,
+    wire: Wire,
+) {
+    let send = |s: String| tx.blocking_send(Bytes::from(s)).is_ok();
+    loop {
+        if cancel.load(Ordering::SeqCst) || tx.is_closed() || state.is_shutting_down() {
+            let _ = send(wire.tail(None));
+            return;
+        }
+        match query.poll() {
+            Ok(batches) if !batches.is_empty() => {
+                let rows = match batch_values(&batches) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let _ = send(wire.error(&e));
+                        return;
+                    }
+                };
+                for columns in rows {
+                    if !send(wire.row(columns)) {
+                        return;
+                    }
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let _ = send(wire.error(&e.to_string()));
+                return;
+            }
+        }
+        if query.finished() {
+            let _ = send(wire.tail(Some("Limit Reached")));
+            return;
+        }
+        if let Err(e) = query.wait(PUSH_WAIT) {
+            let _ = send(wire.error(&e.to_string()));
+            return;
+        }
+    }
+}
+
+/// The body of `POST /close-query`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CloseQueryRequest {
+    pub query_id: String,
+}
+
+pub async fn close(State(state): State<AppState>, body: Body) -> Response {
+    let req: CloseQueryRequest = match read_json(body, state.config().max_body_bytes).await {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    if state.cancel_push(&req.query_id) {
+        StatusCode::OK.into_response()
+    } else {
+        ApiError::bad_request(format!("No query with id {}", req.query_id)).into_response()
+    }
+}

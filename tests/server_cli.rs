@@ -1,0 +1,131 @@
+//! `brook server` end to end: the real binary on a temporary data directory, driven over
+//! HTTP; SIGTERM ends it within 10 s, and a restart keeps what it had.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start(dir: &std::path::Path, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_brook"))
+        .args(["server", "--data-dir"])
+        .arg(dir)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn wait_ready(client: &reqwest::blocking::Client, port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if client
+            .get(format!("http://127.0.0.1:{port}/info"))
+            .send()
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("the server did not come up");
+}
+
+fn ksql(client: &reqwest::blocking::Client, port: u16, sql: &str) -> Value {
+    client
+        .post(format!("http://127.0.0.1:{port}/ksql"))
+        .json(&json!({ "ksql": sql }))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap()
+}
+
+fn terminate(child: &mut Child) -> Duration {
+    let started = Instant::now();
+    let ok = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert!(status.success(), "{status}");
+            return started.elapsed();
+        }
+        if started.elapsed() > Duration::from_secs(15) {
+            let _ = child.kill();
+            panic!("the server did not exit on SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn server_serves_exits_on_sigterm_and_restarts_its_queries() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let client = reqwest::blocking::Client::new();
+    let mut child = start(dir.path(), port);
+    wait_ready(&client, port);
+    let v = ksql(
+        &client,
+        port,
+        "CREATE STREAM S (ID INT KEY, V STRING) WITH (KAFKA_TOPIC='s', PARTITIONS=1, VALUE_FORMAT='JSON');
+         CREATE STREAM U AS SELECT ID, UCASE(V) AS V FROM S;
+         INSERT INTO S (ID, V) VALUES (1, 'a');",
+    );
+    assert_eq!(v[1]["@type"], "currentStatus", "{v}");
+    // A push query open while it stops.
+    let push = client
+        .post(format!("http://127.0.0.1:{port}/query-stream"))
+        .json(&json!({"sql": "SELECT * FROM U EMIT CHANGES;"}))
+        .send()
+        .unwrap();
+    assert_eq!(push.status(), 200);
+    let took = terminate(&mut child);
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    drop(push);
+
+    // Restarted, it still has the stream and the query, which goes on.
+    let port = free_port();
+    let mut child = start(dir.path(), port);
+    wait_ready(&client, port);
+    let v = ksql(&client, port, "SHOW QUERIES;");
+    assert_eq!(v[0]["queries"].as_array().unwrap().len(), 1, "{v}");
+    ksql(&client, port, "INSERT INTO S (ID, V) VALUES (2, 'b');");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r: Value = client
+            .post(format!("http://127.0.0.1:{port}/query"))
+            .json(&json!({"ksql": "SELECT * FROM U;"}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let rows: Vec<&Value> = r
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|i| i.get("row"))
+            .collect();
+        if rows.len() == 2 {
+            assert_eq!(rows[1]["columns"], json!([2, "B"]));
+            break;
+        }
+        assert!(Instant::now() < deadline, "{r}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    terminate(&mut child);
+}
