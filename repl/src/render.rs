@@ -206,6 +206,9 @@ fn query_text(q: &QueryDescription) -> String {
         q.processed,
         q.failed
     );
+    if let Some(message) = &q.error {
+        text.push_str(&format!("{:<21}: {message}\n", "Error"));
+    }
     if let Some(plan) = &q.plan {
         text.push_str("\nExecution plan\n--------------\n");
         text.push_str(plan);

@@ -322,7 +322,11 @@ fn query_description(q: &QueryDescription, host: &str) -> Value {
         "overriddenProperties": {},
         "ksqlHostQueryStatus": {host: q.state},
         "queryType": q.kind,
-        "queryErrors": [],
+        // ksqlDB's QueryError (its time is not kept yet, so it is left out).
+        "queryErrors": q.error.iter().map(|m| json!({
+            "errorMessage": m,
+            "type": "UNKNOWN",
+        })).collect::<Vec<_>>(),
         "tasksMetadata": [],
         "state": q.state,
     })
