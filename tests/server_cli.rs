@@ -129,3 +129,71 @@ fn server_serves_exits_on_sigterm_and_restarts_its_queries() {
     }
     terminate(&mut child);
 }
+
+/// Runs `brook` with `args` and returns its stdout, failing with its stderr.
+fn brook(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_brook"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "brook {args:?} failed:\nstdout: {stdout}\nstderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[test]
+fn the_shell_talks_to_a_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let client = reqwest::blocking::Client::new();
+    let mut child = start(dir.path(), port);
+    wait_ready(&client, port);
+    let url = format!("http://127.0.0.1:{port}");
+    // Statements over the REST API: confirmations, listings as tables, a push query.
+    let out = brook(&[
+        "--server",
+        &url,
+        "-e",
+        "CREATE STREAM CLICKS (USER_ID STRING KEY, PAGE STRING) WITH (KAFKA_TOPIC='clicks', PARTITIONS=1, VALUE_FORMAT='JSON');
+         INSERT INTO CLICKS (USER_ID, PAGE) VALUES ('bob', '/home');
+         SHOW STREAMS;
+         SET 'auto.offset.reset'='earliest';
+         SELECT USER_ID, PAGE FROM CLICKS EMIT CHANGES LIMIT 1;",
+    ]);
+    assert!(out.contains("CLICKS") && out.contains("clicks"), "{out}");
+    assert!(out.contains("| bob"), "a row of the push query: {out}");
+    // A bad statement is refused before anything is sent, with its caret.
+    let bad = Command::new(env!("CARGO_BIN_EXE_brook"))
+        .args([url.as_str(), "-e", "SELEC 1;"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("SELEC"));
+    // A `brook` opened on the directory the server holds talks to the server.
+    let dir_arg = dir.path().to_str().unwrap();
+    let out = brook(&["--data-dir", dir_arg, "-e", "SHOW STREAMS;"]);
+    assert!(out.contains("CLICKS"), "{out}");
+    terminate(&mut child);
+    // The server is gone: the directory is the shell's own again.
+    assert!(!dir.path().join(".brook-server").exists());
+    let out = brook(&["--data-dir", dir_arg, "-e", "SHOW STREAMS;"]);
+    assert!(out.contains("CLICKS"), "{out}");
+}
+
+#[test]
+fn an_unreachable_server_is_a_clear_error() {
+    let port = free_port();
+    let out = Command::new(env!("CARGO_BIN_EXE_brook"))
+        .args(["--server", &format!("http://127.0.0.1:{port}"), "-e", "SHOW STREAMS;"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot reach the server"), "{err}");
+}
