@@ -190,7 +190,12 @@ fn the_shell_talks_to_a_server() {
 fn an_unreachable_server_is_a_clear_error() {
     let port = free_port();
     let out = Command::new(env!("CARGO_BIN_EXE_brook"))
-        .args(["--server", &format!("http://127.0.0.1:{port}"), "-e", "SHOW STREAMS;"])
+        .args([
+            "--server",
+            &format!("http://127.0.0.1:{port}"),
+            "-e",
+            "SHOW STREAMS;",
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());

@@ -12,7 +12,7 @@ use std::task::{Context, Wake, Waker};
 use std::time::{Duration, Instant};
 
 use brook_engine::log::{Bytes, Record};
-use brook_engine::runtime::{Engine, EngineOptions, QueryStatus, StatementResult};
+use brook_engine::runtime::{Engine, EngineOptions, Listing, QueryStatus, StatementResult};
 
 fn options() -> EngineOptions {
     EngineOptions {
@@ -163,17 +163,17 @@ fn a_failing_query_stops_with_its_error_and_the_others_go_on() {
     }
     // Listings show it; B still runs and keeps up.
     let shown = match engine.execute("SHOW QUERIES;").unwrap().pop().unwrap() {
-        StatementResult::Table { rows, .. } => rows,
+        StatementResult::Listing(Listing::Queries(queries)) => queries,
         other => panic!("{other:?}"),
     };
     assert!(
-        shown.iter().any(|r| r[0] == a.id && r[2] == "ERROR"),
+        shown.iter().any(|q| q.id == a.id && q.state == "ERROR"),
         "{shown:?}"
     );
     assert!(
         shown
             .iter()
-            .any(|r| r[0].starts_with("CSAS_B_") && r[2] == "RUNNING"),
+            .any(|q| q.id.starts_with("CSAS_B_") && q.state == "RUNNING"),
         "{shown:?}"
     );
     insert(&mut engine, 6, 8);

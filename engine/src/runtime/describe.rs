@@ -6,11 +6,11 @@
 use brook_log::Log;
 use brook_sql::analyzer::SourceEntry;
 
-use super::runner::QueryInfo;
 use super::results::{
     FieldDescription, FunctionDescription, FunctionVariation, PartitionOffsets, QueryRef,
     SourceDescription,
 };
+use super::runner::QueryInfo;
 use crate::functions::{Category, FunctionRegistry};
 
 /// A query as a description names it.

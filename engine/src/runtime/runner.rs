@@ -352,11 +352,6 @@ impl QueryHandle {
         }
     }
 
-    /// The query's status now.
-    pub fn status(&self) -> QueryStatus {
-        self.shared.status()
-    }
-
     /// A snapshot for listings.
     pub fn info(&self) -> QueryInfo {
         let mut p = Progress {

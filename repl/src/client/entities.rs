@@ -18,7 +18,10 @@ fn s(v: Option<&Value>) -> String {
 }
 
 fn items<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    v.get(key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
+    v.get(key)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
 }
 
 /// Writes one entity.
@@ -34,7 +37,11 @@ pub fn write_entity(out: &mut dyn Write, e: &Value) -> std::io::Result<()> {
         }
         "streams" | "tables" => {
             let list_key = kind;
-            let title = if kind == "streams" { "Stream Name" } else { "Table Name" };
+            let title = if kind == "streams" {
+                "Stream Name"
+            } else {
+                "Table Name"
+            };
             let rows = items(e, list_key)
                 .iter()
                 .map(|x| {
@@ -47,7 +54,13 @@ pub fn write_entity(out: &mut dyn Write, e: &Value) -> std::io::Result<()> {
                     ]
                 })
                 .collect();
-            let headers = [title, "Kafka Topic", "Key Format", "Value Format", "Windowed"];
+            let headers = [
+                title,
+                "Kafka Topic",
+                "Key Format",
+                "Value Format",
+                "Windowed",
+            ];
             writeln!(out, "{}", table(owned(&headers), rows))?;
         }
         "kafka_topics" => {
@@ -111,15 +124,28 @@ pub fn write_entity(out: &mut dyn Write, e: &Value) -> std::io::Result<()> {
         "function_names" => {
             let rows = items(e, "functions")
                 .iter()
-                .map(|f| vec![s(f.get("name")), s(f.get("category")).if_empty(s(f.get("type")))])
+                .map(|f| {
+                    vec![
+                        s(f.get("name")),
+                        s(f.get("category")).if_empty(s(f.get("type"))),
+                    ]
+                })
                 .collect();
-            writeln!(out, "{}", table(owned(&["Function Name", "Category"]), rows))?;
+            writeln!(
+                out,
+                "{}",
+                table(owned(&["Function Name", "Category"]), rows)
+            )?;
         }
         "type_list" => {
             let rows = e
                 .get("types")
                 .and_then(Value::as_object)
-                .map(|m| m.iter().map(|(k, v)| vec![k.clone(), schema_text(v)]).collect())
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| vec![k.clone(), schema_text(v)])
+                        .collect()
+                })
                 .unwrap_or_default();
             writeln!(out, "{}", table(owned(&["Type Name", "Schema"]), rows))?;
         }
@@ -205,7 +231,10 @@ fn status_of(q: &Value) -> String {
 fn schema_text(v: &Value) -> String {
     let ty = s(v.get("type"));
     match ty.as_str() {
-        "ARRAY" => format!("ARRAY<{}>", v.get("memberSchema").map(schema_text).unwrap_or_default()),
+        "ARRAY" => format!(
+            "ARRAY<{}>",
+            v.get("memberSchema").map(schema_text).unwrap_or_default()
+        ),
         "MAP" => format!(
             "MAP<STRING, {}>",
             v.get("memberSchema").map(schema_text).unwrap_or_default()
@@ -374,7 +403,10 @@ fn write_query_description(out: &mut dyn Write, q: &Value) -> std::io::Result<()
             writeln!(out, "{}{}", label(l), v)?;
         }
     }
-    for (l, k) in [("Execution plan", "executionPlan"), ("Processing topology", "topology")] {
+    for (l, k) in [
+        ("Execution plan", "executionPlan"),
+        ("Processing topology", "topology"),
+    ] {
         let v = s(q.get(k));
         if !v.trim().is_empty() {
             writeln!(out, "\n{l}\n{}\n{}", "-".repeat(l.len()), v.trim_end())?;
@@ -421,7 +453,10 @@ mod tests {
             "queries": [{"id": "CTAS_T_1", "queryType": "PERSISTENT", "state": "RUNNING",
                          "sinks": ["T"], "sinkKafkaTopics": ["T"], "queryString": "CREATE TABLE T ..."}]
         }));
-        assert!(queries.contains("CTAS_T_1") && queries.contains("RUNNING"), "{queries}");
+        assert!(
+            queries.contains("CTAS_T_1") && queries.contains("RUNNING"),
+            "{queries}"
+        );
     }
 
     #[test]

@@ -366,8 +366,14 @@ pub fn entity_error(v: &Value) -> Option<String> {
 /// array's own brackets.
 fn parse_line(line: &str) -> Option<Value> {
     let t = line.trim().trim_end_matches(',');
-    let t = t.strip_prefix('[').filter(|r| r.trim_start().starts_with('{')).unwrap_or(t);
-    let t = t.strip_suffix(']').filter(|r| r.trim_end().ends_with('}')).unwrap_or(t);
+    let t = t
+        .strip_prefix('[')
+        .filter(|r| r.trim_start().starts_with('{'))
+        .unwrap_or(t);
+    let t = t
+        .strip_suffix(']')
+        .filter(|r| r.trim_end().ends_with('}'))
+        .unwrap_or(t);
     if t.is_empty() || t == "[" || t == "]" {
         return None;
     }
@@ -378,7 +384,11 @@ fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
         .map(|a| {
             a.iter()
-                .map(|s| s.as_str().map(str::to_string).unwrap_or_else(|| s.to_string()))
+                .map(|s| {
+                    s.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| s.to_string())
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -415,9 +425,15 @@ mod tests {
     #[test]
     fn lines_of_both_stream_forms_parse() {
         assert_eq!(parse_line("[1,\"a\"]\n"), Some(json!([1, "a"])));
-        assert_eq!(parse_line("{\"queryId\":\"q\"}"), Some(json!({"queryId": "q"})));
+        assert_eq!(
+            parse_line("{\"queryId\":\"q\"}"),
+            Some(json!({"queryId": "q"}))
+        );
         // The JSON-array form: `[{header},` then `[row],` then `]`.
-        assert_eq!(parse_line("[{\"queryId\":\"q\"},"), Some(json!({"queryId": "q"})));
+        assert_eq!(
+            parse_line("[{\"queryId\":\"q\"},"),
+            Some(json!({"queryId": "q"}))
+        );
         assert_eq!(parse_line("[1,2],"), Some(json!([1, 2])));
         assert_eq!(parse_line("]"), None);
         assert_eq!(parse_line("  \n"), None);
@@ -439,10 +455,7 @@ mod tests {
             RestClient::new("localhost:8088").unwrap().url(),
             "http://localhost:8088"
         );
-        assert_eq!(
-            RestClient::new("http://h:1/").unwrap().url(),
-            "http://h:1"
-        );
+        assert_eq!(RestClient::new("http://h:1/").unwrap().url(), "http://h:1");
         assert!(RestClient::new("ftp://h").is_err());
         assert!(RestClient::new("https://h").is_err());
     }

@@ -97,11 +97,19 @@ impl RemoteSession {
         result
     }
 
-    fn run_one(&mut self, kind: &StatementKind, sql: &str, out: &mut dyn Write) -> anyhow::Result<()> {
+    fn run_one(
+        &mut self,
+        kind: &StatementKind,
+        sql: &str,
+        out: &mut dyn Write,
+    ) -> anyhow::Result<()> {
         match kind {
             StatementKind::SetProperty { name, value } => {
                 self.properties.insert(name.clone(), value.clone());
-                writeln!(out, "Successfully changed local property '{name}' to '{value}'.")?;
+                writeln!(
+                    out,
+                    "Successfully changed local property '{name}' to '{value}'."
+                )?;
             }
             StatementKind::UnsetProperty { name } => {
                 self.properties.remove(name);

@@ -75,7 +75,11 @@ pub fn run(data_dir: &Path, args: ServerArgs) -> anyhow::Result<()> {
             let listener = runtime
                 .block_on(tokio::net::TcpListener::bind(addr))
                 .with_context(|| format!("cannot listen for Kafka clients on {addr}"))?;
-            let log = engine.lock().unwrap_or_else(|p| p.into_inner()).log().clone();
+            let log = engine
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .log()
+                .clone();
             tracing::info!("Kafka listener on {addr}");
             Some(runtime.spawn(brook_kafka::serve(
                 log,

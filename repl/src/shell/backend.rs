@@ -20,6 +20,8 @@ pub trait Backend {
     fn background_errors(&mut self) -> Vec<String>;
     /// Where statements run, for the banner.
     fn location(&self) -> String;
+    /// The shell is leaving: local persistent queries commit and stop (a server keeps its own).
+    fn close(&mut self) -> anyhow::Result<()>;
 }
 
 impl Backend for Session {
@@ -40,6 +42,9 @@ impl Backend for Session {
     }
     fn location(&self) -> String {
         format!("Data directory: {}", self.data_dir().display())
+    }
+    fn close(&mut self) -> anyhow::Result<()> {
+        Session::close(self)
     }
 }
 
@@ -65,5 +70,8 @@ impl Backend for RemoteSession {
             Some(v) => format!("Server: {} (version {v})", self.url()),
             None => format!("Server: {}", self.url()),
         }
+    }
+    fn close(&mut self) -> anyhow::Result<()> {
+        Ok(())
     }
 }
