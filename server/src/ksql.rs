@@ -66,10 +66,12 @@ fn run_statements(
     let host = state.host();
     for piece in &pieces {
         let text = piece.text.to_string();
+        // ksqlDB's statement text is the statement with its `;`.
+        let statement_text = format!("{text};");
         let fail = |message: String, code: u32, out: &Vec<Value>| ApiError::Statement {
             code,
             message,
-            statement: text.clone(),
+            statement: statement_text.clone(),
             entities: out.clone(),
         };
         let st = engine
@@ -122,7 +124,7 @@ fn run_statements(
             );
         }
         let push = state.push_queries();
-        if let Some(e) = entities::entity(&result, &text, &command, &host, &push) {
+        if let Some(e) = entities::entity(&result, &statement_text, &command, &host, &push) {
             out.push(e);
         }
     }
