@@ -148,14 +148,7 @@ impl RestClient {
             "streamsProperties": ctx.properties,
             "sessionVariables": ctx.variables,
         });
-        let resp = self
-            .http
-            .post(format!("{}/ksql", self.base))
-            .header("Accept", KSQL_V1)
-            .header("Content-Type", KSQL_V1)
-            .body(body.to_string())
-            .send()
-            .map_err(|e| self.connection_error(e))?;
+        let resp = self.post("/ksql", KSQL_V1, KSQL_V1, &body)?;
         match self.json_body(resp)? {
             Value::Array(entities) => Ok(entities),
             other => Err(RestError::Protocol {
@@ -172,14 +165,7 @@ impl RestClient {
             "properties": ctx.properties,
             "sessionVariables": ctx.variables,
         });
-        let resp = self
-            .http
-            .post(format!("{}/query-stream", self.base))
-            .header("Accept", DELIMITED)
-            .header("Content-Type", "application/json")
-            .body(body.to_string())
-            .send()
-            .map_err(|e| self.connection_error(e))?;
+        let resp = self.post("/query-stream", DELIMITED, "application/json", &body)?;
         let status = resp.status();
         if !status.is_success() {
             return Err(self.error_of(status.as_u16(), &resp.text().unwrap_or_default()));
@@ -264,14 +250,7 @@ impl RestClient {
     /// thread like a query's rows (each line arrives as a one-column row).
     pub fn print(&self, sql: &str, ctx: &RequestContext) -> Result<QueryStream, RestError> {
         let body = json!({ "ksql": sql, "streamsProperties": ctx.properties });
-        let resp = self
-            .http
-            .post(format!("{}/query", self.base))
-            .header("Accept", KSQL_V1)
-            .header("Content-Type", KSQL_V1)
-            .body(body.to_string())
-            .send()
-            .map_err(|e| self.connection_error(e))?;
+        let resp = self.post("/query", KSQL_V1, KSQL_V1, &body)?;
         let status = resp.status();
         if !status.is_success() {
             return Err(self.error_of(status.as_u16(), &resp.text().unwrap_or_default()));
@@ -303,6 +282,23 @@ impl RestClient {
             header: QueryHeader::default(),
             events: rx,
         })
+    }
+
+    /// POSTs `body` as JSON text to `path`, asking for `accept`.
+    fn post(
+        &self,
+        path: &str,
+        accept: &str,
+        content_type: &str,
+        body: &Value,
+    ) -> Result<reqwest::blocking::Response, RestError> {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("Accept", accept)
+            .header("Content-Type", content_type)
+            .body(body.to_string())
+            .send()
+            .map_err(|e| self.connection_error(e))
     }
 
     fn json_body(&self, resp: reqwest::blocking::Response) -> Result<Value, RestError> {
