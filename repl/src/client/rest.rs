@@ -197,35 +197,14 @@ impl RestClient {
             column_names: strings(header_value.get("columnNames")),
             column_types: strings(header_value.get("columnTypes")),
         };
-        let (tx, rx) = mpsc::channel();
-        std::thread::Builder::new()
-            .name("brook-query-stream".into())
-            .spawn(move || {
-                let mut line = String::new();
-                loop {
-                    line.clear();
-                    let event = match reader.read_line(&mut line) {
-                        Ok(0) => QueryEvent::End,
-                        Ok(_) => match parse_line(&line) {
-                            None => continue,
-                            Some(Value::Array(cols)) => QueryEvent::Row(cols),
-                            Some(v) => match entity_error(&v) {
-                                Some(e) => QueryEvent::Error(e),
-                                // Other objects (e.g. a final message) carry no row.
-                                None => continue,
-                            },
-                        },
-                        Err(e) => QueryEvent::Error(format!("the query's stream broke: {e}")),
-                    };
-                    let last = !matches!(event, QueryEvent::Row(_));
-                    // The shell stopped listening (Ctrl-C): dropping the response closes
-                    // the connection, which ends the query on the server.
-                    if tx.send(event).is_err() || last {
-                        return;
-                    }
-                }
-            })
-            .map_err(|e| RestError::Usage(format!("cannot start a reader thread: {e}")))?;
+        let rx = spawn_reader(reader, "brook-query-stream", |line| {
+            match parse_line(line) {
+                None => None,
+                Some(Value::Array(cols)) => Some(QueryEvent::Row(cols)),
+                // Other objects (e.g. a final message) carry no row.
+                Some(v) => entity_error(&v).map(QueryEvent::Error),
+            }
+        })?;
         Ok(QueryStream { header, events: rx })
     }
 
@@ -255,29 +234,10 @@ impl RestClient {
         if !status.is_success() {
             return Err(self.error_of(status.as_u16(), &resp.text().unwrap_or_default()));
         }
-        let mut reader = BufReader::new(resp);
-        let (tx, rx) = mpsc::channel();
-        std::thread::Builder::new()
-            .name("brook-print".into())
-            .spawn(move || {
-                let mut line = String::new();
-                loop {
-                    line.clear();
-                    let event = match reader.read_line(&mut line) {
-                        Ok(0) => QueryEvent::End,
-                        Ok(_) if line.trim().is_empty() => continue,
-                        Ok(_) => QueryEvent::Row(vec![Value::String(
-                            line.trim_end_matches(['\r', '\n']).to_string(),
-                        )]),
-                        Err(e) => QueryEvent::Error(format!("PRINT's stream broke: {e}")),
-                    };
-                    let last = !matches!(event, QueryEvent::Row(_));
-                    if tx.send(event).is_err() || last {
-                        return;
-                    }
-                }
-            })
-            .map_err(|e| RestError::Usage(format!("cannot start a reader thread: {e}")))?;
+        let rx = spawn_reader(BufReader::new(resp), "brook-print", |line| {
+            let text = line.trim_end_matches(['\r', '\n']);
+            (!text.trim().is_empty()).then(|| QueryEvent::Row(vec![Value::String(text.into())]))
+        })?;
         Ok(QueryStream {
             header: QueryHeader::default(),
             events: rx,
@@ -336,6 +296,40 @@ impl RestClient {
             },
         }
     }
+}
+
+/// Reads a streamed response line by line on a thread of its own, turning each line into an
+/// event with `event_of` (None skips the line); ends with [`QueryEvent::End`] or an error.
+/// When the receiver is dropped (Ctrl-C), the thread ends and the response with it, which
+/// closes the connection and so the query on the server.
+fn spawn_reader(
+    mut reader: BufReader<reqwest::blocking::Response>,
+    name: &str,
+    event_of: fn(&str) -> Option<QueryEvent>,
+) -> Result<Receiver<QueryEvent>, RestError> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            let mut line = String::new();
+            loop {
+                line.clear();
+                let event = match reader.read_line(&mut line) {
+                    Ok(0) => QueryEvent::End,
+                    Ok(_) => match event_of(&line) {
+                        Some(e) => e,
+                        None => continue,
+                    },
+                    Err(e) => QueryEvent::Error(format!("the response's stream broke: {e}")),
+                };
+                let last = !matches!(event, QueryEvent::Row(_));
+                if tx.send(event).is_err() || last {
+                    return;
+                }
+            }
+        })
+        .map_err(|e| RestError::Usage(format!("cannot start a reader thread: {e}")))?;
+    Ok(rx)
 }
 
 /// The message of one of ksqlDB's error entities (`statement_error`, `generic_error`...),
