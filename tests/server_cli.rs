@@ -15,15 +15,28 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start(dir: &std::path::Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_brook"))
+/// A running `brook server`, killed when dropped (a failing test leaves no server behind).
+struct ServerProcess(Child);
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
+fn start(dir: &std::path::Path, port: u16) -> ServerProcess {
+    let child = Command::new(env!("CARGO_BIN_EXE_brook"))
         .args(["server", "--data-dir"])
         .arg(dir)
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap()
+        .unwrap();
+    ServerProcess(child)
 }
 
 fn wait_ready(client: &reqwest::blocking::Client, port: u16) {
@@ -51,7 +64,8 @@ fn ksql(client: &reqwest::blocking::Client, port: u16, sql: &str) -> Value {
         .unwrap()
 }
 
-fn terminate(child: &mut Child) -> Duration {
+fn terminate(server: &mut ServerProcess) -> Duration {
+    let child = &mut server.0;
     let started = Instant::now();
     let ok = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
