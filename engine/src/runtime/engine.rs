@@ -904,6 +904,38 @@ impl Engine {
         )))
     }
 
+    /// SHOW FUNCTIONS: every scalar function (with its aliases), aggregate and table function,
+    /// sorted by name, with ksqlDB's type and category names.
+    fn function_summaries(&self) -> Vec<FunctionSummary> {
+        use crate::catalog::{aggregate_names, TABLE_FUNCTIONS};
+        use crate::functions::Category;
+        let scalars = self.registry.list().into_iter().map(|(name, category)| {
+            let kind = match category {
+                Category::Aggregate => "AGGREGATE",
+                Category::Table => "TABLE",
+                _ => "SCALAR",
+            };
+            (name, kind, category)
+        });
+        let aggregates =
+            aggregate_names().map(|n| (n.to_string(), "AGGREGATE", Category::Aggregate));
+        let tables = TABLE_FUNCTIONS
+            .iter()
+            .map(|n| (n.to_string(), "TABLE", Category::Table));
+        let mut all: Vec<FunctionSummary> = scalars
+            .chain(aggregates)
+            .chain(tables)
+            .map(|(name, kind, category)| FunctionSummary {
+                name,
+                kind: kind.to_string(),
+                category: category.as_str().to_string(),
+            })
+            .collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all.dedup_by(|a, b| a.name == b.name);
+        all
+    }
+
     fn show(&self, kind: &ShowKind) -> Result<StatementResult> {
         let cat = self.analyzer.catalog();
         let listing = match kind {
@@ -997,22 +1029,7 @@ impl Engine {
                 vars.sort_by(|a, b| (&a.name, &a.value).cmp(&(&b.name, &b.value)));
                 Listing::Variables(vars)
             }
-            ShowKind::Functions => Listing::Functions(
-                self.registry
-                    .list()
-                    .into_iter()
-                    .map(|(n, c)| FunctionSummary {
-                        kind: self
-                            .analyzer
-                            .functions()
-                            .kind(&n)
-                            .map(|k| format!("{k:?}").to_uppercase())
-                            .unwrap_or_else(|| "SCALAR".into()),
-                        name: n,
-                        category: format!("{c:?}"),
-                    })
-                    .collect(),
-            ),
+            ShowKind::Functions => Listing::Functions(self.function_summaries()),
             _ => {
                 return Err(EngineError::NotSupportedYet(
                     "connectors (SHOW CONNECTORS)".into(),

@@ -170,7 +170,7 @@ pub struct FunctionSummary {
     pub name: String,
     /// `SCALAR`, `AGGREGATE` or `TABLE`.
     pub kind: String,
-    /// The registry's category (`String`, `Numeric`...), where it has one.
+    /// ksqlDB's category name (`STRING`, `MATHEMATICAL`, `AGGREGATE`...).
     pub category: String,
 }
 
