@@ -181,6 +181,10 @@ pub fn write_listing(out: &mut impl Write, listing: &Listing) -> std::io::Result
             )
         }
         Listing::QueryDescription(q) => return write!(out, "{}", query_text(q)),
+        Listing::AssertTopic { topic, exists } => {
+            let word = if *exists { "exists" } else { "does not exist" };
+            return writeln!(out, "Topic {topic} {word}");
+        }
         Listing::FunctionDescription(f) => return write!(out, "{}", function_text(f)),
         Listing::SourceDescriptions { descriptions, many } => {
             for d in descriptions {

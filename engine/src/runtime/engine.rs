@@ -508,6 +508,33 @@ impl Engine {
                 return Ok(StatementResult::Print(Box::new(printer)));
             }
             StatementKind::Terminate(target) => return self.terminate(target, text),
+            StatementKind::AssertTopic {
+                not_exists,
+                topic,
+                properties,
+                timeout,
+            } => {
+                let timeout = timeout.map(|t| t.millis).unwrap_or_else(|| {
+                    self.analyzer
+                        .properties()
+                        .get(super::assert_topic::DEFAULT_TIMEOUT_PROPERTY)
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(super::assert_topic::DEFAULT_TIMEOUT_MS)
+                });
+                let exists = !*not_exists;
+                super::assert_topic::assert_topic(
+                    &self.log,
+                    topic,
+                    properties,
+                    exists,
+                    std::time::Duration::from_millis(timeout),
+                )
+                .map_err(EngineError::AssertionFailed)?;
+                return Ok(StatementResult::Listing(Listing::AssertTopic {
+                    topic: topic.name.clone(),
+                    exists,
+                }));
+            }
             StatementKind::RunScript { path } => {
                 let script = std::fs::read_to_string(path).map_err(|e| {
                     EngineError::Statement(format!("cannot read script {path}: {e}"))

@@ -11,6 +11,7 @@
 //! (typed SHOW/DESCRIBE/EXPLAIN results), `rows.rs`,
 //! `processing_log.rs`, `error.rs`.
 
+pub mod assert_topic;
 pub mod codec;
 pub mod commands;
 pub mod describe;

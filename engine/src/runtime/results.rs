@@ -47,6 +47,9 @@ pub enum Listing {
     FunctionDescription(FunctionDescription),
     /// EXPLAIN <query id>.
     QueryDescription(QueryDescription),
+    /// ASSERT [NOT EXISTS] TOPIC that held: the topic as written, and whether it was asserted
+    /// to exist.
+    AssertTopic { topic: String, exists: bool },
     /// EXPLAIN <statement>: the logical plan it would run.
     Plan {
         statement: String,
