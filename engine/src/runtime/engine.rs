@@ -1,7 +1,7 @@
 //! engine.rs owns [`Engine`]: one data directory's log, catalog and running queries, and
 //! the execution of statements against them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -126,6 +126,8 @@ pub struct Engine {
     replaying: bool,
     /// The query id a replayed command started.
     replay_query_id: Option<String>,
+    /// Queries PAUSEd by a statement (and not RESUMEd since).
+    paused: BTreeSet<String>,
     query_counter: u64,
     /// Operator state (RocksDB under `<data-dir>/@state`), opened by the first stateful query.
     state: Option<brook_state::StateStores>,
@@ -212,6 +214,7 @@ impl Engine {
             options,
             replaying: false,
             replay_query_id: None,
+            paused: BTreeSet::new(),
             query_counter: 0,
             state: None,
             live_push: false,
@@ -265,6 +268,11 @@ impl Engine {
         }
         self.replay_query_id = None;
         self.replaying = false;
+        // Replayed queries were held until now, so that one a later PAUSE stopped reads
+        // nothing in between.
+        for (id, q) in self.queries.iter_mut() {
+            q.set_paused(self.paused.contains(id))?;
+        }
         Ok(())
     }
 
@@ -508,6 +516,8 @@ impl Engine {
                 return Ok(StatementResult::Print(Box::new(printer)));
             }
             StatementKind::Terminate(target) => return self.terminate(target, text),
+            StatementKind::Pause(target) => return self.pause_or_resume(target, true, text),
+            StatementKind::Resume(target) => return self.pause_or_resume(target, false, text),
             StatementKind::AssertTopic {
                 not_exists,
                 topic,
@@ -878,12 +888,17 @@ impl Engine {
         }
         self.record(text, Some(id.clone()))?;
         let handle = if self.options.background_queries {
-            QueryHandle::spawn(workers, self.progress.clone(), self.query_errors.clone()).map_err(
-                |cause| EngineError::QueryThread {
-                    query: id.clone(),
-                    cause,
-                },
-            )?
+            let held = self.replaying;
+            QueryHandle::spawn(
+                workers,
+                held,
+                self.progress.clone(),
+                self.query_errors.clone(),
+            )
+            .map_err(|cause| EngineError::QueryThread {
+                query: id.clone(),
+                cause,
+            })?
         } else {
             let query = workers.pop().expect("one worker in the foreground");
             QueryHandle::inline(query, self.progress.clone())
@@ -896,22 +911,59 @@ impl Engine {
         })
     }
 
-    fn terminate(&mut self, target: &QueryTarget, text: &str) -> Result<StatementResult> {
-        let ids: Vec<String> = match target {
-            QueryTarget::All => self.queries.keys().cloned().collect(),
+    /// The running queries a TERMINATE / PAUSE / RESUME names: one by id (any case), or all.
+    fn target_ids(&self, target: &QueryTarget) -> Result<Vec<String>> {
+        match target {
+            QueryTarget::All => Ok(self.queries.keys().cloned().collect()),
             QueryTarget::Query(id) => {
                 let wanted = id.value.to_uppercase();
                 match self.queries.keys().find(|k| k.to_uppercase() == wanted) {
-                    Some(k) => vec![k.clone()],
-                    None => {
-                        return Err(EngineError::Statement(format!(
-                            "Unknown queryId: {}",
-                            id.value
-                        )))
-                    }
+                    Some(k) => Ok(vec![k.clone()]),
+                    None => Err(EngineError::Statement(format!(
+                        "Unknown queryId: {}",
+                        id.value
+                    ))),
                 }
             }
-        };
+        }
+    }
+
+    /// PAUSE (`pause`) or RESUME the queries `target` names: a paused query commits, keeps
+    /// its state and reads nothing until resumed (also after a restart: the statement is
+    /// recorded with the others).
+    fn pause_or_resume(
+        &mut self,
+        target: &QueryTarget,
+        pause: bool,
+        text: &str,
+    ) -> Result<StatementResult> {
+        let ids = self.target_ids(target)?;
+        for id in &ids {
+            if pause {
+                self.paused.insert(id.clone());
+            } else {
+                self.paused.remove(id);
+            }
+            // While replaying, every query is held until the replay ends (see `replay`).
+            if !self.replaying {
+                if let Some(q) = self.queries.get_mut(id) {
+                    q.set_paused(pause)?;
+                }
+            }
+        }
+        self.record(text, None)?;
+        Ok(StatementResult::Message(
+            if pause {
+                "Query paused."
+            } else {
+                "Query resumed."
+            }
+            .to_string(),
+        ))
+    }
+
+    fn terminate(&mut self, target: &QueryTarget, text: &str) -> Result<StatementResult> {
+        let ids = self.target_ids(target)?;
         // Each stops after its current batch and commits; stop them all before waiting.
         for id in &ids {
             if let Some(q) = self.queries.get(id) {
@@ -922,6 +974,7 @@ impl Engine {
             if let Some(mut q) = self.queries.remove(id) {
                 q.join()?;
             }
+            self.paused.remove(id);
             self.plans.remove(id);
         }
         self.record(text, None)?;
@@ -1079,7 +1132,9 @@ impl Engine {
                 state: q.status.word().into(),
                 error: match &q.status {
                     super::runner::QueryStatus::Error(message) => Some(message.clone()),
-                    super::runner::QueryStatus::Running => None,
+                    super::runner::QueryStatus::Running | super::runner::QueryStatus::Paused => {
+                        None
+                    }
                 },
                 sources: q.source_names().iter().map(|s| s.to_string()).collect(),
                 sink: q.sink_name.clone(),
