@@ -755,10 +755,7 @@ impl Engine {
                 statement: text.to_string(),
                 plan: inner.plan().map(|p| p.to_string()),
             })),
-            AnalyzedStatement::Other(st) => Err(EngineError::NotSupportedYet(format!(
-                "{} in this front end",
-                statement_word(&st)
-            ))),
+            AnalyzedStatement::Other(st) => Err(EngineError::NotSupportedYet(unsupported(&st))),
         }
     }
 
@@ -1110,10 +1107,8 @@ impl Engine {
                 Listing::Variables(vars)
             }
             ShowKind::Functions => Listing::Functions(self.function_summaries()),
-            _ => {
-                return Err(EngineError::NotSupportedYet(
-                    "connectors (SHOW CONNECTORS)".into(),
-                ))
+            ShowKind::Connectors(_) | ShowKind::ConnectorPlugins => {
+                return Err(EngineError::NotSupportedYet(NO_CONNECT.into()))
             }
         };
         Ok(StatementResult::Listing(listing))
@@ -1318,10 +1313,23 @@ fn kind_word(k: SourceKind) -> &'static str {
     }
 }
 
-fn statement_word(st: &Statement) -> String {
-    let s = format!("{:?}", st.kind);
-    s.split(['(', ' ', '{'])
-        .next()
-        .unwrap_or("statement")
-        .to_string()
+/// Why Brook cannot run connector statements.
+const NO_CONNECT: &str = "connectors (CREATE / DROP / DESCRIBE CONNECTOR, SHOW CONNECTORS): they need Kafka Connect, which Brook does not run; feed topics with `brook produce`, or with Kafka clients through `brook server --kafka-listen`";
+
+/// What a statement Brook does not run says, naming the statement as SQL writes it.
+fn unsupported(st: &Statement) -> String {
+    match &st.kind {
+        StatementKind::CreateConnector { .. }
+        | StatementKind::DropConnector { .. }
+        | StatementKind::DescribeConnector { .. } => NO_CONNECT.into(),
+        StatementKind::AlterSystem { .. } => "ALTER SYSTEM (ksqlDB offers it only in Confluent Cloud): set server properties in the file `brook server --config` reads, or per session with SET".into(),
+        StatementKind::AssertSchema { .. } => {
+            "ASSERT SCHEMA: Brook has no schema registry to check".into()
+        }
+        other => {
+            let debug = format!("{other:?}");
+            let word = debug.split(['(', ' ', '{']).next().unwrap_or("statement");
+            format!("{word} in this front end")
+        }
+    }
 }
