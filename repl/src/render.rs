@@ -148,10 +148,13 @@ pub fn write_listing(out: &mut impl Write, listing: &Listing) -> std::io::Result
                 .collect(),
         ),
         Listing::Properties(props) => table(
-            strings(&["Property", "Value"]),
+            strings(&["Property", "Default override", "Effective Value"]),
             props
                 .iter()
-                .map(|p| vec![p.name.clone(), p.value.clone()])
+                .map(|p| {
+                    let set = if p.overridden { "SESSION" } else { "" };
+                    vec![p.name.clone(), set.to_string(), p.value.clone()]
+                })
                 .collect(),
         ),
         Listing::Types(types) => table(

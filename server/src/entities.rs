@@ -139,8 +139,8 @@ fn listing(l: &Listing, host: &str, push_queries: &[PushQueryInfo]) -> Value {
             "properties": props.iter().map(|p| json!({
                 "name": p.name, "scope": "KSQL", "value": p.value,
             })).collect::<Vec<_>>(),
-            "overwrittenProperties": [],
-            "defaultProperties": [],
+            "overwrittenProperties": props.iter().filter(|p| p.overridden).map(|p| &p.name).collect::<Vec<_>>(),
+            "defaultProperties": props.iter().filter(|p| !p.overridden).map(|p| &p.name).collect::<Vec<_>>(),
         }),
         Listing::Types(types) => {
             let map: serde_json::Map<String, Value> = types

@@ -29,8 +29,8 @@ use super::pull;
 use super::push::PushQuery;
 use super::query::{PersistentQuery, DEFAULT_COMMIT_INTERVAL};
 use super::results::{
-    FunctionSummary, Listing, Property, QueryDescription, QuerySummary, SourceDescription,
-    SourceSummary, TopicSummary, TypeSummary, Variable,
+    FunctionSummary, Listing, QueryDescription, QuerySummary, SourceDescription, SourceSummary,
+    TopicSummary, TypeSummary, Variable,
 };
 use super::runner::{IdleWaiter, ProgressSignal, QueryError, QueryHandle, QueryInfo};
 use super::transient::{self, QueryRows};
@@ -1075,16 +1075,9 @@ impl Engine {
                     })
                     .collect(),
             ),
-            ShowKind::Properties => Listing::Properties(
-                self.analyzer
-                    .properties()
-                    .iter()
-                    .map(|(k, v)| Property {
-                        name: k.clone(),
-                        value: v.clone(),
-                    })
-                    .collect(),
-            ),
+            ShowKind::Properties => {
+                Listing::Properties(super::properties::listing(self.analyzer.properties()))
+            }
             ShowKind::Types => Listing::Types(
                 cat.types
                     .iter()

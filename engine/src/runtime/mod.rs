@@ -22,6 +22,7 @@ pub mod materialized;
 pub mod pipeline;
 pub mod print;
 pub mod processing_log;
+pub mod properties;
 pub mod pull;
 pub mod push;
 pub mod query;

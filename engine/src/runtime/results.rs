@@ -35,7 +35,8 @@ pub enum Listing {
     Topics(Vec<TopicSummary>),
     /// SHOW QUERIES.
     Queries(Vec<QuerySummary>),
-    /// SHOW PROPERTIES: the properties set in this session.
+    /// SHOW PROPERTIES: every property Brook reads with its value in effect, and those the
+    /// session set.
     Properties(Vec<Property>),
     /// SHOW TYPES.
     Types(Vec<TypeSummary>),
@@ -150,7 +151,10 @@ pub struct QuerySummary {
 #[derive(Debug, Clone)]
 pub struct Property {
     pub name: String,
+    /// The value in effect.
     pub value: String,
+    /// Set in the session (else the default).
+    pub overridden: bool,
 }
 
 /// A type in SHOW TYPES.

@@ -107,19 +107,38 @@ pub fn write_entity(out: &mut dyn Write, e: &Value) -> std::io::Result<()> {
             writeln!(out, "{}", table(owned(&headers), rows))?;
         }
         "properties" => {
+            let overridden: Vec<String> = items(e, "overwrittenProperties")
+                .iter()
+                .map(|n| s(Some(n)))
+                .collect();
+            let set = |name: &str| {
+                if overridden.iter().any(|n| n == name) {
+                    "SESSION".to_string()
+                } else {
+                    String::new()
+                }
+            };
             let mut rows: Vec<Vec<String>> = e
                 .get("properties")
                 .and_then(Value::as_object)
-                .map(|m| m.iter().map(|(k, v)| vec![k.clone(), s(Some(v))]).collect())
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| vec![k.clone(), set(k), s(Some(v))])
+                        .collect()
+                })
                 .unwrap_or_default();
             // The server may also list them as objects (ksqlDB 0.15+: name, scope, value).
             if rows.is_empty() {
                 rows = items(e, "properties")
                     .iter()
-                    .map(|p| vec![s(p.get("name")), s(p.get("value"))])
+                    .map(|p| {
+                        let name = s(p.get("name"));
+                        vec![name.clone(), set(&name), s(p.get("value"))]
+                    })
                     .collect();
             }
-            writeln!(out, "{}", table(owned(&["Property", "Value"]), rows))?;
+            let headers = owned(&["Property", "Default override", "Effective Value"]);
+            writeln!(out, "{}", table(headers, rows))?;
         }
         "function_names" => {
             let rows = items(e, "functions")
