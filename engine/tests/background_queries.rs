@@ -25,6 +25,16 @@ fn options() -> EngineOptions {
 const SETUP: &str = "CREATE STREAM s (id STRING KEY, v INT) \
     WITH (kafka_topic='s', value_format='JSON', partitions=2);";
 
+/// An engine on `dir` with the stream `s` and then `statements` run.
+fn open(dir: &std::path::Path, statements: &[&str]) -> Engine {
+    let mut engine = Engine::open(dir, options()).unwrap();
+    engine.execute(SETUP).unwrap();
+    for st in statements {
+        engine.execute(st).unwrap();
+    }
+    engine
+}
+
 fn insert(engine: &mut Engine, from: i32, to: i32) {
     for v in from..to {
         engine
@@ -68,11 +78,10 @@ fn committed(engine: &Engine, query: &str, topic: &str) -> u64 {
 #[test]
 fn a_query_runs_on_its_own() {
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = Engine::open(dir.path(), options()).unwrap();
-    engine.execute(SETUP).unwrap();
-    engine
-        .execute("CREATE STREAM big AS SELECT id, v FROM s WHERE v >= 5;")
-        .unwrap();
+    let mut engine = open(
+        dir.path(),
+        &["CREATE STREAM big AS SELECT id, v FROM s WHERE v >= 5;"],
+    );
     insert(&mut engine, 0, 20);
     // Nobody steps the query: its thread reads the inserts.
     await_count(&engine, "BIG", 15);
@@ -98,14 +107,13 @@ fn a_query_runs_on_its_own() {
 fn a_stateless_query_spreads_its_partitions_over_workers() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = Engine::open(dir.path(), options()).unwrap();
-    engine.execute(SETUP).unwrap();
-    engine
-        .execute("CREATE STREAM copied AS SELECT id, v FROM s;")
-        .unwrap();
-    engine
-        .execute("CREATE TABLE sums AS SELECT id, SUM(v) AS total FROM s GROUP BY id;")
-        .unwrap();
+    let mut engine = open(
+        dir.path(),
+        &[
+            "CREATE STREAM copied AS SELECT id, v FROM s;",
+            "CREATE TABLE sums AS SELECT id, SUM(v) AS total FROM s GROUP BY id;",
+        ],
+    );
     insert(&mut engine, 0, 50);
     assert!(engine.wait_until_idle(Duration::from_secs(10)).unwrap());
     let queries = engine.queries();
@@ -133,14 +141,13 @@ fn a_stateless_query_spreads_its_partitions_over_workers() {
 #[test]
 fn a_failing_query_stops_with_its_error_and_the_others_go_on() {
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = Engine::open(dir.path(), options()).unwrap();
-    engine.execute(SETUP).unwrap();
-    engine
-        .execute("CREATE STREAM a AS SELECT id, v FROM s;")
-        .unwrap();
-    engine
-        .execute("CREATE STREAM b AS SELECT id, v FROM s;")
-        .unwrap();
+    let mut engine = open(
+        dir.path(),
+        &[
+            "CREATE STREAM a AS SELECT id, v FROM s;",
+            "CREATE STREAM b AS SELECT id, v FROM s;",
+        ],
+    );
     insert(&mut engine, 0, 3);
     await_count(&engine, "A", 3);
     await_count(&engine, "B", 3);
@@ -184,8 +191,7 @@ fn a_failing_query_stops_with_its_error_and_the_others_go_on() {
 #[test]
 fn terminate_commits_and_stops() {
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = Engine::open(dir.path(), options()).unwrap();
-    engine.execute(SETUP).unwrap();
+    let mut engine = open(dir.path(), &[]);
     // Only stopping commits within this test.
     engine
         .execute("SET 'commit.interval.ms'='600000';")
@@ -209,14 +215,13 @@ fn terminate_commits_and_stops() {
 fn a_restart_resumes_from_the_offsets_committed_at_shutdown() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let mut engine = Engine::open(dir.path(), options()).unwrap();
-        engine.execute(SETUP).unwrap();
-        engine
-            .execute("SET 'commit.interval.ms'='600000';")
-            .unwrap();
-        engine
-            .execute("CREATE STREAM out AS SELECT id, v FROM s;")
-            .unwrap();
+        let mut engine = open(
+            dir.path(),
+            &[
+                "SET 'commit.interval.ms'='600000';",
+                "CREATE STREAM out AS SELECT id, v FROM s;",
+            ],
+        );
         insert(&mut engine, 0, 5);
         await_count(&engine, "OUT", 5);
         // Dropping the engine shuts its queries down, committing.
@@ -232,11 +237,7 @@ fn a_restart_resumes_from_the_offsets_committed_at_shutdown() {
 #[test]
 fn drop_stops_the_query_that_writes_the_source() {
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = Engine::open(dir.path(), options()).unwrap();
-    engine.execute(SETUP).unwrap();
-    engine
-        .execute("CREATE STREAM out AS SELECT id, v FROM s;")
-        .unwrap();
+    let mut engine = open(dir.path(), &["CREATE STREAM out AS SELECT id, v FROM s;"]);
     insert(&mut engine, 0, 2);
     await_count(&engine, "OUT", 2);
     engine.execute("DROP STREAM out;").unwrap();
@@ -249,11 +250,10 @@ fn drop_stops_the_query_that_writes_the_source() {
 #[test]
 fn pull_queries_read_a_table_its_query_is_writing() {
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = Engine::open(dir.path(), options()).unwrap();
-    engine.execute(SETUP).unwrap();
-    engine
-        .execute("CREATE TABLE totals AS SELECT id, SUM(v) AS total FROM s GROUP BY id;")
-        .unwrap();
+    let mut engine = open(
+        dir.path(),
+        &["CREATE TABLE totals AS SELECT id, SUM(v) AS total FROM s GROUP BY id;"],
+    );
     for round in 0..3 {
         engine
             .execute(&format!("INSERT INTO s (id, v) VALUES ('x', {round});"))
@@ -290,8 +290,7 @@ impl Wake for Flag {
 #[test]
 fn a_push_query_is_woken_by_an_insert() {
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = Engine::open(dir.path(), options()).unwrap();
-    engine.execute(SETUP).unwrap();
+    let mut engine = open(dir.path(), &[]);
     engine.set_live_push(true);
     let mut q = match engine
         .execute("SELECT id, v FROM s EMIT CHANGES;")
@@ -338,8 +337,7 @@ fn a_push_query_is_woken_by_an_insert() {
 fn shutdown_under_load_is_quick_and_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let mut engine = Engine::open(dir.path(), options()).unwrap();
-        engine.execute(SETUP).unwrap();
+        let mut engine = open(dir.path(), &[]);
         let topic = engine.log().topic("s").unwrap();
         let batch: Vec<Record> = (0..1000)
             .map(|i| {
@@ -378,11 +376,10 @@ fn shutdown_under_load_is_quick_and_loses_nothing() {
 fn a_paused_query_reads_nothing_until_resumed_even_across_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let mut engine = Engine::open(dir.path(), options()).unwrap();
-        engine.execute(SETUP).unwrap();
-        engine
-            .execute("CREATE STREAM copied AS SELECT id, v FROM s;")
-            .unwrap();
+        let mut engine = open(
+            dir.path(),
+            &["CREATE STREAM copied AS SELECT id, v FROM s;"],
+        );
         insert(&mut engine, 0, 5);
         await_count(&engine, "COPIED", 5);
         let id = engine.queries()[0].id.clone();
