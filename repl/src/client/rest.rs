@@ -166,7 +166,11 @@ impl RestClient {
 
     fn connection_error(&self, e: reqwest::Error) -> RestError {
         let mut cause = error_chain(&e);
-        if cause.contains("certificate") || cause.contains("UnknownIssuer") {
+        if cause.contains("CaUsedAsEndEntity") {
+            cause.push_str(
+                " (the server's certificate is a CA certificate, as `openssl req -x509` makes by default; rustls accepts only end-entity certificates: make it with `-addext basicConstraints=critical,CA:FALSE`, or sign it with a CA)",
+            );
+        } else if cause.contains("certificate") || cause.contains("UnknownIssuer") {
             cause.push_str(
                 " (to trust the server's certificate or its CA, pass --ca-file FILE.pem)",
             );
