@@ -118,7 +118,15 @@ impl ServerConfig {
     /// Sets the listener from `http://HOST:PORT`, `https://HOST:PORT` or `HOST:PORT`
     /// (ksqlDB's `listeners`; the first of a list).
     pub fn set_listener(&mut self, value: &str) -> Result<(), ConfigError> {
-        let first = value.split(',').next().unwrap_or("").trim();
+        let mut listeners = value.split(',').map(str::trim).filter(|l| !l.is_empty());
+        let first = listeners.next().unwrap_or("");
+        let rest: Vec<&str> = listeners.collect();
+        if !rest.is_empty() {
+            tracing::warn!(
+                "listeners={value}: Brook serves one listener for now, {first}; not {}",
+                rest.join(", ")
+            );
+        }
         let (https, addr) = match first.split_once("://") {
             Some((scheme, addr)) if scheme.eq_ignore_ascii_case("http") => (false, addr),
             Some((scheme, addr)) if scheme.eq_ignore_ascii_case("https") => (true, addr),

@@ -2,15 +2,15 @@
 //! Prometheus' text format (0.0.4), with prometheus-client.
 //!
 //! - Kept by the server: requests answered, by endpoint (the route's pattern, so ids in paths
-//!   do not make new series), method and status — counted by the [`count_request`]
-//!   middleware.
+//!   do not make new series), method and status, and the time to each response's head, by
+//!   endpoint and method — counted by the [`count_request`] middleware.
 //! - Read at scrape time: per persistent query, the engine's counters ([`QueryInfo`]:
 //!   records in/out/failed, lag per source partition, processing rate, last error, status);
 //!   per server, open push queries, persistent queries, and bytes on disk (state stores and
 //!   the whole data directory).
 
 use std::path::Path;
-use std::time::UNIX_EPOCH;
+use std::time::{Instant, UNIX_EPOCH};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::header;
@@ -23,6 +23,7 @@ use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetri
 use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
@@ -40,10 +41,32 @@ pub struct RequestLabels {
     pub status: u16,
 }
 
+/// The labels of a request's latency.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EndpointLabels {
+    pub method: String,
+    pub endpoint: String,
+}
+
+/// Latency buckets: 0.5 ms to 16 s, doubling.
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
 /// What the server counts itself; cheap to clone (shared counters).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct HttpMetrics {
     requests: Family<RequestLabels, Counter>,
+    latency: Family<EndpointLabels, Histogram, fn() -> Histogram>,
+}
+
+impl Default for HttpMetrics {
+    fn default() -> Self {
+        HttpMetrics {
+            requests: Family::default(),
+            latency: Family::new_with_constructor(latency_histogram),
+        }
+    }
 }
 
 impl HttpMetrics {
@@ -64,12 +87,16 @@ pub async fn count_request(
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
     let method = req.method().as_str().to_string();
+    let started = Instant::now();
     let response = next.run(req).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let labels = EndpointLabels { method, endpoint };
+    metrics.latency.get_or_create(&labels).observe(elapsed);
     metrics
         .requests
         .get_or_create(&RequestLabels {
-            method,
-            endpoint,
+            method: labels.method,
+            endpoint: labels.endpoint,
             status: response.status().as_u16(),
         })
         .inc();
@@ -115,6 +142,11 @@ pub fn render(state: &AppState, http: &HttpMetrics) -> Result<String, std::fmt::
         "brook_http_requests",
         "HTTP requests answered, by endpoint (the route's pattern), method and status",
         http.requests.clone(),
+    );
+    registry.register(
+        "brook_http_request_duration_seconds",
+        "Time to a response's head (a streamed query's rows come after), by endpoint and method",
+        http.latency.clone(),
     );
     registry.register_collector(Box::new(snapshot));
     let mut out = String::new();

@@ -297,6 +297,18 @@ fn metrics_count_requests_by_endpoint_and_status_and_open_push_queries() {
     let wrong_method = requests("GET", "/ksql", "405").or(requests("GET", "unmatched", "405"));
     assert_eq!(wrong_method, Some(1.0), "{text}");
 
+    // Latency by endpoint: one observation per request.
+    assert_eq!(
+        sample(
+            &text,
+            "brook_http_request_duration_seconds_count",
+            &[("method", "POST"), ("endpoint", "/ksql")]
+        ),
+        Some(5.0),
+        "{text}"
+    );
+    assert!(text.contains("# TYPE brook_http_request_duration_seconds histogram"));
+
     // Closing the streams closes the push queries.
     drop(streams);
     let text = f.metrics_when(&c, |t| {
