@@ -1,6 +1,7 @@
 //! End-to-end tests of pull queries over tables built by CREATE TABLE AS SELECT: they answer
 //! from the table's materialization in the state store (key lookups, IN, ranges, deletes,
-//! a restart), and `brook test` checks REST cases' responses.
+//! a restart); pull queries over streams scan the stream's topic; and `brook test` checks
+//! REST cases' responses.
 
 use std::process::Command;
 
@@ -44,6 +45,40 @@ INSERT INTO accounts (id, balance) VALUES ('b', 2);
 INSERT INTO accounts (id, balance) VALUES ('c', 3);
 INSERT INTO accounts (id, balance) VALUES ('a', 4);
 ";
+
+#[test]
+fn a_pull_query_over_a_stream_scans_what_the_topic_holds_now() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = Engine::open(dir.path(), options()).unwrap();
+    engine
+        .execute(
+            "CREATE STREAM payments (id STRING KEY, amount BIGINT)
+               WITH (kafka_topic='payments', value_format='JSON', partitions=2);
+             INSERT INTO payments (id, amount) VALUES ('a', 5);
+             INSERT INTO payments (id, amount) VALUES ('b', 50);
+             INSERT INTO payments (id, amount) VALUES ('a', 7);",
+        )
+        .unwrap();
+    let big = select(
+        &mut engine,
+        "SELECT id, amount FROM payments WHERE amount > 6;",
+    );
+    assert_eq!(
+        pairs(&big),
+        vec![("a".to_string(), 7), ("b".to_string(), 50)]
+    );
+    let all = select(&mut engine, "SELECT * FROM payments;");
+    assert_eq!(all.batches.iter().map(|b| b.num_rows()).sum::<usize>(), 3);
+    // A pull query ends: rows inserted after it are for the next one.
+    engine
+        .execute("INSERT INTO payments (id, amount) VALUES ('c', 9);")
+        .unwrap();
+    let again = select(
+        &mut engine,
+        "SELECT id, amount FROM payments WHERE amount > 6;",
+    );
+    assert_eq!(pairs(&again).len(), 3);
+}
 
 #[test]
 fn pull_queries_read_the_materialized_table() {

@@ -373,3 +373,36 @@ fn shutdown_under_load_is_quick_and_loses_nothing() {
     assert_eq!(count(&engine, "COPIED"), 200_000);
     engine.shutdown().unwrap();
 }
+
+#[test]
+fn a_paused_query_reads_nothing_until_resumed_even_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut engine = Engine::open(dir.path(), options()).unwrap();
+        engine.execute(SETUP).unwrap();
+        engine
+            .execute("CREATE STREAM copied AS SELECT id, v FROM s;")
+            .unwrap();
+        insert(&mut engine, 0, 5);
+        await_count(&engine, "COPIED", 5);
+        let id = engine.queries()[0].id.clone();
+        engine.execute(&format!("PAUSE {id};")).unwrap();
+        assert_eq!(engine.queries()[0].status, QueryStatus::Paused);
+        insert(&mut engine, 5, 10);
+        // A paused query counts as idle: nothing to wait for.
+        assert!(engine.wait_until_idle(Duration::from_secs(10)).unwrap());
+        std::thread::sleep(Duration::from_millis(200));
+        assert_eq!(count(&engine, "COPIED"), 5);
+        assert_eq!(committed(&engine, &id, "s"), 5);
+        engine.shutdown().unwrap();
+    }
+    // The PAUSE is replayed with the other statements: the query starts paused.
+    let mut engine = Engine::open(dir.path(), options()).unwrap();
+    assert_eq!(engine.queries()[0].status, QueryStatus::Paused);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(count(&engine, "COPIED"), 5);
+    assert!(engine.execute("PAUSE nope_1;").is_err());
+    engine.execute("RESUME ALL;").unwrap();
+    assert_eq!(engine.queries()[0].status, QueryStatus::Running);
+    await_count(&engine, "COPIED", 10);
+}

@@ -2,11 +2,12 @@
 //! per line) exists in Brook under the same kind: scalar functions in the
 //! `FunctionRegistry` (so `SHOW FUNCTIONS` and `DESCRIBE FUNCTION` know them), aggregate and
 //! table functions in the engine's function catalog, and the three documented as syntax
-//! (`CAST`, `ARRAY[...]`, `MAP(...)`) in the parser. A missing one fails the test, which
-//! prints every missing name.
+//! (`CAST`, `ARRAY[...]`, `MAP(...)`) in the parser; and `SHOW FUNCTIONS` lists each of them
+//! with its kind. A missing one fails the test, which prints every missing name.
 
 use brook_engine::catalog::EngineFunctions;
 use brook_engine::functions::FunctionRegistry;
+use brook_engine::runtime::{Engine, EngineOptions, Listing, StatementResult};
 use brook_sql::analyzer::{FunctionCatalog, FunctionKind};
 
 const LIST: &str = include_str!("../../docs/ksqldb-functions.txt");
@@ -81,4 +82,41 @@ fn brook_has_every_documented_function() {
         missing.len(),
         missing.join("\n  ")
     );
+}
+
+#[test]
+fn show_functions_lists_every_documented_function_with_its_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = EngineOptions {
+        processing_log_stream: false,
+        ..EngineOptions::default()
+    };
+    let mut engine = Engine::open(dir.path(), options).unwrap();
+    let results = engine.execute("SHOW FUNCTIONS;").unwrap();
+    let [StatementResult::Listing(Listing::Functions(listed))] = results.as_slice() else {
+        panic!("SHOW FUNCTIONS gave {results:?}");
+    };
+    let names: Vec<&str> = listed.iter().map(|f| f.name.as_str()).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(names, sorted, "SHOW FUNCTIONS is sorted, each name once");
+    let mut missing = Vec::new();
+    for (name, kind) in documented().into_iter().filter(|(_, k)| *k != "syntax") {
+        let shown = listed.iter().find(|f| f.name == name);
+        match shown {
+            Some(f) if f.kind.eq_ignore_ascii_case(kind) => {}
+            Some(f) => missing.push(format!("{name}: listed as {} not {kind}", f.kind)),
+            None => missing.push(format!("{name} ({kind}) not listed")),
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "SHOW FUNCTIONS:\n  {}",
+        missing.join("\n  ")
+    );
+    let count = listed.iter().find(|f| f.name == "COUNT").unwrap();
+    assert_eq!(count.category, "AGGREGATE");
+    let substring = listed.iter().find(|f| f.name == "SUBSTRING").unwrap();
+    assert_eq!(substring.category, "STRING");
 }

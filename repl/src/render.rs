@@ -12,7 +12,11 @@ use brook_engine::runtime::results::{FunctionDescription, QueryDescription, Sour
 use brook_engine::runtime::{Listing, QueryRows, StatementResult};
 use brook_engine::sql::ast::SourceKind;
 use brook_engine::sql::plan::ColumnRole;
-use comfy_table::{presets::ASCII_FULL_CONDENSED, ContentArrangement, Table};
+use comfy_table::{ContentArrangement, Table};
+
+/// ASCII borders whose header rule has a `+` at every column boundary, like the rules above
+/// and below it (comfy-table's ASCII_FULL_CONDENSED draws that rule as one run of `=`).
+const TABLE_STYLE: &str = "||--+-++|    ++++++";
 
 /// The text of every cell of the rows; NULL for nulls.
 fn cells(rows: &QueryRows) -> Vec<Vec<String>> {
@@ -51,11 +55,12 @@ pub fn column_names(schema: &brook_engine::sql::plan::Schema) -> Vec<String> {
         .collect()
 }
 
-/// An aligned table of `headers` over `rows`.
+/// An aligned table of `headers` over `rows`. On a terminal, wide values wrap within their
+/// cells to fit the screen; elsewhere (files, pipes) every value is shown on one line.
 pub fn table(headers: Vec<String>, rows: Vec<Vec<String>>) -> Table {
     let mut t = Table::new();
-    t.load_preset(ASCII_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Disabled)
+    t.load_preset(TABLE_STYLE)
+        .set_content_arrangement(ContentArrangement::Dynamic)
         .set_header(headers);
     for r in rows {
         t.add_row(r);
@@ -176,6 +181,10 @@ pub fn write_listing(out: &mut impl Write, listing: &Listing) -> std::io::Result
             )
         }
         Listing::QueryDescription(q) => return write!(out, "{}", query_text(q)),
+        Listing::AssertTopic { topic, exists } => {
+            let word = if *exists { "exists" } else { "does not exist" };
+            return writeln!(out, "Topic {topic} {word}");
+        }
         Listing::FunctionDescription(f) => return write!(out, "{}", function_text(f)),
         Listing::SourceDescriptions { descriptions, many } => {
             for d in descriptions {
@@ -358,4 +367,27 @@ fn function_text(f: &FunctionDescription) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_header_rule_marks_every_column_boundary_like_the_other_rules() {
+        let t = table(
+            vec!["Stream Name".into(), "Topic".into()],
+            vec![
+                vec!["CLICKS".into(), "clicks".into()],
+                vec!["KSQL_PROCESSING_LOG".into(), "brook_processing_log".into()],
+            ],
+        )
+        .to_string();
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines.len(), 6, "{t}");
+        assert_eq!(lines[0], lines[2], "{t}");
+        assert_eq!(lines[0], lines[5], "{t}");
+        assert_eq!(lines[0].matches('+').count(), 3, "{t}");
+        assert_eq!(lines[3], "| CLICKS              | clicks               |");
+    }
 }

@@ -160,6 +160,11 @@ fn listing(l: &Listing, host: &str, push_queries: &[PushQueryInfo]) -> Value {
             })).collect::<Vec<_>>(),
         }),
         Listing::FunctionDescription(f) => function_description(f),
+        Listing::AssertTopic { topic, exists } => json!({
+            "@type": "assert_topic",
+            "topicName": topic,
+            "exists": exists,
+        }),
         Listing::QueryDescription(q) => json!({
             "@type": "queryDescription",
             "queryDescription": query_description(q, host),

@@ -15,6 +15,7 @@ pub mod code {
     pub const NOT_FOUND: u32 = 40400;
     pub const METHOD_NOT_ALLOWED: u32 = 40500;
     pub const PAYLOAD_TOO_LARGE: u32 = 41300;
+    pub const ASSERTION_FAILED: u32 = 41700;
     pub const SERVER_ERROR: u32 = 50000;
 }
 

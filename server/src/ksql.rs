@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use brook_engine::conformance::rest::rest_parse_error;
-use brook_engine::runtime::{Engine, StatementResult};
+use brook_engine::runtime::{Engine, EngineError, StatementResult};
 use brook_engine::sql::ast::{QueryTarget, SourceKind, StatementKind};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -104,7 +104,15 @@ fn run_statements(
         let command_id = command_id(&st.kind);
         let result = engine
             .execute_statement(&st, &text, sql, "<input>")
-            .map_err(|e| fail(e.to_string(), code::BAD_STATEMENT, &out))?;
+            .map_err(|e| match e {
+                // ksqlDB answers a failed ASSERT with 417 and a generic error entity.
+                EngineError::AssertionFailed(message) => ApiError::Generic {
+                    status: axum::http::StatusCode::EXPECTATION_FAILED,
+                    code: code::ASSERTION_FAILED,
+                    message,
+                },
+                e => fail(e.to_string(), code::BAD_STATEMENT, &out),
+            })?;
         if silent {
             continue;
         }

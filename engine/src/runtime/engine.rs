@@ -1,7 +1,7 @@
 //! engine.rs owns [`Engine`]: one data directory's log, catalog and running queries, and
 //! the execution of statements against them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -126,6 +126,8 @@ pub struct Engine {
     replaying: bool,
     /// The query id a replayed command started.
     replay_query_id: Option<String>,
+    /// Queries PAUSEd by a statement (and not RESUMEd since).
+    paused: BTreeSet<String>,
     query_counter: u64,
     /// Operator state (RocksDB under `<data-dir>/@state`), opened by the first stateful query.
     state: Option<brook_state::StateStores>,
@@ -212,6 +214,7 @@ impl Engine {
             options,
             replaying: false,
             replay_query_id: None,
+            paused: BTreeSet::new(),
             query_counter: 0,
             state: None,
             live_push: false,
@@ -265,6 +268,11 @@ impl Engine {
         }
         self.replay_query_id = None;
         self.replaying = false;
+        // Replayed queries were held until now, so that one a later PAUSE stopped reads
+        // nothing in between.
+        for (id, q) in self.queries.iter_mut() {
+            q.set_paused(self.paused.contains(id))?;
+        }
         Ok(())
     }
 
@@ -508,6 +516,35 @@ impl Engine {
                 return Ok(StatementResult::Print(Box::new(printer)));
             }
             StatementKind::Terminate(target) => return self.terminate(target, text),
+            StatementKind::Pause(target) => return self.pause_or_resume(target, true, text),
+            StatementKind::Resume(target) => return self.pause_or_resume(target, false, text),
+            StatementKind::AssertTopic {
+                not_exists,
+                topic,
+                properties,
+                timeout,
+            } => {
+                let timeout = timeout.map(|t| t.millis).unwrap_or_else(|| {
+                    self.analyzer
+                        .properties()
+                        .get(super::assert_topic::DEFAULT_TIMEOUT_PROPERTY)
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(super::assert_topic::DEFAULT_TIMEOUT_MS)
+                });
+                let exists = !*not_exists;
+                super::assert_topic::assert_topic(
+                    &self.log,
+                    topic,
+                    properties,
+                    exists,
+                    std::time::Duration::from_millis(timeout),
+                )
+                .map_err(EngineError::AssertionFailed)?;
+                return Ok(StatementResult::Listing(Listing::AssertTopic {
+                    topic: topic.name.clone(),
+                    exists,
+                }));
+            }
             StatementKind::RunScript { path } => {
                 let script = std::fs::read_to_string(path).map_err(|e| {
                     EngineError::Statement(format!("cannot read script {path}: {e}"))
@@ -718,10 +755,7 @@ impl Engine {
                 statement: text.to_string(),
                 plan: inner.plan().map(|p| p.to_string()),
             })),
-            AnalyzedStatement::Other(st) => Err(EngineError::NotSupportedYet(format!(
-                "{} in this front end",
-                statement_word(&st)
-            ))),
+            AnalyzedStatement::Other(st) => Err(EngineError::NotSupportedYet(unsupported(&st))),
         }
     }
 
@@ -851,12 +885,17 @@ impl Engine {
         }
         self.record(text, Some(id.clone()))?;
         let handle = if self.options.background_queries {
-            QueryHandle::spawn(workers, self.progress.clone(), self.query_errors.clone()).map_err(
-                |cause| EngineError::QueryThread {
-                    query: id.clone(),
-                    cause,
-                },
-            )?
+            let held = self.replaying;
+            QueryHandle::spawn(
+                workers,
+                held,
+                self.progress.clone(),
+                self.query_errors.clone(),
+            )
+            .map_err(|cause| EngineError::QueryThread {
+                query: id.clone(),
+                cause,
+            })?
         } else {
             let query = workers.pop().expect("one worker in the foreground");
             QueryHandle::inline(query, self.progress.clone())
@@ -869,22 +908,59 @@ impl Engine {
         })
     }
 
-    fn terminate(&mut self, target: &QueryTarget, text: &str) -> Result<StatementResult> {
-        let ids: Vec<String> = match target {
-            QueryTarget::All => self.queries.keys().cloned().collect(),
+    /// The running queries a TERMINATE / PAUSE / RESUME names: one by id (any case), or all.
+    fn target_ids(&self, target: &QueryTarget) -> Result<Vec<String>> {
+        match target {
+            QueryTarget::All => Ok(self.queries.keys().cloned().collect()),
             QueryTarget::Query(id) => {
                 let wanted = id.value.to_uppercase();
                 match self.queries.keys().find(|k| k.to_uppercase() == wanted) {
-                    Some(k) => vec![k.clone()],
-                    None => {
-                        return Err(EngineError::Statement(format!(
-                            "Unknown queryId: {}",
-                            id.value
-                        )))
-                    }
+                    Some(k) => Ok(vec![k.clone()]),
+                    None => Err(EngineError::Statement(format!(
+                        "Unknown queryId: {}",
+                        id.value
+                    ))),
                 }
             }
-        };
+        }
+    }
+
+    /// PAUSE (`pause`) or RESUME the queries `target` names: a paused query commits, keeps
+    /// its state and reads nothing until resumed (also after a restart: the statement is
+    /// recorded with the others).
+    fn pause_or_resume(
+        &mut self,
+        target: &QueryTarget,
+        pause: bool,
+        text: &str,
+    ) -> Result<StatementResult> {
+        let ids = self.target_ids(target)?;
+        for id in &ids {
+            if pause {
+                self.paused.insert(id.clone());
+            } else {
+                self.paused.remove(id);
+            }
+            // While replaying, every query is held until the replay ends (see `replay`).
+            if !self.replaying {
+                if let Some(q) = self.queries.get_mut(id) {
+                    q.set_paused(pause)?;
+                }
+            }
+        }
+        self.record(text, None)?;
+        Ok(StatementResult::Message(
+            if pause {
+                "Query paused."
+            } else {
+                "Query resumed."
+            }
+            .to_string(),
+        ))
+    }
+
+    fn terminate(&mut self, target: &QueryTarget, text: &str) -> Result<StatementResult> {
+        let ids = self.target_ids(target)?;
         // Each stops after its current batch and commits; stop them all before waiting.
         for id in &ids {
             if let Some(q) = self.queries.get(id) {
@@ -895,6 +971,7 @@ impl Engine {
             if let Some(mut q) = self.queries.remove(id) {
                 q.join()?;
             }
+            self.paused.remove(id);
             self.plans.remove(id);
         }
         self.record(text, None)?;
@@ -902,6 +979,38 @@ impl Engine {
             "Query terminated: {}",
             ids.join(", ")
         )))
+    }
+
+    /// SHOW FUNCTIONS: every scalar function (with its aliases), aggregate and table function,
+    /// sorted by name, with ksqlDB's type and category names.
+    fn function_summaries(&self) -> Vec<FunctionSummary> {
+        use crate::catalog::{aggregate_names, TABLE_FUNCTIONS};
+        use crate::functions::Category;
+        let scalars = self.registry.list().into_iter().map(|(name, category)| {
+            let kind = match category {
+                Category::Aggregate => "AGGREGATE",
+                Category::Table => "TABLE",
+                _ => "SCALAR",
+            };
+            (name, kind, category)
+        });
+        let aggregates =
+            aggregate_names().map(|n| (n.to_string(), "AGGREGATE", Category::Aggregate));
+        let tables = TABLE_FUNCTIONS
+            .iter()
+            .map(|n| (n.to_string(), "TABLE", Category::Table));
+        let mut all: Vec<FunctionSummary> = scalars
+            .chain(aggregates)
+            .chain(tables)
+            .map(|(name, kind, category)| FunctionSummary {
+                name,
+                kind: kind.to_string(),
+                category: category.as_str().to_string(),
+            })
+            .collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        all.dedup_by(|a, b| a.name == b.name);
+        all
     }
 
     fn show(&self, kind: &ShowKind) -> Result<StatementResult> {
@@ -997,26 +1106,9 @@ impl Engine {
                 vars.sort_by(|a, b| (&a.name, &a.value).cmp(&(&b.name, &b.value)));
                 Listing::Variables(vars)
             }
-            ShowKind::Functions => Listing::Functions(
-                self.registry
-                    .list()
-                    .into_iter()
-                    .map(|(n, c)| FunctionSummary {
-                        kind: self
-                            .analyzer
-                            .functions()
-                            .kind(&n)
-                            .map(|k| format!("{k:?}").to_uppercase())
-                            .unwrap_or_else(|| "SCALAR".into()),
-                        name: n,
-                        category: format!("{c:?}"),
-                    })
-                    .collect(),
-            ),
-            _ => {
-                return Err(EngineError::NotSupportedYet(
-                    "connectors (SHOW CONNECTORS)".into(),
-                ))
+            ShowKind::Functions => Listing::Functions(self.function_summaries()),
+            ShowKind::Connectors(_) | ShowKind::ConnectorPlugins => {
+                return Err(EngineError::NotSupportedYet(NO_CONNECT.into()))
             }
         };
         Ok(StatementResult::Listing(listing))
@@ -1035,7 +1127,9 @@ impl Engine {
                 state: q.status.word().into(),
                 error: match &q.status {
                     super::runner::QueryStatus::Error(message) => Some(message.clone()),
-                    super::runner::QueryStatus::Running => None,
+                    super::runner::QueryStatus::Running | super::runner::QueryStatus::Paused => {
+                        None
+                    }
                 },
                 sources: q.source_names().iter().map(|s| s.to_string()).collect(),
                 sink: q.sink_name.clone(),
@@ -1219,10 +1313,23 @@ fn kind_word(k: SourceKind) -> &'static str {
     }
 }
 
-fn statement_word(st: &Statement) -> String {
-    let s = format!("{:?}", st.kind);
-    s.split(['(', ' ', '{'])
-        .next()
-        .unwrap_or("statement")
-        .to_string()
+/// Why Brook cannot run connector statements.
+const NO_CONNECT: &str = "connectors (CREATE / DROP / DESCRIBE CONNECTOR, SHOW CONNECTORS): they need Kafka Connect, which Brook does not run; feed topics with `brook produce`, or with Kafka clients through `brook server --kafka-listen`";
+
+/// What a statement Brook does not run says, naming the statement as SQL writes it.
+fn unsupported(st: &Statement) -> String {
+    match &st.kind {
+        StatementKind::CreateConnector { .. }
+        | StatementKind::DropConnector { .. }
+        | StatementKind::DescribeConnector { .. } => NO_CONNECT.into(),
+        StatementKind::AlterSystem { .. } => "ALTER SYSTEM (ksqlDB offers it only in Confluent Cloud): set server properties in the file `brook server --config` reads, or per session with SET".into(),
+        StatementKind::AssertSchema { .. } => {
+            "ASSERT SCHEMA: Brook has no schema registry to check".into()
+        }
+        other => {
+            let debug = format!("{other:?}");
+            let word = debug.split(['(', ' ', '{']).next().unwrap_or("statement");
+            format!("{word} in this front end")
+        }
+    }
 }

@@ -32,6 +32,10 @@ pub enum EngineError {
     /// A statement that is well-formed but cannot be carried out (ksqlDB's wording).
     #[error("{0}")]
     Statement(String),
+    /// An `ASSERT TOPIC | SCHEMA` that did not hold within its timeout (ksqlDB answers it
+    /// with HTTP 417).
+    #[error("{0}")]
+    AssertionFailed(String),
     /// A statement that would change a data directory opened read-only (a follower).
     #[error("this session is read-only: another Brook process has the data directory open for writing; run statements that change it (CREATE, INSERT, DROP, TERMINATE...) there")]
     ReadOnly,

@@ -47,6 +47,9 @@ pub enum Listing {
     FunctionDescription(FunctionDescription),
     /// EXPLAIN <query id>.
     QueryDescription(QueryDescription),
+    /// ASSERT [NOT EXISTS] TOPIC that held: the topic as written, and whether it was asserted
+    /// to exist.
+    AssertTopic { topic: String, exists: bool },
     /// EXPLAIN <statement>: the logical plan it would run.
     Plan {
         statement: String,
@@ -170,7 +173,7 @@ pub struct FunctionSummary {
     pub name: String,
     /// `SCALAR`, `AGGREGATE` or `TABLE`.
     pub kind: String,
-    /// The registry's category (`String`, `Numeric`...), where it has one.
+    /// ksqlDB's category name (`STRING`, `MATHEMATICAL`, `AGGREGATE`...).
     pub category: String,
 }
 

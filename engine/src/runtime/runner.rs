@@ -12,6 +12,9 @@
 //! - or the caller's thread (the conformance runners): [`super::Engine::step_queries`] steps
 //!   the query in a deterministic order, as ksqlDB's test harness does.
 //!
+//! PAUSE stops a query between batches (it commits first and keeps its state); RESUME lets
+//! it go on from where it stopped.
+//!
 //! Either way the query publishes its [`Progress`] (status, counts, positions) after each
 //! step, which listings ([`QueryInfo`]) and waiters ([`IdleWaiter`]) read without touching
 //! the query itself, so none of them needs the engine's lock to run.
@@ -39,6 +42,8 @@ const IDLE_WAIT: Duration = Duration::from_secs(1);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum QueryStatus {
     Running,
+    /// PAUSEd: it keeps its state and position, and reads nothing until RESUMEd.
+    Paused,
     /// It failed and stopped; the error's message.
     Error(String),
 }
@@ -48,6 +53,7 @@ impl QueryStatus {
     pub fn word(&self) -> &'static str {
         match self {
             QueryStatus::Running => "RUNNING",
+            QueryStatus::Paused => "PAUSED",
             QueryStatus::Error(_) => "ERROR",
         }
     }
@@ -191,6 +197,8 @@ struct Shared {
     stop: AtomicBool,
     /// Set by the first worker that fails (the one whose error is reported).
     failed: AtomicBool,
+    /// Set by PAUSE, cleared by RESUME.
+    paused: AtomicBool,
     signal: Arc<ProgressSignal>,
     counters: QueryCounters,
 }
@@ -210,13 +218,18 @@ impl Shared {
         self.signal.ring();
     }
 
-    /// The query's status: the first worker's error, else running.
+    /// The query's status: the first worker's error, else paused or running.
     fn status(&self) -> QueryStatus {
-        self.workers
+        let error = self
+            .workers
             .iter()
             .map(|w| lock(&w.progress).status.clone())
-            .find(|s| *s != QueryStatus::Running)
-            .unwrap_or(QueryStatus::Running)
+            .find(|s| matches!(s, QueryStatus::Error(_)));
+        match error {
+            Some(e) => e,
+            None if self.paused.load(Ordering::SeqCst) => QueryStatus::Paused,
+            None => QueryStatus::Running,
+        }
     }
 }
 
@@ -250,7 +263,11 @@ impl std::fmt::Debug for QueryHandle {
 }
 
 impl QueryHandle {
-    fn new(workers: &[PersistentQuery], signal: Arc<ProgressSignal>) -> (Self, Arc<Shared>) {
+    fn new(
+        workers: &[PersistentQuery],
+        paused: bool,
+        signal: Arc<ProgressSignal>,
+    ) -> (Self, Arc<Shared>) {
         let query = &workers[0];
         let shared = Arc::new(Shared {
             workers: workers
@@ -262,6 +279,7 @@ impl QueryHandle {
                 .collect(),
             stop: AtomicBool::new(false),
             failed: AtomicBool::new(false),
+            paused: AtomicBool::new(paused),
             signal,
             counters: QueryCounters::default(),
         });
@@ -285,20 +303,22 @@ impl QueryHandle {
     /// A query the caller steps ([`QueryHandle::step`]).
     pub fn inline(query: PersistentQuery, signal: Arc<ProgressSignal>) -> QueryHandle {
         let workers = [query];
-        let (mut handle, _) = Self::new(&workers, signal);
+        let (mut handle, _) = Self::new(&workers, false, signal);
         let [query] = workers;
         handle.runner = Runner::Inline(Box::new(query));
         handle
     }
 
     /// Starts the query on threads of its own, one per worker (the workers of one query,
-    /// over disjoint source partitions; usually one); its failures go to `errors` too.
+    /// over disjoint source partitions; usually one), `paused` or not; its failures go to
+    /// `errors` too.
     pub fn spawn(
         workers: Vec<PersistentQuery>,
+        paused: bool,
         signal: Arc<ProgressSignal>,
         errors: Arc<Mutex<Vec<QueryError>>>,
     ) -> std::io::Result<QueryHandle> {
-        let (mut handle, shared) = Self::new(&workers, signal);
+        let (mut handle, shared) = Self::new(&workers, paused, signal);
         let mut threads = Vec::new();
         for (i, q) in workers.into_iter().enumerate() {
             let (shared, errors) = (shared.clone(), errors.clone());
@@ -324,6 +344,9 @@ impl QueryHandle {
         let Runner::Inline(q) = &mut self.runner else {
             return Ok(0);
         };
+        if self.shared.paused.load(Ordering::SeqCst) {
+            return Ok(0);
+        }
         let n = q.step()?;
         if n > 0 {
             self.shared.publish(0, Progress::of(q));
@@ -342,6 +365,30 @@ impl QueryHandle {
             self.shared.publish(0, Progress::of(q));
         }
         Ok(())
+    }
+
+    /// PAUSE (`true`) or RESUME (`false`): a paused query finishes its batch, commits, and
+    /// reads nothing more until resumed. Returns whether it was paused before.
+    pub fn set_paused(&mut self, paused: bool) -> Result<bool> {
+        let was = self.shared.paused.swap(paused, Ordering::SeqCst);
+        match &mut self.runner {
+            Runner::Inline(q) => {
+                if paused {
+                    q.commit()?;
+                }
+                let mut p = Progress::of(q);
+                if paused {
+                    p.status = QueryStatus::Paused;
+                }
+                self.shared.publish(0, p);
+            }
+            Runner::Threads(threads) => {
+                for t in threads.iter() {
+                    t.thread().unpark();
+                }
+            }
+        }
+        Ok(was)
     }
 
     /// Asks the thread to stop (it finishes its batch and commits); see [`QueryHandle::join`].
@@ -564,6 +611,17 @@ fn drive(q: &mut PersistentQuery, shared: &Shared, worker: usize) -> Result<()> 
             q.commit()?;
             shared.publish(worker, Progress::of(q));
             return Ok(());
+        }
+        if shared.paused.load(Ordering::SeqCst) {
+            q.commit()?;
+            let mut p = Progress::of(q);
+            p.status = QueryStatus::Paused;
+            shared.publish(worker, p);
+            while shared.paused.load(Ordering::SeqCst) && !shared.stop.load(Ordering::SeqCst) {
+                std::thread::park_timeout(IDLE_WAIT);
+            }
+            shared.publish(worker, Progress::of(q));
+            continue;
         }
         let read = q.step()?;
         if read > 0 {

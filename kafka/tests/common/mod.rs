@@ -20,7 +20,8 @@ use rdkafka::ClientContext;
 pub struct TestBroker {
     pub addr: String,
     pub log: Arc<Log>,
-    pub dir: tempfile::TempDir,
+    /// The log's directory, when the broker made it.
+    pub dir: Option<tempfile::TempDir>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -33,6 +34,13 @@ impl TestBroker {
     pub fn start_with(config: KafkaConfig) -> TestBroker {
         let dir = tempfile::tempdir().unwrap();
         let log = Arc::new(Log::open(dir.path(), LogOptions::default()).unwrap());
+        let mut broker = TestBroker::serve(log, config);
+        broker.dir = Some(dir);
+        broker
+    }
+
+    /// A listener over a log someone else opened (an engine's, say).
+    pub fn serve(log: Arc<Log>, config: KafkaConfig) -> TestBroker {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap().to_string();
@@ -56,7 +64,7 @@ impl TestBroker {
         TestBroker {
             addr,
             log,
-            dir,
+            dir: None,
             stop: Some(stop),
             thread: Some(thread),
         }

@@ -168,6 +168,11 @@ pub fn write_entity(out: &mut dyn Write, e: &Value) -> std::io::Result<()> {
             }
         }
         "describe_function" => write_function(out, e)?,
+        "assert_topic" => {
+            let exists = e.get("exists").and_then(Value::as_bool).unwrap_or(true);
+            let word = if exists { "exists" } else { "does not exist" };
+            writeln!(out, "Topic {} {word}", s(e.get("topicName")))?;
+        }
         "queryDescription" => {
             if let Some(q) = e.get("queryDescription") {
                 write_query_description(out, q)?;
