@@ -251,7 +251,7 @@ impl Collector for Snapshot {
         family(
             e,
             "brook_query_running",
-            "1 while a persistent query runs, 0 once it stopped on an error",
+            "1 while a persistent query runs, 0 while it is paused or once it stopped on an error (the status label says which)",
             MetricType::Gauge,
             qs.iter().map(|q| {
                 let mut labels = query_labels(q);
@@ -271,7 +271,7 @@ impl Collector for Snapshot {
                     labels.push(("message", clip(message)));
                     Some((labels, ConstGauge::new(1i64)))
                 }
-                brook_engine::runtime::QueryStatus::Running => None,
+                _ => None,
             }),
         )?;
         let single = |v: i64| [(Labels::new(), ConstGauge::new(v))];

@@ -211,6 +211,25 @@ fn metrics_count_a_querys_records_lag_and_errors() {
         "{text}"
     );
 
+    // A paused query is not running, and no error is counted for it.
+    let (s, v) = f.ksql(&c, &format!("PAUSE {counts};"));
+    assert_eq!(s, 200, "{v}");
+    let paused = [("query_id", counts.as_str()), ("status", "PAUSED")];
+    let text = f.metrics_when(&c, |t| sample(t, "brook_query_running", &paused).is_some());
+    assert_eq!(
+        sample(&text, "brook_query_running", &paused),
+        Some(0.0),
+        "{text}"
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "brook_query_records_failed_total",
+            &[("query_id", counts.as_str())]
+        ),
+        Some(1.0)
+    );
+
     // A terminated query is gone from the metrics.
     let (s, v) = f.ksql(&c, &format!("TERMINATE {filter};"));
     assert_eq!(s, 200, "{v}");

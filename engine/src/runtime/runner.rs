@@ -209,7 +209,8 @@ impl Shared {
             let mut old = lock(&self.workers[worker].progress);
             self.counters
                 .add_records(Instant::now(), p.processed.saturating_sub(old.processed));
-            let failed_now = p.status != QueryStatus::Running && old.status == QueryStatus::Running;
+            let is_error = |s: &QueryStatus| matches!(s, QueryStatus::Error(_));
+            let failed_now = is_error(&p.status) && !is_error(&old.status);
             if p.failed > old.failed || failed_now {
                 self.counters.note_error();
             }
