@@ -33,6 +33,22 @@ pub struct Cli {
     /// The server to connect to, as `ksql` takes it: `brook http://localhost:8088`.
     #[arg(value_name = "SERVER_URL", conflicts_with = "server")]
     pub server_url: Option<String>,
+    /// For an https server: a PEM file of certificates to trust besides the system's (its
+    /// CA, or its self-signed certificate).
+    #[arg(long, value_name = "FILE.pem", env = "BROOK_CA_FILE", global = true)]
+    pub ca_file: Option<PathBuf>,
+    /// User name for a server with HTTP Basic authentication (as `ksql -u`).
+    #[arg(short = 'u', long = "user", value_name = "USER", env = "BROOK_USER")]
+    pub user: Option<String>,
+    /// Password for --user (asked for when omitted and stdin is a terminal).
+    #[arg(
+        short = 'p',
+        long = "password",
+        value_name = "PASSWORD",
+        env = "BROOK_PASSWORD",
+        hide_env_values = true
+    )]
+    pub password: Option<String>,
     /// Without a command: the interactive shell (statements from stdin when it is not a
     /// terminal).
     #[command(subcommand)]
@@ -48,7 +64,7 @@ impl Cli {
         if let Some(url) = &self.server_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 anyhow::bail!(
-                    "unknown command '{url}' (a server address starts with http://); see brook --help"
+                    "unknown command '{url}' (a server address starts with http:// or https://); see brook --help"
                 );
             }
         }

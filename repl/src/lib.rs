@@ -37,22 +37,23 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         anyhow::bail!("-e and -f run statements without a command; drop the command or the flag");
     }
     if let Some(url) = cli.server()? {
+        let server = client::client_options(url, &cli)?;
         if !matches!(cli.command, None | Some(Command::Shell)) {
             anyhow::bail!(
                 "--server runs the shell (or -e / -f) against a server; other commands work on a local data directory"
             );
         }
         if let Some(text) = &cli.execute {
-            return shell::run_remote_script(url, text, "<-e>");
+            return shell::run_remote_script(&server, text, "<-e>");
         }
         if let Some(file) = &cli.file {
             let text = std::fs::read_to_string(file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
-            return shell::run_remote_script(url, &text, &file.display().to_string());
+            return shell::run_remote_script(&server, &text, &file.display().to_string());
         }
         return match cli.command {
-            Some(Command::Shell) => shell::run_remote_interactive(url),
-            _ => shell::run_remote_default(url),
+            Some(Command::Shell) => shell::run_remote_interactive(&server),
+            _ => shell::run_remote_default(&server),
         };
     }
     if let Some(text) = &cli.execute {

@@ -1,8 +1,10 @@
 //! brook-server: Brook as a service speaking ksqlDB's REST API, wire-compatible, over
-//! HTTP/1.1 and HTTP/2 (cleartext with prior knowledge) on one port (axum on hyper-util's
-//! auto connection builder).
+//! HTTP/1.1 and HTTP/2 on one port (axum on hyper-util's auto connection builder): in
+//! cleartext (HTTP/2 with prior knowledge), or over TLS (rustls) with ALPN choosing h2 or
+//! http/1.1.
 //!
-//! Modules: `config` (flags and properties file), `state` (what handlers share), `request`
+//! Modules: `config` (flags and properties file), `tls` (certificates, rustls), `metrics`
+//! (`GET /metrics`, Prometheus), `state` (what handlers share), `request`
 //! (bodies, per-request properties), `auth` (HTTP Basic authentication), `entities` (ksqlDB's JSON entities), `error` (its
 //! error entities), `ksql` (`/ksql`, `/ksql/terminate`), `query` (`/query`,
 //! `/query-stream`, `/close-query`), `inserts` (`/inserts-stream`), `info` (`/info`,
@@ -18,10 +20,12 @@ pub mod error;
 pub mod info;
 pub mod inserts;
 pub mod ksql;
+pub mod metrics;
 pub mod query;
 pub mod query_errors;
 pub mod request;
 pub mod state;
+pub mod tls;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -45,8 +49,19 @@ pub use state::AppState;
 /// How long open connections get to finish after shutdown began.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// The routes of ksqlDB's REST API.
+/// How long a client gets to complete the TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The routes of ksqlDB's REST API, and `/metrics`.
 pub fn router(state: AppState) -> Router {
+    let http = metrics::HttpMetrics::default();
+    let scrape = {
+        let http = http.clone();
+        move |axum::extract::State(state): axum::extract::State<AppState>| {
+            let http = http.clone();
+            async move { metrics::handle(state, http).await }
+        }
+    };
     Router::new()
         .route("/ksql", post(ksql::handle))
         .route("/ksql/terminate", post(ksql::terminate))
@@ -60,6 +75,7 @@ pub fn router(state: AppState) -> Router {
         .route("/status", get(info::statuses))
         .route("/status/{kind}/{entity}/{action}", get(info::status))
         .route("/is_valid_property/{name}", get(info::is_valid_property))
+        .route("/metrics", get(scrape))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
@@ -67,6 +83,10 @@ pub fn router(state: AppState) -> Router {
             auth::require,
         ))
         .layer(axum::middleware::from_fn(log_request))
+        .layer(axum::middleware::from_fn_with_state(
+            http,
+            metrics::count_request,
+        ))
         .with_state(state)
 }
 
@@ -112,6 +132,17 @@ async fn log_request(req: Request, next: Next) -> Response {
 /// Serves `state`'s API on `listener` until [`AppState::begin_shutdown`]; then stops
 /// accepting, and gives open connections a moment to finish.
 pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()> {
+    serve_with(listener, state, None).await
+}
+
+/// [`serve`], over TLS when `tls` is given (each connection's handshake on its own task,
+/// ALPN choosing HTTP/2 or HTTP/1.1).
+pub async fn serve_with(
+    listener: TcpListener,
+    state: AppState,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> std::io::Result<()> {
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     if let Ok(addr) = listener.local_addr() {
         state.set_host(addr.to_string());
     }
@@ -121,7 +152,7 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, _peer) = match accepted {
+                let (stream, peer) = match accepted {
                     Ok(x) => x,
                     Err(e) => {
                         // Out of file descriptors and the like: wait, do not spin.
@@ -132,10 +163,35 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
                 };
                 let _ = stream.set_nodelay(true);
                 let service = TowerToHyperService::new(app.clone());
-                let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
-                let conn = graceful.watch(conn.into_owned());
+                let Some(acceptor) = &acceptor else {
+                    let conn =
+                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    let conn = graceful.watch(conn.into_owned());
+                    tokio::spawn(async move {
+                        if let Err(e) = conn.await {
+                            tracing::debug!("connection ended: {e}");
+                        }
+                    });
+                    continue;
+                };
+                let (acceptor, builder, watcher) =
+                    (acceptor.clone(), builder.clone(), graceful.watcher());
                 tokio::spawn(async move {
-                    if let Err(e) = conn.await {
+                    let handshake =
+                        tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream));
+                    let stream = match handshake.await {
+                        Ok(Ok(s)) => s,
+                        Ok(Err(e)) => {
+                            tracing::debug!("TLS handshake with {peer} failed: {e}");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!("TLS handshake with {peer} timed out");
+                            return;
+                        }
+                    };
+                    let conn = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    if let Err(e) = watcher.watch(conn.into_owned()).await {
                         tracing::debug!("connection ended: {e}");
                     }
                 });
@@ -157,6 +213,8 @@ pub async fn serve(listener: TcpListener, state: AppState) -> std::io::Result<()
 /// dropped.
 pub struct RunningServer {
     pub addr: SocketAddr,
+    /// `http` or `https`.
+    pub scheme: &'static str,
     pub state: AppState,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     query_errors: Option<query_errors::QueryErrorLog>,
@@ -164,12 +222,21 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    /// Binds `config.listen` and serves `engine` (live push queries on).
+    /// The server's base URL (`https://127.0.0.1:8443`).
+    pub fn url(&self) -> String {
+        format!("{}://{}", self.scheme, self.addr)
+    }
+
+    /// Binds `config.listen` and serves `engine` (live push queries on), over TLS for an
+    /// https listener (its certificate and key are read now; an error names the file).
     pub fn start(
         engine: Arc<Mutex<Engine>>,
         config: ServerConfig,
         runtime: &tokio::runtime::Handle,
     ) -> std::io::Result<RunningServer> {
+        let tls = config
+            .tls_config()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
         {
             let mut e = engine.lock().unwrap_or_else(|p| p.into_inner());
             e.set_live_push(true);
@@ -182,9 +249,11 @@ impl RunningServer {
         let state = AppState::new(engine.clone(), config);
         state.set_host(addr.to_string());
         let query_errors = query_errors::QueryErrorLog::start(engine)?;
-        let task = runtime.spawn(serve(listener, state.clone()));
+        let tls_on = tls.is_some();
+        let task = runtime.spawn(serve_with(listener, state.clone(), tls));
         Ok(RunningServer {
             addr,
+            scheme: if tls_on { "https" } else { "http" },
             state,
             task: Some(task),
             query_errors: Some(query_errors),

@@ -8,7 +8,8 @@
 //! `materialized.rs` (a CTAS table's rows in the state store), `pull.rs` (pull queries over
 //! them), `runner.rs` (each persistent query on its own thread, or stepped by the caller),
 //! `push.rs` (live push queries), `print.rs` (PRINT), `describe.rs` (DESCRIBE), `results.rs`
-//! (typed SHOW/DESCRIBE/EXPLAIN results), `rows.rs`,
+//! (typed SHOW/DESCRIBE/EXPLAIN results), `metrics.rs` (a query's rate and last error, for
+//! monitoring), `rows.rs`,
 //! `processing_log.rs`, `error.rs`.
 
 pub mod assert_topic;
@@ -19,6 +20,7 @@ pub mod engine;
 pub mod error;
 pub mod insert;
 pub mod materialized;
+pub mod metrics;
 pub mod pipeline;
 pub mod print;
 pub mod processing_log;

@@ -46,6 +46,8 @@ pub struct PersistentQuery {
     /// Records read and records that failed, since start.
     pub processed: u64,
     pub failed: u64,
+    /// Records written to the sink, since start.
+    pub produced: u64,
     pub batch_records: usize,
     /// How often state and offsets are committed while records keep coming
     /// (`commit.interval.ms`).
@@ -150,6 +152,7 @@ impl PersistentQuery {
             log,
             processed: 0,
             failed: 0,
+            produced: 0,
             batch_records: DEFAULT_BATCH_RECORDS,
             commit_interval: DEFAULT_COMMIT_INTERVAL,
             uncommitted_since: None,
@@ -244,6 +247,7 @@ impl PersistentQuery {
         match self.sink_codec.encode(out) {
             Ok(recs) => {
                 produce(&self.sink_topic, &self.sink_codec, &recs)?;
+                self.produced += recs.len() as u64;
                 if let Some(m) = &self.materialized {
                     m.apply(&recs);
                 }

@@ -31,6 +31,7 @@ use brook_log::Partition;
 
 use super::error::Result;
 use super::materialized::Materialization;
+use super::metrics::QueryCounters;
 use super::query::PersistentQuery;
 
 /// Longest an idle query thread sleeps without a notification (a safety net only: appends
@@ -91,6 +92,12 @@ pub struct QueryInfo {
     /// Records read and records that failed, since it started in this process.
     pub processed: u64,
     pub failed: u64,
+    /// Records written to its sink, since it started in this process.
+    pub produced: u64,
+    /// Records read per second over the last [`super::metrics::RATE_WINDOW`].
+    pub records_per_second: f64,
+    /// When a record last failed (or the query failed), if it did in this process.
+    pub last_error_at: Option<std::time::SystemTime>,
     /// Per input partition: its position and the partition's end.
     pub lag: Vec<PartitionLag>,
     /// Threads that run it, each over its own source partitions (1 for a query with
@@ -123,6 +130,7 @@ struct Progress {
     status: QueryStatus,
     processed: u64,
     failed: u64,
+    produced: u64,
     positions: Vec<(Arc<Partition>, u64)>,
     uncommitted: bool,
 }
@@ -133,6 +141,7 @@ impl Progress {
             status: QueryStatus::Running,
             processed: q.processed,
             failed: q.failed,
+            produced: q.produced,
             positions: q.input_positions(),
             uncommitted: q.has_uncommitted(),
         }
@@ -191,11 +200,22 @@ struct Shared {
     /// Set by PAUSE, cleared by RESUME.
     paused: AtomicBool,
     signal: Arc<ProgressSignal>,
+    counters: QueryCounters,
 }
 
 impl Shared {
     fn publish(&self, worker: usize, p: Progress) {
-        *lock(&self.workers[worker].progress) = p;
+        {
+            let mut old = lock(&self.workers[worker].progress);
+            self.counters
+                .add_records(Instant::now(), p.processed.saturating_sub(old.processed));
+            let is_error = |s: &QueryStatus| matches!(s, QueryStatus::Error(_));
+            let failed_now = is_error(&p.status) && !is_error(&old.status);
+            if p.failed > old.failed || failed_now {
+                self.counters.note_error();
+            }
+            *old = p;
+        }
         self.signal.ring();
     }
 
@@ -262,6 +282,7 @@ impl QueryHandle {
             failed: AtomicBool::new(false),
             paused: AtomicBool::new(paused),
             signal,
+            counters: QueryCounters::default(),
         });
         let handle = QueryHandle {
             id: query.id.clone(),
@@ -405,6 +426,7 @@ impl QueryHandle {
             status: self.shared.status(),
             processed: 0,
             failed: 0,
+            produced: 0,
             positions: Vec::new(),
             uncommitted: false,
         };
@@ -412,6 +434,7 @@ impl QueryHandle {
             let w = lock(&w.progress);
             p.processed += w.processed;
             p.failed += w.failed;
+            p.produced += w.produced;
             p.positions.extend(w.positions.iter().cloned());
         }
         p.positions
@@ -429,6 +452,9 @@ impl QueryHandle {
             status: p.status,
             processed: p.processed,
             failed: p.failed,
+            produced: p.produced,
+            records_per_second: self.shared.counters.records_per_second(Instant::now()),
+            last_error_at: self.shared.counters.last_error_at(),
             lag: p
                 .positions
                 .iter()

@@ -1,10 +1,13 @@
 //! rest.rs owns the HTTP side of talking to a Brook (or ksqlDB) server through ksqlDB's REST
 //! API: `POST /ksql` for statements, `POST /query-stream` for queries (the v2 API, rows as
-//! delimited JSON lines), `POST /close-query`, `POST /query` for PRINT, `GET /info`.
+//! delimited JSON lines), `POST /close-query`, `POST /query` for PRINT, `GET /info` —
+//! over http or https (rustls: the system's roots plus a CA file of the user's), with HTTP
+//! Basic credentials when given ([`ClientOptions`]).
 //! It knows the wire format, not how anything is shown (see `entities.rs`).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::Duration;
 
@@ -36,11 +39,36 @@ pub enum RestError {
     Usage(String),
 }
 
+/// How to reach a server: its address, what to trust for https, and who the user is.
+#[derive(Debug, Clone, Default)]
+pub struct ClientOptions {
+    /// `http://host:port` or `https://host:port` (a bare `host:port` means http).
+    pub url: String,
+    /// A PEM file of certificates to trust besides the system's roots (a private CA, or a
+    /// server's self-signed certificate).
+    pub ca_file: Option<PathBuf>,
+    /// HTTP Basic credentials (ksqlDB's `authentication.method=BASIC`).
+    pub user: Option<String>,
+    pub password: Option<String>,
+}
+
+impl ClientOptions {
+    /// Options for `url` alone.
+    pub fn new(url: &str) -> ClientOptions {
+        ClientOptions {
+            url: url.to_string(),
+            ..ClientOptions::default()
+        }
+    }
+}
+
 /// A client for one server.
 #[derive(Debug, Clone)]
 pub struct RestClient {
     base: String,
     http: reqwest::blocking::Client,
+    /// HTTP Basic credentials sent with every request.
+    credentials: Option<(String, String)>,
 }
 
 /// One statement request's properties and variables, sent with every request as ksqlDB's CLI
@@ -90,32 +118,45 @@ impl QueryStream {
 impl RestClient {
     /// A client for the server at `url` (`http://host:port`; a bare `host:port` means http).
     pub fn new(url: &str) -> Result<RestClient, RestError> {
-        let url = url.trim().trim_end_matches('/');
+        RestClient::with_options(&ClientOptions::new(url))
+    }
+
+    /// A client for the server `options` names, trusting its CA file, sending its
+    /// credentials.
+    pub fn with_options(options: &ClientOptions) -> Result<RestClient, RestError> {
+        let url = options.url.trim().trim_end_matches('/');
         let base = if url.contains("://") {
             url.to_string()
         } else {
             format!("http://{url}")
         };
-        if base.starts_with("https://") {
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(RestError::Usage(format!(
-                "{base}: HTTPS is not supported yet by the shell's client; use http://"
+                "{base}: the server address must start with http:// or https://"
             )));
         }
-        if !base.starts_with("http://") {
-            return Err(RestError::Usage(format!(
-                "{base}: the server address must start with http://"
-            )));
-        }
-        let http = reqwest::blocking::Client::builder()
+        let mut builder = reqwest::blocking::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             // Push queries run until cancelled: no overall timeout.
-            .timeout(None)
-            .build()
-            .map_err(|e| RestError::Connection {
-                url: base.clone(),
-                cause: e.to_string(),
-            })?;
-        Ok(RestClient { base, http })
+            .timeout(None);
+        if let Some(file) = &options.ca_file {
+            for cert in read_ca_file(file)? {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder.build().map_err(|e| RestError::Connection {
+            url: base.clone(),
+            cause: error_chain(&e),
+        })?;
+        let credentials = options
+            .user
+            .as_ref()
+            .map(|u| (u.clone(), options.password.clone().unwrap_or_default()));
+        Ok(RestClient {
+            base,
+            http,
+            credentials,
+        })
     }
 
     /// The server's address.
@@ -124,17 +165,35 @@ impl RestClient {
     }
 
     fn connection_error(&self, e: reqwest::Error) -> RestError {
+        let mut cause = error_chain(&e);
+        if cause.contains("CaUsedAsEndEntity") {
+            cause.push_str(
+                " (the server's certificate is a CA certificate, as `openssl req -x509` makes by default; rustls accepts only end-entity certificates: make it with `-addext basicConstraints=critical,CA:FALSE`, or sign it with a CA)",
+            );
+        } else if cause.contains("certificate") || cause.contains("UnknownIssuer") {
+            cause.push_str(
+                " (to trust the server's certificate or its CA, pass --ca-file FILE.pem)",
+            );
+        }
         RestError::Connection {
             url: self.base.clone(),
-            cause: error_chain(&e),
+            cause,
+        }
+    }
+
+    /// A request to `path`, with the credentials.
+    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::blocking::RequestBuilder {
+        let r = self.http.request(method, format!("{}{path}", self.base));
+        match &self.credentials {
+            Some((user, password)) => r.basic_auth(user, Some(password)),
+            None => r,
         }
     }
 
     /// `GET /info`: the server's `KsqlServerInfo`.
     pub fn info(&self) -> Result<Value, RestError> {
         let resp = self
-            .http
-            .get(format!("{}/info", self.base))
+            .request(reqwest::Method::GET, "/info")
             .header("Accept", KSQL_V1)
             .send()
             .map_err(|e| self.connection_error(e))?;
@@ -211,8 +270,7 @@ impl RestClient {
     /// `POST /close-query`: ends a push query on the server.
     pub fn close_query(&self, query_id: &str) -> Result<(), RestError> {
         let resp = self
-            .http
-            .post(format!("{}/close-query", self.base))
+            .request(reqwest::Method::POST, "/close-query")
             .header("Content-Type", "application/json")
             .body(json!({ "queryId": query_id }).to_string())
             .send()
@@ -252,8 +310,7 @@ impl RestClient {
         content_type: &str,
         body: &Value,
     ) -> Result<reqwest::blocking::Response, RestError> {
-        self.http
-            .post(format!("{}{path}", self.base))
+        self.request(reqwest::Method::POST, path)
             .header("Accept", accept)
             .header("Content-Type", content_type)
             .body(body.to_string())
@@ -296,6 +353,21 @@ impl RestClient {
             },
         }
     }
+}
+
+/// The certificates of a PEM file to trust.
+fn read_ca_file(file: &std::path::Path) -> Result<Vec<reqwest::Certificate>, RestError> {
+    let name = file.display();
+    let pem = std::fs::read(file)
+        .map_err(|e| RestError::Usage(format!("--ca-file {name}: cannot read it: {e}")))?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| RestError::Usage(format!("--ca-file {name}: not PEM certificates: {e}")))?;
+    if certs.is_empty() {
+        return Err(RestError::Usage(format!(
+            "--ca-file {name}: no certificate (-----BEGIN CERTIFICATE-----) in it"
+        )));
+    }
+    Ok(certs)
 }
 
 /// Reads a streamed response line by line on a thread of its own, turning each line into an
@@ -447,7 +519,31 @@ mod tests {
         );
         assert_eq!(RestClient::new("http://h:1/").unwrap().url(), "http://h:1");
         assert!(RestClient::new("ftp://h").is_err());
-        assert!(RestClient::new("https://h").is_err());
+        assert_eq!(RestClient::new("https://h:1").unwrap().url(), "https://h:1");
+    }
+
+    #[test]
+    fn a_bad_ca_file_is_a_clear_error() {
+        let dir = std::env::temp_dir().join(format!("brook-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let junk = dir.join("junk.pem");
+        std::fs::write(&junk, "not a certificate").unwrap();
+        for (file, expected) in [
+            (dir.join("missing.pem"), "cannot read"),
+            (junk.clone(), "no certificate"),
+        ] {
+            let options = ClientOptions {
+                url: "https://127.0.0.1:9".into(),
+                ca_file: Some(file.clone()),
+                ..ClientOptions::default()
+            };
+            let e = RestClient::with_options(&options).unwrap_err().to_string();
+            assert!(
+                e.contains(&file.display().to_string()) && e.contains(expected),
+                "{e}"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use brook_engine::sql::{parse_script_statement, split_statements, substitute_var
 use serde_json::{Map, Value};
 
 use super::entities::write_entity;
-use super::rest::{QueryEvent, QueryStream, RequestContext, RestClient};
+use super::rest::{ClientOptions, QueryEvent, QueryStream, RequestContext, RestClient};
 use crate::render::table;
 use crate::shell::helper::Vocabulary;
 use crate::shell::live::LiveTable;
@@ -36,9 +36,9 @@ pub struct RemoteSession {
 }
 
 impl RemoteSession {
-    /// Connects to the server at `url` (checks it answers `/info`).
-    pub fn connect(url: &str) -> anyhow::Result<RemoteSession> {
-        let client = RestClient::new(url)?;
+    /// Connects to the server `options` names (checks it answers `/info`).
+    pub fn connect(options: &ClientOptions) -> anyhow::Result<RemoteSession> {
+        let client = RestClient::with_options(options)?;
         client.info()?;
         let session = RemoteSession {
             client,

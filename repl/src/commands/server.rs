@@ -16,10 +16,13 @@ use clap::Args;
 
 #[derive(Debug, Args)]
 pub struct ServerArgs {
-    /// Address to listen on [default: 127.0.0.1:8088, or `listeners=` of --config].
-    #[arg(long, value_name = "HOST:PORT")]
-    pub listen: Option<SocketAddr>,
-    /// A ksqlDB-style properties file: `listeners=http://HOST:PORT`; `ksql.*` and streams
+    /// Address to listen on: HOST:PORT, http://HOST:PORT, or https://HOST:PORT (TLS, with
+    /// the certificate and key of --config's `ssl.*` settings) [default: 127.0.0.1:8088, or
+    /// `listeners=` of --config].
+    #[arg(long, value_name = "[SCHEME://]HOST:PORT")]
+    pub listen: Option<String>,
+    /// A ksqlDB-style properties file: `listeners=http://HOST:PORT` (or https:// with
+    /// `ssl.keystore.type=PEM`, `ssl.keystore.location=FILE.pem`); `ksql.*` and streams
     /// properties become every request's defaults.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -44,9 +47,11 @@ pub fn run(data_dir: &Path, args: ServerArgs) -> anyhow::Result<()> {
     if let Some(file) = &args.config {
         config.load_file(file)?;
     }
-    if let Some(listen) = args.listen {
-        config.listen = listen;
+    if let Some(listen) = &args.listen {
+        config.set_listener(listen)?;
     }
+    // Certificate and key problems are reported before the data directory is opened.
+    config.tls_config()?;
     let engine = Engine::open(data_dir, EngineOptions::default())
         .with_context(|| format!("cannot open data directory {}", data_dir.display()))?;
     let queries = engine.queries().len();
@@ -59,13 +64,13 @@ pub fn run(data_dir: &Path, args: ServerArgs) -> anyhow::Result<()> {
     let mut server = RunningServer::start(engine.clone(), config, runtime.handle())
         .with_context(|| format!("cannot listen on {listen}"))?;
     tracing::info!(
-        "Brook server listening on http://{} (data directory {}, {queries} persistent queries restarted)",
-        server.addr,
+        "Brook server listening on {} (data directory {}, {queries} persistent queries restarted)",
+        server.url(),
         data_dir.display()
     );
     // A `brook` opened on this directory reads the address here and talks to the server.
     let address_file = data_dir.join(crate::client::SERVER_ADDRESS_FILE);
-    if let Err(e) = std::fs::write(&address_file, format!("http://{}\n", server.addr)) {
+    if let Err(e) = std::fs::write(&address_file, format!("{}\n", server.url())) {
         tracing::warn!("cannot write {}: {e}", address_file.display());
     }
     let (stop_kafka, kafka_stopped) = tokio::sync::oneshot::channel::<()>();

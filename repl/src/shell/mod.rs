@@ -25,6 +25,7 @@ use rustyline::error::ReadlineError;
 use rustyline::history::DefaultHistory;
 use rustyline::Editor;
 
+use crate::client::rest::ClientOptions;
 use crate::client::session::RemoteSession;
 use backend::Backend;
 use helper::ShellHelper;
@@ -57,7 +58,7 @@ fn install_ctrl_c(interactive: bool) {
 /// stdout, the first error on stderr and a failure status.
 pub fn run_script(data_dir: &Path, text: &str, name: &str) -> anyhow::Result<()> {
     if let Some(url) = crate::client::server_of(data_dir).filter(|_| held_by_server(data_dir)) {
-        return run_remote_script(&url, text, name);
+        return run_remote_script(&crate::client::options_from_env(&url)?, text, name);
     }
     install_ctrl_c(false);
     let mut session = Session::open(data_dir)?;
@@ -93,26 +94,26 @@ fn held_by_server(data_dir: &Path) -> bool {
 
 /// `brook --server URL` (or `brook URL`): the shell over a server's REST API, or its
 /// statements from stdin when stdin is not a terminal.
-pub fn run_remote_default(url: &str) -> anyhow::Result<()> {
+pub fn run_remote_default(server: &ClientOptions) -> anyhow::Result<()> {
     if std::io::stdin().is_terminal() {
-        return run_remote_interactive(url);
+        return run_remote_interactive(server);
     }
-    run_remote_script(url, &read_stdin()?, "<stdin>")
+    run_remote_script(server, &read_stdin()?, "<stdin>")
 }
 
 /// Runs `text` against the server at `url` and exits like [`run_script`].
-pub fn run_remote_script(url: &str, text: &str, name: &str) -> anyhow::Result<()> {
+pub fn run_remote_script(server: &ClientOptions, text: &str, name: &str) -> anyhow::Result<()> {
     install_ctrl_c(false);
-    let mut session = RemoteSession::connect(url)?;
+    let mut session = RemoteSession::connect(server)?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     session.execute(text, name, &mut out)
 }
 
 /// The interactive shell over the server at `url`.
-pub fn run_remote_interactive(url: &str) -> anyhow::Result<()> {
+pub fn run_remote_interactive(server: &ClientOptions) -> anyhow::Result<()> {
     install_ctrl_c(true);
-    let mut session = RemoteSession::connect(url)?;
+    let mut session = RemoteSession::connect(server)?;
     prompt_loop(&mut session, "")
 }
 
@@ -146,7 +147,7 @@ fn shell_command(line: &str) -> Option<ShellCommand> {
 /// The interactive shell.
 pub fn run_interactive(data_dir: &Path) -> anyhow::Result<()> {
     if let Some(url) = crate::client::server_of(data_dir).filter(|_| held_by_server(data_dir)) {
-        return run_remote_interactive(&url);
+        return run_remote_interactive(&crate::client::options_from_env(&url)?);
     }
     install_ctrl_c(true);
     let mut session = Session::open(data_dir)?;
