@@ -19,6 +19,7 @@
 //! ```
 
 pub mod catalog;
+mod coerce;
 mod ddl;
 pub mod error;
 mod expr;
@@ -789,6 +790,26 @@ impl<C: CatalogMut> Analyzer<C> {
                 .cloned()
                 .collect(),
         };
+        // ksqlDB never writes header columns from INSERT VALUES: naming one, or giving no
+        // column list for a source that has them, is an error.
+        let header_columns = |cols: &mut dyn Iterator<Item = &Column>| -> Vec<String> {
+            cols.filter(|c| matches!(c.role, ColumnRole::Headers | ColumnRole::Header(_)))
+                .map(|c| c.name.clone())
+                .collect()
+        };
+        let reject_headers = |names: Vec<String>| -> Result<()> {
+            if names.is_empty() {
+                Ok(())
+            } else {
+                err(
+                    i.target.span,
+                    format!("Cannot insert into HEADER columns: {}", names.join(", ")),
+                )
+            }
+        };
+        if i.columns.is_none() {
+            reject_headers(header_columns(&mut target.columns.iter()))?;
+        }
         if columns.len() != i.values.len() {
             // ksqlDB's AST builder checks this.
             return Err(AnalysisError::new(
@@ -801,6 +822,7 @@ impl<C: CatalogMut> Analyzer<C> {
             )
             .worded(KsqlWording::Prepare));
         }
+        reject_headers(header_columns(&mut columns.iter()))?;
         let scope = Scope::default();
         let cat = &self.catalog;
         let custom = |n: &str| cat.custom_type(n);

@@ -1533,13 +1533,21 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             wrap_single_value: wrap,
         };
         if let Some(existing) = &sink.existing {
-            let strip = |cols: &[Column]| -> Vec<(String, SqlType, bool)> {
+            // Key, value and header columns, in order, with their namespace: ksqlDB's
+            // `LogicalSchema.compatibleSchema` (a sink's header columns are never written by
+            // a query, so a sink that has them never matches).
+            let strip = |cols: &[Column]| -> Vec<(String, SqlType, ColumnRole)> {
                 cols.iter()
-                    .filter(|c| matches!(c.role, ColumnRole::Key | ColumnRole::Value))
-                    .map(|c| (c.name.clone(), c.ty.clone(), c.is_key()))
+                    .filter(|c| c.role != ColumnRole::Pseudo)
+                    .map(|c| (c.name.clone(), c.ty.clone(), c.role.clone()))
                     .collect()
             };
-            if strip(&existing.columns) != strip(&entry.columns) {
+            let (sink_cols, result_cols) = (strip(&existing.columns), strip(&entry.columns));
+            let compatible = sink_cols.len() == result_cols.len()
+                && sink_cols.iter().zip(&result_cols).all(|(s, r)| {
+                    s.0 == r.0 && s.2 == r.2 && super::coerce::sink_accepts(&r.1, &s.1)
+                });
+            if !compatible {
                 return err(
                 q.span,
                 format!(
@@ -1557,6 +1565,11 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             Some(e) => e.clone(),
             None => entry,
         };
+        // A DECIMAL narrower than the sink's column is rescaled to it on the way in.
+        let mut plan = plan;
+        if sink.existing.is_some() {
+            widen_to_sink(&mut plan, &sink_entry.columns);
+        }
         let plan = LogicalPlan {
             schema: plan.schema.clone(),
             node: Node::Sink {
@@ -1571,6 +1584,39 @@ pub(crate) fn analyze_query<C: CatalogMut>(
         })
     };
     sink_stage().map_err(|e| e.with_statement(&statement))
+}
+
+/// Casts the projected columns of an INSERT INTO whose types the sink widens (a DECIMAL
+/// with fewer digits) to the sink's types, so rows carry the sink's schema.
+fn widen_to_sink(plan: &mut LogicalPlan, sink_columns: &[Column]) {
+    let sink_type = |name: &str| {
+        sink_columns
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| c.ty.clone())
+    };
+    for col in &mut plan.schema.columns {
+        if let Some(ty) = sink_type(&col.name) {
+            col.ty = ty;
+        }
+    }
+    if let Node::Project { items, .. } = &mut plan.node {
+        for item in items {
+            if let Some(ty) = sink_type(&item.name) {
+                if item.expr.ty != ty {
+                    let expr = std::mem::replace(
+                        &mut item.expr,
+                        TypedExpr::new(
+                            TypedExprKind::Literal(crate::ast::Literal::Null),
+                            SqlType::Null,
+                            crate::ast::Span::default(),
+                        ),
+                    );
+                    item.expr = super::coerce::convert_to(expr, &ty);
+                }
+            }
+        }
+    }
 }
 
 /// Every `source.column` of the query must name a source of its FROM clause (by alias or
