@@ -11,7 +11,11 @@ use crate::plan::{
     Node, Schema, SqlType, TableFunctionCall, TypedExpr, TypedExprKind, WindowSpec,
 };
 
-use super::catalog::{CatalogMut, FormatInfo, FunctionKind, SourceEntry, WindowType};
+use std::collections::BTreeMap;
+
+use super::catalog::{
+    CatalogMut, FormatInfo, FunctionCatalog, FunctionKind, SourceEntry, WindowInfo, WindowType,
+};
 use super::ddl::{self, prop_span, prop_str, RESERVED_COLUMNS};
 use super::error::{err, AnalysisError, Result};
 use super::expr::{ExprTyper, Scope};
@@ -133,6 +137,111 @@ fn and_list(items: &[String]) -> String {
     }
 }
 
+/// What every section of a query's analysis reads: the statement, where it writes, and the
+/// sources its FROM clause resolved to.
+struct QueryCtx<'a> {
+    q: &'a Query,
+    sink: Option<&'a SinkTarget>,
+    /// A CREATE ... AS SELECT or INSERT INTO (not a transient query).
+    persistent: bool,
+    /// A transient query without EMIT: a pull query.
+    pull: bool,
+    /// ksqlDB's newer planner: a stream may drop its key from the projection.
+    new_planner: bool,
+    functions: &'a dyn FunctionCatalog,
+    custom: &'a dyn Fn(&str) -> Option<SqlType>,
+    properties: &'a BTreeMap<String, String>,
+    /// The FROM source, and every source with its alias (the FROM source first).
+    first: SourceEntry,
+    sources: Vec<(String, SourceEntry)>,
+    /// More than one source (a join).
+    multi: bool,
+    /// Column names more than one joined source has.
+    common: Vec<String>,
+}
+
+impl QueryCtx<'_> {
+    /// The name a select item gets when it has no alias: a column's (qualified after its
+    /// source where a join makes the name ambiguous), a struct field's, or none.
+    fn default_name(&self, e: &TypedExpr) -> Option<String> {
+        match &e.kind {
+            TypedExprKind::Column(c) => Some(match (&c.source, self.multi) {
+                (Some(s), true) if self.common.contains(&c.name) || is_pseudo_name(&c.name) => {
+                    format!("{s}_{}", c.name)
+                }
+                _ => c.name.clone(),
+            }),
+            TypedExprKind::Dereference { field, .. } => Some(field.clone()),
+            _ => None,
+        }
+    }
+
+    /// As [`Self::default_name`], for a GROUP BY or PARTITION BY key (a pseudo-column has no
+    /// default name there).
+    fn key_default_name(&self, e: &TypedExpr) -> Option<String> {
+        match &e.kind {
+            TypedExprKind::Column(c) if is_pseudo_name(&c.name) => None,
+            _ => self.default_name(e),
+        }
+    }
+}
+
+/// Generated column names (`KSQL_COL_n`), skipping every name already taken.
+struct NameGen {
+    taken: Vec<String>,
+    counter: usize,
+}
+
+impl NameGen {
+    fn next(&mut self) -> String {
+        loop {
+            let n = format!("KSQL_COL_{}", self.counter);
+            self.counter += 1;
+            if !self.taken.contains(&n) {
+                self.taken.push(n.clone());
+                return n;
+            }
+        }
+    }
+}
+
+/// The rows after FROM and its joins, and what they are keyed and windowed by.
+struct FromClause {
+    first: SourceEntry,
+    sources: Vec<(String, SourceEntry)>,
+    scope: Scope,
+    plan: LogicalPlan,
+    keys: Vec<KeyCol>,
+    result_kind: SourceKind,
+    window: Option<WindowInfo>,
+}
+
+/// The select list, typed.
+struct SelectList {
+    items: Vec<SelectEntry>,
+    /// The alias each `expr [AS alias]` item ends up with, for the sanitized statement.
+    item_aliases: Vec<Option<String>>,
+}
+
+/// The rows after GROUP BY / WINDOW / HAVING (or unchanged when not aggregated).
+struct Grouped {
+    items: Vec<SelectEntry>,
+    plan: LogicalPlan,
+    keys: Vec<KeyCol>,
+    result_kind: SourceKind,
+    window: Option<WindowInfo>,
+}
+
+/// The projected rows and their columns.
+struct Projected {
+    plan: LogicalPlan,
+    key_columns: Vec<Column>,
+    out_cols: Vec<Column>,
+}
+
+/// Analyzes a query section by section: FROM and joins, pull-query restrictions, WHERE,
+/// the select list, GROUP BY / WINDOW / HAVING, table functions, the projection and its
+/// keys, and the sink of a persistent query.
 pub(crate) fn analyze_query<C: CatalogMut>(
     a: &Analyzer<C>,
     q: &Query,
@@ -159,6 +268,75 @@ pub(crate) fn analyze_query<C: CatalogMut>(
     let cat = a.catalog();
     let custom = |n: &str| cat.custom_type(n);
 
+    let from = analyze_from(a, q, persistent, &custom)?;
+    let (multi, common) = joined_names(&from.sources);
+    let ctx = QueryCtx {
+        q,
+        sink,
+        persistent,
+        pull: !persistent && q.emit.is_none(),
+        new_planner,
+        functions,
+        custom: &custom,
+        properties: a.properties(),
+        first: from.first,
+        sources: from.sources,
+        multi,
+        common,
+    };
+    let mut scope = from.scope;
+    let where_scope = scope.clone();
+    add_window_bounds(&mut scope, q, multi);
+    check_pull_restrictions(&ctx)?;
+    let plan = analyze_where(&ctx, &where_scope, from.plan)?;
+    let select = analyze_select(&ctx, &scope)?;
+    let mut names = select.names;
+    let grouped = analyze_grouping(
+        &ctx,
+        &scope,
+        &mut names,
+        select.list.items,
+        plan,
+        from.keys,
+        from.result_kind,
+        from.window,
+    )?;
+    let (items, plan) = table_functions(&ctx, grouped.items, grouped.plan, grouped.result_kind)?;
+    let projected = project(&ctx, items, plan, &grouped.keys, grouped.result_kind)?;
+    // Whether the table can serve pull queries is known once the query is otherwise valid
+    // (ksqlDB reports analysis errors, e.g. duplicate columns, first).
+    let (pull, first) = (ctx.pull, &ctx.first);
+    // Whether the table can serve pull queries is known once the query is otherwise valid
+    // (ksqlDB reports analysis errors, e.g. duplicate columns, first).
+    if pull && first.kind == SourceKind::Table && !first.from_query && !first.read_only {
+        return err(q.from.source.span, format!("The `{0}` table isn't queryable. To derive a queryable table, you can do 'CREATE TABLE QUERYABLE_{0} AS SELECT * FROM {0}'. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.", first.name));
+    }
+    match sink {
+        None => Ok(AnalyzedQuery {
+            plan: projected.plan,
+            sink: None,
+        }),
+        Some(sink) => analyze_sink(
+            &ctx,
+            sink,
+            &scope,
+            &select.list.item_aliases,
+            projected,
+            grouped.result_kind,
+            grouped.window,
+        ),
+    }
+}
+
+/// FROM and its joins: the sources, the scope their columns make, the plan reading and
+/// joining them, and the key and window of the joined rows.
+fn analyze_from<C: CatalogMut>(
+    a: &Analyzer<C>,
+    q: &Query,
+    persistent: bool,
+    custom: &dyn Fn(&str) -> Option<SqlType>,
+) -> Result<FromClause> {
+    let cat = a.catalog();
     // ---- FROM ------------------------------------------------------------------------
     let lookup = |name: &crate::ast::Ident| -> Result<SourceEntry> {
         cat.source(&name.value)
@@ -250,6 +428,21 @@ pub(crate) fn analyze_query<C: CatalogMut>(
         window = joined.2;
         sources.push((right_alias, right));
     }
+    Ok(FromClause {
+        first,
+        sources,
+        scope,
+        plan,
+        keys,
+        result_kind,
+        window,
+    })
+}
+
+/// Whether the query joins, and the column names more than one joined source has: a
+/// qualified reference to one of them is named `SOURCE_NAME` in the projection, any other
+/// just `NAME` (as ksqlDB's AstSanitizer names them).
+fn joined_names(sources: &[(String, SourceEntry)]) -> (bool, Vec<String>) {
     let multi = sources.len() > 1;
     // Column names more than one joined source has: a qualified reference to one of them is
     // named `SOURCE_NAME` in the projection, any other just `NAME` (as ksqlDB's
@@ -269,10 +462,12 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             }
         }
     }
+    (multi, common)
+}
 
-    // Window bounds are selectable in windowed aggregations (but not of joins), and not in
-    // WHERE, which runs before the window is known.
-    let where_scope = scope.clone();
+/// Window bounds are selectable in windowed aggregations (but not of joins), and not in
+/// WHERE, which runs before the window is known (its scope is taken before this).
+fn add_window_bounds(scope: &mut Scope, q: &Query, multi: bool) {
     if q.window.is_some() && !multi {
         for n in ["WINDOWSTART", "WINDOWEND"] {
             if !scope.columns.iter().any(|c| c.name == n) {
@@ -280,12 +475,17 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             }
         }
     }
+}
 
+/// What pull queries cannot do, and persistent queries over windowed tables.
+fn check_pull_restrictions(ctx: &QueryCtx) -> Result<()> {
+    let (q, persistent, first) = (ctx.q, ctx.persistent, &ctx.first);
     // ---- pull query restrictions -------------------------------------------------------
     let pull = !persistent && q.emit.is_none();
     if pull {
         if q.limit.is_some()
-            && a.properties()
+            && ctx
+                .properties
                 .get("ksql.query.pull.limit.clause.enabled")
                 .is_some_and(|v| v.eq_ignore_ascii_case("false"))
         {
@@ -307,10 +507,20 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             "KSQL does not support persistent queries on windowed tables.",
         );
     }
+    Ok(())
+}
 
+/// WHERE: a filter over the FROM rows (window bounds are not known yet).
+fn analyze_where(
+    ctx: &QueryCtx,
+    where_scope: &Scope,
+    mut plan: LogicalPlan,
+) -> Result<LogicalPlan> {
+    let (q, pull, first, multi) = (ctx.q, ctx.pull, &ctx.first, ctx.multi);
+    let (functions, custom) = (ctx.functions, ctx.custom);
     // ---- WHERE -------------------------------------------------------------------------
     if let Some(w) = &q.where_clause {
-        let mut t = ExprTyper::new(&where_scope, functions, &custom, "WHERE");
+        let mut t = ExprTyper::new(where_scope, functions, &custom, "WHERE");
         if pull && first.kind == SourceKind::Table && !multi {
             t.pull_keys = first
                 .key_columns()
@@ -364,49 +574,36 @@ pub(crate) fn analyze_query<C: CatalogMut>(
         };
     }
 
-    // ---- SELECT list -------------------------------------------------------------------
-    let mut taken: Vec<String> = sources
-        .iter()
-        .flat_map(|(_, s)| s.columns.iter().map(|c| c.name.clone()))
-        .collect();
+    Ok(plan)
+}
+
+/// The typed select list, and the generator of the names items without one get.
+struct SelectResult {
+    list: SelectList,
+    names: NameGen,
+}
+
+/// The select list: `*` and `source.*` expanded, `struct->*` expanded, each item typed and
+/// named (alias, default name or a generated `KSQL_COL_n`).
+fn analyze_select(ctx: &QueryCtx, scope: &Scope) -> Result<SelectResult> {
+    let (q, persistent, pull, multi) = (ctx.q, ctx.persistent, ctx.pull, ctx.multi);
+    let (functions, custom, sources) = (ctx.functions, ctx.custom, &ctx.sources);
+    let mut names = NameGen {
+        taken: sources
+            .iter()
+            .flat_map(|(_, s)| s.columns.iter().map(|c| c.name.clone()))
+            .collect(),
+        counter: 0,
+    };
     for it in &q.select {
         if let SelectItem::Expr {
             alias: Some(al), ..
         } = it
         {
-            taken.push(al.value.clone());
+            names.taken.push(al.value.clone());
         }
     }
-    let mut gen_counter = 0usize;
-    let mut next_generated = |taken: &mut Vec<String>| -> String {
-        loop {
-            let n = format!("KSQL_COL_{gen_counter}");
-            gen_counter += 1;
-            if !taken.contains(&n) {
-                taken.push(n.clone());
-                return n;
-            }
-        }
-    };
-    let default_name = |e: &TypedExpr| -> Option<String> {
-        match &e.kind {
-            TypedExprKind::Column(c) => Some(match (&c.source, multi) {
-                (Some(s), true) if common.contains(&c.name) || is_pseudo_name(&c.name) => {
-                    format!("{s}_{}", c.name)
-                }
-                _ => c.name.clone(),
-            }),
-            TypedExprKind::Dereference { field, .. } => Some(field.clone()),
-            _ => None,
-        }
-    };
-
-    let key_default_name = |e: &TypedExpr| -> Option<String> {
-        match &e.kind {
-            TypedExprKind::Column(c) if is_pseudo_name(&c.name) => None,
-            _ => default_name(e),
-        }
-    };
+    let default_name = |e: &TypedExpr| ctx.default_name(e);
     let mut items: Vec<SelectEntry> = Vec::new();
     let mut used_names: Vec<String> = Vec::new();
     let wildcard_columns = |source: Option<&str>| -> Vec<Column> {
@@ -419,7 +616,7 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                 }
             }
         }
-        for (alias, entry) in &sources {
+        for (alias, entry) in sources.iter() {
             if source.is_some_and(|s| s != alias && s != entry.name) {
                 continue;
             }
@@ -502,7 +699,7 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                 }
             }
             SelectItem::StructAll { base, span } => {
-                let mut t = ExprTyper::new(&scope, functions, &custom, "SELECT");
+                let mut t = ExprTyper::new(scope, functions, &custom, "SELECT");
                 let b = t.type_expr(base)?;
                 let SqlType::Struct(fields) = &b.ty else {
                     return err(
@@ -543,7 +740,7 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                         );
                     }
                 }
-                let mut t = ExprTyper::new(&scope, functions, &custom, "SELECT");
+                let mut t = ExprTyper::new(scope, functions, &custom, "SELECT");
                 t.allow_aggregates = true;
                 t.allow_table_functions = true;
                 let te = t.type_expr(expr).map_err(|e| {
@@ -595,7 +792,7 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                             }
                             (n2, false)
                         }
-                        None => (next_generated(&mut taken), false),
+                        None => (names.next(), false),
                     },
                 };
                 used_names.push(name.clone());
@@ -630,7 +827,31 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             );
         }
     }
+    Ok(SelectResult {
+        list: SelectList {
+            items,
+            item_aliases,
+        },
+        names,
+    })
+}
 
+/// GROUP BY, WINDOW and HAVING: the aggregation (when there is one) and the keys of the
+/// rows it produces; unchanged rows and keys otherwise.
+#[allow(clippy::too_many_arguments)]
+fn analyze_grouping(
+    ctx: &QueryCtx,
+    scope: &Scope,
+    names: &mut NameGen,
+    mut items: Vec<SelectEntry>,
+    mut plan: LogicalPlan,
+    keys: Vec<KeyCol>,
+    mut result_kind: SourceKind,
+    mut window: Option<WindowInfo>,
+) -> Result<Grouped> {
+    let (q, sink, persistent, multi) = (ctx.q, ctx.sink, ctx.persistent, ctx.multi);
+    let (functions, custom, sources, first) = (ctx.functions, ctx.custom, &ctx.sources, &ctx.first);
+    let key_default_name = |e: &TypedExpr| ctx.key_default_name(e);
     let has_agg = |e: &TypedExpr| e.any(&|x| matches!(x.kind, TypedExprKind::Aggregate { .. }));
     let has_tf = |e: &TypedExpr| e.any(&|x| matches!(x.kind, TypedExprKind::TableFunction { .. }));
     let select_has_agg = items.iter().any(|i| has_agg(&i.expr));
@@ -641,7 +862,7 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             if q.group_by.is_none() {
                 return err(h.span, "HAVING clause requires a GROUP BY clause.");
             }
-            let mut t = ExprTyper::new(&scope, functions, &custom, "HAVING");
+            let mut t = ExprTyper::new(scope, functions, &custom, "HAVING");
             t.allow_aggregates = true;
             let th = t.type_expr(h)?;
             if q.window.is_some() {
@@ -725,7 +946,7 @@ pub(crate) fn analyze_query<C: CatalogMut>(
         let mut groups: Vec<TypedExpr> = Vec::new();
         let mut group_texts: Vec<String> = Vec::new();
         for g in group_by {
-            let mut t = ExprTyper::new(&scope, functions, &custom, "GROUP BY");
+            let mut t = ExprTyper::new(scope, functions, &custom, "GROUP BY");
             let tg = t.type_expr(g)?;
             if groups.iter().any(|x| same_expr(x, &tg)) {
                 return err(g.span, format!("Duplicate GROUP BY expression: {tg}"));
@@ -796,7 +1017,7 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                 .map(|i| i.name.clone());
             let name = match from_select.or_else(|| key_default_name(g)) {
                 Some(n) => n,
-                None => next_generated(&mut taken),
+                None => names.next(),
             };
             key_cols.push(KeyCol {
                 name,
@@ -986,7 +1207,7 @@ pub(crate) fn analyze_query<C: CatalogMut>(
         }
         let mut exprs = Vec::new();
         for p in parts {
-            let mut t = ExprTyper::new(&scope, functions, &custom, "PARTITION BY");
+            let mut t = ExprTyper::new(scope, functions, &custom, "PARTITION BY");
             let tp = t.type_expr(p).map_err(|e| {
                 if e.message.starts_with("PARTITION BY column") {
                     AnalysisError {
@@ -1022,7 +1243,7 @@ pub(crate) fn analyze_query<C: CatalogMut>(
                     .map(|i| i.name.clone());
                 let name = match from_select.or_else(|| key_default_name(p)) {
                     Some(n) => n,
-                    None => next_generated(&mut taken),
+                    None => names.next(),
                 };
                 key_cols.push(KeyCol {
                     name,
@@ -1156,7 +1377,26 @@ pub(crate) fn analyze_query<C: CatalogMut>(
     } else {
         final_keys = keys.clone();
     }
+    Ok(Grouped {
+        items,
+        plan,
+        keys: final_keys,
+        result_kind,
+        window,
+    })
+}
 
+/// Table functions in the select list: a FlatMap producing one row per value, the calls
+/// replaced by the columns they produce.
+fn table_functions(
+    ctx: &QueryCtx,
+    mut items: Vec<SelectEntry>,
+    mut plan: LogicalPlan,
+    result_kind: SourceKind,
+) -> Result<(Vec<SelectEntry>, LogicalPlan)> {
+    let q = ctx.q;
+    let has_tf = |e: &TypedExpr| e.any(&|x| matches!(x.kind, TypedExprKind::TableFunction { .. }));
+    let select_has_tf = items.iter().any(|i| has_tf(&i.expr));
     // ---- table functions ---------------------------------------------------------------
     if select_has_tf {
         if result_kind == SourceKind::Table {
@@ -1194,7 +1434,20 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             },
         };
     }
+    Ok((items, plan))
+}
 
+/// The projection: which items are the key columns (with ksqlDB's rules on keys missing
+/// from or repeated in the projection), the value columns, and the output schema.
+fn project(
+    ctx: &QueryCtx,
+    items: Vec<SelectEntry>,
+    mut plan: LogicalPlan,
+    final_keys: &[KeyCol],
+    result_kind: SourceKind,
+) -> Result<Projected> {
+    let (q, sink, persistent) = (ctx.q, ctx.sink, ctx.persistent);
+    let (new_planner, first) = (ctx.new_planner, &ctx.first);
     // ---- projection and keys -----------------------------------------------------------
     // A key column is the first item equal to (one of the expressions equal to) the key;
     // items repeating that same expression are duplicates of the key.
@@ -1415,19 +1668,32 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             },
         };
     }
+    Ok(Projected {
+        plan,
+        key_columns,
+        out_cols,
+    })
+}
 
-    // Whether the table can serve pull queries is known once the query is otherwise valid
-    // (ksqlDB reports analysis errors, e.g. duplicate columns, first).
-    if pull && first.kind == SourceKind::Table && !first.from_query && !first.read_only {
-        return err(q.from.source.span, format!("The `{0}` table isn't queryable. To derive a queryable table, you can do 'CREATE TABLE QUERYABLE_{0} AS SELECT * FROM {0}'. See https://cnfl.io/queries for more info.\nAdd EMIT CHANGES if you intended to issue a push query.", first.name));
-    }
-
-    // ---- sink --------------------------------------------------------------------------
-    let Some(sink) = sink else {
-        return Ok(AnalyzedQuery { plan, sink: None });
-    };
+/// The sink of CREATE ... AS SELECT or INSERT INTO: its kind, formats, topic, timestamp
+/// column and, for INSERT INTO, whether the existing sink accepts the result.
+fn analyze_sink(
+    ctx: &QueryCtx,
+    sink: &SinkTarget,
+    scope: &Scope,
+    item_aliases: &[Option<String>],
+    projected: Projected,
+    result_kind: SourceKind,
+    window: Option<WindowInfo>,
+) -> Result<AnalyzedQuery> {
+    let (q, first) = (ctx.q, &ctx.first);
+    let Projected {
+        plan,
+        key_columns,
+        out_cols,
+    } = projected;
     // ksqlDB reports errors from here on with the statement its AstSanitizer rewrote.
-    let statement = sanitized_statement(q, sink, &scope, &item_aliases);
+    let statement = sanitized_statement(q, sink, scope, item_aliases);
     let sink_stage = move || -> Result<AnalyzedQuery> {
         if sink.existing.is_none() {
             match (sink.kind, result_kind) {
@@ -1479,7 +1745,7 @@ pub(crate) fn analyze_query<C: CatalogMut>(
             }
         } else if key_format.name == "NONE" && !explicit_key_format {
             key_format = FormatInfo::new(
-                a.properties()
+                ctx.properties
                     .get("ksql.persistence.default.format.key")
                     .map(|s| s.to_ascii_uppercase())
                     .unwrap_or_else(|| "KAFKA".into()),
