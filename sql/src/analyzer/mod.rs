@@ -735,6 +735,12 @@ impl<C: CatalogMut> Analyzer<C> {
         let Some(target) = self.catalog.source(&i.target.value) else {
             return Err(self.unknown_source(&i.target, None));
         };
+        if target.window.is_some() {
+            return err(
+                i.target.span,
+                "Cannot insert values into windowed stream/table!",
+            );
+        }
         if target.read_only {
             return err(
                 i.target.span,

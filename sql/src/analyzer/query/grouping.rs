@@ -24,6 +24,11 @@ pub(super) fn analyze_grouping(
     let has_tf = |e: &TypedExpr| e.any(&|x| matches!(x.kind, TypedExprKind::TableFunction { .. }));
     let select_has_agg = items.iter().any(|i| has_agg(&i.expr));
     let select_has_tf = items.iter().any(|i| has_tf(&i.expr));
+    for it in &items {
+        if let Some(c) = window_bound_in_aggregate(&it.expr) {
+            return err(it.span, window_bound_message(&c));
+        }
+    }
 
     let having = match &q.having {
         Some(h) => {
@@ -33,6 +38,9 @@ pub(super) fn analyze_grouping(
             let mut t = ExprTyper::new(scope, functions, &custom, "HAVING");
             t.allow_aggregates = true;
             let th = t.type_expr(h)?;
+            if let Some(c) = window_bound_in_aggregate(&th) {
+                return err(h.span, window_bound_message(&c));
+            }
             if q.window.is_some() {
                 if let Some(c) = th.columns().into_iter().find(|c| {
                     c.source.is_none() && (c.name == "WINDOWSTART" || c.name == "WINDOWEND")
@@ -586,4 +594,38 @@ pub(super) fn collect_agg_texts(e: &TypedExpr, out: &mut Vec<String>) {
     for c in e.children() {
         collect_agg_texts(c, out);
     }
+}
+
+/// A window bound column (WINDOWSTART, WINDOWEND) passed to an aggregate function inside
+/// `e`, which ksqlDB rejects: the bounds are only known once the row is aggregated.
+fn window_bound_in_aggregate(e: &TypedExpr) -> Option<String> {
+    let mut found = None;
+    fn walk(e: &TypedExpr, inside: bool, found: &mut Option<String>) {
+        if found.is_some() {
+            return;
+        }
+        match &e.kind {
+            TypedExprKind::Column(c)
+                if inside && (c.name == "WINDOWSTART" || c.name == "WINDOWEND") =>
+            {
+                *found = Some(c.name.clone());
+            }
+            TypedExprKind::Aggregate { .. } => {
+                for child in e.children() {
+                    walk(child, true, found);
+                }
+            }
+            _ => {
+                for child in e.children() {
+                    walk(child, inside, found);
+                }
+            }
+        }
+    }
+    walk(e, false, &mut found);
+    found
+}
+
+fn window_bound_message(column: &str) -> String {
+    format!("Window bounds column {column} can only be used in the SELECT clause of windowed aggregations and can not be passed to aggregate functions.")
 }
