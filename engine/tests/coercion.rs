@@ -234,3 +234,29 @@ fn insert_into_a_sink_with_wider_decimals_rescales() {
         [r#"{"D":1.500}"#, r#"{"D":2.250}"#, r#"{"D":-3.100}"#]
     );
 }
+
+#[test]
+fn constructors_take_the_type_of_their_items_in_order() {
+    let (_dir, mut engine) = engine();
+    // The first typed item sets the type; literals after it convert to it.
+    engine
+        .execute(
+            "CREATE STREAM o AS SELECT id, ARRAY['a', 1] AS texts, ARRAY[1, '2', b] AS nums, \
+             MAP('k' := 1, 'j' := '2') AS m FROM s;",
+        )
+        .unwrap();
+    let e = error(
+        &mut engine,
+        "CREATE STREAM p AS SELECT id, ARRAY[i, t] AS bad FROM s;",
+    );
+    assert!(
+        e.contains("operator does not exist: INTEGER = STRING (T)"),
+        "{e}"
+    );
+    insert_rows(&mut engine);
+    let values: Vec<String> = records(&engine, "O").into_iter().map(|(_, v)| v).collect();
+    assert_eq!(
+        values[0],
+        r#"{"TEXTS":["a","1"],"NUMS":[1,2,1],"M":{"k":1,"j":2}}"#
+    );
+}
