@@ -260,3 +260,24 @@ fn constructors_take_the_type_of_their_items_in_order() {
         r#"{"TEXTS":["a","1"],"NUMS":[1,2,1],"M":{"k":1,"j":2}}"#
     );
 }
+
+#[test]
+fn strings_spelling_booleans_insert_as_booleans() {
+    let (_dir, mut engine) = engine();
+    engine
+        .execute("CREATE STREAM o AS SELECT id, f FROM s WHERE f IN ('t');")
+        .unwrap();
+    // Any non-empty prefix of true/yes or false/no, in any case (ksqlDB's SqlBooleans).
+    for (id, text) in [("a", "ye"), ("b", "FAL"), ("c", "True"), ("d", "n")] {
+        engine
+            .execute(&format!("INSERT INTO s (id, f) VALUES ('{id}', '{text}');"))
+            .unwrap();
+    }
+    let e = error(&mut engine, "INSERT INTO s (id, f) VALUES ('e', 'maybe');");
+    assert!(
+        e.contains("invalid input syntax for type BOOLEAN: \"maybe\"."),
+        "{e}"
+    );
+    engine.run_until_idle().unwrap();
+    assert_eq!(keys(&engine, "O"), ["a", "c"]);
+}

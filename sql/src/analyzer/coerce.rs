@@ -270,14 +270,80 @@ pub(crate) fn common_list_type(items: &[TypedExpr], texts: &[String]) -> Result<
     Ok(common)
 }
 
-/// `e` converted to `ty`: unchanged when it already has that type (or is NULL), otherwise
+/// `e` converted to `ty`: unchanged when it already has that type (or is NULL), a string
+/// literal read as the literal of `ty` it spells (as ksqlDB's lax coercer does), otherwise
 /// wrapped in a CAST, as ksqlDB rewrites list items to the common type.
 pub(crate) fn convert_to(e: TypedExpr, ty: &SqlType) -> TypedExpr {
     if e.ty == *ty || e.ty == SqlType::Null {
         return e;
     }
     let span = e.span;
+    if let Some(l) = string_literal(&e).and_then(|s| string_as_literal(s, ty)) {
+        return TypedExpr::new(TypedExprKind::Literal(l), ty.clone(), span);
+    }
     TypedExpr::new(TypedExprKind::Cast(Box::new(e)), ty.clone(), span)
+}
+
+/// The literal of type `ty` a string spells, for the types ksqlDB's lax coercer reads
+/// strings as (BOOLEAN, INTEGER, BIGINT, DOUBLE, DECIMAL).
+pub(crate) fn string_as_literal(s: &str, ty: &SqlType) -> Option<Literal> {
+    let t = s.trim();
+    match ty {
+        SqlType::Boolean => parse_boolean_exact(t).map(Literal::Boolean),
+        SqlType::Int => t.parse().ok().map(Literal::Integer),
+        SqlType::BigInt => t.parse().ok().map(Literal::BigInt),
+        SqlType::Double => {
+            string_numeric_type(t)?;
+            t.parse().ok().map(Literal::Double)
+        }
+        SqlType::Decimal { .. } => plain_decimal(t).map(Literal::Decimal),
+        _ => None,
+    }
+}
+
+/// A number as plain decimal digits (`1.2e3` → `1200`, `5e-2` → `0.05`), as Java's
+/// `BigDecimal.toPlainString` writes it.
+fn plain_decimal(text: &str) -> Option<String> {
+    string_numeric_type(text)?;
+    let s = text.trim();
+    let (negative, unsigned) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
+        Some(i) => (&unsigned[..i], unsigned[i + 1..].parse::<i64>().ok()?),
+        None => (unsigned, 0),
+    };
+    if exponent.abs() > 2 * MAX_DECIMAL_PRECISION as i64 {
+        return None;
+    }
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{int}{frac}");
+    let point = int.len() as i64 + exponent;
+    let (whole, fraction) = if point <= 0 {
+        (
+            String::new(),
+            "0".repeat(point.unsigned_abs() as usize) + &digits,
+        )
+    } else if point as usize >= digits.len() {
+        (
+            digits.clone() + &"0".repeat(point as usize - digits.len()),
+            String::new(),
+        )
+    } else {
+        (
+            digits[..point as usize].to_string(),
+            digits[point as usize..].to_string(),
+        )
+    };
+    let whole = whole.trim_start_matches('0');
+    let whole = if whole.is_empty() { "0" } else { whole };
+    let sign = if negative { "-" } else { "" };
+    Some(if fraction.is_empty() {
+        format!("{sign}{whole}")
+    } else {
+        format!("{sign}{whole}.{fraction}")
+    })
 }
 
 #[cfg(test)]
@@ -367,6 +433,34 @@ mod tests {
         assert_eq!(string_numeric_type("NaN"), None);
         assert_eq!(string_numeric_type("1x"), None);
         assert_eq!(string_numeric_type("."), None);
+    }
+
+    #[test]
+    fn string_literals_become_literals_of_the_target_type() {
+        use Literal as L;
+        let b = SqlType::Boolean;
+        assert_eq!(string_as_literal(" ye ", &b), Some(L::Boolean(true)));
+        assert_eq!(string_as_literal("nah", &b), None);
+        assert_eq!(string_as_literal("12", &SqlType::Int), Some(L::Integer(12)));
+        assert_eq!(string_as_literal("1.5", &SqlType::Int), None);
+        let d = SqlType::decimal(19, 2);
+        assert_eq!(
+            string_as_literal("1.2e3", &d),
+            Some(L::Decimal("1200".into()))
+        );
+        assert_eq!(
+            string_as_literal("-5E-2", &d),
+            Some(L::Decimal("-0.05".into()))
+        );
+        assert_eq!(
+            string_as_literal("007.50", &d),
+            Some(L::Decimal("7.50".into()))
+        );
+        assert_eq!(
+            string_as_literal("2e1", &SqlType::Double),
+            Some(L::Double(20.0))
+        );
+        assert_eq!(string_as_literal("NaN", &SqlType::Double), None);
     }
 
     #[test]

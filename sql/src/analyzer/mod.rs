@@ -846,6 +846,12 @@ impl<C: CatalogMut> Analyzer<C> {
                     format!("invalid input syntax for type {}: \"{text}\".", c.ty),
                 );
             }
+            // A string for a BOOLEAN column is read as ksqlDB's lax coercer reads it.
+            let t = if c.ty == SqlType::Boolean {
+                coerce::convert_to(t, &c.ty)
+            } else {
+                t
+            };
             out.push((c, t));
         }
         Ok(AnalyzedStatement::InsertValues {
@@ -866,7 +872,7 @@ fn assignable(t: &TypedExpr, col: &SqlType) -> bool {
             SqlType::Int => s.trim().parse::<i32>().is_ok(),
             SqlType::BigInt => s.trim().parse::<i64>().is_ok(),
             SqlType::Double | SqlType::Decimal { .. } => s.trim().parse::<f64>().is_ok(),
-            SqlType::Boolean => ["true", "false"].contains(&s.trim().to_ascii_lowercase().as_str()),
+            SqlType::Boolean => coerce::parse_boolean_exact(s).is_some(),
             SqlType::Date | SqlType::Time | SqlType::Timestamp | SqlType::Bytes => true,
             _ => false,
         };
