@@ -375,11 +375,12 @@ fn like_with_patterns_and_escape() {
 
 #[test]
 fn case_searched_and_simple() {
+    // ksqlDB does not widen CASE branches: C3's branches are both DOUBLE.
     let cols = "ID INT KEY, A INT";
     let data = [("A", i32s(&[Some(1), Some(2), Some(7), None]))];
     let out = eval(
         cols,
-        "ID, CASE WHEN A < 2 THEN 'small' WHEN A < 5 THEN 'medium' ELSE 'large' END AS C1, CASE A WHEN 1 THEN 10 WHEN 2 THEN 20 END AS C2, CASE WHEN A = 7 THEN 1.5 ELSE A END AS C3",
+        "ID, CASE WHEN A < 2 THEN 'small' WHEN A < 5 THEN 'medium' ELSE 'large' END AS C1, CASE A WHEN 1 THEN 10 WHEN 2 THEN 20 END AS C2, CASE WHEN A = 7 THEN 1.5E0 ELSE CAST(A AS DOUBLE) END AS C3",
         &data,
     );
     assert_eq!(

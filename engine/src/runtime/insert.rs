@@ -31,10 +31,9 @@ pub fn insert_values(
 ) -> Result<(u32, u64)> {
     let _ = log;
     if target.window.is_some() {
-        return Err(EngineError::Statement(format!(
-            "Cannot insert values into windowed source {}",
-            target.name
-        )));
+        return Err(EngineError::Statement(
+            "Cannot insert values into windowed stream/table!".to_string(),
+        ));
     }
     let codec = SourceCodec::new(target, schemas)?;
     let empty = InputLayout::new(Vec::new());

@@ -8,6 +8,7 @@ use crate::plan::{Column, ColumnRef, ColumnRole, SqlType, TypedExpr, TypedExprKi
 use crate::suggest;
 
 use super::catalog::{FunctionCatalog, FunctionKind};
+use super::coerce;
 use super::error::{err, AnalysisError, KsqlWording, Result};
 
 /// The columns an expression may refer to, and which qualifiers name which sources.
@@ -389,21 +390,26 @@ impl<'a> ExprTyper<'a> {
                             ),
                         );
                     }
-                    if !comparable(&x.ty, &t.ty, BinaryOp::Eq) {
-                        return err(
-                            it.span,
-                            format!(
-                                "invalid input syntax for type {}: \"{}\".",
-                                x.ty,
-                                match &it.kind {
-                                    ExprKind::Literal(Literal::String(s)) => s.clone(),
-                                    _ => it.to_string(),
-                                }
-                            ),
-                        );
-                    }
                     items.push(t);
                 }
+                // The items are brought to the common type of the value and the items, as
+                // ksqlDB's InListEvaluator does before matching. The value itself stays as
+                // written (a pull query's key lookup must still see its key column), and
+                // numeric widening of it is left to evaluation.
+                let texts: Vec<String> = std::iter::once(&**expr)
+                    .chain(list)
+                    .map(|e| self.show(e))
+                    .collect();
+                let all: Vec<TypedExpr> = std::iter::once(x.clone())
+                    .chain(items.iter().cloned())
+                    .collect();
+                let items = match coerce::common_list_type(&all, &texts)? {
+                    Some(common) => items
+                        .into_iter()
+                        .map(|t| coerce::convert_to(t, &common))
+                        .collect(),
+                    None => items,
+                };
                 mk(
                     K::InList {
                         expr: Box::new(x),
@@ -530,32 +536,49 @@ impl<'a> ExprTyper<'a> {
                         }
                     };
                     let r = self.type_expr(&w.result)?;
-                    ty = SqlType::common(&ty, &r.ty).ok_or_else(|| {
-                        AnalysisError::new(
-                            w.result.span,
-                            "Invalid Case expression. Type for all 'THEN' clauses should be the same."
-                                .to_string()
-                                + &format!("\nTHEN expression '{}' has type: {}.", w.result, r.ty),
-                        )
-                    })?;
+                    // ksqlDB does not widen CASE branches: every typed THEN must have the
+                    // same type (NULL literals aside).
+                    if r.ty != SqlType::Null {
+                        if ty == SqlType::Null {
+                            ty = r.ty.clone();
+                        } else if r.ty != ty {
+                            return err(
+                                w.result.span,
+                                format!(
+                                    "Invalid Case expression. Type for all 'THEN' clauses should be the same.\nTHEN expression 'WHEN {} THEN {}' has type: {}.\nPrevious THEN expression(s) type: {ty}.",
+                                    ksql_text(&w.condition),
+                                    ksql_text(&w.result),
+                                    r.ty
+                                ),
+                            );
+                        }
+                    }
                     typed_whens.push((cond, r));
                 }
                 let el = match else_result {
                     Some(x) => {
                         let t = self.type_expr(x)?;
-                        ty = SqlType::common(&ty, &t.ty).ok_or_else(|| {
-                            AnalysisError::new(
+                        if ty == SqlType::Null {
+                            ty = t.ty.clone();
+                        } else if t.ty != SqlType::Null && t.ty != ty {
+                            return err(
                                 x.span,
                                 format!(
                                     "Invalid Case expression. Type for the default clause should be the same as for 'THEN' clauses.\nTHEN type: {ty}.\nDEFAULT type: {}.",
                                     t.ty
                                 ),
-                            )
-                        })?;
+                            );
+                        }
                         Some(Box::new(t))
                     }
                     None => None,
                 };
+                if ty == SqlType::Null {
+                    return err(
+                        span,
+                        "Invalid Case expression. All case branches have NULL type",
+                    );
+                }
                 mk(
                     K::Case {
                         whens: typed_whens,
@@ -1037,7 +1060,8 @@ pub(crate) fn comparable(l: &SqlType, r: &SqlType, op: BinaryOp) -> bool {
     match (l, r) {
         (T::Null, _) | (_, T::Null) => true,
         (a, b) if a.is_numeric() && b.is_numeric() => true,
-        (T::String, T::String) | (T::Boolean, T::Boolean) | (T::Bytes, T::Bytes) => true,
+        (T::String, T::String) | (T::Bytes, T::Bytes) => true,
+        (T::Boolean, T::Boolean) => matches!(op, BinaryOp::Eq | BinaryOp::NotEq),
         (a, T::String) | (T::String, a) if a.is_temporal() => true,
         (T::Timestamp | T::Date, T::Timestamp | T::Date) => true,
         (T::Time, T::Time) => true,
@@ -1113,80 +1137,12 @@ pub(crate) fn castable(from: &SqlType, to: &SqlType) -> bool {
     }
 }
 
-/// The element type of an ARRAY or MAP constructor: the common type of the elements that
-/// are not literals, which literals are then coerced to (`'2e1'` in a list of numbers, `10`
-/// as a STRING key), as ksqlDB does. Structs with different fields merge into one struct.
+/// The element type of an ARRAY or MAP constructor: the common type of the elements in
+/// order, literals read laxly (`'2e1'` in a list of numbers, `10` as a STRING key), as
+/// ksqlDB's `CoercionUtil.coerceUserList` does (see [`coerce::common_list_type`]).
 fn unify_elements(items: &[TypedExpr], exprs: &[Expr]) -> Result<SqlType> {
-    fn merge(a: &SqlType, b: &SqlType) -> Option<SqlType> {
-        if let Some(c) = SqlType::common(a, b) {
-            return Some(c);
-        }
-        match (a, b) {
-            (SqlType::Struct(x), SqlType::Struct(y)) => {
-                let mut fields = x.clone();
-                for (n, t) in y {
-                    match fields.iter_mut().find(|(m, _)| m == n) {
-                        Some((_, ft)) => *ft = merge(ft, t)?,
-                        None => fields.push((n.clone(), t.clone())),
-                    }
-                }
-                Some(SqlType::Struct(fields))
-            }
-            _ => None,
-        }
-    }
-    let is_lit = |t: &TypedExpr| t.is_literal() && t.ty != SqlType::Null;
-    let is_str_lit = |t: &TypedExpr| matches!(t.kind, TypedExprKind::Literal(Literal::String(_)));
-    let mut ty = SqlType::Null;
-    for t in items.iter().filter(|t| !is_lit(t)) {
-        ty = merge(&ty, &t.ty).ok_or_else(|| incompatible(&ty, t))?;
-    }
-    if ty == SqlType::Null {
-        // Only literals: the non-string ones decide, strings are coerced to them.
-        for t in items.iter().filter(|t| is_lit(t) && !is_str_lit(t)) {
-            ty = merge(&ty, &t.ty).ok_or_else(|| incompatible(&ty, t))?;
-        }
-        if ty == SqlType::Null {
-            return Ok(if items.iter().any(is_str_lit) {
-                SqlType::String
-            } else {
-                SqlType::Null
-            });
-        }
-    }
-    for (t, e) in items.iter().zip(exprs).filter(|(t, _)| is_lit(t)) {
-        let ok = match (&t.kind, &ty) {
-            (_, _) if merge(&ty, &t.ty).as_ref() == Some(&ty) => true,
-            (TypedExprKind::Literal(Literal::String(s)), target) => match target {
-                SqlType::Int | SqlType::BigInt => {
-                    s.trim().parse::<i64>().is_ok() || s.trim().parse::<f64>().is_ok()
-                }
-                SqlType::Double | SqlType::Decimal { .. } => s.trim().parse::<f64>().is_ok(),
-                SqlType::Boolean => true,
-                t => t.is_temporal() || *t == SqlType::String,
-            },
-            (_, SqlType::String) => t.ty.is_primitive(),
-            _ => false,
-        };
-        if !ok {
-            let text = match &e.kind {
-                ExprKind::Literal(Literal::String(s)) => s.clone(),
-                _ => e.to_string(),
-            };
-            return err(
-                e.span,
-                format!("invalid input syntax for type {ty}: \"{text}\"."),
-            );
-        }
-    }
-    Ok(ty)
-}
-
-fn incompatible(ty: &SqlType, t: &TypedExpr) -> AnalysisError {
-    AnalysisError::new(
-        t.span,
-        format!("invalid input syntax for type {ty}: \"{t}\"."),
-    )
+    let texts: Vec<String> = exprs.iter().map(ksql_text).collect();
+    Ok(coerce::common_list_type(items, &texts)?.unwrap_or(SqlType::Null))
 }
 
 /// An expression as ksqlDB prints it in messages (`null` in lower case).

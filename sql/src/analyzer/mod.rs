@@ -19,6 +19,7 @@
 //! ```
 
 pub mod catalog;
+mod coerce;
 mod ddl;
 pub mod error;
 mod expr;
@@ -734,6 +735,12 @@ impl<C: CatalogMut> Analyzer<C> {
         let Some(target) = self.catalog.source(&i.target.value) else {
             return Err(self.unknown_source(&i.target, None));
         };
+        if target.window.is_some() {
+            return err(
+                i.target.span,
+                "Cannot insert values into windowed stream/table!",
+            );
+        }
         if target.read_only {
             return err(
                 i.target.span,
@@ -789,6 +796,26 @@ impl<C: CatalogMut> Analyzer<C> {
                 .cloned()
                 .collect(),
         };
+        // ksqlDB never writes header columns from INSERT VALUES: naming one, or giving no
+        // column list for a source that has them, is an error.
+        let header_columns = |cols: &mut dyn Iterator<Item = &Column>| -> Vec<String> {
+            cols.filter(|c| matches!(c.role, ColumnRole::Headers | ColumnRole::Header(_)))
+                .map(|c| c.name.clone())
+                .collect()
+        };
+        let reject_headers = |names: Vec<String>| -> Result<()> {
+            if names.is_empty() {
+                Ok(())
+            } else {
+                err(
+                    i.target.span,
+                    format!("Cannot insert into HEADER columns: {}", names.join(", ")),
+                )
+            }
+        };
+        if i.columns.is_none() {
+            reject_headers(header_columns(&mut target.columns.iter()))?;
+        }
         if columns.len() != i.values.len() {
             // ksqlDB's AST builder checks this.
             return Err(AnalysisError::new(
@@ -801,6 +828,7 @@ impl<C: CatalogMut> Analyzer<C> {
             )
             .worded(KsqlWording::Prepare));
         }
+        reject_headers(header_columns(&mut columns.iter()))?;
         let scope = Scope::default();
         let cat = &self.catalog;
         let custom = |n: &str| cat.custom_type(n);
@@ -818,6 +846,12 @@ impl<C: CatalogMut> Analyzer<C> {
                     format!("invalid input syntax for type {}: \"{text}\".", c.ty),
                 );
             }
+            // A string for a BOOLEAN column is read as ksqlDB's lax coercer reads it.
+            let t = if c.ty == SqlType::Boolean {
+                coerce::convert_to(t, &c.ty)
+            } else {
+                t
+            };
             out.push((c, t));
         }
         Ok(AnalyzedStatement::InsertValues {
@@ -838,7 +872,7 @@ fn assignable(t: &TypedExpr, col: &SqlType) -> bool {
             SqlType::Int => s.trim().parse::<i32>().is_ok(),
             SqlType::BigInt => s.trim().parse::<i64>().is_ok(),
             SqlType::Double | SqlType::Decimal { .. } => s.trim().parse::<f64>().is_ok(),
-            SqlType::Boolean => ["true", "false"].contains(&s.trim().to_ascii_lowercase().as_str()),
+            SqlType::Boolean => coerce::parse_boolean_exact(s).is_some(),
             SqlType::Date | SqlType::Time | SqlType::Timestamp | SqlType::Bytes => true,
             _ => false,
         };
