@@ -110,7 +110,7 @@ impl HttpTarget {
     }
 
     fn post(&self, path: &str, body: Value) -> Result<(u16, String), String> {
-        let r = self
+        let mut r = self
             .client
             .post(self.url(path))
             .header("Content-Type", "application/vnd.ksql.v1+json")
@@ -118,10 +118,15 @@ impl HttpTarget {
             .send()
             .map_err(|e| format!("POST {path} failed: {e}"))?;
         let status = r.status().as_u16();
-        let text = r
-            .text()
-            .map_err(|e| format!("reading the answer of POST {path} failed: {e}"))?;
-        Ok((status, text))
+        // Read piecewise, so that a stream that stalls shows what came before it stalled.
+        let mut body = Vec::new();
+        if let Err(e) = std::io::Read::read_to_end(&mut r, &mut body) {
+            return Err(format!(
+                "reading the answer of POST {path} failed: {e}; it had sent:\n{}",
+                String::from_utf8_lossy(&body)
+            ));
+        }
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
     }
 }
 

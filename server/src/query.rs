@@ -103,6 +103,19 @@ impl Wire {
         }
     }
 
+    /// A push query's row deleting its key (only its key columns set): v1 marks it
+    /// `"tombstone": true`, as ksqlDB's `StreamedRow`; the v2 rows have no such mark, so
+    /// none is sent there.
+    fn tombstone(self, columns: Vec<Value>) -> Option<String> {
+        match self {
+            Wire::V1 => Some(format!(
+                ",\n{}",
+                json!({"row": {"columns": columns, "tombstone": true}})
+            )),
+            Wire::V2Lines | Wire::V2Array => None,
+        }
+    }
+
     /// The last chunk.
     fn tail(self, final_message: Option<&str>) -> String {
         match (self, final_message) {
@@ -325,22 +338,28 @@ fn stream_push(
             let _ = send(wire.tail(None));
             return;
         }
-        match query.poll() {
-            Ok(batches) if !batches.is_empty() => {
-                let rows = match batch_values(&batches) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        let _ = send(wire.error(&e));
-                        return;
-                    }
-                };
-                for columns in rows {
-                    if !send(wire.row(columns)) {
-                        return;
+        match query.poll_changes() {
+            Ok(changes) => {
+                for change in changes {
+                    let rows = match batch_values(std::slice::from_ref(&change.batch)) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            let _ = send(wire.error(&e));
+                            return;
+                        }
+                    };
+                    for (columns, deletes) in rows.into_iter().zip(&change.tombstones) {
+                        let chunk = if *deletes {
+                            wire.tombstone(columns)
+                        } else {
+                            Some(wire.row(columns))
+                        };
+                        if chunk.is_some_and(|c| !send(c)) {
+                            return;
+                        }
                     }
                 }
             }
-            Ok(_) => {}
             Err(e) => {
                 let _ = send(wire.error(&e.to_string()));
                 return;
