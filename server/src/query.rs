@@ -11,14 +11,22 @@
 
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
+use arrow::array::RecordBatch;
+use arrow::datatypes::{Field, Schema as ArrowSchema};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use brook_engine::catalog::sql_to_arrow;
+use brook_engine::conformance::proto_response::proto_schema;
 use brook_engine::conformance::rest::rest_parse_error;
-use brook_engine::runtime::results::{batch_values, query_response, QueryShape};
+use brook_engine::formats::{self, FormatOptions};
+use brook_engine::runtime::results::{batch_values, final_message, query_response, QueryShape};
 use brook_engine::runtime::{PushQuery, QueryRows, StatementResult};
 use brook_engine::sql::ast::StatementKind;
 use brook_engine::sql::plan::Schema;
@@ -34,6 +42,11 @@ use crate::state::AppState;
 
 /// Media type of the v2 API's delimited rows.
 pub const DELIMITED: &str = "application/vnd.ksqlapi.delimited.v1";
+
+/// Media type asking for a pull query's rows as protobuf messages (ksqlDB's
+/// `KSQL_V1_PROTOBUF`): a JSON array as `/query` writes it, with the header's `protoSchema`
+/// and each row's `protobufBytes` (base64 of the bare message).
+pub const PROTOBUF: &str = "application/vnd.ksql.v1+protobuf";
 
 /// How long a push query's thread waits for new records between checks of its client.
 const PUSH_WAIT: Duration = Duration::from_millis(100);
@@ -72,6 +85,8 @@ enum Wire {
     V2Lines,
     /// `/query-stream` with `Accept: application/json`: `[metadata, row, ...]`.
     V2Array,
+    /// Either endpoint with `Accept: application/vnd.ksql.v1+protobuf` (pull queries only).
+    Protobuf,
 }
 
 impl Wire {
@@ -79,13 +94,14 @@ impl Wire {
         match self {
             Wire::V1 | Wire::V2Array => "application/json",
             Wire::V2Lines => DELIMITED,
+            Wire::Protobuf => PROTOBUF,
         }
     }
 
     /// The first chunk: the header (v1) or metadata (v2).
     fn head(self, query_id: &str, schema: &Schema, shape: QueryShape) -> String {
         match self {
-            Wire::V1 => format!(
+            Wire::V1 | Wire::Protobuf => format!(
                 "[{}",
                 json!({"header": {"queryId": query_id, "schema": shape.header_schema(schema)}})
             ),
@@ -97,7 +113,7 @@ impl Wire {
     /// One row's chunk.
     fn row(self, columns: Vec<Value>) -> String {
         match self {
-            Wire::V1 => format!(",\n{}", json!({"row": {"columns": columns}})),
+            Wire::V1 | Wire::Protobuf => format!(",\n{}", json!({"row": {"columns": columns}})),
             Wire::V2Lines => format!("{}\n", Value::Array(columns)),
             Wire::V2Array => format!(",\n{}", Value::Array(columns)),
         }
@@ -108,7 +124,7 @@ impl Wire {
     /// none is sent there.
     fn tombstone(self, columns: Vec<Value>) -> Option<String> {
         match self {
-            Wire::V1 => Some(format!(
+            Wire::V1 | Wire::Protobuf => Some(format!(
                 ",\n{}",
                 json!({"row": {"columns": columns, "tombstone": true}})
             )),
@@ -119,8 +135,10 @@ impl Wire {
     /// The last chunk.
     fn tail(self, final_message: Option<&str>) -> String {
         match (self, final_message) {
-            (Wire::V1, Some(m)) => format!(",\n{}]\n", json!({ "finalMessage": m })),
-            (Wire::V1 | Wire::V2Array, _) => "]\n".into(),
+            (Wire::V1 | Wire::Protobuf, Some(m)) => {
+                format!(",\n{}]\n", json!({ "finalMessage": m }))
+            }
+            (Wire::V1 | Wire::Protobuf | Wire::V2Array, _) => "]\n".into(),
             (Wire::V2Lines, _) => String::new(),
         }
     }
@@ -129,7 +147,7 @@ impl Wire {
     fn error(self, message: &str) -> String {
         let e = json!({"@type": "generic_error", "error_code": 50000, "message": message});
         match self {
-            Wire::V1 => format!(",\n{}]\n", json!({ "errorMessage": e })),
+            Wire::V1 | Wire::Protobuf => format!(",\n{}]\n", json!({ "errorMessage": e })),
             Wire::V2Lines => format!("{e}\n"),
             Wire::V2Array => format!(",\n{e}]\n"),
         }
@@ -156,19 +174,33 @@ enum Prepared {
     },
 }
 
-pub async fn v1(State(state): State<AppState>, body: Body) -> Response {
+pub async fn v1(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
     let req: QueryV1Request = match read_json(body, state.config().max_body_bytes).await {
         Ok(r) => r,
         Err(e) => return e.into_response(),
+    };
+    let wire = if accepts(&headers, PROTOBUF) {
+        Wire::Protobuf
+    } else {
+        Wire::V1
     };
     answer(
         state,
         req.ksql,
         req.streams_properties,
         req.session_variables,
-        Wire::V1,
+        wire,
     )
     .await
+}
+
+/// Whether the request's `Accept` header names `media_type`.
+fn accepts(headers: &HeaderMap, media_type: &str) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains(media_type))
 }
 
 pub async fn v2(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
@@ -180,7 +212,9 @@ pub async fn v2(State(state): State<AppState>, headers: HeaderMap, body: Body) -
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let wire = if accept.contains("application/json") && !accept.contains(DELIMITED) {
+    let wire = if accepts(&headers, PROTOBUF) {
+        Wire::Protobuf
+    } else if accept.contains("application/json") && !accept.contains(DELIMITED) {
         Wire::V2Array
     } else {
         Wire::V2Lines
@@ -206,6 +240,11 @@ async fn answer(
     };
     match prepared {
         Prepared::Pull { rows, shape } => pull_response(&rows, shape, wire),
+        Prepared::Push { .. } if wire == Wire::Protobuf => ApiError::statement(
+            "PROTOBUF responses are supported for pull queries only (ksqlDB's own limit); ask for application/json",
+            &sql,
+        )
+        .into_response(),
         Prepared::Push { query, shape } => push_response(state, &sql, *query, shape, wire),
     }
 }
@@ -269,6 +308,13 @@ fn with_type(wire: Wire, body: Body) -> Response {
 fn pull_response(rows: &QueryRows, shape: QueryShape, wire: Wire) -> Response {
     let query_id = "transient";
     let body = match wire {
+        Wire::Protobuf => match protobuf_response(rows, shape) {
+            Ok(items) => {
+                let parts: Vec<String> = items.iter().map(Value::to_string).collect();
+                format!("[{}]\n", parts.join(",\n"))
+            }
+            Err(e) => return ApiError::server(e).into_response(),
+        },
         Wire::V1 => match query_response(rows, shape) {
             Ok(items) => {
                 let parts: Vec<String> = items.iter().map(Value::to_string).collect();
@@ -290,6 +336,43 @@ fn pull_response(rows: &QueryRows, shape: QueryShape, wire: Wire) -> Response {
         }
     };
     with_type(wire, Body::from(body))
+}
+
+/// A pull query's response in PROTOBUF (see [`PROTOBUF`]): the rows encoded with the schema
+/// the header carries.
+fn protobuf_response(rows: &QueryRows, shape: QueryShape) -> Result<Vec<Value>, String> {
+    let proto_schema = proto_schema(&rows.schema)?;
+    let mut out = vec![json!({"header": {
+        "queryId": "transient",
+        "schema": shape.header_schema(&rows.schema),
+        "protoSchema": proto_schema,
+    }})];
+    let arrow = ArrowSchema::new(
+        rows.schema
+            .columns
+            .iter()
+            .map(|c| Field::new(c.name.clone(), sql_to_arrow(&c.ty), true))
+            .collect::<Vec<_>>(),
+    );
+    let options = FormatOptions {
+        provided_schema: Some(Value::String(proto_schema)),
+        ..FormatOptions::value()
+    };
+    let format = formats::create("PROTOBUF_NOSR", &options, &arrow).map_err(|e| e.to_string())?;
+    let mut n = 0;
+    for batch in &rows.batches {
+        let batch = RecordBatch::try_new(Arc::new(arrow.clone()), batch.columns().to_vec())
+            .map_err(|e| e.to_string())?;
+        for payload in format.encode(&batch).map_err(|e| e.to_string())? {
+            let bytes = BASE64.encode(payload.unwrap_or_default());
+            out.push(json!({"row": {"protobufBytes": bytes}}));
+            n += 1;
+        }
+    }
+    if let Some(m) = final_message(shape, n) {
+        out.push(json!({ "finalMessage": m }));
+    }
+    Ok(out)
 }
 
 fn push_response(
