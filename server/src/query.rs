@@ -4,7 +4,8 @@
 //! `Accept: application/json`) and `POST /close-query`.
 //!
 //! A pull query runs to completion under the engine's lock. A push query is set up under
-//! the lock, then streamed by a thread of its own that never takes the lock: it polls the
+//! the lock, then streamed by a tokio task of its own (no thread: idle push queries are
+//! cheap) that never takes the lock: it polls the
 //! query, sends each row to the response body as soon as it comes out, and stops at LIMIT,
 //! on `/close-query`, at shutdown, or when the client goes away (the body's channel
 //! closes: a closed connection or a reset HTTP/2 stream).
@@ -48,7 +49,8 @@ pub const DELIMITED: &str = "application/vnd.ksqlapi.delimited.v1";
 /// and each row's `protobufBytes` (base64 of the bare message).
 pub const PROTOBUF: &str = "application/vnd.ksql.v1+protobuf";
 
-/// How long a push query's thread waits for new records between checks of its client.
+/// How long a push query's task waits for new records between checks of `/close-query`
+/// and shutdown (a closed connection and an append wake it at once).
 const PUSH_WAIT: Duration = Duration::from_millis(100);
 
 /// Chunks a push query may have written ahead of a slow client.
@@ -389,45 +391,42 @@ fn push_response(
     // The header goes first, before any row.
     let _ = tx.try_send(Bytes::from(head));
     let st = state.clone();
-    let spawned = std::thread::Builder::new()
-        .name(format!("push-{id}"))
-        .spawn(move || {
-            stream_push(&st, &id, &cancel, query, &tx, wire);
-            st.close_push(&id);
-            tracing::debug!(query_id = %id, "push query ended");
-        });
-    if let Err(e) = spawned {
-        return ApiError::server(format!("cannot start the push query's thread: {e}"))
-            .into_response();
-    }
+    // A task, not a thread: an idle push query costs only its state and its wait.
+    tokio::spawn(async move {
+        stream_push(&st, &cancel, query, &tx, wire).await;
+        st.close_push(&id);
+        tracing::debug!(query_id = %id, "push query ended");
+    });
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|b| (Ok::<Bytes, Infallible>(b), rx))
     });
     with_type(wire, Body::from_stream(stream))
 }
 
-/// Polls a push query and sends its rows until it ends (see the module's comment).
-fn stream_push(
+/// Polls a push query and sends its rows until it ends (see the module's comment): between
+/// polls it waits for an append to a partition it reads, for its client to go away, or for
+/// [`PUSH_WAIT`] (to see `/close-query` and shutdown).
+async fn stream_push(
     state: &AppState,
-    _id: &str,
     cancel: &AtomicBool,
     mut query: PushQuery,
     tx: &mpsc::Sender<Bytes>,
     wire: Wire,
 ) {
-    let send = |s: String| tx.blocking_send(Bytes::from(s)).is_ok();
+    let send = |s: String| async move { tx.send(Bytes::from(s)).await.is_ok() };
     loop {
         if cancel.load(Ordering::SeqCst) || tx.is_closed() || state.is_shutting_down() {
-            let _ = send(wire.tail(None));
+            let _ = send(wire.tail(None)).await;
             return;
         }
+        // A poll processes at most a bounded read per partition; it runs on this worker.
         match query.poll_changes() {
             Ok(changes) => {
                 for change in changes {
                     let rows = match batch_values(std::slice::from_ref(&change.batch)) {
                         Ok(r) => r,
                         Err(e) => {
-                            let _ = send(wire.error(&e));
+                            let _ = send(wire.error(&e)).await;
                             return;
                         }
                     };
@@ -437,24 +436,27 @@ fn stream_push(
                         } else {
                             Some(wire.row(columns))
                         };
-                        if chunk.is_some_and(|c| !send(c)) {
-                            return;
+                        if let Some(c) = chunk {
+                            if !send(c).await {
+                                return;
+                            }
                         }
                     }
                 }
             }
             Err(e) => {
-                let _ = send(wire.error(&e.to_string()));
+                let _ = send(wire.error(&e.to_string())).await;
                 return;
             }
         }
         if query.finished() {
-            let _ = send(wire.tail(Some("Limit Reached")));
+            let _ = send(wire.tail(Some("Limit Reached"))).await;
             return;
         }
-        if let Err(e) = query.wait(PUSH_WAIT) {
-            let _ = send(wire.error(&e.to_string()));
-            return;
+        tokio::select! {
+            _ = query.changed() => {}
+            _ = tx.closed() => {}
+            _ = tokio::time::sleep(PUSH_WAIT) => {}
         }
     }
 }
