@@ -38,7 +38,10 @@ pub async fn handle(State(state): State<AppState>, body: Body) -> Response {
         Err(e) => return e.into_response(),
     };
     let st = state.clone();
-    match tokio::task::spawn_blocking(move || run(&st, &req)).await {
+    let permit = crate::query::ENGINE_WORK.acquire().await;
+    let ran = tokio::task::spawn_blocking(move || run(&st, &req)).await;
+    drop(permit);
+    match ran {
         Ok(Ok(entities)) => Json(Value::Array(entities)).into_response(),
         Ok(Err(e)) => e.into_response(),
         Err(e) => ApiError::server(format!("the statement's task failed: {e}")).into_response(),

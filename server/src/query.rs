@@ -53,6 +53,12 @@ pub const PROTOBUF: &str = "application/vnd.ksql.v1+protobuf";
 /// and shutdown (a closed connection and an append wake it at once).
 const PUSH_WAIT: Duration = Duration::from_millis(100);
 
+/// Requests that run on the engine (under its lock) at once on tokio's blocking pool: they
+/// queue for the lock anyway, and without a bound a burst of requests (1,000 push queries
+/// opened together) grows the pool by a thread each, whose stacks and allocator caches stay
+/// resident. Shared by the servers of a process (they run one at a time but in tests).
+pub(crate) static ENGINE_WORK: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 /// Chunks a push query may have written ahead of a slow client.
 const PUSH_BUFFER: usize = 64;
 
@@ -233,8 +239,10 @@ async fn answer(
 ) -> Response {
     let st = state.clone();
     let text = sql.clone();
+    let permit = ENGINE_WORK.acquire().await;
     let prepared =
         tokio::task::spawn_blocking(move || prepare(&st, &text, &properties, &variables)).await;
+    drop(permit);
     let prepared = match prepared {
         Ok(Ok(p)) => p,
         Ok(Err(e)) => return e.into_response(),
@@ -414,10 +422,18 @@ async fn stream_push(
     wire: Wire,
 ) {
     let send = |s: String| async move { tx.send(Bytes::from(s)).await.is_ok() };
+    // Resolves once a partition it reads has unread records (at once when one has): the
+    // query is polled only then, so an idle one costs no work.
+    let mut input = Box::pin(query.changed());
     loop {
         if cancel.load(Ordering::SeqCst) || tx.is_closed() || state.is_shutting_down() {
             let _ = send(wire.tail(None)).await;
             return;
+        }
+        tokio::select! {
+            _ = &mut input => {}
+            _ = tx.closed() => continue,
+            _ = tokio::time::sleep(PUSH_WAIT) => continue,
         }
         // A poll processes at most a bounded read per partition; it runs on this worker.
         match query.poll_changes() {
@@ -453,11 +469,7 @@ async fn stream_push(
             let _ = send(wire.tail(Some("Limit Reached"))).await;
             return;
         }
-        tokio::select! {
-            _ = query.changed() => {}
-            _ = tx.closed() => {}
-            _ = tokio::time::sleep(PUSH_WAIT) => {}
-        }
+        input = Box::pin(query.changed());
     }
 }
 
