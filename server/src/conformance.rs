@@ -7,8 +7,11 @@
 //! fresh server over it, on an ephemeral loopback port, stopped after the case. Statements
 //! go over HTTP as ksqlDB's CLI sends them: `/ksql` for everything but queries, `/query`
 //! for SELECT; SET and DEFINE are kept client-side and sent with each request
-//! (`streamsProperties`, `sessionVariables`). The case's input records are appended to the
-//! log directly and its outputs read from it, as ksqlDB's harness reaches its Kafka.
+//! (`streamsProperties`, `sessionVariables`). Cases that check PROTOBUF responses send each
+//! query again to `/query` with `Accept: application/vnd.ksql.v1+protobuf` and decode the
+//! rows' `protobufBytes` with the header's schema into protobuf's text format, as ksqlDB's
+//! harness prints them. The case's input records are appended to the log directly and its
+//! outputs read from it, as ksqlDB's harness reaches its Kafka.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

@@ -2,6 +2,9 @@
 //! responses are checked, as ksqlDB's `RestTestExecutor` runs them against a server.
 //!
 //! The steps, in ksqlDB's order:
+//! Statements run through [`run_rest_statements`], the loop brook-server's `/ksql` runs too
+//! (only the rendering of results differs: here the fields the harness checks).
+//!
 //! 1. The statements before the first one starting with `SELECT ` are "admin" statements,
 //!    run in order. Each yields one `admin` response (an entity such as `currentStatus`),
 //!    except `INSERT ... VALUES`, `SET`/`UNSET` and `DEFINE`/`UNDEFINE`, which yield none (as
@@ -278,6 +281,15 @@ pub struct RequestFailure<R, E> {
     pub responses: Vec<Option<R>>,
 }
 
+/// What [`run_rest_statements`] calls before a statement runs: refuses it (`E`) or notes
+/// what its response needs (`T`).
+pub type BeforeStatement<'a, T, E> = dyn FnMut(&Engine, &brook_sql::Statement) -> Result<T, E> + 'a;
+
+/// What [`run_rest_statements`] calls with a statement's text (with its `;`), the note of
+/// `before` and its result: the response, or None for none.
+pub type AfterStatement<'a, T, R> =
+    dyn FnMut(&Engine, &str, T, StatementResult) -> Result<Option<R>, String> + 'a;
+
 /// Runs the statements of a request as ksqlDB's `/ksql` endpoint runs them, in order, and
 /// turns each result into its response — the one loop the server (`/ksql`) and the
 /// in-process REST runner share. Each statement is parsed (with the engine's variables);
@@ -288,8 +300,8 @@ pub struct RequestFailure<R, E> {
 pub fn run_rest_statements<T, R, E>(
     engine: &mut Engine,
     sql: &str,
-    before: &mut dyn FnMut(&Engine, &brook_sql::Statement) -> Result<T, E>,
-    after: &mut dyn FnMut(&Engine, &str, T, StatementResult) -> Result<Option<R>, String>,
+    before: &mut BeforeStatement<'_, T, E>,
+    after: &mut AfterStatement<'_, T, R>,
 ) -> Result<Vec<Option<R>>, RequestFailure<R, E>> {
     let pieces = brook_sql::split_statements(sql).map_err(|e| RequestFailure {
         failure: StatementFailure::Parse(rest_parse_error(&e, sql)),
