@@ -11,6 +11,7 @@ fn listed_conformance_cases_still_pass() {
         folder: "query-validation-tests",
         list: "tests/qtt-passing.txt",
         target: "qtt_ratchet",
+        over_http: false,
     }
     .check();
 }

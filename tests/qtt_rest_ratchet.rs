@@ -12,6 +12,7 @@ fn listed_rest_conformance_cases_still_pass() {
         folder: "rest-query-validation-tests",
         list: "tests/qtt-rest-passing.txt",
         target: "qtt_rest_ratchet",
+        over_http: false,
     }
     .check();
 }

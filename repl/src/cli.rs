@@ -170,4 +170,6 @@ pub enum BenchCommand {
     Log(crate::bench::log::LogBenchArgs),
     /// End-to-end throughput of a tumbling-window COUNT over click events in the log.
     Engine(crate::bench::engine::EngineBenchArgs),
+    /// `brook server` at scale: memory per idle push query, insert-to-push latency, pull lookups per second, idle connections.
+    Server(crate::bench::server::ServerBenchArgs),
 }

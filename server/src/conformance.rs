@@ -7,20 +7,30 @@
 //! fresh server over it, on an ephemeral loopback port, stopped after the case. Statements
 //! go over HTTP as ksqlDB's CLI sends them: `/ksql` for everything but queries, `/query`
 //! for SELECT; SET and DEFINE are kept client-side and sent with each request
-//! (`streamsProperties`, `sessionVariables`). The case's input records are appended to the
-//! log directly and its outputs read from it, as ksqlDB's harness reaches its Kafka.
+//! (`streamsProperties`, `sessionVariables`). Cases that check PROTOBUF responses send each
+//! query again to `/query` with `Accept: application/vnd.ksql.v1+protobuf` and decode the
+//! rows' `protobufBytes` with the header's schema into protobuf's text format, as ksqlDB's
+//! harness prints them. The case's input records are appended to the log directly and its
+//! outputs read from it, as ksqlDB's harness reaches its Kafka.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use arrow::datatypes::{Field, Schema as ArrowSchema};
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+use brook_engine::catalog::sql_to_arrow;
+use brook_engine::conformance::proto_response::proto_row;
 use brook_engine::conformance::rest::{
     create_harness_topics, Response, RestTarget, StatementOutcome,
 };
 use brook_engine::conformance::{run_case_with, CaseResult};
+use brook_engine::formats::{self, FormatOptions};
 use brook_engine::runtime::Engine;
 use brook_engine::sql::ast::StatementKind;
+use brook_engine::sql::plan::{Column, ColumnRole, Schema, SqlType};
 use brook_qtt::CaseVariant;
 use serde_json::{json, Map, Value};
 
@@ -110,19 +120,126 @@ impl HttpTarget {
     }
 
     fn post(&self, path: &str, body: Value) -> Result<(u16, String), String> {
-        let r = self
+        self.post_accepting(path, body, None)
+    }
+
+    fn post_accepting(
+        &self,
+        path: &str,
+        body: Value,
+        accept: Option<&str>,
+    ) -> Result<(u16, String), String> {
+        let mut request = self
             .client
             .post(self.url(path))
-            .header("Content-Type", "application/vnd.ksql.v1+json")
+            .header("Content-Type", "application/vnd.ksql.v1+json");
+        if let Some(a) = accept {
+            request = request.header("Accept", a);
+        }
+        let mut r = request
             .json(&body)
             .send()
             .map_err(|e| format!("POST {path} failed: {e}"))?;
         let status = r.status().as_u16();
-        let text = r
-            .text()
-            .map_err(|e| format!("reading the answer of POST {path} failed: {e}"))?;
-        Ok((status, text))
+        // Read piecewise, so that a stream that stalls shows what came before it stalled.
+        let mut body = Vec::new();
+        if let Err(e) = std::io::Read::read_to_end(&mut r, &mut body) {
+            return Err(format!(
+                "reading the answer of POST {path} failed: {e}; it had sent:\n{}",
+                String::from_utf8_lossy(&body)
+            ));
+        }
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
     }
+}
+
+/// A `/query` response in PROTOBUF as ksqlDB's harness shows it: each row's
+/// `protobufBytes` decoded with the header's schema and printed in protobuf's text format
+/// (see `brook_engine::conformance::proto_response`).
+fn decode_protobuf_response(items: &[Value]) -> Result<Vec<Value>, String> {
+    let header = items
+        .iter()
+        .find_map(|i| i.get("header"))
+        .ok_or("the PROTOBUF response has no header")?;
+    let proto_schema = header
+        .get("protoSchema")
+        .and_then(Value::as_str)
+        .ok_or("the PROTOBUF response's header has no protoSchema")?;
+    let schema = parse_header_schema(
+        header
+            .get("schema")
+            .and_then(Value::as_str)
+            .ok_or("the PROTOBUF response's header has no schema")?,
+    )?;
+    let arrow = ArrowSchema::new(
+        schema
+            .columns
+            .iter()
+            .map(|c| Field::new(c.name.clone(), sql_to_arrow(&c.ty), true))
+            .collect::<Vec<_>>(),
+    );
+    let options = FormatOptions {
+        provided_schema: Some(Value::String(proto_schema.to_string())),
+        ..FormatOptions::value()
+    };
+    let format = formats::create("PROTOBUF_NOSR", &options, &arrow).map_err(|e| e.to_string())?;
+    let mut out = vec![json!({"header": {
+        "queryId": header.get("queryId").cloned().unwrap_or(Value::Null),
+        "protoSchema": proto_schema,
+    }})];
+    for item in items {
+        if let Some(row) = item.get("row") {
+            let bytes = row
+                .get("protobufBytes")
+                .and_then(Value::as_str)
+                .ok_or_else(|| format!("a row without protobufBytes: {row}"))?;
+            let bytes = BASE64
+                .decode(bytes)
+                .map_err(|e| format!("protobufBytes is not base64: {e}"))?;
+            let decoded = format.decode(&[Some(bytes.as_slice())]);
+            if let Some(e) = decoded.errors.first() {
+                return Err(format!("a row does not decode: {e:?}"));
+            }
+            out.push(json!({"row": proto_row(&schema, &decoded.batch, 0)}));
+        } else if item.get("finalMessage").is_some() || item.get("errorMessage").is_some() {
+            out.push(item.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// The columns of a header's `schema` (`` `K` INTEGER KEY, `V` STRUCT<`A` STRING> ``).
+fn parse_header_schema(text: &str) -> Result<Schema, String> {
+    let mut pieces = Vec::new();
+    let (mut depth, mut quoted, mut start) = (0i32, false, 0usize);
+    for (i, ch) in text.char_indices() {
+        match ch {
+            '`' => quoted = !quoted,
+            '<' | '(' if !quoted => depth += 1,
+            '>' | ')' if !quoted => depth -= 1,
+            ',' if !quoted && depth == 0 => {
+                pieces.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    pieces.push(&text[start..]);
+    let mut columns = Vec::new();
+    for piece in pieces.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+        let bad = || format!("cannot read the column {piece:?} of the header's schema");
+        let rest = piece.strip_prefix('`').ok_or_else(bad)?;
+        let (name, ty) = rest.split_once('`').ok_or_else(bad)?;
+        let mut ty = ty.trim();
+        if let Some(i) = ty.find(" HEADER") {
+            ty = &ty[..i];
+        }
+        let ty = ty.strip_suffix(" KEY").unwrap_or(ty);
+        let ast = brook_engine::sql::parse_type(ty).map_err(|e| format!("{}: {e}", bad()))?;
+        let ty = SqlType::from_ast(&ast, &|_| None).map_err(|e| format!("{}: {e}", bad()))?;
+        columns.push(Column::new(name, ty, ColumnRole::Value));
+    }
+    Ok(Schema::new(columns))
 }
 
 /// The message of an error entity (or the whole answer when it is not one).
@@ -153,9 +270,22 @@ impl RestTarget for HttpTarget {
             .get(..6)
             .is_some_and(|w| w.eq_ignore_ascii_case("SELECT"));
         if proto {
-            return StatementOutcome::Error(
-                "PROTOBUF query responses are not supported over HTTP yet".into(),
-            );
+            let body = json!({
+                "ksql": sql,
+                "streamsProperties": self.properties,
+                "sessionVariables": self.variables,
+            });
+            return match self.post_accepting("/query", body, Some(crate::query::PROTOBUF)) {
+                Ok((200, text)) => match serde_json::from_str::<Value>(&text) {
+                    Ok(Value::Array(items)) => match decode_protobuf_response(&items) {
+                        Ok(r) => StatementOutcome::Response(Response::QueryProto(r)),
+                        Err(e) => StatementOutcome::Error(e),
+                    },
+                    _ => StatementOutcome::Error(format!("/query answered {text}")),
+                },
+                Ok((_, text)) => StatementOutcome::Error(error_message(&text)),
+                Err(e) => StatementOutcome::Error(e),
+            };
         }
         if is_query {
             let body = json!({

@@ -6,9 +6,10 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use brook_engine::conformance::rest::rest_parse_error;
-use brook_engine::runtime::{Engine, EngineError, StatementResult};
+use brook_engine::conformance::rest::{run_rest_statements, RequestFailure, StatementFailure};
+use brook_engine::runtime::{Engine, StatementResult};
 use brook_engine::sql::ast::{QueryTarget, SourceKind, StatementKind};
+use brook_engine::sql::Statement;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -37,7 +38,10 @@ pub async fn handle(State(state): State<AppState>, body: Body) -> Response {
         Err(e) => return e.into_response(),
     };
     let st = state.clone();
-    match tokio::task::spawn_blocking(move || run(&st, &req)).await {
+    let permit = crate::query::ENGINE_WORK.acquire().await;
+    let ran = tokio::task::spawn_blocking(move || run(&st, &req)).await;
+    drop(permit);
+    match ran {
         Ok(Ok(entities)) => Json(Value::Array(entities)).into_response(),
         Ok(Err(e)) => e.into_response(),
         Err(e) => ApiError::server(format!("the statement's task failed: {e}")).into_response(),
@@ -60,62 +64,26 @@ fn run_statements(
     engine: &mut Engine,
     sql: &str,
 ) -> Result<Vec<Value>, ApiError> {
-    let pieces = brook_engine::sql::split_statements(sql)
-        .map_err(|e| ApiError::statement(rest_parse_error(&e, sql), sql))?;
-    let mut out: Vec<Value> = Vec::new();
     let host = state.host();
-    for piece in &pieces {
-        let text = piece.text.to_string();
-        // ksqlDB's statement text is the statement with its `;`.
-        let statement_text = format!("{text};");
-        let fail = |message: String, code: u32, out: &Vec<Value>| ApiError::Statement {
-            code,
-            message,
-            statement: statement_text.clone(),
-            entities: out.clone(),
-        };
-        let st = engine
-            .parse_piece(piece)
-            .map_err(|e| fail(rest_parse_error(&e, sql), code::BAD_STATEMENT, &out))?;
+    // Queries and PRINT belong to the query endpoints; RUN SCRIPT only where allowed.
+    let mut before = |_: &Engine, st: &Statement| -> Result<String, (String, u32)> {
         match &st.kind {
-            StatementKind::Query(_) | StatementKind::Print(_) => {
-                return Err(fail(
-                    "The following statement types should be issued to the websocket endpoint '/query':\n\t* PRINT\n\t* SELECT".into(),
-                    code::QUERY_ENDPOINT,
-                    &out,
-                ));
-            }
-            StatementKind::RunScript { .. } if !state.config().allow_run_script => {
-                return Err(fail(
-                    "RUN SCRIPT is not allowed on this server: it would read a file on the server's machine (set brook.server.run.script.enabled=true in its configuration to allow it)".into(),
-                    code::BAD_STATEMENT,
-                    &out,
-                ));
-            }
-            _ => {}
+            StatementKind::Query(_) | StatementKind::Print(_) => Err((
+                "The following statement types should be issued to the websocket endpoint '/query':\n\t* PRINT\n\t* SELECT".into(),
+                code::QUERY_ENDPOINT,
+            )),
+            StatementKind::RunScript { .. } if !state.config().allow_run_script => Err((
+                "RUN SCRIPT is not allowed on this server: it would read a file on the server's machine (set brook.server.run.script.enabled=true in its configuration to allow it)".into(),
+                code::BAD_STATEMENT,
+            )),
+            kind => Ok(command_id(kind)),
         }
-        let silent = matches!(
-            st.kind,
-            StatementKind::SetProperty { .. }
-                | StatementKind::UnsetProperty { .. }
-                | StatementKind::Define { .. }
-                | StatementKind::Undefine { .. }
-        );
-        let command_id = command_id(&st.kind);
-        let result = engine
-            .execute_statement(&st, &text, sql, "<input>")
-            .map_err(|e| match e {
-                // ksqlDB answers a failed ASSERT with 417 and a generic error entity.
-                EngineError::AssertionFailed(message) => ApiError::Generic {
-                    status: axum::http::StatusCode::EXPECTATION_FAILED,
-                    code: code::ASSERTION_FAILED,
-                    message,
-                },
-                e => fail(e.to_string(), code::BAD_STATEMENT, &out),
-            })?;
-        if silent {
-            continue;
-        }
+    };
+    let mut after = |_: &Engine,
+                     statement_text: &str,
+                     command_id: String,
+                     result: StatementResult|
+     -> Result<Option<Value>, String> {
         let command = CommandInfo {
             id: command_id,
             sequence: state.next_sequence(),
@@ -132,11 +100,43 @@ fn run_statements(
             );
         }
         let push = state.push_queries();
-        if let Some(e) = entities::entity(&result, &statement_text, &command, &host, &push) {
-            out.push(e);
+        Ok(entities::entity(
+            &result,
+            statement_text,
+            &command,
+            &host,
+            &push,
+        ))
+    };
+    match run_rest_statements(engine, sql, &mut before, &mut after) {
+        Ok(entities) => Ok(entities.into_iter().flatten().collect()),
+        Err(RequestFailure {
+            failure,
+            statement_text,
+            responses,
+        }) => {
+            let (message, code) = match failure {
+                StatementFailure::Parse(m) | StatementFailure::Failed(m) => {
+                    (m, code::BAD_STATEMENT)
+                }
+                StatementFailure::Refused(refused) => refused,
+                // ksqlDB answers a failed ASSERT with 417 and a generic error entity.
+                StatementFailure::AssertionFailed(message) => {
+                    return Err(ApiError::Generic {
+                        status: axum::http::StatusCode::EXPECTATION_FAILED,
+                        code: code::ASSERTION_FAILED,
+                        message,
+                    })
+                }
+            };
+            Err(ApiError::Statement {
+                code,
+                message,
+                statement: statement_text,
+                entities: responses.into_iter().flatten().collect(),
+            })
         }
     }
-    Ok(out)
 }
 
 /// ksqlDB's command id of a statement: `stream/`S`/create`, `terminate/Q/execute`...

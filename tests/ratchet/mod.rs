@@ -1,8 +1,10 @@
-//! The conformance ratchet shared by tests/qtt_ratchet.rs and tests/qtt_rest_ratchet.rs:
-//! runs every case of one folder of ksqlDB's conformance files (read at run time from
-//! `../shared/qtt`; nothing of them is copied here) and fails when a case its list names no
-//! longer passes. Cases that pass but are not listed are printed as lines to add; with
-//! `BROOK_QTT_UPDATE=1` the list is rewritten with every case that passes now.
+//! The conformance ratchet shared by tests/qtt_ratchet.rs, tests/qtt_rest_ratchet.rs and
+//! tests/qtt_rest_http_ratchet.rs: runs every case of one folder of ksqlDB's conformance
+//! files (read at run time from `../shared/qtt`; nothing of them is copied here) — in this
+//! process, or over HTTP through the real binary (`brook test --http`) — and fails when a
+//! case its list names no longer passes. Cases that pass but are not listed are printed as
+//! lines to add; with `BROOK_QTT_UPDATE=1` the list is rewritten with every case that passes
+//! now.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -19,6 +21,45 @@ pub struct Ratchet {
     pub list: &'static str,
     /// The test target, for the regeneration hint.
     pub target: &'static str,
+    /// Run the cases with `brook test --http` (a server per case, statements over HTTP)
+    /// instead of in this process.
+    pub over_http: bool,
+}
+
+/// Every case of `folder` run by `brook test --http`: `(file :: case, outcome)`.
+fn run_over_http(folder: &Path) -> Vec<(String, Outcome)> {
+    let out = tempfile::tempdir().expect("a temporary directory");
+    let json = out.path().join("results.json");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_brook"))
+        .args(["test", "--http", "--quiet", "--json"])
+        .arg(&json)
+        .arg(folder)
+        .current_dir(out.path())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .expect("brook runs");
+    let text = std::fs::read_to_string(&json)
+        .unwrap_or_else(|e| panic!("brook test --http ({status}) wrote no results: {e}"));
+    let doc: serde_json::Value = serde_json::from_str(&text).expect("results are JSON");
+    doc["results"]
+        .as_array()
+        .expect("a results list")
+        .iter()
+        .map(|r| {
+            let id = format!(
+                "{} :: {}",
+                r["file"].as_str().unwrap_or_default(),
+                r["case"].as_str().unwrap_or_default()
+            );
+            let reason = r["reason"].as_str().unwrap_or_default().to_string();
+            let outcome = match r["status"].as_str() {
+                Some("PASS") => Outcome::Pass,
+                Some("SKIP") => Outcome::Skip(reason),
+                _ => Outcome::Fail(reason),
+            };
+            (id, outcome)
+        })
+        .collect()
 }
 
 impl Ratchet {
@@ -41,11 +82,21 @@ impl Ratchet {
 
         let mut passing = BTreeSet::new();
         let mut failures = Vec::new();
-        for case in &cases {
-            let r = run_case(case);
+        let results: Vec<(String, Outcome)> = if self.over_http {
+            run_over_http(&qtt.join(self.folder))
+        } else {
+            cases
+                .iter()
+                .map(|case| {
+                    let r = run_case(case);
+                    (r.id(), r.outcome)
+                })
+                .collect()
+        };
+        for (id, outcome) in results {
             // Lines of the list are trimmed, and a few case names end in spaces.
-            let id = r.id().trim().to_string();
-            match r.outcome {
+            let id = id.trim().to_string();
+            match outcome {
                 Outcome::Pass => {
                     passing.insert(id);
                 }

@@ -2,6 +2,9 @@
 //! responses are checked, as ksqlDB's `RestTestExecutor` runs them against a server.
 //!
 //! The steps, in ksqlDB's order:
+//! Statements run through [`run_rest_statements`], the loop brook-server's `/ksql` runs too
+//! (only the rendering of results differs: here the fields the harness checks).
+//!
 //! 1. The statements before the first one starting with `SELECT ` are "admin" statements,
 //!    run in order. Each yields one `admin` response (an entity such as `currentStatus`),
 //!    except `INSERT ... VALUES`, `SET`/`UNSET` and `DEFINE`/`UNDEFINE`, which yield none (as
@@ -25,6 +28,7 @@
 //! response in PROTOBUF (`queryProto`, see `proto_response`): the header's `protoSchema`
 //! and the final message must be equal, the rows' text equal as sorted lists.
 
+use std::convert::Infallible;
 use std::sync::Mutex;
 
 use serde_json::{json, Map, Value};
@@ -37,7 +41,7 @@ use super::compare::json_equal;
 use super::proto_response::{proto_row, proto_schema};
 use super::{check_outputs, feed_inputs, indent, open_case_engine, Outcome};
 use crate::runtime::results::{final_message, query_response, QueryShape};
-use crate::runtime::{Engine, QueryRows, StatementResult};
+use crate::runtime::{Engine, EngineError, QueryRows, StatementResult};
 
 /// Partitions of the topics ksqlDB's REST harness creates for a case's statements.
 const HARNESS_PARTITIONS: u32 = 4;
@@ -256,20 +260,80 @@ pub fn run_with(
     }
 }
 
-/// Runs one statement and turns its result into the response ksqlDB's server would give.
-fn execute(engine: &mut Engine, sql: &str, proto: bool) -> StatementOutcome {
-    let pieces = match brook_sql::split_statements(sql) {
-        Ok(p) => p,
-        Err(e) => return StatementOutcome::Error(rest_parse_error(&e, sql)),
-    };
-    let mut last = StatementOutcome::NoResponse;
+/// Why a REST request's statements stopped (see [`run_rest_statements`]).
+#[derive(Debug)]
+pub enum StatementFailure<E> {
+    /// A statement did not parse: ksqlDB's `line L:C: ...` wording ([`rest_parse_error`]).
+    Parse(String),
+    /// The caller refused the statement before it ran.
+    Refused(E),
+    /// The statement failed when it ran.
+    Failed(String),
+    /// An `ASSERT` did not hold (ksqlDB answers 417 rather than a statement error).
+    AssertionFailed(String),
+}
+
+/// The failure of a request: what failed, the statement it failed at (its text with the
+/// `;`, or the whole request when it could not be split), and the responses of the
+/// statements before it.
+#[derive(Debug)]
+pub struct RequestFailure<R, E> {
+    pub failure: StatementFailure<E>,
+    pub statement_text: String,
+    pub responses: Vec<Option<R>>,
+}
+
+/// What [`run_rest_statements`] calls before a statement runs: refuses it (`E`) or notes
+/// what its response needs (`T`).
+pub type BeforeStatement<'a, T, E> = dyn FnMut(&Engine, &brook_sql::Statement) -> Result<T, E> + 'a;
+
+/// What [`run_rest_statements`] calls with a statement's text (with its `;`), the note of
+/// `before` and its result: the response, or None for none.
+pub type AfterStatement<'a, T, R> =
+    dyn FnMut(&Engine, &str, T, StatementResult) -> Result<Option<R>, String> + 'a;
+
+/// Runs the statements of a request as ksqlDB's `/ksql` endpoint runs them, in order, and
+/// turns each result into its response — the one loop the server (`/ksql`) and the
+/// in-process REST runner share. Each statement is parsed (with the engine's variables);
+/// `before` sees it first and may refuse it (or note what its response needs, `T`); it
+/// runs; `after` turns its result into the response, None for a statement ksqlDB answers
+/// with no entity. SET/UNSET/DEFINE/UNDEFINE get no response and skip `after`. One entry
+/// per statement; the first failure ends the request.
+pub fn run_rest_statements<T, R, E>(
+    engine: &mut Engine,
+    sql: &str,
+    before: &mut BeforeStatement<'_, T, E>,
+    after: &mut AfterStatement<'_, T, R>,
+) -> Result<Vec<Option<R>>, RequestFailure<R, E>> {
+    let pieces = brook_sql::split_statements(sql).map_err(|e| RequestFailure {
+        failure: StatementFailure::Parse(rest_parse_error(&e, sql)),
+        statement_text: sql.to_string(),
+        responses: Vec::new(),
+    })?;
+    let mut responses: Vec<Option<R>> = Vec::new();
     for piece in &pieces {
+        // ksqlDB's statement text is the statement with its `;`.
+        let statement_text = format!("{};", piece.text);
         let st = match engine.parse_piece(piece) {
             Ok(st) => st,
-            Err(e) => return StatementOutcome::Error(rest_parse_error(&e, sql)),
+            Err(e) => {
+                return Err(RequestFailure {
+                    failure: StatementFailure::Parse(rest_parse_error(&e, sql)),
+                    statement_text,
+                    responses,
+                })
+            }
         };
-        let query = QueryShape::of(engine.catalog(), &st.kind);
-        create_harness_topic(engine, &st.kind);
+        let noted = match before(engine, &st) {
+            Ok(t) => t,
+            Err(e) => {
+                return Err(RequestFailure {
+                    failure: StatementFailure::Refused(e),
+                    statement_text,
+                    responses,
+                })
+            }
+        };
         let silent = matches!(
             st.kind,
             StatementKind::SetProperty { .. }
@@ -277,39 +341,80 @@ fn execute(engine: &mut Engine, sql: &str, proto: bool) -> StatementOutcome {
                 | StatementKind::Define { .. }
                 | StatementKind::Undefine { .. }
         );
-        let result = match engine.execute_statement(&st, piece.text, sql, "<input>") {
-            Ok(r) => r,
-            Err(e) => return StatementOutcome::Error(e.to_string()),
-        };
-        last = match (result, query) {
-            (StatementResult::Rows(rows), Some(shape)) if proto => {
-                match proto_query_response(&rows, shape) {
-                    Ok(r) => StatementOutcome::Response(Response::QueryProto(r)),
-                    Err(e) => StatementOutcome::Error(e),
-                }
+        let outcome = match engine.execute_statement(&st, piece.text, sql, "<input>") {
+            Err(EngineError::AssertionFailed(m)) => Err(StatementFailure::AssertionFailed(m)),
+            Err(e) => Err(StatementFailure::Failed(e.to_string())),
+            Ok(_) if silent => Ok(None),
+            Ok(result) => {
+                after(engine, &statement_text, noted, result).map_err(StatementFailure::Failed)
             }
-            (StatementResult::Rows(rows), Some(shape)) => match query_response(&rows, shape) {
-                Ok(r) => StatementOutcome::Response(Response::Query(r)),
-                Err(e) => StatementOutcome::Error(e),
-            },
-            (StatementResult::Inserted { .. }, _) => StatementOutcome::NoResponse,
-            (_, _) if silent => StatementOutcome::NoResponse,
-            (StatementResult::Listing(_), _) => StatementOutcome::Response(Response::Admin(
-                json!({"@type": entity_type(&st.kind), "statementText": piece.text}),
+        };
+        match outcome {
+            Ok(r) => responses.push(r),
+            Err(failure) => {
+                return Err(RequestFailure {
+                    failure,
+                    statement_text,
+                    responses,
+                })
+            }
+        }
+    }
+    Ok(responses)
+}
+
+/// Runs one statement and turns its result into the response ksqlDB's server would give:
+/// the last statement's, when `sql` holds several.
+fn execute(engine: &mut Engine, sql: &str, proto: bool) -> StatementOutcome {
+    let mut before = |engine: &Engine, st: &brook_sql::Statement| -> Result<_, Infallible> {
+        create_harness_topic(engine, &st.kind);
+        Ok((
+            QueryShape::of(engine.catalog(), &st.kind),
+            entity_type(&st.kind),
+        ))
+    };
+    let mut after = |_: &Engine,
+                     text: &str,
+                     (query, entity): (Option<QueryShape>, &'static str),
+                     result: StatementResult|
+     -> Result<Option<Response>, String> {
+        // The harness's expected statement texts carry no `;`.
+        let text = text.strip_suffix(';').unwrap_or(text);
+        Ok(match (result, query) {
+            (StatementResult::Rows(rows), Some(shape)) if proto => {
+                Some(Response::QueryProto(proto_query_response(&rows, shape)?))
+            }
+            (StatementResult::Rows(rows), Some(shape)) => {
+                Some(Response::Query(query_response(&rows, shape)?))
+            }
+            (StatementResult::Inserted { .. }, _) => None,
+            (StatementResult::Listing(_), _) => Some(Response::Admin(
+                json!({"@type": entity, "statementText": text}),
             )),
-            (StatementResult::Push(_) | StatementResult::Print(_), _) => StatementOutcome::Error(
-                "a live query or PRINT has no REST response in this runner".into(),
-            ),
+            (StatementResult::Push(_) | StatementResult::Print(_), _) => {
+                return Err("a live query or PRINT has no REST response in this runner".into())
+            }
             (StatementResult::Message(m), _)
             | (StatementResult::QueryStarted { message: m, .. }, _) => {
-                StatementOutcome::Response(Response::Admin(current_status(piece.text, &m)))
+                Some(Response::Admin(current_status(text, &m)))
             }
             (StatementResult::Nothing, _) | (StatementResult::Rows(_), None) => {
-                StatementOutcome::Response(Response::Admin(current_status(piece.text, "")))
+                Some(Response::Admin(current_status(text, "")))
             }
-        };
+        })
+    };
+    match run_rest_statements(engine, sql, &mut before, &mut after) {
+        Ok(responses) => match responses.into_iter().last().flatten() {
+            Some(r) => StatementOutcome::Response(r),
+            None => StatementOutcome::NoResponse,
+        },
+        Err(RequestFailure { failure, .. }) => StatementOutcome::Error(match failure {
+            StatementFailure::Parse(m)
+            | StatementFailure::Failed(m)
+            | StatementFailure::AssertionFailed(m) => m,
+            StatementFailure::Refused(never) => match never {},
+        }),
     }
-    last
 }
 
 /// ksqlDB's REST harness creates the topics statements name with 4 partitions unless told

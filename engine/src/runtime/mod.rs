@@ -36,7 +36,7 @@ pub mod transient;
 pub use engine::{statement_writes, Engine, EngineOptions, StatementResult};
 pub use error::EngineError;
 pub use print::TopicPrinter;
-pub use push::PushQuery;
+pub use push::{PushChanges, PushQuery};
 pub use results::Listing;
 pub use runner::{IdleWaiter, PartitionLag, QueryError, QueryInfo, QueryStatus};
 pub use transient::QueryRows;

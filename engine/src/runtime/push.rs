@@ -51,6 +51,13 @@ pub(crate) fn start_positions(topic: &Topic, from_beginning: bool) -> BTreeMap<u
         .collect()
 }
 
+/// Rows a push query emitted, with whether each deletes its key (a tombstone).
+#[derive(Debug, Clone)]
+pub struct PushChanges {
+    pub batch: RecordBatch,
+    pub tombstones: Vec<bool>,
+}
+
 /// A running push query.
 #[derive(Debug)]
 pub struct PushQuery {
@@ -105,8 +112,25 @@ impl PushQuery {
     }
 
     /// Processes what arrived since the last poll and returns the rows emitted (none when
-    /// nothing new arrived).
+    /// nothing new arrived); deletions are left out (see [`PushQuery::poll_changes`]).
     pub fn poll(&mut self) -> Result<Vec<RecordBatch>> {
+        let mut out = Vec::new();
+        for change in self.poll_changes()? {
+            let keep: BooleanArray = change.tombstones.iter().map(|d| Some(!d)).collect();
+            let batch = arrow::compute::filter_record_batch(&change.batch, &keep)?;
+            if batch.num_rows() > 0 {
+                out.push(batch);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Processes what arrived since the last poll and returns the changes emitted, as a
+    /// transient push query replays them (`transient::run`): a stream record without a value
+    /// and a table record without a key are no row; a change deleting a table's key is a
+    /// tombstone row (its key columns set), counted by LIMIT as ksqlDB counts it. Joins
+    /// show no deletions.
+    pub fn poll_changes(&mut self) -> Result<Vec<PushChanges>> {
         let mut out = Vec::new();
         if self.finished() {
             return Ok(out);
@@ -121,15 +145,23 @@ impl PushQuery {
                     .copied()
                     .unwrap_or(0)
                     .max(p.start_offset());
-                let records = p.read(from, ReadLimit::records(POLL_RECORDS))?;
+                let mut records = p.read(from, ReadLimit::records(POLL_RECORDS))?;
                 let Some(last) = records.last() else { continue };
                 s.positions.insert(p.id(), last.offset + 1);
                 self.records_read += records.len() as u64;
                 for &i in &s.inputs {
                     let src = self.pipeline.input(i);
-                    let rows =
+                    let table = src.codec.entry.is_table();
+                    if table {
+                        records.retain(|r| r.key.is_some());
+                    }
+                    let mut rows =
                         src.codec
                             .decode(&src.schema, &src.arrow, p.id(), &records, &mut errors)?;
+                    if !table {
+                        let keep: BooleanArray = rows.deletes.iter().map(|d| Some(!d)).collect();
+                        rows = rows.filter(&keep)?;
+                    }
                     pieces.push((i, rows));
                 }
             }
@@ -137,24 +169,29 @@ impl PushQuery {
         if pieces.is_empty() {
             return Ok(out);
         }
-        let ordered = if self.pipeline.join.is_some() {
+        let joined = self.pipeline.join.is_some();
+        let ordered = if joined {
             self.pipeline.in_time_order(pieces)?
         } else {
             pieces
         };
         for (input, rows) in ordered {
-            let rows = self.pipeline.process(input, rows, &mut errors)?;
-            // A deletion has no row to show; the change is the key's absence.
-            let keep: BooleanArray = rows.deletes.iter().map(|d| Some(!d)).collect();
-            let mut batch = rows.filter(&keep)?.batch;
+            let mut rows = self.pipeline.process(input, rows, &mut errors)?;
+            if joined {
+                let keep: BooleanArray = rows.deletes.iter().map(|d| Some(!d)).collect();
+                rows = rows.filter(&keep)?;
+            }
+            let mut batch = rows.batch;
+            let mut tombstones = rows.deletes;
             if let Some(remaining) = &mut self.remaining {
                 let n = (batch.num_rows() as u64).min(*remaining);
                 batch = batch.slice(0, n as usize);
+                tombstones.truncate(n as usize);
                 *remaining -= n;
             }
             if batch.num_rows() > 0 {
                 self.rows_emitted += batch.num_rows() as u64;
-                out.push(batch);
+                out.push(PushChanges { batch, tombstones });
             }
             if self.finished() {
                 break;

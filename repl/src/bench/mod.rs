@@ -3,3 +3,4 @@
 pub mod disk;
 pub mod engine;
 pub mod log;
+pub mod server;
