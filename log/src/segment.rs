@@ -719,6 +719,29 @@ impl Segment {
     /// One past the last offset of the last data (non-control) batch, `None` when the
     /// segment holds only markers or nothing.
     pub fn last_data_end(&self) -> Result<Option<u64>> {
+        // Usually a data batch follows the last sparse index entry: read only that tail.
+        let next = self.next_offset();
+        if next > self.base_offset {
+            let rel = (next - 1 - self.base_offset).min(u32::MAX as u64) as u32;
+            let entry = read_lock(&self.index).lookup(rel);
+            let mut sc =
+                IndexedScan::new(&self.file, entry, self.base_offset, self.size(), SCAN_CHUNK);
+            let mut last = None;
+            loop {
+                match sc.next_batch() {
+                    Ok(Some(b)) => {
+                        if !b.header.is_control() {
+                            last = Some(b.header.last_offset() + 1);
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => return Err(e.into_log_error(&self.path)),
+                }
+            }
+            if last.is_some() {
+                return Ok(last);
+            }
+        }
         let mut last = None;
         self.for_each_batch(|b| {
             if !b.header.is_control() {

@@ -704,6 +704,10 @@ mod tests {
         let log = open(dir.path());
         let pb = log.topic("b").unwrap().partition(0).unwrap().clone();
         assert_eq!(read_all(&pb, IsolationLevel::ReadCommitted).0.len(), 5);
+        // Waiters wake for data, not for the trailing markers, also after a reopen.
+        let last_data = pb.read(0, 100).unwrap().last().unwrap().offset;
+        assert_eq!(pb.visible_end(), last_data + 1);
+        assert!(pb.visible_end() < pb.end_offset());
     }
 
     #[test]
