@@ -431,7 +431,11 @@ pub(crate) fn encode_records(
             stamp.map(|p| {
                 (
                     p,
-                    p.transactional.then_some(ATTR_TRANSACTIONAL).unwrap_or(0),
+                    if p.transactional {
+                        ATTR_TRANSACTIONAL
+                    } else {
+                        0
+                    },
                 )
             }),
         );

@@ -135,6 +135,7 @@ struct JoinedTopic {
 
 impl PersistentQuery {
     /// Starts a query from its committed offsets (the start of the source for a new query).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         id: String,
         sql: String,
