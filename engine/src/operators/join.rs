@@ -26,13 +26,18 @@
 //!   the other side's row at `max(t, t')`; INNER needs both, LEFT/RIGHT keep their outer side,
 //!   FULL either. When a joined row goes away the key's row is deleted (a tombstone), or
 //!   re-emitted with nulls for the side that went when the other side is kept.
+//! - **Durable tables**: with a state store attached ([`Join::attach_state`]), the table
+//!   sides of stream-table and table-table joins live in a brook-state store (changelog
+//!   included) and are loaded back when the query restarts; changed keys are written at
+//!   each commit ([`Join::commit_state`]). Stream-stream buffers and foreign-key state are
+//!   kept in memory only (not yet durable).
 //! - **Foreign key**: the left table's `left_key` names a right table key. The left keeps
 //!   its rows and an index of which left keys point at each right key; a left update joins
 //!   the right row it points at (INNER: a tombstone when there is none and the left row had
 //!   been there before), a right update re-emits every left row pointing at it (at
 //!   `max(t_right, t_left)`), in left key order. The output key is the left table's key.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -242,6 +247,79 @@ pub struct Join {
     key_converter: Option<RowConverter>,
     left_key_converter: Option<RowConverter>,
     state: State,
+    /// Column types of the two inputs' rows (to store table rows).
+    left_types: Vec<DataType>,
+    right_types: Vec<DataType>,
+    durable: Option<Durable>,
+}
+
+/// The store of a join's table sides and the keys changed since the last commit.
+struct Durable {
+    store: brook_state::Store,
+    /// (side tag, key).
+    dirty: HashSet<(u8, Vec<u8>)>,
+}
+
+const TAG_LEFT: u8 = b'L';
+const TAG_RIGHT: u8 = b'R';
+const TABLE_ROW_TAG: u8 = 0xB1;
+
+fn side_tag(side: Side) -> u8 {
+    match side {
+        Side::Left => TAG_LEFT,
+        Side::Right => TAG_RIGHT,
+    }
+}
+
+fn encode_table_row(r: &TableRow, types: &[DataType]) -> Vec<u8> {
+    use crate::aggregate::codec::{write_value_or_null, Writer};
+    let mut w = Writer::new(TABLE_ROW_TAG);
+    w.i64(r.ts);
+    match r.window {
+        Some(win) => {
+            w.bool(true);
+            w.i64(win.start);
+            w.i64(win.end);
+        }
+        None => w.bool(false),
+    }
+    w.usize(r.row.len());
+    for (v, t) in r.row.iter().zip(types) {
+        write_value_or_null(&mut w, v, t);
+    }
+    w.finish()
+}
+
+fn decode_table_row(b: &[u8], types: &[DataType]) -> Result<TableRow> {
+    use crate::aggregate::codec::{corrupt, read_value, Reader};
+    let mut r = Reader::new(b, TABLE_ROW_TAG)?;
+    let ts = r.i64()?;
+    let window = if r.bool()? {
+        Some(Window {
+            start: r.i64()?,
+            end: r.i64()?,
+        })
+    } else {
+        None
+    };
+    let n = r.len()?;
+    if n != types.len() {
+        return Err(corrupt(format!(
+            "a stored join row has {n} columns, the input has {}",
+            types.len()
+        ))
+        .into());
+    }
+    let row = types
+        .iter()
+        .map(|t| read_value(&mut r, t))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    r.finish()?;
+    Ok(TableRow {
+        row: Arc::new(row),
+        ts,
+        window,
+    })
 }
 
 impl fmt::Debug for Join {
@@ -349,7 +427,83 @@ impl Join {
             key_converter: None,
             left_key_converter: None,
             state: State::default(),
+            left_types: spec
+                .left_arrow
+                .fields()
+                .iter()
+                .map(|f| f.data_type().clone())
+                .collect(),
+            right_types: spec
+                .right_arrow
+                .fields()
+                .iter()
+                .map(|f| f.data_type().clone())
+                .collect(),
+            durable: None,
         })
+    }
+
+    /// Whether the join keeps table sides that a store makes durable.
+    fn keeps_tables(&self) -> bool {
+        matches!(self.kind, JoinKind::StreamTable | JoinKind::TableTable)
+    }
+
+    /// Opens the store `name` of its table sides (stream-table and table-table joins; other
+    /// kinds keep their state in memory) and loads what it holds.
+    pub fn attach_state(&mut self, stores: &brook_state::StateStores, name: &str) -> Result<()> {
+        if !self.keeps_tables() {
+            return Ok(());
+        }
+        let store = stores.store(name, &format!("_brook-{name}-changelog"))?;
+        for (tag, side) in [(TAG_LEFT, Side::Left), (TAG_RIGHT, Side::Right)] {
+            let types = match side {
+                Side::Left => &self.left_types,
+                Side::Right => &self.right_types,
+            };
+            let mut rows = HashMap::new();
+            for (k, v) in store.prefix(&[tag])? {
+                rows.insert(k[1..].to_vec(), decode_table_row(&v, types)?);
+            }
+            match side {
+                Side::Left => self.state.left_table = rows,
+                Side::Right => self.state.right_table = rows,
+            }
+        }
+        self.durable = Some(Durable {
+            store,
+            dirty: HashSet::new(),
+        });
+        Ok(())
+    }
+
+    /// Writes the table rows changed since the last commit to the store and commits it.
+    pub fn commit_state(&mut self) -> Result<()> {
+        let Some(d) = &mut self.durable else {
+            return Ok(());
+        };
+        for (tag, key) in d.dirty.drain() {
+            let (table, types) = if tag == TAG_LEFT {
+                (&self.state.left_table, &self.left_types)
+            } else {
+                (&self.state.right_table, &self.right_types)
+            };
+            let mut k = Vec::with_capacity(key.len() + 1);
+            k.push(tag);
+            k.extend_from_slice(&key);
+            match table.get(&key) {
+                Some(r) => d.store.put(&k, &encode_table_row(r, types)),
+                None => d.store.delete(&k),
+            }
+        }
+        d.store.commit(&[])?;
+        Ok(())
+    }
+
+    /// Notes a table key changed (for the next commit).
+    fn mark(&mut self, side: Side, key: &[u8]) {
+        if let Some(d) = &mut self.durable {
+            d.dirty.insert((side_tag(side), key.to_vec()));
+        }
     }
 
     fn outer(&self, side: Side) -> bool {
@@ -537,6 +691,7 @@ impl Join {
         let Some(key) = rec.key else { return };
         match side {
             Side::Right => {
+                self.mark(Side::Right, &key);
                 if rec.delete {
                     self.state.right_table.remove(&key);
                 } else {
@@ -574,6 +729,7 @@ impl Join {
 
     fn table_table(&mut self, side: Side, rec: In, outs: &mut Vec<Out>) {
         let Some(key) = rec.key else { return };
+        self.mark(side, &key);
         let (own, other) = match side {
             Side::Left => (&mut self.state.left_table, &self.state.right_table),
             Side::Right => (&mut self.state.right_table, &self.state.left_table),

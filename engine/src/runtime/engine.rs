@@ -1223,8 +1223,10 @@ fn splittable(plan: &brook_sql::plan::LogicalPlan) -> bool {
 
 /// Whether a plan keeps operator state (aggregations).
 fn has_state(plan: &brook_sql::plan::LogicalPlan) -> bool {
-    matches!(plan.node, brook_sql::plan::Node::Aggregate { .. })
-        || plan.inputs().into_iter().any(has_state)
+    matches!(
+        plan.node,
+        brook_sql::plan::Node::Aggregate { .. } | brook_sql::plan::Node::Join { .. }
+    ) || plan.inputs().into_iter().any(has_state)
 }
 
 fn kind_word(k: SourceKind) -> &'static str {

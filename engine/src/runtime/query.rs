@@ -171,6 +171,9 @@ impl PersistentQuery {
                 }
             }
         }
+        if let Some(stores) = state {
+            pipeline.attach_join_state(stores, &id)?;
+        }
         let sink = pipeline
             .sink
             .clone()
@@ -276,6 +279,7 @@ impl PersistentQuery {
     fn commit_state_and_offsets(&mut self, offsets: &[(String, u32, u64)]) -> Result<()> {
         let producer = self.transaction()?;
         self.pipeline.for_each_operator(&mut |op| op.commit())?;
+        self.pipeline.commit_joins()?;
         if let Some(m) = &self.materialized {
             m.commit()?;
         }
