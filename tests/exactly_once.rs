@@ -298,3 +298,47 @@ fn a_restarted_stream_table_join_remembers_its_table() {
         ]
     );
 }
+
+/// A stream-stream join keeps its buffered records in a state store: a right record that
+/// arrives after a restart still joins the left record buffered before it.
+#[test]
+fn a_restarted_stream_stream_join_remembers_its_window() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let first = tmp.path().join("first.sql");
+    std::fs::write(
+        &first,
+        "CREATE STREAM orders (id STRING KEY, item STRING, ts BIGINT)
+           WITH (kafka_topic='orders', value_format='JSON', partitions=1, timestamp='ts');
+         CREATE STREAM shipments (id STRING KEY, carrier STRING, ts BIGINT)
+           WITH (kafka_topic='shipments', value_format='JSON', partitions=1, timestamp='ts');
+         CREATE STREAM shipped AS SELECT o.id AS id, o.item, s.carrier
+           FROM orders o JOIN shipments s WITHIN 1 MINUTE ON o.id = s.id EMIT CHANGES;
+         INSERT INTO orders (id, item, ts) VALUES ('o1', 'book', 1000);
+         INSERT INTO orders (id, item, ts) VALUES ('o2', 'pen', 2000);",
+    )
+    .unwrap();
+    let second = tmp.path().join("second.sql");
+    std::fs::write(
+        &second,
+        "INSERT INTO shipments (id, carrier, ts) VALUES ('o2', 'ups', 5000);
+         INSERT INTO shipments (id, carrier, ts) VALUES ('o1', 'dhl', 6000);",
+    )
+    .unwrap();
+    brook(&data, &["run", first.to_str().unwrap()], None);
+    brook(&data, &["run", second.to_str().unwrap()], None);
+    let got: Vec<(String, String)> = committed(&data, "SHIPPED").concat();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "o2".to_string(),
+                r#"{"ITEM":"pen","CARRIER":"ups"}"#.to_string()
+            ),
+            (
+                "o1".to_string(),
+                r#"{"ITEM":"book","CARRIER":"dhl"}"#.to_string()
+            ),
+        ]
+    );
+}
