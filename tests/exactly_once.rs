@@ -1,7 +1,7 @@
 //! exactly_once.rs: the SIGKILL fault test of exactly-once persistent queries. It drives
 //! the real `brook` binary: `brook run` of a script with a CSAS (filter + projection) and a
 //! windowed CTAS (tumbling COUNT/SUM, record cache off so that every input is an update),
-//! killed with SIGKILL at random moments and restarted on the same data directory, then
+//! and a stream-table join, killed with SIGKILL at random moments and restarted on the same data directory, then
 //! run to the end. The sinks, read `read_committed`, must hold exactly what an
 //! uninterrupted run writes: the same records, once each, in the same order per partition.
 //!
@@ -30,6 +30,10 @@ CREATE STREAM IF NOT EXISTS out AS SELECT id, v, v * 2 AS w FROM src WHERE v % 3
 CREATE TABLE IF NOT EXISTS counts AS
   SELECT id, COUNT(*) AS n, SUM(v) AS s FROM src
   WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY id EMIT CHANGES;
+CREATE TABLE IF NOT EXISTS users (id STRING PRIMARY KEY, name STRING, ts BIGINT)
+  WITH (kafka_topic='users', value_format='JSON', partitions=2, timestamp='ts');
+CREATE STREAM IF NOT EXISTS named AS
+  SELECT s.id AS id, s.v, u.name FROM src s JOIN users u ON s.id = u.id EMIT CHANGES;
 ";
 
 fn env_or(name: &str, default: u64) -> u64 {
@@ -89,6 +93,26 @@ fn setup(dir: &Path, script: &Path, n: u64) {
         dir,
         &["produce", "src", "--key-separator", ":"],
         Some(&lines),
+    );
+    // The join's table: every key but k7, older than every stream record.
+    brook(
+        dir,
+        &["topic", "create", "users", "--partitions", "2"],
+        None,
+    );
+    let users: String = (0..50u64)
+        .filter(|i| *i != 7)
+        .map(|i| {
+            format!(
+                "k{i}:{{\"name\":\"user {i}\",\"ts\":{}}}\n",
+                1_600_000_000_000u64 + i
+            )
+        })
+        .collect();
+    brook(
+        dir,
+        &["produce", "users", "--key-separator", ":"],
+        Some(&users),
     );
     let guarantee =
         std::env::var("BROOK_EOS_GUARANTEE").unwrap_or_else(|_| "exactly_once_v2".to_string());
@@ -179,6 +203,12 @@ fn sigkill_at_random_points_neither_loses_nor_doubles_sink_records() {
     let clean_run = started.elapsed();
     let want_out = committed(&reference.path().join("data"), "OUT");
     let want_counts = committed(&reference.path().join("data"), "COUNTS");
+    let want_named = committed(&reference.path().join("data"), "NAMED");
+    assert_eq!(
+        want_named.iter().map(Vec::len).sum::<usize>() as u64,
+        records - (0..records).filter(|i| i % 50 == 7).count() as u64,
+        "the join drops the records of the key without a user"
+    );
     assert_eq!(
         want_out.iter().map(Vec::len).sum::<usize>() as u64,
         records - records.div_ceil(3),
@@ -230,9 +260,11 @@ fn sigkill_at_random_points_neither_loses_nor_doubles_sink_records() {
 
     let got_out = committed(&data, "OUT");
     let got_counts = committed(&data, "COUNTS");
+    let got_named = committed(&data, "NAMED");
     for (name, want, got) in [
         ("OUT", &want_out, &got_out),
         ("COUNTS", &want_counts, &got_counts),
+        ("NAMED", &want_named, &got_named),
     ] {
         for (p, (w, g)) in want.iter().zip(got.iter()).enumerate() {
             if w != g {
