@@ -374,3 +374,59 @@ fn a_restarted_stream_stream_join_remembers_its_window() {
         ]
     );
 }
+
+/// `processing.guarantee` per query (SET, or a server's default properties in the
+/// `ksql.streams.` form) and engine-wide: exactly-once commits leave transaction markers
+/// in the sink, at-least-once writes plain records; a bad value is refused clearly.
+#[test]
+fn processing_guarantee_is_chosen_per_query_and_engine_wide() {
+    use brook_engine::runtime::{Engine, EngineOptions, ProcessingGuarantee};
+
+    /// (records, offsets) of a sink: offsets beyond the records are markers.
+    fn sink(engine: &Engine, topic: &str) -> (usize, u64) {
+        let p = engine
+            .log()
+            .topic(topic)
+            .unwrap()
+            .partition(0)
+            .unwrap()
+            .clone();
+        (p.read(0, 1000).unwrap().len(), p.end_offset())
+    }
+    let run = |options: EngineOptions, set: Option<&str>| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut engine = Engine::open(dir.path(), options).unwrap();
+        if let Some(v) = set {
+            engine.set_property("ksql.streams.processing.guarantee", v);
+        }
+        engine
+            .execute(
+                "CREATE STREAM s (id STRING KEY, v INT) \
+                 WITH (kafka_topic='s', value_format='JSON', partitions=1);
+                 INSERT INTO s (id, v) VALUES ('a', 1);
+                 INSERT INTO s (id, v) VALUES ('b', 2);",
+            )
+            .unwrap();
+        let started = engine.execute("CREATE STREAM t AS SELECT id, v FROM s;");
+        if started.is_err() {
+            return Err(started.unwrap_err().to_string());
+        }
+        engine.run_until_idle().unwrap();
+        let r = sink(&engine, "T");
+        engine.shutdown().unwrap();
+        Ok(r)
+    };
+    let eos = run(EngineOptions::default(), None).unwrap();
+    assert_eq!(eos.0, 2);
+    assert!(eos.1 > 2, "an exactly-once commit writes a marker: {eos:?}");
+    let alos = run(EngineOptions::default(), Some("at_least_once")).unwrap();
+    assert_eq!(alos, (2, 2));
+    let engine_wide = EngineOptions {
+        processing_guarantee: ProcessingGuarantee::AtLeastOnce,
+        ..EngineOptions::default()
+    };
+    assert_eq!(run(engine_wide.clone(), None).unwrap(), (2, 2));
+    assert!(run(engine_wide, Some("exactly_once_v2")).unwrap().1 > 2);
+    let bad = run(EngineOptions::default(), Some("twice")).unwrap_err();
+    assert!(bad.contains("processing.guarantee"), "{bad}");
+}
