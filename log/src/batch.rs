@@ -861,7 +861,8 @@ mod tests {
                 *x = (seed >> 33) as u8;
             }
             v[8..12].copy_from_slice(&((len - LOG_OVERHEAD) as u32).to_be_bytes());
-            v[12] = MAGIC;
+            // Both formats: plain, and with a producer (whose header is longer).
+            v[12] = if seed % 2 == 0 { MAGIC } else { MAGIC_PRODUCER };
             v[19..23].copy_from_slice(&1000u32.to_be_bytes());
             v[39..43].copy_from_slice(&((seed % 5) as u32).to_be_bytes());
             let b = Bytes::from(v);
@@ -869,6 +870,51 @@ mod tests {
                 let _ = decode_records(&b, &h, 0, |_, _| true);
             }
         }
+    }
+
+    #[test]
+    fn producer_batches_and_markers_round_trip() {
+        let records: Vec<Record> = (0..40).map(rec).collect();
+        let (mut buf, mut metas) = (Vec::new(), Vec::new());
+        let stamp = ProducerStamp {
+            producer_id: 42,
+            epoch: 3,
+            base_sequence: 7,
+            transactional: true,
+        };
+        encode_records(&mut buf, &mut metas, 100, &records, 300, Some(stamp)).unwrap();
+        assert!(metas.len() > 1, "split into several batches");
+        let mut seq = 7;
+        for m in &metas {
+            let b = Bytes::copy_from_slice(&buf[m.start..m.start + m.len]);
+            let h = parse_header(&b).unwrap();
+            assert!(crc_ok(&h, &b));
+            assert_eq!(
+                (h.producer_id, h.producer_epoch, h.base_sequence),
+                (42, 3, seq)
+            );
+            assert!(h.is_transactional() && !h.is_control());
+            seq += h.record_count as i32;
+        }
+        let out = decode_all(&buf, &metas);
+        assert_eq!(
+            out.iter().map(|r| r.to_record()).collect::<Vec<_>>(),
+            records
+        );
+
+        let mut m = Vec::new();
+        encode_control(&mut m, 500, 42, 3, ControlKind::Abort, 100, 9);
+        let b = Bytes::from(m);
+        let h = parse_header(&b).unwrap();
+        assert!(crc_ok(&h, &b) && h.is_control() && h.is_transactional());
+        let mut recs = Vec::new();
+        decode_records(&b, &h, 0, |r, _| {
+            recs.push(r);
+            true
+        })
+        .unwrap();
+        assert_eq!(parse_control(&recs[0]), Some((ControlKind::Abort, 100)));
+        assert_eq!(recs[0].offset, 500);
     }
 
     #[test]
