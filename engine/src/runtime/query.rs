@@ -585,6 +585,19 @@ impl PersistentQuery {
     }
 }
 
+impl Drop for PersistentQuery {
+    /// A query that goes away with a transaction open (it failed, or was dropped without
+    /// a commit) aborts it, so that `read_committed` readers of its sink are not held back
+    /// at its last stable offset until the next start.
+    fn drop(&mut self) {
+        if let Some(p) = &self.producer {
+            if p.in_transaction() {
+                let _ = p.abort();
+            }
+        }
+    }
+}
+
 /// Writes a query's output records to its sink topic. Keys pick partitions as Kafka's
 /// default partitioner does, except windowed keys, which Kafka Streams partitions by the key
 /// without its window (`WindowedStreamPartitioner`), so every window of a key lands on the
