@@ -407,9 +407,8 @@ fn processing_guarantee_is_chosen_per_query_and_engine_wide() {
                  INSERT INTO s (id, v) VALUES ('b', 2);",
             )
             .unwrap();
-        let started = engine.execute("CREATE STREAM t AS SELECT id, v FROM s;");
-        if started.is_err() {
-            return Err(started.unwrap_err().to_string());
+        if let Err(e) = engine.execute("CREATE STREAM t AS SELECT id, v FROM s;") {
+            return Err(e.to_string());
         }
         engine.run_until_idle().unwrap();
         let r = sink(&engine, "T");

@@ -862,7 +862,11 @@ mod tests {
             }
             v[8..12].copy_from_slice(&((len - LOG_OVERHEAD) as u32).to_be_bytes());
             // Both formats: plain, and with a producer (whose header is longer).
-            v[12] = if seed % 2 == 0 { MAGIC } else { MAGIC_PRODUCER };
+            v[12] = if seed.is_multiple_of(2) {
+                MAGIC
+            } else {
+                MAGIC_PRODUCER
+            };
             v[19..23].copy_from_slice(&1000u32.to_be_bytes());
             v[39..43].copy_from_slice(&((seed % 5) as u32).to_be_bytes());
             let b = Bytes::from(v);
