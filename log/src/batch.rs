@@ -14,8 +14,17 @@
 //! 23 first_timestamp    i64   timestamp of the first record
 //! 31 max_timestamp      i64   largest record timestamp
 //! 39 record_count       u32
-//! 43 records...
+//! 43 records...                (magic 1)
+//! 43 producer_id        i64   (magic 2 only; -1 = no producer)
+//! 51 producer_epoch     i16
+//! 53 base_sequence      i32   sequence number of the first record (-1 = none)
+//! 57 records...                (magic 2)
 //! ```
+//!
+//! Magic 1 batches are plain appends (what every directory written before transactions
+//! holds, and what plain appends still write). Magic 2 batches carry a producer: an
+//! idempotent or transactional append, or a control batch (a transaction's commit or abort
+//! marker). Attribute bits are Kafka's: `0x10` transactional, `0x20` control.
 //!
 //! Record: `length` (varint), `attributes` (u8), `timestamp_delta` (zigzag varlong,
 //! relative to first_timestamp), `offset_delta` (varint), key length (zigzag, -1 = null)
@@ -28,10 +37,18 @@ use crate::record::{Header, Record, StoredRecord};
 
 /// Bytes before `batch_length` ends: base offset + length.
 pub(crate) const LOG_OVERHEAD: usize = 12;
-/// Size of the fixed batch header.
+/// Size of the fixed batch header (magic 1; the smallest a batch can have).
 pub(crate) const HEADER_LEN: usize = 43;
-/// The only batch format version.
+/// Size of the header of a batch with a producer (magic 2).
+pub(crate) const PRODUCER_HEADER_LEN: usize = 57;
+/// The plain batch format version.
 pub(crate) const MAGIC: u8 = 1;
+/// The batch format version with producer id, epoch and base sequence.
+pub(crate) const MAGIC_PRODUCER: u8 = 2;
+/// Attribute bit: the batch belongs to a transaction.
+pub(crate) const ATTR_TRANSACTIONAL: u16 = 0x10;
+/// Attribute bit: the batch is a control batch (a commit or abort marker).
+pub(crate) const ATTR_CONTROL: u16 = 0x20;
 /// Offset of the CRC field; the CRC covers `[0, CRC_AT)` and `[CRC_START, end)`.
 const CRC_AT: usize = 13;
 /// Offset where the CRC-covered bytes after the CRC field start.
@@ -45,6 +62,8 @@ fn batch_crc(b: &[u8]) -> u32 {
 /// The fixed header of a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct BatchHeader {
+    pub magic: u8,
+    pub attributes: u16,
     pub base_offset: u64,
     /// Bytes after the length field; the whole batch is `LOG_OVERHEAD + length`.
     pub length: u32,
@@ -53,9 +72,42 @@ pub(crate) struct BatchHeader {
     pub first_timestamp: i64,
     pub max_timestamp: i64,
     pub record_count: u32,
+    /// -1 when the batch has no producer (magic 1).
+    pub producer_id: i64,
+    pub producer_epoch: i16,
+    pub base_sequence: i32,
+}
+
+/// The producer of an idempotent or transactional append.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ProducerStamp {
+    pub producer_id: i64,
+    pub epoch: i16,
+    /// Sequence number of the first record.
+    pub base_sequence: i32,
+    pub transactional: bool,
 }
 
 impl BatchHeader {
+    /// Bytes of the header (records start here).
+    pub fn header_len(&self) -> usize {
+        if self.magic == MAGIC_PRODUCER {
+            PRODUCER_HEADER_LEN
+        } else {
+            HEADER_LEN
+        }
+    }
+
+    /// A commit or abort marker.
+    pub fn is_control(&self) -> bool {
+        self.attributes & ATTR_CONTROL != 0
+    }
+
+    /// Part of a transaction (data or marker).
+    pub fn is_transactional(&self) -> bool {
+        self.attributes & ATTR_TRANSACTIONAL != 0
+    }
+
     /// Total bytes of the batch on disk.
     pub fn total_len(&self) -> u64 {
         LOG_OVERHEAD as u64 + self.length as u64
@@ -103,10 +155,29 @@ pub(crate) fn parse_header(b: &[u8]) -> Result<BatchHeader, String> {
             "batch length {length} is shorter than a batch header"
         ));
     }
-    if b[12] != MAGIC {
-        return Err(format!("unknown batch magic {} (expected {MAGIC})", b[12]));
+    let magic = b[12];
+    if magic != MAGIC && magic != MAGIC_PRODUCER {
+        return Err(format!(
+            "unknown batch magic {magic} (expected {MAGIC} or {MAGIC_PRODUCER})"
+        ));
+    }
+    let producer = magic == MAGIC_PRODUCER;
+    if producer
+        && (b.len() < PRODUCER_HEADER_LEN || (length as usize) < PRODUCER_HEADER_LEN - LOG_OVERHEAD)
+    {
+        return Err(format!(
+            "batch with a producer needs a {PRODUCER_HEADER_LEN}-byte header"
+        ));
+    }
+    let attributes = u16::from_be_bytes([b[17], b[18]]);
+    if !producer && attributes & (ATTR_CONTROL | ATTR_TRANSACTIONAL) != 0 {
+        return Err(format!(
+            "batch attributes {attributes:#x} need a producer (magic {MAGIC_PRODUCER})"
+        ));
     }
     let h = BatchHeader {
+        magic,
+        attributes,
         base_offset,
         length,
         crc: be_u32(&b[13..17]),
@@ -114,6 +185,21 @@ pub(crate) fn parse_header(b: &[u8]) -> Result<BatchHeader, String> {
         first_timestamp: be_u64(&b[23..31]) as i64,
         max_timestamp: be_u64(&b[31..39]) as i64,
         record_count: be_u32(&b[39..43]),
+        producer_id: if producer {
+            be_u64(&b[43..51]) as i64
+        } else {
+            -1
+        },
+        producer_epoch: if producer {
+            i16::from_be_bytes([b[51], b[52]])
+        } else {
+            -1
+        },
+        base_sequence: if producer {
+            be_u32(&b[53..57]) as i32
+        } else {
+            -1
+        },
     };
     if h.record_count as u64 > h.last_offset_delta as u64 + 1 {
         return Err(format!(
@@ -283,7 +369,13 @@ pub(crate) fn encode_records(
     base_offset: u64,
     records: &[Record],
     max_batch_bytes: usize,
+    producer: Option<ProducerStamp>,
 ) -> Result<(), EncodeError> {
+    let header_len = if producer.is_some() {
+        PRODUCER_HEADER_LEN
+    } else {
+        HEADER_LEN
+    };
     let estimate: usize = records
         .iter()
         .map(|r| {
@@ -295,14 +387,14 @@ pub(crate) fn encode_records(
                     .sum::<usize>()
         })
         .sum();
-    buf.reserve(estimate + HEADER_LEN);
+    buf.reserve(estimate + header_len);
     let mut i = 0;
     while i < records.len() {
         let start = buf.len();
         let batch_base = base_offset + i as u64;
         let first_ts = records[i].timestamp;
         let mut max_ts = i64::MIN;
-        buf.resize(start + HEADER_LEN, 0);
+        buf.resize(start + header_len, 0);
         let mut n = 0usize;
         while i + n < records.len() {
             let r = &records[i + n];
@@ -315,7 +407,7 @@ pub(crate) fn encode_records(
                     buf.truncate(start);
                     return Err(EncodeError::RecordTooLarge {
                         index: i,
-                        size: single_record_batch_len(r),
+                        size: single_record_batch_len(r) + header_len - HEADER_LEN,
                     });
                 }
                 break;
@@ -324,6 +416,10 @@ pub(crate) fn encode_records(
             max_ts = max_ts.max(r.timestamp);
             n += 1;
         }
+        let stamp = producer.map(|p| ProducerStamp {
+            base_sequence: p.base_sequence.wrapping_add(i as i32),
+            ..p
+        });
         finish_batch(
             buf,
             start,
@@ -332,6 +428,16 @@ pub(crate) fn encode_records(
             first_ts,
             max_ts,
             n as u32,
+            stamp.map(|p| {
+                (
+                    p,
+                    if p.transactional {
+                        ATTR_TRANSACTIONAL
+                    } else {
+                        0
+                    },
+                )
+            }),
         );
         metas.push(BatchMeta {
             start,
@@ -374,9 +480,74 @@ pub(crate) fn encode_with_offsets(
         first_ts,
         max_ts,
         records.len() as u32,
+        None,
     );
 }
 
+/// What a control record says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ControlKind {
+    Abort,
+    Commit,
+}
+
+/// Encodes a control batch (a transaction marker) of one record at `offset`: key =
+/// version (i16, 0) + type (i16: 0 abort, 1 commit), as Kafka's; value = version (i16, 0)
+/// + the first offset of the transaction in this partition (u64).
+pub(crate) fn encode_control(
+    buf: &mut Vec<u8>,
+    offset: u64,
+    producer_id: i64,
+    epoch: i16,
+    kind: ControlKind,
+    first_offset: u64,
+    ts: i64,
+) {
+    let start = buf.len();
+    buf.resize(start + PRODUCER_HEADER_LEN, 0);
+    let mut key = Vec::with_capacity(4);
+    key.extend_from_slice(&0i16.to_be_bytes());
+    key.extend_from_slice(&(if kind == ControlKind::Commit { 1i16 } else { 0 }).to_be_bytes());
+    let mut value = Vec::with_capacity(10);
+    value.extend_from_slice(&0i16.to_be_bytes());
+    value.extend_from_slice(&first_offset.to_be_bytes());
+    let body = body_len(0, 0, Some(&key), Some(&value), &[]);
+    put_record(buf, body, 0, 0, Some(&key), Some(&value), &[]);
+    let stamp = ProducerStamp {
+        producer_id,
+        epoch,
+        base_sequence: -1,
+        transactional: true,
+    };
+    finish_batch(
+        buf,
+        start,
+        offset,
+        0,
+        ts,
+        ts,
+        1,
+        Some((stamp, ATTR_TRANSACTIONAL | ATTR_CONTROL)),
+    );
+}
+
+/// Decodes a control record's (kind, first offset of the transaction).
+#[cfg(test)]
+pub(crate) fn parse_control(r: &StoredRecord) -> Option<(ControlKind, u64)> {
+    let k = r.key.as_deref()?;
+    let v = r.value.as_deref()?;
+    if k.len() != 4 || v.len() != 10 {
+        return None;
+    }
+    let kind = match i16::from_be_bytes([k[2], k[3]]) {
+        0 => ControlKind::Abort,
+        1 => ControlKind::Commit,
+        _ => return None,
+    };
+    Some((kind, u64::from_be_bytes(v[2..10].try_into().ok()?)))
+}
+
+#[allow(clippy::too_many_arguments)]
 fn finish_batch(
     buf: &mut [u8],
     start: usize,
@@ -385,13 +556,25 @@ fn finish_batch(
     first_ts: i64,
     max_ts: i64,
     count: u32,
+    producer: Option<(ProducerStamp, u16)>,
 ) {
     let len = (buf.len() - start - LOG_OVERHEAD) as u32;
     let h = &mut buf[start..];
     h[0..8].copy_from_slice(&base.to_be_bytes());
     h[8..12].copy_from_slice(&len.to_be_bytes());
-    h[12] = MAGIC;
-    h[17..19].copy_from_slice(&0u16.to_be_bytes());
+    match producer {
+        None => {
+            h[12] = MAGIC;
+            h[17..19].copy_from_slice(&0u16.to_be_bytes());
+        }
+        Some((p, attributes)) => {
+            h[12] = MAGIC_PRODUCER;
+            h[17..19].copy_from_slice(&attributes.to_be_bytes());
+            h[43..51].copy_from_slice(&p.producer_id.to_be_bytes());
+            h[51..53].copy_from_slice(&p.epoch.to_be_bytes());
+            h[53..57].copy_from_slice(&p.base_sequence.to_be_bytes());
+        }
+    }
     h[19..23].copy_from_slice(&last_delta.to_be_bytes());
     h[23..31].copy_from_slice(&first_ts.to_be_bytes());
     h[31..39].copy_from_slice(&max_ts.to_be_bytes());
@@ -472,7 +655,10 @@ pub(crate) fn decode_records(
     mut f: impl FnMut(StoredRecord, usize) -> bool,
 ) -> Result<(), String> {
     let b: &[u8] = batch;
-    let mut c = Cursor { b, pos: HEADER_LEN };
+    let mut c = Cursor {
+        b,
+        pos: h.header_len(),
+    };
     let mut last_offset: Option<u64> = None;
     for _ in 0..h.record_count {
         let len = c.uvarint()?;
@@ -600,7 +786,7 @@ mod tests {
     fn roundtrip_one_batch() {
         let records: Vec<Record> = (0..100).map(rec).collect();
         let (mut buf, mut metas) = (Vec::new(), Vec::new());
-        encode_records(&mut buf, &mut metas, 1000, &records, usize::MAX).unwrap();
+        encode_records(&mut buf, &mut metas, 1000, &records, usize::MAX, None).unwrap();
         assert_eq!(metas.len(), 1);
         let out = decode_all(&buf, &metas);
         assert_eq!(out.len(), 100);
@@ -620,7 +806,7 @@ mod tests {
             .map(|i| Record::unkeyed(vec![1u8; 100], i))
             .collect();
         let (mut buf, mut metas) = (Vec::new(), Vec::new());
-        encode_records(&mut buf, &mut metas, 0, &records, 1000).unwrap();
+        encode_records(&mut buf, &mut metas, 0, &records, 1000, None).unwrap();
         assert!(metas.len() > 20);
         assert!(metas.iter().all(|m| m.len <= 1000));
         let out = decode_all(&buf, &metas);
@@ -632,7 +818,7 @@ mod tests {
 
         let big = [Record::unkeyed(vec![0u8; 2000], 0)];
         let (mut buf, mut metas) = (Vec::new(), Vec::new());
-        match encode_records(&mut buf, &mut metas, 0, &big, 1000) {
+        match encode_records(&mut buf, &mut metas, 0, &big, 1000, None) {
             Err(EncodeError::RecordTooLarge { index, size }) => {
                 assert_eq!(index, 0);
                 assert!(size > 2000)
@@ -646,7 +832,7 @@ mod tests {
     fn detects_corruption() {
         let records: Vec<Record> = (0..10).map(rec).collect();
         let (mut buf, mut metas) = (Vec::new(), Vec::new());
-        encode_records(&mut buf, &mut metas, 0, &records, usize::MAX).unwrap();
+        encode_records(&mut buf, &mut metas, 0, &records, usize::MAX, None).unwrap();
         for i in (0..buf.len()).filter(|i| !(CRC_AT..CRC_START).contains(i)) {
             let mut b = buf.clone();
             b[i] ^= 0x40;
@@ -675,7 +861,12 @@ mod tests {
                 *x = (seed >> 33) as u8;
             }
             v[8..12].copy_from_slice(&((len - LOG_OVERHEAD) as u32).to_be_bytes());
-            v[12] = MAGIC;
+            // Both formats: plain, and with a producer (whose header is longer).
+            v[12] = if seed.is_multiple_of(2) {
+                MAGIC
+            } else {
+                MAGIC_PRODUCER
+            };
             v[19..23].copy_from_slice(&1000u32.to_be_bytes());
             v[39..43].copy_from_slice(&((seed % 5) as u32).to_be_bytes());
             let b = Bytes::from(v);
@@ -686,12 +877,57 @@ mod tests {
     }
 
     #[test]
+    fn producer_batches_and_markers_round_trip() {
+        let records: Vec<Record> = (0..40).map(rec).collect();
+        let (mut buf, mut metas) = (Vec::new(), Vec::new());
+        let stamp = ProducerStamp {
+            producer_id: 42,
+            epoch: 3,
+            base_sequence: 7,
+            transactional: true,
+        };
+        encode_records(&mut buf, &mut metas, 100, &records, 300, Some(stamp)).unwrap();
+        assert!(metas.len() > 1, "split into several batches");
+        let mut seq = 7;
+        for m in &metas {
+            let b = Bytes::copy_from_slice(&buf[m.start..m.start + m.len]);
+            let h = parse_header(&b).unwrap();
+            assert!(crc_ok(&h, &b));
+            assert_eq!(
+                (h.producer_id, h.producer_epoch, h.base_sequence),
+                (42, 3, seq)
+            );
+            assert!(h.is_transactional() && !h.is_control());
+            seq += h.record_count as i32;
+        }
+        let out = decode_all(&buf, &metas);
+        assert_eq!(
+            out.iter().map(|r| r.to_record()).collect::<Vec<_>>(),
+            records
+        );
+
+        let mut m = Vec::new();
+        encode_control(&mut m, 500, 42, 3, ControlKind::Abort, 100, 9);
+        let b = Bytes::from(m);
+        let h = parse_header(&b).unwrap();
+        assert!(crc_ok(&h, &b) && h.is_control() && h.is_transactional());
+        let mut recs = Vec::new();
+        decode_records(&b, &h, 0, |r, _| {
+            recs.push(r);
+            true
+        })
+        .unwrap();
+        assert_eq!(parse_control(&recs[0]), Some((ControlKind::Abort, 100)));
+        assert_eq!(recs[0].offset, 500);
+    }
+
+    #[test]
     fn compaction_reencode_keeps_offsets() {
         let records: Vec<Record> = (0..10)
             .map(|i| Record::keyed(format!("k{i}"), "v", i))
             .collect();
         let (mut buf, mut metas) = (Vec::new(), Vec::new());
-        encode_records(&mut buf, &mut metas, 50, &records, usize::MAX).unwrap();
+        encode_records(&mut buf, &mut metas, 50, &records, usize::MAX, None).unwrap();
         let all = decode_all(&buf, &metas);
         let kept: Vec<StoredRecord> = all.into_iter().filter(|r| r.offset % 3 == 0).collect();
         let mut b2 = Vec::new();

@@ -61,9 +61,29 @@ pub(crate) fn compact(p: &Partition, now_ms: i64) -> Result<CompactionReport> {
     if closed.is_empty() {
         return Ok(report);
     }
+    // Only segments wholly below the last stable offset: a batch of an open transaction
+    // keeps its producer until the transaction ends.
+    let lso = p.last_stable_offset();
+    let closed: Vec<Arc<Segment>> = closed
+        .iter()
+        .enumerate()
+        .take_while(|(i, _)| segs[i + 1].base_offset <= lso)
+        .map(|(_, s)| s.clone())
+        .collect();
+    if closed.is_empty() {
+        return Ok(report);
+    }
+    // Markers are kept as they are; records of aborted transactions are dropped (no
+    // read_committed reader sees them) and never count as the latest for their key.
+    let aborted = |h: &batch::BatchHeader| {
+        h.is_transactional() && !h.is_control() && p.is_aborted(h.producer_id, h.base_offset)
+    };
     let mut latest: HashMap<Bytes, u64> = HashMap::new();
-    for s in closed {
+    for s in &closed {
         s.for_each_batch(|b| {
+            if b.header.is_control() || aborted(&b.header) {
+                return Ok(());
+            }
             batch::decode_records(&b.bytes, &b.header, 0, |r, _| {
                 if let Some(k) = &r.key {
                     match latest.get_mut(&k[..]) {
@@ -90,6 +110,13 @@ pub(crate) fn compact(p: &Partition, now_ms: i64) -> Result<CompactionReport> {
         // First pass over the segment: anything to drop?
         let mut droppable = 0u64;
         s.for_each_batch(|b| {
+            if b.header.is_control() {
+                return Ok(());
+            }
+            if aborted(&b.header) {
+                droppable += b.header.record_count as u64;
+                return Ok(());
+            }
             batch::decode_records(&b.bytes, &b.header, 0, |r, _| {
                 if !keep(&r) {
                     droppable += 1;
@@ -120,6 +147,14 @@ pub(crate) fn compact(p: &Partition, now_ms: i64) -> Result<CompactionReport> {
         s.for_each_batch(|b| {
             let mut kept = Vec::new();
             let mut all = true;
+            if b.header.is_control() {
+                out.write_all(&b.bytes).map_err(|e| io("writing", e))?;
+                written += b.bytes.len() as u64;
+                return Ok(());
+            }
+            if aborted(&b.header) {
+                return Ok(());
+            }
             batch::decode_records(&b.bytes, &b.header, 0, |r, _| {
                 if keep(&r) {
                     kept.push(r);

@@ -120,6 +120,39 @@ pub enum LogError {
     )]
     Locked { dir: PathBuf },
 
+    /// A producer whose epoch is older than the current one for its transactional id: a
+    /// newer incarnation (a restarted query) has taken over, and this one may not write,
+    /// commit or abort any more.
+    #[error(
+        "{producer} with epoch {epoch} has been fenced: a newer incarnation (epoch {current}) \
+         took over its transactional id; nothing was written"
+    )]
+    ProducerFenced {
+        /// The transactional id (or producer id) of the fenced producer.
+        producer: String,
+        epoch: i16,
+        current: i16,
+    },
+
+    /// An idempotent append whose sequence number is neither the next one nor a retry of
+    /// a recent append.
+    #[error(
+        "out-of-order sequence for producer id {producer_id} on topic {topic:?} partition \
+         {partition}: expected sequence {expected}, got {got}; nothing was written"
+    )]
+    OutOfOrderSequence {
+        topic: String,
+        partition: u32,
+        producer_id: i64,
+        expected: i32,
+        got: i32,
+    },
+
+    /// A transaction operation that does not fit the producer's state (commit without a
+    /// transaction, a transactional write with no transaction begun, ...).
+    #[error("invalid transaction state for {producer}: {reason}")]
+    InvalidTxnState { producer: String, reason: String },
+
     /// An invalid argument to an API call (e.g. an empty consumer group name).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

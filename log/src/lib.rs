@@ -18,6 +18,8 @@ mod record;
 mod retention;
 mod segment;
 mod topic;
+mod txn;
+mod txn_state;
 
 pub use bytes::Bytes;
 pub use compaction::CompactionReport;
@@ -27,7 +29,8 @@ pub use config::{
 };
 pub use error::{LogError, Result};
 pub use log::{is_locked, validate_topic_name, Log, CONSUMER_OFFSETS_TOPIC};
-pub use partition::{Partition, SegmentInfo};
+pub use partition::{IsolationLevel, Partition, ReadBatch, SegmentInfo};
 pub use record::{AppendInfo, Header, ReadLimit, Record, StoredRecord};
 pub use retention::RetentionReport;
 pub use topic::Topic;
+pub use txn::{Producer, TRANSACTION_STATE_TOPIC};

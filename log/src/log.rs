@@ -17,6 +17,7 @@ use crate::offsets::OffsetStore;
 use crate::partition::{lock, sync_dir};
 use crate::retention::RetentionReport;
 use crate::topic::{Topic, CONFIG_FILE};
+use crate::txn::{Coordinator, Producer, TRANSACTION_STATE_TOPIC};
 
 /// Name of the internal compacted topic that holds committed consumer-group offsets.
 pub const CONSUMER_OFFSETS_TOPIC: &str = "__consumer_offsets";
@@ -73,13 +74,23 @@ fn offsets_topic_config() -> TopicConfig {
     c
 }
 
+/// The config of `__transaction_state`.
+fn txn_state_topic_config() -> TopicConfig {
+    let mut c = offsets_topic_config();
+    c.segment_bytes = 4 << 20;
+    c
+}
+
 #[derive(Debug)]
-struct Inner {
+pub(crate) struct Inner {
     dir: PathBuf,
     topics: RwLock<BTreeMap<String, Arc<Topic>>>,
     /// Serializes create/delete.
     admin: Mutex<()>,
     offsets: OffsetStore,
+    /// The transaction coordinator, loaded on open when `__transaction_state` exists and
+    /// created with it on first use (`None` until then, and on a read-only log).
+    coordinator: Mutex<Option<Arc<Coordinator>>>,
     notes: Vec<String>,
     /// Holds the exclusive lock on `<dir>/.lock` while the log is open (`None`: a
     /// read-only log, which takes no lock).
@@ -119,6 +130,53 @@ pub fn is_locked(dir: &Path) -> bool {
 }
 
 impl Inner {
+    /// A topic of the registry, or [`LogError::TopicNotFound`].
+    pub(crate) fn topic(&self, name: &str) -> Result<Arc<Topic>> {
+        self.topics
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
+            .ok_or_else(|| LogError::TopicNotFound(name.to_string()))
+    }
+
+    pub(crate) fn offsets_store(&self) -> &OffsetStore {
+        &self.offsets
+    }
+
+    /// The transaction coordinator, creating `__transaction_state` on first use.
+    pub(crate) fn coordinator(&self) -> Result<Arc<Coordinator>> {
+        if self.read_only {
+            return Err(LogError::read_only(
+                "use transactions or producer ids in",
+                &self.dir,
+            ));
+        }
+        let mut c = lock(&self.coordinator);
+        if let Some(c) = &*c {
+            return Ok(c.clone());
+        }
+        let _admin = lock(&self.admin);
+        let topic = match self.topic(TRANSACTION_STATE_TOPIC) {
+            Ok(t) => t,
+            Err(_) => {
+                let t = Arc::new(Topic::create(
+                    &self.dir,
+                    TRANSACTION_STATE_TOPIC,
+                    txn_state_topic_config(),
+                )?);
+                self.topics
+                    .write()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(TRANSACTION_STATE_TOPIC.to_string(), t.clone());
+                t
+            }
+        };
+        let coord = Arc::new(Coordinator::load(topic)?);
+        *c = Some(coord.clone());
+        Ok(coord)
+    }
+
     fn topic_list(&self) -> Vec<Arc<Topic>> {
         self.topics
             .read()
@@ -147,7 +205,7 @@ impl Inner {
 /// read-only logs ([`Log::open_read_only`]), in any process, may follow it.
 #[derive(Debug)]
 pub struct Log {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
     /// The `flush.ms` thread (writer) or the refresher thread (read-only), if any.
     background: Option<(mpsc::Sender<()>, JoinHandle<()>)>,
 }
@@ -205,6 +263,15 @@ impl Log {
                 t
             }
         };
+        // Transactions left open by a crash end before anyone reads (the offsets included).
+        let (coordinator, txn_notes) = match topics.get(TRANSACTION_STATE_TOPIC) {
+            Some(t) => {
+                let coord = Arc::new(Coordinator::load(t.clone())?);
+                let notes = coord.recover(&topics)?;
+                (Some(coord), notes)
+            }
+            None => (None, Vec::new()),
+        };
         let (offsets, offset_notes) = OffsetStore::open(offsets_topic)?;
         let notes = topics
             .values()
@@ -214,12 +281,14 @@ impl Log {
                     .flat_map(|p| p.recovery_notes().iter().cloned())
             })
             .chain(offset_notes)
+            .chain(txn_notes)
             .collect();
         let inner = Arc::new(Inner {
             dir,
             topics: RwLock::new(topics),
             admin: Mutex::new(()),
             offsets,
+            coordinator: Mutex::new(coordinator),
             notes,
             _lock: Some(lock_file),
             read_only: false,
@@ -298,6 +367,7 @@ impl Log {
             topics: RwLock::new(topics),
             admin: Mutex::new(()),
             offsets,
+            coordinator: Mutex::new(None),
             notes,
             _lock: None,
             read_only: true,
@@ -504,7 +574,7 @@ impl Log {
     pub fn delete_topic(&self, name: &str) -> Result<()> {
         validate_topic_name(name)?;
         self.refuse_read_only(&format!("delete topic {name:?} in"))?;
-        if name == CONSUMER_OFFSETS_TOPIC {
+        if name == CONSUMER_OFFSETS_TOPIC || name == TRANSACTION_STATE_TOPIC {
             return Err(LogError::InvalidArgument(format!(
                 "the internal topic {name} cannot be deleted"
             )));
@@ -544,6 +614,22 @@ impl Log {
     ) -> Result<()> {
         self.refuse_read_only(&format!("commit offsets of group {group:?} in"))?;
         self.inner.offsets.commit(group, offsets, now_ms())
+    }
+
+    /// A transactional producer for `transactional_id` (Kafka's `initTransactions`): the
+    /// id's previous incarnation is fenced (its later writes, commits and aborts fail
+    /// with [`LogError::ProducerFenced`]) and its unfinished transaction ended (aborted,
+    /// or committed if it had reached its commit point). Share it as `Arc<Producer>`.
+    pub fn init_transactions(&self, transactional_id: &str) -> Result<Producer> {
+        self.refuse_read_only(&format!("init transactions of {transactional_id:?} in"))?;
+        Producer::init(&self.inner, transactional_id)
+    }
+
+    /// An idempotent producer (a new producer id, no transactions): its appends carry
+    /// sequence numbers, so a retried append is written once.
+    pub fn idempotent_producer(&self) -> Result<Producer> {
+        self.refuse_read_only("create a producer in")?;
+        Producer::idempotent(&self.inner)
     }
 
     /// The committed next offset of `group` for `topic`/`partition`, if any.

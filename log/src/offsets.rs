@@ -14,7 +14,7 @@ use crate::record::{ReadLimit, Record};
 use crate::topic::Topic;
 
 /// (group, topic, partition).
-type Key = (String, String, u32);
+pub(crate) type Key = (String, String, u32);
 
 /// The committed offsets of every group.
 #[derive(Debug)]
@@ -77,6 +77,31 @@ fn decode_value(b: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(b[1..9].try_into().ok()?))
 }
 
+/// The records of an offset commit of `group`.
+pub(crate) fn offset_records<S: AsRef<str>>(
+    group: &str,
+    offsets: &[(S, u32, u64)],
+    now_ms: i64,
+) -> Result<Vec<Record>> {
+    if group.is_empty() || group.len() > u16::MAX as usize {
+        return Err(LogError::InvalidArgument(format!(
+            "consumer group name must be 1 to {} bytes, got {}",
+            u16::MAX,
+            group.len()
+        )));
+    }
+    let mut records = Vec::with_capacity(offsets.len());
+    for (t, p, o) in offsets {
+        crate::log::validate_topic_name(t.as_ref())?;
+        records.push(Record::keyed(
+            encode_key(group, t.as_ref(), *p),
+            encode_value(*o, now_ms),
+            now_ms,
+        ));
+    }
+    Ok(records)
+}
+
 impl State {
     fn topic(&self) -> Result<&Arc<Topic>> {
         self.topic.as_ref().ok_or_else(|| {
@@ -100,8 +125,14 @@ impl State {
             self.loaded_to = 0;
         }
         let mut pos = self.loaded_to.max(p.start_offset());
+        // Committed offsets only: offsets sent in a transaction count once it commits.
+        let end = end.min(p.last_stable_offset());
         while pos < end {
-            let recs = match p.read(pos, ReadLimit::bytes(4 << 20)) {
+            let recs = match p.read_isolated(
+                pos,
+                ReadLimit::bytes(4 << 20),
+                crate::IsolationLevel::ReadCommitted,
+            ) {
                 Ok(r) => r,
                 Err(e @ LogError::Corrupt { .. }) => {
                     let next = p
@@ -122,9 +153,11 @@ impl State {
                 }
                 Err(e) => return Err(e),
             };
-            let Some(last) = recs.last() else { break };
-            pos = last.offset + 1;
-            for r in recs {
+            if recs.next_offset <= pos {
+                break;
+            }
+            pos = recs.next_offset;
+            for r in recs.records {
                 let Some(key) = r.key.as_deref().and_then(decode_key) else {
                     continue;
                 };
@@ -209,15 +242,7 @@ impl OffsetStore {
         if offsets.is_empty() {
             return Ok(());
         }
-        let mut records = Vec::with_capacity(offsets.len());
-        for (t, p, o) in offsets {
-            crate::log::validate_topic_name(t.as_ref())?;
-            records.push(Record::keyed(
-                encode_key(group, t.as_ref(), *p),
-                encode_value(*o, now_ms),
-                now_ms,
-            ));
-        }
+        let records = offset_records(group, offsets, now_ms)?;
         let mut st = lock(&self.state);
         let info = st.topic()?.append(0, &records)?;
         st.loaded_to = st.loaded_to.max(info.last_offset + 1);
@@ -245,6 +270,14 @@ impl OffsetStore {
             st.map.remove(&k);
         }
         Ok(())
+    }
+
+    /// Applies offsets committed in a transaction (their records are in the topic).
+    pub fn apply(&self, offsets: BTreeMap<Key, u64>) {
+        let mut st = lock(&self.state);
+        for (k, o) in offsets {
+            st.map.insert(k, o);
+        }
     }
 
     pub fn get(&self, group: &str, topic: &str, partition: u32) -> Option<u64> {

@@ -11,11 +11,30 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::batch::{self, BatchMeta, EncodeError};
+use crate::batch::{self, BatchMeta, ControlKind, EncodeError, ProducerStamp};
 use crate::config::{FlushPolicy, TopicConfig};
 use crate::error::{LogError, Result};
 use crate::record::{AppendInfo, ReadLimit, Record, StoredRecord};
-use crate::segment::{self, Follow, Segment, TailMark};
+use crate::segment::{self, BatchFilter, Follow, Segment, TailMark};
+use crate::txn_state::{AbortedTxn, PartitionTxns, SequenceCheck};
+
+/// Which records a read returns: every data record (`ReadUncommitted`, Kafka's default), or
+/// only those of committed transactions and plain appends, up to the last stable offset
+/// (`ReadCommitted`). Control records (transaction markers) are never returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IsolationLevel {
+    #[default]
+    ReadUncommitted,
+    ReadCommitted,
+}
+
+/// What [`Partition::read_isolated`] returns: the records, and the offset to read from
+/// next (past skipped markers and aborted records, so a reader never reads them again).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ReadBatch {
+    pub records: Vec<StoredRecord>,
+    pub next_offset: u64,
+}
 
 /// Largest encoded size of one append (segment positions are 32-bit).
 const MAX_APPEND_BYTES: usize = i32::MAX as usize;
@@ -38,6 +57,10 @@ pub struct Partition {
     maintenance: Mutex<()>,
     deleted: Arc<AtomicBool>,
     notes: Vec<String>,
+    /// Producers and transactions (see `txn_state`).
+    txns: Mutex<PartitionTxns>,
+    /// One past the last data (non-marker) record: waiters wake for data, not markers.
+    data_end: AtomicU64,
 }
 
 /// How the partition was opened.
@@ -88,7 +111,7 @@ pub(crate) fn append_all(parts: &[AppendPart<'_>]) -> Result<Vec<AppendInfo>> {
     }
     let mut staged = Vec::with_capacity(parts.len());
     for ((p, records, indexes), w) in parts.iter().zip(guards.iter_mut()) {
-        staged.push(p.stage(w, records, *indexes)?);
+        staged.push(p.stage(w, records, *indexes, None)?);
     }
     let undo_others = |guards: &mut [MutexGuard<'_, Writer>], except: usize, upto: usize| {
         for j in (0..upto).filter(|&j| j != except) {
@@ -256,7 +279,17 @@ impl Partition {
             }
         };
         let end = active.next_offset();
-        let (tx, _) = tokio::sync::watch::channel(end);
+        let mut data_end = end;
+        for seg in segments.values().rev() {
+            if let Some(e) = seg.last_data_end()? {
+                data_end = e;
+                break;
+            }
+            data_end = seg.base_offset;
+        }
+        let txns = PartitionTxns::load(&dir, true)
+            .map_err(|e| LogError::io("reading the aborted-transaction index of", &dir, e))?;
+        let (tx, _) = tokio::sync::watch::channel(data_end.min(end));
         Ok(Partition {
             topic: topic.to_string(),
             id,
@@ -280,6 +313,8 @@ impl Partition {
             maintenance: Mutex::new(()),
             deleted,
             notes,
+            txns: Mutex::new(txns),
+            data_end: AtomicU64::new(data_end.min(end)),
         })
     }
 
@@ -325,6 +360,8 @@ impl Partition {
         let first = segments.keys().next().copied().unwrap_or(0);
         let end = segments.values().next_back().map_or(0, |s| s.next_offset());
         let (tx, _) = tokio::sync::watch::channel(end);
+        let txns = PartitionTxns::load(&dir, false)
+            .map_err(|e| LogError::io("reading the aborted-transaction index of", &dir, e))?;
         Ok(Partition {
             topic: topic.to_string(),
             id,
@@ -344,6 +381,8 @@ impl Partition {
             maintenance: Mutex::new(()),
             deleted,
             notes,
+            txns: Mutex::new(txns),
+            data_end: AtomicU64::new(u64::MAX),
         })
     }
 
@@ -634,6 +673,7 @@ impl Partition {
         w: &mut Writer,
         records: &[Record],
         indexes: Option<&[usize]>,
+        stamp: Option<ProducerStamp>,
     ) -> Result<Staged> {
         let index_of = |i: usize| indexes.map_or(i, |x| x[i]);
         if records.is_empty() {
@@ -656,7 +696,7 @@ impl Partition {
         w.metas.clear();
         let max = self.config.max_message_bytes as usize;
         if let Err(EncodeError::RecordTooLarge { index, size }) =
-            batch::encode_records(&mut w.buf, &mut w.metas, base, records, max)
+            batch::encode_records(&mut w.buf, &mut w.metas, base, records, max, stamp)
         {
             w.buf = Vec::new();
             return Err(self.too_large(index_of(index), size));
@@ -718,6 +758,7 @@ impl Partition {
             w.buf = Vec::new();
         }
         self.end_offset.store(st.last + 1, Ordering::Release);
+        self.data_end.store(st.last + 1, Ordering::Release);
         st.last + 1
     }
 
@@ -806,12 +847,12 @@ impl Partition {
         Ok(())
     }
 
-    fn notify(&self, end: u64) {
+    fn notify(&self, _end: u64) {
         {
             let _g = lock(&self.wait_lock);
             self.wait_cv.notify_all();
         }
-        self.tx.send_replace(end);
+        self.tx.send_replace(self.visible_end());
     }
 
     /// Wakes every waiter (used when the topic is deleted).
@@ -830,19 +871,54 @@ impl Partition {
     /// Reads records with offsets `>= from_offset`, at most `limit` (a `usize` is a record
     /// count). Reading at `end_offset()` returns an empty vector; below `start_offset()` or
     /// above `end_offset()` is [`LogError::OffsetOutOfRange`]. Offsets removed by
-    /// compaction are skipped. Data that fails its CRC is never returned: records before
-    /// it are, and a read that starts in it is [`LogError::Corrupt`].
+    /// compaction are skipped, and so are transaction markers (control records); records of
+    /// open and aborted transactions are returned (`read_uncommitted`, see
+    /// [`Partition::read_isolated`]). Data that fails its CRC is never returned: records
+    /// before it are, and a read that starts in it is [`LogError::Corrupt`].
     pub fn read(&self, from_offset: u64, limit: impl Into<ReadLimit>) -> Result<Vec<StoredRecord>> {
+        self.read_isolated(from_offset, limit, IsolationLevel::ReadUncommitted)
+            .map(|r| r.records)
+    }
+
+    /// [`Partition::read`] at an isolation level, with the offset to read from next.
+    /// `ReadCommitted` returns nothing at or past [`Partition::last_stable_offset`] and
+    /// skips the records of aborted transactions. `next_offset` moves past skipped
+    /// markers and aborted records (at most to the last stable offset for
+    /// `ReadCommitted`), so a reader that goes on from it never sees them again and
+    /// reaches the end offset once it has read everything.
+    pub fn read_isolated(
+        &self,
+        from_offset: u64,
+        limit: impl Into<ReadLimit>,
+        isolation: IsolationLevel,
+    ) -> Result<ReadBatch> {
         let limit = limit.into();
         let end = self.end_offset();
         let start = self.start_offset();
         if from_offset < start || from_offset > end {
             return Err(self.out_of_range(from_offset));
         }
+        let (upto, aborted) = match isolation {
+            IsolationLevel::ReadUncommitted => (end, Vec::new()),
+            IsolationLevel::ReadCommitted => {
+                let t = lock(&self.txns);
+                // The end is read under the lock: see `append_producer`.
+                let end = self.end_offset();
+                let lso = t.last_stable_offset(end);
+                (lso, t.aborted_between(from_offset, lso))
+            }
+        };
         let mut out = Vec::new();
-        if from_offset == end || limit.max_records == 0 {
-            return Ok(out);
+        if from_offset >= upto || limit.max_records == 0 {
+            return Ok(ReadBatch {
+                records: out,
+                next_offset: from_offset,
+            });
         }
+        let filter = BatchFilter {
+            upto,
+            aborted: &aborted,
+        };
         let mut bytes = 0usize;
         let mut off = from_offset;
         let mut last_off: Option<u64> = None;
@@ -850,14 +926,24 @@ impl Partition {
             Some(s) => s,
             None => return Err(self.out_of_range(from_offset)),
         };
+        let mut full = false;
         loop {
-            let scanned_to = match seg.read_into(off, &limit, &mut out, &mut bytes) {
-                Ok(None) => break,
+            let scanned_to = match seg.read_into(off, &limit, &filter, &mut out, &mut bytes) {
+                Ok(None) => {
+                    full = true;
+                    break;
+                }
                 Ok(Some(to)) => to,
                 Err(e) if out.is_empty() => return Err(e),
-                Err(_) => break,
+                Err(_) => {
+                    full = true;
+                    break;
+                }
             };
             off = out.last().map_or(off, |r| r.offset + 1).max(scanned_to);
+            if off >= upto {
+                break;
+            }
             // The segment may have grown while it was read (it was the active one): read
             // the rest before moving on, or those offsets would be skipped. A segment's
             // final size is visible once the next segment is.
@@ -874,7 +960,182 @@ impl Partition {
                 None => break,
             }
         }
-        Ok(out)
+        let next_offset = if full {
+            out.last().map_or(from_offset, |r| r.offset + 1)
+        } else {
+            off.min(upto)
+                .max(out.last().map_or(from_offset, |r| r.offset + 1))
+        };
+        Ok(ReadBatch {
+            records: out,
+            next_offset,
+        })
+    }
+
+    /// The last stable offset: the first offset of the oldest transaction still open on
+    /// this partition, or the end offset when none is. `read_committed` readers read up
+    /// to it.
+    pub fn last_stable_offset(&self) -> u64 {
+        let t = lock(&self.txns);
+        t.last_stable_offset(self.end_offset())
+    }
+
+    /// The end offset for a reader at `isolation`: the last stable offset for
+    /// `ReadCommitted`, the end offset otherwise.
+    pub fn end_offset_for(&self, isolation: IsolationLevel) -> u64 {
+        match isolation {
+            IsolationLevel::ReadUncommitted => self.end_offset(),
+            IsolationLevel::ReadCommitted => self.last_stable_offset(),
+        }
+    }
+
+    /// What waiters wait for: one past the last data record that is stable (below the last
+    /// stable offset). Markers alone do not move it, so a reader whose position is past
+    /// the last data record sleeps until new data is committed.
+    pub fn visible_end(&self) -> u64 {
+        let lso = self.last_stable_offset();
+        self.data_end.load(Ordering::Acquire).min(lso)
+    }
+
+    /// Whether a batch of `producer_id` at `offset` belongs to an aborted transaction.
+    pub(crate) fn is_aborted(&self, producer_id: i64, offset: u64) -> bool {
+        lock(&self.txns).is_aborted(producer_id, offset)
+    }
+
+    /// Appends `records` for a producer (idempotent, or in its open transaction): one
+    /// batch with the producer's id, epoch and sequence numbers. A retry of an append that
+    /// was written (same base sequence and count) writes nothing and returns where it went.
+    pub(crate) fn append_producer(
+        &self,
+        records: &[Record],
+        stamp: ProducerStamp,
+    ) -> Result<AppendInfo> {
+        let mut w = self.writer("append to")?;
+        let count = records.len() as i32;
+        match lock(&self.txns).check_sequence(
+            stamp.producer_id,
+            stamp.epoch,
+            stamp.base_sequence,
+            count,
+        ) {
+            SequenceCheck::Append => {}
+            SequenceCheck::Duplicate(info) => return Ok(info),
+            SequenceCheck::Fenced { current } => {
+                return Err(LogError::ProducerFenced {
+                    producer: format!("producer id {}", stamp.producer_id),
+                    epoch: stamp.epoch,
+                    current,
+                })
+            }
+            SequenceCheck::OutOfOrder { expected } => {
+                return Err(LogError::OutOfOrderSequence {
+                    topic: self.topic.clone(),
+                    partition: self.id,
+                    producer_id: stamp.producer_id,
+                    expected,
+                    got: stamp.base_sequence,
+                })
+            }
+        }
+        let st = self.stage(&mut w, records, None, Some(stamp))?;
+        self.write_staged(&mut w, &st)?;
+        let synced = self.sync_staged(&mut w, &st)?;
+        let info = AppendInfo {
+            base_offset: st.base,
+            last_offset: st.last,
+        };
+        // Open before visible: a read_committed reader that sees the new end also sees
+        // the transaction that bounds it.
+        lock(&self.txns).on_append(
+            stamp.producer_id,
+            stamp.epoch,
+            stamp.base_sequence,
+            count,
+            info,
+            stamp.transactional,
+        );
+        let end = self.commit_staged(&mut w, &st, synced);
+        drop(w);
+        self.notify(end);
+        Ok(info)
+    }
+
+    /// Ends `producer_id`'s transaction on this partition with a commit or abort marker
+    /// (fsynced). `first_hint` is where the transaction started here when the partition
+    /// does not know (after a restart). An abort is first recorded in the
+    /// aborted-transaction index. Returns the marker's offset.
+    pub(crate) fn write_marker(
+        &self,
+        producer_id: i64,
+        epoch: i16,
+        kind: ControlKind,
+        first_hint: Option<u64>,
+    ) -> Result<u64> {
+        let mut w = self.writer("write a transaction marker to")?;
+        if let Some(why) = &w.poisoned {
+            return Err(self.invalid(
+                None,
+                format!("partition refuses appends until the log is reopened: {why}"),
+            ));
+        }
+        let at = self.end_offset();
+        let first = lock(&self.txns)
+            .open_first(producer_id)
+            .or(first_hint)
+            .unwrap_or(at)
+            .min(at);
+        let aborted = (kind == ControlKind::Abort).then_some(AbortedTxn {
+            producer_id,
+            first,
+            last: at,
+        });
+        if let Some(a) = aborted {
+            lock(&self.txns).persist_abort(a).map_err(|e| {
+                self.io_err("writing the aborted-transaction index of", &self.dir, e)
+            })?;
+        }
+        w.buf.clear();
+        w.metas.clear();
+        let ts = crate::log::now_ms();
+        batch::encode_control(&mut w.buf, at, producer_id, epoch, kind, first, ts);
+        let total = w.buf.len();
+        self.maybe_roll(&mut w, at, at, total)?;
+        w.metas.push(BatchMeta {
+            start: 0,
+            len: total,
+            base_offset: at,
+            last_offset: at,
+            max_timestamp: ts,
+        });
+        let st = Staged {
+            base: at,
+            last: at,
+            total,
+            count: 1,
+            active: w.active.clone(),
+        };
+        self.write_staged(&mut w, &st)?;
+        if let Err(e) = st.active.sync() {
+            self.undo(&mut w, &st.active, "fsync failed");
+            return Err(self.io_err("fsyncing", &st.active.path, e));
+        }
+        // A marker is not data: the data end stays where it was.
+        let data_end = self.data_end.load(Ordering::Acquire);
+        {
+            let mut t = lock(&self.txns);
+            t.bump_epoch(producer_id, epoch);
+            self.commit_staged(&mut w, &st, true);
+            t.on_marker(producer_id, aborted);
+        }
+        self.data_end.store(data_end, Ordering::Release);
+        drop(w);
+        self.notify(at + 1);
+        Ok(at)
+    }
+
+    /// Fsyncs what the writer has appended (before a transaction commits).
+    pub(crate) fn sync_for_commit(&self) -> Result<()> {
+        self.flush()
     }
 
     fn out_of_range(&self, offset: u64) -> LogError {
@@ -978,7 +1239,7 @@ impl Partition {
             if self.deleted.load(Ordering::Acquire) {
                 return Err(LogError::TopicDeleted(self.topic.clone()));
             }
-            let end = self.end_offset();
+            let end = self.visible_end();
             let now = Instant::now();
             if end > offset || now >= deadline {
                 return Ok(end);

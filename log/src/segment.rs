@@ -44,6 +44,14 @@ pub(crate) struct RawBatch {
     pub bytes: Bytes,
 }
 
+/// Which batches a read skips: control batches always, batches at or past `upto` (the
+/// last stable offset of a `read_committed` read, or the end), and batches of the
+/// `aborted` transactions.
+pub(crate) struct BatchFilter<'a> {
+    pub upto: u64,
+    pub aborted: &'a [crate::txn_state::AbortedTxn],
+}
+
 /// Why a scan stopped early.
 pub(crate) enum ScanError {
     /// The bytes at `position` are not a valid batch.
@@ -606,6 +614,7 @@ impl Segment {
         &self,
         from: u64,
         limit: &ReadLimit,
+        filter: &BatchFilter<'_>,
         out: &mut Vec<StoredRecord>,
         bytes: &mut usize,
     ) -> Result<Option<u64>> {
@@ -625,6 +634,9 @@ impl Segment {
                 Ok(None) => return Ok(Some(scanned_to)),
                 Err(e) => return Err(e.into_log_error(&self.path)),
             };
+            if b.header.base_offset >= filter.upto {
+                return Ok(Some(scanned_to.max(filter.upto.min(b.header.base_offset))));
+            }
             scanned_to = scanned_to.max(b.header.last_offset() + 1);
             if b.header.base_offset < self.base_offset {
                 return Err(LogError::corrupt(
@@ -637,6 +649,15 @@ impl Segment {
                 ));
             }
             if b.header.last_offset() < from {
+                continue;
+            }
+            if b.header.is_control()
+                || (b.header.is_transactional()
+                    && filter
+                        .aborted
+                        .iter()
+                        .any(|a| a.covers(b.header.producer_id, b.header.base_offset)))
+            {
                 continue;
             }
             let mut full = false;
@@ -693,6 +714,42 @@ impl Segment {
                 return Ok(found);
             }
         }
+    }
+
+    /// One past the last offset of the last data (non-control) batch, `None` when the
+    /// segment holds only markers or nothing.
+    pub fn last_data_end(&self) -> Result<Option<u64>> {
+        // Usually a data batch follows the last sparse index entry: read only that tail.
+        let next = self.next_offset();
+        if next > self.base_offset {
+            let rel = (next - 1 - self.base_offset).min(u32::MAX as u64) as u32;
+            let entry = read_lock(&self.index).lookup(rel);
+            let mut sc =
+                IndexedScan::new(&self.file, entry, self.base_offset, self.size(), SCAN_CHUNK);
+            let mut last = None;
+            loop {
+                match sc.next_batch() {
+                    Ok(Some(b)) => {
+                        if !b.header.is_control() {
+                            last = Some(b.header.last_offset() + 1);
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => return Err(e.into_log_error(&self.path)),
+                }
+            }
+            if last.is_some() {
+                return Ok(last);
+            }
+        }
+        let mut last = None;
+        self.for_each_batch(|b| {
+            if !b.header.is_control() {
+                last = Some(b.header.last_offset() + 1);
+            }
+            Ok(())
+        })?;
+        Ok(last)
     }
 
     /// Calls `f` on every batch of the segment, in order (for compaction).

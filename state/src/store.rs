@@ -10,7 +10,7 @@ use rocksdb::{Direction, IteratorMode, ReadOptions, WriteBatch};
 
 use crate::changelog::{self, COMMIT_MARKER_KEY};
 use crate::error::{Result, StateError};
-use crate::stores::{RestoreInfo, Shared};
+use crate::stores::{Prepared, RestoreInfo, Shared, TxnContext};
 
 /// One key-value store: a RocksDB column family backed by a compacted changelog topic.
 ///
@@ -21,6 +21,8 @@ use crate::stores::{RestoreInfo, Shared};
 /// writes and releases the name, so the store can be opened again.
 pub struct Store {
     pub(crate) shared: Arc<Shared>,
+    /// The transaction its commits join (a store of an exactly-once query).
+    pub(crate) txn: Option<Arc<TxnContext>>,
     pub(crate) name: String,
     pub(crate) changelog: Arc<Topic>,
     /// Next changelog offset after the last commit marker applied to RocksDB.
@@ -221,6 +223,28 @@ impl Store {
             .map(|(k, v)| changelog::data_record(k, v.as_deref(), ts))
             .collect();
         records.push(changelog::marker_record(&new_meta, ts));
+        if let Some(txn) = &self.txn {
+            // In the open transaction; RocksDB follows once it commits.
+            let info = txn
+                .producer
+                .append(&self.changelog, 0, &records)
+                .map_err(|e| self.log_error("append (in a transaction) to", e))?;
+            let position = info.last_offset + 1;
+            txn.prepared
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(Prepared {
+                    store: self.name.clone(),
+                    changelog: self.changelog.name().to_string(),
+                    writes: std::mem::take(&mut self.pending),
+                    meta: meta.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect(),
+                    position,
+                });
+            self.pending_bytes = 0;
+            self.meta = new_meta;
+            self.position = position;
+            return Ok(());
+        }
         let info = self
             .changelog
             .append(0, &records)
@@ -246,26 +270,16 @@ impl Store {
     }
 
     fn write_rocksdb(&self, meta: &[(&[u8], &[u8])], position: u64) -> Result<()> {
-        let cf = self.cf()?;
-        let meta_cf = self.shared.meta_cf()?;
-        let mut batch = WriteBatch::default();
-        for (k, v) in &self.pending {
-            match v {
-                Some(v) => batch.put_cf(&cf, k, v),
-                None => batch.delete_cf(&cf, k),
-            }
-        }
-        for (k, v) in meta {
-            batch.put_cf(&meta_cf, crate::stores::user_meta_key(&self.name, k), v);
-        }
-        batch.put_cf(
-            &meta_cf,
-            crate::stores::position_key(&self.name),
-            crate::stores::encode_position(position, self.changelog.name()),
-        );
-        self.shared
-            .write(batch)
-            .map_err(|e| self.rocks("write a commit", e))
+        let meta: Vec<(Vec<u8>, Vec<u8>)> =
+            meta.iter().map(|(k, v)| (k.to_vec(), v.to_vec())).collect();
+        write_rocksdb(
+            &self.shared,
+            &self.name,
+            self.changelog.name(),
+            &self.pending,
+            &meta,
+            position,
+        )
     }
 
     fn check_usable(&self) -> Result<()> {
@@ -301,6 +315,43 @@ impl Store {
             source: Box::new(source),
         }
     }
+}
+
+/// Writes one commit of store `name` to RocksDB: its writes, meta entries and the new
+/// changelog position, in one `WriteBatch`.
+pub(crate) fn write_rocksdb(
+    shared: &Shared,
+    name: &str,
+    changelog: &str,
+    writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    meta: &[(Vec<u8>, Vec<u8>)],
+    position: u64,
+) -> Result<()> {
+    let cf = shared
+        .db
+        .cf_handle(name)
+        .ok_or_else(|| StateError::StoreDropped(name.to_string()))?;
+    let meta_cf = shared.meta_cf()?;
+    let mut batch = WriteBatch::default();
+    for (k, v) in writes {
+        match v {
+            Some(v) => batch.put_cf(&cf, k, v),
+            None => batch.delete_cf(&cf, k),
+        }
+    }
+    for (k, v) in meta {
+        batch.put_cf(&meta_cf, crate::stores::user_meta_key(name, k), v);
+    }
+    batch.put_cf(
+        &meta_cf,
+        crate::stores::position_key(name),
+        crate::stores::encode_position(position, changelog),
+    );
+    shared.write(batch).map_err(|e| StateError::RocksDb {
+        store: name.to_string(),
+        operation: "write a commit".to_string(),
+        source: e,
+    })
 }
 
 impl Drop for Store {

@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use brook_log::{
-    CleanupPolicy, Log, LogError, Partition, ReadLimit, StoredRecord, Topic, TopicConfig,
+    CleanupPolicy, IsolationLevel, Log, LogError, Partition, Producer, ReadLimit, StoredRecord,
+    Topic, TopicConfig,
 };
 use rocksdb::{
     BoundColumnFamily, ColumnFamilyDescriptor, IteratorMode, Options, WriteBatch, WriteOptions,
@@ -106,6 +107,25 @@ pub struct StoreInfo {
 #[derive(Clone)]
 pub struct StateStores {
     shared: Arc<Shared>,
+    /// Set on a [`StateStores::transactional`] view: stores opened from it commit into
+    /// the producer's transaction.
+    txn: Option<Arc<TxnContext>>,
+}
+
+/// The transaction the stores of one exactly-once query commit into, and the RocksDB
+/// writes of their commits, held back until the transaction has committed.
+pub(crate) struct TxnContext {
+    pub(crate) producer: Arc<Producer>,
+    pub(crate) prepared: Mutex<Vec<Prepared>>,
+}
+
+/// A store commit whose changelog records are in the open transaction: its RocksDB write.
+pub(crate) struct Prepared {
+    pub(crate) store: String,
+    pub(crate) changelog: String,
+    pub(crate) writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    pub(crate) meta: Vec<(Vec<u8>, Vec<u8>)>,
+    pub(crate) position: u64,
 }
 
 impl std::fmt::Debug for StateStores {
@@ -205,6 +225,7 @@ impl StateStores {
             }
         }
         Ok(StateStores {
+            txn: None,
             shared: Arc::new(Shared {
                 db,
                 log,
@@ -214,6 +235,52 @@ impl StateStores {
                 admin: Mutex::new(()),
             }),
         })
+    }
+
+    /// A view whose stores commit into `producer`'s transaction (exactly-once queries):
+    /// [`Store::commit`] appends the changelog records and the commit marker in the open
+    /// transaction and holds the RocksDB write back until
+    /// [`StateStores::complete_transaction`] is called after the transaction committed.
+    /// A crash in between leaves RocksDB behind the changelog, and the next open replays
+    /// the committed records; an aborted transaction's records are never replayed (restore
+    /// reads `read_committed`).
+    pub fn transactional(&self, producer: Arc<Producer>) -> StateStores {
+        StateStores {
+            shared: self.shared.clone(),
+            txn: Some(Arc::new(TxnContext {
+                producer,
+                prepared: Mutex::new(Vec::new()),
+            })),
+        }
+    }
+
+    /// Writes to RocksDB the commits of the stores of this view whose transaction has
+    /// committed (call it right after the producer's commit). Does nothing on a view
+    /// without a transaction.
+    pub fn complete_transaction(&self) -> Result<()> {
+        let Some(txn) = &self.txn else {
+            return Ok(());
+        };
+        let prepared = std::mem::take(&mut *lock(&txn.prepared));
+        for p in prepared {
+            crate::store::write_rocksdb(
+                &self.shared,
+                &p.store,
+                &p.changelog,
+                &p.writes,
+                &p.meta,
+                p.position,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Forgets the RocksDB writes of an aborted transaction (the stores of this view must
+    /// be reopened: their handles hold state the changelog does not).
+    pub fn discard_transaction(&self) {
+        if let Some(txn) = &self.txn {
+            lock(&txn.prepared).clear();
+        }
     }
 
     /// The state directory.
@@ -314,6 +381,7 @@ impl StateStores {
         }
         let meta = self.read_user_meta(name)?;
         Ok(Store {
+            txn: self.txn.clone(),
             shared: sh.clone(),
             name: name.to_string(),
             changelog: topic,
@@ -743,16 +811,22 @@ fn scan(
     end: u64,
     mut f: impl FnMut(&StoredRecord) -> std::result::Result<(), ScanError>,
 ) -> std::result::Result<(), ScanError> {
+    // Committed records only: a transaction's changelog records count once it commits
+    // (exactly-once queries), and never if it aborted.
     let mut next = from;
     while next < end {
-        let records = p
-            .read(next, ReadLimit::bytes(READ_CHUNK_BYTES))
+        let batch = p
+            .read_isolated(
+                next,
+                ReadLimit::bytes(READ_CHUNK_BYTES),
+                IsolationLevel::ReadCommitted,
+            )
             .map_err(ScanError::Log)?;
-        let Some(last) = records.last() else {
+        if batch.next_offset <= next {
             break;
-        };
-        next = last.offset + 1;
-        for r in records.iter().take_while(|r| r.offset < end) {
+        }
+        next = batch.next_offset;
+        for r in batch.records.iter().take_while(|r| r.offset < end) {
             f(r)?;
         }
     }

@@ -276,6 +276,7 @@ pub(crate) fn open_case_engine(
         record_cache_keys: 0,
         // The harness steps the queries after each input, in order, as ksqlDB's does.
         background_queries: false,
+        processing_guarantee: crate::runtime::ProcessingGuarantee::default(),
     };
     let mut engine = match Engine::open(dir.path(), options) {
         Ok(e) => e,

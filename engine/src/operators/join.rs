@@ -26,13 +26,20 @@
 //!   the other side's row at `max(t, t')`; INNER needs both, LEFT/RIGHT keep their outer side,
 //!   FULL either. When a joined row goes away the key's row is deleted (a tombstone), or
 //!   re-emitted with nulls for the side that went when the other side is kept.
+//! - **Durable state**: with a state store attached ([`Join::attach_state`]), the table
+//!   sides of stream-table and table-table joins, and the buffered records, pending outer
+//!   records and stream time of stream-stream joins, live in a brook-state store (changelog
+//!   included) and are loaded back when the query restarts; changes are written at each
+//!   commit ([`Join::commit_state`]); buffered records leave the store when they expire
+//!   (retention = before + after + grace). Foreign-key state is kept in memory only (not
+//!   yet durable).
 //! - **Foreign key**: the left table's `left_key` names a right table key. The left keeps
 //!   its rows and an index of which left keys point at each right key; a left update joins
 //!   the right row it points at (INNER: a tombstone when there is none and the left row had
 //!   been there before), a right update re-emits every left row pointing at it (at
 //!   `max(t_right, t_left)`), in left key order. The output key is the left table's key.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -136,6 +143,16 @@ struct StreamBuffer {
     /// The largest timestamp put (the store's stream time).
     observed: Option<i64>,
     puts: usize,
+    /// What changed since the last commit, when the join's state is durable.
+    changes: Option<BufferChanges>,
+}
+
+/// Records a stream buffer took in and let go of since the last commit.
+#[derive(Default)]
+struct BufferChanges {
+    added: Vec<(Vec<u8>, Buffered)>,
+    /// (key, ts, seq).
+    removed: Vec<(Vec<u8>, i64, u64)>,
 }
 
 impl StreamBuffer {
@@ -151,13 +168,25 @@ impl StreamBuffer {
         let min = self.min_visible(retention);
         self.observed = Some(self.observed.map_or(b.ts, |o| o.max(b.ts)));
         if b.ts >= min {
+            if let Some(c) = &mut self.changes {
+                c.added.push((key.to_vec(), b.clone()));
+            }
             self.by_key.entry(key.to_vec()).or_default().push(b);
         }
         self.puts += 1;
         if self.puts.is_multiple_of(1024) {
             let min = self.min_visible(retention);
-            self.by_key.retain(|_, v| {
-                v.retain(|b| b.ts >= min);
+            let changes = &mut self.changes;
+            self.by_key.retain(|k, v| {
+                v.retain(|b| {
+                    let keep = b.ts >= min;
+                    if !keep {
+                        if let Some(c) = changes.as_mut() {
+                            c.removed.push((k.clone(), b.ts, b.seq));
+                        }
+                    }
+                    keep
+                });
                 !v.is_empty()
             });
         }
@@ -242,6 +271,194 @@ pub struct Join {
     key_converter: Option<RowConverter>,
     left_key_converter: Option<RowConverter>,
     state: State,
+    /// Column types of the two inputs' rows (to store table rows).
+    left_types: Vec<DataType>,
+    right_types: Vec<DataType>,
+    durable: Option<Durable>,
+}
+
+/// The store of a join's state and what changed since the last commit.
+struct Durable {
+    store: brook_state::Store,
+    /// Table keys changed: (side tag, key).
+    dirty: HashSet<(u8, Vec<u8>)>,
+    /// Pending outer records (stream-stream) inserted or removed.
+    dirty_pending: HashSet<(i64, u8, Vec<u8>)>,
+}
+
+const TAG_BUFFERED: u8 = b'B';
+const TAG_PENDING: u8 = b'P';
+const TAG_META: u8 = b'M';
+const BUFFERED_TAG: u8 = 0xB2;
+const META_TAG: u8 = 0xB3;
+
+/// A timestamp as bytes that sort like the number.
+fn sortable(ts: i64) -> [u8; 8] {
+    ((ts as u64) ^ (1 << 63)).to_be_bytes()
+}
+
+fn unsortable(b: &[u8]) -> i64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[..8]);
+    (u64::from_be_bytes(a) ^ (1 << 63)) as i64
+}
+
+/// Store key of a buffered record: `B`, side, time, sequence, join key.
+fn buffered_key(side: u8, key: &[u8], ts: i64, seq: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(18 + key.len());
+    k.push(TAG_BUFFERED);
+    k.push(side);
+    k.extend_from_slice(&sortable(ts));
+    k.extend_from_slice(&seq.to_be_bytes());
+    k.extend_from_slice(key);
+    k
+}
+
+/// Store key of a pending outer record: `P`, time, order, join key.
+fn pending_key(ts: i64, order: u8, key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(10 + key.len());
+    k.push(TAG_PENDING);
+    k.extend_from_slice(&sortable(ts));
+    k.push(order);
+    k.extend_from_slice(key);
+    k
+}
+
+fn encode_buffered(side: Side, b: &Buffered, key_type: &DataType, types: &[DataType]) -> Vec<u8> {
+    use crate::aggregate::codec::{write_value_or_null, Writer};
+    let mut w = Writer::new(BUFFERED_TAG);
+    w.u8(side_tag(side));
+    w.i64(b.ts);
+    w.u64(b.seq);
+    write_value_or_null(&mut w, &b.key_value, key_type);
+    match b.window {
+        Some(win) => {
+            w.bool(true);
+            w.i64(win.start);
+            w.i64(win.end);
+        }
+        None => w.bool(false),
+    }
+    w.usize(b.row.len());
+    for (v, t) in b.row.iter().zip(types) {
+        write_value_or_null(&mut w, v, t);
+    }
+    w.finish()
+}
+
+fn decode_buffered(
+    bytes: &[u8],
+    key_type: &DataType,
+    left: &[DataType],
+    right: &[DataType],
+) -> Result<(Side, Buffered)> {
+    use crate::aggregate::codec::{corrupt, read_value, Reader};
+    let mut r = Reader::new(bytes, BUFFERED_TAG)?;
+    let side = if r.u8()? == TAG_LEFT {
+        Side::Left
+    } else {
+        Side::Right
+    };
+    let ts = r.i64()?;
+    let seq = r.u64()?;
+    let key_value = read_value(&mut r, key_type)?;
+    let window = if r.bool()? {
+        Some(Window {
+            start: r.i64()?,
+            end: r.i64()?,
+        })
+    } else {
+        None
+    };
+    let types = match side {
+        Side::Left => left,
+        Side::Right => right,
+    };
+    let n = r.len()?;
+    if n != types.len() {
+        return Err(corrupt(format!(
+            "a stored join record has {n} columns, the input has {}",
+            types.len()
+        ))
+        .into());
+    }
+    let row = types
+        .iter()
+        .map(|t| read_value(&mut r, t))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    r.finish()?;
+    Ok((
+        side,
+        Buffered {
+            ts,
+            seq,
+            key_value,
+            row: Arc::new(row),
+            window,
+        },
+    ))
+}
+
+const TAG_LEFT: u8 = b'L';
+const TAG_RIGHT: u8 = b'R';
+const TABLE_ROW_TAG: u8 = 0xB1;
+
+fn side_tag(side: Side) -> u8 {
+    match side {
+        Side::Left => TAG_LEFT,
+        Side::Right => TAG_RIGHT,
+    }
+}
+
+fn encode_table_row(r: &TableRow, types: &[DataType]) -> Vec<u8> {
+    use crate::aggregate::codec::{write_value_or_null, Writer};
+    let mut w = Writer::new(TABLE_ROW_TAG);
+    w.i64(r.ts);
+    match r.window {
+        Some(win) => {
+            w.bool(true);
+            w.i64(win.start);
+            w.i64(win.end);
+        }
+        None => w.bool(false),
+    }
+    w.usize(r.row.len());
+    for (v, t) in r.row.iter().zip(types) {
+        write_value_or_null(&mut w, v, t);
+    }
+    w.finish()
+}
+
+fn decode_table_row(b: &[u8], types: &[DataType]) -> Result<TableRow> {
+    use crate::aggregate::codec::{corrupt, read_value, Reader};
+    let mut r = Reader::new(b, TABLE_ROW_TAG)?;
+    let ts = r.i64()?;
+    let window = if r.bool()? {
+        Some(Window {
+            start: r.i64()?,
+            end: r.i64()?,
+        })
+    } else {
+        None
+    };
+    let n = r.len()?;
+    if n != types.len() {
+        return Err(corrupt(format!(
+            "a stored join row has {n} columns, the input has {}",
+            types.len()
+        ))
+        .into());
+    }
+    let row = types
+        .iter()
+        .map(|t| read_value(&mut r, t))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    r.finish()?;
+    Ok(TableRow {
+        row: Arc::new(row),
+        ts,
+        window,
+    })
 }
 
 impl fmt::Debug for Join {
@@ -349,7 +566,196 @@ impl Join {
             key_converter: None,
             left_key_converter: None,
             state: State::default(),
+            left_types: spec
+                .left_arrow
+                .fields()
+                .iter()
+                .map(|f| f.data_type().clone())
+                .collect(),
+            right_types: spec
+                .right_arrow
+                .fields()
+                .iter()
+                .map(|f| f.data_type().clone())
+                .collect(),
+            durable: None,
         })
+    }
+
+    /// Opens the store `name` of its state (stream-stream, stream-table and table-table
+    /// joins; a foreign-key join keeps its state in memory) and loads what it holds.
+    pub fn attach_state(&mut self, stores: &brook_state::StateStores, name: &str) -> Result<()> {
+        if self.kind == JoinKind::ForeignKey {
+            return Ok(());
+        }
+        let store = stores.store(name, &format!("_brook-{name}-changelog"))?;
+        if self.kind == JoinKind::StreamStream {
+            self.load_streams(&store)?;
+            self.durable = Some(Durable {
+                store,
+                dirty: HashSet::new(),
+                dirty_pending: HashSet::new(),
+            });
+            return Ok(());
+        }
+        for (tag, side) in [(TAG_LEFT, Side::Left), (TAG_RIGHT, Side::Right)] {
+            let types = match side {
+                Side::Left => &self.left_types,
+                Side::Right => &self.right_types,
+            };
+            let mut rows = HashMap::new();
+            for (k, v) in store.prefix(&[tag])? {
+                rows.insert(k[1..].to_vec(), decode_table_row(&v, types)?);
+            }
+            match side {
+                Side::Left => self.state.left_table = rows,
+                Side::Right => self.state.right_table = rows,
+            }
+        }
+        self.durable = Some(Durable {
+            store,
+            dirty: HashSet::new(),
+            dirty_pending: HashSet::new(),
+        });
+        Ok(())
+    }
+
+    /// Loads a stream-stream join's buffers, pending outer records and times.
+    fn load_streams(&mut self, store: &brook_state::Store) -> Result<()> {
+        use crate::aggregate::codec::Reader;
+        let st = &mut self.state;
+        for (k, v) in store.prefix(&[TAG_BUFFERED])? {
+            if k.len() < 18 {
+                continue;
+            }
+            let (side, b) =
+                decode_buffered(&v, &self.key_type, &self.left_types, &self.right_types)?;
+            let key = k[18..].to_vec();
+            let buf = match side {
+                Side::Left => &mut st.left_stream,
+                Side::Right => &mut st.right_stream,
+            };
+            buf.by_key.entry(key).or_default().push(b);
+        }
+        for buf in [&mut st.left_stream, &mut st.right_stream] {
+            for v in buf.by_key.values_mut() {
+                v.sort_by_key(|b| b.seq);
+            }
+            buf.changes = Some(BufferChanges::default());
+        }
+        for (k, v) in store.prefix(&[TAG_PENDING])? {
+            if k.len() < 10 {
+                continue;
+            }
+            let (side, b) =
+                decode_buffered(&v, &self.key_type, &self.left_types, &self.right_types)?;
+            st.pending
+                .insert((unsortable(&k[1..9]), k[9], k[10..].to_vec()), (side, b));
+        }
+        if let Some(m) = store.get(&[TAG_META])? {
+            let mut r = Reader::new(&m, META_TAG)?;
+            let opt = |r: &mut Reader| -> Result<Option<i64>> {
+                Ok(if r.bool()? { Some(r.i64()?) } else { None })
+            };
+            st.stream_time = opt(&mut r)?;
+            st.left_stream.observed = opt(&mut r)?;
+            st.right_stream.observed = opt(&mut r)?;
+            st.seq = r.u64()?;
+            r.finish()?;
+        }
+        Ok(())
+    }
+
+    /// Writes a stream-stream join's changes since the last commit into the store.
+    fn write_streams(&mut self) {
+        use crate::aggregate::codec::Writer;
+        let Some(d) = &mut self.durable else { return };
+        let st = &mut self.state;
+        for (side, buf) in [
+            (Side::Left, &mut st.left_stream),
+            (Side::Right, &mut st.right_stream),
+        ] {
+            let types = match side {
+                Side::Left => &self.left_types,
+                Side::Right => &self.right_types,
+            };
+            let Some(c) = buf.changes.as_mut() else {
+                buf.changes = Some(BufferChanges::default());
+                continue;
+            };
+            for (key, b) in c.added.drain(..) {
+                d.store.put(
+                    &buffered_key(side_tag(side), &key, b.ts, b.seq),
+                    &encode_buffered(side, &b, &self.key_type, types),
+                );
+            }
+            for (key, ts, seq) in c.removed.drain(..) {
+                d.store.delete(&buffered_key(side_tag(side), &key, ts, seq));
+            }
+        }
+        for (ts, order, key) in d.dirty_pending.drain() {
+            let k = pending_key(ts, order, &key);
+            match st.pending.get(&(ts, order, key)) {
+                Some((side, b)) => {
+                    let types = match side {
+                        Side::Left => &self.left_types,
+                        Side::Right => &self.right_types,
+                    };
+                    d.store
+                        .put(&k, &encode_buffered(*side, b, &self.key_type, types));
+                }
+                None => d.store.delete(&k),
+            }
+        }
+        let mut w = Writer::new(META_TAG);
+        for t in [
+            st.stream_time,
+            st.left_stream.observed,
+            st.right_stream.observed,
+        ] {
+            match t {
+                Some(t) => {
+                    w.bool(true);
+                    w.i64(t);
+                }
+                None => w.bool(false),
+            }
+        }
+        w.u64(st.seq);
+        d.store.put(&[TAG_META], &w.finish());
+    }
+
+    /// Writes the table rows changed since the last commit to the store and commits it.
+    pub fn commit_state(&mut self) -> Result<()> {
+        if self.kind == JoinKind::StreamStream {
+            self.write_streams();
+        }
+        let Some(d) = &mut self.durable else {
+            return Ok(());
+        };
+        for (tag, key) in d.dirty.drain() {
+            let (table, types) = if tag == TAG_LEFT {
+                (&self.state.left_table, &self.left_types)
+            } else {
+                (&self.state.right_table, &self.right_types)
+            };
+            let mut k = Vec::with_capacity(key.len() + 1);
+            k.push(tag);
+            k.extend_from_slice(&key);
+            match table.get(&key) {
+                Some(r) => d.store.put(&k, &encode_table_row(r, types)),
+                None => d.store.delete(&k),
+            }
+        }
+        d.store.commit(&[])?;
+        Ok(())
+    }
+
+    /// Notes a table key changed (for the next commit).
+    fn mark(&mut self, side: Side, key: &[u8]) {
+        if let Some(d) = &mut self.durable {
+            d.dirty.insert((side_tag(side), key.to_vec()));
+        }
     }
 
     fn outer(&self, side: Side) -> bool {
@@ -478,9 +884,12 @@ impl Join {
         };
         for m in &matches {
             if self.spurious_fix {
-                self.state
-                    .pending
-                    .remove(&(m.ts, side_order(other_side), key.clone()));
+                let k = (m.ts, side_order(other_side), key.clone());
+                if self.state.pending.remove(&k).is_some() {
+                    if let Some(d) = &mut self.durable {
+                        d.dirty_pending.insert(k);
+                    }
+                }
             }
             // A windowed result has the left record's window.
             let (left, right, window) = match side {
@@ -500,6 +909,10 @@ impl Join {
             if !self.spurious_fix || to < now {
                 outs.push(one_sided(side, &b, b.ts));
             } else {
+                if let Some(d) = &mut self.durable {
+                    d.dirty_pending
+                        .insert((rec.ts, side_order(side), key.clone()));
+                }
                 self.state
                     .pending
                     .insert((rec.ts, side_order(side), key), (side, b));
@@ -525,6 +938,9 @@ impl Join {
             }
         }
         for k in closed {
+            if let Some(d) = &mut self.durable {
+                d.dirty_pending.insert(k.clone());
+            }
             if let Some((side, b)) = self.state.pending.remove(&k) {
                 outs.push(one_sided(side, &b, b.ts));
             }
@@ -537,6 +953,7 @@ impl Join {
         let Some(key) = rec.key else { return };
         match side {
             Side::Right => {
+                self.mark(Side::Right, &key);
                 if rec.delete {
                     self.state.right_table.remove(&key);
                 } else {
@@ -574,6 +991,7 @@ impl Join {
 
     fn table_table(&mut self, side: Side, rec: In, outs: &mut Vec<Out>) {
         let Some(key) = rec.key else { return };
+        self.mark(side, &key);
         let (own, other) = match side {
             Side::Left => (&mut self.state.left_table, &self.state.right_table),
             Side::Right => (&mut self.state.right_table, &self.state.left_table),

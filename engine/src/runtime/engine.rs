@@ -27,7 +27,9 @@ use super::print::TopicPrinter;
 use super::processing_log::{PROCESSING_LOG_DDL, PROCESSING_LOG_STREAM};
 use super::pull;
 use super::push::PushQuery;
-use super::query::{PersistentQuery, DEFAULT_COMMIT_INTERVAL};
+use super::query::{
+    PersistentQuery, ProcessingGuarantee, DEFAULT_COMMIT_INTERVAL, PROCESSING_GUARANTEE_PROPERTIES,
+};
 use super::results::{
     FunctionSummary, Listing, QueryDescription, QuerySummary, SourceDescription, SourceSummary,
     TopicSummary, TypeSummary, Variable,
@@ -62,6 +64,9 @@ pub struct EngineOptions {
     /// ([`Engine::step_queries`], [`Engine::run_until_idle`]) in a deterministic order: the
     /// conformance runners turn it off, as ksqlDB's test harness is synchronous.
     pub background_queries: bool,
+    /// `processing.guarantee` of persistent queries unless a `SET 'processing.guarantee'`
+    /// (or its `ksql.streams.` form) says otherwise: exactly-once by default.
+    pub processing_guarantee: ProcessingGuarantee,
 }
 
 /// Default size of an aggregation's record cache, in keys (ksqlDB's default cache is 10 MB;
@@ -78,6 +83,7 @@ impl Default for EngineOptions {
             fsync_state: true,
             record_cache_keys: DEFAULT_RECORD_CACHE_KEYS,
             background_queries: true,
+            processing_guarantee: ProcessingGuarantee::ExactlyOnceV2,
         }
     }
 }
@@ -831,6 +837,13 @@ impl Engine {
                 options,
             )?);
         }
+        let guarantee = match PROCESSING_GUARANTEE_PROPERTIES
+            .iter()
+            .find_map(|k| self.analyzer.properties().get(*k))
+        {
+            Some(v) => ProcessingGuarantee::parse(v).map_err(EngineError::Statement)?,
+            None => self.options.processing_guarantee,
+        };
         // CREATE OR REPLACE keeps the query id: the query it replaces stops (committing)
         // and lets go of its state stores first, so the new one opens (and continues) them.
         self.queries.remove(&id);
@@ -842,6 +855,7 @@ impl Engine {
             sink_topic,
             &self.schemas,
             if stateful { self.state.as_ref() } else { None },
+            guarantee,
         )?;
         let properties = self.analyzer.properties();
         let caching_off = [
@@ -873,6 +887,7 @@ impl Engine {
                 self.log.topic(&sink.topic)?,
                 &self.schemas,
                 None,
+                guarantee,
             )?;
             q.commit_interval = workers[0].commit_interval;
             let mine: Vec<u32> = partitions.iter().copied().skip(w).step_by(n).collect();
@@ -1295,8 +1310,10 @@ fn splittable(plan: &brook_sql::plan::LogicalPlan) -> bool {
 
 /// Whether a plan keeps operator state (aggregations).
 fn has_state(plan: &brook_sql::plan::LogicalPlan) -> bool {
-    matches!(plan.node, brook_sql::plan::Node::Aggregate { .. })
-        || plan.inputs().into_iter().any(has_state)
+    matches!(
+        plan.node,
+        brook_sql::plan::Node::Aggregate { .. } | brook_sql::plan::Node::Join { .. }
+    ) || plan.inputs().into_iter().any(has_state)
 }
 
 fn kind_word(k: SourceKind) -> &'static str {

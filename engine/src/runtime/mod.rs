@@ -37,6 +37,7 @@ pub use engine::{statement_writes, Engine, EngineOptions, StatementResult};
 pub use error::EngineError;
 pub use print::TopicPrinter;
 pub use push::{PushChanges, PushQuery};
+pub use query::ProcessingGuarantee;
 pub use results::Listing;
 pub use runner::{IdleWaiter, PartitionLag, QueryError, QueryInfo, QueryStatus};
 pub use transient::QueryRows;

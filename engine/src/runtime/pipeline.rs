@@ -105,6 +105,16 @@ impl Branch {
 }
 
 impl JoinStage {
+    /// Calls `f` on every join of the tree, the deepest first (left before right).
+    fn for_each_join(&mut self, f: &mut dyn FnMut(&mut Join) -> Result<()>) -> Result<()> {
+        for b in [&mut self.left, &mut self.right] {
+            if let Branch::Join { join, .. } = b {
+                join.for_each_join(f)?;
+            }
+        }
+        f(&mut self.join)
+    }
+
     fn process(
         &mut self,
         input: usize,
@@ -151,6 +161,32 @@ pub fn arrow_schema(schema: &Schema) -> SchemaRef {
 }
 
 impl Pipeline {
+    /// Opens the state stores of its joins' table sides (`<query id>-Join-<n>`, joins
+    /// numbered depth first) and loads them.
+    pub fn attach_join_state(
+        &mut self,
+        stores: &brook_state::StateStores,
+        query_id: &str,
+    ) -> Result<()> {
+        let Some(stage) = &mut self.join else {
+            return Ok(());
+        };
+        let mut n = 0;
+        stage.for_each_join(&mut |j| {
+            let name = format!("{query_id}-Join-{n}");
+            n += 1;
+            j.attach_state(stores, &name)
+        })
+    }
+
+    /// Commits its joins' durable state.
+    pub fn commit_joins(&mut self) -> Result<()> {
+        match &mut self.join {
+            Some(stage) => stage.for_each_join(&mut |j| j.commit_state()),
+            None => Ok(()),
+        }
+    }
+
     /// Every source read, input 0 first.
     pub fn inputs(&self) -> Vec<&SourceInput> {
         std::iter::once(&self.source).chain(&self.others).collect()

@@ -7,6 +7,17 @@
 //! Who calls `step` and `commit`: the engine's thread for this query (see `runner.rs`), or
 //! the caller of [`super::Engine::step_queries`] when queries run in the foreground.
 //!
+//! Exactly-once (`processing.guarantee=exactly_once_v2`, the default): the query has a
+//! transactional producer (transactional id = the query id; a restarted query fences its
+//! previous incarnation and aborts what that left open). Everything one commit covers —
+//! sink records, the state stores' changelog records and the source offsets (the query's
+//! consumer group) — is written in one transaction, and the stores' RocksDB writes follow
+//! once it committed. Sources are read `read_committed`, so a query downstream of another
+//! sees only its committed output. A crash anywhere loses nothing and doubles nothing: the
+//! open transaction is aborted, state restores from committed changelog records, and the
+//! query resumes from the committed offsets. `at_least_once` writes without transactions
+//! and reads `read_uncommitted` (a crash re-emits what followed the last commit).
+//!
 //! A query with joins reads several topics (see [`JoinedTopic`]): each step reads what is
 //! new on all of them, decodes it for every input over the topic, and runs it in the order
 //! [`Pipeline::in_time_order`] gives.
@@ -14,7 +25,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use brook_log::{Log, Partition, ReadLimit, Record, Topic};
+use brook_log::{IsolationLevel, Log, Partition, Producer, ReadLimit, Record, Topic};
 
 use super::codec::{ProvidedSchemas, SourceCodec};
 use super::error::{EngineError, Result};
@@ -27,6 +38,51 @@ use crate::formats::windowed::WindowType;
 pub const DEFAULT_BATCH_RECORDS: usize = 8192;
 /// Default `commit.interval.ms`.
 pub const DEFAULT_COMMIT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(1000);
+
+/// `processing.guarantee`: how a persistent query commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProcessingGuarantee {
+    /// One transaction per commit (sink, changelogs, offsets); read_committed inputs.
+    #[default]
+    ExactlyOnceV2,
+    /// Plain writes; a crash re-emits what followed the last commit.
+    AtLeastOnce,
+}
+
+/// The property names that set the guarantee (ksqlDB's and Kafka Streams' forms).
+pub const PROCESSING_GUARANTEE_PROPERTIES: [&str; 2] =
+    ["processing.guarantee", "ksql.streams.processing.guarantee"];
+
+impl ProcessingGuarantee {
+    /// Parses a `processing.guarantee` value (`exactly_once` is taken as `exactly_once_v2`,
+    /// as Kafka Streams 3 does).
+    pub fn parse(value: &str) -> std::result::Result<Self, String> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "exactly_once_v2" | "exactly_once" | "exactly_once_beta" => {
+                Ok(ProcessingGuarantee::ExactlyOnceV2)
+            }
+            "at_least_once" => Ok(ProcessingGuarantee::AtLeastOnce),
+            other => Err(format!(
+                "invalid processing.guarantee {other:?}: expected exactly_once_v2 or at_least_once"
+            )),
+        }
+    }
+
+    /// The property's value.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProcessingGuarantee::ExactlyOnceV2 => "exactly_once_v2",
+            ProcessingGuarantee::AtLeastOnce => "at_least_once",
+        }
+    }
+
+    fn isolation(self) -> IsolationLevel {
+        match self {
+            ProcessingGuarantee::ExactlyOnceV2 => IsolationLevel::ReadCommitted,
+            ProcessingGuarantee::AtLeastOnce => IsolationLevel::ReadUncommitted,
+        }
+    }
+}
 
 /// A persistent query.
 #[derive(Debug)]
@@ -60,6 +116,14 @@ pub struct PersistentQuery {
     joined: Vec<JoinedTopic>,
     /// The current rows of the table a CTAS writes, for pull queries (see `materialized`).
     materialized: Option<Materialization>,
+    pub guarantee: ProcessingGuarantee,
+    /// The transactional producer (exactly-once; made on first use for a query without
+    /// state, whose workers each have their own).
+    producer: Option<Arc<Producer>>,
+    /// The state stores its operators use (a transactional view when exactly-once).
+    stores: Option<brook_state::StateStores>,
+    /// Set by `restrict_to`: the worker's transactional id names its partitions.
+    worker_partitions: Option<Vec<u32>>,
 }
 
 /// A topic a query with joins reads, and the pipeline inputs over it.
@@ -73,6 +137,7 @@ struct JoinedTopic {
 
 impl PersistentQuery {
     /// Starts a query from its committed offsets (the start of the source for a new query).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         id: String,
         sql: String,
@@ -81,8 +146,23 @@ impl PersistentQuery {
         sink_topic: Arc<Topic>,
         schemas: &ProvidedSchemas,
         state: Option<&brook_state::StateStores>,
+        guarantee: ProcessingGuarantee,
     ) -> Result<Self> {
         let mut pipeline = pipeline;
+        // Exactly-once with state: fence the previous incarnation (aborting its open
+        // transaction) before the stores restore, so they restore committed records only.
+        let producer = match (guarantee, state) {
+            (ProcessingGuarantee::ExactlyOnceV2, Some(_)) => {
+                Some(Arc::new(log.init_transactions(&id)?))
+            }
+            _ => None,
+        };
+        let stores = match (state, &producer) {
+            (Some(s), Some(p)) => Some(s.transactional(p.clone())),
+            (Some(s), None) => Some(s.clone()),
+            (None, _) => None,
+        };
+        let state = stores.as_ref();
         // Stateful operators restore their state; the offsets it was committed with win
         // over the consumer group's (they commit atomically with the state).
         let mut restored: Option<Vec<(u32, u64)>> = None;
@@ -92,6 +172,9 @@ impl PersistentQuery {
                     restored = Some(o);
                 }
             }
+        }
+        if let Some(stores) = state {
+            pipeline.attach_join_state(stores, &id)?;
         }
         let sink = pipeline
             .sink
@@ -158,7 +241,62 @@ impl PersistentQuery {
             uncommitted_since: None,
             joined,
             materialized,
+            guarantee,
+            producer,
+            stores,
+            worker_partitions: None,
         })
+    }
+
+    /// The transactional producer, made on first use (exactly-once only).
+    fn producer(&mut self) -> Result<Option<Arc<Producer>>> {
+        if self.guarantee != ProcessingGuarantee::ExactlyOnceV2 {
+            return Ok(None);
+        }
+        if self.producer.is_none() {
+            let txn_id = match &self.worker_partitions {
+                None => self.id.clone(),
+                Some(ps) => {
+                    let ps: Vec<String> = ps.iter().map(u32::to_string).collect();
+                    format!("{}-partitions-{}", self.id, ps.join("_"))
+                }
+            };
+            self.producer = Some(Arc::new(self.log.init_transactions(&txn_id)?));
+        }
+        Ok(self.producer.clone())
+    }
+
+    /// The producer with a transaction open (exactly-once), beginning one if needed.
+    fn transaction(&mut self) -> Result<Option<Arc<Producer>>> {
+        let p = self.producer()?;
+        if let Some(p) = &p {
+            if !p.in_transaction() {
+                p.begin()?;
+            }
+        }
+        Ok(p)
+    }
+
+    /// Commits the operators' state, the materialization and the source offsets: in one
+    /// transaction (exactly-once, then the stores' RocksDB writes), or one after the other.
+    fn commit_state_and_offsets(&mut self, offsets: &[(String, u32, u64)]) -> Result<()> {
+        let producer = self.transaction()?;
+        self.pipeline.for_each_operator(&mut |op| op.commit())?;
+        self.pipeline.commit_joins()?;
+        if let Some(m) = &self.materialized {
+            m.commit()?;
+        }
+        match producer {
+            Some(p) => {
+                p.send_offsets(&self.id, offsets)?;
+                p.commit()?;
+                if let Some(s) = &self.stores {
+                    s.complete_transaction()?;
+                }
+            }
+            None => self.log.commit_offsets(&self.id, offsets)?,
+        }
+        Ok(())
     }
 
     /// [`PersistentQuery::step`] for a query with joins.
@@ -171,9 +309,16 @@ impl PersistentQuery {
                 let partition = t.topic.partition(p)?.clone();
                 let from = t.positions.get(&p).copied().unwrap_or(0);
                 let from = from.max(partition.start_offset());
-                let records = partition.read(from, ReadLimit::records(self.batch_records))?;
-                let Some(last) = records.last() else { continue };
-                t.positions.insert(p, last.offset + 1);
+                let read = partition.read_isolated(
+                    from,
+                    ReadLimit::records(self.batch_records),
+                    self.guarantee.isolation(),
+                )?;
+                t.positions.insert(p, read.next_offset.max(from));
+                let records = read.records;
+                if records.is_empty() {
+                    continue;
+                }
                 total += records.len();
                 for &i in &t.inputs {
                     let src = self.pipeline.input(i);
@@ -211,16 +356,16 @@ impl PersistentQuery {
         }
         self.failed += errors.len() as u64;
         self.processed += total as u64;
-        self.pipeline.for_each_operator(&mut |op| op.commit())?;
-        if let Some(m) = &self.materialized {
-            m.commit()?;
-        }
-        let offsets: Vec<(&str, u32, u64)> = self
+        let offsets: Vec<(String, u32, u64)> = self
             .joined
             .iter()
-            .flat_map(|t| t.positions.iter().map(|(p, o)| (t.topic.name(), *p, *o)))
+            .flat_map(|t| {
+                t.positions
+                    .iter()
+                    .map(|(p, o)| (t.topic.name().to_string(), *p, *o))
+            })
             .collect();
-        self.log.commit_offsets(&self.id, &offsets)?;
+        self.commit_state_and_offsets(&offsets)?;
         processing_log::write(&self.log, &self.id, &errors)?;
         Ok(total)
     }
@@ -246,7 +391,13 @@ impl PersistentQuery {
         }
         match self.sink_codec.encode(out) {
             Ok(recs) => {
-                produce(&self.sink_topic, &self.sink_codec, &recs)?;
+                let producer = self.transaction()?;
+                produce(
+                    &self.sink_topic,
+                    &self.sink_codec,
+                    &recs,
+                    producer.as_deref(),
+                )?;
                 self.produced += recs.len() as u64;
                 if let Some(m) = &self.materialized {
                     m.apply(&recs);
@@ -291,11 +442,18 @@ impl PersistentQuery {
             let partition = self.source_topic.partition(p)?.clone();
             let from = self.positions.get(&p).copied().unwrap_or(0);
             let from = from.max(partition.start_offset());
-            let records = partition.read(from, ReadLimit::records(self.batch_records))?;
+            let read = partition.read_isolated(
+                from,
+                ReadLimit::records(self.batch_records),
+                self.guarantee.isolation(),
+            )?;
+            let next = read.next_offset.max(from);
+            let records = read.records;
             if records.is_empty() {
+                // Only markers or aborted records: move past them.
+                self.positions.insert(p, next);
                 continue;
             }
-            let next = records.last().map(|r| r.offset + 1).unwrap_or(from);
             total += records.len();
             let before = errors.len();
             let src = &self.pipeline.source;
@@ -370,6 +528,7 @@ impl PersistentQuery {
     /// several workers of a query that keeps no state, each over its own partitions.
     pub fn restrict_to(&mut self, partitions: &[u32]) {
         self.positions.retain(|p, _| partitions.contains(p));
+        self.worker_partitions = Some(self.positions.keys().copied().collect());
     }
 
     /// The source partitions it reads.
@@ -400,18 +559,14 @@ impl PersistentQuery {
         let positions: Vec<(u32, u64)> = self.positions.iter().map(|(p, o)| (*p, *o)).collect();
         for op in self.pipeline.operators.iter_mut() {
             op.note_offsets(&positions);
-            op.commit()?;
         }
-        if let Some(m) = &self.materialized {
-            m.commit()?;
-        }
-        let topic = self.source_topic.name();
-        let offsets: Vec<(&str, u32, u64)> = self
+        let topic = self.source_topic.name().to_string();
+        let offsets: Vec<(String, u32, u64)> = self
             .positions
             .iter()
-            .map(|(p, o)| (topic, *p, *o))
+            .map(|(p, o)| (topic.clone(), *p, *o))
             .collect();
-        self.log.commit_offsets(&self.id, &offsets)?;
+        self.commit_state_and_offsets(&offsets)?;
         self.uncommitted_since = None;
         Ok(())
     }
@@ -420,17 +575,30 @@ impl PersistentQuery {
     pub fn caught_up(&self) -> bool {
         if !self.joined.is_empty() {
             return self.joined.iter().all(|t| {
-                t.topic
-                    .partitions()
-                    .iter()
-                    .all(|p| t.positions.get(&p.id()).copied().unwrap_or(0) >= p.end_offset())
+                t.topic.partitions().iter().all(|p| {
+                    t.positions.get(&p.id()).copied().unwrap_or(0)
+                        >= p.end_offset_for(self.guarantee.isolation())
+                })
             });
         }
         self.source_topic.partitions().iter().all(|p| {
             self.positions
                 .get(&p.id())
-                .is_none_or(|at| *at >= p.end_offset())
+                .is_none_or(|at| *at >= p.end_offset_for(self.guarantee.isolation()))
         })
+    }
+}
+
+impl Drop for PersistentQuery {
+    /// A query that goes away with a transaction open (it failed, or was dropped without
+    /// a commit) aborts it, so that `read_committed` readers of its sink are not held back
+    /// at its last stable offset until the next start.
+    fn drop(&mut self) {
+        if let Some(p) = &self.producer {
+            if p.in_transaction() {
+                let _ = p.abort();
+            }
+        }
     }
 }
 
@@ -438,10 +606,18 @@ impl PersistentQuery {
 /// default partitioner does, except windowed keys, which Kafka Streams partitions by the key
 /// without its window (`WindowedStreamPartitioner`), so every window of a key lands on the
 /// key's partition.
-fn produce(topic: &Topic, codec: &SourceCodec, records: &[Record]) -> Result<()> {
+fn produce(
+    topic: &Topic,
+    codec: &SourceCodec,
+    records: &[Record],
+    producer: Option<&Producer>,
+) -> Result<()> {
     let trailer = match codec.window_type() {
         None => {
-            topic.produce(records)?;
+            match producer {
+                Some(p) => p.produce(topic, records)?,
+                None => topic.produce(records)?,
+            };
             return Ok(());
         }
         Some(WindowType::Time) => 8,
@@ -456,7 +632,10 @@ fn produce(topic: &Topic, codec: &SourceCodec, records: &[Record]) -> Result<()>
         by_partition.entry(p).or_default().push(r.clone());
     }
     for (p, rs) in by_partition {
-        topic.append(p, &rs)?;
+        match producer {
+            Some(prod) => prod.append(topic, p, &rs)?,
+            None => topic.append(p, &rs)?,
+        };
     }
     Ok(())
 }

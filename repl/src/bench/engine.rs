@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context};
 use brook_engine::log::{Bytes, Log, LogOptions, Record, TopicConfig};
-use brook_engine::runtime::{Engine, EngineOptions};
+use brook_engine::runtime::{Engine, EngineOptions, ProcessingGuarantee};
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -37,6 +37,9 @@ pub struct EngineBenchArgs {
     /// Independent copies of the query to run at once (each reads every event).
     #[arg(long, default_value_t = 1)]
     pub queries: u32,
+    /// `processing.guarantee` of the query: exactly_once_v2 (the default) or at_least_once.
+    #[arg(long, default_value = "exactly_once_v2")]
+    pub processing_guarantee: String,
     /// Internal: run only the measured query over an existing directory.
     #[arg(long, hide = true)]
     pub measure: bool,
@@ -109,10 +112,12 @@ fn measure(
     dir: &Path,
     record_cache: bool,
     queries: u32,
+    guarantee: ProcessingGuarantee,
     out: &mut impl Write,
 ) -> anyhow::Result<()> {
     let mut options = EngineOptions {
         processing_log_stream: false,
+        processing_guarantee: guarantee,
         ..EngineOptions::default()
     };
     if !record_cache {
@@ -132,16 +137,28 @@ fn measure(
     let mut outputs = 0u64;
     for (_, sink) in &copies {
         let sink = engine.log().topic(sink)?;
-        outputs += sink
-            .partitions()
-            .iter()
-            .map(|p| p.end_offset())
-            .sum::<u64>();
+        for p in sink.partitions() {
+            // Records, not offsets: exactly-once commits add a marker each.
+            let mut pos = p.start_offset();
+            loop {
+                let read = p.read_isolated(
+                    pos,
+                    brook_engine::log::ReadLimit::records(65536),
+                    brook_engine::log::IsolationLevel::ReadCommitted,
+                )?;
+                outputs += read.records.len() as u64;
+                if read.next_offset == pos {
+                    break;
+                }
+                pos = read.next_offset;
+            }
+        }
     }
     writeln!(
         out,
-        "query: {QUERY} (record cache {}){}",
+        "query: {QUERY} (record cache {}, processing.guarantee={}){}",
         if record_cache { "on" } else { "off" },
+        guarantee.name(),
         if copies.len() > 1 {
             format!(", {} copies at once", copies.len())
         } else {
@@ -166,8 +183,16 @@ fn measure(
 }
 
 pub fn run(args: EngineBenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    let guarantee =
+        ProcessingGuarantee::parse(&args.processing_guarantee).map_err(anyhow::Error::msg)?;
     if args.measure {
-        return measure(&args.dir, !args.no_record_cache, args.queries, out);
+        return measure(
+            &args.dir,
+            !args.no_record_cache,
+            args.queries,
+            guarantee,
+            out,
+        );
     }
     if args.dir.exists() {
         bail!(
@@ -190,6 +215,8 @@ pub fn run(args: EngineBenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
         .args(args.no_record_cache.then_some("--no-record-cache"))
         .arg("--queries")
         .arg(args.queries.to_string())
+        .arg("--processing-guarantee")
+        .arg(guarantee.name())
         .output()
         .context("run the measuring process")?;
     out.write_all(&output.stdout)?;
