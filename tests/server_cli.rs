@@ -374,7 +374,6 @@ fn a_killed_server_resumes_its_queries_and_clients_reconnect() {
 /// Exactly-once across a SIGKILL (DESIGN.md: source offsets, state and sink output commit
 /// together): what the queries wrote after their last commit must not be seen twice.
 #[test]
-#[ignore = "not met yet: a restart after SIGKILL replays the records since the last commit, and the sink output they produced before the kill stays (U gets them twice, C counts them twice)"]
 fn a_killed_server_duplicates_nothing() {
     let after = kill_and_restart();
     assert_eq!(after.u_rows.len(), 81, "{:?}", after.u_rows);

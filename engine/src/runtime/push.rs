@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arrow::array::{BooleanArray, RecordBatch};
-use brook_log::{Log, Partition, ReadLimit, Topic};
+use brook_log::{IsolationLevel, Log, Partition, ReadLimit, Topic};
 use brook_sql::plan::Schema;
 
 use super::error::Result;
@@ -145,9 +145,19 @@ impl PushQuery {
                     .copied()
                     .unwrap_or(0)
                     .max(p.start_offset());
-                let mut records = p.read(from, ReadLimit::records(POLL_RECORDS))?;
-                let Some(last) = records.last() else { continue };
-                s.positions.insert(p.id(), last.offset + 1);
+                // Committed records only: what an exactly-once query aborted is not output.
+                let read = p.read_isolated(
+                    from,
+                    ReadLimit::records(POLL_RECORDS),
+                    IsolationLevel::ReadCommitted,
+                )?;
+                if read.next_offset > from {
+                    s.positions.insert(p.id(), read.next_offset);
+                }
+                let mut records = read.records;
+                if records.is_empty() {
+                    continue;
+                }
                 self.records_read += records.len() as u64;
                 for &i in &s.inputs {
                     let src = self.pipeline.input(i);

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
-use brook_log::{Log, ReadLimit, StoredRecord};
+use brook_log::{IsolationLevel, Log, ReadLimit, StoredRecord};
 use brook_sql::plan::Schema;
 
 use super::error::Result;
@@ -158,15 +158,22 @@ fn run_joined(
     })
 }
 
-/// Every record a partition holds now, in offset order.
+/// Every committed record a partition holds now, in offset order (records of open or
+/// aborted transactions are not results).
 fn read_partition(p: &brook_log::Partition) -> Result<Vec<StoredRecord>> {
     let mut records: Vec<StoredRecord> = Vec::new();
     let mut from = p.start_offset();
     loop {
-        let chunk = p.read(from, ReadLimit::records(8192))?;
-        let Some(last) = chunk.last() else { break };
-        from = last.offset + 1;
-        records.extend(chunk);
+        let read = p.read_isolated(
+            from,
+            ReadLimit::records(8192),
+            IsolationLevel::ReadCommitted,
+        )?;
+        if read.next_offset <= from {
+            break;
+        }
+        from = read.next_offset;
+        records.extend(read.records);
     }
     Ok(records)
 }
