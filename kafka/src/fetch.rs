@@ -1,12 +1,14 @@
 //! fetch.rs owns Fetch: reads each requested partition from the fetch offset, re-encodes the
 //! records as v2 record batches, and long-polls on the log's append notification until
-//! `min_bytes` are available or `max_wait_ms` passed. No transactions exist, so both isolation
-//! levels read the same records (the last stable offset is the high watermark).
+//! `min_bytes` are available or `max_wait_ms` passed. A `read_committed` fetch (isolation level
+//! 1) gets only records of committed transactions, below the last stable offset (records of
+//! open or aborted transactions are left out by the broker rather than by the client);
+//! `read_uncommitted` gets every data record up to the high watermark.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use brook_log::{LogError, ReadLimit, StoredRecord};
+use brook_log::{IsolationLevel, LogError, ReadLimit, StoredRecord};
 use bytes::{Bytes, BytesMut};
 use futures::future::select_all;
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
@@ -24,6 +26,7 @@ type Wanted = (i32, i64, i32);
 struct Read {
     error_code: i16,
     high_watermark: i64,
+    last_stable: i64,
     log_start: i64,
     records: Option<Bytes>,
 }
@@ -85,6 +88,11 @@ async fn read_all(broker: &Arc<Broker>, request: &FetchRequest) -> (FetchRespons
     } else {
         request.max_bytes
     } as usize;
+    let isolation = if request.isolation_level == 1 {
+        IsolationLevel::ReadCommitted
+    } else {
+        IsolationLevel::ReadUncommitted
+    };
     let broker = broker.clone();
     tokio::task::spawn_blocking(move || {
         let mut total = 0usize;
@@ -100,7 +108,7 @@ async fn read_all(broker: &Arc<Broker>, request: &FetchRequest) -> (FetchRespons
                         let budget =
                             (partition_max.max(0) as usize).min(max_bytes.saturating_sub(total));
                         let read = match &topic {
-                            Ok(t) => read_partition(t, index, offset, budget.max(1)),
+                            Ok(t) => read_partition(t, index, offset, budget.max(1), isolation),
                             Err(e) => error_read(e),
                         };
                         errors |= read.error_code != code::NONE;
@@ -109,7 +117,7 @@ async fn read_all(broker: &Arc<Broker>, request: &FetchRequest) -> (FetchRespons
                             .with_partition_index(index)
                             .with_error_code(read.error_code)
                             .with_high_watermark(read.high_watermark)
-                            .with_last_stable_offset(read.high_watermark)
+                            .with_last_stable_offset(read.last_stable)
                             .with_log_start_offset(read.log_start)
                             .with_preferred_read_replica(kafka_protocol::messages::BrokerId(-1))
                             .with_records(read.records)
@@ -134,12 +142,19 @@ fn error_read(e: &LogError) -> Read {
     Read {
         error_code: log_error_code(e),
         high_watermark: -1,
+        last_stable: -1,
         log_start: -1,
         records: None,
     }
 }
 
-fn read_partition(topic: &brook_log::Topic, index: i32, offset: i64, budget: usize) -> Read {
+fn read_partition(
+    topic: &brook_log::Topic,
+    index: i32,
+    offset: i64,
+    budget: usize,
+    isolation: IsolationLevel,
+) -> Read {
     let partition = match topic.partition(index.max(0) as u32) {
         Ok(p) if index >= 0 => p,
         Ok(_) => return error_read(&LogError::TopicNotFound(topic.name().to_string())),
@@ -149,6 +164,7 @@ fn read_partition(topic: &brook_log::Topic, index: i32, offset: i64, budget: usi
     let mut read = Read {
         error_code: code::NONE,
         high_watermark: end as i64,
+        last_stable: partition.last_stable_offset() as i64,
         log_start: start as i64,
         records: Some(Bytes::new()),
     };
@@ -160,8 +176,8 @@ fn read_partition(topic: &brook_log::Topic, index: i32, offset: i64, budget: usi
     if offset as u64 == end {
         return read;
     }
-    match partition.read(offset as u64, ReadLimit::bytes(budget)) {
-        Ok(records) => match encode(&records) {
+    match partition.read_isolated(offset as u64, ReadLimit::bytes(budget), isolation) {
+        Ok(batch) => match encode(&batch.records) {
             Ok(bytes) => read.records = Some(bytes),
             Err(message) => {
                 tracing::warn!(topic = topic.name(), partition = index, %message, "kafka fetch: cannot encode records");
