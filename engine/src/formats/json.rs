@@ -72,28 +72,43 @@ impl Format for JsonFormat {
         check_width(&self.schema, batch)?;
         let fields = self.schema.fields();
         let mut out = Vec::with_capacity(batch.num_rows());
-        for row in 0..batch.num_rows() {
-            let values = row_values(batch, row);
-            let mut text = String::new();
-            if self.unwrapped {
+        if self.unwrapped {
+            for row in 0..batch.num_rows() {
+                let values = row_values(batch, row);
                 if matches!(values[0], Val::Null) {
                     out.push(None);
                     continue;
                 }
+                let mut text = String::new();
                 jsontext::write(&mut text, &values[0], fields[0].data_type());
-            } else {
-                let entries = values
-                    .into_iter()
-                    .zip(fields.iter())
-                    .map(|(v, f)| (f.name().clone(), v))
-                    .collect();
-                jsontext::write(
-                    &mut text,
-                    &Val::Object(entries),
-                    &DataType::Struct(fields.clone()),
-                );
+                out.push(Some(text.into_bytes()));
             }
-            out.push(Some(text.into_bytes()));
+            return Ok(out);
+        }
+        // An object of the columns: the field names are escaped once per batch and each
+        // cell is written straight from its column.
+        let keys: Vec<String> = fields
+            .iter()
+            .map(|f| {
+                let mut k = String::new();
+                jsontext::write_str(&mut k, f.name());
+                k.push(':');
+                k
+            })
+            .collect();
+        let mut text = String::new();
+        for row in 0..batch.num_rows() {
+            text.clear();
+            text.push('{');
+            for (i, (col, f)) in batch.columns().iter().zip(fields.iter()).enumerate() {
+                if i > 0 {
+                    text.push(',');
+                }
+                text.push_str(&keys[i]);
+                jsontext::write_cell(&mut text, col.as_ref(), row, f.data_type());
+            }
+            text.push('}');
+            out.push(Some(text.as_bytes().to_vec()));
         }
         Ok(out)
     }

@@ -311,7 +311,39 @@ pub(crate) fn write(out: &mut String, v: &Val, dt: &DataType) {
     }
 }
 
-fn write_str(out: &mut String, s: &str) {
+/// Writes the cell at `row` of `array` (declared as `dt`) as [`write`] writes its value,
+/// without building the value first for the common scalar types.
+pub(crate) fn write_cell(
+    out: &mut String,
+    array: &dyn arrow::array::Array,
+    row: usize,
+    dt: &DataType,
+) {
+    use arrow::array::AsArray;
+    use arrow::datatypes::{Int32Type, Int64Type};
+    use std::fmt::Write;
+    if array.is_null(row) {
+        out.push_str("null");
+        return;
+    }
+    match array.data_type() {
+        DataType::Int64 => {
+            let _ = write!(out, "{}", array.as_primitive::<Int64Type>().value(row));
+        }
+        DataType::Int32 => {
+            let _ = write!(out, "{}", array.as_primitive::<Int32Type>().value(row));
+        }
+        DataType::Utf8 => write_str(out, array.as_string::<i32>().value(row)),
+        DataType::Boolean => out.push_str(if array.as_boolean().value(row) {
+            "true"
+        } else {
+            "false"
+        }),
+        _ => write(out, &super::columns::read_cell(array, row), dt),
+    }
+}
+
+pub(crate) fn write_str(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {

@@ -9,10 +9,17 @@
 pub mod aggregate;
 pub mod filter;
 pub mod flatmap;
+mod group_state;
+pub mod hopping_window;
 pub mod join;
 pub mod limit;
 pub mod project;
 pub mod repartition;
+pub mod session_window;
+mod time_window;
+pub mod tumbling_window;
+#[cfg(test)]
+mod window_tests;
 
 use std::fmt;
 use std::sync::Arc;

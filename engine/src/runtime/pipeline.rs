@@ -20,7 +20,7 @@ use crate::catalog::aggregate_column_args;
 use crate::catalog::sql_to_arrow;
 use crate::expr::{compile, InputLayout};
 use crate::functions::FunctionRegistry;
-use crate::operators::aggregate::{Aggregate, AggregateCallPlan};
+use crate::operators::aggregate::{self, AggregateCallPlan};
 use crate::operators::filter::Filter;
 use crate::operators::flatmap::{FlatMap, TableFunction};
 use crate::operators::join::{Join, JoinSpec, Side};
@@ -548,7 +548,7 @@ fn build_operators(
                     calls.push(AggregateCallPlan { function, args });
                 }
                 let table_key = is_table_source(input).then(|| key_positions(&input.schema));
-                Box::new(Aggregate::new(keys, calls, *window, out_arrow, table_key))
+                aggregate::build(keys, calls, *window, out_arrow, table_key)
             }
             Node::Source { .. } | Node::Join { .. } | Node::Sink { .. } => {
                 unreachable!("handled while walking the plan")

@@ -1,11 +1,13 @@
 //! `brook bench engine`: end-to-end throughput of a windowed aggregation. Writes N JSON click
-//! events `{"user_id","page_id","ts"}` over U users into a one-partition topic, then, in a
-//! fresh child process (so its peak memory is the query's alone), runs
-//! `CREATE TABLE ... AS SELECT user_id, COUNT(*) ... WINDOW TUMBLING (SIZE 60 SECONDS)
-//! GROUP BY user_id` from the log to its sink topic on one thread, and reports events/s,
-//! output records and peak resident memory (VmHWM). With `--queries N`, N copies of the
-//! query (each its own sink) run at once, each on its own thread: events/s is then the sum
-//! over the queries, which shows how queries spread over the cores.
+//! events `{"user_id","page_id","ts"}` over K users (keys) into a topic of P partitions (a
+//! user's events in one partition), then, in a fresh child process (so its peak memory is
+//! the query's alone), runs `CREATE TABLE ... AS SELECT user_id, COUNT(*) ... WINDOW
+//! <window> GROUP BY user_id` from the log to its sink topic, and reports events/s, output
+//! records and peak resident memory (VmHWM). `--window` picks TUMBLING (60 s), HOPPING
+//! (60 s every 10 s) or SESSION (30 s gap), each with a 2 s grace period (the anchors'
+//! workload, ../shared/anchors). With `--queries N`, N copies of the query (each its own
+//! sink) run at once, each on its own thread: events/s is then the sum over the queries,
+//! which shows how queries spread over the cores.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -24,9 +26,15 @@ pub struct EngineBenchArgs {
     /// Click events to process.
     #[arg(long, default_value_t = 10_000_000)]
     pub events: u64,
-    /// Distinct users.
-    #[arg(long, default_value_t = 100_000)]
+    /// Distinct users (group keys).
+    #[arg(long, visible_alias = "keys", default_value_t = 100_000)]
     pub users: u64,
+    /// The window of the query.
+    #[arg(long, value_enum, default_value_t = WindowKind::Tumbling)]
+    pub window: WindowKind,
+    /// Partitions of the input topic.
+    #[arg(long, default_value_t = 1)]
+    pub partitions: u32,
     /// Keep the data directory.
     #[arg(long)]
     pub keep: bool,
@@ -45,16 +53,45 @@ pub struct EngineBenchArgs {
     pub measure: bool,
 }
 
-const STREAM: &str = "CREATE STREAM clicks (user_id STRING, page_id STRING, ts BIGINT) WITH (kafka_topic='clicks', value_format='JSON', timestamp='ts');";
-const QUERY: &str = "CREATE TABLE clicks_per_user AS SELECT user_id, COUNT(*) AS clicks FROM clicks WINDOW TUMBLING (SIZE 60 SECONDS) GROUP BY user_id;";
+/// The window kinds the benchmark runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum WindowKind {
+    Tumbling,
+    Hopping,
+    Session,
+}
 
-/// The `i`th copy of [`QUERY`] (the first is QUERY itself) and its sink topic.
-fn query_copy(i: u32) -> (String, String) {
+impl WindowKind {
+    fn clause(self) -> &'static str {
+        match self {
+            WindowKind::Tumbling => "TUMBLING (SIZE 60 SECONDS, GRACE PERIOD 2 SECONDS)",
+            WindowKind::Hopping => {
+                "HOPPING (SIZE 60 SECONDS, ADVANCE BY 10 SECONDS, GRACE PERIOD 2 SECONDS)"
+            }
+            WindowKind::Session => "SESSION (30 SECONDS, GRACE PERIOD 2 SECONDS)",
+        }
+    }
+}
+
+const STREAM: &str = "CREATE STREAM clicks (user_id STRING, page_id STRING, ts BIGINT) WITH (kafka_topic='clicks', value_format='JSON', timestamp='ts');";
+
+fn query(window: WindowKind) -> String {
+    format!(
+        "CREATE TABLE clicks_per_user AS SELECT user_id, COUNT(*) AS clicks FROM clicks WINDOW {} GROUP BY user_id;",
+        window.clause()
+    )
+}
+
+/// The `i`th copy of the query (the first is the query itself) and its sink topic.
+fn query_copy(window: WindowKind, i: u32) -> (String, String) {
     if i == 0 {
-        return (QUERY.to_string(), "CLICKS_PER_USER".to_string());
+        return (query(window), "CLICKS_PER_USER".to_string());
     }
     let sink = format!("clicks_per_user_{i}");
-    (QUERY.replace("clicks_per_user", &sink), sink.to_uppercase())
+    (
+        query(window).replace("clicks_per_user", &sink),
+        sink.to_uppercase(),
+    )
 }
 
 /// A small deterministic generator (xorshift), so runs are comparable.
@@ -68,32 +105,44 @@ impl Rng {
     }
 }
 
-fn prepare(dir: &Path, events: u64, users: u64, out: &mut impl Write) -> anyhow::Result<()> {
+fn prepare(
+    dir: &Path,
+    events: u64,
+    users: u64,
+    partitions: u32,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     let log = Log::open(dir, LogOptions::default()).context("open the scratch log")?;
-    let topic = log.create_topic("clicks", TopicConfig::new(1))?;
+    let topic = log.create_topic("clicks", TopicConfig::new(partitions))?;
     let start = Instant::now();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let t0: i64 = 1_700_000_000_000;
-    let mut batch = Vec::with_capacity(10_000);
+    let mut batches: Vec<Vec<Record>> = (0..partitions)
+        .map(|_| Vec::with_capacity(10_000))
+        .collect();
     for i in 0..events {
         let user = rng.next() % users;
         let page = rng.next() % 1000;
         // Ten events per millisecond on average: 10M events span about 17 minutes.
         let ts = t0 + (i / 10) as i64;
         let value = format!(r#"{{"user_id":"user_{user}","page_id":"/page/{page}","ts":{ts}}}"#);
+        let p = (user % partitions as u64) as u32;
+        let batch = &mut batches[p as usize];
         batch.push(Record::new(None, Some(Bytes::from(value)), ts));
         if batch.len() == 10_000 {
-            topic.append(0, &batch)?;
+            topic.append(p, batch)?;
             batch.clear();
         }
     }
-    if !batch.is_empty() {
-        topic.append(0, &batch)?;
+    for (p, batch) in batches.iter().enumerate() {
+        if !batch.is_empty() {
+            topic.append(p as u32, batch)?;
+        }
     }
     topic.flush()?;
     writeln!(
         out,
-        "wrote {events} events over {users} users in {:.1} s",
+        "wrote {events} events over {users} users into {partitions} partition(s) in {:.1} s",
         start.elapsed().as_secs_f64()
     )?;
     Ok(())
@@ -110,6 +159,7 @@ fn peak_rss_kib() -> Option<u64> {
 
 fn measure(
     dir: &Path,
+    window: WindowKind,
     record_cache: bool,
     queries: u32,
     guarantee: ProcessingGuarantee,
@@ -126,7 +176,8 @@ fn measure(
     let mut engine = Engine::open(dir, options)?;
     engine.execute(STREAM)?;
     let start = Instant::now();
-    let copies: Vec<(String, String)> = (0..queries.max(1)).map(query_copy).collect();
+    let copies: Vec<(String, String)> =
+        (0..queries.max(1)).map(|i| query_copy(window, i)).collect();
     for (sql, _) in &copies {
         engine.execute(sql)?;
     }
@@ -156,7 +207,8 @@ fn measure(
     }
     writeln!(
         out,
-        "query: {QUERY} (record cache {}, processing.guarantee={}){}",
+        "query: {} (record cache {}, processing.guarantee={}){}",
+        copies[0].0,
         if record_cache { "on" } else { "off" },
         guarantee.name(),
         if copies.len() > 1 {
@@ -188,6 +240,7 @@ pub fn run(args: EngineBenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
     if args.measure {
         return measure(
             &args.dir,
+            args.window,
             !args.no_record_cache,
             args.queries,
             guarantee,
@@ -200,10 +253,10 @@ pub fn run(args: EngineBenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
             args.dir.display()
         );
     }
-    if args.users == 0 || args.events == 0 {
-        bail!("--events and --users must be at least 1");
+    if args.users == 0 || args.events == 0 || args.partitions == 0 {
+        bail!("--events, --keys and --partitions must be at least 1");
     }
-    prepare(&args.dir, args.events, args.users, out)?;
+    prepare(&args.dir, args.events, args.users, args.partitions, out)?;
     out.flush()?;
     let exe = std::env::current_exe().context("find the brook binary")?;
     let output = std::process::Command::new(exe)
@@ -217,6 +270,8 @@ pub fn run(args: EngineBenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
         .arg(args.queries.to_string())
         .arg("--processing-guarantee")
         .arg(guarantee.name())
+        .arg("--window")
+        .arg(format!("{:?}", args.window).to_lowercase())
         .output()
         .context("run the measuring process")?;
     out.write_all(&output.stdout)?;

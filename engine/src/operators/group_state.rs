@@ -1,0 +1,819 @@
+//! group_state.rs owns what every GROUP BY operator keeps per group, shared by the
+//! unwindowed aggregate (aggregate.rs) and the window operators (tumbling_window.rs,
+//! hopping_window.rs, session_window.rs):
+//!
+//! - [`KeyTable`]: group keys in Arrow's row format, interned once into small integer ids
+//!   (a fast hasher, no allocation for a key already seen), freed when no group holds them;
+//! - [`GroupTable`]: the groups' accumulators in a slab indexed by (window start, key id),
+//!   with the record cache and the set of groups to write at the next commit;
+//! - [`Output`] and [`emit`]: updates turned into output rows, key columns decoded from the
+//!   row format in one go;
+//! - [`Durable`]: the operator's state store (attach, load, commit with the stream times and
+//!   source offsets in its meta).
+
+use std::collections::HashMap;
+
+use arrow::array::{ArrayRef, Int64Array};
+use arrow::datatypes::{DataType, SchemaRef};
+use arrow::row::{RowConverter, Rows as KeyRows, SortField};
+use datafusion::common::ScalarValue;
+
+use super::make_batch;
+use crate::aggregate::codec::{read_value, write_value_or_null, Reader, Writer};
+use crate::aggregate::{Accumulator, AggregateError, AggregateFunction};
+use crate::formats::windowed::Window;
+use crate::runtime::error::{EngineError, Result};
+use crate::runtime::rows::Rows;
+
+/// A fast, seeded hasher for group lookups (std's SipHash was 5% of the engine benchmark).
+pub(crate) type FastState = foldhash::fast::FixedState;
+pub(crate) type FastMap<K, V> = HashMap<K, V, FastState>;
+
+pub(crate) fn fast_map<K, V>() -> FastMap<K, V> {
+    HashMap::with_hasher(FastState::with_seed(rand::random()))
+}
+
+// ---- keys ------------------------------------------------------------------------------------
+
+#[derive(Debug, Default)]
+struct KeyEntry {
+    bytes: Box<[u8]>,
+    /// Groups (or sessions, table rows) holding the key.
+    refs: u32,
+    live: bool,
+}
+
+/// Group keys in Arrow's row format, interned into ids. A key nobody holds is freed at
+/// [`KeyTable::collect`] (the end of a batch), so ids stay valid while a batch's outputs
+/// are built.
+#[derive(Debug)]
+pub(crate) struct KeyTable {
+    types: Vec<DataType>,
+    converter: Option<RowConverter>,
+    ids: FastMap<Box<[u8]>, u32>,
+    keys: Vec<KeyEntry>,
+    free: Vec<u32>,
+    /// Ids whose last holder let go (or that nobody took) since the last collect.
+    unused: Vec<u32>,
+}
+
+impl KeyTable {
+    /// Keys of these (output schema) types.
+    pub fn new(types: Vec<DataType>) -> Self {
+        KeyTable {
+            types,
+            converter: None,
+            ids: fast_map(),
+            keys: Vec::new(),
+            free: Vec::new(),
+            unused: Vec::new(),
+        }
+    }
+
+    pub fn types(&self) -> &[DataType] {
+        &self.types
+    }
+
+    fn converter(&mut self) -> Result<&RowConverter> {
+        if self.converter.is_none() {
+            let fields = self
+                .types
+                .iter()
+                .map(|t| SortField::new(t.clone()))
+                .collect();
+            self.converter = Some(RowConverter::new(fields)?);
+        }
+        Ok(self.converter.as_ref().expect("set above"))
+    }
+
+    /// The key columns, cast to the key types, and their rows (None without key columns).
+    pub fn convert(&mut self, cols: &[ArrayRef]) -> Result<(Vec<ArrayRef>, Option<KeyRows>)> {
+        let cols = cols
+            .iter()
+            .zip(self.types.clone())
+            .map(|(c, t)| super::conform(c.clone(), &t))
+            .collect::<Result<Vec<_>>>()?;
+        if cols.is_empty() {
+            return Ok((cols, None));
+        }
+        let rows = self.converter()?.convert_columns(&cols)?;
+        Ok((cols, Some(rows)))
+    }
+
+    /// The id of the key `bytes` (a new id if unseen; free at the next collect unless held).
+    pub fn intern(&mut self, bytes: &[u8]) -> u32 {
+        if let Some(id) = self.ids.get(bytes) {
+            return *id;
+        }
+        let entry = KeyEntry {
+            bytes: bytes.into(),
+            refs: 0,
+            live: true,
+        };
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.keys[id as usize] = entry;
+                id
+            }
+            None => {
+                self.keys.push(entry);
+                (self.keys.len() - 1) as u32
+            }
+        };
+        self.ids.insert(bytes.into(), id);
+        self.unused.push(id);
+        id
+    }
+
+    /// The id of a live key.
+    pub fn id(&self, bytes: &[u8]) -> Option<u32> {
+        self.ids.get(bytes).copied()
+    }
+
+    pub fn bytes(&self, id: u32) -> &[u8] {
+        &self.keys[id as usize].bytes
+    }
+
+    pub fn retain(&mut self, id: u32) {
+        self.keys[id as usize].refs += 1;
+    }
+
+    pub fn release(&mut self, id: u32) {
+        let k = &mut self.keys[id as usize];
+        k.refs = k.refs.saturating_sub(1);
+        if k.refs == 0 {
+            self.unused.push(id);
+        }
+    }
+
+    /// Frees the keys nobody holds (call when the batch's outputs are built).
+    pub fn collect(&mut self) {
+        for id in std::mem::take(&mut self.unused) {
+            let k = &mut self.keys[id as usize];
+            if k.refs == 0 && k.live {
+                k.live = false;
+                let bytes = std::mem::take(&mut k.bytes);
+                self.ids.remove(&bytes);
+                self.free.push(id);
+            }
+        }
+    }
+
+    /// The key columns of `rows` (each a key id or an input row of `input`).
+    /// Live keys.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    fn arrays(&mut self, rows: &[OutKey], input: Option<&KeyRows>) -> Result<Vec<ArrayRef>> {
+        if self.types.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.converter()?;
+        let conv = self.converter.as_ref().expect("made above");
+        let parser = conv.parser();
+        let list: Vec<arrow::row::Row<'_>> = rows
+            .iter()
+            .map(|k| match k {
+                OutKey::Key(id) => Ok(parser.parse(&self.keys[*id as usize].bytes)),
+                OutKey::Input(r) => input.map(|i| i.row(*r)).ok_or_else(|| {
+                    EngineError::Arrow(arrow::error::ArrowError::InvalidArgumentError(
+                        "an update of an input row without the input's keys".into(),
+                    ))
+                }),
+            })
+            .collect::<Result<_>>()?;
+        Ok(conv.convert_rows(list)?)
+    }
+}
+
+/// The bytes of input row `row`'s key (empty without key columns).
+pub(crate) fn key_bytes(rows: Option<&KeyRows>, row: usize) -> &[u8] {
+    match rows {
+        Some(r) => r.row(row).data(),
+        None => &[],
+    }
+}
+
+// ---- groups ----------------------------------------------------------------------------------
+
+/// One group's running state.
+#[derive(Debug)]
+pub(crate) struct Group {
+    pub key: u32,
+    /// Window start (0 for unwindowed groups).
+    pub start: i64,
+    pub accs: Vec<Box<dyn Accumulator>>,
+    /// The result's timestamp: the largest timestamp of the rows folded in.
+    pub ts: i64,
+    /// Waiting in the record cache.
+    cached: bool,
+    /// Changed since the last commit.
+    stored: bool,
+    /// Written to the store by a commit (so removing it needs a delete there).
+    persisted: bool,
+}
+
+impl Group {
+    pub fn values(&self) -> Vec<ScalarValue> {
+        self.accs.iter().map(|a| a.value()).collect()
+    }
+
+    /// Folds in (or takes back) one row's arguments.
+    pub fn apply(&mut self, args: &[Vec<ScalarValue>], retract: bool, ts: i64) -> Result<()> {
+        self.ts = self.ts.max(ts);
+        for (acc, a) in self.accs.iter_mut().zip(args) {
+            if retract {
+                acc.retract(a)?;
+            } else {
+                acc.add(a)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Groups updated since the last flush, whose latest values go downstream at the next one
+/// (Kafka Streams' caching store, as ksqlDB runs persistent queries with
+/// `cache.max.bytes.buffering` above 0).
+#[derive(Debug, Default)]
+struct RecordCache {
+    max_keys: usize,
+    /// Dirty groups, first update first.
+    order: Vec<u32>,
+    /// Updates of dirty groups removed before the flush.
+    evicted: Vec<Output>,
+}
+
+/// The groups of one operator: a slab of [`Group`]s indexed by (window start, key id).
+#[derive(Debug)]
+pub(crate) struct GroupTable {
+    pub keys: KeyTable,
+    functions: Vec<AggregateFunction>,
+    index: FastMap<(i64, u32), u32>,
+    slots: Vec<Option<Group>>,
+    free: Vec<u32>,
+    /// Store keys carry the window start.
+    windowed: bool,
+    window_size: i64,
+    cache: Option<RecordCache>,
+    /// Whether changes are tracked for a store.
+    tracking: bool,
+    stored: Vec<u32>,
+    deleted: Vec<Vec<u8>>,
+}
+
+impl GroupTable {
+    /// `window_size`: for time windows (store keys and outputs carry the window), else None.
+    pub fn new(
+        key_types: Vec<DataType>,
+        functions: Vec<AggregateFunction>,
+        window_size: Option<i64>,
+    ) -> Self {
+        GroupTable {
+            keys: KeyTable::new(key_types),
+            functions,
+            index: fast_map(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            windowed: window_size.is_some(),
+            window_size: window_size.unwrap_or(0),
+            cache: None,
+            tracking: false,
+            stored: Vec::new(),
+            deleted: Vec::new(),
+        }
+    }
+
+    pub fn enable_cache(&mut self, max_keys: usize) {
+        if max_keys > 0 {
+            self.cache = Some(RecordCache {
+                max_keys,
+                ..RecordCache::default()
+            });
+        }
+    }
+
+    pub fn track_changes(&mut self) {
+        self.tracking = true;
+    }
+
+    pub fn new_accumulators(&self) -> Vec<Box<dyn Accumulator>> {
+        self.functions.iter().map(|f| f.create()).collect()
+    }
+
+    /// The group of `key` in the window starting at `start`: (slot, whether it is new).
+    pub fn find_or_create(&mut self, start: i64, key: u32, ts: i64) -> (u32, bool) {
+        if let Some(s) = self.index.get(&(start, key)) {
+            return (*s, false);
+        }
+        let group = Group {
+            key,
+            start,
+            accs: self.new_accumulators(),
+            ts,
+            cached: false,
+            stored: false,
+            persisted: false,
+        };
+        let slot = self.insert(group);
+        (slot, true)
+    }
+
+    fn insert(&mut self, group: Group) -> u32 {
+        self.keys.retain(group.key);
+        let at = (group.start, group.key);
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slots[s as usize] = Some(group);
+                s
+            }
+            None => {
+                self.slots.push(Some(group));
+                (self.slots.len() - 1) as u32
+            }
+        };
+        self.index.insert(at, slot);
+        slot
+    }
+
+    pub fn group(&self, slot: u32) -> &Group {
+        self.slots[slot as usize].as_ref().expect("live group")
+    }
+
+    pub fn group_mut(&mut self, slot: u32) -> &mut Group {
+        self.slots[slot as usize].as_mut().expect("live group")
+    }
+
+    /// Notes that group `slot` changed: written at the next commit; with the record cache
+    /// on, its latest value goes downstream at the next flush. Returns whether the change
+    /// was cached (the caller emits it otherwise).
+    pub fn touched(&mut self, slot: u32) -> bool {
+        let tracking = self.tracking;
+        let g = self.slots[slot as usize].as_mut().expect("live group");
+        if tracking && !g.stored {
+            g.stored = true;
+            self.stored.push(slot);
+        }
+        match &mut self.cache {
+            Some(c) => {
+                if !g.cached {
+                    g.cached = true;
+                    c.order.push(slot);
+                }
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The window of a group.
+    pub fn window_of(&self, g: &Group) -> Option<Window> {
+        self.windowed.then_some(Window {
+            start: g.start,
+            end: g.start + self.window_size,
+        })
+    }
+
+    /// The current state of group `slot` as an update.
+    pub fn output(&self, slot: u32) -> Output {
+        let g = self.group(slot);
+        Output {
+            key: OutKey::Key(g.key),
+            values: Some(g.values()),
+            timestamp: g.ts,
+            window: self.window_of(g),
+        }
+    }
+
+    /// Drops group `slot` (a cached update of it still goes downstream; its store entry, if
+    /// a commit wrote one, is deleted at the next commit).
+    pub fn remove(&mut self, slot: u32) {
+        if self.slots[slot as usize].as_ref().is_some_and(|g| g.cached) {
+            let out = self.output(slot);
+            if let Some(c) = &mut self.cache {
+                c.evicted.push(out);
+            }
+        }
+        let Some(g) = self.slots[slot as usize].take() else {
+            return;
+        };
+        self.index.remove(&(g.start, g.key));
+        // A group that came and went between two commits never reached the store.
+        if self.tracking && g.persisted {
+            self.deleted.push(self.store_key(&g));
+        }
+        self.keys.release(g.key);
+        self.free.push(slot);
+    }
+
+    /// Whether the cache should be flushed now (full, or holding updates of removed groups).
+    pub fn cache_due(&self) -> bool {
+        self.cache
+            .as_ref()
+            .is_some_and(|c| c.order.len() >= c.max_keys || !c.evicted.is_empty())
+    }
+
+    /// Empties the record cache: the latest update of every dirty group, in the order they
+    /// first changed.
+    pub fn drain_cache(&mut self) -> Vec<Output> {
+        let Some(c) = &mut self.cache else {
+            return Vec::new();
+        };
+        let order = std::mem::take(&mut c.order);
+        let mut out = std::mem::take(&mut c.evicted);
+        out.reserve(order.len());
+        for slot in order {
+            if let Some(g) = self.slots[slot as usize].as_mut() {
+                if g.cached {
+                    g.cached = false;
+                    out.push(self.output(slot));
+                }
+            }
+        }
+        out
+    }
+
+    /// Live groups.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    fn store_key(&self, g: &Group) -> Vec<u8> {
+        let bytes = self.keys.bytes(g.key);
+        let mut k = Vec::with_capacity(bytes.len() + 9);
+        k.push(b'g');
+        if self.windowed {
+            k.extend_from_slice(&g.start.to_be_bytes());
+        }
+        k.extend_from_slice(bytes);
+        k
+    }
+
+    /// The store writes since the last call: deletes first, then the changed groups.
+    pub fn take_changes(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        let mut out: Vec<(Vec<u8>, Option<Vec<u8>>)> = std::mem::take(&mut self.deleted)
+            .into_iter()
+            .map(|k| (k, None))
+            .collect();
+        for slot in std::mem::take(&mut self.stored) {
+            let Some(g) = self.slots[slot as usize].as_mut() else {
+                continue;
+            };
+            if !g.stored {
+                continue;
+            }
+            g.stored = false;
+            g.persisted = true;
+            let g = self.group(slot);
+            let mut w = Writer::new(TAG_GROUP_ROWKEY);
+            for a in &g.accs {
+                w.bytes(&a.save());
+            }
+            w.i64(g.ts);
+            out.push((self.store_key(g), Some(w.finish())));
+        }
+        out
+    }
+
+    /// Restores the groups of `store` (entries `g` + [start] + key). Returns the slots.
+    pub fn load(&mut self, store: &brook_state::Store) -> Result<Vec<u32>> {
+        let mut slots = Vec::new();
+        for (k, v) in store.prefix(b"g")? {
+            let rest = &k[1..];
+            let (start, key) = if self.windowed {
+                if rest.len() < 8 {
+                    return Err(corrupt("group key without its window start"));
+                }
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&rest[..8]);
+                (i64::from_be_bytes(b), &rest[8..])
+            } else {
+                (0, rest)
+            };
+            let mut r = match v.first() {
+                Some(&TAG_GROUP) => {
+                    // The first format also held the key's values (the store key has them).
+                    let mut r = Reader::new(&v, TAG_GROUP)?;
+                    let types = self.keys.types().to_vec();
+                    read_values(&mut r, &types)?;
+                    r
+                }
+                _ => Reader::new(&v, TAG_GROUP_ROWKEY)?,
+            };
+            let mut accs = Vec::with_capacity(self.functions.len());
+            for f in &self.functions {
+                accs.push(f.load(r.bytes()?)?);
+            }
+            let ts = r.i64()?;
+            let key = self.keys.intern(key);
+            let slot = self.insert(Group {
+                key,
+                start,
+                accs,
+                ts,
+                cached: false,
+                stored: false,
+                persisted: true,
+            });
+            slots.push(slot);
+        }
+        self.keys.collect();
+        Ok(slots)
+    }
+}
+
+// ---- outputs ---------------------------------------------------------------------------------
+
+/// The group key of an emitted update: an interned key, or the key of an input row of the
+/// batch being processed (taken from the input columns in one go).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum OutKey {
+    Key(u32),
+    Input(usize),
+}
+
+/// An emitted update (`values` None: a delete).
+#[derive(Debug)]
+pub(crate) struct Output {
+    pub key: OutKey,
+    pub values: Option<Vec<ScalarValue>>,
+    pub timestamp: i64,
+    pub window: Option<Window>,
+}
+
+/// What output rows look like: the schema (key columns, then `n_aggs` aggregate columns,
+/// then window bounds or the timestamp) and whether rows carry windows.
+pub(crate) struct OutputShape<'a> {
+    pub schema: &'a SchemaRef,
+    pub n_aggs: usize,
+    pub windowed: bool,
+}
+
+/// The updates as rows of `schema` (key columns, aggregate columns, then window bounds or
+/// the timestamp). `key_cols`/`key_rows` are the input batch's keys that [`OutKey::Input`]
+/// points into; `n_aggs` is the number of aggregate columns; `windowed` says whether rows carry windows.
+pub(crate) fn emit(
+    shape: &OutputShape<'_>,
+    keys: &mut KeyTable,
+    outputs: Vec<Output>,
+    partition: u32,
+    key_cols: &[ArrayRef],
+    key_rows: Option<&KeyRows>,
+) -> Result<Rows> {
+    let OutputShape {
+        schema,
+        n_aggs,
+        windowed,
+    } = *shape;
+    let n = outputs.len();
+    let fields = schema.fields();
+    let n_keys = keys.types().len();
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(fields.len());
+    if n_keys > 0 {
+        let all_input: Option<Vec<u32>> = outputs
+            .iter()
+            .map(|o| match o.key {
+                OutKey::Input(r) => Some(r as u32),
+                OutKey::Key(_) => None,
+            })
+            .collect();
+        match all_input {
+            Some(idx) if n > 0 => {
+                let idx = arrow::array::UInt32Array::from(idx);
+                for c in key_cols {
+                    columns.push(arrow::compute::take(c.as_ref(), &idx, None)?);
+                }
+            }
+            _ => {
+                let list: Vec<OutKey> = outputs.iter().map(|o| o.key).collect();
+                columns.extend(keys.arrays(&list, key_rows)?);
+            }
+        }
+    }
+    for (i, f) in fields.iter().enumerate().skip(n_keys) {
+        let dt = f.data_type();
+        let array: ArrayRef = if i < n_keys + n_aggs {
+            let a = i - n_keys;
+            let values: Vec<ScalarValue> = outputs
+                .iter()
+                .map(|o| match &o.values {
+                    Some(v) => v[a].clone(),
+                    None => ScalarValue::try_from(dt).unwrap_or(ScalarValue::Null),
+                })
+                .collect();
+            if values.is_empty() {
+                arrow::array::new_empty_array(dt)
+            } else {
+                scalars_to_array(values, dt)?
+            }
+        } else {
+            let pick: fn(&Output) -> i64 = match f.name().as_str() {
+                "WINDOWSTART" => |o| o.window.map(|w| w.start).unwrap_or(0),
+                "WINDOWEND" => |o| o.window.map(|w| w.end).unwrap_or(0),
+                _ => |o| o.timestamp,
+            };
+            std::sync::Arc::new(Int64Array::from_iter_values(outputs.iter().map(pick)))
+        };
+        columns.push(array);
+    }
+    Ok(Rows {
+        batch: make_batch(schema, columns, n)?,
+        timestamps: outputs.iter().map(|o| o.timestamp).collect(),
+        deletes: outputs.iter().map(|o| o.values.is_none()).collect(),
+        windows: windowed.then(|| {
+            outputs
+                .iter()
+                .map(|o| o.window.unwrap_or(Window { start: 0, end: 0 }))
+                .collect()
+        }),
+        partition,
+    })
+}
+
+/// Builds an array of type `dt` from scalars (casting scalars of a near type).
+fn scalars_to_array(values: Vec<ScalarValue>, dt: &DataType) -> Result<ArrayRef> {
+    let values: Vec<ScalarValue> = values
+        .into_iter()
+        .map(|v| {
+            if v.is_null() && v.data_type() != *dt {
+                ScalarValue::try_from(dt).unwrap_or(v)
+            } else {
+                v
+            }
+        })
+        .collect();
+    // One type throughout: build the array and conform it to `dt`.
+    let first = values.first().map(ScalarValue::data_type);
+    if values.iter().all(|v| Some(v.data_type()) == first) {
+        return super::conform(ScalarValue::iter_to_array(values)?, dt);
+    }
+    // Mixed types: cast each to the target first.
+    let cast: Vec<ScalarValue> = values
+        .into_iter()
+        .map(|v| v.cast_to(dt))
+        .collect::<std::result::Result<_, _>>()?;
+    Ok(ScalarValue::iter_to_array(cast)?)
+}
+
+/// The input rows' values of `cols` at `row`.
+pub(crate) fn row_values(cols: &[ArrayRef], row: usize) -> Result<Vec<ScalarValue>> {
+    cols.iter()
+        .map(|c| ScalarValue::try_from_array(c, row).map_err(EngineError::from))
+        .collect()
+}
+
+/// Each call's argument values at `row` (`cols` holds the calls' argument columns in order).
+pub(crate) fn call_args(
+    arg_counts: &[usize],
+    cols: &[ArrayRef],
+    row: usize,
+) -> Result<Vec<Vec<ScalarValue>>> {
+    let mut out = Vec::with_capacity(arg_counts.len());
+    let mut at = 0;
+    for n in arg_counts {
+        out.push(if *n == 0 {
+            Vec::new()
+        } else {
+            row_values(&cols[at..at + n], row)?
+        });
+        at += n;
+    }
+    Ok(out)
+}
+
+// ---- durable state ---------------------------------------------------------------------------
+//
+// A GROUP BY operator's store holds one entry per group (`g` + [window start] + key row:
+// each accumulator's saved state and the result timestamp), per session key (`s`) and, for
+// table input, per source key (`t`). Entries are written at commit for what changed since
+// the last one; stream times and the source offsets go in the store's meta, committed
+// atomically with the data.
+
+/// The first format of a group entry (key values, then the accumulators).
+pub(crate) const TAG_GROUP: u8 = 0xA1;
+/// A group entry without the key values (they are in its store key).
+pub(crate) const TAG_GROUP_ROWKEY: u8 = 0xA4;
+const META_OFFSETS: &[u8] = b"offsets";
+const META_STREAM_TIMES: &[u8] = b"stream_times";
+
+pub(crate) fn corrupt(what: &str) -> EngineError {
+    AggregateError::CorruptState(what.to_string()).into()
+}
+
+pub(crate) fn write_values(w: &mut Writer, values: &[ScalarValue], types: &[DataType]) {
+    w.usize(values.len());
+    for (v, t) in values.iter().zip(types) {
+        write_value_or_null(w, v, t);
+    }
+}
+
+pub(crate) fn read_values(r: &mut Reader, types: &[DataType]) -> Result<Vec<ScalarValue>> {
+    let n = r.u64()? as usize;
+    if n != types.len() {
+        return Err(AggregateError::CorruptState(format!(
+            "expected {} values, found {n}",
+            types.len()
+        ))
+        .into());
+    }
+    types.iter().map(|t| Ok(read_value(r, t)?)).collect()
+}
+
+fn encode_offsets(v: &[(u32, i64)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(v.len() * 12);
+    for (p, o) in v {
+        out.extend_from_slice(&p.to_be_bytes());
+        out.extend_from_slice(&o.to_be_bytes());
+    }
+    out
+}
+
+fn decode_offsets(b: &[u8]) -> Vec<(u32, i64)> {
+    b.chunks_exact(12)
+        .map(|c| {
+            let mut p = [0u8; 4];
+            let mut o = [0u8; 8];
+            p.copy_from_slice(&c[..4]);
+            o.copy_from_slice(&c[4..]);
+            (u32::from_be_bytes(p), i64::from_be_bytes(o))
+        })
+        .collect()
+}
+
+/// A GROUP BY operator's state store and the source offsets its next commit covers.
+#[derive(Debug, Default)]
+pub(crate) struct Durable {
+    pub store: Option<brook_state::Store>,
+    /// Whether the store's entries were read back (done at the first batch, once the
+    /// argument types are known).
+    pub loaded: bool,
+    offsets: Vec<(u32, u64)>,
+}
+
+impl Durable {
+    /// Opens the operator's store (named after the query and the operator's position);
+    /// returns the source offsets its state was committed with.
+    pub fn attach(
+        &mut self,
+        stores: &brook_state::StateStores,
+        query_id: &str,
+        index: usize,
+    ) -> Result<Option<Vec<(u32, u64)>>> {
+        let name = format!("{query_id}-Aggregate-{index}");
+        let store = stores.store(&name, &format!("_brook-{name}-changelog"))?;
+        let offsets = store.meta(META_OFFSETS)?.map(|b| {
+            decode_offsets(&b)
+                .into_iter()
+                .map(|(p, o)| (p, o.max(0) as u64))
+                .collect()
+        });
+        self.store = Some(store);
+        self.loaded = false;
+        Ok(offsets)
+    }
+
+    pub fn note_offsets(&mut self, offsets: &[(u32, u64)]) {
+        self.offsets = offsets.to_vec();
+    }
+
+    /// The stream times committed last (per source partition).
+    pub fn stream_times(&self) -> Result<FastMap<u32, i64>> {
+        let mut out = fast_map();
+        if let Some(store) = &self.store {
+            if let Some(m) = store.meta(META_STREAM_TIMES)? {
+                out.extend(decode_offsets(&m));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes `changes` (in key order: sorted inserts into RocksDB's memtable) with the
+    /// stream times and offsets, atomically.
+    pub fn commit(
+        &mut self,
+        mut changes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+        stream_times: &FastMap<u32, i64>,
+    ) -> Result<()> {
+        let Some(store) = self.store.as_mut() else {
+            return Ok(());
+        };
+        // A key deleted then written again in the same period keeps its last write.
+        changes.sort_by(|a, b| a.0.cmp(&b.0));
+        for (k, v) in &changes {
+            match v {
+                Some(v) => store.put(k, v),
+                None => store.delete(k),
+            }
+        }
+        let mut times: Vec<(u32, i64)> = stream_times.iter().map(|(p, t)| (*p, *t)).collect();
+        times.sort();
+        let offsets: Vec<(u32, i64)> = self.offsets.iter().map(|(p, o)| (*p, *o as i64)).collect();
+        let times = encode_offsets(&times);
+        let offsets = encode_offsets(&offsets);
+        store.commit(&[(META_STREAM_TIMES, &times), (META_OFFSETS, &offsets)])?;
+        Ok(())
+    }
+}
