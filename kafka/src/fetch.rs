@@ -1,8 +1,8 @@
 //! fetch.rs owns Fetch: reads each requested partition from the fetch offset, re-encodes the
 //! records as v2 record batches, and long-polls on the log's append notification until
-//! `min_bytes` are available or `max_wait_ms` passed. A `read_committed` fetch (isolation level
-//! 1) gets only records of committed transactions, below the last stable offset (records of
-//! open or aborted transactions are left out by the broker rather than by the client);
+//! `min_bytes` are available or `max_wait_ms` passed. A fetch at `read_committed` gets only
+//! records of committed transactions, below the last stable offset: the broker leaves out
+//! records of open or aborted transactions rather than the client. A fetch at
 //! `read_uncommitted` gets every data record up to the high watermark.
 
 use std::sync::Arc;
