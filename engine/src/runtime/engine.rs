@@ -1090,9 +1090,10 @@ impl Engine {
                     })
                     .collect(),
             ),
-            ShowKind::Properties => {
-                Listing::Properties(super::properties::listing(self.analyzer.properties()))
-            }
+            ShowKind::Properties => Listing::Properties(super::properties::listing(
+                self.analyzer.properties(),
+                self.options.processing_guarantee,
+            )),
             ShowKind::Types => Listing::Types(
                 cat.types
                     .iter()

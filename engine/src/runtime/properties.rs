@@ -4,12 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use super::query::DEFAULT_COMMIT_INTERVAL;
+use super::query::{ProcessingGuarantee, DEFAULT_COMMIT_INTERVAL};
 use super::results::Property;
 
 /// The properties Brook reads, with their defaults (each is also read with its
 /// `ksql.streams.` prefix where Kafka Streams defines it).
-fn known() -> Vec<(&'static str, String)> {
+fn known(guarantee: ProcessingGuarantee) -> Vec<(&'static str, String)> {
     vec![
         ("auto.offset.reset", "latest".into()),
         ("cache.max.bytes.buffering", "10485760".into()),
@@ -23,19 +23,24 @@ fn known() -> Vec<(&'static str, String)> {
         ("ksql.persistence.default.format.value", String::new()),
         ("ksql.query.pull.limit.clause.enabled", "true".into()),
         ("ksql.query.pull.table.scan.enabled", "true".into()),
+        ("processing.guarantee", guarantee.name().to_string()),
     ]
 }
 
 /// SHOW PROPERTIES: the known properties (the session's value where it set one, else the
 /// default), then every other property the session set; sorted by name. An UNSET property
-/// (set to the empty string) is back at its default.
-pub fn listing(session: &BTreeMap<String, String>) -> Vec<Property> {
+/// (set to the empty string) is back at its default; `guarantee` is the engine's default
+/// processing guarantee.
+pub fn listing(
+    session: &BTreeMap<String, String>,
+    guarantee: ProcessingGuarantee,
+) -> Vec<Property> {
     let set = |name: &str| {
         [name.to_string(), format!("ksql.streams.{name}")]
             .into_iter()
             .find_map(|n| session.get(&n).filter(|v| !v.is_empty()).cloned())
     };
-    let known = known();
+    let known = known(guarantee);
     let mut out: Vec<Property> = known
         .iter()
         .map(|(name, default)| match set(name) {
@@ -73,7 +78,7 @@ mod tests {
     #[test]
     fn defaults_show_until_the_session_sets_a_value() {
         let mut session = BTreeMap::new();
-        let listed = listing(&session);
+        let listed = listing(&session, ProcessingGuarantee::default());
         let reset = listed
             .iter()
             .find(|p| p.name == "auto.offset.reset")
@@ -91,7 +96,7 @@ mod tests {
         session.insert("ksql.streams.auto.offset.reset".into(), "earliest".into());
         session.insert("my.own.setting".into(), "x".into());
         session.insert("commit.interval.ms".into(), String::new());
-        let listed = listing(&session);
+        let listed = listing(&session, ProcessingGuarantee::default());
         let reset = listed
             .iter()
             .find(|p| p.name == "auto.offset.reset")
