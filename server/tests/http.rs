@@ -2,66 +2,30 @@
 //! server on a loopback port over an engine in a temporary directory, driven by reqwest.
 
 use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use brook_engine::runtime::{Engine, EngineOptions};
-use brook_server::{RunningServer, ServerConfig};
+use brook_server::ServerConfig;
 use reqwest::blocking::Client;
 use serde_json::{json, Value};
 
-struct Fixture {
-    _dir: tempfile::TempDir,
-    server: RunningServer,
-    _runtime: tokio::runtime::Runtime,
+mod common;
+use common::Fixture;
+
+/// A server with a 64 KiB body limit.
+fn fixture() -> Fixture {
+    Fixture::start(ServerConfig {
+        max_body_bytes: 64 * 1024,
+        ..ServerConfig::default()
+    })
 }
 
-impl Fixture {
-    fn new() -> Fixture {
-        let dir = tempfile::tempdir().unwrap();
-        let engine = Engine::open(
-            dir.path(),
-            EngineOptions {
-                fsync_state: false,
-                ..EngineOptions::default()
-            },
-        )
-        .unwrap();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let config = ServerConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            max_body_bytes: 64 * 1024,
-            ..ServerConfig::default()
-        };
-        let server =
-            RunningServer::start(Arc::new(Mutex::new(engine)), config, runtime.handle()).unwrap();
-        Fixture {
-            _dir: dir,
-            server,
-            _runtime: runtime,
-        }
-    }
+/// What these tests ask of the server beyond the shared fixture.
+trait Ask {
+    /// Waits until SHOW QUERIES lists exactly `n` push queries.
+    fn wait_push_queries(&self, client: &Client, n: usize) -> bool;
+}
 
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.server.addr)
-    }
-
-    fn ksql(&self, client: &Client, sql: &str) -> (u16, Value) {
-        let r = client
-            .post(self.url("/ksql"))
-            .header("Content-Type", "application/vnd.ksql.v1+json")
-            .body(json!({ "ksql": sql }).to_string())
-            .send()
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().unwrap())
-    }
-
+impl Ask for Fixture {
     /// Waits until SHOW QUERIES lists exactly `n` push queries.
     fn wait_push_queries(&self, client: &Client, n: usize) -> bool {
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -92,7 +56,7 @@ fn h2() -> Client {
 
 #[test]
 fn statements_answer_ksqldb_entities() {
-    let f = Fixture::new();
+    let f = fixture();
     for client in [h1(), h2()] {
         let (s, v) = f.ksql(
             &client,
@@ -178,7 +142,7 @@ fn statements_answer_ksqldb_entities() {
 
 #[test]
 fn errors_are_ksqldb_error_entities() {
-    let f = Fixture::new();
+    let f = fixture();
     let c = h1();
     // Bad SQL.
     let (s, v) = f.ksql(&c, "CREATE STREM X;");
@@ -225,7 +189,7 @@ fn errors_are_ksqldb_error_entities() {
 
 #[test]
 fn info_endpoints() {
-    let f = Fixture::new();
+    let f = fixture();
     for c in [h1(), h2()] {
         let v: Value = c.get(f.url("/info")).send().unwrap().json().unwrap();
         assert_eq!(v["KsqlServerInfo"]["serverStatus"], "RUNNING");
@@ -262,7 +226,7 @@ fn setup_stream(f: &Fixture, c: &Client) {
 
 #[test]
 fn pull_and_limited_push_queries_on_both_apis() {
-    let f = Fixture::new();
+    let f = fixture();
     let c = h1();
     setup_stream(&f, &c);
     let (s, _) = f.ksql(
@@ -355,21 +319,21 @@ fn live_push(f: &Fixture, client: Client) {
 
 #[test]
 fn push_query_streams_rows_and_closes_over_http1() {
-    let f = Fixture::new();
+    let f = fixture();
     setup_stream(&f, &h1());
     live_push(&f, h1());
 }
 
 #[test]
 fn push_query_streams_rows_and_closes_over_http2() {
-    let f = Fixture::new();
+    let f = fixture();
     setup_stream(&f, &h1());
     live_push(&f, h2());
 }
 
 #[test]
 fn dropping_the_connection_ends_the_push_query() {
-    let f = Fixture::new();
+    let f = fixture();
     let c = h1();
     setup_stream(&f, &c);
     for client in [h1(), h2()] {
@@ -394,7 +358,7 @@ fn dropping_the_connection_ends_the_push_query() {
 
 #[test]
 fn inserts_stream_acks_each_row() {
-    let f = Fixture::new();
+    let f = fixture();
     let c = h1();
     setup_stream(&f, &c);
     for client in [h1(), h2()] {

@@ -3,68 +3,28 @@
 //! (counted by endpoint and status), with push queries open.
 
 use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use brook_engine::log::Record;
-use brook_engine::runtime::{Engine, EngineOptions};
-use brook_server::{RunningServer, ServerConfig};
+use brook_server::ServerConfig;
 use reqwest::blocking::Client;
 use serde_json::{json, Value};
 
-struct Fixture {
-    _dir: tempfile::TempDir,
-    engine: Arc<Mutex<Engine>>,
-    server: RunningServer,
-    _runtime: tokio::runtime::Runtime,
+mod common;
+use common::Fixture;
+
+fn fixture() -> Fixture {
+    Fixture::start(ServerConfig::default())
 }
 
-impl Fixture {
-    fn new() -> Fixture {
-        let dir = tempfile::tempdir().unwrap();
-        let engine = Engine::open(
-            dir.path(),
-            EngineOptions {
-                fsync_state: false,
-                ..EngineOptions::default()
-            },
-        )
-        .unwrap();
-        let engine = Arc::new(Mutex::new(engine));
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let config = ServerConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            ..ServerConfig::default()
-        };
-        let server = RunningServer::start(engine.clone(), config, runtime.handle()).unwrap();
-        Fixture {
-            _dir: dir,
-            engine,
-            server,
-            _runtime: runtime,
-        }
-    }
+/// What these tests ask of the server beyond the shared fixture.
+trait Ask {
+    fn metrics(&self, client: &Client) -> String;
+    /// Scrapes until `ok` holds of the text (queries run on their own threads).
+    fn metrics_when(&self, client: &Client, ok: impl Fn(&str) -> bool) -> String;
+}
 
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.server.addr)
-    }
-
-    fn ksql(&self, client: &Client, sql: &str) -> (u16, Value) {
-        let r = client
-            .post(self.url("/ksql"))
-            .header("Content-Type", "application/vnd.ksql.v1+json")
-            .body(json!({ "ksql": sql }).to_string())
-            .send()
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().unwrap())
-    }
-
+impl Ask for Fixture {
     fn metrics(&self, client: &Client) -> String {
         let r = client.get(self.url("/metrics")).send().unwrap();
         assert_eq!(r.status(), 200);
@@ -110,7 +70,7 @@ fn query_id(v: &Value) -> String {
 
 #[test]
 fn metrics_count_a_querys_records_lag_and_errors() {
-    let f = Fixture::new();
+    let f = fixture();
     let c = Client::new();
     let (s, v) = f.ksql(
         &c,
@@ -246,7 +206,7 @@ fn metrics_count_a_querys_records_lag_and_errors() {
 
 #[test]
 fn metrics_count_requests_by_endpoint_and_status_and_open_push_queries() {
-    let f = Fixture::new();
+    let f = fixture();
     let c = Client::new();
     for _ in 0..3 {
         assert_eq!(f.ksql(&c, "SHOW STREAMS;").0, 200);
