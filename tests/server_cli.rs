@@ -1,31 +1,13 @@
 //! `brook server` end to end: the real binary on a temporary data directory, driven over
 //! HTTP; SIGTERM ends it within 10 s, and a restart keeps what it had.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A running `brook server`, killed when dropped (a failing test leaves no server behind).
-struct ServerProcess(Child);
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
+mod server_process;
+use server_process::{free_port, ServerProcess};
 
 fn start(dir: &std::path::Path, port: u16) -> ServerProcess {
     let child = Command::new(env!("CARGO_BIN_EXE_brook"))

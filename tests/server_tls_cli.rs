@@ -4,30 +4,13 @@
 //! `authentication.method=BASIC`), the shell trusting it with `--ca-file` and logging in
 //! with `-u`/`-p`.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A running `brook server`, killed when dropped.
-struct ServerProcess(Child);
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
+mod server_process;
+use server_process::{free_port, ServerProcess};
 
 fn wait_listening(port: u16, server: &mut ServerProcess) {
     let deadline = Instant::now() + Duration::from_secs(30);
