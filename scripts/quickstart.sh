@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}  # as scripts/test.sh, so the two share one build
 cargo build --quiet --bin brook
 brook="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])' 2>/dev/null || echo target)/debug/brook"
 data=$(mktemp -d)
