@@ -392,7 +392,7 @@ fn push_response(
     shape: QueryShape,
     wire: Wire,
 ) -> Response {
-    let (id, cancel) = state.open_push(sql);
+    let (id, cancel) = state.open_push(sql, query.is_scalable());
     tracing::debug!(query_id = %id, "push query started");
     let (tx, rx) = mpsc::channel::<Bytes>(PUSH_BUFFER);
     let head = wire.head(&id, query.schema(), shape);

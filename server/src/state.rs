@@ -108,9 +108,14 @@ impl AppState {
     }
 
     /// Registers a push query; returns its id and its cancel flag.
-    pub fn open_push(&self, sql: &str) -> (String, Arc<AtomicBool>) {
+    pub fn open_push(&self, sql: &str, scalable: bool) -> (String, Arc<AtomicBool>) {
         let n = self.0.push_counter.fetch_add(1, Ordering::SeqCst);
-        let id = format!("transient_{n}_{}", std::process::id());
+        // ksqlDB names a scalable push query SCALABLE_PUSH_QUERY_<unique>.
+        let id = if scalable {
+            format!("SCALABLE_PUSH_QUERY_{n}_{}", std::process::id())
+        } else {
+            format!("transient_{n}_{}", std::process::id())
+        };
         let cancel = Arc::new(AtomicBool::new(false));
         self.0
             .push

@@ -396,3 +396,51 @@ fn inserts_stream_acks_each_row() {
         .unwrap();
     assert_eq!(r.status(), 400);
 }
+
+#[test]
+fn a_scalable_push_query_attaches_to_a_running_query() {
+    let f = fixture();
+    let c = h1();
+    setup_stream(&f, &c);
+    let (s, v) = f.ksql(
+        &c,
+        "CREATE STREAM UPPER AS SELECT ID, UCASE(V) AS U FROM S;",
+    );
+    assert_eq!(s, 200, "{v}");
+    let r = c
+        .post(f.url("/query-stream"))
+        .header("Accept", "application/vnd.ksqlapi.delimited.v1")
+        .body(
+            json!({"sql": "SELECT * FROM UPPER WHERE ID > 0 EMIT CHANGES;",
+                   "properties": {"ksql.query.push.v2.enabled": "true"}})
+            .to_string(),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let mut reader = BufReader::new(r);
+    let meta = read_line(&mut reader);
+    // ksqlDB names scalable push queries apart from transient ones.
+    let id = meta["queryId"].as_str().unwrap();
+    assert!(id.starts_with("SCALABLE_PUSH_QUERY_"), "{meta}");
+    assert_eq!(meta["columnNames"], json!(["ID", "U"]));
+    assert!(f.wait_push_queries(&c, 1));
+    for i in 0..3 {
+        f.ksql(&c, &format!("INSERT INTO S (ID, V) VALUES ({i}, 'v{i}');"));
+    }
+    // Row 0 is filtered out by the push query's own WHERE.
+    assert_eq!(read_line(&mut reader), json!([1, "V1"]));
+    assert_eq!(read_line(&mut reader), json!([2, "V2"]));
+    // Without the property it is an ordinary push query.
+    let r = c
+        .post(f.url("/query-stream"))
+        .header("Accept", "application/json")
+        .body(json!({"sql": "SELECT * FROM UPPER EMIT CHANGES LIMIT 1;", "properties": {"auto.offset.reset": "earliest"}}).to_string())
+        .send()
+        .unwrap();
+    let v: Value = r.json().unwrap();
+    assert!(
+        v[0]["queryId"].as_str().unwrap().starts_with("transient_"),
+        "{v}"
+    );
+}

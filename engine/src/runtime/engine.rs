@@ -35,6 +35,7 @@ use super::results::{
     TopicSummary, TypeSummary, Variable,
 };
 use super::runner::{IdleWaiter, ProgressSignal, QueryError, QueryHandle, QueryInfo};
+use super::scalable_push::{self, SharedSink};
 use super::transient::{self, QueryRows};
 
 /// How an engine behaves beyond what statements say.
@@ -139,6 +140,9 @@ pub struct Engine {
     state: Option<brook_state::StateStores>,
     /// `SELECT ... EMIT CHANGES` returns a live [`PushQuery`] instead of replaying the topic.
     live_push: bool,
+    /// The shared readers of running queries' sinks that scalable push queries attach to,
+    /// by source name (dropped with their last subscriber).
+    shared_sinks: HashMap<String, std::sync::Weak<SharedSink>>,
     /// Opened read-only beside another process that writes the directory (see
     /// [`Engine::open_follower`]).
     follower: bool,
@@ -224,6 +228,7 @@ impl Engine {
             query_counter: 0,
             state: None,
             live_push: false,
+            shared_sinks: HashMap::new(),
             follower,
             plans: HashMap::new(),
             commands_applied: 0,
@@ -354,6 +359,50 @@ impl Engine {
 
     /// Makes push queries (`EMIT CHANGES`) live: [`StatementResult::Push`] instead of a
     /// replay of what their topics hold. Interactive front ends turn it on.
+    /// The shared reader a push query over `plan` attaches to, when it is a scalable push
+    /// query (`scalable_push::eligible`); None for an ordinary push query.
+    fn shared_sink(
+        &mut self,
+        plan: &brook_sql::plan::LogicalPlan,
+        pipeline: &pipeline::Pipeline,
+        earliest: bool,
+    ) -> Result<Option<Arc<SharedSink>>> {
+        let enabled = self
+            .analyzer
+            .properties()
+            .get(scalable_push::PUSH_V2_ENABLED)
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        let source = &pipeline.source.codec.entry;
+        let writers = self
+            .queries
+            .values()
+            .filter(|q| q.sink_name == source.name)
+            .count();
+        if pipeline.join.is_some() || !scalable_push::eligible(plan, enabled, earliest, writers) {
+            return Ok(None);
+        }
+        self.shared_sinks.retain(|_, w| w.strong_count() > 0);
+        let arrow = &pipeline.source.arrow;
+        if let Some(sink) = self
+            .shared_sinks
+            .get(&source.name)
+            .and_then(|w| w.upgrade())
+        {
+            if sink.fits(&source.topic, arrow) {
+                return Ok(Some(sink));
+            }
+        }
+        let sink = Arc::new(SharedSink::new(self.log.topic(&source.topic)?, arrow));
+        self.shared_sinks
+            .insert(source.name.clone(), Arc::downgrade(&sink));
+        Ok(Some(sink))
+    }
+
+    /// The shared reader scalable push queries over `source` are attached to, if any.
+    pub fn shared_sink_of(&self, source: &str) -> Option<Arc<SharedSink>> {
+        self.shared_sinks.get(source).and_then(|w| w.upgrade())
+    }
+
     pub fn set_live_push(&mut self, live: bool) {
         self.live_push = live;
     }
@@ -671,6 +720,10 @@ impl Engine {
                     .get("auto.offset.reset")
                     .is_some_and(|v| v.eq_ignore_ascii_case("earliest"));
                 if !pull && self.live_push {
+                    if let Some(sink) = self.shared_sink(&plan, &p, earliest)? {
+                        let q = PushQuery::attached(p, &sink)?;
+                        return Ok(StatementResult::Push(Box::new(q)));
+                    }
                     let q = PushQuery::new(&self.log, p, earliest)?;
                     return Ok(StatementResult::Push(Box::new(q)));
                 }

@@ -31,6 +31,7 @@ pub mod query;
 pub mod results;
 pub mod rows;
 pub mod runner;
+pub mod scalable_push;
 pub mod transient;
 
 pub use engine::{statement_writes, Engine, EngineOptions, StatementResult};

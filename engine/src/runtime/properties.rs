@@ -23,6 +23,7 @@ fn known(guarantee: ProcessingGuarantee) -> Vec<(&'static str, String)> {
         ("ksql.persistence.default.format.value", String::new()),
         ("ksql.query.pull.limit.clause.enabled", "true".into()),
         ("ksql.query.pull.table.scan.enabled", "true".into()),
+        ("ksql.query.push.v2.enabled", "false".into()),
         ("processing.guarantee", guarantee.name().to_string()),
     ]
 }

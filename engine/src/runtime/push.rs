@@ -9,6 +9,9 @@
 //! as a future, for async front ends (one task per push query, no thread). On a follower
 //! (a read-only log another process writes) appends are seen by refreshing: `wait` polls,
 //! and `changed` relies on the log's background refresher (every 100 ms).
+//!
+//! A scalable push query (see `scalable_push.rs`) reads no topic itself: it takes the rows a
+//! [`SharedSink`] decoded once for every push query attached to the same running query.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -22,6 +25,7 @@ use brook_sql::plan::Schema;
 use super::error::Result;
 use super::pipeline::Pipeline;
 use super::processing_log::ProcessingError;
+use super::scalable_push::{SharedSink, SinkSubscription};
 
 /// Records read per partition per poll.
 const POLL_RECORDS: usize = 8192;
@@ -63,6 +67,8 @@ pub struct PushChanges {
 pub struct PushQuery {
     pipeline: Pipeline,
     subscriptions: Vec<Subscription>,
+    /// Set for a scalable push query: its rows come from a shared reader of the sink.
+    shared: Option<SinkSubscription>,
     /// Rows still allowed by LIMIT; None without one.
     remaining: Option<u64>,
     /// Records read and rows emitted so far.
@@ -95,10 +101,31 @@ impl PushQuery {
             remaining: pipeline.limit,
             pipeline,
             subscriptions,
+            shared: None,
             records_read: 0,
             rows_emitted: 0,
             errors: Vec::new(),
         })
+    }
+
+    /// A scalable push query: attaches `pipeline` (one source, no join) to `sink`, the
+    /// shared reader of the running query that writes that source.
+    pub fn attached(pipeline: Pipeline, sink: &Arc<SharedSink>) -> Result<PushQuery> {
+        let shared = sink.subscribe(pipeline.input(0))?;
+        Ok(PushQuery {
+            remaining: pipeline.limit,
+            pipeline,
+            subscriptions: Vec::new(),
+            shared: Some(shared),
+            records_read: 0,
+            rows_emitted: 0,
+            errors: Vec::new(),
+        })
+    }
+
+    /// Whether it is a scalable push query, attached to a running query's output.
+    pub fn is_scalable(&self) -> bool {
+        self.shared.is_some()
     }
 
     /// The columns of the rows it emits (keys, then values).
@@ -137,6 +164,12 @@ impl PushQuery {
         }
         let mut pieces = Vec::new();
         let mut errors = Vec::new();
+        if let Some(shared) = &mut self.shared {
+            let taken = shared.poll(self.pipeline.input(0))?;
+            self.records_read += taken.records;
+            errors.extend(taken.errors);
+            pieces.extend(taken.rows.into_iter().map(|rows| (0, rows)));
+        }
         for s in self.subscriptions.iter_mut() {
             for p in s.topic.partitions() {
                 let from = s
@@ -213,6 +246,9 @@ impl PushQuery {
 
     /// Every partition it reads, with the next offset it reads there.
     fn positions(&self) -> Vec<(Arc<Partition>, u64)> {
+        if let Some(shared) = &self.shared {
+            return shared.partitions();
+        }
         self.subscriptions
             .iter()
             .flat_map(|s| {
@@ -226,12 +262,21 @@ impl PushQuery {
 
     /// Whether a partition it reads has records it has not read yet.
     pub fn has_input(&self) -> bool {
+        if let Some(shared) = &self.shared {
+            return shared.has_input();
+        }
         self.positions().iter().any(|(p, at)| p.end_offset() > *at)
     }
 
     /// Waits up to `timeout` for a record to arrive on any partition it reads (returns
     /// early when one does), woken by the log's append notification.
     pub fn wait(&self, timeout: Duration) -> Result<()> {
+        if self.shared.is_some() {
+            if !self.has_input() {
+                super::runner::wait_for_append(&self.positions(), timeout, &|| false);
+            }
+            return Ok(());
+        }
         let read_only = self
             .subscriptions
             .first()
@@ -260,6 +305,13 @@ impl PushQuery {
     /// already has): await it between polls instead of [`PushQuery::wait`]. The future
     /// holds no borrow of the query and is `Send`; drop it to stop waiting.
     pub fn changed(&self) -> impl Future<Output = ()> + Send + 'static {
-        super::runner::any_append(self.positions())
+        let shared = self.shared.as_ref().map(|s| s.changed());
+        let appended = super::runner::any_append(self.positions());
+        async move {
+            match shared {
+                Some(changed) => changed.await,
+                None => appended.await,
+            }
+        }
     }
 }
