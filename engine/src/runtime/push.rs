@@ -19,12 +19,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arrow::array::{BooleanArray, RecordBatch};
-use brook_log::{IsolationLevel, Log, Partition, ReadLimit, Topic};
+use brook_log::{IsolationLevel, Log, Partition, ReadLimit, StoredRecord, Topic};
 use brook_sql::plan::Schema;
 
 use super::error::Result;
-use super::pipeline::Pipeline;
+use super::pipeline::{Pipeline, SourceInput};
 use super::processing_log::ProcessingError;
+use super::rows::Rows;
 use super::scalable_push::{SharedSink, SinkSubscription};
 
 /// Records read per partition per poll.
@@ -53,6 +54,60 @@ pub(crate) fn start_positions(topic: &Topic, from_beginning: bool) -> BTreeMap<u
             (p.id(), at)
         })
         .collect()
+}
+
+/// One bounded read of `p`'s committed records (what an exactly-once query aborted is not
+/// output) from its entry in `positions` (or its start), moving the entry past what was
+/// read; also whether it moved.
+pub(crate) fn read_next(
+    p: &Partition,
+    positions: &mut BTreeMap<u32, u64>,
+) -> Result<(Vec<StoredRecord>, bool)> {
+    let from = positions
+        .get(&p.id())
+        .copied()
+        .unwrap_or(0)
+        .max(p.start_offset());
+    let read = p.read_isolated(
+        from,
+        ReadLimit::records(POLL_RECORDS),
+        IsolationLevel::ReadCommitted,
+    )?;
+    let moved = read.next_offset > from;
+    if moved {
+        positions.insert(p.id(), read.next_offset);
+    }
+    Ok((read.records, moved))
+}
+
+/// Decodes `records` of `partition` as rows of `input`, as a push query sees them: a table
+/// record without a key is no row, nor is a stream record without a value.
+pub(crate) fn decode_input(
+    input: &SourceInput,
+    partition: u32,
+    records: &[StoredRecord],
+    errors: &mut Vec<ProcessingError>,
+) -> Result<Rows> {
+    let table = input.codec.entry.is_table();
+    let keyed: Vec<StoredRecord>;
+    let records = if table && records.iter().any(|r| r.key.is_none()) {
+        keyed = records
+            .iter()
+            .filter(|r| r.key.is_some())
+            .cloned()
+            .collect();
+        &keyed[..]
+    } else {
+        records
+    };
+    let rows = input
+        .codec
+        .decode(&input.schema, &input.arrow, partition, records, errors)?;
+    if table {
+        return Ok(rows);
+    }
+    let keep: BooleanArray = rows.deletes.iter().map(|d| Some(!d)).collect();
+    rows.filter(&keep)
 }
 
 /// Rows a push query emitted, with whether each deletes its key (a tombstone).
@@ -172,39 +227,13 @@ impl PushQuery {
         }
         for s in self.subscriptions.iter_mut() {
             for p in s.topic.partitions() {
-                let from = s
-                    .positions
-                    .get(&p.id())
-                    .copied()
-                    .unwrap_or(0)
-                    .max(p.start_offset());
-                // Committed records only: what an exactly-once query aborted is not output.
-                let read = p.read_isolated(
-                    from,
-                    ReadLimit::records(POLL_RECORDS),
-                    IsolationLevel::ReadCommitted,
-                )?;
-                if read.next_offset > from {
-                    s.positions.insert(p.id(), read.next_offset);
-                }
-                let mut records = read.records;
+                let (records, _) = read_next(p, &mut s.positions)?;
                 if records.is_empty() {
                     continue;
                 }
                 self.records_read += records.len() as u64;
                 for &i in &s.inputs {
-                    let src = self.pipeline.input(i);
-                    let table = src.codec.entry.is_table();
-                    if table {
-                        records.retain(|r| r.key.is_some());
-                    }
-                    let mut rows =
-                        src.codec
-                            .decode(&src.schema, &src.arrow, p.id(), &records, &mut errors)?;
-                    if !table {
-                        let keep: BooleanArray = rows.deletes.iter().map(|d| Some(!d)).collect();
-                        rows = rows.filter(&keep)?;
-                    }
+                    let rows = decode_input(self.pipeline.input(i), p.id(), &records, &mut errors)?;
                     pieces.push((i, rows));
                 }
             }

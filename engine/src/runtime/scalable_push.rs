@@ -19,18 +19,15 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use arrow::array::{BooleanArray, RecordBatch};
+use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, SchemaRef};
-use brook_log::{IsolationLevel, Partition, ReadLimit, Topic};
+use brook_log::{Partition, Topic};
 use brook_sql::plan::{LogicalPlan, Node};
 
 use super::error::{EngineError, Result};
 use super::pipeline::SourceInput;
 use super::processing_log::ProcessingError;
 use super::rows::Rows;
-
-/// Records read per partition each time the shared reader advances.
-const POLL_RECORDS: usize = 8192;
 
 /// Decoded batches a subscriber may leave untaken before it is detached.
 pub const MAX_PENDING_BATCHES: usize = 4096;
@@ -186,39 +183,13 @@ impl SharedSink {
     fn advance(&self, tail: &mut Tail, input: &SourceInput) -> Result<bool> {
         let mut any = false;
         for p in self.topic.partitions() {
-            let from = tail
-                .positions
-                .get(&p.id())
-                .copied()
-                .unwrap_or(0)
-                .max(p.start_offset());
-            // Committed records only: what an exactly-once query aborted is not output.
-            let read = p.read_isolated(
-                from,
-                ReadLimit::records(POLL_RECORDS),
-                IsolationLevel::ReadCommitted,
-            )?;
-            if read.next_offset > from {
-                tail.positions.insert(p.id(), read.next_offset);
-                any = true;
-            }
-            let mut records = read.records;
+            let (records, moved) = super::push::read_next(p, &mut tail.positions)?;
+            any |= moved;
             if records.is_empty() {
                 continue;
             }
-            let table = input.codec.entry.is_table();
-            if table {
-                records.retain(|r| r.key.is_some());
-            }
             let mut errors = Vec::new();
-            let mut rows =
-                input
-                    .codec
-                    .decode(&input.schema, &input.arrow, p.id(), &records, &mut errors)?;
-            if !table {
-                let keep: BooleanArray = rows.deletes.iter().map(|d| Some(!d)).collect();
-                rows = rows.filter(&keep)?;
-            }
+            let rows = super::push::decode_input(input, p.id(), &records, &mut errors)?;
             let n = records.len() as u64;
             tail.records_read += n;
             tail.pending.push_back(Arc::new(Decoded {
