@@ -373,3 +373,49 @@ fn large_round_trip_keeps_every_record_on_its_kafka_partition() {
     }
     assert_eq!(count, n);
 }
+
+#[test]
+fn consume_reads_committed_records_only_when_asked() {
+    use brook_log::{Bytes, Log, LogOptions, Record, TopicConfig};
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let log = Log::open(dir.path(), LogOptions::default()).unwrap();
+        let topic = log.create_topic("tx", TopicConfig::new(1)).unwrap();
+        let producer = log.init_transactions("writer").unwrap();
+        let value =
+            |v: &'static str| [Record::new(None, Some(Bytes::from_static(v.as_bytes())), 1)];
+        producer.begin().unwrap();
+        producer.append(&topic, 0, &value("aborted")).unwrap();
+        producer.abort().unwrap();
+        producer.begin().unwrap();
+        producer.append(&topic, 0, &value("committed")).unwrap();
+        producer.commit().unwrap();
+    }
+    let values = |args: &[&str]| -> Vec<String> {
+        json_lines(&ok(brook(dir.path(), args, None)))
+            .iter()
+            .map(|r| r["value"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // As Kafka's consumer by default: every data record, never a transaction marker.
+    assert_eq!(
+        values(&["consume", "tx", "--from-beginning"]),
+        ["aborted", "committed"]
+    );
+    assert_eq!(
+        values(&[
+            "consume",
+            "tx",
+            "--from-beginning",
+            "--isolation-level",
+            "read_committed"
+        ]),
+        ["committed"]
+    );
+    let err = failed(brook(
+        dir.path(),
+        &["consume", "tx", "--isolation-level", "serializable"],
+        None,
+    ));
+    assert!(err.contains("serializable"), "{err}");
+}

@@ -155,6 +155,26 @@ pub struct ConsumeArgs {
     /// Keep waiting for new records instead of exiting at the end of the log.
     #[arg(long)]
     pub follow: bool,
+    /// Kafka's consumer `isolation.level`: `read_uncommitted` (the default, as in Kafka)
+    /// prints records of open and aborted transactions too; `read_committed` leaves out
+    /// aborted transactions (a transaction still open in the process writing the log is not
+    /// recognised yet: this reader does not track other processes' open transactions).
+    #[arg(
+        long,
+        value_enum,
+        default_value = "read_uncommitted",
+        value_name = "LEVEL"
+    )]
+    pub isolation_level: Isolation,
+}
+
+/// Which records of transactions a reader sees (Kafka's `isolation.level`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Isolation {
+    #[value(name = "read_uncommitted")]
+    ReadUncommitted,
+    #[value(name = "read_committed")]
+    ReadCommitted,
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,6 @@
 //! `brook consume TOPIC`: prints records as JSON lines, from the end (like Kafka's console
 //! consumer), the beginning or an offset; `--follow` tails the log until interrupted.
+//! `--isolation-level read_committed` leaves out records of open and aborted transactions.
 
 use std::borrow::Cow;
 use std::io::Write;
@@ -8,10 +9,10 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use base64::Engine as _;
-use brook_engine::log::{Partition, ReadLimit, StoredRecord};
+use brook_engine::log::{IsolationLevel, Partition, ReadLimit, StoredRecord};
 use serde::Serialize;
 
-use crate::cli::ConsumeArgs;
+use crate::cli::{ConsumeArgs, Isolation};
 use brook_engine::log::Log;
 
 /// Records read per call: keeps memory bounded while amortising the read.
@@ -54,15 +55,27 @@ pub fn run(data_dir: &Path, args: ConsumeArgs, out: &mut impl Write) -> anyhow::
         ),
         false => None,
     };
+    let isolation = match args.isolation_level {
+        Isolation::ReadUncommitted => IsolationLevel::ReadUncommitted,
+        Isolation::ReadCommitted => IsolationLevel::ReadCommitted,
+    };
     let mut remaining = args.limit.unwrap_or(u64::MAX);
     let mut out = std::io::BufWriter::new(out);
     loop {
         let mut progressed = false;
-        for (partition, position) in partitions.iter().zip(positions.iter_mut()) {
+        // Where to wait for the next append when nothing could be read: past what the log
+        // held before this round (records beyond the last stable offset are there, but
+        // unreadable until their transaction ends, which appends a marker).
+        let mut wait_at: Vec<u64> = partitions.iter().map(|p| p.end_offset()).collect();
+        for ((partition, position), wait_at) in partitions
+            .iter()
+            .zip(positions.iter_mut())
+            .zip(&mut wait_at)
+        {
             while remaining > 0 {
                 let chunk = (remaining.min(READ_CHUNK as u64)) as usize;
-                let records = partition
-                    .read(*position, ReadLimit::records(chunk))
+                let read = partition
+                    .read_isolated(*position, ReadLimit::records(chunk), isolation)
                     .with_context(|| {
                         format!(
                             "reading {} partition {} at offset {}",
@@ -71,8 +84,17 @@ pub fn run(data_dir: &Path, args: ConsumeArgs, out: &mut impl Write) -> anyhow::
                             position
                         )
                     })?;
-                let Some(last) = records.last() else { break };
-                *position = last.offset + 1;
+                // Past transaction markers and aborted records too, never to read them again.
+                let moved = read.next_offset > *position;
+                *position = read.next_offset;
+                *wait_at = (*wait_at).max(*position);
+                let records = read.records;
+                if records.is_empty() {
+                    if moved {
+                        continue;
+                    }
+                    break;
+                }
                 remaining -= records.len() as u64;
                 progressed = true;
                 for record in &records {
@@ -89,7 +111,7 @@ pub fn run(data_dir: &Path, args: ConsumeArgs, out: &mut impl Write) -> anyhow::
         };
         if !progressed {
             out.flush()?;
-            runtime.block_on(wait_for_any(&partitions, &positions))?;
+            runtime.block_on(wait_for_any(&partitions, &wait_at))?;
         }
     }
     out.flush()?;
