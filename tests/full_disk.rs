@@ -179,58 +179,63 @@ fn a_full_disk_stops_the_queries_clearly_and_they_resume_once_there_is_room() {
         RECORDS
     );
 
-    let tmp = tempfile::tempdir().unwrap();
-    let Some(fs) = Tmpfs::mount(&tmp.path().join("disk"), "48m") else {
-        println!("full_disk: skipped: cannot mount a tmpfs here (needs root)");
-        return;
-    };
-    let data = fs.0.join("data");
-    let script = tmp.path().join("script.sql");
-    setup(&data, &script);
-    // The output needs a few MB (sinks, changelogs, state): 256 KiB is far too little.
-    let ballast = fill(&fs.0, 256 * 1024);
-    let failed = brook(&data, &["run", script.to_str().unwrap()], None);
-    let stderr = String::from_utf8_lossy(&failed.stderr).into_owned();
-    println!("full_disk: the run on a full disk said: {stderr}");
-    assert!(
-        !failed.status.success(),
-        "the run cannot succeed on a full disk: {stderr}"
-    );
-    assert!(
-        failed.status.code().is_some(),
-        "the run ends with an error, not a signal: {:?}",
-        failed.status
-    );
-    assert!(!stderr.contains("panicked"), "no panic: {stderr}");
-    assert!(
-        stderr.contains("No space left on device"),
-        "the error names the cause: {stderr}"
-    );
+    // Where the disk fills up first (a sink, a changelog, RocksDB, the transaction state)
+    // depends on the room left: try several.
+    for headroom_kib in [128u64, 512, 1536] {
+        let tmp = tempfile::tempdir().unwrap();
+        let Some(fs) = Tmpfs::mount(&tmp.path().join("disk"), "48m") else {
+            println!("full_disk: skipped: cannot mount a tmpfs here (needs root)");
+            return;
+        };
+        let data = fs.0.join("data");
+        let script = tmp.path().join("script.sql");
+        setup(&data, &script);
+        // The output needs a few MB (sinks, changelogs, state): more than the room left.
+        let ballast = fill(&fs.0, headroom_kib * 1024);
+        let failed = brook(&data, &["run", script.to_str().unwrap()], None);
+        let stderr = String::from_utf8_lossy(&failed.stderr).into_owned();
+        println!("full_disk: {headroom_kib} KiB left: the run said: {stderr}");
+        assert!(
+            !failed.status.success(),
+            "the run cannot succeed on a full disk: {}",
+            String::from_utf8_lossy(&failed.stdout)
+        );
+        assert!(
+            failed.status.code().is_some(),
+            "the run ends with an error, not a signal: {:?}",
+            failed.status
+        );
+        assert!(!stderr.contains("panicked"), "no panic: {stderr}");
+        assert!(
+            stderr.contains("No space left on device"),
+            "the error names the cause: {stderr}"
+        );
 
-    // Room again: the next run resumes and the sinks hold exactly the reference output.
-    std::fs::remove_file(ballast).unwrap();
-    ok(
-        brook(&data, &["run", script.to_str().unwrap()], None),
-        "the run once there is room",
-    );
-    let got_out = committed(&data, "OUT");
-    let got_counts = committed(&data, "COUNTS");
-    for (name, want, got) in [
-        ("OUT", &want_out, &got_out),
-        ("COUNTS", &want_counts, &got_counts),
-    ] {
-        assert_eq!(want.len(), got.len());
-        for (p, (w, g)) in want.iter().zip(got.iter()).enumerate() {
-            if w != g {
-                let first = w.iter().zip(g.iter()).position(|(a, b)| a != b);
-                panic!(
-                    "{name} partition {p}: {} records, expected {} (first difference at {first:?}: \
-                     got {:?}, expected {:?})",
-                    g.len(),
-                    w.len(),
-                    first.and_then(|i| g.get(i)),
-                    first.and_then(|i| w.get(i)),
-                );
+        // Room again: the next run resumes and the sinks hold exactly the reference output.
+        std::fs::remove_file(ballast).unwrap();
+        ok(
+            brook(&data, &["run", script.to_str().unwrap()], None),
+            "the run once there is room",
+        );
+        let got_out = committed(&data, "OUT");
+        let got_counts = committed(&data, "COUNTS");
+        for (name, want, got) in [
+            ("OUT", &want_out, &got_out),
+            ("COUNTS", &want_counts, &got_counts),
+        ] {
+            assert_eq!(want.len(), got.len());
+            for (p, (w, g)) in want.iter().zip(got.iter()).enumerate() {
+                if w != g {
+                    let first = w.iter().zip(g.iter()).position(|(a, b)| a != b);
+                    panic!(
+                        "{name} partition {p}: {} records, expected {} (first difference at {first:?}: \
+                         got {:?}, expected {:?})",
+                        g.len(),
+                        w.len(),
+                        first.and_then(|i| g.get(i)),
+                        first.and_then(|i| w.get(i)),
+                    );
+                }
             }
         }
     }

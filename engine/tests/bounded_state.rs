@@ -105,7 +105,12 @@ fn changelogs(engine: &Engine, query: &str) -> Vec<String> {
 fn stores(dir: &std::path::Path) -> Vec<String> {
     let log = Arc::new(Log::open(dir, LogOptions::default()).unwrap());
     let stores = brook_state::StateStores::open(&dir.join("@state"), log).unwrap();
-    stores.stores().unwrap().into_iter().map(|s| s.name).collect()
+    stores
+        .stores()
+        .unwrap()
+        .into_iter()
+        .map(|s| s.name)
+        .collect()
 }
 
 #[test]
@@ -127,11 +132,17 @@ fn terminate_and_drop_remove_the_query_state_and_changelogs() {
         "the aggregate and the table's materialization: {:?}",
         changelogs(&engine, &counts)
     );
-    assert!(!changelogs(&engine, &named).is_empty(), "the join's table side");
+    assert!(
+        !changelogs(&engine, &named).is_empty(),
+        "the join's table side"
+    );
 
     engine.execute(&format!("TERMINATE {counts};")).unwrap();
     assert_eq!(changelogs(&engine, &counts), Vec::<String>::new());
-    assert!(!changelogs(&engine, &named).is_empty(), "other queries keep theirs");
+    assert!(
+        !changelogs(&engine, &named).is_empty(),
+        "other queries keep theirs"
+    );
     // The table stays (its topic too); only the query and its state are gone.
     assert!(engine.log().topic("COUNTS").is_ok());
 

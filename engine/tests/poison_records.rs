@@ -34,7 +34,11 @@ fn records(engine: &Engine, topic: &str) -> Vec<(Option<Bytes>, Option<Bytes>)> 
                     IsolationLevel::ReadCommitted,
                 )
                 .unwrap();
-            out.extend(read.records.iter().map(|r| (r.key.clone(), r.value.clone())));
+            out.extend(
+                read.records
+                    .iter()
+                    .map(|r| (r.key.clone(), r.value.clone())),
+            );
             if read.next_offset == pos {
                 break;
             }
@@ -122,7 +126,11 @@ fn poison_case(name: &str, ddl: &str, good: &dyn Fn(u32) -> String, poison: Reco
 }
 
 fn value(bytes: &'static [u8]) -> Record {
-    Record::new(Some(Bytes::from_static(b"k")), Some(Bytes::from_static(bytes)), 0)
+    Record::new(
+        Some(Bytes::from_static(b"k")),
+        Some(Bytes::from_static(bytes)),
+        0,
+    )
 }
 
 #[test]
