@@ -6,7 +6,9 @@
 //!   it starts: aggregates go on counting from where they were, a join still knows its
 //!   table side, pull queries answer from the rebuilt table.
 //!
-//! (Windows past their retention leaving the stores is tested beside the window operators.)
+//! (Windows past their retention leave the stores: see the unit test
+//! `state_survives_a_restart_and_expired_windows_leave_the_store` in
+//! `engine/src/operators/tumbling_window.rs`.)
 
 use std::sync::Arc;
 use std::time::Duration;
