@@ -686,6 +686,10 @@ fn db_options() -> Options {
     // old WAL files alive.
     opts.set_max_total_wal_size(64 << 20);
     opts.set_keep_log_file_num(4);
+    // RocksDB's own info LOG file only at FATAL: once a write to it failed (a full disk),
+    // a RocksDB built with assertions (Debian's librocksdb is) aborts the process on the
+    // next line it logs, e.g. when the database closes. Errors reach us as Results anyway.
+    opts.set_log_level(rocksdb::LogLevel::Fatal);
     opts
 }
 

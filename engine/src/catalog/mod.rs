@@ -144,6 +144,11 @@ impl EngineFunctions {
     pub fn registry(&self) -> &FunctionRegistry {
         &self.registry
     }
+
+    /// Adds (or replaces) a scalar function (an embedding program's own).
+    pub fn register(&mut self, def: crate::functions::FunctionDef) {
+        Arc::make_mut(&mut self.registry).register(def);
+    }
 }
 
 impl FunctionCatalog for EngineFunctions {

@@ -277,6 +277,7 @@ pub(crate) fn open_case_engine(
         // The harness steps the queries after each input, in order, as ksqlDB's does.
         background_queries: false,
         processing_guarantee: crate::runtime::ProcessingGuarantee::default(),
+        functions: Vec::new(),
     };
     let mut engine = match Engine::open(dir.path(), options) {
         Ok(e) => e,

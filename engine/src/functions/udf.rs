@@ -85,7 +85,7 @@ pub struct Call<'a> {
 pub type Kernel = fn(&Call) -> Result<ArrayRef>;
 
 /// A ksqlDB scalar function: everything the registry documents and the kernel that runs it.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct FunctionDef {
     pub name: &'static str,
     pub aliases: &'static [&'static str],

@@ -14,14 +14,13 @@ use brook_sql::ast::{ExplainTarget, QueryTarget, ShowKind, SourceKind, Statement
 use brook_sql::{parse_script_statement, split_statements};
 
 use crate::catalog::EngineFunctions;
-use crate::functions::FunctionRegistry;
+use crate::functions::{FunctionDef, FunctionRegistry};
 
 use super::codec::{ProvidedSchemas, SourceCodec};
 use super::commands::{self, Command};
 use super::describe;
 use super::error::{EngineError, Result};
 use super::insert::insert_values;
-use super::materialized::Materialization;
 use super::pipeline;
 use super::print::TopicPrinter;
 use super::processing_log::{PROCESSING_LOG_DDL, PROCESSING_LOG_STREAM};
@@ -68,6 +67,10 @@ pub struct EngineOptions {
     /// `processing.guarantee` of persistent queries unless a `SET 'processing.guarantee'`
     /// (or its `ksql.streams.` form) says otherwise: exactly-once by default.
     pub processing_guarantee: ProcessingGuarantee,
+    /// Scalar functions the embedding program adds to the built-in ones (Rust UDFs: Brook
+    /// loads no user code by itself). A kernel that panics fails only the query that
+    /// called it (see `runner.rs`).
+    pub functions: Vec<Arc<FunctionDef>>,
 }
 
 /// Default size of an aggregation's record cache, in keys (ksqlDB's default cache is 10 MB;
@@ -85,6 +88,7 @@ impl Default for EngineOptions {
             record_cache_keys: DEFAULT_RECORD_CACHE_KEYS,
             background_queries: true,
             processing_guarantee: ProcessingGuarantee::ExactlyOnceV2,
+            functions: Vec::new(),
         }
     }
 }
@@ -205,11 +209,14 @@ impl Engine {
         options: EngineOptions,
         follower: bool,
     ) -> Result<Engine> {
-        let functions = if options.conformance_test_functions {
+        let mut functions = if options.conformance_test_functions {
             EngineFunctions::with_conformance_test_functions()
         } else {
             EngineFunctions::new()
         };
+        for def in &options.functions {
+            functions.register(FunctionDef::clone(def));
+        }
         let registry = Arc::new(functions.registry().clone());
         let mut engine = Engine {
             dir,
@@ -773,14 +780,16 @@ impl Engine {
                         )));
                     }
                 }
+                let mut state_left = Vec::new();
                 for w in writers {
                     // It stops (committing) and lets go of its stores.
                     if let Some(mut q) = self.queries.remove(&w) {
                         q.join()?;
                     }
-                    if let Some(state) = &self.state {
-                        // The table's rows go with it (the query's handle is dropped above).
-                        let _ = Materialization::drop(state, &w);
+                    self.plans.remove(&w);
+                    // Its state (the table's rows included) goes with it.
+                    if let Err(e) = self.drop_query_state(&w) {
+                        state_left.push(format!("{w}: {e}"));
                     }
                 }
                 if delete_topic && !self.replaying {
@@ -788,8 +797,10 @@ impl Engine {
                 }
                 self.record(text, None)?;
                 Ok(StatementResult::Message(format!(
-                    "Source `{}` (topic: {}) was dropped.",
-                    entry.name, entry.topic
+                    "Source `{}` (topic: {}) was dropped.{}",
+                    entry.name,
+                    entry.topic,
+                    state_not_removed(&state_left)
                 )))
             }
             AnalyzedStatement::AlterSource { entry } => {
@@ -879,16 +890,8 @@ impl Engine {
             .topic_or_create(&sink.topic, TopicConfig::new(partitions))?;
         // Stateful operators and the materialization of a CTAS table live in the state store.
         let stateful = has_state(plan) || sink.is_table();
-        if stateful && self.state.is_none() {
-            let mut options = brook_state::StateOptions::default();
-            if !self.options.fsync_state {
-                options.changelog_config.flush_messages = None;
-            }
-            self.state = Some(brook_state::StateStores::open_with(
-                &self.dir.join(STATE_DIR),
-                self.log.clone(),
-                options,
-            )?);
+        if stateful {
+            self.state_stores()?;
         }
         let guarantee = match PROCESSING_GUARANTEE_PROPERTIES
             .iter()
@@ -1035,18 +1038,61 @@ impl Engine {
                 q.request_stop();
             }
         }
+        let mut state_left = Vec::new();
         for id in &ids {
             if let Some(mut q) = self.queries.remove(id) {
                 q.join()?;
             }
             self.paused.remove(id);
             self.plans.remove(id);
+            // A terminated query never starts again: its stores and changelogs go.
+            if let Err(e) = self.drop_query_state(id) {
+                state_left.push(format!("{id}: {e}"));
+            }
         }
         self.record(text, None)?;
         Ok(StatementResult::Message(format!(
-            "Query terminated: {}",
-            ids.join(", ")
+            "Query terminated: {}{}",
+            ids.join(", "),
+            state_not_removed(&state_left)
         )))
+    }
+
+    /// The operator state of this data directory, opened on first use.
+    fn state_stores(&mut self) -> Result<&brook_state::StateStores> {
+        if self.state.is_none() {
+            let mut options = brook_state::StateOptions::default();
+            if !self.options.fsync_state {
+                options.changelog_config.flush_messages = None;
+            }
+            self.state = Some(brook_state::StateStores::open_with(
+                &self.dir.join(STATE_DIR),
+                self.log.clone(),
+                options,
+            )?);
+        }
+        Ok(self.state.as_ref().expect("opened above"))
+    }
+
+    /// Removes every state store of the stopped query `id` (its aggregations', joins' and
+    /// table materialization's; all are named `<query id>-...`) with its changelog topic,
+    /// so that a terminated or dropped query leaves nothing behind.
+    fn drop_query_state(&mut self, id: &str) -> Result<()> {
+        // No stateful query ran in this process and the directory has no state: nothing
+        // to remove.
+        if self.follower
+            || (self.state.is_none() && !self.dir.join(STATE_DIR).join("CURRENT").exists())
+        {
+            return Ok(());
+        }
+        let state = self.state_stores()?;
+        let prefix = format!("{id}-");
+        for store in state.stores()? {
+            if store.name.starts_with(&prefix) {
+                state.drop_store(&store.name, true)?;
+            }
+        }
+        Ok(())
     }
 
     /// SHOW FUNCTIONS: every scalar function (with its aliases), aggregate and table function,
@@ -1320,6 +1366,18 @@ impl Drop for Engine {
     fn drop(&mut self) {
         // Threads must not outlive the engine's state stores and log.
         let _ = self.shutdown();
+    }
+}
+
+/// What a DROP or TERMINATE adds to its message when a query's state could not be removed.
+fn state_not_removed(failures: &[String]) -> String {
+    if failures.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " The state of the query could not be removed (it is removed when dropped again): {}",
+            failures.join("; ")
+        )
     }
 }
 

@@ -591,18 +591,19 @@ fn run_thread(
             format!("query {} panicked: {what}", q.id)
         }
     };
-    let mut p = lock(&shared.workers[worker].progress).clone();
-    p.status = QueryStatus::Error(message.clone());
-    shared.publish(worker, p);
-    // The other workers stop too (they notice within IDLE_WAIT); the query's failure is
-    // reported once.
-    shared.stop.store(true, Ordering::SeqCst);
+    // The query's failure is reported once, before its status says ERROR (so whoever sees
+    // the status finds the error too); the other workers stop too (they notice within
+    // IDLE_WAIT).
     if !shared.failed.swap(true, Ordering::SeqCst) {
         lock(errors).push(QueryError {
             query_id: q.id.clone(),
-            message,
+            message: message.clone(),
         });
     }
+    shared.stop.store(true, Ordering::SeqCst);
+    let mut p = lock(&shared.workers[worker].progress).clone();
+    p.status = QueryStatus::Error(message);
+    shared.publish(worker, p);
 }
 
 fn drive(q: &mut PersistentQuery, shared: &Shared, worker: usize) -> Result<()> {
