@@ -225,7 +225,11 @@ impl SplitMix64 {
 /// The id (base 0) of the last person generated at or before event `n`.
 fn last_base0_person_id(n: u64) -> u64 {
     let epoch = n / PROPORTION_DENOMINATOR;
-    let offset = (n % PROPORTION_DENOMINATOR).min(PERSON_PROPORTION - 1);
+    let mut offset = n % PROPORTION_DENOMINATOR;
+    if offset >= PERSON_PROPORTION {
+        // An auction or a bid: the last person of this epoch.
+        offset = PERSON_PROPORTION - 1;
+    }
     epoch * PERSON_PROPORTION + offset
 }
 
