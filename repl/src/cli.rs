@@ -190,6 +190,8 @@ pub enum BenchCommand {
     Log(crate::bench::log::LogBenchArgs),
     /// End-to-end throughput of a tumbling-window COUNT over click events in the log.
     Engine(crate::bench::engine::EngineBenchArgs),
+    /// The Nexmark benchmark: generated persons, auctions and bids, queries q0-q8 in ksqlDB SQL.
+    Nexmark(crate::bench::nexmark::NexmarkBenchArgs),
     /// `brook server` at scale: memory per idle push query, insert-to-push latency, pull lookups per second, idle connections.
     Server(crate::bench::server::ServerBenchArgs),
 }

@@ -89,6 +89,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Server(args) => commands::server::run(&data_dir, args),
         Command::Bench(BenchCommand::Log(args)) => bench::log::run(args, &mut out),
         Command::Bench(BenchCommand::Engine(args)) => bench::engine::run(args, &mut out),
+        Command::Bench(BenchCommand::Nexmark(args)) => bench::nexmark::run(args, &mut out),
         Command::Bench(BenchCommand::Server(args)) => bench::server::run(args, &mut out),
         Command::Kafka(args) => commands::kafka::run(&data_dir, args, &mut out),
     }

@@ -148,7 +148,30 @@ fn prepare(
     Ok(())
 }
 
-fn peak_rss_kib() -> Option<u64> {
+/// The committed records of a topic (records, not offsets: exactly-once commits add a
+/// marker each).
+pub(crate) fn committed_records(log: &Log, topic: &str) -> anyhow::Result<u64> {
+    let mut records = 0u64;
+    for p in log.topic(topic)?.partitions() {
+        let mut pos = p.start_offset();
+        loop {
+            let read = p.read_isolated(
+                pos,
+                brook_engine::log::ReadLimit::records(65536),
+                brook_engine::log::IsolationLevel::ReadCommitted,
+            )?;
+            records += read.records.len() as u64;
+            if read.next_offset == pos {
+                break;
+            }
+            pos = read.next_offset;
+        }
+    }
+    Ok(records)
+}
+
+/// Peak resident memory of this process (VmHWM), in KiB.
+pub(crate) fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status
         .lines()
@@ -187,23 +210,7 @@ fn measure(
     let processed: u64 = engine.queries().iter().map(|q| q.processed).sum();
     let mut outputs = 0u64;
     for (_, sink) in &copies {
-        let sink = engine.log().topic(sink)?;
-        for p in sink.partitions() {
-            // Records, not offsets: exactly-once commits add a marker each.
-            let mut pos = p.start_offset();
-            loop {
-                let read = p.read_isolated(
-                    pos,
-                    brook_engine::log::ReadLimit::records(65536),
-                    brook_engine::log::IsolationLevel::ReadCommitted,
-                )?;
-                outputs += read.records.len() as u64;
-                if read.next_offset == pos {
-                    break;
-                }
-                pos = read.next_offset;
-            }
-        }
+        outputs += committed_records(engine.log(), sink)?;
     }
     writeln!(
         out,

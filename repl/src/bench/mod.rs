@@ -3,4 +3,5 @@
 pub mod disk;
 pub mod engine;
 pub mod log;
+pub mod nexmark;
 pub mod server;
