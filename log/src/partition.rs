@@ -1089,36 +1089,53 @@ impl Partition {
             first,
             last: at,
         });
-        if let Some(a) = aborted {
-            lock(&self.txns).persist_abort(a).map_err(|e| {
+        let index_before = match aborted {
+            Some(a) => lock(&self.txns).persist_abort(a).map_err(|e| {
                 self.io_err("writing the aborted-transaction index of", &self.dir, e)
-            })?;
-        }
-        w.buf.clear();
-        w.metas.clear();
-        let ts = crate::log::now_ms();
-        batch::encode_control(&mut w.buf, at, producer_id, epoch, kind, first, ts);
-        let total = w.buf.len();
-        self.maybe_roll(&mut w, at, at, total)?;
-        w.metas.push(BatchMeta {
-            start: 0,
-            len: total,
-            base_offset: at,
-            last_offset: at,
-            max_timestamp: ts,
-        });
-        let st = Staged {
-            base: at,
-            last: at,
-            total,
-            count: 1,
-            active: w.active.clone(),
+            })?,
+            None => None,
         };
-        self.write_staged(&mut w, &st)?;
-        if let Err(e) = st.active.sync() {
-            self.undo(&mut w, &st.active, "fsync failed");
-            return Err(self.io_err("fsyncing", &st.active.path, e));
-        }
+        let written = (|| {
+            w.buf.clear();
+            w.metas.clear();
+            let ts = crate::log::now_ms();
+            batch::encode_control(&mut w.buf, at, producer_id, epoch, kind, first, ts);
+            let total = w.buf.len();
+            self.maybe_roll(&mut w, at, at, total)?;
+            w.metas.push(BatchMeta {
+                start: 0,
+                len: total,
+                base_offset: at,
+                last_offset: at,
+                max_timestamp: ts,
+            });
+            let st = Staged {
+                base: at,
+                last: at,
+                total,
+                count: 1,
+                active: w.active.clone(),
+            };
+            self.write_staged(&mut w, &st)?;
+            if let Err(e) = st.active.sync() {
+                self.undo(&mut w, &st.active, "fsync failed");
+                return Err(self.io_err("fsyncing", &st.active.path, e));
+            }
+            Ok(st)
+        })();
+        let st = match written {
+            Ok(st) => st,
+            Err(e) => {
+                // No marker at `at`: later records go there, and must not read as aborted.
+                if let Err(undo) = lock(&self.txns).unpersist_abort(index_before) {
+                    w.poisoned = Some(format!(
+                        "an abort marker failed ({e}) and its index entry could not be taken \
+                         back ({undo})"
+                    ));
+                }
+                return Err(e);
+            }
+        };
         // A marker is not data: the data end stays where it was.
         let data_end = self.data_end.load(Ordering::Acquire);
         {

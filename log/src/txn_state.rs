@@ -190,10 +190,11 @@ impl PartitionTxns {
         self.open.get(&producer_id).copied()
     }
 
-    /// Writes (and fsyncs) the index entry of an abort whose marker goes at `last`.
-    pub fn persist_abort(&self, txn: AbortedTxn) -> io::Result<()> {
+    /// Writes (and fsyncs) the index entry of an abort whose marker goes at `last`;
+    /// returns the index's length before it, for [`PartitionTxns::unpersist_abort`].
+    pub fn persist_abort(&self, txn: AbortedTxn) -> io::Result<Option<u64>> {
         let Some(path) = &self.index_path else {
-            return Ok(());
+            return Ok(None);
         };
         let mut f: File = OpenOptions::new().create(true).append(true).open(path)?;
         let len = f.metadata()?.len();
@@ -205,7 +206,21 @@ impl PartitionTxns {
         e[0..8].copy_from_slice(&txn.producer_id.to_be_bytes());
         e[8..16].copy_from_slice(&txn.first.to_be_bytes());
         e[16..24].copy_from_slice(&txn.last.to_be_bytes());
+        let before = len - len % ENTRY_LEN as u64;
         f.write_all(&e)?;
+        f.sync_all()?;
+        Ok(Some(before))
+    }
+
+    /// Takes back an entry [`PartitionTxns::persist_abort`] wrote when its marker could not
+    /// be written: the marker's offset will hold other records, which the entry would
+    /// otherwise hide as aborted. `len` is what `persist_abort` returned.
+    pub fn unpersist_abort(&self, len: Option<u64>) -> io::Result<()> {
+        let (Some(path), Some(len)) = (&self.index_path, len) else {
+            return Ok(());
+        };
+        let f = OpenOptions::new().write(true).open(path)?;
+        f.set_len(len)?;
         f.sync_all()
     }
 
