@@ -161,11 +161,17 @@ impl Shared {
             })
     }
 
-    /// Writes a batch. Not fsynced: the changelog is fsynced before, and a RocksDB write
-    /// lost in a machine crash is replayed from it on the next open.
+    /// Writes a batch, without RocksDB's write-ahead log: the changelog is the recovery
+    /// source (fsynced before), so a RocksDB write lost in a crash (process or machine) is
+    /// replayed from it on the next open. The batch carries the store's changelog position,
+    /// and column families are flushed atomically (see [`db_options`]), so what RocksDB
+    /// keeps after a crash is always a prefix of the commits, with the position that says
+    /// where replay starts. The WAL was a second copy of every state write (a third with
+    /// the changelog).
     pub(crate) fn write(&self, batch: WriteBatch) -> std::result::Result<(), rocksdb::Error> {
         let mut opts = WriteOptions::default();
         opts.set_sync(false);
+        opts.disable_wal(true);
         self.db.write_opt(batch, &opts)
     }
 }
@@ -682,8 +688,10 @@ fn db_options() -> Options {
     let mut opts = Options::default();
     opts.create_if_missing(true);
     opts.create_missing_column_families(true);
-    // One WAL for all column families: bound it so that rarely written stores do not keep
-    // old WAL files alive.
+    // State writes skip the WAL (see `Shared::write`): flushing every column family
+    // together keeps a store's data and its changelog position (in the bookkeeping column
+    // family) consistent on disk. Writes that do use the WAL (the format key) are small.
+    opts.set_atomic_flush(true);
     opts.set_max_total_wal_size(64 << 20);
     opts.set_keep_log_file_num(4);
     // RocksDB's own info LOG file only at FATAL: once a write to it failed (a full disk),

@@ -177,6 +177,35 @@ fn commits_in_the_changelog_beyond_rocksdb_are_replayed() {
     assert_eq!(s.meta(b"src").unwrap(), Some(b"3".to_vec()));
 }
 
+/// A process killed while RocksDB still holds commits only in its memtable (state writes
+/// skip RocksDB's WAL): the files on disk are what a kill leaves, made here by copying
+/// them while the database is open. The commits are replayed from the changelog.
+#[test]
+fn commits_only_in_the_memtable_at_a_kill_are_replayed() {
+    let env = Env::new();
+    let on_disk = env.state_dir.with_extension("killed");
+    {
+        let (_log, stores) = env.open();
+        let mut s = stores.store("s", TOPIC).unwrap();
+        put(&mut s, "a", "1");
+        put(&mut s, "b", "1");
+        s.commit(&[(b"src", b"1")]).unwrap();
+        put(&mut s, "a", "2");
+        s.delete(b"b");
+        s.commit(&[(b"src", b"2")]).unwrap();
+        copy_dir(&env.state_dir, &on_disk);
+    }
+    env.put_back_rocksdb(&on_disk);
+    let (log, stores) = env.open();
+    let s = stores.store("s", TOPIC).unwrap();
+    let info = s.restore_info().clone();
+    assert_eq!(info.to_offset, end_offset(&log));
+    assert!(info.records_applied >= 4, "{info:?}");
+    assert_eq!(get(&s, "a").as_deref(), Some("2"));
+    assert_eq!(get(&s, "b"), None);
+    assert_eq!(s.meta(b"src").unwrap(), Some(b"2".to_vec()));
+}
+
 /// A crash in the middle of appending a commit leaves data records without their marker
 /// at the end of the changelog. They are not applied, now or by any later restore.
 #[test]
