@@ -44,6 +44,9 @@ pub struct ParseError {
     /// Where in `expected` what ANTLR would expect starts: the entries before it come from
     /// optional clauses of grammar rules that had already completed.
     pub antlr_expected_from: u16,
+    /// A rule ksqlDB checks while building its AST, worded `Failed to prepare statement:
+    /// message` (e.g. `LIMIT 2.5`).
+    pub prepare: bool,
 }
 
 impl ParseError {
@@ -58,6 +61,7 @@ impl ParseError {
             suggestion: None,
             antlr: None,
             antlr_expected_from: 0,
+            prepare: false,
         }
     }
 
@@ -110,6 +114,9 @@ impl ParseError {
                 self.column,
                 self.statement_in(source)
             ),
+            (None, ParseErrorKind::Invalid) if self.prepare => {
+                format!("\nFailed to prepare statement: {}", self.message)
+            }
             (None, ParseErrorKind::Invalid) => format!(
                 "\nLine: {}, Col: {}: {}",
                 self.line, self.column, self.message

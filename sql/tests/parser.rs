@@ -781,3 +781,15 @@ fn negative_limits_of_pull_queries_say_so() {
     let e = parse_statement("SELECT * FROM t EMIT CHANGES LIMIT -1;").unwrap_err();
     assert!(e.message.contains("row count"), "{}", e.message);
 }
+
+#[test]
+fn decimal_limits_fail_as_ksqldb_prepares_them() {
+    let sql = "SELECT * FROM t LIMIT 2.5;";
+    let e = parse_statement(sql).unwrap_err();
+    assert_eq!(e.kind, ParseErrorKind::Invalid);
+    assert_eq!(e.message, "Value must be integer for command: LIMIT");
+    assert!(e
+        .render(sql, "<input>")
+        .contains("\nFailed to prepare statement: Value must be integer for command: LIMIT"));
+    assert!(parse_statement("SELECT * FROM t LIMIT 3;").is_ok());
+}

@@ -566,6 +566,13 @@ fn normalize_schema(s: &str) -> String {
             w => w.to_string(),
         })
         .collect();
+    // `PRIMARY KEY` and `KEY` are the same key column in a logical schema.
+    let words: Vec<&str> = words
+        .iter()
+        .enumerate()
+        .filter(|(i, w)| !(*w == "PRIMARY" && words.get(i + 1).is_some_and(|n| n == "KEY")))
+        .map(|(_, w)| w.as_str())
+        .collect();
     words.join(" ")
 }
 

@@ -460,6 +460,10 @@ pub fn rest_parse_error(e: &brook_sql::ParseError, sql: &str) -> String {
             "line {}:{}: Syntax Error\n\nStatement: {sql}\n({})",
             e.line, e.column, e.message
         ),
+        _ if e.prepare => format!(
+            "Failed to prepare statement: {}\n\nStatement: {sql}",
+            e.message
+        ),
         _ => format!(
             "line {}:{}: {}\n\nStatement: {sql}",
             e.line, e.column, e.message

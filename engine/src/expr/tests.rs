@@ -632,10 +632,8 @@ fn unsupported_is_reported_not_guessed() {
         SqlType::String,
         Default::default(),
     );
-    assert!(matches!(
-        compile(&e, &layout, &reg),
-        Err(ExprError::NotSupportedYet(_))
-    ));
+    // CAST of an ARRAY to STRING is supported now (Java's List rendering).
+    assert!(compile(&e, &layout, &reg).is_ok());
     let missing = TypedExpr::column(None, "NOPE", SqlType::Int);
     assert!(matches!(
         compile(&missing, &layout, &reg),
@@ -645,4 +643,47 @@ fn unsupported_is_reported_not_guessed() {
     let bare = TypedExpr::column(None, "T", SqlType::Timestamp);
     assert!(compile(&bare, &layout, &reg).is_ok());
     assert_eq!(layout.index_of(t.as_column().unwrap()), Some(0));
+}
+
+#[test]
+fn casts_wrap_like_java_and_render_nested_values_as_java_strings() {
+    // BIGINT → INT keeps the low 32 bits (Java's `Long.intValue()`), also inside arrays;
+    // DOUBLE → INT saturates.
+    let out = eval(
+        "ID INT KEY, L BIGINT, D DOUBLE",
+        "ID, CAST(L AS INT) AS A, CAST(D AS INT) AS B",
+        &[
+            ("L", i64s(&[Some(2147483648), Some(-1), None])),
+            ("D", f64s(&[Some(1e20), Some(-2.7), None])),
+        ],
+    );
+    assert_eq!(&out[1], &i32s(&[Some(-2147483648), Some(-1), None]));
+    assert_eq!(&out[2], &i32s(&[Some(i32::MAX), Some(-2), None]));
+    // ARRAY, MAP and STRUCT to STRING print as Java's List, Map and Connect Struct do.
+    let list = Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(vec![
+        Some(vec![Some(1), Some(3), None]),
+        None,
+    ])) as ArrayRef;
+    let a = cast::cast(&list, &DataType::Utf8).unwrap();
+    assert_eq!(&a, &strs(&[Some("[1, 3, null]"), None]));
+    let s = arrow::array::StructArray::from(vec![
+        (
+            Arc::new(arrow::datatypes::Field::new("F0", DataType::Int32, true)),
+            i32s(&[Some(1)]),
+        ),
+        (
+            Arc::new(arrow::datatypes::Field::new("f1", DataType::Int32, true)),
+            i32s(&[None]),
+        ),
+    ]);
+    let a = cast::cast(&(Arc::new(s) as ArrayRef), &DataType::Utf8).unwrap();
+    assert_eq!(&a, &strs(&[Some("Struct{F0=1}")]));
+    // TIME to STRING as `LocalTime.ofSecondOfDay(..).toString()`.
+    let t = Arc::new(arrow::array::Time32MillisecondArray::from(vec![
+        Some(5000),
+        Some(3_600_000),
+        None,
+    ])) as ArrayRef;
+    let a = cast::cast(&t, &DataType::Utf8).unwrap();
+    assert_eq!(&a, &strs(&[Some("00:00:05"), Some("01:00"), None]));
 }

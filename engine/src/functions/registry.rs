@@ -53,6 +53,9 @@ pub struct FunctionRegistry {
     /// Whether expressions may call ksqlDB's test-harness functions
     /// ([`crate::catalog::test_functions`]); for conformance tests only.
     conformance_test_functions: bool,
+    /// The session's `ksql.functions.*` properties (e.g. `ksql.functions.collect_list.limit`)
+    /// that queries built with this registry give their functions.
+    function_properties: BTreeMap<String, String>,
 }
 
 impl Default for FunctionRegistry {
@@ -69,6 +72,7 @@ impl FunctionRegistry {
             udfs: HashMap::new(),
             lookup: HashMap::new(),
             conformance_test_functions: false,
+            function_properties: BTreeMap::new(),
         };
         for def in super::all_functions() {
             reg.register(def);
@@ -84,6 +88,23 @@ impl FunctionRegistry {
     }
 
     /// Whether the test harness's functions may be called.
+    /// This registry with the `ksql.functions.*` entries of `session` as its function
+    /// properties (see [`Self::function_properties`]).
+    pub fn with_session_properties(&self, session: &BTreeMap<String, String>) -> Self {
+        let mut r = self.clone();
+        r.function_properties = session
+            .iter()
+            .filter(|(k, _)| k.starts_with("ksql.functions."))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        r
+    }
+
+    /// The `ksql.functions.*` session properties functions built from this registry follow.
+    pub fn function_properties(&self) -> &BTreeMap<String, String> {
+        &self.function_properties
+    }
+
     pub fn conformance_test_functions(&self) -> bool {
         self.conformance_test_functions
     }

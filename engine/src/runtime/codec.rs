@@ -185,6 +185,17 @@ impl SourceCodec {
                 (None, k) => key_payloads.push(k),
             }
         }
+        // A table has no row without a key: a record with a null key is dropped, as
+        // ksqlDB's table source drops it.
+        if self.entry.kind == brook_sql::ast::SourceKind::Table
+            && self.entry.key_columns().next().is_some()
+        {
+            for (i, r) in records.iter().enumerate() {
+                if r.key.is_none() {
+                    ok[i] = false;
+                }
+            }
+        }
         let keys = self.key.decode(&key_payloads);
         for e in &keys.errors {
             if ok[e.row] {
@@ -311,8 +322,10 @@ impl SourceCodec {
 
     /// Encodes rows whose batch holds this source's key columns then its value columns (a
     /// sink's input) into records. Deletes become tombstones.
-    /// When the source names a TIMESTAMP column, each record's timestamp is its value.
-    pub fn encode(&self, rows: &Rows) -> Result<Vec<Record>> {
+    /// When the source names a TIMESTAMP column, each record's timestamp is its value; a
+    /// row whose value there is negative or does not parse is left out (as ksqlDB's sink
+    /// drops it) and the reason pushed to `skipped`.
+    pub fn encode(&self, rows: &Rows, skipped: &mut Vec<String>) -> Result<Vec<Record>> {
         let n_keys = self.entry.key_columns().count();
         let batch = &rows.batch;
         let n_values = self.value.schema().fields().len();
@@ -326,7 +339,12 @@ impl SourceCodec {
             batch.columns()[n_keys..n_keys + n_values].to_vec(),
             &arrow::array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
         )?;
-        let keys = self.key.encode(&key_batch)?;
+        // A sink without key columns writes records without a key.
+        let keys = if n_keys == 0 {
+            vec![None; batch.num_rows()]
+        } else {
+            self.key.encode(&key_batch)?
+        };
         let values = self.value.encode(&value_batch)?;
         let ts_col = self.timestamp.as_ref().and_then(|t| {
             let pos = self
@@ -352,8 +370,20 @@ impl SourceCodec {
             let value = if rows.deletes[i] { None } else { v };
             let mut ts = rows.timestamps[i];
             if let Some((c, format)) = &ts_col {
-                if let Ok(Some(t)) = timestamp_at(c, i, *format) {
-                    ts = t;
+                match timestamp_at(c, i, *format) {
+                    Ok(Some(t)) if t >= 0 => ts = t,
+                    Ok(Some(t)) => {
+                        skipped.push(format!(
+                            "Invalid timestamp in column {}: {t} is negative; record skipped",
+                            self.timestamp.as_ref().map_or("", |t| t.column.as_str())
+                        ));
+                        continue;
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        skipped.push(format!("{e}; record skipped"));
+                        continue;
+                    }
                 }
             }
             out.push(Record::new(

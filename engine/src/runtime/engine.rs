@@ -314,6 +314,17 @@ impl Engine {
         self.analyzer.properties()
     }
 
+    /// The function registry with the session's `ksql.functions.*` properties, for building
+    /// a query's functions.
+    fn session_registry(&self) -> Arc<FunctionRegistry> {
+        let props = self.analyzer.properties();
+        if props.keys().any(|k| k.starts_with("ksql.functions.")) {
+            Arc::new(self.registry.with_session_properties(props))
+        } else {
+            self.registry.clone()
+        }
+    }
+
     pub fn set_property(&mut self, name: &str, value: &str) {
         self.analyzer.set_property(name, value);
     }
@@ -720,7 +731,7 @@ impl Engine {
                 })
             }
             AnalyzedStatement::Query { plan, pull } => {
-                let p = pipeline::build(&plan, &self.registry, &self.schemas)?;
+                let p = pipeline::build(&plan, &self.session_registry(), &self.schemas)?;
                 let earliest = self
                     .analyzer
                     .properties()
@@ -876,7 +887,7 @@ impl Engine {
                 query_id: id,
             });
         }
-        let p = pipeline::build(plan, &self.registry, &self.schemas)?;
+        let p = pipeline::build(plan, &self.session_registry(), &self.schemas)?;
         let sink = p
             .sink
             .clone()
@@ -938,7 +949,7 @@ impl Engine {
             let mut q = PersistentQuery::new(
                 id.clone(),
                 text.to_string(),
-                pipeline::build(plan, &self.registry, &self.schemas)?,
+                pipeline::build(plan, &self.session_registry(), &self.schemas)?,
                 self.log.clone(),
                 self.log.topic(&sink.topic)?,
                 &self.schemas,

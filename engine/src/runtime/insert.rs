@@ -88,7 +88,11 @@ pub fn insert_values(
         windows: None,
         partition: 0,
     };
-    let records = codec.encode(&rows)?;
+    let mut skipped = Vec::new();
+    let records = codec.encode(&rows, &mut skipped)?;
+    if let Some(reason) = skipped.into_iter().next() {
+        return Err(EngineError::Statement(reason));
+    }
     let written = topic.produce(&records)?;
     Ok(written.first().copied().unwrap_or((0, 0)))
 }

@@ -530,7 +530,17 @@ fn build_operators(
                     let function = match test {
                         Some(f) => f?,
                         None => {
-                            AggregateFunction::new(&a.name, &types, column_args, literals, &a.ty)?
+                            let mut f = AggregateFunction::new(
+                                &a.name,
+                                &types,
+                                column_args,
+                                literals,
+                                &a.ty,
+                            )?;
+                            for (k, v) in registry.function_properties() {
+                                f = f.with_property(k, v)?;
+                            }
+                            f
                         }
                     };
                     let args = a.args[..column_args]

@@ -389,7 +389,10 @@ impl PersistentQuery {
         if out.is_empty() {
             return Ok(());
         }
-        match self.sink_codec.encode(out) {
+        let mut skipped = Vec::new();
+        let encoded = self.sink_codec.encode(out, &mut skipped);
+        errors.extend(skipped.into_iter().map(ProcessingError::row));
+        match encoded {
             Ok(recs) => {
                 let producer = self.transaction()?;
                 produce(

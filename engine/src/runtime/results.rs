@@ -10,7 +10,7 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::{Field, Schema as ArrowSchema};
 use brook_sql::analyzer::MemoryCatalog;
 use brook_sql::ast::{SourceKind, StatementKind};
-use brook_sql::plan::{ColumnRole, Schema, SqlType};
+use brook_sql::plan::{Column, ColumnRole, Schema, SqlType};
 
 use serde_json::{json, Map, Value};
 
@@ -270,10 +270,25 @@ pub fn final_message(shape: QueryShape, rows: usize) -> Option<&'static str> {
 /// A result schema as ksqlDB's header writes it: `` `ID` BIGINT KEY, `V` STRING``. Key
 /// columns (and the window bounds of a windowed table) say `KEY` only in pull queries over
 /// tables; header columns keep their role there too.
+///
+/// Where roles show and header columns are present, columns are listed by namespace as
+/// ksqlDB's logical schema lists them: keys (and window bounds), header columns, values.
 pub fn header_schema(schema: &Schema, keys: bool, windowed: bool) -> String {
-    schema
-        .columns
+    let is_bound = |c: &Column| windowed && (c.name == "WINDOWSTART" || c.name == "WINDOWEND");
+    let mut columns: Vec<&Column> = schema.columns.iter().collect();
+    let has_headers = columns
         .iter()
+        .any(|c| matches!(c.role, ColumnRole::Headers | ColumnRole::Header(_)));
+    if keys && has_headers {
+        columns.sort_by_key(|c| match &c.role {
+            ColumnRole::Key => 0,
+            _ if is_bound(c) => 0,
+            ColumnRole::Headers | ColumnRole::Header(_) => 1,
+            ColumnRole::Value | ColumnRole::Pseudo => 2,
+        });
+    }
+    columns
+        .into_iter()
         .map(|c| {
             let mut s = format!("`{}` {}", c.name, c.ty);
             let bound = windowed && (c.name == "WINDOWSTART" || c.name == "WINDOWEND");

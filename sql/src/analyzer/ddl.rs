@@ -669,6 +669,24 @@ pub(crate) fn default_formats(
     (FormatInfo::new(key), value)
 }
 
+/// Whether a single value column is wrapped when the WITH clause does not say: the
+/// session's `ksql.persistence.wrap.single.values` for the formats that can do both (JSON,
+/// JSON_SR, AVRO), otherwise the format's own way (`None`).
+pub(crate) fn default_wrap(
+    session: &BTreeMap<String, String>,
+    explicit: Option<bool>,
+    value_format: &FormatInfo,
+    value_columns: usize,
+) -> Option<bool> {
+    if explicit.is_some() || value_columns != 1 {
+        return explicit;
+    }
+    let configured = session
+        .get("ksql.persistence.wrap.single.values")
+        .and_then(|v| v.trim().parse::<bool>().ok())?;
+    matches!(value_format.name.as_str(), "JSON" | "JSON_SR" | "AVRO").then_some(configured)
+}
+
 /// Avro names start with a letter or `_` and go on with letters, digits and `_`.
 fn avro_name_problem(name: &str) -> Option<String> {
     let mut chars = name.chars();

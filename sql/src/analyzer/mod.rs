@@ -591,6 +591,15 @@ impl<C: CatalogMut> Analyzer<C> {
                 )
             }
         };
+        let wrap = ddl::default_wrap(
+            &self.properties,
+            wrap,
+            &value_format,
+            columns
+                .iter()
+                .filter(|c| c.role == ColumnRole::Value)
+                .count(),
+        );
         let entry = SourceEntry {
             name: cs.name.value.clone(),
             kind: cs.kind,

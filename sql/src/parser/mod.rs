@@ -325,6 +325,7 @@ impl<'t> Parser<'t> {
             suggestion,
             antlr: None,
             antlr_expected_from: antlr_from.min(u16::MAX as usize) as u16,
+            prepare: false,
         }
     }
 
@@ -363,6 +364,7 @@ impl<'t> Parser<'t> {
             suggestion: Some(s.to_string()),
             antlr: None,
             antlr_expected_from: 0,
+            prepare: false,
         })
     }
 
@@ -487,6 +489,23 @@ impl<'t> Parser<'t> {
             }
             _ => Err(self.expected(what)),
         }
+    }
+
+    /// The row count after `LIMIT`. ksqlDB's grammar takes any number there and rejects a
+    /// decimal one while building the statement.
+    pub(crate) fn parse_limit(&mut self) -> Result<u64> {
+        if let Tok::Number(n) = self.peek() {
+            if !n.bytes().all(|b| b.is_ascii_digit()) {
+                let mut e = self.error_at(
+                    self.span(),
+                    ParseErrorKind::Invalid,
+                    "Value must be integer for command: LIMIT".into(),
+                );
+                e.prepare = true;
+                return Err(e);
+            }
+        }
+        Ok(self.parse_count("a row count")?.0)
     }
 
     /// Statements until the end of input, each ended by `;` (the last one may omit it).

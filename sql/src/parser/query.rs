@@ -69,7 +69,7 @@ impl Parser<'_> {
                     "Pull queries don't support negative integers in the LIMIT clause. See https://cnfl.io/queries for more info.".into(),
                 ));
             }
-            Some(self.parse_count("a row count")?.0)
+            Some(self.parse_limit()?)
         } else {
             None
         };

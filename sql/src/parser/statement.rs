@@ -435,7 +435,7 @@ impl Parser<'_> {
             None
         };
         let limit = if self.eat_kw("LIMIT") {
-            Some(self.parse_count("a row count")?.0)
+            Some(self.parse_limit()?)
         } else {
             None
         };

@@ -452,6 +452,27 @@ fn transform_map(
         })
         .collect();
     let offsets: Vec<i32> = o[..=rows].iter().map(|x| x - o[0]).collect();
+    // ksqlDB collects the new entries into a `HashMap`: string keys come out in its order.
+    let (new_keys, new_values) = match new_keys.as_string_opt::<i32>() {
+        Some(k) => {
+            let mut ix: Vec<u32> = Vec::with_capacity(k.len());
+            for w in offsets.windows(2) {
+                let (a, b) = (w[0] as usize, w[1] as usize);
+                let row: Vec<&str> = (a..b).map(|j| k.value(j)).collect();
+                ix.extend(
+                    super::map::java_hash_map_order(&row)
+                        .into_iter()
+                        .map(|p| (a + p) as u32),
+                );
+            }
+            let ix = UInt32Array::from(ix);
+            (
+                take(new_keys.as_ref(), &ix, None)?,
+                take(new_values.as_ref(), &ix, None)?,
+            )
+        }
+        None => (new_keys, new_values),
+    };
     Ok(Arc::new(MapArray::try_new(
         field,
         arrow::buffer::OffsetBuffer::new(offsets.into()),

@@ -30,6 +30,32 @@ pub(crate) fn functions() -> Vec<FunctionDef> {
     ]
 }
 
+/// Java's `String.hashCode` (over UTF-16 code units, wrapping).
+fn java_string_hash(s: &str) -> i32 {
+    s.encode_utf16()
+        .fold(0i32, |h, u| h.wrapping_mul(31).wrapping_add(u as i32))
+}
+
+/// The order in which a `java.util.HashMap` created with `new HashMap<>()` iterates the
+/// string keys `keys` put into it in this order: by bucket (`hash ^ hash >>> 16` masked
+/// by the table size, 16 doubled while more than 3/4 full), ties in insertion order. ksqlDB
+/// functions that build their result map that way (TRANSFORM of a map) return it in this
+/// order, which shows where order is visible (PROTOBUF's repeated entries). Returns
+/// positions into `keys`.
+pub(crate) fn java_hash_map_order(keys: &[&str]) -> Vec<usize> {
+    let mut cap = 16usize;
+    while keys.len() * 4 > cap * 3 {
+        cap *= 2;
+    }
+    let bucket = |k: &str| {
+        let h = java_string_hash(k) as u32;
+        ((h ^ (h >> 16)) as usize) & (cap - 1)
+    };
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    order.sort_by_key(|&i| bucket(keys[i]));
+    order
+}
+
 /// A MapBuilder producing Brook's map layout (`entries` struct of `key` and `value`).
 pub(crate) fn map_builder<K: ArrayBuilder, V: ArrayBuilder>(k: K, v: V) -> MapBuilder<K, V> {
     MapBuilder::new(

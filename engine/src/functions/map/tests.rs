@@ -113,3 +113,14 @@ fn entries_sorted_and_not() {
     let r = call("ENTRIES", vec![m, b(&[Some(false), Some(false)])]).unwrap();
     assert_eq!(render(&r)[0], "[{K:K2,V:2}, {K:K1,V:1}]");
 }
+
+#[test]
+fn java_hash_map_order_follows_string_hash_buckets() {
+    use super::java_hash_map_order;
+    // "D" (68) and "Q" (81) fall in buckets 4 and 1 of a 16-bucket table.
+    assert_eq!(java_hash_map_order(&["D", "Q"]), vec![1, 0]);
+    assert_eq!(java_hash_map_order(&["A", "B"]), vec![0, 1]);
+    // Same bucket: insertion order.
+    assert_eq!(java_hash_map_order(&["A", "Q"]), vec![0, 1]);
+    assert!(java_hash_map_order(&[]).is_empty());
+}

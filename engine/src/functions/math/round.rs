@@ -14,30 +14,14 @@ use crate::functions::kernels::{f64s, i32s, map_to_f64};
 use crate::functions::types::{Overload, ParamType as P};
 use crate::functions::udf::{Call, Category, FunctionDef};
 
-fn decimal_with_places(a: &[DataType]) -> Result<DataType, FunctionError> {
+/// DECIMAL(p - s, 0): the integral digits of a DECIMAL(p, s) (at least one).
+fn decimal_integral(a: &[DataType]) -> Result<DataType, FunctionError> {
     match a[0] {
-        DataType::Decimal128(p, s) => Ok(DataType::Decimal128((p + 1).min(38), s)),
+        DataType::Decimal128(p, s) => Ok(DataType::Decimal128(
+            ((p as i16 - s as i16).clamp(1, 38)) as u8,
+            0,
+        )),
         _ => Err(FunctionError::Evaluation("expected DECIMAL".into())),
-    }
-}
-
-fn decimal_integral(extra_digit: bool) -> fn(&[DataType]) -> Result<DataType, FunctionError> {
-    if extra_digit {
-        |a| match a[0] {
-            DataType::Decimal128(p, s) => Ok(DataType::Decimal128(
-                ((p as i16 - s as i16 + 1).clamp(1, 38)) as u8,
-                0,
-            )),
-            _ => Err(FunctionError::Evaluation("expected DECIMAL".into())),
-        }
-    } else {
-        |a| match a[0] {
-            DataType::Decimal128(p, s) => Ok(DataType::Decimal128(
-                ((p as i16 - s as i16).clamp(1, 38)) as u8,
-                0,
-            )),
-            _ => Err(FunctionError::Evaluation("expected DECIMAL".into())),
-        }
     }
 }
 
@@ -46,8 +30,8 @@ fn decimal_integral(extra_digit: bool) -> fn(&[DataType]) -> Result<DataType, Fu
 /// Halves round toward positive infinity (`ROUND(1.5)` = 2, `ROUND(-1.5)` = -1), as Java's
 /// `Math.round`. `ROUND(DOUBLE)` → BIGINT; `ROUND(DOUBLE, INT)` → DOUBLE, rounding the
 /// shortest decimal form of the double; negative `places` round left of the point
-/// (`ROUND(12345.678, -2)` = 12300.0). `ROUND(DECIMAL(p, s))` → DECIMAL(p-s+1, 0);
-/// `ROUND(DECIMAL(p, s), places)` → DECIMAL(p+1, s). INT and BIGINT round to themselves.
+/// (`ROUND(12345.678, -2)` = 12300.0). `ROUND(DECIMAL(p, s))` → DECIMAL(p-s, 0);
+/// `ROUND(DECIMAL(p, s), places)` → DECIMAL(p, s) (ksqlDB's schema providers). INT and BIGINT round to themselves.
 /// NULL in any argument → NULL.
 pub fn round() -> FunctionDef {
     FunctionDef::new(
@@ -62,13 +46,13 @@ pub fn round() -> FunctionDef {
             Overload::new(&[("value", P::Double), ("places", P::Int)], P::Double),
             Overload::computed(
                 &[("value", P::Decimal)],
-                decimal_integral(true),
-                "DECIMAL(p - s + 1, 0)",
+                decimal_integral,
+                "DECIMAL(p - s, 0)",
             ),
             Overload::computed(
                 &[("value", P::Decimal), ("places", P::Int)],
-                decimal_with_places,
-                "DECIMAL(p + 1, s)",
+                |a| Ok(a[0].clone()),
+                "DECIMAL(p, s)",
             ),
         ],
         |c: &Call| run(c, Mode::HalfCeiling),
@@ -91,7 +75,7 @@ pub fn trunc() -> FunctionDef {
             Overload::new(&[("value", P::Double), ("places", P::Int)], P::Double),
             Overload::computed(
                 &[("value", P::Decimal)],
-                decimal_integral(false),
+                decimal_integral,
                 "DECIMAL(p - s, 0)",
             ),
             Overload::computed(

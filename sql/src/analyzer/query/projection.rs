@@ -190,13 +190,27 @@ pub(super) fn project(
         }
         let is_key = key_items.iter().any(|v| v.first() == Some(&i))
             || (!persistent && key_items.iter().any(|v| v.contains(&i)));
+        // A transient query's header column selected as it is keeps its role (ksqlDB's
+        // result schema says `HEADER('k')` / `HEADERS`).
+        let header_role = it
+            .expr
+            .as_column()
+            .filter(|_| !persistent && !is_key)
+            .and_then(|r| {
+                plan.schema.columns.iter().find(|c| {
+                    c.name == r.name
+                        && (r.source.is_none() || c.source == r.source)
+                        && matches!(c.role, ColumnRole::Header(_) | ColumnRole::Headers)
+                })
+            })
+            .map(|c| c.role.clone());
         let col = Column::new(
             it.name.clone(),
             it.expr.ty.clone(),
             if is_key {
                 ColumnRole::Key
             } else {
-                ColumnRole::Value
+                header_role.unwrap_or(ColumnRole::Value)
             },
         );
         let dup = key_columns
@@ -252,7 +266,13 @@ pub(super) fn project(
             .position(|v| v.first().is_some_and(|i| items[*i].name == c.name))
             .unwrap_or(usize::MAX)
     };
-    key_columns.sort_by_key(|c| key_rank(c));
+    // ksqlDB's newer planner keeps a stream's source key columns in select order.
+    let select_order = new_planner
+        && result_kind == SourceKind::Stream
+        && final_keys.iter().all(|k| k.what == KeyOrigin::Source);
+    if !select_order {
+        key_columns.sort_by_key(|c| key_rank(c));
+    }
     let out_cols = if persistent {
         let mut cols = key_columns.clone();
         cols.extend(value_columns.iter().cloned());

@@ -201,11 +201,13 @@ pub(super) fn analyze_select(ctx: &QueryCtx, scope: &Scope) -> Result<SelectResu
                         _ => n,
                     }) {
                         Some(n) => {
-                            // A field name already used gets a numbered suffix.
+                            // A field name already used, or naming a column of a source,
+                            // gets a numbered suffix (ksqlDB's unique alias for a
+                            // dereference).
                             let mut n2 = n.clone();
                             if matches!(te.kind, TypedExprKind::Dereference { .. }) {
                                 let mut i = 1;
-                                while used_names.contains(&n2) {
+                                while used_names.contains(&n2) || names.taken.contains(&n2) {
                                     n2 = format!("{n}_{i}");
                                     i += 1;
                                 }

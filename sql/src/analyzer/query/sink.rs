@@ -81,9 +81,25 @@ pub(super) fn analyze_sink(
             );
         }
         ddl::check_formats(&out_cols, &key_format, &value_format, wrap, q.span)?;
+        let wrap = ddl::default_wrap(
+            ctx.properties,
+            wrap,
+            &value_format,
+            out_cols
+                .iter()
+                .filter(|c| c.role == ColumnRole::Value)
+                .count(),
+        );
+        // A sink topic named after the sink takes `ksql.output.topic.name.prefix`.
         let topic = prop_str(props, "KAFKA_TOPIC").unwrap_or_else(|| match &sink.existing {
             Some(e) => e.topic.clone(),
-            None => sink.name.clone(),
+            None => format!(
+                "{}{}",
+                ctx.properties
+                    .get("ksql.output.topic.name.prefix")
+                    .map_or("", String::as_str),
+                sink.name
+            ),
         });
         let timestamp = match prop_str(props, "TIMESTAMP") {
             None => None,
