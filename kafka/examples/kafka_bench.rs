@@ -248,7 +248,12 @@ fn check(reports: &Reports, phase: &str) {
     if failed > 0 {
         eprintln!(
             "{phase}: {failed} deliveries failed, first: {}",
-            reports.first_error.lock().unwrap().clone().unwrap_or_default()
+            reports
+                .first_error
+                .lock()
+                .unwrap()
+                .clone()
+                .unwrap_or_default()
         );
         std::process::exit(1);
     }
@@ -355,7 +360,13 @@ fn produce_latency(bootstrap: &str, topic: &str, args: &Args) -> (usize, [u32; 4
         // Keep the rate: send what is due by now, then serve delivery reports briefly.
         let due = ((start.elapsed().as_secs_f64() * args.rate as f64) as usize).min(total);
         while sent < due {
-            send(&producer, topic, &value, epoch().elapsed().as_nanos() as usize + 1).expect("send");
+            send(
+                &producer,
+                topic,
+                &value,
+                epoch().elapsed().as_nanos() as usize + 1,
+            )
+            .expect("send");
             sent += 1;
         }
         producer.poll(Duration::from_micros(200));

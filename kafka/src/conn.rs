@@ -12,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::TcpStream;
 
 use crate::broker::{code, Broker};
-use crate::{admin, api_versions, fetch, group, metadata, offsets, produce};
+use crate::{admin, api_versions, fetch, group, metadata, offsets, produce, txn};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnError {
@@ -152,10 +152,25 @@ async fn handle_frame(broker: &Arc<Broker>, frame: Bytes) -> Result<Option<Bytes
             broker,
             decode!(CreatePartitionsRequest),
         ))?,
-        ApiKey::InitProducerId => ctx.encode(&admin::init_producer_id(
+        ApiKey::InitProducerId => {
+            let request = decode!(InitProducerIdRequest);
+            if request.transactional_id.is_some() {
+                ctx.encode(&txn::init_producer_id(broker, request).await)?
+            } else {
+                ctx.encode(&admin::init_producer_id(broker, request))?
+            }
+        }
+        ApiKey::AddPartitionsToTxn => ctx.encode(&txn::add_partitions(
             broker,
-            decode!(InitProducerIdRequest),
+            decode!(AddPartitionsToTxnRequest),
         ))?,
+        ApiKey::AddOffsetsToTxn => {
+            ctx.encode(&txn::add_offsets(broker, decode!(AddOffsetsToTxnRequest)))?
+        }
+        ApiKey::TxnOffsetCommit => {
+            ctx.encode(&txn::txn_offset_commit(broker, decode!(TxnOffsetCommitRequest)).await)?
+        }
+        ApiKey::EndTxn => ctx.encode(&txn::end(broker, decode!(EndTxnRequest)).await)?,
         other => return Ok(Some(unsupported(other as i16, version, correlation_id))),
     };
     Ok(Some(response))

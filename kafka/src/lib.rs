@@ -2,7 +2,7 @@
 //! Kafka clients (librdkafka, the Java client, kcat, ...) produce to and consume from a data
 //! directory's topics. One broker, itself the leader of every partition and the group
 //! coordinator. The codecs are the `kafka-protocol` crate's; this crate maps requests onto
-//! [`brook_log::Log`]. Records are re-encoded as v2 record batches on fetch (the log keeps
+//! [`brook_log::Log`], transactions onto the log's [`brook_log::Producer`]. Records are re-encoded as v2 record batches on fetch (the log keeps
 //! its own batch format on disk).
 //!
 //! ```no_run
@@ -21,6 +21,7 @@ mod group;
 mod metadata;
 mod offsets;
 mod produce;
+mod txn;
 
 use std::future::Future;
 use std::sync::Arc;
