@@ -21,6 +21,7 @@ mod group;
 mod metadata;
 mod offsets;
 mod produce;
+mod sasl;
 mod txn;
 
 use std::future::Future;
@@ -31,6 +32,7 @@ use brook_log::Log;
 use tokio::net::TcpListener;
 
 pub use api_versions::SUPPORTED_APIS;
+pub use sasl::{Mechanism, SaslError, SaslUsers};
 
 /// How the listener behaves. `Default` suits a local broker on the listener's own address.
 #[derive(Debug, Clone)]
@@ -52,6 +54,10 @@ pub struct KafkaConfig {
     /// Session timeouts clients may ask for (Kafka's group.min/max.session.timeout.ms).
     pub min_session_timeout: Duration,
     pub max_session_timeout: Duration,
+    /// SASL on: every connection authenticates (SaslHandshake v1, SaslAuthenticate) as one
+    /// of these users before any other request but ApiVersions; a connection that sends
+    /// another request first, or fails to authenticate, is closed.
+    pub sasl: Option<Arc<SaslUsers>>,
 }
 
 impl Default for KafkaConfig {
@@ -65,6 +71,7 @@ impl Default for KafkaConfig {
             initial_rebalance_delay: Duration::from_millis(300),
             min_session_timeout: Duration::from_millis(6000),
             max_session_timeout: Duration::from_secs(1800),
+            sasl: None,
         }
     }
 }

@@ -409,6 +409,19 @@ fn every_advertised_version_is_served() {
                         "TxnOffsetCommit v{v}"
                     );
                 }
+                // SASL on a listener without it: ILLEGAL_SASL_STATE (sasl.rs tests it on).
+                ApiKey::SaslHandshake => {
+                    let req = SaslHandshakeRequest::default()
+                        .with_mechanism(StrBytes::from_static_str("PLAIN"));
+                    let r: SaslHandshakeResponse = c.request(api, v, &req);
+                    assert_eq!(r.error_code, 34, "SaslHandshake v{v}");
+                }
+                ApiKey::SaslAuthenticate => {
+                    let req = SaslAuthenticateRequest::default()
+                        .with_auth_bytes(Bytes::from_static(b"\0a\0b"));
+                    let r: SaslAuthenticateResponse = c.request(api, v, &req);
+                    assert_eq!(r.error_code, 34, "SaslAuthenticate v{v}");
+                }
                 other => panic!("no test request for advertised API {other:?}"),
             }
         }
