@@ -213,15 +213,16 @@ pub async fn txn_offset_commit(
         .topics
         .iter()
         .flat_map(|t| {
-            t.partitions.iter().filter_map(|p| {
-                (p.partition_index >= 0 && p.committed_offset >= 0).then(|| {
+            t.partitions
+                .iter()
+                .filter(|p| p.partition_index >= 0 && p.committed_offset >= 0)
+                .map(|p| {
                     (
                         t.name.0.to_string(),
                         p.partition_index as u32,
                         p.committed_offset as u64,
                     )
                 })
-            })
         })
         .collect();
     let error = match session {
