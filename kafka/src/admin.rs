@@ -237,15 +237,8 @@ pub fn create_partitions(
 
 pub fn init_producer_id(
     broker: &Arc<Broker>,
-    request: InitProducerIdRequest,
+    _request: InitProducerIdRequest,
 ) -> InitProducerIdResponse {
-    if request.transactional_id.is_some() {
-        tracing::warn!("kafka: InitProducerId with a transactional id refused: transactions are not supported yet");
-        return InitProducerIdResponse::default()
-            .with_error_code(code::INVALID_REQUEST)
-            .with_producer_id(ProducerId(-1))
-            .with_producer_epoch(-1);
-    }
     InitProducerIdResponse::default()
         .with_error_code(code::NONE)
         .with_producer_id(ProducerId(broker.allocate_producer_id()))

@@ -9,6 +9,7 @@ use brook_log::{Log, LogError, Topic, TopicConfig};
 
 use crate::group::Coordinator;
 use crate::produce::ProducerStates;
+use crate::txn::Transactions;
 use crate::KafkaConfig;
 
 /// Kafka's error codes used by this broker (see Kafka's `Errors`).
@@ -18,7 +19,6 @@ pub mod code {
     pub const CORRUPT_MESSAGE: i16 = 2;
     pub const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
     pub const MESSAGE_TOO_LARGE: i16 = 10;
-    pub const COORDINATOR_NOT_AVAILABLE: i16 = 15;
     pub const INVALID_TOPIC_EXCEPTION: i16 = 17;
     pub const ILLEGAL_GENERATION: i16 = 22;
     pub const INCONSISTENT_GROUP_PROTOCOL: i16 = 23;
@@ -34,9 +34,15 @@ pub mod code {
     pub const INVALID_REQUEST: i16 = 42;
     pub const OUT_OF_ORDER_SEQUENCE_NUMBER: i16 = 45;
     pub const INVALID_PRODUCER_EPOCH: i16 = 47;
+    pub const INVALID_TXN_STATE: i16 = 48;
+    pub const INVALID_PRODUCER_ID_MAPPING: i16 = 49;
+    pub const UNSUPPORTED_SASL_MECHANISM: i16 = 33;
+    pub const ILLEGAL_SASL_STATE: i16 = 34;
+    pub const SASL_AUTHENTICATION_FAILED: i16 = 58;
     pub const UNKNOWN_SERVER_ERROR: i16 = -1;
     pub const KAFKA_STORAGE_ERROR: i16 = 56;
     pub const INVALID_RECORD: i16 = 87;
+    pub const PRODUCER_FENCED: i16 = 90;
 }
 
 /// Maps a log error to Kafka's nearest error code.
@@ -62,6 +68,8 @@ pub struct Broker {
     pub advertised: (String, u16),
     pub groups: Coordinator,
     pub producers: ProducerStates,
+    /// Transactional producers, by producer id.
+    pub transactions: Transactions,
     next_producer_id: AtomicI64,
 }
 
@@ -79,6 +87,7 @@ impl Broker {
             config,
             advertised,
             producers: ProducerStates::default(),
+            transactions: Transactions::default(),
             next_producer_id: AtomicI64::new(now_ms * 1000),
         })
     }

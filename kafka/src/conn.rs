@@ -1,18 +1,21 @@
 //! conn.rs owns one client connection: length-prefixed frames in, one request at a time (as
 //! Kafka serves a connection), responses out in order. A request whose API or version is not
 //! served gets UNSUPPORTED_VERSION and the connection stays open; a frame that cannot be
-//! parsed closes only this connection.
+//! parsed closes only this connection. With SASL on, the connection must authenticate
+//! (SaslHandshake v1 then SaslAuthenticate) before any request but ApiVersions: another
+//! request first, or failed credentials (answered with error 58), close it.
 
 use std::sync::Arc;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::{Decodable, Encodable};
+use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::net::TcpStream;
 
 use crate::broker::{code, Broker};
-use crate::{admin, api_versions, fetch, group, metadata, offsets, produce};
+use crate::sasl::{Exchange, Step};
+use crate::{admin, api_versions, fetch, group, metadata, offsets, produce, txn};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConnError {
@@ -26,6 +29,10 @@ pub enum ConnError {
         version: i16,
         reason: String,
     },
+    #[error("{api:?} before SASL authentication: connection closed")]
+    Unauthenticated { api: ApiKey },
+    #[error("SASL authentication failed: {0}")]
+    AuthenticationFailed(String),
     #[error("cannot encode the response to {api:?} v{version}: {reason}")]
     Encode {
         api: ApiKey,
@@ -34,32 +41,90 @@ pub enum ConnError {
     },
 }
 
+/// Where a connection is with SASL.
+enum Auth {
+    /// SASL off, or authenticated (as this user, when on).
+    Open(Option<String>),
+    /// SASL on: a SaslHandshake is expected.
+    Handshake,
+    /// SASL on: the mechanism was chosen; SaslAuthenticate messages carry the exchange.
+    Authenticating(Exchange),
+    /// SASL on, after a SaslHandshake v0: the exchange's messages are raw frames (a length
+    /// and the bytes, no request header).
+    AuthenticatingRaw(Exchange),
+}
+
+/// One connection's state across its requests.
+struct ConnState {
+    auth: Auth,
+    /// A failed authentication: close once its answer is sent.
+    close: Option<String>,
+}
+
 pub async fn serve_connection(broker: Arc<Broker>, stream: TcpStream) -> Result<(), ConnError> {
+    let mut state = ConnState {
+        auth: if broker.config.sasl.is_some() {
+            Auth::Handshake
+        } else {
+            Auth::Open(None)
+        },
+        close: None,
+    };
     let (rd, wr) = stream.into_split();
     let mut rd = BufReader::with_capacity(64 << 10, rd);
     let mut wr = BufWriter::with_capacity(64 << 10, wr);
     loop {
         let len = match rd.read_i32().await {
             Ok(len) => len,
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                if let Auth::Open(Some(user)) = &state.auth {
+                    tracing::debug!(%user, "kafka: SASL-authenticated connection closed");
+                }
+                return Ok(());
+            }
             Err(e) => return Err(e.into()),
         };
         let max = broker.config.max_request_bytes;
-        if len < 8 || len as usize > max {
+        let raw = matches!(state.auth, Auth::AuthenticatingRaw(_));
+        if len < if raw { 0 } else { 8 } || len as usize > max {
             return Err(ConnError::FrameSize(len as i64, max));
         }
         let mut frame = vec![0u8; len as usize];
         rd.read_exact(&mut frame).await?;
-        if let Some(response) = handle_frame(&broker, Bytes::from(frame)).await? {
+        if raw {
+            let Auth::AuthenticatingRaw(exchange) =
+                std::mem::replace(&mut state.auth, Auth::Handshake)
+            else {
+                unreachable!("checked above")
+            };
+            let reply = sasl_step(&broker, &mut state, exchange, Bytes::from(frame), true).await;
+            if let Err(reason) = reply {
+                // v0 has no way to tell the client why: close.
+                return Err(ConnError::AuthenticationFailed(reason));
+            }
+            let bytes = reply.unwrap_or_default();
+            wr.write_i32(bytes.len() as i32).await?;
+            wr.write_all(&bytes).await?;
+            wr.flush().await?;
+            continue;
+        }
+        if let Some(response) = handle_frame(&broker, &mut state, Bytes::from(frame)).await? {
             wr.write_i32(response.len() as i32).await?;
             wr.write_all(&response).await?;
             wr.flush().await?;
+        }
+        if let Some(reason) = state.close.take() {
+            return Err(ConnError::AuthenticationFailed(reason));
         }
     }
 }
 
 /// The response header and body for one request frame (`None`: no response, acks=0).
-async fn handle_frame(broker: &Arc<Broker>, frame: Bytes) -> Result<Option<BytesMut>, ConnError> {
+async fn handle_frame(
+    broker: &Arc<Broker>,
+    state: &mut ConnState,
+    frame: Bytes,
+) -> Result<Option<BytesMut>, ConnError> {
     let mut peek = &frame[..];
     let api_key = peek.get_i16();
     let version = peek.get_i16();
@@ -69,6 +134,16 @@ async fn handle_frame(broker: &Arc<Broker>, frame: Bytes) -> Result<Option<Bytes
     else {
         return Ok(Some(unsupported(api_key, version, correlation_id)));
     };
+    let authenticated = matches!(state.auth, Auth::Open(_));
+    if !authenticated
+        && !matches!(
+            api,
+            ApiKey::ApiVersions | ApiKey::SaslHandshake | ApiKey::SaslAuthenticate
+        )
+    {
+        tracing::info!(?api, "kafka: request before SASL authentication, closing");
+        return Err(ConnError::Unauthenticated { api });
+    }
     let mut body = frame;
     let header =
         RequestHeader::decode(&mut body, api.request_header_version(version)).map_err(|e| {
@@ -152,13 +227,140 @@ async fn handle_frame(broker: &Arc<Broker>, frame: Bytes) -> Result<Option<Bytes
             broker,
             decode!(CreatePartitionsRequest),
         ))?,
-        ApiKey::InitProducerId => ctx.encode(&admin::init_producer_id(
+        ApiKey::InitProducerId => {
+            let request = decode!(InitProducerIdRequest);
+            if request.transactional_id.is_some() {
+                ctx.encode(&txn::init_producer_id(broker, request).await)?
+            } else {
+                ctx.encode(&admin::init_producer_id(broker, request))?
+            }
+        }
+        ApiKey::AddPartitionsToTxn => ctx.encode(&txn::add_partitions(
             broker,
-            decode!(InitProducerIdRequest),
+            decode!(AddPartitionsToTxnRequest),
         ))?,
+        ApiKey::AddOffsetsToTxn => {
+            ctx.encode(&txn::add_offsets(broker, decode!(AddOffsetsToTxnRequest)))?
+        }
+        ApiKey::TxnOffsetCommit => {
+            ctx.encode(&txn::txn_offset_commit(broker, decode!(TxnOffsetCommitRequest)).await)?
+        }
+        ApiKey::EndTxn => ctx.encode(&txn::end(broker, decode!(EndTxnRequest)).await)?,
+        ApiKey::SaslHandshake => {
+            let request = decode!(SaslHandshakeRequest);
+            ctx.encode(&sasl_handshake(broker, state, request, version))?
+        }
+        ApiKey::SaslAuthenticate => {
+            let request = decode!(SaslAuthenticateRequest);
+            ctx.encode(&sasl_authenticate(broker, state, request).await)?
+        }
         other => return Ok(Some(unsupported(other as i16, version, correlation_id))),
     };
     Ok(Some(response))
+}
+
+fn sasl_handshake(
+    broker: &Broker,
+    state: &mut ConnState,
+    request: SaslHandshakeRequest,
+    version: i16,
+) -> SaslHandshakeResponse {
+    let Some(users) = &broker.config.sasl else {
+        return SaslHandshakeResponse::default().with_error_code(code::ILLEGAL_SASL_STATE);
+    };
+    let names = users
+        .mechanism_names()
+        .into_iter()
+        .map(StrBytes::from_static_str)
+        .collect();
+    let response = SaslHandshakeResponse::default().with_mechanisms(names);
+    if !matches!(state.auth, Auth::Handshake) {
+        return response.with_error_code(code::ILLEGAL_SASL_STATE);
+    }
+    match users.mechanism(&request.mechanism) {
+        Some(m) => {
+            let exchange = Exchange::start(m);
+            state.auth = if version == 0 {
+                Auth::AuthenticatingRaw(exchange)
+            } else {
+                Auth::Authenticating(exchange)
+            };
+            response.with_error_code(code::NONE)
+        }
+        None => response.with_error_code(code::UNSUPPORTED_SASL_MECHANISM),
+    }
+}
+
+async fn sasl_authenticate(
+    broker: &Broker,
+    state: &mut ConnState,
+    request: SaslAuthenticateRequest,
+) -> SaslAuthenticateResponse {
+    let illegal = || {
+        SaslAuthenticateResponse::default()
+            .with_error_code(code::ILLEGAL_SASL_STATE)
+            .with_error_message(Some(StrBytes::from_static_str(
+                "SaslAuthenticate without a SaslHandshake choosing a mechanism",
+            )))
+    };
+    if broker.config.sasl.is_none() {
+        return illegal();
+    }
+    let exchange = match std::mem::replace(&mut state.auth, Auth::Handshake) {
+        Auth::Authenticating(exchange) => exchange,
+        other => {
+            state.auth = other;
+            return illegal();
+        }
+    };
+    match sasl_step(broker, state, exchange, request.auth_bytes, false).await {
+        Ok(bytes) => SaslAuthenticateResponse::default()
+            .with_error_code(code::NONE)
+            .with_auth_bytes(bytes),
+        Err(reason) => {
+            state.close = Some(reason.clone());
+            SaslAuthenticateResponse::default()
+                .with_error_code(code::SASL_AUTHENTICATION_FAILED)
+                .with_error_message(Some(StrBytes::from_string(reason)))
+        }
+    }
+}
+
+/// Feeds one client message to the exchange: the bytes to answer with (the connection's
+/// state moved on), or why authentication failed.
+async fn sasl_step(
+    broker: &Broker,
+    state: &mut ConnState,
+    exchange: Exchange,
+    message: Bytes,
+    raw: bool,
+) -> Result<Bytes, String> {
+    let Some(users) = broker.config.sasl.clone() else {
+        return Err("SASL is not enabled on this listener".into());
+    };
+    // PBKDF2 (PLAIN) and the SCRAM proof are CPU work: off the async threads.
+    let step = tokio::task::spawn_blocking(move || exchange.step(&users, &message))
+        .await
+        .unwrap_or_else(|_| Step::Failed("authentication failed".into()));
+    match step {
+        Step::Continue(next, bytes) => {
+            state.auth = if raw {
+                Auth::AuthenticatingRaw(next)
+            } else {
+                Auth::Authenticating(next)
+            };
+            Ok(Bytes::from(bytes))
+        }
+        Step::Done(user, bytes) => {
+            tracing::debug!(%user, "kafka: SASL authenticated");
+            state.auth = Auth::Open(Some(user));
+            Ok(Bytes::from(bytes))
+        }
+        Step::Failed(reason) => {
+            tracing::info!(%reason, "kafka: SASL authentication failed");
+            Err(reason)
+        }
+    }
 }
 
 /// What a handler needs to know about the request it serves.

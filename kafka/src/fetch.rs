@@ -177,7 +177,19 @@ fn read_partition(
         return read;
     }
     match partition.read_isolated(offset as u64, ReadLimit::bytes(budget), isolation) {
-        Ok(batch) => match encode(&batch.records) {
+        Ok(batch) => match encode(&batch.records).and_then(|mut bytes| {
+            // Offsets the read moved past without records (transaction markers, aborted
+            // records): a control batch at the last of them moves the client past them too.
+            let after = batch.records.last().map_or(offset as u64, |r| r.offset + 1);
+            if batch.next_offset > after {
+                let marker = encode_skip_marker(batch.next_offset - 1)?;
+                let mut both = BytesMut::with_capacity(bytes.len() + marker.len());
+                both.extend_from_slice(&bytes);
+                both.extend_from_slice(&marker);
+                bytes = both.freeze();
+            }
+            Ok(bytes)
+        }) {
             Ok(bytes) => read.records = Some(bytes),
             Err(message) => {
                 tracing::warn!(topic = topic.name(), partition = index, %message, "kafka fetch: cannot encode records");
@@ -191,6 +203,41 @@ fn read_partition(
         }
     }
     read
+}
+
+/// A control batch holding one commit marker at `offset`. Clients skip control records
+/// (librdkafka and the Java client ignore commit markers) and go on from `offset + 1`: it
+/// stands for a run of offsets the broker left out (markers, records of aborted
+/// transactions, which read_committed readers get filtered here rather than client-side).
+fn encode_skip_marker(offset: u64) -> Result<Bytes, String> {
+    let marker = WireRecord {
+        transactional: true,
+        control: true,
+        delete_horizon: false,
+        partition_leader_epoch: 0,
+        producer_id: -1,
+        producer_epoch: -1,
+        timestamp_type: TimestampType::Creation,
+        offset: offset as i64,
+        sequence: -1,
+        timestamp: 0,
+        // Kafka's control record: key (version 0, type 1 = commit), value (version 0,
+        // coordinator epoch 0).
+        key: Some(Bytes::from_static(&[0, 0, 0, 1])),
+        value: Some(Bytes::from_static(&[0, 0, 0, 0, 0, 0])),
+        headers: Default::default(),
+    };
+    let mut out = BytesMut::with_capacity(96);
+    RecordBatchEncoder::encode(
+        &mut out,
+        std::iter::once(&marker),
+        &RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(out.freeze())
 }
 
 /// Encodes stored records as one uncompressed v2 record batch.

@@ -22,6 +22,7 @@ use crate::conn::Ctx;
 use crate::KafkaConfig;
 
 const KEY_TYPE_GROUP: i8 = 0;
+const KEY_TYPE_TRANSACTION: i8 = 1;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -310,12 +311,14 @@ pub fn find_coordinator(
     _version: i16,
 ) -> FindCoordinatorResponse {
     let response = FindCoordinatorResponse::default();
-    if request.key_type != KEY_TYPE_GROUP {
+    // Groups (0) and transactions (1): this broker coordinates both.
+    if request.key_type != KEY_TYPE_GROUP && request.key_type != KEY_TYPE_TRANSACTION {
         return response
-            .with_error_code(code::COORDINATOR_NOT_AVAILABLE)
-            .with_error_message(Some(StrBytes::from_static_str(
-                "transactions are not supported yet: no transaction coordinator",
-            )))
+            .with_error_code(code::INVALID_REQUEST)
+            .with_error_message(Some(StrBytes::from_string(format!(
+                "unknown coordinator key type {}",
+                request.key_type
+            ))))
             .with_node_id(BrokerId(-1))
             .with_host(StrBytes::from_static_str(""))
             .with_port(-1);

@@ -2,7 +2,7 @@
 //! Kafka clients (librdkafka, the Java client, kcat, ...) produce to and consume from a data
 //! directory's topics. One broker, itself the leader of every partition and the group
 //! coordinator. The codecs are the `kafka-protocol` crate's; this crate maps requests onto
-//! [`brook_log::Log`]. Records are re-encoded as v2 record batches on fetch (the log keeps
+//! [`brook_log::Log`], transactions onto the log's [`brook_log::Producer`]. Records are re-encoded as v2 record batches on fetch (the log keeps
 //! its own batch format on disk).
 //!
 //! ```no_run
@@ -21,6 +21,8 @@ mod group;
 mod metadata;
 mod offsets;
 mod produce;
+mod sasl;
+mod txn;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -30,6 +32,7 @@ use brook_log::Log;
 use tokio::net::TcpListener;
 
 pub use api_versions::SUPPORTED_APIS;
+pub use sasl::{Mechanism, SaslError, SaslUsers};
 
 /// How the listener behaves. `Default` suits a local broker on the listener's own address.
 #[derive(Debug, Clone)]
@@ -51,6 +54,10 @@ pub struct KafkaConfig {
     /// Session timeouts clients may ask for (Kafka's group.min/max.session.timeout.ms).
     pub min_session_timeout: Duration,
     pub max_session_timeout: Duration,
+    /// SASL on: every connection authenticates (SaslHandshake v1, SaslAuthenticate) as one
+    /// of these users before any other request but ApiVersions; a connection that sends
+    /// another request first, or fails to authenticate, is closed.
+    pub sasl: Option<Arc<SaslUsers>>,
 }
 
 impl Default for KafkaConfig {
@@ -64,6 +71,7 @@ impl Default for KafkaConfig {
             initial_rebalance_delay: Duration::from_millis(300),
             min_session_timeout: Duration::from_millis(6000),
             max_session_timeout: Duration::from_secs(1800),
+            sasl: None,
         }
     }
 }

@@ -30,6 +30,12 @@ pub async fn list_offsets(
     request: ListOffsetsRequest,
 ) -> ListOffsetsResponse {
     let broker = broker.clone();
+    // read_committed clients see the last stable offset as the latest.
+    let isolation = if request.isolation_level == 1 {
+        brook_log::IsolationLevel::ReadCommitted
+    } else {
+        brook_log::IsolationLevel::ReadUncommitted
+    };
     let topics = tokio::task::spawn_blocking(move || {
         request
             .topics
@@ -56,7 +62,9 @@ pub async fn list_offsets(
                             Err(e) => return answer.with_error_code(log_error_code(&e)),
                         };
                         match p.timestamp {
-                            LATEST => answer.with_offset(partition.end_offset() as i64),
+                            LATEST => {
+                                answer.with_offset(partition.end_offset_for(isolation) as i64)
+                            }
                             EARLIEST => answer.with_offset(partition.start_offset() as i64),
                             MAX_TIMESTAMP => answer.with_error_code(code::UNSUPPORTED_VERSION),
                             ts if ts < 0 => answer.with_error_code(code::INVALID_REQUEST),

@@ -192,6 +192,7 @@ fn append_batch(
         return Ok(None);
     }
     let (producer_id, epoch, first_seq) = (first.producer_id, first.producer_epoch, first.sequence);
+    let transactional = first.transactional;
     let last_seq = set.records.last().map(|r| r.sequence).unwrap_or(first_seq);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -211,6 +212,18 @@ fn append_batch(
                 .collect(),
         })
         .collect();
+    if transactional {
+        return crate::txn::append(
+            broker,
+            topic,
+            partition,
+            producer_id,
+            epoch,
+            first_seq,
+            &records,
+        )
+        .map(Some);
+    }
     let idempotent = producer_id >= 0 && first_seq >= 0;
     let key = (producer_id, topic.name().to_string(), partition);
     if idempotent {

@@ -23,6 +23,10 @@ pub struct KafkaArgs {
     /// Do not create topics that clients name in Metadata requests.
     #[arg(long)]
     pub no_auto_create_topics: bool,
+    /// Require SASL (PLAIN or SCRAM-SHA-256) with the users of this file (`user:password`
+    /// lines); unauthenticated connections are closed.
+    #[arg(long, value_name = "FILE")]
+    pub sasl_users: Option<std::path::PathBuf>,
 }
 
 pub fn run(data_dir: &Path, args: KafkaArgs, out: &mut impl Write) -> anyhow::Result<()> {
@@ -41,7 +45,12 @@ pub fn run(data_dir: &Path, args: KafkaArgs, out: &mut impl Write) -> anyhow::Re
     if args.default_partitions == 0 {
         anyhow::bail!("--default-partitions must be at least 1");
     }
+    let sasl = match &args.sasl_users {
+        None => None,
+        Some(path) => Some(Arc::new(brook_kafka::SaslUsers::load(path)?)),
+    };
     let config = brook_kafka::KafkaConfig {
+        sasl,
         advertised,
         auto_create_topics: !args.no_auto_create_topics,
         default_partitions: args.default_partitions,

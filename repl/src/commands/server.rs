@@ -30,6 +30,10 @@ pub struct ServerArgs {
     /// wire protocol, as `brook kafka` does).
     #[arg(long, value_name = "HOST:PORT")]
     pub kafka_listen: Option<SocketAddr>,
+    /// Require SASL (PLAIN or SCRAM-SHA-256) on --kafka-listen, with the users of this file
+    /// (`user:password` lines).
+    #[arg(long, value_name = "FILE", requires = "kafka_listen")]
+    pub kafka_sasl_users: Option<PathBuf>,
 }
 
 fn init_logging() {
@@ -74,6 +78,10 @@ pub fn run(data_dir: &Path, args: ServerArgs) -> anyhow::Result<()> {
         tracing::warn!("cannot write {}: {e}", address_file.display());
     }
     let (stop_kafka, kafka_stopped) = tokio::sync::oneshot::channel::<()>();
+    let kafka_sasl = match &args.kafka_sasl_users {
+        None => None,
+        Some(path) => Some(std::sync::Arc::new(brook_kafka::SaslUsers::load(path)?)),
+    };
     let kafka = match args.kafka_listen {
         None => None,
         Some(addr) => {
@@ -89,7 +97,10 @@ pub fn run(data_dir: &Path, args: ServerArgs) -> anyhow::Result<()> {
             Some(runtime.spawn(brook_kafka::serve(
                 log,
                 listener,
-                brook_kafka::KafkaConfig::default(),
+                brook_kafka::KafkaConfig {
+                    sasl: kafka_sasl,
+                    ..Default::default()
+                },
                 async move {
                     let _ = kafka_stopped.await;
                 },
