@@ -607,6 +607,10 @@ impl<'a> ExprTyper<'a> {
                 if ty == SqlType::Null {
                     return err(span, "Cannot construct an array with all NULL elements (see https://github.com/confluentinc/ksql/issues/4239). As a workaround, you may cast a NULL value to the desired type.");
                 }
+                let typed = typed
+                    .into_iter()
+                    .map(|t| coerce::convert_to(t, &ty))
+                    .collect();
                 mk(K::Array(typed), SqlType::array(ty))
             }
             E::Map(entries) => {
@@ -631,6 +635,10 @@ impl<'a> ExprTyper<'a> {
                 if vt == SqlType::Null {
                     return err(span, "Cannot construct a map with all NULL values (see https://github.com/confluentinc/ksql/issues/4239). As a workaround, you may cast a NULL value to the desired type.");
                 }
+                let typed = typed
+                    .into_iter()
+                    .map(|(k, v)| (coerce::convert_to(k, &kt), coerce::convert_to(v, &vt)))
+                    .collect();
                 mk(K::Map(typed), SqlType::map(kt, vt))
             }
             E::Struct(fields) => {

@@ -104,26 +104,26 @@ impl Encoding {
     }
 }
 
-/// Hex text as ksqlDB accepts it: bare digits (odd length gets a leading 0), `0x…`, or
-/// `X'…'`/`x'…'` (both with an even number of digits).
+/// Hex text as ksqlDB's `Encode.hexStrip` and commons-codec's `Hex.decodeHex` accept it:
+/// `0x…` (an odd number of digits gets a leading 0), `X'…'`/`x'…'`, or bare digits; the
+/// last two need an even number of digits.
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
     let digits: String = if let Some(rest) = s.strip_prefix("0x") {
-        if !rest.len().is_multiple_of(2) {
-            return None;
+        if rest.len().is_multiple_of(2) {
+            rest.to_string()
+        } else {
+            format!("0{rest}")
         }
-        rest.to_string()
-    } else if let Some(rest) = s.strip_prefix("X'").or_else(|| s.strip_prefix("x'")) {
-        let inner = rest.strip_suffix('\'')?;
-        if !inner.len().is_multiple_of(2) {
-            return None;
-        }
+    } else if let Some(inner) = s
+        .strip_prefix("X'")
+        .or_else(|| s.strip_prefix("x'"))
+        .and_then(|rest| rest.strip_suffix('\''))
+    {
         inner.to_string()
-    } else if !s.len().is_multiple_of(2) {
-        format!("0{s}")
     } else {
         s.to_string()
     };
-    if !digits.is_ascii() {
+    if !digits.len().is_multiple_of(2) || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     (0..digits.len())

@@ -460,8 +460,8 @@ fn encode_cases() {
             None,
             None,
             None,
-            None,
-            Some("\u{0005}xample!".into())
+            Some("\u{0005}xample!".into()),
+            None
         ]
     );
     let ascii = call("ENCODE", vec![input.clone(), s1("hex", n), s1("ascii", n)]).unwrap();
