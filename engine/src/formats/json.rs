@@ -21,6 +21,8 @@ use super::{
 pub struct JsonFormat {
     schema: SchemaRef,
     unwrapped: bool,
+    /// Whether any column holds a MAP (whose entries decode puts in Java's order).
+    has_maps: bool,
 }
 
 impl JsonFormat {
@@ -29,7 +31,21 @@ impl JsonFormat {
             check_map_keys(f.data_type())?;
         }
         let unwrapped = options.unwrapped(schema.fields().len());
-        Ok(JsonFormat { schema, unwrapped })
+        let has_maps = schema.fields().iter().any(|f| holds_map(f.data_type()));
+        Ok(JsonFormat {
+            schema,
+            unwrapped,
+            has_maps,
+        })
+    }
+}
+
+fn holds_map(dt: &DataType) -> bool {
+    match dt {
+        DataType::Map(..) => true,
+        DataType::List(f) => holds_map(f.data_type()),
+        DataType::Struct(fs) => fs.iter().any(|f| holds_map(f.data_type())),
+        _ => false,
     }
 }
 
@@ -52,6 +68,36 @@ fn check_map_keys(dt: &DataType) -> Result<(), FormatError> {
     }
 }
 
+/// Puts the entries of every map in `v` in the order ksqlDB holds them after reading JSON:
+/// its deserializer collects an object's entries into `new HashMap<>(size)`, and functions
+/// that walk a map (REDUCE, TRANSFORM) see them in that map's iteration order.
+fn java_map_order(v: &mut Val, dt: &DataType) {
+    match (v, dt) {
+        (Val::Object(entries), DataType::Map(field, _)) => {
+            let value_type = value::map_value_type(field.data_type());
+            for (_, item) in entries.iter_mut() {
+                java_map_order(item, &value_type);
+            }
+            let keys: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
+            let order = crate::functions::map::java_hash_map_order_sized(&keys, keys.len());
+            let mut taken: Vec<Option<(String, Val)>> =
+                std::mem::take(entries).into_iter().map(Some).collect();
+            entries.extend(order.into_iter().filter_map(|i| taken[i].take()));
+        }
+        (Val::Object(fields), DataType::Struct(fs)) => {
+            for ((_, item), f) in fields.iter_mut().zip(fs.iter()) {
+                java_map_order(item, f.data_type());
+            }
+        }
+        (Val::Array(items), DataType::List(f)) => {
+            for item in items.iter_mut() {
+                java_map_order(item, f.data_type());
+            }
+        }
+        _ => {}
+    }
+}
+
 impl Format for JsonFormat {
     fn name(&self) -> &'static str {
         "JSON"
@@ -64,7 +110,14 @@ impl Format for JsonFormat {
     fn decode(&self, payloads: &[Option<&[u8]>]) -> Decoded {
         decode_rows(&self.schema, payloads, |bytes| {
             let raw = jsontext::parse(bytes)?;
-            value::coerce_row(raw, &self.schema, self.unwrapped)
+            let mut row = value::coerce_row(raw, &self.schema, self.unwrapped)?;
+            if !self.has_maps {
+                return Ok(row);
+            }
+            for (v, f) in row.iter_mut().flatten().zip(self.schema.fields()) {
+                java_map_order(v, f.data_type());
+            }
+            Ok(row)
         })
     }
 

@@ -43,7 +43,14 @@ fn java_string_hash(s: &str) -> i32 {
 /// order, which shows where order is visible (PROTOBUF's repeated entries). Returns
 /// positions into `keys`.
 pub(crate) fn java_hash_map_order(keys: &[&str]) -> Vec<usize> {
-    let mut cap = 16usize;
+    java_hash_map_order_sized(keys, 16)
+}
+
+/// As [`java_hash_map_order`], for a map created with `new HashMap<>(initial)`: its table
+/// starts at the power of two at or above `initial` (ksqlDB's JSON deserializer sizes the
+/// maps it reads by their entry count, so a REDUCE over them folds in this order).
+pub(crate) fn java_hash_map_order_sized(keys: &[&str], initial: usize) -> Vec<usize> {
+    let mut cap = initial.max(1).next_power_of_two();
     while keys.len() * 4 > cap * 3 {
         cap *= 2;
     }
