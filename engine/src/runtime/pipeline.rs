@@ -452,7 +452,19 @@ fn build_operators(
                     .iter()
                     .map(|k| compile(&k.expr, &layout, registry))
                     .collect::<std::result::Result<Vec<_>, _>>()?;
-                Box::new(Repartition::new(exprs, out_arrow))
+                // As ksqlDB, a key expression over key columns only is computed from the
+                // key; any other is computed from the value (NULL where there is none).
+                let from_value = keys
+                    .iter()
+                    .map(|k| {
+                        k.expr.columns().iter().any(|c| {
+                            !input.schema.columns.iter().any(|col| {
+                                col.name == c.name && col.role == brook_sql::plan::ColumnRole::Key
+                            })
+                        })
+                    })
+                    .collect();
+                Box::new(Repartition::new(exprs, from_value, out_arrow))
             }
             Node::FlatMap { functions, .. } => {
                 let mut calls = Vec::new();

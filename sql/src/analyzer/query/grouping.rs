@@ -417,7 +417,9 @@ pub(super) fn analyze_grouping(
                     .iter()
                     .find(|i| same_expr(&i.expr, p))
                     .map(|i| i.name.clone());
-                let name = match from_select.or_else(|| key_default_name(p)) {
+                // A column (pseudo-columns too: ksqlDB's processing schema holds them as
+                // value columns) names its key; other expressions get a default name.
+                let name = match from_select.or_else(|| ctx.default_name(p)) {
                     Some(n) => n,
                     None => names.next(),
                 };
@@ -490,8 +492,10 @@ pub(super) fn analyze_grouping(
                 }
             }
             // The star's old key columns move after its value columns: they are values now.
+            // (A persistent join's star already lists each side's keys after its values.)
             let was_key = |i: &SelectEntry| {
-                i.from_star
+                !(persistent && multi)
+                    && i.from_star
                     && i.expr.as_column().is_some_and(|c| {
                         sources.iter().any(|(alias, entry)| {
                             c.source.as_deref() == Some(alias.as_str())

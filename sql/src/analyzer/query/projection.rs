@@ -179,7 +179,11 @@ pub(super) fn project(
         if it.expr.ty == SqlType::Null {
             return err(it.span, "Can't infer a type of null. Please explicitly cast it to a required type, e.g. CAST(null AS VARCHAR).");
         }
-        if persistent && is_pseudo_name(&it.name) && !it.aliased {
+        let is_key = key_items.iter().any(|v| v.first() == Some(&i))
+            || (!persistent && key_items.iter().any(|v| v.contains(&i)));
+        // A key PARTITION BY names after a pseudo-column (`PARTITION BY ROWTIME`) is a
+        // column of the result like any other.
+        if persistent && is_pseudo_name(&it.name) && !it.aliased && !is_key {
             return err(
                 it.span,
                 format!(
@@ -188,8 +192,6 @@ pub(super) fn project(
                 ),
             );
         }
-        let is_key = key_items.iter().any(|v| v.first() == Some(&i))
-            || (!persistent && key_items.iter().any(|v| v.contains(&i)));
         // A transient query's header column selected as it is keeps its role (ksqlDB's
         // result schema says `HEADER('k')` / `HEADERS`).
         let header_role = it

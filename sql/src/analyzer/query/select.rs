@@ -54,6 +54,20 @@ pub(super) fn analyze_select(ctx: &QueryCtx, scope: &Scope) -> Result<SelectResu
                 out.insert(at, pseudo(Some(alias), "WINDOWEND", SqlType::BigInt));
                 out.insert(at, pseudo(Some(alias), "WINDOWSTART", SqlType::BigInt));
             }
+            // A join repartitioned by PARTITION BY: ksqlDB's repartition takes the join's
+            // schema, where each side's pseudo-columns are value columns (`L_ROWTIME`), so
+            // a star lists them, each side's values first, then its pseudo-columns, then
+            // its keys.
+            if persistent && multi && q.partition_by.is_some() {
+                let side: Vec<Column> = out.drain(start..).collect();
+                let (keys, values): (Vec<Column>, Vec<Column>) =
+                    side.into_iter().partition(|c| c.is_key());
+                out.extend(values);
+                for (name, ty) in PSEUDO {
+                    out.push(pseudo(Some(alias), name, ty.clone()));
+                }
+                out.extend(keys);
+            }
             // Persistent joins of windowed sources carry each side's window bounds too,
             // after its key.
             if entry.window.is_some() && persistent && multi {
