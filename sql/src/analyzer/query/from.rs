@@ -246,6 +246,17 @@ pub(super) fn analyze_join<C: CatalogMut>(
         {
             return err(j.span, format!("Incompatible windowed sources.\nLeft source: {}\nRight source: {}\nSession windowed sources can only be joined to other session windowed sources, and may still not result in expected behaviour as session bounds must be an exact match for the join to work\nHopping and tumbling windowed sources can only be joined to other hopping and tumbling windowed sources", l.kind, r.kind));
         }
+        // ksqlDB gives the right side the left's key format (its window included); a
+        // windowed side whose key format must change would be repartitioned, which it
+        // refuses. Schema-registry key formats are repartitioned on purpose and pass.
+        (Some(l), Some(r)) => {
+            let (lf, rf) = (&left_sources[0].1.key_format.name, &right.key_format.name);
+            let registry = crate::analyzer::ddl::supports_schema_inference(lf)
+                || crate::analyzer::ddl::supports_schema_inference(rf);
+            if (l != r || lf != rf) && !registry {
+                return err(j.span, "Implicit repartitioning of windowed sources is not supported. See https://github.com/confluentinc/ksql/issues/4385.");
+            }
+        }
         _ => {}
     }
 
