@@ -690,6 +690,7 @@ impl<C: CatalogMut> Analyzer<C> {
         };
         let analyzed = query::analyze_query(self, &c.query, Some(&sink))?;
         let entry = analyzed.sink.expect("a sink for CREATE AS SELECT");
+        self.check_sink_schema_id(&entry, span)?;
         if let Some(old) = &existing {
             check_replacement(old, &entry, span)?;
         }
@@ -701,6 +702,46 @@ impl<C: CatalogMut> Analyzer<C> {
             plan: analyzed.plan,
             replaced: existing.is_some(),
         })
+    }
+
+    /// A CREATE ... AS SELECT with `VALUE_SCHEMA_ID` writes with the registered schema: as
+    /// ksqlDB's schema injector, each value column of the query must be the registered
+    /// schema's column at the same position, with the same name and type (the schema may
+    /// have more columns after them).
+    fn check_sink_schema_id(&self, entry: &SourceEntry, span: Span) -> Result<()> {
+        let format = &entry.value_format;
+        if !format.properties.contains_key("schemaId") {
+            return Ok(());
+        }
+        let Some(schema) = self.catalog.registered_schema(&entry.topic, false) else {
+            return Ok(());
+        };
+        let full_name = format.properties.get("fullSchemaName").map(String::as_str);
+        let registered = ddl::columns_from_schema(&schema, false, full_name, true, &format.name);
+        let show = |c: &Column| format!("`{}` {}", c.name, c.ty);
+        let changed: Vec<String> = entry
+            .columns
+            .iter()
+            .filter(|c| c.role == ColumnRole::Value)
+            .enumerate()
+            .filter(|(i, c)| {
+                registered
+                    .get(*i)
+                    .is_none_or(|r| r.name != c.name || r.ty != c.ty)
+            })
+            .map(|(_, c)| show(c))
+            .collect();
+        if changed.is_empty() {
+            return Ok(());
+        }
+        err(
+            span,
+            format!(
+                "The following value columns are changed, missing or reordered: [{}]. Schema from schema registry is [{}]",
+                changed.join(", "),
+                registered.iter().map(show).collect::<Vec<_>>().join(", ")
+            ),
+        )
     }
 
     fn insert_into(
