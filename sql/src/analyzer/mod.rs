@@ -540,6 +540,20 @@ impl<C: CatalogMut> Analyzer<C> {
                         if key && cs.kind == SourceKind::Table && inferred.is_empty() {
                             continue;
                         }
+                        // WRAP_SINGLE_VALUE=false: the whole record is one anonymous value,
+                        // a `ROWVAL` column of the record's STRUCT type.
+                        if !key
+                            && wrap == Some(false)
+                            && !inferred.is_empty()
+                            && !(inferred.len() == 1 && inferred[0].name == "ROWVAL")
+                        {
+                            let fields = inferred.drain(..).map(|c| (c.name, c.ty)).collect();
+                            inferred.push(Column::new(
+                                "ROWVAL",
+                                SqlType::Struct(fields),
+                                ColumnRole::Value,
+                            ));
+                        }
                         if key {
                             inferred.append(&mut columns);
                             columns = inferred;
