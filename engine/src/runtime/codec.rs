@@ -65,7 +65,11 @@ fn options(
     o.delimiter = info.properties.get("delimiter").cloned();
     o.avro_schema_full_name = info.properties.get("fullSchemaName").cloned();
     if info.name == "AVRO" {
-        o.provided_schema = schemas.get(&(entry.topic.clone(), is_key)).cloned();
+        // As for PROTOBUF below: a query's sink writes (and so reads back) its own schema
+        // unless a schema id names the registered one.
+        if !entry.from_query || info.properties.contains_key("schemaId") {
+            o.provided_schema = schemas.get(&(entry.topic.clone(), is_key)).cloned();
+        }
         o.confluent_framing = true;
         o.write_provided_schema = info.properties.contains_key("schemaId");
     }
