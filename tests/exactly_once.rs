@@ -47,10 +47,7 @@ fn env_or(name: &str, default: u64) -> u64 {
 
 /// Runs `brook`, which must succeed.
 fn brook(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    common::ok(
-        common::brook(dir, args, stdin),
-        &format!("brook {args:?}"),
-    )
+    common::ok(common::brook(dir, args, stdin), &format!("brook {args:?}"))
 }
 
 /// A data directory with the input topic filled: `n` records over 50 keys, event times

@@ -57,7 +57,8 @@ const CASES: &[Case] = &[
     },
     Case {
         name: "DELIMITED",
-        ddl: "CREATE STREAM src (id STRING KEY, v INT, s STRING) \
+        ddl:
+            "CREATE STREAM src (id STRING KEY, v INT, s STRING) \
               WITH (kafka_topic='src', value_format='DELIMITED', key_format='KAFKA', partitions=1);",
         insert: "INSERT INTO src (id, v, s) VALUES ('k{i}', {i}, 'x');",
         key: None,
@@ -175,7 +176,6 @@ fn poison_case(case: &Case) {
     assert!(text.contains("DESERIALIZATION_ERROR"), "{name}: {text}");
     engine.shutdown().unwrap();
 }
-
 
 #[test]
 fn a_poison_record_in_every_format_is_skipped_and_logged() {

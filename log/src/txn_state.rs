@@ -344,7 +344,11 @@ mod tests {
         t.on_follower_batch(1, 1, true, None);
         t.on_follower_batch(2, 3, true, None);
         t.on_follower_batch(1, 4, true, None);
-        assert_eq!(t.last_stable_offset(6), 1, "producer 1's transaction is open");
+        assert_eq!(
+            t.last_stable_offset(6),
+            1,
+            "producer 1's transaction is open"
+        );
         t.on_follower_batch(1, 6, true, Some((true, 1)));
         assert_eq!(t.last_stable_offset(7), 3, "producer 2's is still open");
         assert!(t.is_aborted(1, 1) && t.is_aborted(1, 4) && !t.is_aborted(2, 3));

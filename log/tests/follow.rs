@@ -194,7 +194,9 @@ fn read_committed_values(p: &Partition) -> (Vec<String>, u64) {
         out.extend(
             read.records
                 .iter()
-                .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap()).into_owned()),
+                .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap()))
+                // Padding after a `:`, to roll segments.
+                .map(|v| v.split(':').next().unwrap().to_string()),
         );
         if read.next_offset == pos {
             return (out, pos);
@@ -208,13 +210,13 @@ fn a_read_committed_follower_tracks_the_writers_transactions() {
     let dir = tempfile::tempdir().unwrap();
     let writer = open(dir.path());
     let t = writer.create_topic("t", small_segments(1)).unwrap();
+    // Values of 400 bytes: the 1500-byte segments roll every few records.
+    let value = |v: &str| format!("{v}:{}", "x".repeat(400));
     let plain = |v: &str| {
-        t.append(0, &[Record::keyed("k", v.to_string(), 1)])
-            .unwrap();
+        t.append(0, &[Record::keyed("k", value(v), 1)]).unwrap();
     };
     let txn = |p: &brook_log::Producer, v: &str| {
-        p.append(&t, 0, &[Record::keyed("k", v.to_string(), 1)])
-            .unwrap();
+        p.append(&t, 0, &[Record::keyed("k", value(v), 1)]).unwrap();
     };
     // A follower opened before any transaction, one opened while one is open, one after.
     let early = Log::open_read_only(dir.path()).unwrap();
@@ -265,7 +267,10 @@ fn a_read_committed_follower_tracks_the_writers_transactions() {
     }
     // The writer's own view agrees.
     assert_eq!(read_committed_values(t.partition(0).unwrap()).0, want);
-    assert!(early.segments().len() > 1, "the test crosses rolled segments");
+    assert!(
+        early.segments().len() > 1,
+        "the test crosses rolled segments"
+    );
 }
 
 /// A transaction left open by a writer that died stays unreadable to a `read_committed`

@@ -505,7 +505,8 @@ impl WatchedQuery {
     /// (idle, records processed so far); asks each worker that is not idle to commit as
     /// soon as it has caught up. A worker whose thread has ended counts as idle: it will
     /// not catch up (e.g. it stopped because another worker of its query failed, leaving
-    /// input unread), and waiting for it would never end.
+    /// input unread), and waiting for it would never end. A paused query counts as idle
+    /// only while it is still meant to be paused.
     fn check(&self) -> (bool, u64) {
         let mut all_idle = true;
         let mut processed = 0;
@@ -513,7 +514,12 @@ impl WatchedQuery {
             let idle = {
                 let p = lock(&w.progress);
                 processed += p.processed;
-                p.idle() || w.ended.load(Ordering::SeqCst)
+                let resuming =
+                    p.status == QueryStatus::Paused && !self.shared.paused.load(Ordering::SeqCst);
+                // A status of PAUSED published before a RESUME (or before the engine let a
+                // replayed query go) that the thread has not acted on yet: it is about to
+                // read, not idle.
+                (p.idle() && !resuming) || w.ended.load(Ordering::SeqCst)
             };
             if !idle {
                 all_idle = false;
@@ -798,6 +804,51 @@ mod tests {
             "the second worker is behind and its thread still runs"
         );
         drop(Ended(&shared.workers[1].ended, &shared.signal));
+        assert!(waiter.wait(Duration::from_secs(30)));
+    }
+
+    /// A replayed query starts paused and is let go once the replay is done; until its
+    /// thread acts on that, the status it published says PAUSED. A waiter must not take
+    /// that for idle (`brook run` stopped queries before they had read their input).
+    #[test]
+    fn a_waiter_does_not_take_a_stale_paused_status_for_idle() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Log::open(dir.path(), LogOptions::default()).unwrap();
+        let t = log.create_topic("t", TopicConfig::new(1)).unwrap();
+        t.append(0, &[Record::unkeyed("v", 0)]).unwrap();
+        let signal = Arc::new(ProgressSignal::default());
+        let shared = Arc::new(Shared {
+            workers: vec![Worker {
+                progress: Mutex::new(Progress {
+                    status: QueryStatus::Paused,
+                    processed: 0,
+                    failed: 0,
+                    produced: 0,
+                    positions: vec![(t.partition(0).unwrap().clone(), 0)],
+                    uncommitted: false,
+                }),
+                flush: AtomicBool::new(false),
+                ended: AtomicBool::new(false),
+            }],
+            stop: AtomicBool::new(false),
+            failed: AtomicBool::new(false),
+            paused: AtomicBool::new(false),
+            signal: signal.clone(),
+            counters: QueryCounters::default(),
+        });
+        let waiter = IdleWaiter {
+            queries: vec![WatchedQuery {
+                shared: shared.clone(),
+                threads: Vec::new(),
+            }],
+            signal,
+        };
+        assert!(
+            !waiter.wait(Duration::from_millis(100)),
+            "resumed, with input left to read"
+        );
+        // Really paused: it reads nothing until resumed, so there is nothing to wait for.
+        shared.paused.store(true, Ordering::SeqCst);
         assert!(waiter.wait(Duration::from_secs(30)));
     }
 }
