@@ -15,12 +15,14 @@
 //! `BROOK_EOS_GUARANTEE=at_least_once` runs the same scenario without transactions: it
 //! then fails (duplicates after the kills), which shows what the test catches.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use brook_log::{IsolationLevel, Log, LogOptions, ReadLimit};
+use common::{committed, Sink};
 
 const SCRIPT: &str = "\
 SET 'cache.max.bytes.buffering'='0';
@@ -43,37 +45,9 @@ fn env_or(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// Runs `brook`, which must succeed.
 fn brook(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_brook"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(dir)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("brook runs");
-    if let Some(text) = stdin {
-        use std::io::Write;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "brook {args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    common::ok(common::brook(dir, args, stdin), &format!("brook {args:?}"))
 }
 
 /// A data directory with the input topic filled: `n` records over 50 keys, event times
@@ -121,38 +95,6 @@ fn setup(dir: &Path, script: &Path, n: u64) {
         format!("SET 'processing.guarantee'='{guarantee}';\n{SCRIPT}"),
     )
     .unwrap();
-}
-
-/// Every committed record of `topic`, per partition: (key, value) as text.
-type Sink = Vec<Vec<(String, String)>>;
-
-fn committed(dir: &Path, topic: &str) -> Sink {
-    let log = Log::open(dir, LogOptions::default()).expect("the log opens");
-    let t = log.topic(topic).expect("the sink exists");
-    let text = |b: &Option<brook_log::Bytes>| {
-        b.as_deref().map_or("<null>".to_string(), |b| {
-            String::from_utf8_lossy(b).into_owned()
-        })
-    };
-    t.partitions()
-        .iter()
-        .map(|p| {
-            let mut pos = p.start_offset();
-            let mut out = Vec::new();
-            loop {
-                let read = p
-                    .read_isolated(pos, ReadLimit::records(4096), IsolationLevel::ReadCommitted)
-                    .unwrap();
-                out.extend(read.records.iter().map(|r| (text(&r.key), text(&r.value))));
-                if read.next_offset == pos {
-                    break;
-                }
-                pos = read.next_offset;
-            }
-            assert_eq!(pos, p.end_offset(), "{topic}: a transaction is left open");
-            out
-        })
-        .collect()
 }
 
 /// The last value per key (what the table holds).

@@ -6,12 +6,16 @@
 //! must stop with a clear error naming the cause (no panic, no hang). Once the ballast is
 //! gone, another `brook run` resumes, and the sinks, read `read_committed`, hold exactly
 //! what an uninterrupted run on a roomy disk writes: nothing lost, nothing doubled.
+//!
+//! Larger runs: `BROOK_FULL_DISK_RECORDS=40000 cargo test --test full_disk -- --nocapture`.
+
+mod common;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Command;
 
-use brook_log::{IsolationLevel, Log, LogOptions, ReadLimit};
+use common::{brook, committed, ok};
 
 const SCRIPT: &str = "\
 SET 'cache.max.bytes.buffering'='0';
@@ -23,41 +27,12 @@ CREATE TABLE IF NOT EXISTS counts AS
   WINDOW TUMBLING (SIZE 10 SECONDS) GROUP BY id EMIT CHANGES;
 ";
 
-const RECORDS: u64 = 20_000;
-
-fn brook(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_brook"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(dir)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("brook runs");
-    if let Some(text) = stdin {
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn ok(out: Output, what: &str) -> Output {
-    assert!(
-        out.status.success(),
-        "{what} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+/// Input records; `BROOK_FULL_DISK_RECORDS` sets another number (larger runs).
+fn records() -> u64 {
+    std::env::var("BROOK_FULL_DISK_RECORDS")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(20_000)
 }
 
 /// The queries declared (no input yet), then the input produced.
@@ -71,7 +46,7 @@ fn setup(data: &Path, script: &Path) {
         brook(data, &["run", script.to_str().unwrap()], None),
         "the first run",
     );
-    let lines: String = (0..RECORDS)
+    let lines: String = (0..records())
         .map(|i| {
             format!(
                 "k{}:{{\"v\":{i},\"ts\":{}}}\n",
@@ -88,37 +63,6 @@ fn setup(data: &Path, script: &Path) {
         ),
         "produce",
     );
-}
-
-type Sink = Vec<Vec<(String, String)>>;
-
-fn committed(dir: &Path, topic: &str) -> Sink {
-    let log = Log::open(dir, LogOptions::default()).expect("the log opens");
-    let t = log.topic(topic).expect("the sink exists");
-    let text = |b: &Option<brook_log::Bytes>| {
-        b.as_deref().map_or("<null>".to_string(), |b| {
-            String::from_utf8_lossy(b).into_owned()
-        })
-    };
-    t.partitions()
-        .iter()
-        .map(|p| {
-            let mut pos = p.start_offset();
-            let mut out = Vec::new();
-            loop {
-                let read = p
-                    .read_isolated(pos, ReadLimit::records(4096), IsolationLevel::ReadCommitted)
-                    .unwrap();
-                out.extend(read.records.iter().map(|r| (text(&r.key), text(&r.value))));
-                if read.next_offset == pos {
-                    break;
-                }
-                pos = read.next_offset;
-            }
-            assert_eq!(pos, p.end_offset(), "{topic}: a transaction is left open");
-            out
-        })
-        .collect()
 }
 
 /// A tmpfs mounted for the test, unmounted when dropped.
@@ -162,7 +106,6 @@ fn fill(dir: &Path, headroom: u64) -> PathBuf {
 }
 
 #[test]
-#[ignore = "flaky since RocksDB's WAL went off: about 1 run in 3 fails after resuming, and with 40,000 records `brook run` hung once with its query threads gone (issue 12); run with --ignored"]
 fn a_full_disk_stops_the_queries_clearly_and_they_resume_once_there_is_room() {
     // The reference: an uninterrupted run on a roomy disk.
     let reference = tempfile::tempdir().unwrap();
@@ -177,7 +120,7 @@ fn a_full_disk_stops_the_queries_clearly_and_they_resume_once_there_is_room() {
     let want_counts = committed(&data, "COUNTS");
     assert_eq!(
         want_counts.iter().map(Vec::len).sum::<usize>() as u64,
-        RECORDS
+        records()
     );
 
     // Where the disk fills up first (a sink, a changelog, RocksDB, the transaction state)

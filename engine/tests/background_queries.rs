@@ -4,6 +4,8 @@
 //! and shutdown stop a query after committing, so a restart reads nothing twice; push
 //! queries are woken by the log's append notification; shutdown under load is quick.
 
+mod common;
+
 use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,16 +13,9 @@ use std::sync::Arc;
 use std::task::{Context, Wake, Waker};
 use std::time::{Duration, Instant};
 
-use brook_engine::log::{Bytes, Record};
-use brook_engine::runtime::{Engine, EngineOptions, Listing, QueryStatus, StatementResult};
-
-fn options() -> EngineOptions {
-    EngineOptions {
-        processing_log_stream: false,
-        fsync_state: false,
-        ..EngineOptions::default()
-    }
-}
+use brook_engine::log::{Bytes, IsolationLevel, Record};
+use brook_engine::runtime::{Engine, Listing, QueryStatus, StatementResult};
+use common::{insert, options};
 
 const SETUP: &str = "CREATE STREAM s (id STRING KEY, v INT) \
     WITH (kafka_topic='s', value_format='JSON', partitions=2);";
@@ -35,42 +30,10 @@ fn open(dir: &std::path::Path, statements: &[&str]) -> Engine {
     engine
 }
 
-fn insert(engine: &mut Engine, from: i32, to: i32) {
-    for v in from..to {
-        engine
-            .execute(&format!("INSERT INTO s (id, v) VALUES ('k{v}', {v});"))
-            .unwrap();
-    }
-}
-
 /// Records in a topic, over all partitions (records, not offsets: the commits of
 /// exactly-once queries add transaction markers, which take offsets).
 fn count(engine: &Engine, topic: &str) -> u64 {
-    engine
-        .log()
-        .topic(topic)
-        .unwrap()
-        .partitions()
-        .iter()
-        .map(|p| {
-            let mut pos = p.start_offset();
-            let mut n = 0;
-            loop {
-                let read = p
-                    .read_isolated(
-                        pos,
-                        brook_engine::log::ReadLimit::records(100_000),
-                        brook_engine::log::IsolationLevel::ReadUncommitted,
-                    )
-                    .unwrap();
-                n += read.records.len() as u64;
-                if read.next_offset == pos {
-                    return n;
-                }
-                pos = read.next_offset;
-            }
-        })
-        .sum()
+    common::read_topic(engine, topic, IsolationLevel::ReadUncommitted).len() as u64
 }
 
 /// Waits (up to 10 s) until `topic` holds `n` records; fails if it never does.
@@ -100,7 +63,7 @@ fn a_query_runs_on_its_own() {
         dir.path(),
         &["CREATE STREAM big AS SELECT id, v FROM s WHERE v >= 5;"],
     );
-    insert(&mut engine, 0, 20);
+    insert(&mut engine, 0..20);
     // Nobody steps the query: its thread reads the inserts.
     await_count(&engine, "BIG", 15);
     let q = &engine.queries()[0];
@@ -132,7 +95,7 @@ fn a_stateless_query_spreads_its_partitions_over_workers() {
             "CREATE TABLE sums AS SELECT id, SUM(v) AS total FROM s GROUP BY id;",
         ],
     );
-    insert(&mut engine, 0, 50);
+    insert(&mut engine, 0..50);
     assert!(engine.wait_until_idle(Duration::from_secs(10)).unwrap());
     let queries = engine.queries();
     let copied = queries.iter().find(|q| q.sink_name == "COPIED").unwrap();
@@ -151,7 +114,7 @@ fn a_stateless_query_spreads_its_partitions_over_workers() {
     engine
         .execute(&format!("TERMINATE {};", copied.id))
         .unwrap();
-    insert(&mut engine, 50, 54);
+    insert(&mut engine, 50..54);
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(count(&engine, "COPIED"), 50);
 }
@@ -166,12 +129,12 @@ fn a_failing_query_stops_with_its_error_and_the_others_go_on() {
             "CREATE STREAM b AS SELECT id, v FROM s;",
         ],
     );
-    insert(&mut engine, 0, 3);
+    insert(&mut engine, 0..3);
     await_count(&engine, "A", 3);
     await_count(&engine, "B", 3);
     // A's sink goes away under it: its next write fails.
     engine.log().delete_topic("A").unwrap();
-    insert(&mut engine, 3, 6);
+    insert(&mut engine, 3..6);
     await_count(&engine, "B", 6);
     assert!(engine.wait_until_idle(Duration::from_secs(10)).unwrap());
     let errors = engine.take_query_errors();
@@ -201,7 +164,7 @@ fn a_failing_query_stops_with_its_error_and_the_others_go_on() {
             .any(|q| q.id.starts_with("CSAS_B_") && q.state == "RUNNING"),
         "{shown:?}"
     );
-    insert(&mut engine, 6, 8);
+    insert(&mut engine, 6..8);
     await_count(&engine, "B", 8);
     assert!(engine.take_query_errors().is_empty(), "reported once");
 }
@@ -218,13 +181,13 @@ fn terminate_commits_and_stops() {
         .execute("CREATE STREAM out AS SELECT id, v FROM s;")
         .unwrap();
     let id = engine.queries()[0].id.clone();
-    insert(&mut engine, 0, 5);
+    insert(&mut engine, 0..5);
     await_count(&engine, "OUT", 5);
     assert_eq!(committed(&engine, &id, "s"), 0, "nothing committed yet");
     engine.execute(&format!("TERMINATE {id};")).unwrap();
     assert_eq!(committed(&engine, &id, "s"), 5, "TERMINATE commits");
     assert!(engine.queries().is_empty());
-    insert(&mut engine, 5, 8);
+    insert(&mut engine, 5..8);
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(count(&engine, "OUT"), 5, "a terminated query reads nothing");
 }
@@ -240,13 +203,13 @@ fn a_restart_resumes_from_the_offsets_committed_at_shutdown() {
                 "CREATE STREAM out AS SELECT id, v FROM s;",
             ],
         );
-        insert(&mut engine, 0, 5);
+        insert(&mut engine, 0..5);
         await_count(&engine, "OUT", 5);
         // Dropping the engine shuts its queries down, committing.
     }
     let mut engine = Engine::open(dir.path(), options()).unwrap();
     assert_eq!(engine.queries().len(), 1, "the query was replayed");
-    insert(&mut engine, 5, 9);
+    insert(&mut engine, 5..9);
     assert!(engine.wait_until_idle(Duration::from_secs(10)).unwrap());
     assert_eq!(count(&engine, "OUT"), 9, "no record was read twice");
     assert_eq!(engine.queries()[0].processed, 4);
@@ -256,11 +219,11 @@ fn a_restart_resumes_from_the_offsets_committed_at_shutdown() {
 fn drop_stops_the_query_that_writes_the_source() {
     let dir = tempfile::tempdir().unwrap();
     let mut engine = open(dir.path(), &["CREATE STREAM out AS SELECT id, v FROM s;"]);
-    insert(&mut engine, 0, 2);
+    insert(&mut engine, 0..2);
     await_count(&engine, "OUT", 2);
     engine.execute("DROP STREAM out;").unwrap();
     assert!(engine.queries().is_empty());
-    insert(&mut engine, 2, 4);
+    insert(&mut engine, 2..4);
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(count(&engine, "OUT"), 2, "a dropped query reads nothing");
 }
@@ -326,7 +289,7 @@ fn a_push_query_is_woken_by_an_insert() {
     let mut changed = pin!(q.changed());
     assert!(changed.as_mut().poll(&mut cx).is_pending());
     assert!(!flag.0.load(Ordering::SeqCst));
-    insert(&mut engine, 0, 1);
+    insert(&mut engine, 0..1);
     assert!(flag.0.load(Ordering::SeqCst), "the insert woke the waiter");
     assert!(changed.as_mut().poll(&mut cx).is_ready());
     assert_eq!(q.poll().unwrap()[0].num_rows(), 1);
@@ -398,12 +361,12 @@ fn a_paused_query_reads_nothing_until_resumed_even_across_a_restart() {
             dir.path(),
             &["CREATE STREAM copied AS SELECT id, v FROM s;"],
         );
-        insert(&mut engine, 0, 5);
+        insert(&mut engine, 0..5);
         await_count(&engine, "COPIED", 5);
         let id = engine.queries()[0].id.clone();
         engine.execute(&format!("PAUSE {id};")).unwrap();
         assert_eq!(engine.queries()[0].status, QueryStatus::Paused);
-        insert(&mut engine, 5, 10);
+        insert(&mut engine, 5..10);
         // A paused query counts as idle: nothing to wait for.
         assert!(engine.wait_until_idle(Duration::from_secs(10)).unwrap());
         std::thread::sleep(Duration::from_millis(200));

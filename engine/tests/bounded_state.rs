@@ -10,19 +10,13 @@
 //! `state_survives_a_restart_and_expired_windows_leave_the_store` in
 //! `engine/src/operators/tumbling_window.rs`.)
 
+mod common;
+
 use std::sync::Arc;
-use std::time::Duration;
 
-use brook_engine::log::{IsolationLevel, Log, LogOptions, ReadLimit};
-use brook_engine::runtime::{Engine, EngineOptions, StatementResult};
-
-fn options() -> EngineOptions {
-    EngineOptions {
-        fsync_state: false,
-        processing_log_stream: false,
-        ..EngineOptions::default()
-    }
-}
+use brook_engine::log::{Log, LogOptions};
+use brook_engine::runtime::{Engine, StatementResult};
+use common::{idle, options, text};
 
 const SETUP: &[&str] = &[
     "CREATE STREAM s (id STRING KEY, v INT) \
@@ -38,10 +32,6 @@ fn open(dir: &std::path::Path) -> Engine {
     Engine::open(dir, options()).unwrap()
 }
 
-fn idle(engine: &mut Engine) {
-    assert!(engine.wait_until_idle(Duration::from_secs(20)).unwrap());
-}
-
 fn insert(engine: &mut Engine, from: i32, to: i32) {
     for v in from..to {
         engine
@@ -55,32 +45,10 @@ fn insert(engine: &mut Engine, from: i32, to: i32) {
 
 /// Every committed (key, value) of `topic`, as text.
 fn records(engine: &Engine, topic: &str) -> Vec<(String, String)> {
-    let t = engine.log().topic(topic).unwrap();
-    let mut out = Vec::new();
-    for p in t.partitions() {
-        let mut pos = p.start_offset();
-        loop {
-            let read = p
-                .read_isolated(
-                    pos,
-                    ReadLimit::records(10_000),
-                    IsolationLevel::ReadCommitted,
-                )
-                .unwrap();
-            out.extend(read.records.iter().map(|r| {
-                let text = |b: &Option<brook_engine::log::Bytes>| {
-                    b.as_deref()
-                        .map_or("<null>".into(), |b| String::from_utf8_lossy(b).into_owned())
-                };
-                (text(&r.key), text(&r.value))
-            }));
-            if read.next_offset == pos {
-                break;
-            }
-            pos = read.next_offset;
-        }
-    }
-    out
+    common::committed_records(engine, topic)
+        .iter()
+        .map(|r| (text(&r.key), text(&r.value)))
+        .collect()
 }
 
 fn query_id(engine: &Engine, sink: &str) -> String {

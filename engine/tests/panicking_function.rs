@@ -5,14 +5,15 @@
 //! message (SHOW QUERIES, DESCRIBE EXTENDED of its sink, EXPLAIN); the other queries over
 //! the same stream keep running and process the records that follow; the process lives on.
 
+mod common;
+
 use std::sync::Arc;
-use std::time::Duration;
 
 use arrow::array::{Array, ArrayRef, AsArray};
 use arrow::datatypes::Int32Type;
 use brook_engine::functions::{Call, Category, FunctionDef, Overload, ParamType};
-use brook_engine::log::{IsolationLevel, ReadLimit};
 use brook_engine::runtime::{Engine, EngineOptions, Listing, QueryStatus, StatementResult};
+use common::{idle, insert};
 
 /// `FRAGILE(v INT)`: `v`, except that it panics on 13 (an index out of bounds, as a buggy
 /// kernel would).
@@ -30,8 +31,6 @@ fn fragile(c: &Call) -> datafusion::common::Result<ArrayRef> {
 
 fn options() -> EngineOptions {
     EngineOptions {
-        fsync_state: false,
-        processing_log_stream: false,
         functions: vec![Arc::new(FunctionDef::new(
             "FRAGILE",
             Category::Other,
@@ -39,41 +38,12 @@ fn options() -> EngineOptions {
             vec![Overload::new(&[("v", ParamType::Int)], ParamType::Int)],
             fragile,
         ))],
-        ..EngineOptions::default()
+        ..common::options()
     }
 }
 
 fn count(engine: &Engine, topic: &str) -> usize {
-    let t = engine.log().topic(topic).unwrap();
-    t.partitions()
-        .iter()
-        .map(|p| {
-            let mut pos = p.start_offset();
-            let mut n = 0;
-            loop {
-                let read = p
-                    .read_isolated(
-                        pos,
-                        ReadLimit::records(10_000),
-                        IsolationLevel::ReadCommitted,
-                    )
-                    .unwrap();
-                n += read.records.len();
-                if read.next_offset == pos {
-                    return n;
-                }
-                pos = read.next_offset;
-            }
-        })
-        .sum()
-}
-
-fn insert(engine: &mut Engine, values: std::ops::Range<i32>) {
-    for v in values {
-        engine
-            .execute(&format!("INSERT INTO s (id, v) VALUES ('k{v}', {v});"))
-            .unwrap();
-    }
+    common::committed_records(engine, topic).len()
 }
 
 fn listing(engine: &mut Engine, sql: &str) -> Listing {
@@ -104,10 +74,10 @@ fn a_panicking_function_fails_only_the_query_that_calls_it() {
         .unwrap();
     // The function works until it meets 13.
     insert(&mut engine, 0..10);
-    assert!(engine.wait_until_idle(Duration::from_secs(20)).unwrap());
+    idle(&mut engine);
     assert_eq!(count(&engine, "FRAGILE_OUT"), 10);
     insert(&mut engine, 10..20);
-    assert!(engine.wait_until_idle(Duration::from_secs(20)).unwrap());
+    idle(&mut engine);
 
     let queries = engine.queries();
     let by_sink = |name: &str| queries.iter().find(|q| q.sink_name == name).unwrap();
@@ -163,7 +133,7 @@ fn a_panicking_function_fails_only_the_query_that_calls_it() {
 
     // The survivors keep processing what comes next.
     insert(&mut engine, 20..25);
-    assert!(engine.wait_until_idle(Duration::from_secs(20)).unwrap());
+    idle(&mut engine);
     assert_eq!(count(&engine, "PLAIN_OUT"), 25);
     assert_eq!(
         engine

@@ -5,47 +5,26 @@
 //! and the reason goes to the processing log, the query keeps status RUNNING, and the
 //! records after it (already there, and written later) reach the sink, once each.
 
-use std::time::Duration;
+mod common;
 
-use brook_engine::log::{Bytes, IsolationLevel, ReadLimit, Record};
+use brook_engine::log::{Bytes, Record};
 use brook_engine::runtime::processing_log::PROCESSING_LOG_TOPIC;
 use brook_engine::runtime::{Engine, EngineOptions, QueryStatus};
+use common::idle;
 
 fn options() -> EngineOptions {
     EngineOptions {
-        fsync_state: false,
-        ..EngineOptions::default()
+        processing_log_stream: true,
+        ..common::options()
     }
 }
 
-/// Every committed record of `topic` (partition 0 and on), as (key, value) bytes.
+/// Every committed record of `topic`, as (key, value) bytes.
 fn records(engine: &Engine, topic: &str) -> Vec<(Option<Bytes>, Option<Bytes>)> {
-    let Ok(t) = engine.log().topic(topic) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for p in t.partitions() {
-        let mut pos = p.start_offset();
-        loop {
-            let read = p
-                .read_isolated(
-                    pos,
-                    ReadLimit::records(10_000),
-                    IsolationLevel::ReadCommitted,
-                )
-                .unwrap();
-            out.extend(
-                read.records
-                    .iter()
-                    .map(|r| (r.key.clone(), r.value.clone())),
-            );
-            if read.next_offset == pos {
-                break;
-            }
-            pos = read.next_offset;
-        }
-    }
-    out
+    common::committed_records(engine, topic)
+        .into_iter()
+        .map(|r| (r.key, r.value))
+        .collect()
 }
 
 /// The processing log's entries, as JSON.
@@ -56,17 +35,90 @@ fn processing_log(engine: &Engine) -> Vec<serde_json::Value> {
         .collect()
 }
 
-fn idle(engine: &mut Engine) {
-    assert!(
-        engine.wait_until_idle(Duration::from_secs(20)).unwrap(),
-        "the queries did not catch up within 20 s"
-    );
+/// One format's case: `ddl` declares the stream `src` over topic `src` (one partition);
+/// good records are inserted with `insert` (`{i}` replaced by 0, 1, ...); the poison
+/// record, appended as raw bytes, has `key` (`k` when `None`) and `value`.
+struct Case {
+    name: &'static str,
+    ddl: &'static str,
+    insert: &'static str,
+    key: Option<&'static [u8]>,
+    value: &'static [u8],
 }
 
-/// One format's scenario: `ddl` declares the stream `src` over topic `src` (one
-/// partition), a CSAS copies it to `out`; good records are inserted with INSERT VALUES
-/// (`good(i)` gives the statement), the poison one is appended as raw bytes.
-fn poison_case(name: &str, ddl: &str, good: &dyn Fn(u32) -> String, poison: Record) {
+const CASES: &[Case] = &[
+    Case {
+        name: "JSON",
+        ddl: "CREATE STREAM src (id STRING KEY, v INT) \
+              WITH (kafka_topic='src', value_format='JSON', key_format='KAFKA', partitions=1);",
+        insert: "INSERT INTO src (id, v) VALUES ('k{i}', {i});",
+        key: None,
+        value: b"{\"V\": 1, truncated",
+    },
+    Case {
+        name: "DELIMITED",
+        ddl:
+            "CREATE STREAM src (id STRING KEY, v INT, s STRING) \
+              WITH (kafka_topic='src', value_format='DELIMITED', key_format='KAFKA', partitions=1);",
+        insert: "INSERT INTO src (id, v, s) VALUES ('k{i}', {i}, 'x');",
+        key: None,
+        // An INT column that holds no number.
+        value: b"not-a-number,x",
+    },
+    Case {
+        name: "AVRO",
+        ddl: "CREATE STREAM src (id STRING KEY, v INT, s STRING) \
+              WITH (kafka_topic='src', value_format='AVRO', key_format='KAFKA', partitions=1);",
+        insert: "INSERT INTO src (id, v, s) VALUES ('k{i}', {i}, 'x');",
+        key: None,
+        // Framed as ksqlDB writes it, then a union branch (2) the schema does not have.
+        value: b"\x00\x00\x00\x00\x01\x04",
+    },
+    Case {
+        name: "PROTOBUF",
+        ddl: "CREATE STREAM src (id STRING KEY, v INT, s STRING) \
+              WITH (kafka_topic='src', value_format='PROTOBUF', key_format='KAFKA', partitions=1);",
+        insert: "INSERT INTO src (id, v, s) VALUES ('k{i}', {i}, 'x');",
+        key: None,
+        value: b"\x00\x00\x00\x00\x01\x00\x0a\xff\xff\xff",
+    },
+    Case {
+        name: "KAFKA",
+        ddl: "CREATE STREAM src (id STRING KEY, v INT) \
+              WITH (kafka_topic='src', value_format='KAFKA', key_format='KAFKA', partitions=1);",
+        insert: "INSERT INTO src (id, v) VALUES ('k{i}', {i});",
+        key: None,
+        // An INT is 4 bytes.
+        value: b"\x01\x02\x03",
+    },
+    Case {
+        name: "KAFKA key",
+        ddl: "CREATE STREAM src (id INT KEY, v INT) \
+              WITH (kafka_topic='src', value_format='JSON', key_format='KAFKA', partitions=1);",
+        insert: "INSERT INTO src (id, v) VALUES ({i}, {i});",
+        key: Some(b"\x01\x02"),
+        value: b"{\"V\": 1}",
+    },
+    Case {
+        name: "JSON key",
+        ddl: "CREATE STREAM src (id INT KEY, v INT) \
+              WITH (kafka_topic='src', value_format='JSON', key_format='JSON', partitions=1);",
+        insert: "INSERT INTO src (id, v) VALUES ({i}, {i});",
+        key: Some(b"\"not an int\""),
+        value: b"{\"V\": 1}",
+    },
+];
+
+/// A CSAS copies `src` to `out`; three good records, the poison one, three more, then
+/// (once the poison one was skipped) three more.
+fn poison_case(case: &Case) {
+    let Case { name, ddl, .. } = case;
+    let good = |i: u32| case.insert.replace("{i}", &i.to_string());
+    let poison = Record::new(
+        Some(Bytes::from_static(case.key.unwrap_or(b"k"))),
+        Some(Bytes::from_static(case.value)),
+        0,
+    );
     let dir = tempfile::tempdir().unwrap();
     let mut engine = Engine::open(dir.path(), options()).unwrap();
     engine.execute(ddl).unwrap();
@@ -125,98 +177,9 @@ fn poison_case(name: &str, ddl: &str, good: &dyn Fn(u32) -> String, poison: Reco
     engine.shutdown().unwrap();
 }
 
-fn value(bytes: &'static [u8]) -> Record {
-    Record::new(
-        Some(Bytes::from_static(b"k")),
-        Some(Bytes::from_static(bytes)),
-        0,
-    )
-}
-
 #[test]
-fn a_poison_json_value_is_skipped_and_logged() {
-    poison_case(
-        "JSON",
-        "CREATE STREAM src (id STRING KEY, v INT) \
-         WITH (kafka_topic='src', value_format='JSON', key_format='KAFKA', partitions=1);",
-        &|i| format!("INSERT INTO src (id, v) VALUES ('k{i}', {i});"),
-        value(b"{\"V\": 1, truncated"),
-    );
-}
-
-#[test]
-fn a_poison_delimited_value_is_skipped_and_logged() {
-    poison_case(
-        "DELIMITED",
-        "CREATE STREAM src (id STRING KEY, v INT, s STRING) \
-         WITH (kafka_topic='src', value_format='DELIMITED', key_format='KAFKA', partitions=1);",
-        &|i| format!("INSERT INTO src (id, v, s) VALUES ('k{i}', {i}, 'x');"),
-        // An INT column that holds no number.
-        value(b"not-a-number,x"),
-    );
-}
-
-#[test]
-fn a_poison_avro_value_is_skipped_and_logged() {
-    poison_case(
-        "AVRO",
-        "CREATE STREAM src (id STRING KEY, v INT, s STRING) \
-         WITH (kafka_topic='src', value_format='AVRO', key_format='KAFKA', partitions=1);",
-        &|i| format!("INSERT INTO src (id, v, s) VALUES ('k{i}', {i}, 'x');"),
-        // Framed as ksqlDB writes it, then a union branch (2) the schema does not have.
-        value(b"\x00\x00\x00\x00\x01\x04"),
-    );
-}
-
-#[test]
-fn a_poison_protobuf_value_is_skipped_and_logged() {
-    poison_case(
-        "PROTOBUF",
-        "CREATE STREAM src (id STRING KEY, v INT, s STRING) \
-         WITH (kafka_topic='src', value_format='PROTOBUF', key_format='KAFKA', partitions=1);",
-        &|i| format!("INSERT INTO src (id, v, s) VALUES ('k{i}', {i}, 'x');"),
-        value(b"\x00\x00\x00\x00\x01\x00\x0a\xff\xff\xff"),
-    );
-}
-
-#[test]
-fn a_poison_kafka_value_is_skipped_and_logged() {
-    poison_case(
-        "KAFKA",
-        "CREATE STREAM src (id STRING KEY, v INT) \
-         WITH (kafka_topic='src', value_format='KAFKA', key_format='KAFKA', partitions=1);",
-        &|i| format!("INSERT INTO src (id, v) VALUES ('k{i}', {i});"),
-        // An INT is 4 bytes.
-        value(b"\x01\x02\x03"),
-    );
-}
-
-#[test]
-fn a_poison_kafka_key_is_skipped_and_logged() {
-    poison_case(
-        "KAFKA key",
-        "CREATE STREAM src (id INT KEY, v INT) \
-         WITH (kafka_topic='src', value_format='JSON', key_format='KAFKA', partitions=1);",
-        &|i| format!("INSERT INTO src (id, v) VALUES ({i}, {i});"),
-        Record::new(
-            Some(Bytes::from_static(b"\x01\x02")),
-            Some(Bytes::from_static(b"{\"V\": 1}")),
-            0,
-        ),
-    );
-}
-
-#[test]
-fn a_poison_json_key_is_skipped_and_logged() {
-    poison_case(
-        "JSON key",
-        "CREATE STREAM src (id INT KEY, v INT) \
-         WITH (kafka_topic='src', value_format='JSON', key_format='JSON', partitions=1);",
-        &|i| format!("INSERT INTO src (id, v) VALUES ({i}, {i});"),
-        Record::new(
-            Some(Bytes::from_static(b"\"not an int\"")),
-            Some(Bytes::from_static(b"{\"V\": 1}")),
-            0,
-        ),
-    );
+fn a_poison_record_in_every_format_is_skipped_and_logged() {
+    for case in CASES {
+        poison_case(case);
+    }
 }

@@ -532,7 +532,6 @@ pub(crate) fn encode_control(
 }
 
 /// Decodes a control record's (kind, first offset of the transaction).
-#[cfg(test)]
 pub(crate) fn parse_control(r: &StoredRecord) -> Option<(ControlKind, u64)> {
     let k = r.key.as_deref()?;
     let v = r.value.as_deref()?;

@@ -360,8 +360,9 @@ impl Partition {
         let first = segments.keys().next().copied().unwrap_or(0);
         let end = segments.values().next_back().map_or(0, |s| s.next_offset());
         let (tx, _) = tokio::sync::watch::channel(end);
-        let txns = PartitionTxns::load(&dir, false)
-            .map_err(|e| LogError::io("reading the aborted-transaction index of", &dir, e))?;
+        // Derived from the batches as they are read (see `follow_txns`): the writer's
+        // aborted-transaction index may hold an entry whose marker is not written yet.
+        let txns = PartitionTxns::follower();
         Ok(Partition {
             topic: topic.to_string(),
             id,
@@ -459,6 +460,8 @@ impl Partition {
         };
         let mut removed = Vec::new();
         let mut fresh: Vec<Arc<Segment>> = Vec::new();
+        // Whether the writer took back batches this follower had read.
+        let mut rewound = false;
         // Closed segments: deleted by retention, or rewritten by compaction (a new file
         // renamed over the old one).
         for (i, s) in closed.iter().enumerate() {
@@ -505,11 +508,15 @@ impl Partition {
                     (Follow::Extended { .. }, None) => {}
                     // The writer truncated an append it had to roll back (a failed write
                     // or fsync) and wrote something else: read the segment again.
-                    (Follow::Rewound, Some(nb)) => match reopen_closed(a.base_offset, nb)? {
-                        Some(seg) => fresh.push(seg),
-                        None => removed.push(a.base_offset),
-                    },
+                    (Follow::Rewound, Some(nb)) => {
+                        rewound = true;
+                        match reopen_closed(a.base_offset, nb)? {
+                            Some(seg) => fresh.push(seg),
+                            None => removed.push(a.base_offset),
+                        }
+                    }
                     (Follow::Rewound, None) => {
+                        rewound = true;
                         let (seg, m) =
                             Segment::open_tail_read_only(&self.dir, a.base_offset, interval)?;
                         f.mark = m;
@@ -555,6 +562,10 @@ impl Partition {
                 segs.values().next_back().map(|s| s.next_offset()),
             )
         };
+        if rewound {
+            // Transactions were derived from batches that are gone: derive them again.
+            lock(&self.txns).reset_follower();
+        }
         let old_start = match start {
             Some(s) => self.start_offset.swap(s, Ordering::AcqRel),
             None => self.start_offset(),
@@ -901,9 +912,10 @@ impl Partition {
         let (upto, aborted) = match isolation {
             IsolationLevel::ReadUncommitted => (end, Vec::new()),
             IsolationLevel::ReadCommitted => {
-                let t = lock(&self.txns);
+                let mut t = lock(&self.txns);
                 // The end is read under the lock: see `append_producer`.
                 let end = self.end_offset();
+                self.follow_txns(&mut t, end)?;
                 let lso = t.last_stable_offset(end);
                 (lso, t.aborted_between(from_offset, lso))
             }
@@ -975,9 +987,64 @@ impl Partition {
     /// The last stable offset: the first offset of the oldest transaction still open on
     /// this partition, or the end offset when none is. `read_committed` readers read up
     /// to it.
+    ///
+    /// On a read-only log the transactions are those of the batches read so far: a batch
+    /// of a transaction opens it, its marker ends it (see [`Partition::refresh`] for what
+    /// is read). If that scan fails (a corrupt batch), the offset stays where the scan
+    /// stopped; reads report the error.
     pub fn last_stable_offset(&self) -> u64 {
-        let t = lock(&self.txns);
-        t.last_stable_offset(self.end_offset())
+        let mut t = lock(&self.txns);
+        let end = self.end_offset();
+        if self.follow_txns(&mut t, end).is_err() {
+            return t.last_stable_offset(end).min(t.scanned());
+        }
+        t.last_stable_offset(end)
+    }
+
+    /// On a read-only log: accounts the batches in `[scanned, end)` for the transactions
+    /// of the writer process (open ones bound the last stable offset, aborted ones are
+    /// skipped by `read_committed` readers). Does nothing on the writer's log, which
+    /// learns them from its own appends and markers.
+    fn follow_txns(&self, t: &mut PartitionTxns, end: u64) -> Result<()> {
+        if !self.is_read_only() {
+            return Ok(());
+        }
+        let from = t.scanned().max(self.start_offset());
+        if from >= end {
+            return Ok(());
+        }
+        for seg in self.segment_list() {
+            if seg.next_offset() <= from {
+                continue;
+            }
+            if seg.base_offset >= end {
+                break;
+            }
+            seg.for_each_batch_between(from, end, |b| {
+                let h = &b.header;
+                let marker = if h.is_control() {
+                    let mut control = None;
+                    batch::decode_records(&b.bytes, h, h.base_offset, |r, _| {
+                        control = batch::parse_control(&r);
+                        false
+                    })
+                    .map_err(|reason| LogError::corrupt(&seg.path, b.position, reason))?;
+                    match control {
+                        Some((kind, first)) => Some((kind == ControlKind::Abort, first)),
+                        // Not a marker Brook writes: account it as nothing.
+                        None => return Ok(()),
+                    }
+                } else {
+                    None
+                };
+                t.on_follower_batch(h.producer_id, h.base_offset, h.is_transactional(), marker);
+                Ok(())
+            })?;
+        }
+        // The segments hold every batch below the end offset (a refresh publishes them
+        // before it moves the end).
+        t.set_scanned(end);
+        Ok(())
     }
 
     /// The end offset for a reader at `isolation`: the last stable offset for

@@ -752,6 +752,28 @@ impl Segment {
         Ok(last)
     }
 
+    /// Calls `f` on every batch holding offsets in `[from, upto)`, in order (a read-only
+    /// follower's scan for transactions).
+    pub fn for_each_batch_between(
+        &self,
+        from: u64,
+        upto: u64,
+        mut f: impl FnMut(&RawBatch) -> Result<()>,
+    ) -> Result<()> {
+        let rel = from.saturating_sub(self.base_offset).min(u32::MAX as u64) as u32;
+        let entry = read_lock(&self.index).lookup(rel);
+        let mut sc = IndexedScan::new(&self.file, entry, self.base_offset, self.size(), SCAN_CHUNK);
+        loop {
+            match sc.next_batch() {
+                Ok(Some(b)) if b.header.base_offset >= upto => return Ok(()),
+                Ok(Some(b)) if b.header.last_offset() < from => {}
+                Ok(Some(b)) => f(&b)?,
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(e.into_log_error(&self.path)),
+            }
+        }
+    }
+
     /// Calls `f` on every batch of the segment, in order (for compaction).
     pub fn for_each_batch(&self, mut f: impl FnMut(&RawBatch) -> Result<()>) -> Result<()> {
         let mut sc = Scanner::new(&self.file, 0, self.size(), SCAN_CHUNK);

@@ -251,9 +251,26 @@ impl Coordinator {
         } else {
             Status::PrepareAbort
         };
+        if m.status == Status::PrepareCommit && !commit {
+            // Past the commit point some partitions may hold commit markers already:
+            // aborting now would take back records readers have seen (and tear the
+            // transaction). It can only be completed: by a retried commit, or by recovery
+            // (the next open, or the next `init_transactions` of the id).
+            return Err(LogError::InvalidTxnState {
+                producer: format!("transactional id {id:?}"),
+                reason: "the transaction reached its commit point; it can only be committed"
+                    .to_string(),
+            });
+        }
         if m.status != prepared {
+            let before = m.status;
             m.status = prepared;
-            self.persist(id, m)?;
+            if let Err(e) = self.persist(id, m) {
+                // Not recorded: the transaction is where it was (an abort stays possible
+                // when the commit point was not reached).
+                m.status = before;
+                return Err(e);
+            }
         }
         let kind = if commit {
             ControlKind::Commit
@@ -820,6 +837,43 @@ mod tests {
                     .len(),
                 1
             );
+        }
+    }
+
+    /// A commit that failed after its commit point (say a full disk while writing the
+    /// markers, one partition marked) cannot be aborted: that would take back records
+    /// readers of the marked partition have seen. Recovery completes it.
+    #[test]
+    fn a_commit_that_failed_past_its_commit_point_is_never_aborted() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path());
+        let t = log.create_topic("t", TopicConfig::new(2)).unwrap();
+        let prod = log.init_transactions("q").unwrap();
+        prod.begin().unwrap();
+        prod.append(&t, 0, &recs("p0-", 1)).unwrap();
+        prod.append(&t, 1, &recs("p1-", 1)).unwrap();
+        {
+            let (id, entry) = prod.txn.as_ref().unwrap();
+            let mut m = lock(entry);
+            m.status = Status::PrepareCommit;
+            log.inner.coordinator().unwrap().persist(id, &m).unwrap();
+            t.partition(0)
+                .unwrap()
+                .write_marker(prod.producer_id(), prod.epoch(), ControlKind::Commit, None)
+                .unwrap();
+        }
+        let p0 = t.partition(0).unwrap();
+        assert_eq!(read_all(p0, IsolationLevel::ReadCommitted).0, ["p0-0"]);
+        let e = prod.abort().unwrap_err();
+        assert!(matches!(e, LogError::InvalidTxnState { .. }), "{e}");
+        assert_eq!(read_all(p0, IsolationLevel::ReadCommitted).0, ["p0-0"]);
+        drop((prod, t));
+        drop(log);
+        let log = open(dir.path());
+        let t = log.topic("t").unwrap();
+        for (p, want) in [(0, "p0-0"), (1, "p1-0")] {
+            let p = t.partition(p).unwrap();
+            assert_eq!(read_all(p, IsolationLevel::ReadCommitted).0, [want]);
         }
     }
 

@@ -72,6 +72,8 @@ pub(crate) struct PartitionTxns {
     aborted: Vec<AbortedTxn>,
     /// The aborted-transaction index file (`None` on a read-only log).
     index_path: Option<PathBuf>,
+    /// On a follower: every batch below this offset has been accounted for.
+    scanned: u64,
 }
 
 impl PartitionTxns {
@@ -96,6 +98,54 @@ impl PartitionTxns {
             index_path: writable.then_some(path),
             ..PartitionTxns::default()
         })
+    }
+
+    /// The state of a read-only follower: empty, to be derived from the batches (see
+    /// [`PartitionTxns::on_follower_batch`]).
+    pub fn follower() -> PartitionTxns {
+        PartitionTxns::default()
+    }
+
+    /// On a follower: the offset below which every batch has been accounted for.
+    pub fn scanned(&self) -> u64 {
+        self.scanned
+    }
+
+    /// On a follower: every batch below `offset` has been accounted for.
+    pub fn set_scanned(&mut self, offset: u64) {
+        self.scanned = self.scanned.max(offset);
+    }
+
+    /// On a follower: forgets everything derived so far (the writer rewrote the tail the
+    /// follower had read), to be derived again from offset 0.
+    pub fn reset_follower(&mut self) {
+        *self = PartitionTxns::follower();
+    }
+
+    /// On a follower: accounts for one batch read from the partition, in offset order. A
+    /// transactional data batch opens (or continues) its producer's transaction; a marker
+    /// (`marker` = whether it aborts, and the transaction's first offset here) ends it.
+    pub fn on_follower_batch(
+        &mut self,
+        producer_id: i64,
+        base_offset: u64,
+        transactional: bool,
+        marker: Option<(bool, u64)>,
+    ) {
+        match marker {
+            Some((aborted, first)) => {
+                let aborted = aborted.then_some(AbortedTxn {
+                    producer_id,
+                    first,
+                    last: base_offset,
+                });
+                self.on_marker(producer_id, aborted);
+            }
+            None if transactional => {
+                self.open.entry(producer_id).or_insert(base_offset);
+            }
+            None => {}
+        }
     }
 
     /// Checks an append of `count` records by `producer_id`/`epoch` starting at
@@ -285,6 +335,29 @@ mod tests {
             SequenceCheck::Fenced { current: 1 }
         );
         assert_eq!(t.check_sequence(7, 1, 0, 1), SequenceCheck::Append);
+    }
+
+    #[test]
+    fn a_follower_derives_open_and_aborted_transactions_from_batches() {
+        let mut t = PartitionTxns::follower();
+        t.on_follower_batch(-1, 0, false, None);
+        t.on_follower_batch(1, 1, true, None);
+        t.on_follower_batch(2, 3, true, None);
+        t.on_follower_batch(1, 4, true, None);
+        assert_eq!(
+            t.last_stable_offset(6),
+            1,
+            "producer 1's transaction is open"
+        );
+        t.on_follower_batch(1, 6, true, Some((true, 1)));
+        assert_eq!(t.last_stable_offset(7), 3, "producer 2's is still open");
+        assert!(t.is_aborted(1, 1) && t.is_aborted(1, 4) && !t.is_aborted(2, 3));
+        t.on_follower_batch(2, 7, true, Some((false, 3)));
+        assert_eq!(t.last_stable_offset(8), 8);
+        t.set_scanned(8);
+        assert_eq!(t.scanned(), 8);
+        t.reset_follower();
+        assert_eq!((t.scanned(), t.aborted_between(0, 100)), (0, vec![]));
     }
 
     #[test]

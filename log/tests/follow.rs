@@ -16,8 +16,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use brook_log::{
-    Bytes, CleanupPolicy, Log, LogError, LogOptions, Partition, ReadLimit, ReadOnlyOptions, Record,
-    TopicConfig,
+    Bytes, CleanupPolicy, IsolationLevel, Log, LogError, LogOptions, Partition, ReadLimit,
+    ReadOnlyOptions, Record, TopicConfig,
 };
 
 fn open(dir: &Path) -> Log {
@@ -180,6 +180,125 @@ fn a_reader_follows_a_writer_across_rolled_segments() {
         "{:?}",
         reader2.recovery_notes()
     );
+}
+
+/// The values a `read_committed` reader gets from `p`, from its start, and where it stops.
+fn read_committed_values(p: &Partition) -> (Vec<String>, u64) {
+    p.refresh().unwrap();
+    let mut pos = p.start_offset();
+    let mut out = Vec::new();
+    loop {
+        let read = p
+            .read_isolated(pos, ReadLimit::records(3), IsolationLevel::ReadCommitted)
+            .unwrap();
+        out.extend(
+            read.records
+                .iter()
+                .map(|r| String::from_utf8_lossy(r.value.as_deref().unwrap()))
+                // Padding after a `:`, to roll segments.
+                .map(|v| v.split(':').next().unwrap().to_string()),
+        );
+        if read.next_offset == pos {
+            return (out, pos);
+        }
+        pos = read.next_offset;
+    }
+}
+
+#[test]
+fn a_read_committed_follower_tracks_the_writers_transactions() {
+    let dir = tempfile::tempdir().unwrap();
+    let writer = open(dir.path());
+    let t = writer.create_topic("t", small_segments(1)).unwrap();
+    // Values of 400 bytes: the 1500-byte segments roll every few records.
+    let value = |v: &str| format!("{v}:{}", "x".repeat(400));
+    let plain = |v: &str| {
+        t.append(0, &[Record::keyed("k", value(v), 1)]).unwrap();
+    };
+    let txn = |p: &brook_log::Producer, v: &str| {
+        p.append(&t, 0, &[Record::keyed("k", value(v), 1)]).unwrap();
+    };
+    // A follower opened before any transaction, one opened while one is open, one after.
+    let early = Log::open_read_only(dir.path()).unwrap();
+    let early = early.topic("t").unwrap().partition(0).unwrap().clone();
+    plain("p0");
+    let a = writer.init_transactions("a").unwrap();
+    a.begin().unwrap();
+    txn(&a, "a0");
+    plain("p1");
+    txn(&a, "a1");
+    let middle = Log::open_read_only(dir.path()).unwrap();
+    let middle = middle.topic("t").unwrap().partition(0).unwrap().clone();
+    // Transaction `a` is open in the writer: a read_committed reader stops at its first
+    // offset (the plain record after it waits too), a read_uncommitted one reads it all.
+    for p in [&early, &middle] {
+        assert_eq!(read_committed_values(p), (vec!["p0".to_string()], 1));
+        assert_eq!(p.last_stable_offset(), 1);
+        assert_eq!(p.read(0, 10).unwrap().len(), 4);
+    }
+    a.commit().unwrap();
+    // Committed after the followers opened: they notice.
+    let b = writer.init_transactions("b").unwrap();
+    b.begin().unwrap();
+    txn(&b, "b0");
+    for p in [&early, &middle] {
+        assert_eq!(
+            read_committed_values(p).0,
+            ["p0", "a0", "p1", "a1"],
+            "committed after the follower opened"
+        );
+    }
+    // Aborted after the followers opened: skipped; what follows is read.
+    txn(&b, "b1");
+    plain("p2");
+    b.abort().unwrap();
+    b.begin().unwrap();
+    txn(&b, "b2");
+    b.commit().unwrap();
+    plain("p3");
+    let late = Log::open_read_only(dir.path()).unwrap();
+    let late = late.topic("t").unwrap().partition(0).unwrap().clone();
+    let want = ["p0", "a0", "p1", "a1", "p2", "b2", "p3"];
+    for p in [&early, &middle, &late] {
+        let (values, next) = read_committed_values(p);
+        assert_eq!(values, want);
+        assert_eq!(next, t.partition(0).unwrap().end_offset());
+        assert_eq!(p.last_stable_offset(), next);
+    }
+    // The writer's own view agrees.
+    assert_eq!(read_committed_values(t.partition(0).unwrap()).0, want);
+    assert!(
+        early.segments().len() > 1,
+        "the test crosses rolled segments"
+    );
+}
+
+/// A transaction left open by a writer that died stays unreadable to a `read_committed`
+/// follower until the next writer aborts it.
+#[test]
+fn a_follower_waits_for_the_abort_of_a_dead_writers_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let writer = open(dir.path());
+        let t = writer.create_topic("t", TopicConfig::new(1)).unwrap();
+        t.append(0, &[Record::keyed("k", "p0", 1)]).unwrap();
+        let a = writer.init_transactions("a").unwrap();
+        a.begin().unwrap();
+        a.append(&t, 0, &[Record::keyed("k", "a0", 1)]).unwrap();
+        // Dropped without commit or abort (a producer has no Drop): as if the process
+        // died.
+        drop(a);
+    }
+    let follower = Log::open_read_only(dir.path()).unwrap();
+    let fp = follower.topic("t").unwrap().partition(0).unwrap().clone();
+    assert_eq!(read_committed_values(&fp), (vec!["p0".to_string()], 1));
+    // The next writer's recovery aborts it.
+    let writer = open(dir.path());
+    let t = writer.topic("t").unwrap();
+    t.append(0, &[Record::keyed("k", "p1", 1)]).unwrap();
+    let (values, next) = read_committed_values(&fp);
+    assert_eq!(values, ["p0", "p1"]);
+    assert_eq!(next, t.partition(0).unwrap().end_offset());
 }
 
 #[test]

@@ -156,9 +156,10 @@ pub struct ConsumeArgs {
     #[arg(long)]
     pub follow: bool,
     /// Kafka's consumer `isolation.level`: `read_uncommitted` (the default, as in Kafka)
-    /// prints records of open and aborted transactions too; `read_committed` leaves out
-    /// aborted transactions (a transaction still open in the process writing the log is not
-    /// recognised yet: this reader does not track other processes' open transactions).
+    /// prints records of open and aborted transactions too; `read_committed` prints only
+    /// committed records: it leaves out aborted transactions and stops at the first record
+    /// of a transaction still open in the process writing the log (the last stable
+    /// offset), going on once that transaction commits or aborts.
     #[arg(
         long,
         value_enum,

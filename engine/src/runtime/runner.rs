@@ -187,6 +187,9 @@ struct Worker {
     progress: Mutex<Progress>,
     /// Set to have the worker commit as soon as it has caught up.
     flush: AtomicBool,
+    /// Set when the worker's thread has ended, however it ended (stopped, failed,
+    /// panicked): it makes no more progress, so waiters must not wait for it.
+    ended: AtomicBool,
 }
 
 /// What a query's threads and the engine share.
@@ -276,6 +279,7 @@ impl QueryHandle {
                 .map(|q| Worker {
                     progress: Mutex::new(Progress::of(q)),
                     flush: AtomicBool::new(false),
+                    ended: AtomicBool::new(false),
                 })
                 .collect(),
             stop: AtomicBool::new(false),
@@ -499,7 +503,10 @@ pub(crate) struct WatchedQuery {
 
 impl WatchedQuery {
     /// (idle, records processed so far); asks each worker that is not idle to commit as
-    /// soon as it has caught up.
+    /// soon as it has caught up. A worker whose thread has ended counts as idle: it will
+    /// not catch up (e.g. it stopped because another worker of its query failed, leaving
+    /// input unread), and waiting for it would never end. A paused query counts as idle
+    /// only while it is still meant to be paused.
     fn check(&self) -> (bool, u64) {
         let mut all_idle = true;
         let mut processed = 0;
@@ -507,7 +514,12 @@ impl WatchedQuery {
             let idle = {
                 let p = lock(&w.progress);
                 processed += p.processed;
-                p.idle()
+                let resuming =
+                    p.status == QueryStatus::Paused && !self.shared.paused.load(Ordering::SeqCst);
+                // A status of PAUSED published before a RESUME (or before the engine let a
+                // replayed query go) that the thread has not acted on yet: it is about to
+                // read, not idle.
+                (p.idle() && !resuming) || w.ended.load(Ordering::SeqCst)
             };
             if !idle {
                 all_idle = false;
@@ -576,6 +588,8 @@ fn run_thread(
     worker: usize,
     errors: &Mutex<Vec<QueryError>>,
 ) {
+    // However the thread ends, waiters learn it (after the last progress it publishes).
+    let _ended = Ended(&shared.workers[worker].ended, &shared.signal);
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         drive(&mut q, shared, worker)
     }));
@@ -604,6 +618,16 @@ fn run_thread(
     let mut p = lock(&shared.workers[worker].progress).clone();
     p.status = QueryStatus::Error(message);
     shared.publish(worker, p);
+}
+
+/// Marks a worker's thread as ended when dropped, and wakes waiters.
+struct Ended<'a>(&'a AtomicBool, &'a ProgressSignal);
+
+impl Drop for Ended<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+        self.1.ring();
+    }
 }
 
 fn drive(q: &mut PersistentQuery, shared: &Shared, worker: usize) -> Result<()> {
@@ -725,4 +749,106 @@ pub(crate) async fn any_append(partitions: Vec<(Arc<Partition>, u64)>) {
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panicking holder leaves plain data (counters, positions) in a usable state.
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use brook_log::{Log, LogOptions, Record, TopicConfig};
+
+    /// A query of two workers: the first failed, which stopped the second with input left
+    /// unread. Once the second's thread has ended, a waiter must not wait for it.
+    #[test]
+    fn a_waiter_does_not_wait_for_a_worker_whose_thread_ended() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Log::open(dir.path(), LogOptions::default()).unwrap();
+        let t = log.create_topic("t", TopicConfig::new(1)).unwrap();
+        t.append(0, &[Record::unkeyed("v", 0)]).unwrap();
+        let behind = Progress {
+            status: QueryStatus::Running,
+            processed: 0,
+            failed: 0,
+            produced: 0,
+            positions: vec![(t.partition(0).unwrap().clone(), 0)],
+            uncommitted: false,
+        };
+        let failed = Progress {
+            status: QueryStatus::Error("No space left on device".into()),
+            ..behind.clone()
+        };
+        let signal = Arc::new(ProgressSignal::default());
+        let shared = Arc::new(Shared {
+            workers: [failed, behind]
+                .into_iter()
+                .map(|p| Worker {
+                    progress: Mutex::new(p),
+                    flush: AtomicBool::new(false),
+                    ended: AtomicBool::new(false),
+                })
+                .collect(),
+            stop: AtomicBool::new(true),
+            failed: AtomicBool::new(true),
+            paused: AtomicBool::new(false),
+            signal: signal.clone(),
+            counters: QueryCounters::default(),
+        });
+        let waiter = IdleWaiter {
+            queries: vec![WatchedQuery {
+                shared: shared.clone(),
+                threads: Vec::new(),
+            }],
+            signal,
+        };
+        assert!(
+            !waiter.wait(Duration::from_millis(100)),
+            "the second worker is behind and its thread still runs"
+        );
+        drop(Ended(&shared.workers[1].ended, &shared.signal));
+        assert!(waiter.wait(Duration::from_secs(30)));
+    }
+
+    /// A replayed query starts paused and is let go once the replay is done; until its
+    /// thread acts on that, the status it published says PAUSED. A waiter must not take
+    /// that for idle (`brook run` stopped queries before they had read their input).
+    #[test]
+    fn a_waiter_does_not_take_a_stale_paused_status_for_idle() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Log::open(dir.path(), LogOptions::default()).unwrap();
+        let t = log.create_topic("t", TopicConfig::new(1)).unwrap();
+        t.append(0, &[Record::unkeyed("v", 0)]).unwrap();
+        let signal = Arc::new(ProgressSignal::default());
+        let shared = Arc::new(Shared {
+            workers: vec![Worker {
+                progress: Mutex::new(Progress {
+                    status: QueryStatus::Paused,
+                    processed: 0,
+                    failed: 0,
+                    produced: 0,
+                    positions: vec![(t.partition(0).unwrap().clone(), 0)],
+                    uncommitted: false,
+                }),
+                flush: AtomicBool::new(false),
+                ended: AtomicBool::new(false),
+            }],
+            stop: AtomicBool::new(false),
+            failed: AtomicBool::new(false),
+            paused: AtomicBool::new(false),
+            signal: signal.clone(),
+            counters: QueryCounters::default(),
+        });
+        let waiter = IdleWaiter {
+            queries: vec![WatchedQuery {
+                shared: shared.clone(),
+                threads: Vec::new(),
+            }],
+            signal,
+        };
+        assert!(
+            !waiter.wait(Duration::from_millis(100)),
+            "resumed, with input left to read"
+        );
+        // Really paused: it reads nothing until resumed, so there is nothing to wait for.
+        shared.paused.store(true, Ordering::SeqCst);
+        assert!(waiter.wait(Duration::from_secs(30)));
+    }
 }

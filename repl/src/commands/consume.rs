@@ -1,6 +1,8 @@
 //! `brook consume TOPIC`: prints records as JSON lines, from the end (like Kafka's console
 //! consumer), the beginning or an offset; `--follow` tails the log until interrupted.
-//! `--isolation-level read_committed` leaves out records of open and aborted transactions.
+//! `--isolation-level read_committed` leaves out records of aborted transactions and stops
+//! at the first record of a transaction still open in the writing process (the read-only
+//! log derives both from the batches it reads; see `Partition::last_stable_offset`).
 
 use std::borrow::Cow;
 use std::io::Write;
