@@ -244,6 +244,16 @@ fn measure(
         )?,
         None => writeln!(out, "peak memory: not available (no /proc/self/status)")?,
     }
+    let cpu = query_threads_cpu();
+    if !cpu.is_empty() {
+        let each: Vec<String> = cpu.iter().map(|s| format!("{s:.2} s")).collect();
+        writeln!(
+            out,
+            "CPU time of the query threads (user+sys): {} — {:.2} cores busy on average",
+            each.join(", "),
+            cpu.iter().sum::<f64>() / secs
+        )?;
+    }
     if !samples.is_empty() {
         let mib = |kib: u64| kib / 1024;
         let at = |f: f64| mib(samples[((samples.len() - 1) as f64 * f) as usize]);
@@ -294,6 +304,34 @@ impl RssSampler {
         }
         samples
     }
+}
+
+/// CPU time (user + system, seconds) of each of this process's query threads (named
+/// `brook-query-...`), from `/proc/self/task/*/stat` (clock ticks of 1/100 s).
+fn query_threads_cpu() -> Vec<f64> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for t in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(t.path().join("stat")) else {
+            continue;
+        };
+        // pid (comm) state ... : fields after the command's closing parenthesis.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        if !stat[open + 1..close].starts_with("brook-query") {
+            continue;
+        }
+        let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok());
+        // utime and stime are the 14th and 15th fields, 12th and 13th after the command.
+        if let (Some(u), Some(s)) = (ticks(11), ticks(12)) {
+            out.push((u + s) as f64 / 100.0);
+        }
+    }
+    out
 }
 
 /// A `/proc/self/status` field in KiB.
