@@ -511,7 +511,11 @@ impl WatchedQuery {
             let idle = {
                 let p = lock(&w.progress);
                 processed += p.processed;
-                p.idle()
+                // A worker still showing PAUSED once resumed (a replayed query released at
+                // the end of the replay) has not run since: not idle until it publishes.
+                let resuming =
+                    p.status == QueryStatus::Paused && !self.shared.paused.load(Ordering::SeqCst);
+                p.idle() && !resuming
             };
             if !idle {
                 all_idle = false;
