@@ -914,16 +914,6 @@ impl Engine {
         // CREATE OR REPLACE keeps the query id: the query it replaces stops (committing)
         // and lets go of its state stores first, so the new one opens (and continues) them.
         self.queries.remove(&id);
-        let mut query = PersistentQuery::new(
-            id.clone(),
-            text.to_string(),
-            p,
-            self.log.clone(),
-            sink_topic,
-            &self.schemas,
-            if stateful { self.state.as_ref() } else { None },
-            guarantee,
-        )?;
         let properties = self.analyzer.properties();
         let caching_off = [
             "cache.max.bytes.buffering",
@@ -931,39 +921,86 @@ impl Engine {
         ]
         .iter()
         .any(|p| properties.get(*p).is_some_and(|v| v.trim() == "0"));
-        if !caching_off {
-            query.enable_record_cache(self.options.record_cache_keys);
-        }
-        query.commit_interval = commit_interval(properties);
-        // In the background, a query without state spreads its source partitions over
-        // workers, one thread each, up to the machine's cores.
-        let partitions = query.source_partitions();
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let n = if !self.options.background_queries || stateful || !splittable(plan) {
-            1
+        let interval = commit_interval(properties);
+        // In the background, a query spreads its source partitions over threads:
+        // - a query whose state is partitioned as its source is (GROUP BY the source's key,
+        //   or a table's materialization alone) runs one task per source partition, each
+        //   on its own thread with its own state stores, materialization and transaction,
+        //   committing on its own (Kafka Streams' tasks, one stream thread each);
+        // - a query without state spreads its partitions over workers, up to the cores.
+        // Everything else (joins, aggregations that would need a repartition) runs on one
+        // thread, as do foreground queries.
+        let source_count = source_topic.partition_count();
+        let tasks = self.options.background_queries
+            && stateful
+            && source_count > 1
+            && partition_local(plan);
+        let mut workers = Vec::new();
+        if tasks {
+            for t in 0..source_count {
+                let mut q = PersistentQuery::new_task(
+                    id.clone(),
+                    text.to_string(),
+                    pipeline::build(plan, &self.session_registry(), &self.schemas)?,
+                    self.log.clone(),
+                    sink_topic.clone(),
+                    &self.schemas,
+                    self.state.as_ref(),
+                    guarantee,
+                    Some(t),
+                )?;
+                if !caching_off {
+                    // The cache budget is shared by the tasks, as Kafka Streams shares
+                    // cache.max.bytes.buffering among its threads.
+                    let per_task = self.options.record_cache_keys / source_count as usize;
+                    q.enable_record_cache(per_task.max(1));
+                }
+                q.commit_interval = interval;
+                workers.push(q);
+            }
         } else {
-            partitions.len().min(cores).max(1)
-        };
-        let mut workers = vec![query];
-        for w in 1..n {
-            let mut q = PersistentQuery::new(
+            let mut query = PersistentQuery::new(
                 id.clone(),
                 text.to_string(),
-                pipeline::build(plan, &self.session_registry(), &self.schemas)?,
+                p,
                 self.log.clone(),
-                self.log.topic(&sink.topic)?,
+                sink_topic,
                 &self.schemas,
-                None,
+                if stateful { self.state.as_ref() } else { None },
                 guarantee,
             )?;
-            q.commit_interval = workers[0].commit_interval;
-            let mine: Vec<u32> = partitions.iter().copied().skip(w).step_by(n).collect();
-            q.restrict_to(&mine);
-            workers.push(q);
-        }
-        if n > 1 {
-            let first: Vec<u32> = partitions.iter().copied().step_by(n).collect();
-            workers[0].restrict_to(&first);
+            if !caching_off {
+                query.enable_record_cache(self.options.record_cache_keys);
+            }
+            query.commit_interval = interval;
+            let partitions = query.source_partitions();
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let n = if !self.options.background_queries || stateful || !splittable(plan) {
+                1
+            } else {
+                partitions.len().min(cores).max(1)
+            };
+            workers.push(query);
+            for w in 1..n {
+                let mut q = PersistentQuery::new(
+                    id.clone(),
+                    text.to_string(),
+                    pipeline::build(plan, &self.session_registry(), &self.schemas)?,
+                    self.log.clone(),
+                    self.log.topic(&sink.topic)?,
+                    &self.schemas,
+                    None,
+                    guarantee,
+                )?;
+                q.commit_interval = interval;
+                let mine: Vec<u32> = partitions.iter().copied().skip(w).step_by(n).collect();
+                q.restrict_to(&mine);
+                workers.push(q);
+            }
+            if n > 1 {
+                let first: Vec<u32> = partitions.iter().copied().step_by(n).collect();
+                workers[0].restrict_to(&first);
+            }
         }
         self.record(text, Some(id.clone()))?;
         let handle = if self.options.background_queries {
@@ -1429,6 +1466,25 @@ fn splittable(plan: &brook_sql::plan::LogicalPlan) -> bool {
         plan.node,
         brook_sql::plan::Node::Join { .. } | brook_sql::plan::Node::Limit { .. }
     ) && plan.inputs().into_iter().all(splittable)
+}
+
+/// Whether a query's state is partitioned as its source is, so that each source partition
+/// can run as a task of its own: it can be split (no join, no LIMIT), nothing re-keys the
+/// rows (no PARTITION BY) and every aggregation groups by its input's key (no repartition
+/// needed). Like ksqlDB, this takes a source topic to be partitioned by its key.
+fn partition_local(plan: &brook_sql::plan::LogicalPlan) -> bool {
+    use brook_sql::plan::Node;
+    fn local(plan: &brook_sql::plan::LogicalPlan) -> bool {
+        !matches!(
+            plan.node,
+            Node::Repartition { .. }
+                | Node::Aggregate {
+                    repartition: true,
+                    ..
+                }
+        ) && plan.inputs().into_iter().all(local)
+    }
+    splittable(plan) && local(plan)
 }
 
 /// Whether a plan keeps operator state (aggregations).

@@ -22,6 +22,10 @@
 //! - The query's thread writes it while pull queries read it from the engine's thread: a
 //!   `Materialization` is a cheap handle (clone it) over one store behind a read-write lock;
 //!   a batch is applied under the write lock, a read holds the read lock.
+//! - A query run as one task per source partition (see the engine's `start_query`) has one
+//!   store per task, `<query id>-partitions-<p>-Materialized`; each task writes its own, and
+//!   the query's handle for pull queries is their [`Materialization::union`], whose reads
+//!   merge the stores in store-key order (as one store would read).
 //! - A pull query ([`super::pull`]) reads a key with [`Materialization::get`] (a point read),
 //!   the windows of a key with [`Materialization::windows_of`] (a prefix scan) or
 //!   [`Materialization::windows_between`] (the windows starting in a range), or everything
@@ -41,7 +45,9 @@ use crate::formats::windowed::WindowType;
 /// The current rows of a CTAS sink, in the state store. Clones share the store.
 #[derive(Debug, Clone)]
 pub struct Materialization {
-    store: Arc<RwLock<Store>>,
+    /// Its store; a union of the tasks' materializations reads them all, and writes the
+    /// first (a task's handle has exactly one).
+    stores: Vec<Arc<RwLock<Store>>>,
     /// The sink topic's partitions.
     partitions: u32,
     /// Bytes a window adds after the key (8 for time windows, 16 for sessions, 0 unwindowed).
@@ -65,7 +71,7 @@ impl Materialization {
         let name = store_name(query_id);
         let store = stores.store(&name, &format!("_brook-{name}-changelog"))?;
         Ok(Materialization {
-            store: Arc::new(RwLock::new(store)),
+            stores: vec![Arc::new(RwLock::new(store))],
             partitions: partitions.max(1),
             window_bytes: match window {
                 None => 0,
@@ -82,13 +88,39 @@ impl Materialization {
         Ok(())
     }
 
-    fn read(&self) -> RwLockReadGuard<'_, Store> {
+    /// One handle reading the materializations of all the tasks of a query (None: there
+    /// are none).
+    pub fn union(parts: impl IntoIterator<Item = Materialization>) -> Option<Materialization> {
+        let mut parts = parts.into_iter();
+        let mut first = parts.next()?;
+        for p in parts {
+            first.stores.extend(p.stores);
+        }
+        Some(first)
+    }
+
+    fn read_store(store: &RwLock<Store>) -> RwLockReadGuard<'_, Store> {
         // A writer that panicked left the store as of its last complete put or delete.
-        self.store.read().unwrap_or_else(|p| p.into_inner())
+        store.read().unwrap_or_else(|p| p.into_inner())
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, Store> {
-        self.store.write().unwrap_or_else(|p| p.into_inner())
+        self.stores[0].write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The entries `f` reads from each store, in store-key order over all of them.
+    fn read_all(
+        &self,
+        f: impl Fn(&Store) -> brook_state::Result<Vec<(Vec<u8>, Vec<u8>)>>,
+    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut out = Vec::new();
+        for s in &self.stores {
+            out.extend(f(&Self::read_store(s))?);
+        }
+        if self.stores.len() > 1 {
+            out.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        Ok(out)
     }
 
     /// The partition of a key without its window.
@@ -128,7 +160,12 @@ impl Materialization {
     /// The row of `key` (a sink key as written, unwindowed), if the table has it.
     pub fn get(&self, key: &[u8]) -> Result<Option<StoredRecord>> {
         let k = prefixed(self.partition_of(key), key);
-        Ok(self.read().get(&k)?.and_then(|v| stored(&k, v)))
+        for s in &self.stores {
+            if let Some(v) = Self::read_store(s).get(&k)? {
+                return Ok(stored(&k, v));
+            }
+        }
+        Ok(None)
     }
 
     /// The rows whose key starts with `key` (a key without its window): for a windowed table,
@@ -137,8 +174,7 @@ impl Materialization {
     pub fn windows_of(&self, key: &[u8]) -> Result<Vec<StoredRecord>> {
         let k = prefixed(self.partition_of(key), key);
         Ok(self
-            .read()
-            .prefix(&k)?
+            .read_all(|s| s.prefix(&k))?
             .into_iter()
             .filter_map(|(k, v)| stored(&k, v))
             .collect())
@@ -151,8 +187,7 @@ impl Materialization {
         let lo = prefixed(p, &[key, &from.to_be_bytes()].concat());
         let hi = prefixed(p, &[key, &to.to_be_bytes()].concat());
         Ok(self
-            .read()
-            .range(Some(&lo), Some(&hi))?
+            .read_all(|s| s.range(Some(&lo), Some(&hi)))?
             .into_iter()
             .filter_map(|(k, v)| stored(&k, v))
             .collect())
@@ -169,8 +204,7 @@ impl Materialization {
                 None => (p + 1).to_be_bytes().to_vec(),
             };
             out.extend(
-                self.read()
-                    .range(Some(&lo), Some(&hi))?
+                self.read_all(|s| s.range(Some(&lo), Some(&hi)))?
                     .into_iter()
                     .filter_map(|(k, v)| stored(&k, v)),
             );
@@ -181,8 +215,7 @@ impl Materialization {
     /// Every row: partition by partition, in key-byte order.
     pub fn scan(&self) -> Result<Vec<StoredRecord>> {
         Ok(self
-            .read()
-            .range(None, None)?
+            .read_all(|s| s.range(None, None))?
             .into_iter()
             .filter_map(|(k, v)| stored(&k, v))
             .collect())

@@ -148,12 +148,39 @@ impl PersistentQuery {
         state: Option<&brook_state::StateStores>,
         guarantee: ProcessingGuarantee,
     ) -> Result<Self> {
+        Self::new_task(
+            id, sql, pipeline, log, sink_topic, schemas, state, guarantee, None,
+        )
+    }
+
+    /// Starts one task of a query whose state is partitioned like its source (a GROUP BY of
+    /// the source's key, see the engine's `start_query`): the task reads source partition
+    /// `task` only, with state stores, table materialization and transactional id of its
+    /// own, all named `<query id>-partitions-<task>` (as Kafka Streams gives each task its
+    /// stores and, under exactly-once v2, each thread its producer). Offsets go to the
+    /// query's consumer group. `None`: one task over every partition (names `<query id>`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn new_task(
+        id: String,
+        sql: String,
+        pipeline: Pipeline,
+        log: Arc<Log>,
+        sink_topic: Arc<Topic>,
+        schemas: &ProvidedSchemas,
+        state: Option<&brook_state::StateStores>,
+        guarantee: ProcessingGuarantee,
+        task: Option<u32>,
+    ) -> Result<Self> {
         let mut pipeline = pipeline;
+        let scope = match task {
+            Some(p) => task_name(&id, &[p]),
+            None => id.clone(),
+        };
         // Exactly-once with state: fence the previous incarnation (aborting its open
         // transaction) before the stores restore, so they restore committed records only.
         let producer = match (guarantee, state) {
             (ProcessingGuarantee::ExactlyOnceV2, Some(_)) => {
-                Some(Arc::new(log.init_transactions(&id)?))
+                Some(Arc::new(log.init_transactions(&scope)?))
             }
             _ => None,
         };
@@ -168,7 +195,7 @@ impl PersistentQuery {
         let mut restored: Option<Vec<(u32, u64)>> = None;
         if let Some(stores) = state {
             for (i, op) in pipeline.operators.iter_mut().enumerate() {
-                if let Some(o) = op.attach_state(stores, &id, i)? {
+                if let Some(o) = op.attach_state(stores, &scope, i)? {
                     restored = Some(o);
                 }
             }
@@ -184,7 +211,7 @@ impl PersistentQuery {
         let materialized = match state {
             Some(stores) if sink.is_table() => Some(Materialization::open(
                 stores,
-                &id,
+                &scope,
                 sink_topic.partition_count(),
                 sink_codec.window_type(),
             )?),
@@ -193,6 +220,9 @@ impl PersistentQuery {
         let source_topic = log.topic(&pipeline.source.codec.entry.topic)?;
         let mut positions = BTreeMap::new();
         for p in 0..source_topic.partition_count() {
+            if task.is_some_and(|t| t != p) {
+                continue;
+            }
             let committed = match &restored {
                 Some(o) => o.iter().find(|(q, _)| *q == p).map(|(_, o)| *o),
                 None => log.committed_offset(&id, source_topic.name(), p),
@@ -244,7 +274,7 @@ impl PersistentQuery {
             guarantee,
             producer,
             stores,
-            worker_partitions: None,
+            worker_partitions: task.map(|p| vec![p]),
         })
     }
 
@@ -256,10 +286,7 @@ impl PersistentQuery {
         if self.producer.is_none() {
             let txn_id = match &self.worker_partitions {
                 None => self.id.clone(),
-                Some(ps) => {
-                    let ps: Vec<String> = ps.iter().map(u32::to_string).collect();
-                    format!("{}-partitions-{}", self.id, ps.join("_"))
-                }
+                Some(ps) => task_name(&self.id, ps),
             };
             self.producer = Some(Arc::new(self.log.init_transactions(&txn_id)?));
         }
@@ -603,6 +630,13 @@ impl Drop for PersistentQuery {
             }
         }
     }
+}
+
+/// The name of a query's task or worker over source partitions `partitions`: its
+/// transactional id, and the prefix of its state stores' names.
+fn task_name(query_id: &str, partitions: &[u32]) -> String {
+    let ps: Vec<String> = partitions.iter().map(u32::to_string).collect();
+    format!("{query_id}-partitions-{}", ps.join("_"))
 }
 
 /// Writes a query's output records to its sink topic. Keys pick partitions as Kafka's

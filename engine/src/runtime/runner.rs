@@ -6,9 +6,11 @@
 //!   [`super::Engine::wait_until_idle`], TERMINATE, DROP, shutdown), and between batches
 //!   sleeps until the log notifies an append to one of its input partitions — no polling. A
 //!   query that fails stops with status ERROR and its message; the others go on. Stopping
-//!   lets the current batch finish, commits, and joins the thread. A query that keeps no
-//!   state may run as several workers, each a thread over its own source partitions (see
-//!   the engine's `start_query`); they stop together.
+//!   lets the current batch finish, commits, and joins the thread. A query may run as
+//!   several workers, each a thread over its own source partitions that steps and commits
+//!   on its own (see the engine's `start_query`: one per partition for a query whose state
+//!   is partitioned as its source, up to the cores for one without state); they stop
+//!   together.
 //! - or the caller's thread (the conformance runners): [`super::Engine::step_queries`] steps
 //!   the query in a deterministic order, as ksqlDB's test harness does.
 //!
@@ -100,8 +102,8 @@ pub struct QueryInfo {
     pub last_error_at: Option<std::time::SystemTime>,
     /// Per input partition: its position and the partition's end.
     pub lag: Vec<PartitionLag>,
-    /// Threads that run it, each over its own source partitions (1 for a query with
-    /// state; 0 when the caller steps it).
+    /// Threads that run it, each over its own source partitions (0 when the caller steps
+    /// it).
     pub workers: usize,
 }
 
@@ -298,7 +300,9 @@ impl QueryHandle {
                 .into_iter()
                 .map(str::to_string)
                 .collect(),
-            materialized: query.materialized().cloned(),
+            materialized: Materialization::union(
+                workers.iter().filter_map(|q| q.materialized().cloned()),
+            ),
             shared: shared.clone(),
             runner: Runner::Threads(Vec::new()),
         };

@@ -1,19 +1,22 @@
 //! `brook bench engine`: end-to-end throughput of a windowed aggregation. Writes N JSON click
-//! events `{"user_id","page_id","ts"}` over K users (keys) into a topic of P partitions (a
-//! user's events in one partition), then, in a fresh child process (so its peak memory is
+//! events `{"user_id","page_id","ts"}` over K users into a topic of P partitions, keyed by
+//! `user_id` (the record key is the user id, which picks the partition as Kafka's default
+//! partitioner does), then, in a fresh child process (so its peak memory is
 //! the query's alone), runs `CREATE TABLE ... AS SELECT user_id, COUNT(*) ... WINDOW
 //! <window> GROUP BY user_id` from the log to its sink topic, and reports events/s, output
 //! records and peak resident memory (VmHWM). `--window` picks TUMBLING (60 s), HOPPING
 //! (60 s every 10 s) or SESSION (30 s gap), each with a 2 s grace period (the anchors'
 //! workload, ../shared/anchors). With `--queries N`, N copies of the query (each its own
 //! sink) run at once, each on its own thread: events/s is then the sum over the queries,
-//! which shows how queries spread over the cores.
+//! which shows how queries spread over the cores. The query groups by the stream's key, so
+//! with `--partitions P` it runs as P tasks, each on its own thread (no repartition).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context};
+use brook_engine::log::partitioner::kafka_partition;
 use brook_engine::log::{Bytes, Log, LogOptions, Record, TopicConfig};
 use brook_engine::runtime::{Engine, EngineOptions, ProcessingGuarantee};
 use clap::Args;
@@ -73,7 +76,7 @@ impl WindowKind {
     }
 }
 
-const STREAM: &str = "CREATE STREAM clicks (user_id STRING, page_id STRING, ts BIGINT) WITH (kafka_topic='clicks', value_format='JSON', timestamp='ts');";
+const STREAM: &str = "CREATE STREAM clicks (user_id STRING KEY, page_id STRING, ts BIGINT) WITH (kafka_topic='clicks', value_format='JSON', timestamp='ts');";
 
 fn query(window: WindowKind) -> String {
     format!(
@@ -125,10 +128,15 @@ fn prepare(
         let page = rng.next() % 1000;
         // Ten events per millisecond on average: 10M events span about 17 minutes.
         let ts = t0 + (i / 10) as i64;
-        let value = format!(r#"{{"user_id":"user_{user}","page_id":"/page/{page}","ts":{ts}}}"#);
-        let p = (user % partitions as u64) as u32;
+        let key = format!("user_{user}");
+        let value = format!(r#"{{"user_id":"{key}","page_id":"/page/{page}","ts":{ts}}}"#);
+        let p = kafka_partition(key.as_bytes(), partitions);
         let batch = &mut batches[p as usize];
-        batch.push(Record::new(None, Some(Bytes::from(value)), ts));
+        batch.push(Record::new(
+            Some(Bytes::from(key)),
+            Some(Bytes::from(value)),
+            ts,
+        ));
         if batch.len() == 10_000 {
             topic.append(p, batch)?;
             batch.clear();
@@ -172,12 +180,7 @@ pub(crate) fn committed_records(log: &Log, topic: &str) -> anyhow::Result<u64> {
 
 /// Peak resident memory of this process (VmHWM), in KiB.
 pub(crate) fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
+    status_kib("VmHWM:")
 }
 
 fn measure(
@@ -198,6 +201,7 @@ fn measure(
     }
     let mut engine = Engine::open(dir, options)?;
     engine.execute(STREAM)?;
+    let sampler = RssSampler::start();
     let start = Instant::now();
     let copies: Vec<(String, String)> =
         (0..queries.max(1)).map(|i| query_copy(window, i)).collect();
@@ -207,14 +211,16 @@ fn measure(
     // Each query runs on its own thread from its start; wait until all have read everything.
     engine.run_until_idle()?;
     let secs = start.elapsed().as_secs_f64();
+    let samples = sampler.stop();
     let processed: u64 = engine.queries().iter().map(|q| q.processed).sum();
+    let threads: usize = engine.queries().iter().map(|q| q.workers).sum();
     let mut outputs = 0u64;
     for (_, sink) in &copies {
         outputs += committed_records(engine.log(), sink)?;
     }
     writeln!(
         out,
-        "query: {} (record cache {}, processing.guarantee={}){}",
+        "query: {} (record cache {}, processing.guarantee={}, {threads} thread(s)){}",
         copies[0].0,
         if record_cache { "on" } else { "off" },
         guarantee.name(),
@@ -238,7 +244,104 @@ fn measure(
         )?,
         None => writeln!(out, "peak memory: not available (no /proc/self/status)")?,
     }
+    let cpu = query_threads_cpu();
+    if !cpu.is_empty() {
+        let each: Vec<String> = cpu.iter().map(|s| format!("{s:.2} s")).collect();
+        writeln!(
+            out,
+            "CPU time of the query threads (user+sys): {} — {:.2} cores busy on average",
+            each.join(", "),
+            cpu.iter().sum::<f64>() / secs
+        )?;
+    }
+    if !samples.is_empty() {
+        let mib = |kib: u64| kib / 1024;
+        let at = |f: f64| mib(samples[((samples.len() - 1) as f64 * f) as usize]);
+        let last_half = &samples[samples.len() / 2..];
+        writeln!(
+            out,
+            "resident memory (VmRSS every 0.5 s, {} samples), MiB at 25/50/75/100% of the run: {} / {} / {} / {}; last half min..max {}..{}",
+            samples.len(),
+            at(0.25),
+            at(0.5),
+            at(0.75),
+            at(1.0),
+            mib(*last_half.iter().min().unwrap_or(&0)),
+            mib(*last_half.iter().max().unwrap_or(&0)),
+        )?;
+    }
     Ok(())
+}
+
+/// Samples this process's resident set (VmRSS, KiB) every 0.5 s on a thread of its own.
+struct RssSampler {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::JoinHandle<Vec<u64>>,
+}
+
+impl RssSampler {
+    fn start() -> RssSampler {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let mut samples = Vec::new();
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Some(kib) = status_kib("VmRSS:") {
+                    samples.push(kib);
+                }
+                std::thread::sleep(std::time::Duration::from_millis(500));
+            }
+            samples
+        });
+        RssSampler { stop, thread }
+    }
+
+    fn stop(self) -> Vec<u64> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let mut samples = self.thread.join().unwrap_or_default();
+        if let Some(kib) = status_kib("VmRSS:") {
+            samples.push(kib);
+        }
+        samples
+    }
+}
+
+/// CPU time (user + system, seconds) of each of this process's query threads (named
+/// `brook-query-...`), from `/proc/self/task/*/stat` (clock ticks of 1/100 s).
+fn query_threads_cpu() -> Vec<f64> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for t in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(t.path().join("stat")) else {
+            continue;
+        };
+        // pid (comm) state ... : fields after the command's closing parenthesis.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        if !stat[open + 1..close].starts_with("brook-query") {
+            continue;
+        }
+        let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+        let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok());
+        // utime and stime are the 14th and 15th fields, 12th and 13th after the command.
+        if let (Some(u), Some(s)) = (ticks(11), ticks(12)) {
+            out.push((u + s) as f64 / 100.0);
+        }
+    }
+    out
+}
+
+/// A `/proc/self/status` field in KiB.
+fn status_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
 }
 
 pub fn run(args: EngineBenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
