@@ -300,6 +300,45 @@ mod tests {
     }
 
     #[test]
+    fn a_union_reads_every_tasks_store_in_store_key_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).unwrap());
+        let stores = StateStores::open(&dir.path().join("state"), log).unwrap();
+        let rec = |k: &str| {
+            Record::new(
+                Some(Bytes::from(k.to_string())),
+                Some(Bytes::from(format!("v{k}"))),
+                1,
+            )
+        };
+        let keys = ["a", "b", "c", "d", "e", "f"];
+        let one = Materialization::open(&stores, "CTAS_U_0", 2, None).unwrap();
+        one.apply(&keys.map(rec));
+        let t0 = Materialization::open(&stores, "CTAS_U_0-partitions-0", 2, None).unwrap();
+        let t1 = Materialization::open(&stores, "CTAS_U_0-partitions-1", 2, None).unwrap();
+        t0.apply(&[rec("a"), rec("d"), rec("e")]);
+        t1.apply(&[rec("b"), rec("c"), rec("f")]);
+        let both = Materialization::union([t0, t1]).unwrap();
+        let key_list = |v: Vec<StoredRecord>| -> Vec<Vec<u8>> {
+            v.into_iter().map(|r| r.key.unwrap().to_vec()).collect()
+        };
+        // The same rows in the same order as one store holding them all.
+        assert_eq!(
+            key_list(both.scan().unwrap()),
+            key_list(one.scan().unwrap())
+        );
+        assert_eq!(
+            key_list(both.key_range(Some(b"b"), Some(b"e")).unwrap()),
+            key_list(one.key_range(Some(b"b"), Some(b"e")).unwrap())
+        );
+        for k in keys {
+            let got = both.get(k.as_bytes()).unwrap().unwrap();
+            assert_eq!(got.value.as_deref(), Some(format!("v{k}").as_bytes()));
+        }
+        assert!(both.get(b"z").unwrap().is_none());
+    }
+
+    #[test]
     fn key_ranges_cover_every_partition() {
         let dir = tempfile::tempdir().unwrap();
         let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).unwrap());

@@ -256,19 +256,25 @@ fn measure(
     }
     if !samples.is_empty() {
         let mib = |kib: u64| kib / 1024;
-        let at = |f: f64| mib(samples[((samples.len() - 1) as f64 * f) as usize]);
-        let last_half = &samples[samples.len() / 2..];
-        writeln!(
-            out,
-            "resident memory (VmRSS every 0.5 s, {} samples), MiB at 25/50/75/100% of the run: {} / {} / {} / {}; last half min..max {}..{}",
-            samples.len(),
-            at(0.25),
-            at(0.5),
-            at(0.75),
-            at(1.0),
-            mib(*last_half.iter().min().unwrap_or(&0)),
-            mib(*last_half.iter().max().unwrap_or(&0)),
-        )?;
+        for (what, get) in [
+            ("VmRSS", (|s: &RssSample| s.rss) as fn(&RssSample) -> u64),
+            ("RssAnon", |s: &RssSample| s.anon),
+        ] {
+            let at = |f: f64| mib(get(&samples[((samples.len() - 1) as f64 * f) as usize]));
+            let last_half: Vec<u64> = samples[samples.len() / 2..].iter().map(get).collect();
+            writeln!(
+                out,
+                "{what} (every 0.5 s, {} samples), MiB at 25/50/75/100% of the run: {} / {} / {} / {}; peak {}; last half min..max {}..{}",
+                samples.len(),
+                at(0.25),
+                at(0.5),
+                at(0.75),
+                at(1.0),
+                mib(samples.iter().map(get).max().unwrap_or(0)),
+                mib(last_half.iter().copied().min().unwrap_or(0)),
+                mib(last_half.iter().copied().max().unwrap_or(0)),
+            )?;
+        }
     }
     Ok(())
 }
@@ -276,7 +282,7 @@ fn measure(
 /// Samples this process's resident set (VmRSS, KiB) every 0.5 s on a thread of its own.
 struct RssSampler {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: std::thread::JoinHandle<Vec<u64>>,
+    thread: std::thread::JoinHandle<Vec<RssSample>>,
 }
 
 impl RssSampler {
@@ -286,8 +292,8 @@ impl RssSampler {
         let thread = std::thread::spawn(move || {
             let mut samples = Vec::new();
             while !flag.load(std::sync::atomic::Ordering::Relaxed) {
-                if let Some(kib) = status_kib("VmRSS:") {
-                    samples.push(kib);
+                if let Some(s) = RssSample::now() {
+                    samples.push(s);
                 }
                 std::thread::sleep(std::time::Duration::from_millis(500));
             }
@@ -296,13 +302,31 @@ impl RssSampler {
         RssSampler { stop, thread }
     }
 
-    fn stop(self) -> Vec<u64> {
+    fn stop(self) -> Vec<RssSample> {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let mut samples = self.thread.join().unwrap_or_default();
-        if let Some(kib) = status_kib("VmRSS:") {
-            samples.push(kib);
+        if let Some(s) = RssSample::now() {
+            samples.push(s);
         }
         samples
+    }
+}
+
+/// Resident memory (KiB): the whole set, and its anonymous part (heap, RocksDB's caches and
+/// memtables; the rest is mapped files such as the log's segments, which the kernel can
+/// drop).
+#[derive(Debug, Clone, Copy)]
+struct RssSample {
+    rss: u64,
+    anon: u64,
+}
+
+impl RssSample {
+    fn now() -> Option<RssSample> {
+        Some(RssSample {
+            rss: status_kib("VmRSS:")?,
+            anon: status_kib("RssAnon:")?,
+        })
     }
 }
 
