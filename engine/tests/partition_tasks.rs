@@ -185,3 +185,42 @@ fn a_group_by_a_value_column_stays_on_one_thread_and_counts_each_group_once() {
     }
     engine.shutdown().unwrap();
 }
+
+#[test]
+fn a_query_whose_state_was_kept_as_one_task_stays_one_task_after_a_restart() {
+    // A data directory whose query ran as one task over both partitions (as every stateful
+    // query did before tasks per partition): its state is in the single task's stores, so
+    // on restart it must go on as one task rather than start empty at the committed offsets.
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = Engine::open(
+        dir.path(),
+        EngineOptions {
+            fsync_state: false,
+            processing_log_stream: false,
+            background_queries: false,
+            ..EngineOptions::default()
+        },
+    )
+    .unwrap();
+    engine.execute(STREAM).unwrap();
+    engine
+        .execute("CREATE TABLE counts AS SELECT id, COUNT(*) AS n FROM s GROUP BY id;")
+        .unwrap();
+    assert_eq!(workers(&engine, "COUNTS"), 1);
+    insert(&mut engine, 0, 70);
+    idle(&mut engine);
+    assert!(latest(&engine, "COUNTS").values().all(|v| v["N"] == 10));
+    engine.shutdown().unwrap();
+    drop(engine);
+
+    let mut engine = open(dir.path());
+    assert_eq!(workers(&engine, "COUNTS"), 1, "the existing state's layout is kept");
+    insert(&mut engine, 70, 140);
+    idle(&mut engine);
+    let counts = latest(&engine, "COUNTS");
+    assert_eq!(counts.len(), 7, "{counts:?}");
+    for k in 0..7 {
+        assert_eq!(counts[&format!("k{k}")]["N"], 20, "k{k}");
+    }
+    engine.shutdown().unwrap();
+}

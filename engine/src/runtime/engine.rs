@@ -934,7 +934,8 @@ impl Engine {
         let tasks = self.options.background_queries
             && stateful
             && source_count > 1
-            && partition_local(plan);
+            && partition_local(plan)
+            && !has_single_task_state(&self.log, &id);
         let mut workers = Vec::new();
         if tasks {
             for t in 0..source_count {
@@ -1485,6 +1486,19 @@ fn partition_local(plan: &brook_sql::plan::LogicalPlan) -> bool {
         ) && plan.inputs().into_iter().all(local)
     }
     splittable(plan) && local(plan)
+}
+
+/// Whether the data directory already holds state of query `id` run as one task over all
+/// its partitions (a data directory from before queries ran as one task per partition): its
+/// changelogs are `_brook-<id>-<store>-changelog`, a task's `_brook-<id>-partitions-<p>-...`.
+/// Such a query keeps running as one task, so that it continues from its state instead of
+/// starting empty at the committed offsets.
+fn has_single_task_state(log: &brook_log::Log, id: &str) -> bool {
+    let prefix = format!("_brook-{id}-");
+    log.topics().iter().any(|t| {
+        t.strip_prefix(&prefix)
+            .is_some_and(|rest| !rest.starts_with("partitions-") && rest.ends_with("-changelog"))
+    })
 }
 
 /// Whether a plan keeps operator state (aggregations).
