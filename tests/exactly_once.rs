@@ -367,7 +367,9 @@ fn processing_guarantee_is_chosen_per_query_and_engine_wide() {
         ..EngineOptions::default()
     };
     assert_eq!(run(engine_wide.clone(), None).unwrap(), (2, 2));
-    assert!(run(engine_wide, Some("exactly_once_v2")).unwrap().1 > 2);
+    assert!(run(engine_wide.clone(), Some("exactly_once_v2")).unwrap().1 > 2);
+    // Kafka Streams' deprecated name is taken as exactly_once_v2.
+    assert!(run(engine_wide, Some("exactly_once")).unwrap().1 > 2);
     let bad = run(EngineOptions::default(), Some("twice")).unwrap_err();
     assert!(bad.contains("processing.guarantee"), "{bad}");
 }
