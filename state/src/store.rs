@@ -105,6 +105,35 @@ impl Store {
         self.buffer(key, None);
     }
 
+    /// Buffers a put of `key` → `value` (taking both) until [`Store::commit`]; returns
+    /// whether `key` had no pending write before.
+    pub fn put_owned(&mut self, key: Vec<u8>, value: Vec<u8>) -> bool {
+        let added = value.len();
+        match self.pending.get_mut(key.as_slice()) {
+            Some(slot) => {
+                let removed = slot.as_ref().map_or(0, Vec::len);
+                self.pending_bytes = self.pending_bytes - removed + added;
+                *slot = Some(value);
+                false
+            }
+            None => {
+                self.pending_bytes += key.len() + added;
+                self.pending.insert(key, Some(value));
+                true
+            }
+        }
+    }
+
+    /// Drops the pending write of `key`, if any, as if it had never been made (no
+    /// tombstone): for a key no commit wrote, whose entry should simply not be written.
+    pub fn discard(&mut self, key: &[u8]) {
+        if let Some(v) = self.pending.remove(key) {
+            self.pending_bytes = self
+                .pending_bytes
+                .saturating_sub(key.len() + v.as_ref().map_or(0, Vec::len));
+        }
+    }
+
     /// Drops the pending writes (and nothing else).
     pub fn discard_pending(&mut self) {
         self.pending.clear();

@@ -22,11 +22,22 @@
 //! - The query's thread writes it while pull queries read it from the engine's thread: a
 //!   `Materialization` is a cheap handle (clone it) over one store behind a read-write lock;
 //!   a batch is applied under the write lock, a read holds the read lock.
+//! - Windowed tables keep their rows for the aggregation's retention, as ksqlDB's window
+//!   stores do (a pull query over a windowed table sees only windows within retention): a
+//!   row whose window bound (the start of a time window, the end of a session) is older
+//!   than the stream time of its sink partition (the largest record timestamp written to
+//!   it) minus the retention leaves the table. Rows wait for the commit in the store's
+//!   pending writes; a row that expires before any commit wrote it is discarded there (no
+//!   write, no tombstone), one a commit wrote is deleted. For that the table keeps, per
+//!   partition and window bound, the store keys written since the window appeared (the
+//!   aggregation holds the same groups in memory), and commits the stream times in the
+//!   store's meta; opening the store rebuilds the index with a scan.
 //! - A pull query ([`super::pull`]) reads a key with [`Materialization::get`] (a point read),
 //!   the windows of a key with [`Materialization::windows_of`] (a prefix scan) or
 //!   [`Materialization::windows_between`] (the windows starting in a range), or everything
 //!   with [`Materialization::scan`].
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use bytes::Bytes;
@@ -41,12 +52,37 @@ use crate::formats::windowed::WindowType;
 /// The current rows of a CTAS sink, in the state store. Clones share the store.
 #[derive(Debug, Clone)]
 pub struct Materialization {
-    store: Arc<RwLock<Store>>,
+    store: Arc<RwLock<Inner>>,
     /// The sink topic's partitions.
     partitions: u32,
     /// Bytes a window adds after the key (8 for time windows, 16 for sessions, 0 unwindowed).
     window_bytes: usize,
 }
+
+/// The store, and for a windowed table with a retention what expiring rows needs.
+#[derive(Debug)]
+struct Inner {
+    store: Store,
+    /// Rows whose window bound is older than stream time minus this leave the table.
+    retention: Option<i64>,
+    /// Per sink partition: the largest record timestamp written.
+    stream_times: Vec<i64>,
+    /// Whether `stream_times` changed since the last commit.
+    times_dirty: bool,
+    /// Per sink partition: the windows (by bound) holding rows, with their store keys.
+    windows: Vec<BTreeMap<i64, WindowRows>>,
+}
+
+/// The store keys written for one window bound of one partition.
+#[derive(Debug, Default)]
+struct WindowRows {
+    /// Store keys (a key can appear more than once).
+    keys: Vec<Vec<u8>>,
+    /// Whether a commit may have written some of them (so expiring needs deletes).
+    persisted: bool,
+}
+
+const META_STREAM_TIMES: &[u8] = b"stream_times";
 
 /// The store name of a query's materialization.
 pub fn store_name(query_id: &str) -> String {
@@ -55,23 +91,39 @@ pub fn store_name(query_id: &str) -> String {
 
 impl Materialization {
     /// Opens (restoring from its changelog if needed) the materialization of `query_id`, whose
-    /// sink topic has `partitions` partitions and keys windowed as `window`.
+    /// sink topic has `partitions` partitions and keys windowed as `window`. `retention`:
+    /// for a windowed table, how long (ms, behind stream time) its windows are kept — the
+    /// aggregation's (`None`: every row is kept).
     pub fn open(
         stores: &StateStores,
         query_id: &str,
         partitions: u32,
         window: Option<WindowType>,
+        retention: Option<i64>,
     ) -> Result<Materialization> {
         let name = store_name(query_id);
         let store = stores.store(&name, &format!("_brook-{name}-changelog"))?;
+        let partitions = partitions.max(1);
+        let window_bytes = match window {
+            None => 0,
+            Some(WindowType::Time) => 8,
+            Some(WindowType::Session) => 16,
+        };
+        let retention = retention.filter(|_| window_bytes > 0);
+        let mut inner = Inner {
+            store,
+            retention,
+            stream_times: vec![i64::MIN; partitions as usize],
+            times_dirty: false,
+            windows: (0..partitions).map(|_| BTreeMap::new()).collect(),
+        };
+        if retention.is_some() {
+            inner.rebuild(window_bytes)?;
+        }
         Ok(Materialization {
-            store: Arc::new(RwLock::new(store)),
-            partitions: partitions.max(1),
-            window_bytes: match window {
-                None => 0,
-                Some(WindowType::Time) => 8,
-                Some(WindowType::Session) => 16,
-            },
+            store: Arc::new(RwLock::new(inner)),
+            partitions,
+            window_bytes,
         })
     }
 
@@ -82,12 +134,12 @@ impl Materialization {
         Ok(())
     }
 
-    fn read(&self) -> RwLockReadGuard<'_, Store> {
+    fn read(&self) -> StoreRead<'_> {
         // A writer that panicked left the store as of its last complete put or delete.
-        self.store.read().unwrap_or_else(|p| p.into_inner())
+        StoreRead(self.store.read().unwrap_or_else(|p| p.into_inner()))
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, Store> {
+    fn write(&self) -> RwLockWriteGuard<'_, Inner> {
         self.store.write().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -102,27 +154,66 @@ impl Materialization {
         prefixed(self.partition_of(inner), key)
     }
 
-    /// Applies records written to the sink: puts, and deletes for tombstones.
+    /// Applies records written to the sink: puts, and deletes for tombstones; then drops
+    /// the windows past their retention.
     pub fn apply(&self, records: &[Record]) {
-        let mut store = self.write();
+        let mut inner = self.write();
+        let Some(retention) = inner.retention else {
+            for r in records {
+                let key = self.store_key(r.key.as_deref().unwrap_or_default());
+                match &r.value {
+                    Some(v) => {
+                        inner.store.put_owned(key, entry(r.timestamp, v));
+                    }
+                    None => inner.store.delete(&key),
+                }
+            }
+            return;
+        };
+        let mut touched = Vec::new();
         for r in records {
             let key = self.store_key(r.key.as_deref().unwrap_or_default());
-            match &r.value {
-                Some(v) => {
-                    let mut entry = Vec::with_capacity(8 + v.len());
-                    entry.extend_from_slice(&r.timestamp.to_be_bytes());
-                    entry.extend_from_slice(v);
-                    store.put(&key, &entry);
+            let Some(bound) = window_bound(&key, self.window_bytes) else {
+                // A key too short for its window: kept as written, never expired.
+                match &r.value {
+                    Some(v) => {
+                        inner.store.put_owned(key, entry(r.timestamp, v));
+                    }
+                    None => inner.store.delete(&key),
                 }
-                None => store.delete(&key),
+                continue;
+            };
+            let p = partition_of_store_key(&key) as usize % inner.windows.len();
+            if r.timestamp > inner.stream_times[p] {
+                inner.stream_times[p] = r.timestamp;
+                inner.times_dirty = true;
             }
+            if bound < inner.stream_times[p].saturating_sub(retention) {
+                // Already past its retention: not part of the table.
+                continue;
+            }
+            let new = match &r.value {
+                Some(v) => inner.store.put_owned(key.clone(), entry(r.timestamp, v)),
+                None => {
+                    inner.store.delete(&key);
+                    true
+                }
+            };
+            if new {
+                inner.windows[p].entry(bound).or_default().keys.push(key);
+            }
+            if !touched.contains(&p) {
+                touched.push(p);
+            }
+        }
+        for p in touched {
+            inner.expire(p, retention);
         }
     }
 
     /// Makes the applied records durable.
     pub fn commit(&self) -> Result<()> {
-        self.write().commit(&[])?;
-        Ok(())
+        self.write().commit()
     }
 
     /// The row of `key` (a sink key as written, unwindowed), if the table has it.
@@ -189,6 +280,113 @@ impl Materialization {
     }
 }
 
+/// A read lock on the store.
+struct StoreRead<'a>(RwLockReadGuard<'a, Inner>);
+
+impl std::ops::Deref for StoreRead<'_> {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.0.store
+    }
+}
+
+impl Inner {
+    /// Drops partition `p`'s windows past the retention: pending-only rows are discarded,
+    /// rows a commit may have written are deleted.
+    fn expire(&mut self, p: usize, retention: i64) {
+        let horizon = self.stream_times[p].saturating_sub(retention);
+        while let Some(entry) = self.windows[p].first_entry() {
+            if *entry.key() >= horizon {
+                break;
+            }
+            let rows = entry.remove();
+            for k in &rows.keys {
+                if rows.persisted {
+                    self.store.delete(k);
+                } else {
+                    self.store.discard(k);
+                }
+            }
+        }
+    }
+
+    /// Commits the pending rows (and the stream times, if they moved); every window known
+    /// now may have rows in the store from here on.
+    fn commit(&mut self) -> Result<()> {
+        if self.retention.is_none() {
+            self.store.commit(&[])?;
+            return Ok(());
+        }
+        if self.times_dirty {
+            let mut times = Vec::with_capacity(8 * self.stream_times.len());
+            for t in &self.stream_times {
+                times.extend_from_slice(&t.to_be_bytes());
+            }
+            self.store.commit(&[(META_STREAM_TIMES, &times)])?;
+        } else {
+            self.store.commit(&[])?;
+        }
+        self.times_dirty = false;
+        for w in self.windows.iter_mut().flat_map(|m| m.values_mut()) {
+            w.persisted = true;
+        }
+        Ok(())
+    }
+
+    /// Restores the stream times and the index of windows from the store (opening), and
+    /// drops what is past the retention.
+    fn rebuild(&mut self, window_bytes: usize) -> Result<()> {
+        let Some(retention) = self.retention else {
+            return Ok(());
+        };
+        if let Some(m) = self.store.meta(META_STREAM_TIMES)? {
+            for (t, c) in self.stream_times.iter_mut().zip(m.chunks_exact(8)) {
+                *t = i64::from_be_bytes(c.try_into().unwrap_or([0; 8]));
+            }
+        }
+        let n = self.windows.len();
+        for (key, _) in self.store.range(None, None)? {
+            let Some(bound) = window_bound(&key, window_bytes) else {
+                continue;
+            };
+            let p = partition_of_store_key(&key) as usize % n;
+            let w = self.windows[p].entry(bound).or_default();
+            w.persisted = true;
+            w.keys.push(key);
+        }
+        for p in 0..n {
+            self.expire(p, retention);
+        }
+        Ok(())
+    }
+}
+
+/// A stored entry: the record's timestamp, then its value bytes.
+fn entry(timestamp: i64, value: &[u8]) -> Vec<u8> {
+    let mut entry = Vec::with_capacity(8 + value.len());
+    entry.extend_from_slice(&timestamp.to_be_bytes());
+    entry.extend_from_slice(value);
+    entry
+}
+
+/// The partition a store key starts with.
+fn partition_of_store_key(key: &[u8]) -> u32 {
+    key.get(..4)
+        .and_then(|b| b.try_into().ok())
+        .map(u32::from_be_bytes)
+        .unwrap_or(0)
+}
+
+/// The window bound of a windowed store key: the first 8 of its trailing `window_bytes`
+/// (a time window's start; a session's end, which its key holds before the start).
+fn window_bound(key: &[u8], window_bytes: usize) -> Option<i64> {
+    let at = key.len().checked_sub(window_bytes)?;
+    if at < 4 || window_bytes < 8 {
+        return None;
+    }
+    Some(i64::from_be_bytes(key[at..at + 8].try_into().ok()?))
+}
+
 fn prefixed(partition: u32, key: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(4 + key.len());
     k.extend_from_slice(&partition.to_be_bytes());
@@ -222,7 +420,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).unwrap());
         let stores = StateStores::open(&dir.path().join("state"), log).unwrap();
-        let m = Materialization::open(&stores, "CTAS_T_0", 4, None).unwrap();
+        let m = Materialization::open(&stores, "CTAS_T_0", 4, None, None).unwrap();
         let rec = |k: &str, v: Option<&str>, ts: i64| {
             Record::new(
                 Some(Bytes::from(k.to_string())),
@@ -240,7 +438,7 @@ mod tests {
         assert_eq!(m.scan().unwrap().len(), 1);
         // Survives reopening: the store is restored.
         drop(m);
-        let m = Materialization::open(&stores, "CTAS_T_0", 4, None).unwrap();
+        let m = Materialization::open(&stores, "CTAS_T_0", 4, None, None).unwrap();
         assert_eq!(m.scan().unwrap().len(), 1);
     }
 
@@ -249,7 +447,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).unwrap());
         let stores = StateStores::open(&dir.path().join("state"), log).unwrap();
-        let m = Materialization::open(&stores, "CTAS_W_0", 4, Some(WindowType::Time)).unwrap();
+        let m =
+            Materialization::open(&stores, "CTAS_W_0", 4, Some(WindowType::Time), None).unwrap();
         let rec = |k: &str, start: i64| {
             let key = [k.as_bytes(), &start.to_be_bytes()].concat();
             Record::new(
@@ -267,11 +466,53 @@ mod tests {
     }
 
     #[test]
+    fn windows_past_the_retention_leave_the_table_written_or_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).unwrap());
+        let stores = StateStores::open(&dir.path().join("state"), log).unwrap();
+        let open = || {
+            Materialization::open(&stores, "CTAS_X_0", 1, Some(WindowType::Time), Some(100))
+                .unwrap()
+        };
+        let rec = |k: &str, start: i64, ts: i64| {
+            let key = [k.as_bytes(), &start.to_be_bytes()].concat();
+            Record::new(Some(Bytes::from(key)), Some(Bytes::from_static(b"v")), ts)
+        };
+        let m = open();
+        m.apply(&[rec("a", 0, 5), rec("b", 0, 6)]);
+        m.commit().unwrap();
+        m.apply(&[rec("a", 50, 55), rec("c", 60, 61)]);
+        assert_eq!(m.scan().unwrap().len(), 4);
+        // Stream time 170: windows starting before 70 go, committed (a and b at 0) or
+        // only pending (a at 50, c at 60).
+        m.apply(&[rec("a", 160, 170)]);
+        let left: Vec<i64> = m.scan().unwrap().iter().map(|r| r.timestamp).collect();
+        assert_eq!(left, vec![170]);
+        // A row for a window already past the retention is not taken in.
+        m.apply(&[rec("d", 10, 20)]);
+        assert_eq!(m.windows_of(b"d").unwrap().len(), 0);
+        m.commit().unwrap();
+        m.apply(&[rec("e", 150, 171)]);
+        m.commit().unwrap();
+        drop(m);
+        // Reopened: the stream time and the windows come back, and expire on.
+        let m = open();
+        assert_eq!(m.scan().unwrap().len(), 2);
+        m.apply(&[rec("f", 255, 255)]);
+        let left: Vec<i64> = m.scan().unwrap().iter().map(|r| r.timestamp).collect();
+        assert_eq!(left, vec![170, 255], "e (150) is past 255 - 100");
+        m.commit().unwrap();
+        drop(m);
+        let m = open();
+        assert_eq!(m.scan().unwrap().len(), 2);
+    }
+
+    #[test]
     fn key_ranges_cover_every_partition() {
         let dir = tempfile::tempdir().unwrap();
         let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).unwrap());
         let stores = StateStores::open(&dir.path().join("state"), log).unwrap();
-        let m = Materialization::open(&stores, "CTAS_R_0", 4, None).unwrap();
+        let m = Materialization::open(&stores, "CTAS_R_0", 4, None, None).unwrap();
         let recs: Vec<Record> = ["a", "b", "c", "d", "e", "f"]
             .iter()
             .map(|k| {

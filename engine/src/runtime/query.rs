@@ -187,6 +187,7 @@ impl PersistentQuery {
                 &id,
                 sink_topic.partition_count(),
                 sink_codec.window_type(),
+                pipeline.operators.iter().find_map(|o| o.retention()),
             )?),
             _ => None,
         };
