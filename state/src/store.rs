@@ -124,16 +124,6 @@ impl Store {
         }
     }
 
-    /// Drops the pending write of `key`, if any, as if it had never been made (no
-    /// tombstone): for a key no commit wrote, whose entry should simply not be written.
-    pub fn discard(&mut self, key: &[u8]) {
-        if let Some(v) = self.pending.remove(key) {
-            self.pending_bytes = self
-                .pending_bytes
-                .saturating_sub(key.len() + v.as_ref().map_or(0, Vec::len));
-        }
-    }
-
     /// Drops the pending writes (and nothing else).
     pub fn discard_pending(&mut self) {
         self.pending.clear();

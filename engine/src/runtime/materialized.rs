@@ -26,18 +26,19 @@
 //!   stores do (a pull query over a windowed table sees only windows within retention): a
 //!   row whose window bound (the start of a time window, the end of a session) is older
 //!   than the stream time of its sink partition (the largest record timestamp written to
-//!   it) minus the retention leaves the table. Rows wait for the commit in the store's
-//!   pending writes; a row that expires before any commit wrote it is discarded there (no
-//!   write, no tombstone), one a commit wrote is deleted. For that the table keeps, per
-//!   partition and window bound, the store keys written since the window appeared (the
-//!   aggregation holds the same groups in memory), and commits the stream times in the
-//!   store's meta; opening the store rebuilds the index with a scan.
+//!   it) minus the retention leaves the table. Their rows written since the last commit are
+//!   held hot, in a hash map per partition and window bound, and go to the store only at
+//!   commit; a window that expires before a commit never reaches the store (no write, no
+//!   tombstone), one a commit wrote is deleted from it (so each window keeps the store keys
+//!   written for it; the aggregation holds the same groups in memory). Reads merge the hot
+//!   rows over the store's. The stream times are committed in the store's meta; opening
+//!   the store rebuilds the index of windows with a scan.
 //! - A pull query ([`super::pull`]) reads a key with [`Materialization::get`] (a point read),
 //!   the windows of a key with [`Materialization::windows_of`] (a prefix scan) or
 //!   [`Materialization::windows_between`] (the windows starting in a range), or everything
 //!   with [`Materialization::scan`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use bytes::Bytes;
@@ -73,13 +74,14 @@ struct Inner {
     windows: Vec<BTreeMap<i64, WindowRows>>,
 }
 
-/// The store keys written for one window bound of one partition.
+/// The rows of one window bound of one partition.
 #[derive(Debug, Default)]
 struct WindowRows {
-    /// Store keys (a key can appear more than once).
-    keys: Vec<Vec<u8>>,
-    /// Whether a commit may have written some of them (so expiring needs deletes).
-    persisted: bool,
+    /// Rows written since the last commit, by store key (`None`: deleted), with their
+    /// record timestamps.
+    hot: HashMap<Vec<u8>, Option<(i64, Bytes)>, foldhash::fast::RandomState>,
+    /// Store keys a commit wrote (a key can appear more than once).
+    stored: Vec<Vec<u8>>,
 }
 
 const META_STREAM_TIMES: &[u8] = b"stream_times";
@@ -192,15 +194,18 @@ impl Materialization {
                 // Already past its retention: not part of the table.
                 continue;
             }
-            let new = match &r.value {
-                Some(v) => inner.store.put_owned(key.clone(), entry(r.timestamp, v)),
-                None => {
-                    inner.store.delete(&key);
-                    true
+            let w = inner.windows[p].entry(bound).or_default();
+            match &r.value {
+                Some(v) => {
+                    w.hot.insert(key, Some((r.timestamp, v.clone())));
                 }
-            };
-            if new {
-                inner.windows[p].entry(bound).or_default().keys.push(key);
+                // A window no commit wrote has nothing in the store to delete.
+                None if w.stored.is_empty() => {
+                    w.hot.remove(&key);
+                }
+                None => {
+                    w.hot.insert(key, None);
+                }
             }
             if !touched.contains(&p) {
                 touched.push(p);
@@ -219,7 +224,16 @@ impl Materialization {
     /// The row of `key` (a sink key as written, unwindowed), if the table has it.
     pub fn get(&self, key: &[u8]) -> Result<Option<StoredRecord>> {
         let k = prefixed(self.partition_of(key), key);
-        Ok(self.read().get(&k)?.and_then(|v| stored(&k, v)))
+        let inner = self.read();
+        if inner.retention.is_none() {
+            return Ok(inner.store.get(&k)?.and_then(|v| stored(&k, v)));
+        }
+        let mut hi = k.clone();
+        hi.push(0);
+        Ok(inner
+            .range(Some(&k), Some(&hi))?
+            .into_iter()
+            .find_map(|(k, v)| stored(&k, v)))
     }
 
     /// The rows whose key starts with `key` (a key without its window): for a windowed table,
@@ -227,12 +241,8 @@ impl Materialization {
     /// predicate removes).
     pub fn windows_of(&self, key: &[u8]) -> Result<Vec<StoredRecord>> {
         let k = prefixed(self.partition_of(key), key);
-        Ok(self
-            .read()
-            .prefix(&k)?
-            .into_iter()
-            .filter_map(|(k, v)| stored(&k, v))
-            .collect())
+        let hi = successor(&k);
+        self.records(Some(&k), hi.as_deref())
     }
 
     /// The windows of a time-windowed `key` that start in `[from, to)` (non-negative starts,
@@ -241,12 +251,7 @@ impl Materialization {
         let p = self.partition_of(key);
         let lo = prefixed(p, &[key, &from.to_be_bytes()].concat());
         let hi = prefixed(p, &[key, &to.to_be_bytes()].concat());
-        Ok(self
-            .read()
-            .range(Some(&lo), Some(&hi))?
-            .into_iter()
-            .filter_map(|(k, v)| stored(&k, v))
-            .collect())
+        self.records(Some(&lo), Some(&hi))
     }
 
     /// The rows of unwindowed keys whose bytes are in `[from, to)` (`None`: unbounded),
@@ -259,63 +264,101 @@ impl Materialization {
                 Some(t) => prefixed(p, t),
                 None => (p + 1).to_be_bytes().to_vec(),
             };
-            out.extend(
-                self.read()
-                    .range(Some(&lo), Some(&hi))?
-                    .into_iter()
-                    .filter_map(|(k, v)| stored(&k, v)),
-            );
+            out.extend(self.records(Some(&lo), Some(&hi))?);
         }
         Ok(out)
     }
 
     /// Every row: partition by partition, in key-byte order.
     pub fn scan(&self) -> Result<Vec<StoredRecord>> {
+        self.records(None, None)
+    }
+
+    /// The rows with store keys in `[from, to)`, in key order.
+    fn records(&self, from: Option<&[u8]>, to: Option<&[u8]>) -> Result<Vec<StoredRecord>> {
         Ok(self
             .read()
-            .range(None, None)?
+            .range(from, to)?
             .into_iter()
             .filter_map(|(k, v)| stored(&k, v))
             .collect())
     }
 }
 
-/// A read lock on the store.
+/// A read lock on the table.
 struct StoreRead<'a>(RwLockReadGuard<'a, Inner>);
 
 impl std::ops::Deref for StoreRead<'_> {
-    type Target = Store;
-    fn deref(&self) -> &Store {
-        &self.0.store
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
     }
 }
 
 impl Inner {
-    /// Drops partition `p`'s windows past the retention: pending-only rows are discarded,
-    /// rows a commit may have written are deleted.
+    /// Entries (store key, entry) with keys in `[from, to)` in key order: the hot rows
+    /// merged over the store's.
+    fn range(&self, from: Option<&[u8]>, to: Option<&[u8]>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let base = self.store.range(from, to)?;
+        let within = |k: &[u8]| from.is_none_or(|f| k >= f) && to.is_none_or(|t| k < t);
+        let hot: Vec<(&Vec<u8>, &Option<(i64, Bytes)>)> = self
+            .windows
+            .iter()
+            .flat_map(|m| m.values())
+            .flat_map(|w| w.hot.iter())
+            .filter(|(k, _)| within(k))
+            .collect();
+        if hot.is_empty() {
+            return Ok(base);
+        }
+        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = base.into_iter().collect();
+        for (k, v) in hot {
+            match v {
+                Some((ts, v)) => {
+                    merged.insert(k.clone(), entry(*ts, v));
+                }
+                None => {
+                    merged.remove(k);
+                }
+            }
+        }
+        Ok(merged.into_iter().collect())
+    }
+
+    /// Drops partition `p`'s windows past the retention: their hot rows are forgotten, the
+    /// rows a commit wrote are deleted from the store.
     fn expire(&mut self, p: usize, retention: i64) {
         let horizon = self.stream_times[p].saturating_sub(retention);
         while let Some(entry) = self.windows[p].first_entry() {
             if *entry.key() >= horizon {
                 break;
             }
-            let rows = entry.remove();
-            for k in &rows.keys {
-                if rows.persisted {
-                    self.store.delete(k);
-                } else {
-                    self.store.discard(k);
-                }
+            for k in entry.remove().stored {
+                self.store.delete(&k);
             }
         }
     }
 
-    /// Commits the pending rows (and the stream times, if they moved); every window known
-    /// now may have rows in the store from here on.
+    /// Moves the hot rows into the store and commits it (with the stream times, if they
+    /// moved).
     fn commit(&mut self) -> Result<()> {
         if self.retention.is_none() {
             self.store.commit(&[])?;
             return Ok(());
+        }
+        for w in self.windows.iter_mut().flat_map(|m| m.values_mut()) {
+            // In key order: sorted inserts into the store's pending writes.
+            let mut rows: Vec<(Vec<u8>, Option<(i64, Bytes)>)> = w.hot.drain().collect();
+            rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            for (k, v) in rows {
+                match v {
+                    Some((ts, v)) => {
+                        w.stored.push(k.clone());
+                        self.store.put_owned(k, entry(ts, &v));
+                    }
+                    None => self.store.delete(&k),
+                }
+            }
         }
         if self.times_dirty {
             let mut times = Vec::with_capacity(8 * self.stream_times.len());
@@ -327,9 +370,6 @@ impl Inner {
             self.store.commit(&[])?;
         }
         self.times_dirty = false;
-        for w in self.windows.iter_mut().flat_map(|m| m.values_mut()) {
-            w.persisted = true;
-        }
         Ok(())
     }
 
@@ -350,15 +390,25 @@ impl Inner {
                 continue;
             };
             let p = partition_of_store_key(&key) as usize % n;
-            let w = self.windows[p].entry(bound).or_default();
-            w.persisted = true;
-            w.keys.push(key);
+            self.windows[p].entry(bound).or_default().stored.push(key);
         }
         for p in 0..n {
             self.expire(p, retention);
         }
         Ok(())
     }
+}
+
+/// The smallest key greater than every key starting with `prefix` (`None`: unbounded).
+fn successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
 }
 
 /// A stored entry: the record's timestamp, then its value bytes.
