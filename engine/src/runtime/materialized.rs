@@ -28,11 +28,11 @@
 //!   than the stream time of its sink partition (the largest record timestamp written to
 //!   it) minus the retention leaves the table. Their rows written since the last commit are
 //!   held hot, in a hash map per partition and window bound, and go to the store only at
-//!   commit; a window that expires before a commit never reaches the store (no write, no
-//!   tombstone), one a commit wrote is deleted from it (so each window keeps the store keys
-//!   written for it; the aggregation holds the same groups in memory). Reads merge the hot
-//!   rows over the store's. The stream times are committed in the store's meta; opening
-//!   the store rebuilds the index of windows with a scan.
+//!   commit; a window that expires before a commit never reaches the store. Rows a commit
+//!   wrote stay in the store after they expire (deleting them would cost a tombstone per
+//!   row, more than the write saved when commits are frequent against event time); reads
+//!   leave them out. Reads merge the hot rows over the store's. The stream times are
+//!   committed in the store's meta.
 //! - A pull query ([`super::pull`]) reads a key with [`Materialization::get`] (a point read),
 //!   the windows of a key with [`Materialization::windows_of`] (a prefix scan) or
 //!   [`Materialization::windows_between`] (the windows starting in a range), or everything
@@ -70,8 +70,10 @@ struct Inner {
     stream_times: Vec<i64>,
     /// Whether `stream_times` changed since the last commit.
     times_dirty: bool,
-    /// Per sink partition: the windows (by bound) holding rows, with their store keys.
+    /// Per sink partition: the windows (by bound) with rows written since the last commit.
     windows: Vec<BTreeMap<i64, WindowRows>>,
+    /// Bytes a window adds after the key.
+    window_bytes: usize,
 }
 
 /// The rows of one window bound of one partition.
@@ -80,8 +82,8 @@ struct WindowRows {
     /// Rows written since the last commit, by store key (`None`: deleted), with their
     /// record timestamps.
     hot: HashMap<Vec<u8>, Option<(i64, Bytes)>, foldhash::fast::RandomState>,
-    /// Store keys a commit wrote (a key can appear more than once).
-    stored: Vec<Vec<u8>>,
+    /// Whether a commit wrote rows of it (so a delete must reach the store).
+    persisted: bool,
 }
 
 const META_STREAM_TIMES: &[u8] = b"stream_times";
@@ -118,9 +120,10 @@ impl Materialization {
             stream_times: vec![i64::MIN; partitions as usize],
             times_dirty: false,
             windows: (0..partitions).map(|_| BTreeMap::new()).collect(),
+            window_bytes,
         };
         if retention.is_some() {
-            inner.rebuild(window_bytes)?;
+            inner.rebuild()?;
         }
         Ok(Materialization {
             store: Arc::new(RwLock::new(inner)),
@@ -200,7 +203,7 @@ impl Materialization {
                     w.hot.insert(key, Some((r.timestamp, v.clone())));
                 }
                 // A window no commit wrote has nothing in the store to delete.
-                None if w.stored.is_empty() => {
+                None if !w.persisted => {
                     w.hot.remove(&key);
                 }
                 None => {
@@ -299,7 +302,16 @@ impl Inner {
     /// Entries (store key, entry) with keys in `[from, to)` in key order: the hot rows
     /// merged over the store's.
     fn range(&self, from: Option<&[u8]>, to: Option<&[u8]>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let base = self.store.range(from, to)?;
+        let mut base = self.store.range(from, to)?;
+        if let Some(retention) = self.retention {
+            // Rows a commit wrote stay in the store past their retention: leave them out.
+            let n = self.stream_times.len();
+            base.retain(|(k, _)| {
+                let p = partition_of_store_key(k) as usize % n;
+                window_bound(k, self.window_bytes)
+                    .is_none_or(|b| b >= self.stream_times[p].saturating_sub(retention))
+            });
+        }
         let within = |k: &[u8]| from.is_none_or(|f| k >= f) && to.is_none_or(|t| k < t);
         let hot: Vec<(&Vec<u8>, &Option<(i64, Bytes)>)> = self
             .windows
@@ -325,17 +337,15 @@ impl Inner {
         Ok(merged.into_iter().collect())
     }
 
-    /// Drops partition `p`'s windows past the retention: their hot rows are forgotten, the
-    /// rows a commit wrote are deleted from the store.
+    /// Drops partition `p`'s windows past the retention: their hot rows are forgotten (rows
+    /// a commit wrote stay in the store, which reads leave out).
     fn expire(&mut self, p: usize, retention: i64) {
         let horizon = self.stream_times[p].saturating_sub(retention);
         while let Some(entry) = self.windows[p].first_entry() {
             if *entry.key() >= horizon {
                 break;
             }
-            for k in entry.remove().stored {
-                self.store.delete(&k);
-            }
+            entry.remove();
         }
     }
 
@@ -348,12 +358,15 @@ impl Inner {
         }
         for w in self.windows.iter_mut().flat_map(|m| m.values_mut()) {
             // In key order: sorted inserts into the store's pending writes.
+            if w.hot.is_empty() {
+                continue;
+            }
+            w.persisted = true;
             let mut rows: Vec<(Vec<u8>, Option<(i64, Bytes)>)> = w.hot.drain().collect();
             rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             for (k, v) in rows {
                 match v {
                     Some((ts, v)) => {
-                        w.stored.push(k.clone());
                         self.store.put_owned(k, entry(ts, &v));
                     }
                     None => self.store.delete(&k),
@@ -373,27 +386,13 @@ impl Inner {
         Ok(())
     }
 
-    /// Restores the stream times and the index of windows from the store (opening), and
-    /// drops what is past the retention.
-    fn rebuild(&mut self, window_bytes: usize) -> Result<()> {
-        let Some(retention) = self.retention else {
-            return Ok(());
-        };
+    /// Restores the stream times (opening): rows past the retention are left out of reads
+    /// from the start, and late rows for expired windows are not taken in.
+    fn rebuild(&mut self) -> Result<()> {
         if let Some(m) = self.store.meta(META_STREAM_TIMES)? {
             for (t, c) in self.stream_times.iter_mut().zip(m.chunks_exact(8)) {
                 *t = i64::from_be_bytes(c.try_into().unwrap_or([0; 8]));
             }
-        }
-        let n = self.windows.len();
-        for (key, _) in self.store.range(None, None)? {
-            let Some(bound) = window_bound(&key, window_bytes) else {
-                continue;
-            };
-            let p = partition_of_store_key(&key) as usize % n;
-            self.windows[p].entry(bound).or_default().stored.push(key);
-        }
-        for p in 0..n {
-            self.expire(p, retention);
         }
         Ok(())
     }
