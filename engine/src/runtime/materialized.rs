@@ -76,12 +76,15 @@ struct Inner {
     window_bytes: usize,
 }
 
+/// A row held hot: its record timestamp and value bytes (`None`: deleted).
+type HotRow = Option<(i64, Bytes)>;
+
 /// The rows of one window bound of one partition.
 #[derive(Debug, Default)]
 struct WindowRows {
     /// Rows written since the last commit, by store key (`None`: deleted), with their
     /// record timestamps.
-    hot: HashMap<Vec<u8>, Option<(i64, Bytes)>, foldhash::fast::RandomState>,
+    hot: HashMap<Vec<u8>, HotRow, foldhash::fast::RandomState>,
     /// Whether a commit wrote rows of it (so a delete must reach the store).
     persisted: bool,
 }
@@ -313,7 +316,7 @@ impl Inner {
             });
         }
         let within = |k: &[u8]| from.is_none_or(|f| k >= f) && to.is_none_or(|t| k < t);
-        let hot: Vec<(&Vec<u8>, &Option<(i64, Bytes)>)> = self
+        let hot: Vec<(&Vec<u8>, &HotRow)> = self
             .windows
             .iter()
             .flat_map(|m| m.values())
@@ -362,7 +365,7 @@ impl Inner {
                 continue;
             }
             w.persisted = true;
-            let mut rows: Vec<(Vec<u8>, Option<(i64, Bytes)>)> = w.hot.drain().collect();
+            let mut rows: Vec<(Vec<u8>, HotRow)> = w.hot.drain().collect();
             rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             for (k, v) in rows {
                 match v {
