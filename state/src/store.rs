@@ -105,6 +105,25 @@ impl Store {
         self.buffer(key, None);
     }
 
+    /// Buffers a put of `key` → `value` (taking both) until [`Store::commit`]; returns
+    /// whether `key` had no pending write before.
+    pub fn put_owned(&mut self, key: Vec<u8>, value: Vec<u8>) -> bool {
+        let added = value.len();
+        match self.pending.get_mut(key.as_slice()) {
+            Some(slot) => {
+                let removed = slot.as_ref().map_or(0, Vec::len);
+                self.pending_bytes = self.pending_bytes - removed + added;
+                *slot = Some(value);
+                false
+            }
+            None => {
+                self.pending_bytes += key.len() + added;
+                self.pending.insert(key, Some(value));
+                true
+            }
+        }
+    }
+
     /// Drops the pending writes (and nothing else).
     pub fn discard_pending(&mut self) {
         self.pending.clear();

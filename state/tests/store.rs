@@ -402,3 +402,21 @@ fn a_commit_to_a_deleted_changelog_fails_and_keeps_pending_writes() {
     assert_eq!(s.pending_len(), 1);
     assert_eq!(get(&s, "k").as_deref(), Some("v"));
 }
+
+#[test]
+fn owned_puts_report_new_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_log, stores) = open(dir.path());
+    let mut s = stores.store("m", "m-changelog").unwrap();
+    assert!(s.put_owned(b"a".to_vec(), b"1".to_vec()));
+    assert!(
+        !s.put_owned(b"a".to_vec(), b"11".to_vec()),
+        "already pending"
+    );
+    assert!(s.put_owned(b"b".to_vec(), b"2".to_vec()));
+    assert_eq!(get(&s, "a").as_deref(), Some("11"));
+    assert_eq!(s.pending_len(), 2);
+    assert_eq!(s.pending_bytes(), 5, "keys and latest values");
+    s.commit(&[]).unwrap();
+    assert_eq!(get(&s, "b").as_deref(), Some("2"));
+}

@@ -69,6 +69,14 @@ pub trait Operator: Send + fmt::Debug {
     fn flush(&mut self) -> Result<Vec<Rows>> {
         Ok(Vec::new())
     }
+
+    /// A windowed aggregation's retention: its groups leave its state once their window
+    /// bound (a time window's start, a session's end) is older than stream time minus this
+    /// (ms). The table it builds keeps its rows as long (`runtime::materialized`). Others:
+    /// None.
+    fn retention(&self) -> Option<i64> {
+        None
+    }
 }
 
 /// Evaluates `exprs` over `rows`. If evaluating the whole batch fails, evaluates row by row

@@ -329,6 +329,10 @@ impl SessionWindows {
 }
 
 impl Operator for SessionWindows {
+    fn retention(&self) -> Option<i64> {
+        Some(self.grace().saturating_add(self.gap()))
+    }
+
     fn commit(&mut self) -> Result<()> {
         if self.durable.store.is_none() {
             return Ok(());

@@ -297,6 +297,10 @@ impl<A: WindowAssigner> Operator for TimeWindowAggregate<A> {
         self.emit(outputs, input.partition, Some(&e))
     }
 
+    fn retention(&self) -> Option<i64> {
+        Some(TimeWindowAggregate::retention(self))
+    }
+
     fn enable_record_cache(&mut self, max_keys: usize) {
         if !self.spec.emit_final {
             self.groups.enable_cache(max_keys);

@@ -26,11 +26,23 @@
 //!   store per task, `<query id>-partitions-<p>-Materialized`; each task writes its own, and
 //!   the query's handle for pull queries is their [`Materialization::union`], whose reads
 //!   merge the stores in store-key order (as one store would read).
+//! - Windowed tables keep their rows for the aggregation's retention, as ksqlDB's window
+//!   stores do (a pull query over a windowed table sees only windows within retention): a
+//!   row whose window bound (the start of a time window, the end of a session) is older
+//!   than the stream time of its sink partition (the largest record timestamp written to
+//!   it) minus the retention leaves the table. Their rows written since the last commit are
+//!   held hot, in a hash map per partition and window bound, and go to the store only at
+//!   commit; a window that expires before a commit never reaches the store. Rows a commit
+//!   wrote stay in the store after they expire (deleting them would cost a tombstone per
+//!   row, more than the write saved when commits are frequent against event time); reads
+//!   leave them out. Reads merge the hot rows over the store's. The stream times are
+//!   committed in the store's meta.
 //! - A pull query ([`super::pull`]) reads a key with [`Materialization::get`] (a point read),
 //!   the windows of a key with [`Materialization::windows_of`] (a prefix scan) or
 //!   [`Materialization::windows_between`] (the windows starting in a range), or everything
 //!   with [`Materialization::scan`].
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use bytes::Bytes;
@@ -47,12 +59,43 @@ use crate::formats::windowed::WindowType;
 pub struct Materialization {
     /// Its store; a union of the tasks' materializations reads them all, and writes the
     /// first (a task's handle has exactly one).
-    stores: Vec<Arc<RwLock<Store>>>,
+    stores: Vec<Arc<RwLock<Inner>>>,
     /// The sink topic's partitions.
     partitions: u32,
     /// Bytes a window adds after the key (8 for time windows, 16 for sessions, 0 unwindowed).
     window_bytes: usize,
 }
+
+/// The store, and for a windowed table with a retention what expiring rows needs.
+#[derive(Debug)]
+struct Inner {
+    store: Store,
+    /// Rows whose window bound is older than stream time minus this leave the table.
+    retention: Option<i64>,
+    /// Per sink partition: the largest record timestamp written.
+    stream_times: Vec<i64>,
+    /// Whether `stream_times` changed since the last commit.
+    times_dirty: bool,
+    /// Per sink partition: the windows (by bound) with rows written since the last commit.
+    windows: Vec<BTreeMap<i64, WindowRows>>,
+    /// Bytes a window adds after the key.
+    window_bytes: usize,
+}
+
+/// A row held hot: its record timestamp and value bytes (`None`: deleted).
+type HotRow = Option<(i64, Bytes)>;
+
+/// The rows of one window bound of one partition.
+#[derive(Debug, Default)]
+struct WindowRows {
+    /// Rows written since the last commit, by store key (`None`: deleted), with their
+    /// record timestamps.
+    hot: HashMap<Vec<u8>, HotRow, foldhash::fast::RandomState>,
+    /// Whether a commit wrote rows of it (so a delete must reach the store).
+    persisted: bool,
+}
+
+const META_STREAM_TIMES: &[u8] = b"stream_times";
 
 /// The store name of a query's materialization.
 pub fn store_name(query_id: &str) -> String {
@@ -61,23 +104,40 @@ pub fn store_name(query_id: &str) -> String {
 
 impl Materialization {
     /// Opens (restoring from its changelog if needed) the materialization of `query_id`, whose
-    /// sink topic has `partitions` partitions and keys windowed as `window`.
+    /// sink topic has `partitions` partitions and keys windowed as `window`. `retention`:
+    /// for a windowed table, how long (ms, behind stream time) its windows are kept — the
+    /// aggregation's (`None`: every row is kept).
     pub fn open(
         stores: &StateStores,
         query_id: &str,
         partitions: u32,
         window: Option<WindowType>,
+        retention: Option<i64>,
     ) -> Result<Materialization> {
         let name = store_name(query_id);
         let store = stores.store(&name, &format!("_brook-{name}-changelog"))?;
+        let partitions = partitions.max(1);
+        let window_bytes = match window {
+            None => 0,
+            Some(WindowType::Time) => 8,
+            Some(WindowType::Session) => 16,
+        };
+        let retention = retention.filter(|_| window_bytes > 0);
+        let mut inner = Inner {
+            store,
+            retention,
+            stream_times: vec![i64::MIN; partitions as usize],
+            times_dirty: false,
+            windows: (0..partitions).map(|_| BTreeMap::new()).collect(),
+            window_bytes,
+        };
+        if retention.is_some() {
+            inner.rebuild()?;
+        }
         Ok(Materialization {
-            stores: vec![Arc::new(RwLock::new(store))],
-            partitions: partitions.max(1),
-            window_bytes: match window {
-                None => 0,
-                Some(WindowType::Time) => 8,
-                Some(WindowType::Session) => 16,
-            },
+            stores: vec![Arc::new(RwLock::new(inner))],
+            partitions,
+            window_bytes,
         })
     }
 
@@ -99,28 +159,13 @@ impl Materialization {
         Some(first)
     }
 
-    fn read_store(store: &RwLock<Store>) -> RwLockReadGuard<'_, Store> {
+    fn read_store(store: &RwLock<Inner>) -> StoreRead<'_> {
         // A writer that panicked left the store as of its last complete put or delete.
-        store.read().unwrap_or_else(|p| p.into_inner())
+        StoreRead(store.read().unwrap_or_else(|p| p.into_inner()))
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, Store> {
+    fn write(&self) -> RwLockWriteGuard<'_, Inner> {
         self.stores[0].write().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// The entries `f` reads from each store, in store-key order over all of them.
-    fn read_all(
-        &self,
-        f: impl Fn(&Store) -> brook_state::Result<Vec<(Vec<u8>, Vec<u8>)>>,
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
-        let mut out = Vec::new();
-        for s in &self.stores {
-            out.extend(f(&Self::read_store(s))?);
-        }
-        if self.stores.len() > 1 {
-            out.sort_by(|a, b| a.0.cmp(&b.0));
-        }
-        Ok(out)
     }
 
     /// The partition of a key without its window.
@@ -134,35 +179,88 @@ impl Materialization {
         prefixed(self.partition_of(inner), key)
     }
 
-    /// Applies records written to the sink: puts, and deletes for tombstones.
+    /// Applies records written to the sink: puts, and deletes for tombstones; then drops
+    /// the windows past their retention.
     pub fn apply(&self, records: &[Record]) {
-        let mut store = self.write();
+        let mut inner = self.write();
+        let Some(retention) = inner.retention else {
+            for r in records {
+                let key = self.store_key(r.key.as_deref().unwrap_or_default());
+                match &r.value {
+                    Some(v) => {
+                        inner.store.put_owned(key, entry(r.timestamp, v));
+                    }
+                    None => inner.store.delete(&key),
+                }
+            }
+            return;
+        };
+        let mut touched = Vec::new();
         for r in records {
             let key = self.store_key(r.key.as_deref().unwrap_or_default());
+            let Some(bound) = window_bound(&key, self.window_bytes) else {
+                // A key too short for its window: kept as written, never expired.
+                match &r.value {
+                    Some(v) => {
+                        inner.store.put_owned(key, entry(r.timestamp, v));
+                    }
+                    None => inner.store.delete(&key),
+                }
+                continue;
+            };
+            let p = partition_of_store_key(&key) as usize % inner.windows.len();
+            if r.timestamp > inner.stream_times[p] {
+                inner.stream_times[p] = r.timestamp;
+                inner.times_dirty = true;
+            }
+            if bound < inner.stream_times[p].saturating_sub(retention) {
+                // Already past its retention: not part of the table.
+                continue;
+            }
+            let w = inner.windows[p].entry(bound).or_default();
             match &r.value {
                 Some(v) => {
-                    let mut entry = Vec::with_capacity(8 + v.len());
-                    entry.extend_from_slice(&r.timestamp.to_be_bytes());
-                    entry.extend_from_slice(v);
-                    store.put(&key, &entry);
+                    w.hot.insert(key, Some((r.timestamp, v.clone())));
                 }
-                None => store.delete(&key),
+                // A window no commit wrote has nothing in the store to delete.
+                None if !w.persisted => {
+                    w.hot.remove(&key);
+                }
+                None => {
+                    w.hot.insert(key, None);
+                }
             }
+            if !touched.contains(&p) {
+                touched.push(p);
+            }
+        }
+        for p in touched {
+            inner.expire(p, retention);
         }
     }
 
     /// Makes the applied records durable.
     pub fn commit(&self) -> Result<()> {
-        self.write().commit(&[])?;
-        Ok(())
+        self.write().commit()
     }
 
     /// The row of `key` (a sink key as written, unwindowed), if the table has it.
     pub fn get(&self, key: &[u8]) -> Result<Option<StoredRecord>> {
         let k = prefixed(self.partition_of(key), key);
+        let mut hi = k.clone();
+        hi.push(0);
         for s in &self.stores {
-            if let Some(v) = Self::read_store(s).get(&k)? {
-                return Ok(stored(&k, v));
+            let inner = Self::read_store(s);
+            let found = if inner.retention.is_none() {
+                inner.store.get(&k)?.and_then(|v| stored(&k, v))
+            } else {
+                inner
+                    .range(Some(&k), Some(&hi))?
+                    .into_iter()
+                    .find_map(|(k, v)| stored(&k, v))
+            };
+            if found.is_some() {
+                return Ok(found);
             }
         }
         Ok(None)
@@ -173,11 +271,8 @@ impl Materialization {
     /// predicate removes).
     pub fn windows_of(&self, key: &[u8]) -> Result<Vec<StoredRecord>> {
         let k = prefixed(self.partition_of(key), key);
-        Ok(self
-            .read_all(|s| s.prefix(&k))?
-            .into_iter()
-            .filter_map(|(k, v)| stored(&k, v))
-            .collect())
+        let hi = successor(&k);
+        self.records(Some(&k), hi.as_deref())
     }
 
     /// The windows of a time-windowed `key` that start in `[from, to)` (non-negative starts,
@@ -186,11 +281,7 @@ impl Materialization {
         let p = self.partition_of(key);
         let lo = prefixed(p, &[key, &from.to_be_bytes()].concat());
         let hi = prefixed(p, &[key, &to.to_be_bytes()].concat());
-        Ok(self
-            .read_all(|s| s.range(Some(&lo), Some(&hi)))?
-            .into_iter()
-            .filter_map(|(k, v)| stored(&k, v))
-            .collect())
+        self.records(Some(&lo), Some(&hi))
     }
 
     /// The rows of unwindowed keys whose bytes are in `[from, to)` (`None`: unbounded),
@@ -203,23 +294,178 @@ impl Materialization {
                 Some(t) => prefixed(p, t),
                 None => (p + 1).to_be_bytes().to_vec(),
             };
-            out.extend(
-                self.read_all(|s| s.range(Some(&lo), Some(&hi)))?
-                    .into_iter()
-                    .filter_map(|(k, v)| stored(&k, v)),
-            );
+            out.extend(self.records(Some(&lo), Some(&hi))?);
         }
         Ok(out)
     }
 
     /// Every row: partition by partition, in key-byte order.
     pub fn scan(&self) -> Result<Vec<StoredRecord>> {
-        Ok(self
-            .read_all(|s| s.range(None, None))?
+        self.records(None, None)
+    }
+
+    /// The rows with store keys in `[from, to)`, in key order over every store.
+    fn records(&self, from: Option<&[u8]>, to: Option<&[u8]>) -> Result<Vec<StoredRecord>> {
+        let mut entries = Vec::new();
+        for s in &self.stores {
+            entries.extend(Self::read_store(s).range(from, to)?);
+        }
+        if self.stores.len() > 1 {
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        Ok(entries
             .into_iter()
             .filter_map(|(k, v)| stored(&k, v))
             .collect())
     }
+}
+
+/// A read lock on the table.
+struct StoreRead<'a>(RwLockReadGuard<'a, Inner>);
+
+impl std::ops::Deref for StoreRead<'_> {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl Inner {
+    /// Entries (store key, entry) with keys in `[from, to)` in key order: the hot rows
+    /// merged over the store's.
+    fn range(&self, from: Option<&[u8]>, to: Option<&[u8]>) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        let mut base = self.store.range(from, to)?;
+        if let Some(retention) = self.retention {
+            // Rows a commit wrote stay in the store past their retention: leave them out.
+            let n = self.stream_times.len();
+            base.retain(|(k, _)| {
+                let p = partition_of_store_key(k) as usize % n;
+                window_bound(k, self.window_bytes)
+                    .is_none_or(|b| b >= self.stream_times[p].saturating_sub(retention))
+            });
+        }
+        let within = |k: &[u8]| from.is_none_or(|f| k >= f) && to.is_none_or(|t| k < t);
+        let hot: Vec<(&Vec<u8>, &HotRow)> = self
+            .windows
+            .iter()
+            .flat_map(|m| m.values())
+            .flat_map(|w| w.hot.iter())
+            .filter(|(k, _)| within(k))
+            .collect();
+        if hot.is_empty() {
+            return Ok(base);
+        }
+        let mut merged: BTreeMap<Vec<u8>, Vec<u8>> = base.into_iter().collect();
+        for (k, v) in hot {
+            match v {
+                Some((ts, v)) => {
+                    merged.insert(k.clone(), entry(*ts, v));
+                }
+                None => {
+                    merged.remove(k);
+                }
+            }
+        }
+        Ok(merged.into_iter().collect())
+    }
+
+    /// Drops partition `p`'s windows past the retention: their hot rows are forgotten (rows
+    /// a commit wrote stay in the store, which reads leave out).
+    fn expire(&mut self, p: usize, retention: i64) {
+        let horizon = self.stream_times[p].saturating_sub(retention);
+        while let Some(entry) = self.windows[p].first_entry() {
+            if *entry.key() >= horizon {
+                break;
+            }
+            entry.remove();
+        }
+    }
+
+    /// Moves the hot rows into the store and commits it (with the stream times, if they
+    /// moved).
+    fn commit(&mut self) -> Result<()> {
+        if self.retention.is_none() {
+            self.store.commit(&[])?;
+            return Ok(());
+        }
+        for w in self.windows.iter_mut().flat_map(|m| m.values_mut()) {
+            // In key order: sorted inserts into the store's pending writes.
+            if w.hot.is_empty() {
+                continue;
+            }
+            w.persisted = true;
+            let mut rows: Vec<(Vec<u8>, HotRow)> = w.hot.drain().collect();
+            rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            for (k, v) in rows {
+                match v {
+                    Some((ts, v)) => {
+                        self.store.put_owned(k, entry(ts, &v));
+                    }
+                    None => self.store.delete(&k),
+                }
+            }
+        }
+        if self.times_dirty {
+            let mut times = Vec::with_capacity(8 * self.stream_times.len());
+            for t in &self.stream_times {
+                times.extend_from_slice(&t.to_be_bytes());
+            }
+            self.store.commit(&[(META_STREAM_TIMES, &times)])?;
+        } else {
+            self.store.commit(&[])?;
+        }
+        self.times_dirty = false;
+        Ok(())
+    }
+
+    /// Restores the stream times (opening): rows past the retention are left out of reads
+    /// from the start, and late rows for expired windows are not taken in.
+    fn rebuild(&mut self) -> Result<()> {
+        if let Some(m) = self.store.meta(META_STREAM_TIMES)? {
+            for (t, c) in self.stream_times.iter_mut().zip(m.chunks_exact(8)) {
+                *t = i64::from_be_bytes(c.try_into().unwrap_or([0; 8]));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The smallest key greater than every key starting with `prefix` (`None`: unbounded).
+fn successor(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
+}
+
+/// A stored entry: the record's timestamp, then its value bytes.
+fn entry(timestamp: i64, value: &[u8]) -> Vec<u8> {
+    let mut entry = Vec::with_capacity(8 + value.len());
+    entry.extend_from_slice(&timestamp.to_be_bytes());
+    entry.extend_from_slice(value);
+    entry
+}
+
+/// The partition a store key starts with.
+fn partition_of_store_key(key: &[u8]) -> u32 {
+    key.get(..4)
+        .and_then(|b| b.try_into().ok())
+        .map(u32::from_be_bytes)
+        .unwrap_or(0)
+}
+
+/// The window bound of a windowed store key: the first 8 of its trailing `window_bytes`
+/// (a time window's start; a session's end, which its key holds before the start).
+fn window_bound(key: &[u8], window_bytes: usize) -> Option<i64> {
+    let at = key.len().checked_sub(window_bytes)?;
+    if at < 4 || window_bytes < 8 {
+        return None;
+    }
+    Some(i64::from_be_bytes(key[at..at + 8].try_into().ok()?))
 }
 
 fn prefixed(partition: u32, key: &[u8]) -> Vec<u8> {
@@ -255,7 +501,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).unwrap());
         let stores = StateStores::open(&dir.path().join("state"), log).unwrap();
-        let m = Materialization::open(&stores, "CTAS_T_0", 4, None).unwrap();
+        let m = Materialization::open(&stores, "CTAS_T_0", 4, None, None).unwrap();
         let rec = |k: &str, v: Option<&str>, ts: i64| {
             Record::new(
                 Some(Bytes::from(k.to_string())),
@@ -273,7 +519,7 @@ mod tests {
         assert_eq!(m.scan().unwrap().len(), 1);
         // Survives reopening: the store is restored.
         drop(m);
-        let m = Materialization::open(&stores, "CTAS_T_0", 4, None).unwrap();
+        let m = Materialization::open(&stores, "CTAS_T_0", 4, None, None).unwrap();
         assert_eq!(m.scan().unwrap().len(), 1);
     }
 
@@ -282,7 +528,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).unwrap());
         let stores = StateStores::open(&dir.path().join("state"), log).unwrap();
-        let m = Materialization::open(&stores, "CTAS_W_0", 4, Some(WindowType::Time)).unwrap();
+        let m =
+            Materialization::open(&stores, "CTAS_W_0", 4, Some(WindowType::Time), None).unwrap();
         let rec = |k: &str, start: i64| {
             let key = [k.as_bytes(), &start.to_be_bytes()].concat();
             Record::new(
@@ -300,6 +547,48 @@ mod tests {
     }
 
     #[test]
+    fn windows_past_the_retention_leave_the_table_written_or_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).unwrap());
+        let stores = StateStores::open(&dir.path().join("state"), log).unwrap();
+        let open = || {
+            Materialization::open(&stores, "CTAS_X_0", 1, Some(WindowType::Time), Some(100))
+                .unwrap()
+        };
+        let rec = |k: &str, start: i64, ts: i64| {
+            let key = [k.as_bytes(), &start.to_be_bytes()].concat();
+            Record::new(Some(Bytes::from(key)), Some(Bytes::from_static(b"v")), ts)
+        };
+        let m = open();
+        m.apply(&[rec("a", 0, 5), rec("b", 0, 6)]);
+        m.commit().unwrap();
+        m.apply(&[rec("a", 50, 55), rec("c", 60, 61)]);
+        assert_eq!(m.scan().unwrap().len(), 4);
+        // Stream time 170: windows starting before 70 go, committed (a and b at 0) or
+        // only pending (a at 50, c at 60).
+        m.apply(&[rec("a", 160, 170)]);
+        let left: Vec<i64> = m.scan().unwrap().iter().map(|r| r.timestamp).collect();
+        assert_eq!(left, vec![170]);
+        // A row for a window already past the retention is not taken in.
+        m.apply(&[rec("d", 10, 20)]);
+        assert_eq!(m.windows_of(b"d").unwrap().len(), 0);
+        m.commit().unwrap();
+        m.apply(&[rec("e", 150, 171)]);
+        m.commit().unwrap();
+        drop(m);
+        // Reopened: the stream time and the windows come back, and expire on.
+        let m = open();
+        assert_eq!(m.scan().unwrap().len(), 2);
+        m.apply(&[rec("f", 255, 255)]);
+        let left: Vec<i64> = m.scan().unwrap().iter().map(|r| r.timestamp).collect();
+        assert_eq!(left, vec![170, 255], "e (150) is past 255 - 100");
+        m.commit().unwrap();
+        drop(m);
+        let m = open();
+        assert_eq!(m.scan().unwrap().len(), 2);
+    }
+
+    #[test]
     fn a_union_reads_every_tasks_store_in_store_key_order() {
         let dir = tempfile::tempdir().unwrap();
         let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).unwrap());
@@ -312,10 +601,10 @@ mod tests {
             )
         };
         let keys = ["a", "b", "c", "d", "e", "f"];
-        let one = Materialization::open(&stores, "CTAS_U_0", 2, None).unwrap();
+        let one = Materialization::open(&stores, "CTAS_U_0", 2, None, None).unwrap();
         one.apply(&keys.map(rec));
-        let t0 = Materialization::open(&stores, "CTAS_U_0-partitions-0", 2, None).unwrap();
-        let t1 = Materialization::open(&stores, "CTAS_U_0-partitions-1", 2, None).unwrap();
+        let t0 = Materialization::open(&stores, "CTAS_U_0-partitions-0", 2, None, None).unwrap();
+        let t1 = Materialization::open(&stores, "CTAS_U_0-partitions-1", 2, None, None).unwrap();
         t0.apply(&[rec("a"), rec("d"), rec("e")]);
         t1.apply(&[rec("b"), rec("c"), rec("f")]);
         let both = Materialization::union([t0, t1]).unwrap();
@@ -343,7 +632,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).unwrap());
         let stores = StateStores::open(&dir.path().join("state"), log).unwrap();
-        let m = Materialization::open(&stores, "CTAS_R_0", 4, None).unwrap();
+        let m = Materialization::open(&stores, "CTAS_R_0", 4, None, None).unwrap();
         let recs: Vec<Record> = ["a", "b", "c", "d", "e", "f"]
             .iter()
             .map(|k| {

@@ -214,6 +214,7 @@ impl PersistentQuery {
                 &scope,
                 sink_topic.partition_count(),
                 sink_codec.window_type(),
+                pipeline.operators.iter().find_map(|o| o.retention()),
             )?),
             _ => None,
         };
