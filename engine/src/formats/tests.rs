@@ -1522,6 +1522,21 @@ fn round_trip(f: &dyn Format, rows: Vec<Vec<Val>>) -> Result<(), TestCaseError> 
     let decoded = f.decode(&refs);
     prop_assert!(decoded.errors.is_empty(), "{:?}", decoded.errors);
     prop_assert_eq!(decoded.batch.num_rows(), batch.num_rows());
+    if f.name() == "JSON" {
+        // JSON reads a map's entries in the order ksqlDB holds them (a Java HashMap's), not
+        // as written: compare what the rows say, written out again, with entries unordered.
+        let again = f
+            .encode(&decoded.batch)
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        for (a, b) in again.iter().zip(&payloads) {
+            let json = |p: &Option<Vec<u8>>| {
+                p.as_deref()
+                    .map(|b| serde_json::from_slice::<serde_json::Value>(b).unwrap())
+            };
+            prop_assert_eq!(json(a), json(b));
+        }
+        return Ok(());
+    }
     for (a, b) in decoded.batch.columns().iter().zip(batch.columns()) {
         prop_assert_eq!(a.to_data(), b.to_data());
     }

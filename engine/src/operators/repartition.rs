@@ -24,11 +24,7 @@ pub struct Repartition {
 }
 
 impl Repartition {
-    pub fn new(
-        keys: Vec<Arc<dyn PhysicalExpr>>,
-        from_value: Vec<bool>,
-        schema: SchemaRef,
-    ) -> Self {
+    pub fn new(keys: Vec<Arc<dyn PhysicalExpr>>, from_value: Vec<bool>, schema: SchemaRef) -> Self {
         Repartition {
             keys,
             from_value,

@@ -542,11 +542,8 @@ impl<C: CatalogMut> Analyzer<C> {
                         }
                         // WRAP_SINGLE_VALUE=false: the whole record is one anonymous value,
                         // a `ROWVAL` column of the record's STRUCT type.
-                        if !key
-                            && wrap == Some(false)
-                            && !inferred.is_empty()
-                            && !(inferred.len() == 1 && inferred[0].name == "ROWVAL")
-                        {
+                        let one_rowval = inferred.len() == 1 && inferred[0].name == "ROWVAL";
+                        if !key && wrap == Some(false) && !inferred.is_empty() && !one_rowval {
                             let fields = inferred.drain(..).map(|c| (c.name, c.ty)).collect();
                             inferred.push(Column::new(
                                 "ROWVAL",

@@ -31,7 +31,8 @@ fn format(c: &Call) -> Result<ArrayRef> {
     })
 }
 
-fn parse(c: &Call) -> Result<Vec<Option<i32>>> {
+/// Days since the epoch of each row's text; with `whole`, text after the pattern fails.
+fn parse(c: &Call, whole: bool) -> Result<Vec<Option<i32>>> {
     let (text, pat) = (strs(&c.args[0]), strs(&c.args[1]));
     let mut patterns = PatternCache::default();
     (0..c.rows)
@@ -39,7 +40,13 @@ fn parse(c: &Call) -> Result<Vec<Option<i32>>> {
             if any_null(c.args, i) {
                 return Ok(None);
             }
-            Ok(patterns.get(pat.value(i))?.parse_days(text.value(i)).ok())
+            let f = patterns.get(pat.value(i))?;
+            let days = if whole {
+                f.parse_days(text.value(i))
+            } else {
+                f.parse_days_prefix(text.value(i))
+            };
+            Ok(days.ok())
         })
         .collect()
 }
@@ -60,7 +67,8 @@ pub fn format_date() -> FunctionDef {
 }
 
 /// `PARSE_DATE(text, pattern)` → DATE; month/day default to 1 when the pattern lacks them;
-/// parsing is case-insensitive ('01-JAN-2022'). Text that does not match gives NULL.
+/// parsing is case-insensitive ('01-JAN-2022'). Text that does not match gives NULL; text
+/// after the pattern is ignored, as ksqlDB's `FastDateFormat` parse does.
 pub fn parse_date() -> FunctionDef {
     FunctionDef::new(
         "PARSE_DATE",
@@ -70,7 +78,7 @@ pub fn parse_date() -> FunctionDef {
             &[("formattedDate", P::String), ("formatPattern", P::String)],
             P::Date,
         )],
-        |c: &Call| Ok(Arc::new(Date32Array::from(parse(c)?)) as ArrayRef),
+        |c: &Call| Ok(Arc::new(Date32Array::from(parse(c, false)?)) as ArrayRef),
     )
 }
 
@@ -100,6 +108,6 @@ pub fn stringtodate() -> FunctionDef {
             &[("formattedDate", P::String), ("formatPattern", P::String)],
             P::Int,
         )],
-        |c: &Call| Ok(Arc::new(Int32Array::from(parse(c)?)) as ArrayRef),
+        |c: &Call| Ok(Arc::new(Int32Array::from(parse(c, true)?)) as ArrayRef),
     )
 }

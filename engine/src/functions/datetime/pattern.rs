@@ -475,6 +475,12 @@ impl JavaDateFormat {
     }
 
     fn parse_fields(&self, text: &str) -> Result<Parsed, String> {
+        self.parse_fields_from(text, true)
+    }
+
+    /// Parses `text` from its start; with `whole`, text left after the pattern fails the
+    /// parse (as `DateTimeFormatter.parse`), else it is ignored (as `FastDateFormat.parse`).
+    fn parse_fields_from(&self, text: &str, whole: bool) -> Result<Parsed, String> {
         let fail = || {
             format!(
                 "Text '{text}' could not be parsed with pattern '{}'",
@@ -599,7 +605,7 @@ impl JavaDateFormat {
                 }
             }
         }
-        if pos != s.len() {
+        if whole && pos != s.len() {
             return Err(format!(
                 "Text '{text}' could not be parsed, unparsed text found at index {pos}"
             ));
@@ -665,6 +671,14 @@ impl JavaDateFormat {
     /// Parses a date; days since the epoch.
     pub fn parse_days(&self, text: &str) -> Result<i32, String> {
         let p = self.parse_fields(text)?;
+        let d = self.resolve_date(&p, text)?;
+        Ok((d - epoch_date()).num_days() as i32)
+    }
+
+    /// As [`Self::parse_days`], ignoring any text after the pattern's last item (ksqlDB's
+    /// PARSE_DATE reads with commons-lang's `FastDateFormat`, which stops there).
+    pub fn parse_days_prefix(&self, text: &str) -> Result<i32, String> {
+        let p = self.parse_fields_from(text, false)?;
         let d = self.resolve_date(&p, text)?;
         Ok((d - epoch_date()).num_days() as i32)
     }
@@ -779,6 +793,16 @@ mod tests {
         assert!(JavaDateFormat::new("yyyy-MM-dd")
             .unwrap()
             .parse_days("2004-01-01x")
+            .is_err());
+        assert_eq!(
+            JavaDateFormat::new("yyyy-MM-dd")
+                .unwrap()
+                .parse_days_prefix("2003-12-24-01-01"),
+            Ok(12410)
+        );
+        assert!(JavaDateFormat::new("yyyy-MM-dd")
+            .unwrap()
+            .parse_days_prefix("2004-01")
             .is_err());
     }
 

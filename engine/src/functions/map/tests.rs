@@ -124,3 +124,17 @@ fn java_hash_map_order_follows_string_hash_buckets() {
     assert_eq!(java_hash_map_order(&["A", "Q"]), vec![0, 1]);
     assert!(java_hash_map_order(&[]).is_empty());
 }
+
+#[test]
+fn a_sized_java_hash_map_starts_at_the_power_of_two_of_its_size() {
+    use super::java_hash_map_order_sized;
+    let keys = ["yes, thanks", "nope", "sure, yeah"];
+    // `new HashMap<>(3)`: four buckets; "yes, thanks" and "sure, yeah" share bucket 0.
+    assert_eq!(java_hash_map_order_sized(&keys, 3), vec![0, 2, 1]);
+    // `new HashMap<>()`: sixteen buckets (0, 5 and 12).
+    assert_eq!(java_hash_map_order_sized(&keys, 16), vec![0, 1, 2]);
+    // `new HashMap<>(1)` holding two keys grows to four buckets: "D" (68) in bucket 0
+    // comes before "Q" (81) in bucket 1, the other way round from sixteen buckets.
+    assert_eq!(java_hash_map_order_sized(&["Q", "D"], 1), vec![1, 0]);
+    assert_eq!(java_hash_map_order_sized(&["Q", "D"], 16), vec![0, 1]);
+}
