@@ -213,7 +213,11 @@ fn a_query_whose_state_was_kept_as_one_task_stays_one_task_after_a_restart() {
     drop(engine);
 
     let mut engine = open(dir.path());
-    assert_eq!(workers(&engine, "COUNTS"), 1, "the existing state's layout is kept");
+    assert_eq!(
+        workers(&engine, "COUNTS"),
+        1,
+        "the existing state's layout is kept"
+    );
     insert(&mut engine, 70, 140);
     idle(&mut engine);
     let counts = latest(&engine, "COUNTS");
