@@ -8,34 +8,26 @@
 //!   `ksql.new.query.planner.enabled`) writes records without a key; the older planner
 //!   refuses a projection that leaves the key out.
 
-use std::time::Duration;
+mod common;
 
-use brook_engine::log::{Bytes, ReadLimit, Record};
-use brook_engine::runtime::{Engine, EngineOptions};
+use brook_engine::log::{Bytes, Record};
+use brook_engine::runtime::Engine;
+
+use common::{committed_records, idle, options};
 
 fn engine() -> (tempfile::TempDir, Engine) {
     let dir = tempfile::tempdir().unwrap();
-    let mut engine = Engine::open(dir.path(), EngineOptions::default()).unwrap();
+    let mut engine = Engine::open(dir.path(), options()).unwrap();
     engine
         .execute("SET 'cache.max.bytes.buffering'='0';")
         .unwrap();
     (dir, engine)
 }
 
-fn idle(engine: &mut Engine) {
-    assert!(
-        engine.wait_until_idle(Duration::from_secs(20)).unwrap(),
-        "the queries did not catch up within 20 s"
-    );
-}
-
-/// `(key, value, timestamp)` of every record of a one-partition topic (`None`: null).
+/// `(key, value, timestamp)` of every committed record of `topic` (`None`: null).
 fn records(engine: &Engine, topic: &str) -> Vec<(Option<String>, Option<String>, i64)> {
-    let t = engine.log().topic(topic).unwrap();
-    let p = t.partition(0).unwrap();
     let text = |b: Option<&[u8]>| b.map(|b| String::from_utf8_lossy(b).into_owned());
-    p.read(0, ReadLimit::records(1000))
-        .unwrap()
+    committed_records(engine, topic)
         .into_iter()
         .map(|r| {
             (
