@@ -171,7 +171,7 @@ mod tests {
         assert!(s.apply(SpoolArg::File(dir.join("b.txt"))).is_err());
         s.command("brook> ", "SHOW STREAMS;");
         let mut out = Vec::new();
-        write!(s.tee(&mut out), "result\n").unwrap();
+        writeln!(s.tee(&mut out), "result").unwrap();
         s.apply(SpoolArg::Off).unwrap();
         s.command("brook> ", "not recorded");
         assert_eq!(out, b"result\n");
