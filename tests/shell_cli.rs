@@ -142,3 +142,51 @@ fn file_and_pipe_run_like_execute() {
     assert!(!ok);
     assert!(err.contains("cannot read /nonexistent/x.sql"), "{err}");
 }
+
+#[test]
+fn alter_system_holds_for_later_runs_and_assert_schema_answers_in_ksqldb_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (ok, out, err) = brook(
+        &data,
+        &["-e", "ALTER SYSTEM 'auto.offset.reset'='earliest';"],
+        None,
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("Successfully changed system property 'auto.offset.reset' to 'earliest'."));
+    // A later run on the directory still has it.
+    let (ok, out, err) = brook(&data, &["-e", "SHOW PROPERTIES;"], None);
+    assert!(ok, "{err}");
+    assert!(
+        out.lines()
+            .any(|l| l.contains("auto.offset.reset") && l.contains("earliest")),
+        "{out}"
+    );
+    let (ok, _, err) = brook(&data, &["-e", "ALTER SYSTEM 'no.such'='1';"], None);
+    assert!(!ok);
+    assert!(
+        err.contains("Cannot set system property 'no.such'"),
+        "{err}"
+    );
+
+    let (ok, out, err) = brook(
+        &data,
+        &[
+            "-e",
+            "ASSERT NOT EXISTS SCHEMA SUBJECT 'x-value' TIMEOUT 0 SECONDS;",
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("Schema with subject name x-value does not exist"),
+        "{out}"
+    );
+    let (ok, _, err) = brook(
+        &data,
+        &["-e", "ASSERT SCHEMA ID 3 TIMEOUT 0 SECONDS;"],
+        None,
+    );
+    assert!(!ok);
+    assert!(err.contains("Schema with id 3 does not exist"), "{err}");
+}

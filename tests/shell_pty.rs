@@ -223,3 +223,67 @@ fn a_new_user_creates_inserts_watches_live_cancels_looks_up_and_completes() {
         "history: {kept}"
     );
 }
+
+#[test]
+fn spool_copies_commands_and_their_output_to_a_file_until_spool_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let history = dir.path().join("history");
+    let spool = dir.path().join("session.txt");
+    let other = dir.path().join("other.txt");
+
+    let mut a = Terminal::open("spooler", &data, &history);
+    a.wait_for("brook> ");
+    a.type_line("SPOOL OFF;");
+    a.wait_for("No spool is active");
+    a.type_line(&format!("SPOOL {};", spool.display()));
+    a.wait_for("Spooling to");
+    // Only one spool at a time.
+    a.type_line(&format!("SPOOL {};", other.display()));
+    a.wait_for("is already active");
+    a.type_line(
+        "CREATE STREAM clicks (user_id STRING KEY, page_id STRING) \
+         WITH (KAFKA_TOPIC='clicks', PARTITIONS=1, VALUE_FORMAT='JSON');",
+    );
+    a.wait_for("Stream created");
+    a.type_line("SHOW STREAMS;");
+    a.wait_for("CLICKS");
+    a.type_line("DESCRIBE nowhere;");
+    a.wait_for("NOWHERE");
+    a.type_line("SPOOL OFF;");
+    a.wait_for("closed");
+    a.type_line("SHOW TOPICS;");
+    a.wait_for("clicks");
+    a.type_line("exit");
+    a.wait_for("Exiting Brook.");
+
+    let text = std::fs::read_to_string(&spool).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("brook> CREATE STREAM clicks")),
+        "commands are prefixed with the prompt: {text}"
+    );
+    assert!(text.contains("Stream created"), "output is kept: {text}");
+    assert!(text.contains("brook> SHOW STREAMS;"), "{text}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("CLICKS") && !l.starts_with("brook>")),
+        "{text}"
+    );
+    assert!(text.contains("brook> DESCRIBE nowhere;"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("NOWHERE") && !l.starts_with("brook>")),
+        "errors are kept: {text}"
+    );
+    assert!(text.contains("is already active"), "{text}");
+    assert!(text.contains("brook> SPOOL OFF;"), "{text}");
+    assert!(
+        !text.contains("SHOW TOPICS"),
+        "nothing after SPOOL OFF: {text}"
+    );
+    assert!(!other.exists(), "the second spool was refused");
+}

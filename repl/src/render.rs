@@ -188,6 +188,19 @@ pub fn write_listing(out: &mut impl Write, listing: &Listing) -> std::io::Result
             let word = if *exists { "exists" } else { "does not exist" };
             return writeln!(out, "Topic {topic} {word}");
         }
+        Listing::AssertSchema {
+            subject,
+            id,
+            exists,
+        } => {
+            let word = if *exists { "exists" } else { "does not exist" };
+            let subject = subject
+                .as_ref()
+                .map(|s| format!(" subject name {s}"))
+                .unwrap_or_default();
+            let id = id.map(|i| format!(" id {i}")).unwrap_or_default();
+            return writeln!(out, "Schema with{subject}{id} {word}");
+        }
         Listing::FunctionDescription(f) => return write!(out, "{}", function_text(f)),
         Listing::SourceDescriptions { descriptions, many } => {
             for d in descriptions {

@@ -165,6 +165,16 @@ fn listing(l: &Listing, host: &str, push_queries: &[PushQueryInfo]) -> Value {
             "topicName": topic,
             "exists": exists,
         }),
+        Listing::AssertSchema {
+            subject,
+            id,
+            exists,
+        } => json!({
+            "@type": "assert_schema",
+            "subject": subject,
+            "id": id,
+            "exists": exists,
+        }),
         Listing::QueryDescription(q) => json!({
             "@type": "queryDescription",
             "queryDescription": query_description(q, host),

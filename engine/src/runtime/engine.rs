@@ -10,7 +10,9 @@ use brook_log::{Log, LogOptions, TopicConfig};
 use brook_sql::analyzer::{
     AnalyzedStatement, Analyzer, Catalog, MemoryCatalog, RegisteredSchema, SourceEntry,
 };
-use brook_sql::ast::{ExplainTarget, QueryTarget, ShowKind, SourceKind, Statement, StatementKind};
+use brook_sql::ast::{
+    ExplainTarget, Literal, QueryTarget, ShowKind, SourceKind, Statement, StatementKind,
+};
 use brook_sql::{parse_script_statement, split_statements};
 
 use crate::catalog::EngineFunctions;
@@ -131,6 +133,11 @@ pub struct Engine {
     /// Failures of background queries not yet taken by [`Engine::take_query_errors`].
     query_errors: Arc<Mutex<Vec<QueryError>>>,
     schemas: ProvidedSchemas,
+    /// The subjects and ids of the schemas registered, for ASSERT SCHEMA.
+    schema_registry: super::assert_schema::Registry,
+    /// Properties ALTER SYSTEM changed since the last [`Engine::replace_properties`]: they
+    /// carry over into the properties a server puts back after a request.
+    altered_system: BTreeMap<String, String>,
     variables: HashMap<String, String>,
     options: EngineOptions,
     /// Replaying the command topic: do not record again, do not redo side effects.
@@ -227,6 +234,8 @@ impl Engine {
             progress: Arc::default(),
             query_errors: Arc::default(),
             schemas: HashMap::new(),
+            schema_registry: Default::default(),
+            altered_system: BTreeMap::new(),
             variables: HashMap::new(),
             options,
             replaying: false,
@@ -330,11 +339,13 @@ impl Engine {
     }
 
     /// Replaces every session property; returns the ones it had (a server scopes a
-    /// request's properties this way, and puts the old ones back after).
+    /// request's properties this way, and puts the old ones back after). What ALTER SYSTEM
+    /// set meanwhile is kept: it is the server's, not the request's.
     pub fn replace_properties(
         &mut self,
-        properties: BTreeMap<String, String>,
+        mut properties: BTreeMap<String, String>,
     ) -> BTreeMap<String, String> {
+        properties.append(&mut self.altered_system);
         std::mem::replace(self.analyzer.properties_mut(), properties)
     }
 
@@ -360,6 +371,9 @@ impl Engine {
         schema: Option<RegisteredSchema>,
         avro: Option<serde_json::Value>,
     ) {
+        if schema.is_some() || avro.is_some() {
+            self.schema_registry.register(topic, is_key);
+        }
         if let Some(s) = schema {
             self.analyzer
                 .catalog_mut()
@@ -617,6 +631,55 @@ impl Engine {
                     topic: topic.name.clone(),
                     exists,
                 }));
+            }
+            StatementKind::AssertSchema {
+                not_exists,
+                subject,
+                id,
+                timeout,
+            } => {
+                let id = match id {
+                    None => None,
+                    Some(Literal::Integer(v)) => Some(i64::from(*v)),
+                    Some(Literal::BigInt(v)) => Some(*v),
+                    Some(other) => {
+                        return Err(EngineError::Statement(format!(
+                            "ASSERT SCHEMA: the schema ID must be an integer, not {other}"
+                        )))
+                    }
+                };
+                let timeout = timeout.map(|t| t.millis).unwrap_or_else(|| {
+                    self.analyzer
+                        .properties()
+                        .get(super::assert_schema::DEFAULT_TIMEOUT_PROPERTY)
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(super::assert_schema::DEFAULT_TIMEOUT_MS)
+                });
+                let exists = !*not_exists;
+                let subject = subject.as_ref().map(|s| s.name.clone());
+                let registry = self.schema_registry.clone();
+                super::assert_schema::assert_schema(
+                    || registry.clone(),
+                    subject.as_deref(),
+                    id,
+                    exists,
+                    std::time::Duration::from_millis(timeout),
+                )
+                .map_err(EngineError::AssertionFailed)?;
+                return Ok(StatementResult::Listing(Listing::AssertSchema {
+                    subject,
+                    id,
+                    exists,
+                }));
+            }
+            StatementKind::AlterSystem { name, value } => {
+                super::properties::check_system_property(name).map_err(EngineError::Statement)?;
+                self.analyzer.set_property(name, value);
+                self.altered_system.insert(name.clone(), value.clone());
+                self.record(text, None)?;
+                return Ok(StatementResult::Message(format!(
+                    "Successfully changed system property '{name}' to '{value}'."
+                )));
             }
             StatementKind::RunScript { path } => {
                 let script = std::fs::read_to_string(path).map_err(|e| {
@@ -1525,10 +1588,6 @@ fn unsupported(st: &Statement) -> String {
         StatementKind::CreateConnector { .. }
         | StatementKind::DropConnector { .. }
         | StatementKind::DescribeConnector { .. } => NO_CONNECT.into(),
-        StatementKind::AlterSystem { .. } => "ALTER SYSTEM (ksqlDB offers it only in Confluent Cloud): set server properties in the file `brook server --config` reads, or per session with SET".into(),
-        StatementKind::AssertSchema { .. } => {
-            "ASSERT SCHEMA: Brook has no schema registry to check".into()
-        }
         other => {
             let debug = format!("{other:?}");
             let word = debug.split(['(', ' ', '{']).next().unwrap_or("statement");

@@ -12,6 +12,7 @@
 //! monitoring), `rows.rs`,
 //! `processing_log.rs`, `error.rs`.
 
+pub mod assert_schema;
 pub mod assert_topic;
 pub mod codec;
 pub mod commands;

@@ -1,6 +1,6 @@
 //! properties.rs owns what SHOW PROPERTIES lists: every query property Brook reads, with
 //! ksqlDB's default and the value in effect (the session's, where SET), plus any other
-//! property the session set.
+//! property the session set; and which of them ALTER SYSTEM may set server-wide.
 
 use std::collections::BTreeMap;
 
@@ -17,6 +17,7 @@ fn known(guarantee: ProcessingGuarantee) -> Vec<(&'static str, String)> {
             "commit.interval.ms",
             DEFAULT_COMMIT_INTERVAL.as_millis().to_string(),
         ),
+        ("ksql.assert.schema.default.timeout.ms", "1000".into()),
         ("ksql.assert.topic.default.timeout.ms", "1000".into()),
         ("ksql.new.query.planner.enabled", "false".into()),
         ("ksql.persistence.default.format.key", "KAFKA".into()),
@@ -72,9 +73,35 @@ pub fn listing(
     out
 }
 
+/// ALTER SYSTEM sets only the properties Brook reads (those SHOW PROPERTIES lists, bare or
+/// with their `ksql.streams.` prefix): a server-wide value of anything else would change
+/// nothing. The error names what may be set.
+pub fn check_system_property(name: &str) -> Result<(), String> {
+    let known = known(ProcessingGuarantee::default());
+    let bare = name.strip_prefix("ksql.streams.").unwrap_or(name);
+    if known.iter().any(|(k, _)| *k == bare) {
+        return Ok(());
+    }
+    let names: Vec<&str> = known.iter().map(|(k, _)| *k).collect();
+    Err(format!(
+        "Cannot set system property '{name}' with ALTER SYSTEM: Brook reads no such \
+         server-wide property. Properties ALTER SYSTEM can set: {}",
+        names.join(", ")
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alter_system_sets_only_properties_brook_reads() {
+        assert!(check_system_property("auto.offset.reset").is_ok());
+        assert!(check_system_property("ksql.streams.auto.offset.reset").is_ok());
+        assert!(check_system_property("ksql.assert.schema.default.timeout.ms").is_ok());
+        let e = check_system_property("ksql.no.such.thing").unwrap_err();
+        assert!(e.contains("'ksql.no.such.thing'") && e.contains("commit.interval.ms"));
+    }
 
     #[test]
     fn defaults_show_until_the_session_sets_a_value() {

@@ -51,6 +51,12 @@ pub enum Listing {
     /// ASSERT [NOT EXISTS] TOPIC that held: the topic as written, and whether it was asserted
     /// to exist.
     AssertTopic { topic: String, exists: bool },
+    /// ASSERT SCHEMA that held: the subject and id asserted.
+    AssertSchema {
+        subject: Option<String>,
+        id: Option<i64>,
+        exists: bool,
+    },
     /// EXPLAIN <statement>: the logical plan it would run.
     Plan {
         statement: String,

@@ -192,6 +192,21 @@ pub fn write_entity(out: &mut dyn Write, e: &Value) -> std::io::Result<()> {
             let word = if exists { "exists" } else { "does not exist" };
             writeln!(out, "Topic {} {word}", s(e.get("topicName")))?;
         }
+        "assert_schema" => {
+            let exists = e.get("exists").and_then(Value::as_bool).unwrap_or(true);
+            let word = if exists { "exists" } else { "does not exist" };
+            let subject = e
+                .get("subject")
+                .and_then(Value::as_str)
+                .map(|v| format!(" subject name {v}"))
+                .unwrap_or_default();
+            let id = e
+                .get("id")
+                .and_then(Value::as_i64)
+                .map(|v| format!(" id {v}"))
+                .unwrap_or_default();
+            writeln!(out, "Schema with{subject}{id} {word}")?;
+        }
         "queryDescription" => {
             if let Some(q) = e.get("queryDescription") {
                 write_query_description(out, q)?;

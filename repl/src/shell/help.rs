@@ -27,6 +27,7 @@ Catalog
 
 Shell
   OUTPUT JSON | TABULAR    how results are shown
+  SPOOL <file> | OFF       copy commands and their output to a file (one at a time)
   CLEAR                    clear the screen
   HELP                     this text
   EXIT | QUIT | Ctrl-D     leave (persistent queries stop with the shell and resume when

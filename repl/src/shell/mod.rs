@@ -5,7 +5,8 @@
 //! live push queries and PRINT), `backend.rs` (what the prompt loop needs of the local
 //! engine or a server), `helper.rs` (completion and highlighting), `lexer.rs` (statement
 //! ends, words), `live.rs` (rows shown as they arrive), `forward.rs` (statements sent by a
-//! second `brook` on the same directory to the one that writes it), `help.rs` (HELP).
+//! second `brook` on the same directory to the one that writes it), `help.rs` (HELP),
+//! `spool.rs` (SPOOL: commands and their output copied to a file).
 
 pub mod backend;
 pub mod forward;
@@ -14,6 +15,7 @@ pub mod helper;
 pub mod lexer;
 pub mod live;
 pub mod session;
+pub mod spool;
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -202,6 +204,7 @@ fn prompt_loop(session: &mut dyn Backend, notice: &str) -> anyhow::Result<()> {
     )?;
     write!(stdout.lock(), "{notice}")?;
     let mut buffer = String::new();
+    let mut spool = spool::Spool::default();
     loop {
         for e in session.background_errors() {
             eprintln!("A persistent query failed: {e}");
@@ -222,9 +225,23 @@ fn prompt_loop(session: &mut dyn Backend, notice: &str) -> anyhow::Result<()> {
             Err(e) => return Err(e.into()),
         };
         if buffer.is_empty() {
+            if let Some(arg) = spool::parse(&line) {
+                let _ = editor.add_history_entry(line.trim());
+                spool.command(PROMPT, &line);
+                match spool.apply(arg) {
+                    Ok(msg) => writeln!(stdout.lock(), "{msg}")?,
+                    Err(e) => {
+                        spool.message(&e);
+                        eprintln!("{}", paint_error(&e, color));
+                    }
+                }
+                continue;
+            }
             if let Some(cmd) = shell_command(&line) {
                 let _ = editor.add_history_entry(line.trim());
-                let mut out = stdout.lock();
+                spool.command(PROMPT, &line);
+                let mut lock = stdout.lock();
+                let mut out = spool.tee(&mut lock);
                 match cmd {
                     ShellCommand::Exit => break,
                     ShellCommand::Help => write!(out, "{}", help::TEXT)?,
@@ -258,10 +275,14 @@ fn prompt_loop(session: &mut dyn Backend, notice: &str) -> anyhow::Result<()> {
         if let Some(h) = &history {
             let _ = editor.save_history(h);
         }
-        let mut out = stdout.lock();
-        if let Err(e) = session.execute(&statement, "<input>", &mut out) {
-            drop(out);
-            eprintln!("{}", paint_error(&format!("{e:#}"), color));
+        spool.command(PROMPT, &statement);
+        let mut lock = stdout.lock();
+        let result = session.execute(&statement, "<input>", &mut spool.tee(&mut lock));
+        drop(lock);
+        if let Err(e) = result {
+            let text = format!("{e:#}");
+            spool.message(&text);
+            eprintln!("{}", paint_error(&text, color));
         }
     }
     if let Some(h) = &history {
