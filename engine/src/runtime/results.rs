@@ -51,6 +51,13 @@ pub enum Listing {
     /// ASSERT [NOT EXISTS] TOPIC that held: the topic as written, and whether it was asserted
     /// to exist.
     AssertTopic { topic: String, exists: bool },
+    /// SHOW [SOURCE | SINK] CONNECTORS, as Kafka Connect at `url` lists them.
+    Connectors {
+        url: String,
+        connectors: Vec<super::connect::ConnectorSummary>,
+    },
+    /// DESCRIBE CONNECTOR.
+    ConnectorDescription(super::connect::ConnectorDescription),
     /// EXPLAIN <statement>: the logical plan it would run.
     Plan {
         statement: String,
