@@ -67,7 +67,11 @@ fn fake_connect() -> (String, Seen) {
                         )
                     } else {
                         let class = body["config"]["connector.class"].as_str().unwrap_or("");
-                        let ty = if class.contains("Sink") { "sink" } else { "source" };
+                        let ty = if class.contains("Sink") {
+                            "sink"
+                        } else {
+                            "source"
+                        };
                         connectors.insert(name.clone(), (ty.into(), body["config"].clone()));
                         (
                             201,
@@ -78,15 +82,18 @@ fn fake_connect() -> (String, Seen) {
                 ("GET", "/connectors?expand=info&expand=status") => {
                     let mut all = serde_json::Map::new();
                     for (name, (ty, config)) in &connectors {
-                        all.insert(name.clone(), json!({
-                            "info": {"name": name, "config": config, "tasks": [], "type": ty},
-                            "status": {"name": name,
-                                "connector": {"state": "RUNNING", "worker_id": "w1:8083"},
-                                "tasks": [{"id": 0, "state": "RUNNING", "worker_id": "w1:8083"},
-                                          {"id": 1, "state": "FAILED", "worker_id": "w1:8083",
-                                           "trace": "boom"}],
-                                "type": ty},
-                        }));
+                        all.insert(
+                            name.clone(),
+                            json!({
+                                "info": {"name": name, "config": config, "tasks": [], "type": ty},
+                                "status": {"name": name,
+                                    "connector": {"state": "RUNNING", "worker_id": "w1:8083"},
+                                    "tasks": [{"id": 0, "state": "RUNNING", "worker_id": "w1:8083"},
+                                              {"id": 1, "state": "FAILED", "worker_id": "w1:8083",
+                                               "trace": "boom"}],
+                                    "type": ty},
+                            }),
+                        );
                     }
                     (200, Value::Object(all))
                 }
@@ -201,12 +208,24 @@ fn connector_statements_go_to_kafka_connect() {
         StatementResult::Listing(Listing::Connectors { connectors, .. }) => {
             let rows: Vec<_> = connectors
                 .iter()
-                .map(|c| (c.name.as_str(), c.kind.as_str(), c.class.as_str(), c.state.as_str()))
+                .map(|c| {
+                    (
+                        c.name.as_str(),
+                        c.kind.as_str(),
+                        c.class.as_str(),
+                        c.state.as_str(),
+                    )
+                })
                 .collect();
             assert_eq!(
                 rows,
                 vec![
-                    ("SNK", "SINK", "io.example.FileSink", "RUNNING (1/2 tasks RUNNING)"),
+                    (
+                        "SNK",
+                        "SINK",
+                        "io.example.FileSink",
+                        "RUNNING (1/2 tasks RUNNING)"
+                    ),
                     (
                         "jdbc-src",
                         "SOURCE",

@@ -193,7 +193,14 @@ pub fn write_listing(out: &mut impl Write, listing: &Listing) -> std::io::Result
             strings(&["Connector Name", "Type", "Class", "Status"]),
             connectors
                 .iter()
-                .map(|c| vec![c.name.clone(), c.kind.clone(), c.class.clone(), c.state.clone()])
+                .map(|c| {
+                    vec![
+                        c.name.clone(),
+                        c.kind.clone(),
+                        c.class.clone(),
+                        c.state.clone(),
+                    ]
+                })
                 .collect(),
         ),
         Listing::ConnectorDescription(d) => {

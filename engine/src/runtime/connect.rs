@@ -226,8 +226,12 @@ impl ConnectClient {
                 reason: format!("no address for {}", self.host),
             })?;
         let mut stream = TcpStream::connect_timeout(&addr, TIMEOUT).map_err(unreachable)?;
-        stream.set_read_timeout(Some(TIMEOUT)).map_err(unreachable)?;
-        stream.set_write_timeout(Some(TIMEOUT)).map_err(unreachable)?;
+        stream
+            .set_read_timeout(Some(TIMEOUT))
+            .map_err(unreachable)?;
+        stream
+            .set_write_timeout(Some(TIMEOUT))
+            .map_err(unreachable)?;
         let payload = body.map(Value::to_string).unwrap_or_default();
         let mut req = format!(
             "{method} {}{path} HTTP/1.1\r\nHost: {}:{}\r\nAccept: application/json\r\nConnection: close\r\n",
@@ -236,7 +240,10 @@ impl ConnectClient {
         if body.is_some() {
             req.push_str("Content-Type: application/json\r\n");
         }
-        req.push_str(&format!("Content-Length: {}\r\n\r\n{payload}", payload.len()));
+        req.push_str(&format!(
+            "Content-Length: {}\r\n\r\n{payload}",
+            payload.len()
+        ));
         stream.write_all(req.as_bytes()).map_err(unreachable)?;
         let mut raw = Vec::new();
         stream.read_to_end(&mut raw).map_err(unreachable)?;
@@ -355,7 +362,10 @@ mod tests {
     #[test]
     fn urls_split_into_host_port_and_path() {
         let c = ConnectClient::new("http://connect:9000/base/").unwrap();
-        assert_eq!((c.host.as_str(), c.port, c.base.as_str()), ("connect", 9000, "/base"));
+        assert_eq!(
+            (c.host.as_str(), c.port, c.base.as_str()),
+            ("connect", 9000, "/base")
+        );
         assert!(matches!(
             ConnectClient::new("https://x"),
             Err(ConnectError::BadUrl(_))

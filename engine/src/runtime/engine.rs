@@ -10,7 +10,9 @@ use brook_log::{Log, LogOptions, TopicConfig};
 use brook_sql::analyzer::{
     AnalyzedStatement, Analyzer, Catalog, MemoryCatalog, RegisteredSchema, SourceEntry,
 };
-use brook_sql::ast::{ConnectorKind, ExplainTarget, QueryTarget, ShowKind, SourceKind, Statement, StatementKind};
+use brook_sql::ast::{
+    ConnectorKind, ExplainTarget, QueryTarget, ShowKind, SourceKind, Statement, StatementKind,
+};
 use brook_sql::{parse_script_statement, split_statements};
 
 use crate::catalog::EngineFunctions;
@@ -1334,7 +1336,9 @@ impl Engine {
         }
         let client = self.connect_client()?;
         if client.create(name, &config)? {
-            Ok(StatementResult::Message(format!("Created connector {name}")))
+            Ok(StatementResult::Message(format!(
+                "Created connector {name}"
+            )))
         } else if if_not_exists {
             Ok(StatementResult::Message(format!(
                 "Connector {name} already exists"
@@ -1350,7 +1354,9 @@ impl Engine {
     fn drop_connector(&self, name: &str, if_exists: bool) -> Result<StatementResult> {
         let client = self.connect_client()?;
         if client.delete(name)? {
-            Ok(StatementResult::Message(format!("Dropped connector \"{name}\"")))
+            Ok(StatementResult::Message(format!(
+                "Dropped connector \"{name}\""
+            )))
         } else if if_exists {
             Ok(StatementResult::Message(format!(
                 "Connector {name} does not exist."
