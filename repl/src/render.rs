@@ -202,6 +202,48 @@ pub fn write_listing(out: &mut impl Write, listing: &Listing) -> std::io::Result
             return writeln!(out, "Schema with{subject}{id} {word}");
         }
         Listing::FunctionDescription(f) => return write!(out, "{}", function_text(f)),
+        Listing::Connectors { connectors, .. } => table(
+            strings(&["Connector Name", "Type", "Class", "Status"]),
+            connectors
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.name.clone(),
+                        c.kind.clone(),
+                        c.class.clone(),
+                        c.state.clone(),
+                    ]
+                })
+                .collect(),
+        ),
+        Listing::ConnectorDescription(d) => {
+            writeln!(out, "Name                 : {}", d.name)?;
+            writeln!(out, "Class                : {}", d.class)?;
+            writeln!(out, "Type                 : {}", d.kind)?;
+            writeln!(out, "State                : {}", d.state)?;
+            writeln!(out, "WorkerId             : {}", d.worker_id)?;
+            if let Some(trace) = &d.trace {
+                writeln!(out, "Trace                : {trace}")?;
+            }
+            if d.tasks.is_empty() {
+                return Ok(());
+            }
+            writeln!(out)?;
+            let t = table(
+                strings(&["Task ID", "State", "Error Trace"]),
+                d.tasks
+                    .iter()
+                    .map(|t| {
+                        vec![
+                            t.id.to_string(),
+                            t.state.clone(),
+                            t.trace.clone().unwrap_or_default(),
+                        ]
+                    })
+                    .collect(),
+            );
+            return writeln!(out, "{t}");
+        }
         Listing::SourceDescriptions { descriptions, many } => {
             for d in descriptions {
                 write!(out, "{}", source_text(d))?;

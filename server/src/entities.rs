@@ -160,6 +160,39 @@ fn listing(l: &Listing, host: &str, push_queries: &[PushQueryInfo]) -> Value {
             })).collect::<Vec<_>>(),
         }),
         Listing::FunctionDescription(f) => function_description(f),
+        // ksqlDB's ConnectorList and ConnectorDescription entities.
+        Listing::Connectors { connectors, .. } => json!({
+            "@type": "connector_list",
+            "warnings": [],
+            "connectors": connectors.iter().map(|c| json!({
+                "name": c.name,
+                "type": c.kind,
+                "className": c.class,
+                "state": c.state,
+            })).collect::<Vec<_>>(),
+        }),
+        Listing::ConnectorDescription(d) => json!({
+            "@type": "connector_description",
+            "connectorClass": d.class,
+            "status": {
+                "name": d.name,
+                "connector": {
+                    "state": d.state,
+                    "worker_id": d.worker_id,
+                    "trace": d.trace,
+                },
+                "tasks": d.tasks.iter().map(|t| json!({
+                    "id": t.id,
+                    "state": t.state,
+                    "worker_id": t.worker_id,
+                    "trace": t.trace,
+                })).collect::<Vec<_>>(),
+                "type": d.kind.to_ascii_lowercase(),
+            },
+            "sources": [],
+            "topics": [],
+            "warnings": [],
+        }),
         Listing::AssertTopic { topic, exists } => json!({
             "@type": "assert_topic",
             "topicName": topic,

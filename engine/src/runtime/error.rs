@@ -12,6 +12,9 @@ pub enum EngineError {
     /// The statement parses but is not valid against the catalog (rendered).
     #[error("{0}")]
     Analysis(String),
+    /// Talking to Kafka Connect for a connector statement failed.
+    #[error(transparent)]
+    Connect(#[from] super::connect::ConnectError),
     /// Valid ksqlDB that Brook does not run yet.
     #[error("not supported yet: {0}")]
     NotSupportedYet(String),

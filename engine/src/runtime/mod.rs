@@ -7,7 +7,7 @@
 //! (records ↔ rows), `insert.rs` (INSERT VALUES), `transient.rs` (SELECT run to completion),
 //! `materialized.rs` (a CTAS table's rows in the state store), `pull.rs` (pull queries over
 //! them), `runner.rs` (each persistent query on its own thread, or stepped by the caller),
-//! `push.rs` (live push queries), `print.rs` (PRINT), `describe.rs` (DESCRIBE), `results.rs`
+//! `push.rs` (live push queries), `print.rs` (PRINT), `connect.rs` (the connector statements, forwarded to Kafka Connect), `describe.rs` (DESCRIBE), `results.rs`
 //! (typed SHOW/DESCRIBE/EXPLAIN results), `metrics.rs` (a query's rate and last error, for
 //! monitoring), `rows.rs`,
 //! `processing_log.rs`, `error.rs`.
@@ -16,6 +16,7 @@ pub mod assert_schema;
 pub mod assert_topic;
 pub mod codec;
 pub mod commands;
+pub mod connect;
 pub mod describe;
 pub mod engine;
 pub mod error;

@@ -57,6 +57,13 @@ pub enum Listing {
         id: Option<i64>,
         exists: bool,
     },
+    /// SHOW [SOURCE | SINK] CONNECTORS, as Kafka Connect at `url` lists them.
+    Connectors {
+        url: String,
+        connectors: Vec<super::connect::ConnectorSummary>,
+    },
+    /// DESCRIBE CONNECTOR.
+    ConnectorDescription(super::connect::ConnectorDescription),
     /// EXPLAIN <statement>: the logical plan it would run.
     Plan {
         statement: String,

@@ -107,6 +107,7 @@ pub enum StatementKind {
         kind: ConnectorKind,
         name: Ident,
         if_not_exists: bool,
+        /// Names as written (Kafka Connect's keys are case-sensitive), not upper-cased.
         properties: Properties,
     },
     /// `ALTER STREAM|TABLE name ADD [COLUMN] c T, ...`
