@@ -10,6 +10,7 @@ pub mod conformance;
 pub mod expr;
 pub mod formats;
 pub mod functions;
+pub mod java_text;
 pub mod operators;
 pub mod runtime;
 

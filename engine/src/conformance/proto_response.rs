@@ -14,6 +14,7 @@
 //! does (`1.0`, `1.0E10`). DECIMAL, DATE, TIME and TIMESTAMP columns (well-known types) are
 //! not supported yet.
 
+use crate::java_text::java_double;
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{Float64Type, Int32Type, Int64Type};
 use brook_sql::plan::{Schema, SqlType};
@@ -232,35 +233,6 @@ fn quote(bytes: &[u8]) -> String {
     }
     s.push('"');
     s
-}
-
-/// A double as Java's `Double.toString` writes it.
-fn java_double(f: f64) -> String {
-    if f.is_nan() {
-        return "NaN".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 { "Infinity" } else { "-Infinity" }.into();
-    }
-    let a = f.abs();
-    if (1e-3..1e7).contains(&a) {
-        let s = f.to_string();
-        if s.contains('.') {
-            s
-        } else {
-            format!("{s}.0")
-        }
-    } else {
-        // Scientific: shortest mantissa, `E` exponent.
-        let s = format!("{f:e}");
-        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
-        let m = if m.contains('.') {
-            m.to_string()
-        } else {
-            format!("{m}.0")
-        };
-        format!("{m}E{e}")
-    }
 }
 
 #[cfg(test)]

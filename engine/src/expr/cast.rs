@@ -4,6 +4,7 @@
 //! structs convert field by field by name (fields the source lacks are NULL); arrays and
 //! maps convert element-wise.
 
+use crate::java_text::java_double;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -53,34 +54,6 @@ fn arrow_cast(a: &ArrayRef, to: &DataType) -> Result<ArrayRef> {
         ..Default::default()
     };
     Ok(cast_with_options(a, to, &opts)?)
-}
-
-/// Java's `Double.toString`.
-pub fn java_double(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "Infinity" } else { "-Infinity" }.into();
-    }
-    let a = v.abs();
-    if a == 0.0 || (1e-3..1e7).contains(&a) {
-        let s = format!("{v}");
-        if s.contains('.') {
-            s
-        } else {
-            format!("{s}.0")
-        }
-    } else {
-        let s = format!("{v:e}");
-        let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
-        let m = if m.contains('.') {
-            m.to_string()
-        } else {
-            format!("{m}.0")
-        };
-        format!("{m}E{e}")
-    }
 }
 
 /// `LocalTime.ofSecondOfDay(s).toString()`, which is how ksqlDB renders a TIME as a

@@ -23,11 +23,12 @@ use base64::Engine as _;
 use serde_json::json;
 
 use super::columns::map_type;
-use super::value::{format_decimal, parse_decimal, Val};
+use super::value::Val;
 use super::{
     check_width, decode_rows, row_values, value, Decoded, Format, FormatError, FormatOptions,
     DEFAULT_AVRO_SCHEMA_FULL_NAME,
 };
+use crate::java_text::{format_decimal, parse_decimal};
 
 /// ksqlDB's `AVRO` format.
 #[derive(Debug)]
@@ -441,7 +442,7 @@ fn val_f64(v: &Val) -> Option<f64> {
     match v {
         Val::Int(i) => Some(*i as f64),
         Val::Float(f) => Some(*f),
-        Val::Num(s) | Val::Str(s) => value::parse_java_double(s),
+        Val::Num(s) | Val::Str(s) => crate::java_text::parse_java_double(s),
         _ => None,
     }
 }
@@ -519,7 +520,7 @@ fn to_avro(
             Val::Str(s) => AvroValue::String(s),
             Val::Bool(b) => AvroValue::String(b.to_string()),
             Val::Int(i) => AvroValue::String(i.to_string()),
-            Val::Float(f) => AvroValue::String(value::java_double(f)),
+            Val::Float(f) => AvroValue::String(crate::java_text::java_double(f)),
             Val::Num(s) => AvroValue::String(s),
             other => return Err(err(&other)),
         },

@@ -15,11 +15,12 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, SchemaRef};
 use base64::Engine as _;
 
-use super::value::{format_decimal, java_double, parse_decimal, parse_java_double, Val};
+use super::value::Val;
 use super::{
     check_width, decode_rows, reject_wrapping, row_values, unsupported_type, Decoded, Format,
     FormatError, FormatOptions,
 };
+use crate::java_text::{format_decimal, java_double, parse_decimal, parse_java_double};
 
 /// ksqlDB's `DELIMITED` format.
 #[derive(Debug)]

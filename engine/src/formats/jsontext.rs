@@ -6,7 +6,8 @@
 use arrow::datatypes::DataType;
 use base64::Engine as _;
 
-use super::value::{format_decimal, java_double, map_value_type, Val};
+use super::value::{map_value_type, Val};
+use crate::java_text::{format_decimal, java_double};
 
 const MAX_DEPTH: usize = 256;
 

@@ -34,11 +34,12 @@ use super::protowire::{
     put_len, put_tag, put_varint, unzigzag32, unzigzag64, zigzag32, zigzag64, Reader, WireValue,
     I32, I64, LEN, VARINT,
 };
-use super::value::{format_decimal, java_double, Val};
+use super::value::Val;
 use super::{
     check_width, decode_rows, logical_json_to_row, payload_to_json_via_decode, row_values, value,
     Decoded, Format, FormatError, FormatOptions,
 };
+use crate::java_text::{format_decimal, java_double};
 
 /// Which of the two protobuf formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -992,7 +993,7 @@ fn as_f64(v: &Val) -> Option<f64> {
     match v {
         Val::Int(i) => Some(*i as f64),
         Val::Float(f) => Some(*f),
-        Val::Num(s) | Val::Str(s) => value::parse_java_double(s),
+        Val::Num(s) | Val::Str(s) => crate::java_text::parse_java_double(s),
         _ => None,
     }
 }

@@ -128,28 +128,3 @@ impl RegexCache {
 pub fn java_regex(p: &str) -> String {
     p.replace("*+", "*").replace("++", "+").replace("?+", "?")
 }
-
-/// A DOUBLE as Java's `Double.toString` writes it: `0.0`, `12345.678`, `1.0E7`, `1.5E-4`,
-/// `NaN`, `Infinity`.
-pub fn java_double(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "Infinity" } else { "-Infinity" }.into();
-    }
-    let a = v.abs();
-    if a == 0.0 || (1e-3..1e7).contains(&a) {
-        let s = format!("{v}");
-        return if s.contains('.') { s } else { format!("{s}.0") };
-    }
-    // Scientific: shortest digits, mantissa with at least one fractional digit.
-    let e = format!("{v:e}");
-    let (mant, exp) = e.split_once('e').expect("exponent");
-    let mant = if mant.contains('.') {
-        mant.to_string()
-    } else {
-        format!("{mant}.0")
-    };
-    format!("{mant}E{exp}")
-}

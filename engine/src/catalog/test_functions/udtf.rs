@@ -11,7 +11,7 @@ use brook_sql::SqlType;
 use datafusion::common::ScalarValue;
 
 use crate::catalog::sql_to_arrow;
-use crate::functions::kernels::java_double;
+use crate::java_text::java_double;
 
 const NPE: &str = "java.lang.NullPointerException";
 

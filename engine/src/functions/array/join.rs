@@ -6,10 +6,11 @@ use datafusion::common::Result;
 
 use super::{element_type, list, span};
 use crate::functions::error::FunctionError;
-use crate::functions::json::to_json_decimal;
-use crate::functions::kernels::{java_double, map_to_string, strs};
+use crate::functions::kernels::{map_to_string, strs};
 use crate::functions::types::{Overload, ParamType as P};
 use crate::functions::udf::{Call, Category, FunctionDef};
+use crate::java_text::format_decimal;
+use crate::java_text::java_double;
 
 fn primitive_elements(a: &[DataType]) -> Result<DataType, FunctionError> {
     match element_type(&a[0]) {
@@ -32,7 +33,7 @@ fn element_text(v: &ArrayRef, j: usize) -> String {
         DataType::Int64 => v.as_primitive::<Int64Type>().value(j).to_string(),
         DataType::Float64 => java_double(v.as_primitive::<Float64Type>().value(j)),
         DataType::Decimal128(_, s) => {
-            to_json_decimal(v.as_primitive::<Decimal128Type>().value(j), *s)
+            format_decimal(v.as_primitive::<Decimal128Type>().value(j), *s)
         }
         _ => arrow::util::display::ArrayFormatter::try_new(v.as_ref(), &Default::default())
             .map(|f| f.value(j).to_string())

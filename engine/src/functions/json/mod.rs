@@ -13,8 +13,6 @@ pub mod value;
 
 use super::udf::FunctionDef;
 
-pub(crate) use to_json::format_decimal as to_json_decimal;
-
 pub(crate) fn functions() -> Vec<FunctionDef> {
     vec![
         extract::def(),

@@ -1,5 +1,6 @@
 //! TO_JSON_STRING: any value serialised as JSON text.
 
+use crate::java_text::format_decimal;
 use std::fmt::Write;
 
 use arrow::array::{Array, ArrayRef, AsArray, StringBuilder};
@@ -56,7 +57,7 @@ pub(crate) fn write_json(a: &ArrayRef, i: usize, out: &mut String) -> Result<()>
         DataType::Float64 => {
             let v = a.as_primitive::<Float64Type>().value(i);
             if v.is_finite() {
-                out.push_str(&crate::functions::kernels::java_double(v))
+                out.push_str(&crate::java_text::java_double(v))
             } else {
                 write_string(&v.to_string(), out)
             }
@@ -128,25 +129,4 @@ pub(crate) fn write_json(a: &ArrayRef, i: usize, out: &mut String) -> Result<()>
         other => return datafusion::common::exec_err!("TO_JSON_STRING does not support {other}"),
     }
     Ok(())
-}
-
-/// A DECIMAL's text with exactly `scale` fractional digits.
-pub(crate) fn format_decimal(v: i128, scale: i8) -> String {
-    if scale <= 0 {
-        let mut s = v.to_string();
-        for _ in 0..(-scale) {
-            s.push('0');
-        }
-        return s;
-    }
-    let neg = v < 0;
-    let digits = v.unsigned_abs().to_string();
-    let scale = scale as usize;
-    let padded = if digits.len() <= scale {
-        format!("{}{}", "0".repeat(scale - digits.len() + 1), digits)
-    } else {
-        digits
-    };
-    let (int, frac) = padded.split_at(padded.len() - scale);
-    format!("{}{int}.{frac}", if neg { "-" } else { "" })
 }
