@@ -234,32 +234,7 @@ impl Parser<'_> {
     /// A connector's `WITH (...)`: like [`Parser::parse_properties`], but the names keep their
     /// case, as Kafka Connect's configuration keys are case-sensitive (`connector.class`).
     fn parse_connector_properties(&mut self) -> Result<Properties> {
-        self.expect(&Tok::LParen)?;
-        let mut entries = Vec::new();
-        loop {
-            let start = self.span().start;
-            let name = match self.peek() {
-                Tok::Str(s) => {
-                    let s = s.clone();
-                    self.advance();
-                    s
-                }
-                _ if self.at_ident() => self.parse_ident()?.value,
-                _ => return Err(self.expected("a property name")),
-            };
-            self.expect(&Tok::Eq)?;
-            let value = self.parse_property_literal()?;
-            entries.push(crate::ast::Property {
-                name,
-                value,
-                span: self.span_from(start),
-            });
-            if self.eat(&Tok::Comma) {
-                continue;
-            }
-            self.expect(&Tok::RParen)?;
-            return Ok(Properties { entries });
-        }
+        self.parse_properties_cased(false)
     }
 
     /// `INSERT INTO name [WITH (...)] SELECT ...` or `INSERT INTO name [(cols)] VALUES (...)`

@@ -214,21 +214,26 @@ impl Parser<'_> {
 
     /// `(name = literal, ...)`; names are identifiers or strings, upper-cased.
     pub(crate) fn parse_properties(&mut self) -> Result<Properties> {
+        self.parse_properties_cased(true)
+    }
+
+    /// `(name = literal, ...)`; names are identifiers or strings, upper-cased when `upper`
+    /// (a connector's names keep their case: Kafka Connect's keys are case-sensitive).
+    pub(crate) fn parse_properties_cased(&mut self, upper: bool) -> Result<Properties> {
         self.expect(&Tok::LParen)?;
         let mut entries = Vec::new();
         loop {
             let start = self.span().start;
             let name = match self.peek() {
                 Tok::Str(s) => {
+                    let s = s.clone();
                     self.advance();
-                    s.to_uppercase()
+                    s
                 }
-                _ if self.at_ident() => {
-                    let id = self.parse_ident()?;
-                    id.value.to_uppercase()
-                }
+                _ if self.at_ident() => self.parse_ident()?.value,
                 _ => return Err(self.expected("a property name")),
             };
+            let name = if upper { name.to_uppercase() } else { name };
             self.expect(&Tok::Eq)?;
             let value = self.parse_property_literal()?;
             entries.push(Property {
