@@ -8,8 +8,10 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
 
 use brook_engine::runtime::{Engine, EngineError, Listing, StatementResult};
 use serde_json::{json, Value};
@@ -17,16 +19,42 @@ use serde_json::{json, Value};
 /// One request the fake Connect received: method, path with query, body.
 type Seen = Arc<Mutex<Vec<(String, String, Value)>>>;
 
-/// Starts a fake Connect; returns its URL and the requests it will see.
-fn fake_connect() -> (String, Seen) {
+/// A running fake Connect: its URL and the requests it saw. Dropping it (also when a test
+/// fails) stops its thread.
+struct FakeConnect {
+    url: String,
+    seen: Seen,
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for FakeConnect {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wakes the accept loop, which then sees `stop`.
+        let _ = TcpStream::connect(self.addr);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Starts a fake Connect on 127.0.0.1.
+fn fake_connect() -> FakeConnect {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
+    let addr = listener.local_addr().unwrap();
     let seen: Seen = Arc::default();
     let log = seen.clone();
-    std::thread::spawn(move || {
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopped = stop.clone();
+    let thread = std::thread::spawn(move || {
         // name -> (type, config)
         let mut connectors: BTreeMap<String, (String, Value)> = BTreeMap::new();
         for stream in listener.incoming() {
+            if stopped.load(Ordering::SeqCst) {
+                return;
+            }
             let Ok(mut stream) = stream else { return };
             let mut reader = BufReader::new(stream.try_clone().unwrap());
             let mut line = String::new();
@@ -136,7 +164,13 @@ fn fake_connect() -> (String, Seen) {
             );
         }
     });
-    (url, seen)
+    FakeConnect {
+        url: format!("http://{addr}"),
+        seen,
+        addr,
+        stop,
+        thread: Some(thread),
+    }
 }
 
 fn engine_at(url: &str) -> (tempfile::TempDir, Engine) {
@@ -163,8 +197,9 @@ fn message(r: StatementResult) -> String {
 
 #[test]
 fn connector_statements_go_to_kafka_connect() {
-    let (url, seen) = fake_connect();
-    let (_dir, mut engine) = engine_at(&url);
+    let connect = fake_connect();
+    let (url, seen) = (&connect.url, &connect.seen);
+    let (_dir, mut engine) = engine_at(url);
 
     let created = one(
         &mut engine,
@@ -280,8 +315,9 @@ fn connector_statements_go_to_kafka_connect() {
 
 #[test]
 fn create_without_a_connector_class_is_rejected_before_connect() {
-    let (url, seen) = fake_connect();
-    let (_dir, mut engine) = engine_at(&url);
+    let connect = fake_connect();
+    let (url, seen) = (&connect.url, &connect.seen);
+    let (_dir, mut engine) = engine_at(url);
     let err = engine
         .execute("CREATE SOURCE CONNECTOR c WITH ('tasks.max' = 1);")
         .unwrap_err();
