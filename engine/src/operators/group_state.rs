@@ -125,11 +125,6 @@ impl KeyTable {
         id
     }
 
-    /// The id of a live key.
-    pub fn id(&self, bytes: &[u8]) -> Option<u32> {
-        self.ids.get(bytes).copied()
-    }
-
     pub fn bytes(&self, id: u32) -> &[u8] {
         &self.keys[id as usize].bytes
     }

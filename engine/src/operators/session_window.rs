@@ -2,11 +2,19 @@
 //! merge into one session; a row that bridges sessions merges them (the replaced sessions
 //! are deleted downstream). Stream time is the largest timestamp seen (per source
 //! partition); a row whose session would have closed (end + gap + grace <= stream time) is
-//! dropped, and sessions leave the store then (Kafka Streams' session store retention).
-//! EMIT FINAL: each session is emitted once, when stream time passes its end + grace.
+//! dropped, and sessions leave memory and the store then (Kafka Streams' session store
+//! retention). EMIT FINAL: each session is emitted once, when stream time passes its end +
+//! grace.
 //!
-//! A session keeps its rows' argument values, so a merged session's result is computed
-//! from its rows in order (as adding them one by one would give).
+//! As in Kafka Streams' session aggregation, a session holds its accumulators: a row adds
+//! to them, and a row that bridges sessions merges theirs, earliest end first
+//! ([`crate::aggregate::Accumulator::merge`], ksqlDB's UDAF merge), before adding itself.
+//! With the record cache on, updates wait in a cache keyed by (key, window) until the next
+//! flush, so a session that grows and is replaced between two flushes sends only its last
+//! state, and a replaced session nobody downstream saw sends no delete (Kafka Streams'
+//! caching session store).
+
+use std::collections::BTreeMap;
 
 use arrow::datatypes::{DataType, SchemaRef};
 use brook_sql::plan::WindowSpec;
@@ -14,29 +22,60 @@ use datafusion::common::ScalarValue;
 
 use super::aggregate::{AggregateInput, Evaluated, DEFAULT_GRACE_MS};
 use super::group_state::{
-    emit, fast_map, read_values, write_values, Durable, FastMap, GroupTable, OutKey, Output,
-    OutputShape,
+    emit, fast_map, read_values, Durable, FastMap, GroupTable, OutKey, Output, OutputShape,
 };
 use super::Operator;
 use crate::aggregate::codec::{Reader, Writer};
+use crate::aggregate::Accumulator;
 use crate::formats::windowed::Window;
 use crate::runtime::error::Result;
 use crate::runtime::processing_log::ProcessingError;
 use crate::runtime::rows::Rows;
 
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Session {
     window: Window,
     /// The largest timestamp of its rows.
     ts: i64,
-    /// The argument values of every row in the session, to rebuild merged sessions.
-    rows: Vec<Vec<Vec<ScalarValue>>>,
+    accs: Vec<Box<dyn Accumulator>>,
+    /// Its current window has a value downstream (sent directly, or by a cache flush).
+    downstream: bool,
 }
 
-/// The first format of a key's sessions (with the key's values).
+/// One key's sessions.
+#[derive(Debug, Default)]
+struct KeySessions {
+    list: Vec<Session>,
+    /// A commit wrote the key's sessions to the store (so dropping them needs a delete).
+    persisted: bool,
+    /// Changed since the last commit (listed in `SessionWindows::dirty`).
+    dirty: bool,
+}
+
+/// The first format of a key's sessions: the key's values, then each session's rows.
 const TAG_SESSIONS: u8 = 0xA3;
-/// A key's sessions (the key is in the store key).
+/// A key's sessions with each session's rows (the key is in the store key).
 const TAG_SESSIONS_ROWKEY: u8 = 0xA6;
+/// A key's sessions with each session's saved accumulators.
+const TAG_SESSIONS_ACCS: u8 = 0xA7;
+
+/// A pending update in the session record cache.
+#[derive(Debug)]
+struct Cached {
+    key: u32,
+    window: Window,
+    /// None: a delete.
+    values: Option<Vec<ScalarValue>>,
+    ts: i64,
+}
+
+/// Session updates waiting for the next flush, by (key, window), first update first.
+#[derive(Debug)]
+struct SessionCache {
+    max_keys: usize,
+    index: FastMap<(u32, i64, i64), usize>,
+    order: Vec<Option<Cached>>,
+}
 
 /// GROUP BY over session windows.
 #[derive(Debug)]
@@ -46,14 +85,22 @@ pub struct SessionWindows {
     schema: SchemaRef,
     /// Only its key table is used: sessions are kept per key id below.
     groups: GroupTable,
-    sessions: FastMap<u32, Vec<Session>>,
-    /// Keys whose sessions changed since the last commit.
-    dirty: std::collections::BTreeSet<Box<[u8]>>,
+    sessions: FastMap<u32, KeySessions>,
+    /// Keys whose sessions changed since the last commit (ids may repeat or be reused:
+    /// each is checked against its entry's `dirty` flag).
+    dirty: Vec<u32>,
+    /// Store keys of persisted keys whose sessions all left since the last commit.
+    deleted: Vec<Vec<u8>>,
+    /// Keys by the end of a session they had: expiry and EMIT FINAL visit keys in end
+    /// order (stale entries, for sessions since grown or merged, are skipped).
+    by_end: BTreeMap<i64, Vec<u32>>,
+    cache: Option<SessionCache>,
     stream_times: FastMap<u32, i64>,
     stream_time: i64,
     last_emit_close: FastMap<u32, i64>,
     durable: Durable,
     arg_types: Vec<Vec<DataType>>,
+    last_partition: u32,
 }
 
 impl SessionWindows {
@@ -65,12 +112,16 @@ impl SessionWindows {
             schema,
             groups,
             sessions: fast_map(),
-            dirty: Default::default(),
+            dirty: Vec::new(),
+            deleted: Vec::new(),
+            by_end: BTreeMap::new(),
+            cache: None,
             stream_times: fast_map(),
             stream_time: i64::MIN,
             last_emit_close: fast_map(),
             durable: Durable::default(),
             arg_types: Vec::new(),
+            last_partition: 0,
         }
     }
 
@@ -87,115 +138,228 @@ impl SessionWindows {
         }
     }
 
-    fn mark(&mut self, key: u32) {
-        if self.durable.store.is_some() {
-            self.dirty.insert(self.groups.keys.bytes(key).into());
+    /// Sessions ending before this have closed (they can no longer grow) and leave.
+    fn close(&self) -> i64 {
+        self.stream_time
+            .saturating_sub(self.grace())
+            .saturating_sub(self.gap())
+    }
+
+    fn values(accs: &[Box<dyn Accumulator>]) -> Vec<ScalarValue> {
+        accs.iter().map(|a| a.value()).collect()
+    }
+
+    /// Takes `key`'s sessions out (an empty entry if it has none).
+    fn take_sessions(&mut self, key: u32) -> (KeySessions, bool) {
+        match self.sessions.remove(&key) {
+            Some(s) => (s, true),
+            None => (KeySessions::default(), false),
         }
     }
 
-    /// The result of a session's rows.
-    fn values(&self, rows: &[Vec<Vec<ScalarValue>>]) -> Result<Vec<ScalarValue>> {
-        let mut accs = self.groups.new_accumulators();
-        for r in rows {
-            for (acc, a) in accs.iter_mut().zip(r) {
-                acc.add(a)?;
+    /// Puts `key`'s sessions back (holding the key while any are left; a persisted key
+    /// left without sessions is deleted from the store at the next commit).
+    fn put_sessions(&mut self, key: u32, mut entry: KeySessions, had: bool) {
+        if entry.list.is_empty() {
+            if entry.persisted && self.durable.store.is_some() {
+                self.deleted.push(store_key(self.groups.keys.bytes(key)));
             }
-        }
-        Ok(accs.iter().map(|a| a.value()).collect())
-    }
-
-    /// Puts `sessions` back for `key` (holding the key while any are left).
-    fn put_sessions(&mut self, key: u32, sessions: Vec<Session>, had: bool) {
-        match (sessions.is_empty(), had) {
-            (true, true) => {
-                self.sessions.remove(&key);
+            if had {
                 self.groups.keys.release(key);
             }
-            (true, false) => {}
-            (false, had) => {
-                if !had {
-                    self.groups.keys.retain(key);
-                }
-                self.sessions.insert(key, sessions);
+            return;
+        }
+        if !had {
+            self.groups.keys.retain(key);
+        }
+        if self.durable.store.is_some() && !entry.dirty {
+            entry.dirty = true;
+            self.dirty.push(key);
+        }
+        self.sessions.insert(key, entry);
+    }
+
+    /// Sends an update of `key`'s session `window` downstream, or into the record cache.
+    /// `downstream`: whether that window already has a value downstream.
+    fn send(
+        &mut self,
+        out: &mut Vec<Output>,
+        key: u32,
+        window: Window,
+        values: Option<Vec<ScalarValue>>,
+        ts: i64,
+        downstream: bool,
+    ) {
+        if self.spec.emit_final {
+            return;
+        }
+        let Some(cache) = &mut self.cache else {
+            out.push(Output {
+                key: OutKey::Key(key),
+                values,
+                timestamp: ts,
+                window: Some(window),
+            });
+            return;
+        };
+        let at = (key, window.start, window.end);
+        match cache.index.get(&at).copied() {
+            Some(i) if values.is_none() && !downstream => {
+                // Created and replaced between two flushes: nobody needs to hear of it.
+                cache.index.remove(&at);
+                cache.order[i] = None;
+                self.groups.keys.release(key);
+            }
+            Some(i) => {
+                let c = cache.order[i].as_mut().expect("indexed entry");
+                c.values = values;
+                c.ts = ts;
+            }
+            None if values.is_none() && !downstream => {}
+            None => {
+                cache.index.insert(at, cache.order.len());
+                cache.order.push(Some(Cached {
+                    key,
+                    window,
+                    values,
+                    ts,
+                }));
+                self.groups.keys.retain(key);
             }
         }
     }
 
+    fn cache_due(&self) -> bool {
+        self.cache
+            .as_ref()
+            .is_some_and(|c| c.order.len() >= c.max_keys)
+    }
+
+    /// Empties the record cache: each cached session's last update, first update first.
+    fn drain_cache(&mut self) -> Vec<Output> {
+        let Some(cache) = &mut self.cache else {
+            return Vec::new();
+        };
+        cache.index.clear();
+        let order = std::mem::take(&mut cache.order);
+        let mut out = Vec::with_capacity(order.len());
+        for c in order.into_iter().flatten() {
+            if c.values.is_some() {
+                if let Some(s) = self
+                    .sessions
+                    .get_mut(&c.key)
+                    .and_then(|k| k.list.iter_mut().find(|s| s.window == c.window))
+                {
+                    s.downstream = true;
+                }
+            }
+            // The key stays valid until the outputs are built (collect runs after emit).
+            self.groups.keys.release(c.key);
+            out.push(Output {
+                key: OutKey::Key(c.key),
+                values: c.values,
+                timestamp: c.ts,
+                window: Some(c.window),
+            });
+        }
+        out
+    }
+
+    /// Folds a row at `ts` into `key`'s sessions: merges the sessions it reaches, adds the
+    /// row, and sends the replaced sessions' deletes and the session's new value.
     fn update(
         &mut self,
         key: u32,
-        args: Vec<Vec<ScalarValue>>,
+        args: &[Vec<ScalarValue>],
         ts: i64,
         out: &mut Vec<Output>,
     ) -> Result<()> {
-        self.mark(key);
         let gap = self.gap();
         // A session can grow until the gap has passed: it closes `gap + grace` after its
-        // end, and leaves the store then.
-        let close = self
-            .stream_time
-            .saturating_sub(self.grace())
-            .saturating_sub(gap);
-        let had = self.sessions.contains_key(&key);
-        let sessions = self.sessions.remove(&key).unwrap_or_default();
-        let (merge, mut keep): (Vec<Session>, Vec<Session>) = sessions.into_iter().partition(|s| {
-            s.window.end >= close && s.window.end + gap >= ts && s.window.start - gap <= ts
-        });
+        // end, and leaves then.
+        let close = self.close();
+        let (mut entry, had) = self.take_sessions(key);
+        let (mut merge, keep): (Vec<Session>, Vec<Session>) =
+            std::mem::take(&mut entry.list).into_iter().partition(|s| {
+                s.window.end >= close && s.window.end + gap >= ts && s.window.start - gap <= ts
+            });
+        entry.list = keep;
         let mut window = Window { start: ts, end: ts };
-        let mut rows = Vec::new();
         let mut session_ts = ts;
         for s in &merge {
             window.start = window.start.min(s.window.start);
             window.end = window.end.max(s.window.end);
             session_ts = session_ts.max(s.ts);
-            rows.extend(s.rows.iter().cloned());
         }
         if window.end < close {
             // The session this row would join has closed: the row is late.
-            keep.extend(merge);
-            self.put_sessions(key, keep, had);
+            entry.list.extend(merge);
+            self.put_sessions(key, entry, had);
             return Ok(());
         }
-        rows.push(args);
-        let values = self.values(&rows)?;
-        if !self.spec.emit_final {
-            for s in &merge {
-                if s.window != window {
-                    out.push(Output {
-                        key: OutKey::Key(key),
-                        values: None,
-                        timestamp: s.ts,
-                        window: Some(s.window),
-                    });
+        // Kafka Streams merges the sessions it finds in the store's order (by end).
+        merge.sort_by_key(|s| (s.window.end, s.window.start));
+        let mut downstream = false;
+        let mut accs = None;
+        let mut replaced = Vec::new();
+        for s in merge {
+            if s.window == window {
+                downstream |= s.downstream;
+            } else {
+                replaced.push((s.window, s.ts, s.downstream));
+            }
+            match &mut accs {
+                None => accs = Some(s.accs),
+                Some(into) => {
+                    for (a, o) in into.iter_mut().zip(&s.accs) {
+                        a.merge(o.as_ref())?;
+                    }
                 }
             }
-            out.push(Output {
-                key: OutKey::Key(key),
-                values: Some(values),
-                timestamp: session_ts,
-                window: Some(window),
-            });
         }
-        keep.push(Session {
+        let mut accs = accs.unwrap_or_else(|| self.groups.new_accumulators());
+        for (acc, a) in accs.iter_mut().zip(args) {
+            acc.add(a)?;
+        }
+        for (w, t, d) in replaced {
+            self.send(out, key, w, None, t, d);
+        }
+        let values = Self::values(&accs);
+        self.send(out, key, window, Some(values), session_ts, downstream);
+        entry.list.push(Session {
             window,
             ts: session_ts,
-            rows,
+            accs,
+            downstream: downstream || self.cache.is_none(),
         });
-        self.put_sessions(key, keep, had);
+        self.by_end.entry(window.end).or_default().push(key);
+        self.put_sessions(key, entry, had);
         Ok(())
     }
 
-    /// Drops `key`'s sessions past their retention (gap + grace after their end).
-    fn expire(&mut self, key: u32) {
-        let close = self
-            .stream_time
-            .saturating_sub(self.grace())
-            .saturating_sub(self.gap());
-        if let Some(sessions) = self.sessions.get_mut(&key) {
-            sessions.retain(|s| s.window.end >= close);
-            if sessions.is_empty() {
-                self.sessions.remove(&key);
-                self.groups.keys.release(key);
+    /// Drops the sessions that closed (gap + grace after their end), key by key in end order.
+    /// Keys may come from several source partitions, so the slowest one's stream time says
+    /// what closed.
+    fn expire(&mut self) {
+        let Some(time) = self.stream_times.values().min().copied() else {
+            return;
+        };
+        let close = time.saturating_sub(self.grace()).saturating_sub(self.gap());
+        while let Some((&end, _)) = self.by_end.first_key_value() {
+            if end >= close {
+                break;
+            }
+            let (_, keys) = self.by_end.pop_first().expect("non-empty");
+            for key in keys {
+                let Some(entry) = self.sessions.get_mut(&key) else {
+                    continue;
+                };
+                let before = entry.list.len();
+                entry.list.retain(|s| s.window.end >= close);
+                if entry.list.len() != before {
+                    let (entry, _) = self.take_sessions(key);
+                    self.put_sessions(key, entry, true);
+                }
             }
         }
     }
@@ -212,16 +376,26 @@ impl SessionWindows {
         if upper < lower {
             return Ok(());
         }
+        let mut keys: Vec<u32> = self
+            .by_end
+            .range(lower..=upper)
+            .flat_map(|(_, k)| k.iter().copied())
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
         let mut found: Vec<(i64, &[u8], Output)> = Vec::new();
-        for (key, sessions) in &self.sessions {
-            for s in sessions {
+        for key in keys {
+            let Some(entry) = self.sessions.get(&key) else {
+                continue;
+            };
+            for s in &entry.list {
                 if s.window.end >= lower && s.window.end <= upper {
                     found.push((
                         s.window.end,
-                        self.groups.keys.bytes(*key),
+                        self.groups.keys.bytes(key),
                         Output {
-                            key: OutKey::Key(*key),
-                            values: Some(self.values(&s.rows)?),
+                            key: OutKey::Key(key),
+                            values: Some(Self::values(&s.accs)),
                             timestamp: s.ts,
                             window: Some(s.window),
                         },
@@ -244,14 +418,29 @@ impl SessionWindows {
         let entries = store.prefix(b"s")?;
         self.stream_times = self.durable.stream_times()?;
         for (k, v) in entries {
-            let mut r = match v.first() {
-                Some(&TAG_SESSIONS) => {
-                    let mut r = Reader::new(&v, TAG_SESSIONS)?;
-                    read_values(&mut r, &self.input.key_types)?;
-                    r
-                }
-                _ => Reader::new(&v, TAG_SESSIONS_ROWKEY)?,
-            };
+            let list = self.decode(&v)?;
+            let key = self.groups.keys.intern(&k[1..]);
+            for s in &list {
+                self.by_end.entry(s.window.end).or_default().push(key);
+            }
+            self.groups.keys.retain(key);
+            self.sessions.insert(
+                key,
+                KeySessions {
+                    list,
+                    persisted: true,
+                    dirty: false,
+                },
+            );
+        }
+        self.groups.keys.collect();
+        Ok(())
+    }
+
+    /// A key's sessions from the store: accumulators, or (earlier formats) every row's
+    /// arguments, added in order.
+    fn decode(&self, v: &[u8]) -> Result<Vec<Session>> {
+        let with_rows = |mut r: Reader<'_>| -> Result<Vec<Session>> {
             let n = r.u64()? as usize;
             let mut sessions = Vec::with_capacity(n);
             for _ in 0..n {
@@ -260,41 +449,68 @@ impl SessionWindows {
                     end: r.i64()?,
                 };
                 let ts = r.i64()?;
-                let rows_n = r.u64()? as usize;
-                let mut rows = Vec::with_capacity(rows_n);
-                for _ in 0..rows_n {
-                    let mut row = Vec::new();
-                    for t in &self.arg_types {
-                        row.push(read_values(&mut r, t)?);
+                let mut accs = self.groups.new_accumulators();
+                for _ in 0..r.u64()? {
+                    for (acc, t) in accs.iter_mut().zip(&self.arg_types) {
+                        acc.add(&read_values(&mut r, t)?)?;
                     }
-                    rows.push(row);
                 }
-                sessions.push(Session { window, ts, rows });
+                sessions.push(Session {
+                    window,
+                    ts,
+                    accs,
+                    downstream: true,
+                });
             }
-            let key = self.groups.keys.intern(&k[1..]);
-            self.put_sessions(key, sessions, false);
+            Ok(sessions)
+        };
+        match v.first() {
+            Some(&TAG_SESSIONS) => {
+                let mut r = Reader::new(v, TAG_SESSIONS)?;
+                read_values(&mut r, &self.input.key_types)?;
+                with_rows(r)
+            }
+            Some(&TAG_SESSIONS_ROWKEY) => with_rows(Reader::new(v, TAG_SESSIONS_ROWKEY)?),
+            _ => {
+                let mut r = Reader::new(v, TAG_SESSIONS_ACCS)?;
+                let n = r.u64()? as usize;
+                let mut sessions = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let window = Window {
+                        start: r.i64()?,
+                        end: r.i64()?,
+                    };
+                    let ts = r.i64()?;
+                    let accs = self
+                        .input
+                        .functions
+                        .iter()
+                        .map(|f| f.load(r.bytes()?).map_err(Into::into))
+                        .collect::<Result<Vec<_>>>()?;
+                    sessions.push(Session {
+                        window,
+                        ts,
+                        accs,
+                        downstream: true,
+                    });
+                }
+                Ok(sessions)
+            }
         }
-        self.groups.keys.collect();
-        Ok(())
     }
 
-    fn encode(&self, key: &[u8]) -> Option<Vec<u8>> {
-        let id = self.groups.keys.id(key)?;
-        let sessions = self.sessions.get(&id)?;
-        let mut w = Writer::new(TAG_SESSIONS_ROWKEY);
+    fn encode(sessions: &[Session]) -> Vec<u8> {
+        let mut w = Writer::new(TAG_SESSIONS_ACCS);
         w.usize(sessions.len());
         for s in sessions {
             w.i64(s.window.start);
             w.i64(s.window.end);
             w.i64(s.ts);
-            w.usize(s.rows.len());
-            for row in &s.rows {
-                for (a, ty) in row.iter().zip(&self.arg_types) {
-                    write_values(&mut w, a, ty);
-                }
+            for a in &s.accs {
+                w.bytes(&a.save());
             }
         }
-        Some(w.finish())
+        w.finish()
     }
 
     fn process_rows(
@@ -318,14 +534,43 @@ impl SessionWindows {
             self.stream_time = self.stream_time.max(ts);
             let args = self.input.args(e, row)?;
             let key = self.groups.keys.intern(e.key(row));
-            self.update(key, args, ts, outputs)?;
+            self.update(key, &args, ts, outputs)?;
             if self.spec.emit_final {
                 self.emit_final(input.partition, outputs)?;
             }
-            self.expire(key);
         }
         Ok(())
     }
+
+    fn emit(
+        &mut self,
+        outputs: Vec<Output>,
+        partition: u32,
+        e: Option<&Evaluated>,
+    ) -> Result<Rows> {
+        let rows = emit(
+            &OutputShape {
+                schema: &self.schema,
+                n_aggs: self.input.functions.len(),
+                windowed: true,
+            },
+            &mut self.groups.keys,
+            outputs,
+            partition,
+            e.map(|e| e.key_cols.as_slice()).unwrap_or(&[]),
+            e.and_then(|e| e.key_rows.as_ref()),
+        )?;
+        self.groups.keys.collect();
+        Ok(rows)
+    }
+}
+
+/// The store key of a group key's sessions.
+fn store_key(key: &[u8]) -> Vec<u8> {
+    let mut sk = Vec::with_capacity(key.len() + 1);
+    sk.push(b's');
+    sk.extend_from_slice(key);
+    sk
 }
 
 impl Operator for SessionWindows {
@@ -337,16 +582,23 @@ impl Operator for SessionWindows {
         if self.durable.store.is_none() {
             return Ok(());
         }
-        let changes = std::mem::take(&mut self.dirty)
+        // Deletes first: a key that left and came back keeps its new sessions.
+        let mut changes: Vec<(Vec<u8>, Option<Vec<u8>>)> = std::mem::take(&mut self.deleted)
             .into_iter()
-            .map(|k| {
-                let v = self.encode(&k);
-                let mut sk = Vec::with_capacity(k.len() + 1);
-                sk.push(b's');
-                sk.extend_from_slice(&k);
-                (sk, v)
-            })
+            .map(|k| (k, None))
             .collect();
+        for key in std::mem::take(&mut self.dirty) {
+            let Some(entry) = self.sessions.get_mut(&key) else {
+                continue;
+            };
+            if !entry.dirty {
+                continue;
+            }
+            entry.dirty = false;
+            entry.persisted = true;
+            let v = Self::encode(&entry.list);
+            changes.push((store_key(self.groups.keys.bytes(key)), Some(v)));
+        }
         self.durable.commit(changes, &self.stream_times)
     }
 
@@ -363,6 +615,24 @@ impl Operator for SessionWindows {
         self.durable.note_offsets(offsets);
     }
 
+    fn enable_record_cache(&mut self, max_keys: usize) {
+        if max_keys > 0 && !self.spec.emit_final {
+            self.cache = Some(SessionCache {
+                max_keys,
+                index: fast_map(),
+                order: Vec::new(),
+            });
+        }
+    }
+
+    fn flush(&mut self) -> Result<Vec<Rows>> {
+        let outputs = self.drain_cache();
+        if outputs.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(vec![self.emit(outputs, self.last_partition, None)?])
+    }
+
     fn process(&mut self, input: Rows, errors: &mut Vec<ProcessingError>) -> Result<Rows> {
         let e = self.input.evaluate(&mut self.groups, &input, errors)?;
         if !self.durable.loaded {
@@ -376,20 +646,12 @@ impl Operator for SessionWindows {
         let mut outputs = Vec::new();
         self.process_rows(&input, &e, errors, &mut outputs)?;
         self.stream_times.insert(input.partition, self.stream_time);
-        let rows = emit(
-            &OutputShape {
-                schema: &self.schema,
-                n_aggs: self.input.functions.len(),
-                windowed: true,
-            },
-            &mut self.groups.keys,
-            outputs,
-            input.partition,
-            &e.key_cols,
-            e.key_rows.as_ref(),
-        )?;
-        self.groups.keys.collect();
-        Ok(rows)
+        self.last_partition = input.partition;
+        self.expire();
+        if self.cache_due() {
+            outputs.extend(self.drain_cache());
+        }
+        self.emit(outputs, input.partition, Some(&e))
     }
 }
 
@@ -495,6 +757,104 @@ mod tests {
         op.attach_state(&stores, "q", 0).unwrap();
         crate::operators::window_tests::run_on(&mut op, &[("a", 0), ("a", 5)], Run::default());
         op.commit().unwrap();
+        drop(op);
+        let mut op = session(10, None);
+        op.attach_state(&stores, "q", 0).unwrap();
+        let out = crate::operators::window_tests::run_on(&mut op, &[("a", 12)], Run::default());
+        assert_eq!(
+            out,
+            vec![
+                ("a".into(), None, 0, 5, 5),
+                ("a".into(), Some(3), 0, 12, 12)
+            ]
+        );
+    }
+
+    #[test]
+    fn the_cache_sends_a_session_once_per_flush() {
+        // a's session grows twice and b's is bridged into one: only the last states go out,
+        // and no delete for windows nobody downstream saw.
+        let out = run(
+            Box::new(session(10, None)),
+            &[("a", 0), ("a", 5), ("b", 0), ("b", 20), ("a", 8), ("b", 10)],
+            Run { cache: true },
+        );
+        assert_eq!(
+            out,
+            vec![
+                ("a".into(), Some(3), 0, 8, 8),
+                ("b".into(), Some(3), 0, 20, 20),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_cache_deletes_a_replaced_session_that_went_downstream() {
+        let mut op = session(10, None);
+        let first =
+            crate::operators::window_tests::run_on(&mut op, &[("a", 0)], Run { cache: true });
+        assert_eq!(first, vec![("a".into(), Some(1), 0, 0, 0)]);
+        // Flushed above: growing it now deletes the old window downstream.
+        let out = crate::operators::window_tests::run_on(
+            &mut op,
+            &[("a", 4), ("a", 6)],
+            Run { cache: true },
+        );
+        assert_eq!(
+            out,
+            vec![("a".into(), None, 0, 0, 0), ("a".into(), Some(3), 0, 6, 6)]
+        );
+    }
+
+    #[test]
+    fn closed_sessions_of_keys_not_seen_again_leave_memory_and_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = std::sync::Arc::new(
+            brook_log::Log::open(dir.path().join("log"), brook_log::LogOptions::default()).unwrap(),
+        );
+        let stores = brook_state::StateStores::open(&dir.path().join("state"), log).unwrap();
+        let mut op = session(10, Some(0));
+        op.attach_state(&stores, "q", 0).unwrap();
+        crate::operators::window_tests::run_on(&mut op, &[("a", 0), ("b", 1)], Run::default());
+        op.commit().unwrap();
+        // c moves stream time past a's and b's sessions (end + gap + grace).
+        crate::operators::window_tests::run_on(&mut op, &[("c", 50)], Run::default());
+        assert_eq!(op.sessions.len(), 1);
+        assert_eq!(op.groups.keys.len(), 1);
+        op.commit().unwrap();
+        // Only c's sessions are left in the store.
+        let stored = op.durable.store.as_ref().unwrap().prefix(b"s").unwrap();
+        assert_eq!(stored.len(), 1);
+    }
+
+    #[test]
+    fn sessions_saved_as_rows_by_earlier_versions_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = std::sync::Arc::new(
+            brook_log::Log::open(dir.path().join("log"), brook_log::LogOptions::default()).unwrap(),
+        );
+        let stores = brook_state::StateStores::open(&dir.path().join("state"), log).unwrap();
+        let mut op = session(10, None);
+        op.attach_state(&stores, "q", 0).unwrap();
+        // a's key bytes, as the operator's key table makes them.
+        let (_, rows) = op
+            .groups
+            .keys
+            .convert(&[std::sync::Arc::new(arrow::array::StringArray::from(vec!["a"])) as _])
+            .unwrap();
+        let key = store_key(rows.unwrap().row(0).data());
+        // One session [0, 5] of two COUNT(*) rows (no arguments each).
+        let mut w = Writer::new(TAG_SESSIONS_ROWKEY);
+        w.usize(1);
+        w.i64(0);
+        w.i64(5);
+        w.i64(5);
+        w.usize(2);
+        w.usize(0);
+        w.usize(0);
+        let store = op.durable.store.as_mut().unwrap();
+        store.put(&key, &w.finish());
+        store.commit(&[]).unwrap();
         drop(op);
         let mut op = session(10, None);
         op.attach_state(&stores, "q", 0).unwrap();
