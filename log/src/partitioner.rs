@@ -46,7 +46,8 @@ pub fn to_positive(n: i32) -> i32 {
 /// Kafka's default partitioner for a keyed record:
 /// `toPositive(murmur2(key)) % num_partitions`.
 pub fn kafka_partition(key: &[u8], num_partitions: u32) -> u32 {
-    if num_partitions == 0 {
+    // One partition (or none) needs no hash: this runs once per record written.
+    if num_partitions <= 1 {
         return 0;
     }
     (to_positive(murmur2(key)) as u32) % num_partitions

@@ -124,6 +124,32 @@ impl Store {
         }
     }
 
+    /// Buffers owned writes (`Some(value)` = put, `None` = delete) until [`Store::commit`],
+    /// as [`Store::put_owned`] / [`Store::delete`] one by one would (a later write of a key
+    /// wins). With nothing pending, the pending map is built in one go (sorted, then bulk
+    /// built) instead of by one search and insert per write (a commit of an operator's
+    /// groups).
+    pub fn write_all(&mut self, writes: Vec<(Vec<u8>, Option<Vec<u8>>)>) {
+        if !self.pending.is_empty() {
+            for (k, v) in writes {
+                match v {
+                    Some(v) => {
+                        self.put_owned(k, v);
+                    }
+                    None => self.buffer(&k, None),
+                }
+            }
+            return;
+        }
+        // BTreeMap's bulk build sorts stably and keeps the last of equal keys.
+        self.pending = writes.into_iter().collect();
+        self.pending_bytes = self
+            .pending
+            .iter()
+            .map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len))
+            .sum();
+    }
+
     /// Drops the pending writes (and nothing else).
     pub fn discard_pending(&mut self) {
         self.pending.clear();

@@ -420,3 +420,48 @@ fn owned_puts_report_new_keys() {
     s.commit(&[]).unwrap();
     assert_eq!(get(&s, "b").as_deref(), Some("2"));
 }
+
+/// `write_all` gives what the same writes one by one give (the last write of a key wins),
+/// whether or not writes were pending before it.
+#[test]
+fn write_all_is_the_writes_one_by_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_log, stores) = open(dir.path());
+    let writes = || -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        vec![
+            (b"b".to_vec(), Some(b"1".to_vec())),
+            (b"a".to_vec(), None),
+            (b"b".to_vec(), None),
+            (b"a".to_vec(), Some(b"22".to_vec())),
+            (b"c".to_vec(), Some(b"3".to_vec())),
+            (b"c".to_vec(), Some(b"333".to_vec())),
+        ]
+    };
+    for pending_before in [false, true] {
+        let name = format!("s{pending_before}");
+        let mut one = stores
+            .store(&format!("{name}-one"), &format!("{name}-one-cl"))
+            .unwrap();
+        let mut all = stores
+            .store(&format!("{name}-all"), &format!("{name}-all-cl"))
+            .unwrap();
+        if pending_before {
+            one.put(b"z", b"0");
+            all.put(b"z", b"0");
+        }
+        for (k, v) in writes() {
+            match v {
+                Some(v) => one.put(&k, &v),
+                None => one.delete(&k),
+            }
+        }
+        all.write_all(writes());
+        assert_eq!(all.pending_len(), one.pending_len());
+        assert_eq!(all.pending_bytes(), one.pending_bytes());
+        assert_eq!(all.prefix(b"").unwrap(), one.prefix(b"").unwrap());
+        all.commit(&[]).unwrap();
+        assert_eq!(get(&all, "a").as_deref(), Some("22"));
+        assert_eq!(get(&all, "b"), None);
+        assert_eq!(get(&all, "c").as_deref(), Some("333"));
+    }
+}

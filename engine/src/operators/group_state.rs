@@ -789,20 +789,14 @@ impl Durable {
     /// stream times and offsets, atomically.
     pub fn commit(
         &mut self,
-        mut changes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+        changes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
         stream_times: &FastMap<u32, i64>,
     ) -> Result<()> {
         let Some(store) = self.store.as_mut() else {
             return Ok(());
         };
         // A key deleted then written again in the same period keeps its last write.
-        changes.sort_by(|a, b| a.0.cmp(&b.0));
-        for (k, v) in &changes {
-            match v {
-                Some(v) => store.put(k, v),
-                None => store.delete(k),
-            }
-        }
+        store.write_all(changes);
         let mut times: Vec<(u32, i64)> = stream_times.iter().map(|(p, t)| (*p, *t)).collect();
         times.sort();
         let offsets: Vec<(u32, i64)> = self.offsets.iter().map(|(p, o)| (*p, *o as i64)).collect();

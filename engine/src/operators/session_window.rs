@@ -14,7 +14,7 @@
 //! state, and a replaced session nobody downstream saw sends no delete (Kafka Streams'
 //! caching session store).
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 
 use arrow::datatypes::{DataType, SchemaRef};
 use brook_sql::plan::WindowSpec;
@@ -91,9 +91,9 @@ pub struct SessionWindows {
     dirty: Vec<u32>,
     /// Store keys of persisted keys whose sessions all left since the last commit.
     deleted: Vec<Vec<u8>>,
-    /// Keys by the end of a session they had: expiry and EMIT FINAL visit keys in end
+    /// (session end, key) of every session made: expiry and EMIT FINAL visit keys in end
     /// order (stale entries, for sessions since grown or merged, are skipped).
-    by_end: BTreeMap<i64, Vec<u32>>,
+    by_end: BTreeSet<(i64, u32)>,
     cache: Option<SessionCache>,
     stream_times: FastMap<u32, i64>,
     stream_time: i64,
@@ -114,7 +114,7 @@ impl SessionWindows {
             sessions: fast_map(),
             dirty: Vec::new(),
             deleted: Vec::new(),
-            by_end: BTreeMap::new(),
+            by_end: BTreeSet::new(),
             cache: None,
             stream_times: fast_map(),
             stream_time: i64::MIN,
@@ -279,11 +279,12 @@ impl SessionWindows {
         // end, and leaves then.
         let close = self.close();
         let (mut entry, had) = self.take_sessions(key);
-        let (mut merge, keep): (Vec<Session>, Vec<Session>) =
-            std::mem::take(&mut entry.list).into_iter().partition(|s| {
+        let mut merge: Vec<Session> = entry
+            .list
+            .extract_if(.., |s| {
                 s.window.end >= close && s.window.end + gap >= ts && s.window.start - gap <= ts
-            });
-        entry.list = keep;
+            })
+            .collect();
         let mut window = Window { start: ts, end: ts };
         let mut session_ts = ts;
         for s in &merge {
@@ -332,7 +333,7 @@ impl SessionWindows {
             accs,
             downstream: downstream || self.cache.is_none(),
         });
-        self.by_end.entry(window.end).or_default().push(key);
+        self.by_end.insert((window.end, key));
         self.put_sessions(key, entry, had);
         Ok(())
     }
@@ -345,21 +346,16 @@ impl SessionWindows {
             return;
         };
         let close = time.saturating_sub(self.grace()).saturating_sub(self.gap());
-        while let Some((&end, _)) = self.by_end.first_key_value() {
-            if end >= close {
-                break;
-            }
-            let (_, keys) = self.by_end.pop_first().expect("non-empty");
-            for key in keys {
-                let Some(entry) = self.sessions.get_mut(&key) else {
-                    continue;
-                };
-                let before = entry.list.len();
-                entry.list.retain(|s| s.window.end >= close);
-                if entry.list.len() != before {
-                    let (entry, _) = self.take_sessions(key);
-                    self.put_sessions(key, entry, true);
-                }
+        while self.by_end.first().is_some_and(|(end, _)| *end < close) {
+            let (_, key) = self.by_end.pop_first().expect("non-empty");
+            let Some(entry) = self.sessions.get_mut(&key) else {
+                continue;
+            };
+            let before = entry.list.len();
+            entry.list.retain(|s| s.window.end >= close);
+            if entry.list.len() != before {
+                let (entry, _) = self.take_sessions(key);
+                self.put_sessions(key, entry, true);
             }
         }
     }
@@ -378,8 +374,8 @@ impl SessionWindows {
         }
         let mut keys: Vec<u32> = self
             .by_end
-            .range(lower..=upper)
-            .flat_map(|(_, k)| k.iter().copied())
+            .range((lower, 0)..=(upper, u32::MAX))
+            .map(|(_, k)| *k)
             .collect();
         keys.sort_unstable();
         keys.dedup();
@@ -421,7 +417,7 @@ impl SessionWindows {
             let list = self.decode(&v)?;
             let key = self.groups.keys.intern(&k[1..]);
             for s in &list {
-                self.by_end.entry(s.window.end).or_default().push(key);
+                self.by_end.insert((s.window.end, key));
             }
             self.groups.keys.retain(key);
             self.sessions.insert(
