@@ -303,6 +303,18 @@ impl AggregateFunction {
         &self.name
     }
 
+    /// Whether folding rows into several states and merging them gives exactly what folding
+    /// the rows into one state gives, in any grouping and order: COUNT, and SUM, MIN and MAX
+    /// of integers (whose sums wrap as Java's do). Hopping windows of such calls are computed
+    /// from slices (operators/hopping_slices.rs).
+    pub fn merge_is_exact(&self) -> bool {
+        match self.name.as_str() {
+            "COUNT" => true,
+            "SUM" | "MIN" | "MAX" => matches!(self.return_type, SqlType::Int | SqlType::BigInt),
+            _ => false,
+        }
+    }
+
     /// The result type given to [`AggregateFunction::new`].
     pub fn return_type(&self) -> &SqlType {
         &self.return_type

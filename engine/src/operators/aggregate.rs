@@ -55,6 +55,9 @@ pub fn build(
     match (window, table_key) {
         (Some(w), None) => match w.kind {
             WindowType::Tumbling => Box::new(super::tumbling_window::tumbling(input, w, schema)),
+            WindowType::Hopping if super::hopping_slices::applies(&input, &w) => Box::new(
+                super::hopping_slices::HoppingOperator::new(input, w, schema),
+            ),
             WindowType::Hopping => Box::new(super::hopping_window::hopping(input, w, schema)),
             WindowType::Session => {
                 Box::new(super::session_window::SessionWindows::new(input, w, schema))
@@ -66,7 +69,7 @@ pub fn build(
 
 /// What every GROUP BY operator evaluates per batch: the group key expressions, then the
 /// calls' arguments.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct AggregateInput {
     exprs: Vec<Arc<dyn PhysicalExpr>>,
     pub n_keys: usize,

@@ -298,6 +298,11 @@ impl GroupTable {
         self.functions.iter().map(|f| f.create()).collect()
     }
 
+    /// The group of `key` in the window starting at `start`, if there is one.
+    pub fn get(&self, start: i64, key: u32) -> Option<u32> {
+        self.index.get(&(start, key)).copied()
+    }
+
     /// The group of `key` in the window starting at `start`: (slot, whether it is new).
     pub fn find_or_create(&mut self, start: i64, key: u32, ts: i64) -> (u32, bool) {
         if let Some(s) = self.index.get(&(start, key)) {
@@ -746,6 +751,9 @@ pub(crate) struct Durable {
     /// argument types are known).
     pub loaded: bool,
     offsets: Vec<(u32, u64)>,
+    /// A meta entry every commit writes besides stream times and offsets (the layout of
+    /// the operator's entries, when it has one to record).
+    pub layout: Option<(&'static [u8], Vec<u8>)>,
 }
 
 impl Durable {
@@ -802,7 +810,12 @@ impl Durable {
         let offsets: Vec<(u32, i64)> = self.offsets.iter().map(|(p, o)| (*p, *o as i64)).collect();
         let times = encode_offsets(&times);
         let offsets = encode_offsets(&offsets);
-        store.commit(&[(META_STREAM_TIMES, &times), (META_OFFSETS, &offsets)])?;
+        let mut meta: Vec<(&[u8], &[u8])> =
+            vec![(META_STREAM_TIMES, &times), (META_OFFSETS, &offsets)];
+        if let Some((k, v)) = &self.layout {
+            meta.push((k, v));
+        }
+        store.commit(&meta)?;
         Ok(())
     }
 }

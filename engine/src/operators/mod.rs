@@ -10,6 +10,7 @@ pub mod aggregate;
 pub mod filter;
 pub mod flatmap;
 mod group_state;
+pub mod hopping_slices;
 pub mod hopping_window;
 pub mod join;
 pub mod limit;

@@ -1,0 +1,646 @@
+//! hopping_slices.rs owns HOPPING windows computed from slices (Flink's slice sharing), for
+//! aggregations whose states merge exactly (COUNT; SUM, MIN, MAX of integers) and emit
+//! changes: the timeline is cut into slices of gcd(size, advance); a row updates the one
+//! slice holding it, and a window's value is the merge of its size/gcd slices, made when the
+//! window's update goes downstream. State (and what each commit writes) is then one group
+//! per slice and key instead of one per window and key: a sixth for a 60 s window that
+//! advances by 10 s.
+//!
+//! Outputs are those of hopping_window.rs: with the record cache off, each row sends the
+//! new value of every open window holding it; with it on, each changed window's last value
+//! goes at the next flush. A window closed by grace takes no more rows: a row that still
+//! reaches one of its slices (for a later, open window) does not change what the closed
+//! window sent, because a closed window waiting in the cache gets its value before the row
+//! is added. Slices leave with the last window that holds them (the retention).
+//!
+//! [`HoppingOperator`] picks this layout for a new store, and the per-window operator
+//! ([`super::hopping_window`]) for a store that an earlier version wrote in window layout.
+
+use std::collections::BTreeMap;
+
+use arrow::datatypes::SchemaRef;
+use brook_sql::plan::WindowSpec;
+
+use super::aggregate::{AggregateInput, DEFAULT_GRACE_MS};
+use super::group_state::{
+    emit, fast_map, Durable, FastMap, GroupTable, OutKey, Output, OutputShape,
+};
+use super::hopping_window::{hopping, Hopping};
+use super::time_window::{TimeWindowAggregate, WindowAssigner};
+use super::Operator;
+use crate::formats::windowed::Window;
+use crate::runtime::error::Result;
+use crate::runtime::processing_log::ProcessingError;
+use crate::runtime::rows::Rows;
+
+/// The meta entry that marks a store written in slice layout (its value: the slice size).
+const META_LAYOUT: &[u8] = b"hopping_slices";
+
+/// Whether a hopping GROUP BY can run on slices: changes emitted (not EMIT FINAL), a
+/// window made of several slices, and every call's states merge exactly.
+pub(crate) fn applies(input: &AggregateInput, spec: &WindowSpec) -> bool {
+    let size = spec.size_ms;
+    let advance = spec.advance_ms.unwrap_or(size);
+    !spec.emit_final
+        && advance > 0
+        && advance < size
+        && input.functions.iter().all(|f| f.merge_is_exact())
+}
+
+fn gcd(a: i64, b: i64) -> i64 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+/// A window update waiting in the record cache.
+#[derive(Debug)]
+struct Pending {
+    start: i64,
+    key: u32,
+    /// Its value, taken when the window closed or expired before the flush.
+    value: Option<Output>,
+}
+
+/// Changed windows waiting for the next flush, first change first.
+#[derive(Debug)]
+struct WindowCache {
+    max_keys: usize,
+    index: FastMap<(i64, u32), usize>,
+    order: Vec<Pending>,
+}
+
+/// GROUP BY over hopping windows, state kept per slice.
+#[derive(Debug)]
+pub(crate) struct HoppingSlices {
+    assigner: Hopping,
+    size: i64,
+    slice: i64,
+    spec: WindowSpec,
+    input: AggregateInput,
+    schema: SchemaRef,
+    /// Slices: groups by (slice start, key).
+    groups: GroupTable,
+    /// Slices by start, to drop them after the retention.
+    by_start: BTreeMap<i64, Vec<u32>>,
+    cache: Option<WindowCache>,
+    stream_times: FastMap<u32, i64>,
+    stream_time: i64,
+    durable: Durable,
+    last_partition: u32,
+    windows: Vec<Window>,
+}
+
+impl HoppingSlices {
+    fn new(input: AggregateInput, spec: WindowSpec, schema: SchemaRef) -> Self {
+        let size = spec.size_ms as i64;
+        let advance = spec.advance_ms.map_or(size, |a| a as i64);
+        let slice = gcd(size, advance);
+        let groups = GroupTable::new(
+            input.key_types.clone(),
+            input.functions.clone(),
+            Some(slice),
+        );
+        let mut durable = Durable::default();
+        durable.layout = Some((META_LAYOUT, slice.to_be_bytes().to_vec()));
+        HoppingSlices {
+            assigner: Hopping::new(spec.size_ms, spec.advance_ms),
+            size,
+            slice,
+            spec,
+            input,
+            schema,
+            groups,
+            by_start: BTreeMap::new(),
+            cache: None,
+            stream_times: fast_map(),
+            stream_time: i64::MIN,
+            durable,
+            last_partition: 0,
+            windows: Vec::new(),
+        }
+    }
+
+    /// GRACE PERIOD, else 24 hours.
+    fn grace(&self) -> i64 {
+        self.spec.grace_ms.map_or(DEFAULT_GRACE_MS, |g| g as i64)
+    }
+
+    /// RETENTION, else window size + grace.
+    fn retention(&self) -> i64 {
+        self.spec
+            .retention_ms
+            .map_or(self.size + self.grace(), |r| r as i64)
+    }
+
+    /// The current value of `key`'s window starting at `start`: its slices merged.
+    fn window_value(&self, start: i64, key: u32) -> Result<Output> {
+        let mut accs = self.groups.new_accumulators();
+        let mut ts = i64::MIN;
+        let mut s = start;
+        while s < start + self.size {
+            if let Some(slot) = self.groups.get(s, key) {
+                let g = self.groups.group(slot);
+                for (a, o) in accs.iter_mut().zip(&g.accs) {
+                    a.merge(o.as_ref())?;
+                }
+                ts = ts.max(g.ts);
+            }
+            s += self.slice;
+        }
+        Ok(Output {
+            key: OutKey::Key(key),
+            values: Some(accs.iter().map(|a| a.value()).collect()),
+            timestamp: ts,
+            window: Some(Window {
+                start,
+                end: start + self.size,
+            }),
+        })
+    }
+
+    /// Fixes the value of a cached update of `key`'s window `start` (before a row it must
+    /// not see changes its slices, or before its slices leave).
+    fn settle(&mut self, start: i64, key: u32) -> Result<()> {
+        let Some(i) = self
+            .cache
+            .as_ref()
+            .and_then(|c| c.index.get(&(start, key)).copied())
+        else {
+            return Ok(());
+        };
+        if self
+            .cache
+            .as_ref()
+            .is_some_and(|c| c.order[i].value.is_none())
+        {
+            let v = self.window_value(start, key)?;
+            if let Some(c) = &mut self.cache {
+                c.order[i].value = Some(v);
+            }
+        }
+        Ok(())
+    }
+
+    /// Notes that `key`'s window `start` changed: its value goes downstream now (no
+    /// cache) or at the next flush.
+    fn changed(&mut self, start: i64, key: u32, out: &mut Vec<Output>) -> Result<()> {
+        let Some(c) = &mut self.cache else {
+            out.push(self.window_value(start, key)?);
+            return Ok(());
+        };
+        if !c.index.contains_key(&(start, key)) {
+            c.index.insert((start, key), c.order.len());
+            c.order.push(Pending {
+                start,
+                key,
+                value: None,
+            });
+            self.groups.keys.retain(key);
+        }
+        Ok(())
+    }
+
+    fn cache_due(&self) -> bool {
+        self.cache
+            .as_ref()
+            .is_some_and(|c| c.order.len() >= c.max_keys)
+    }
+
+    /// Empties the record cache: each changed window's last value, first change first.
+    fn drain_cache(&mut self) -> Result<Vec<Output>> {
+        let Some(c) = &mut self.cache else {
+            return Ok(Vec::new());
+        };
+        c.index.clear();
+        let order = std::mem::take(&mut c.order);
+        let mut out = Vec::with_capacity(order.len());
+        for p in order {
+            out.push(match p.value {
+                Some(v) => v,
+                None => self.window_value(p.start, p.key)?,
+            });
+            // The key stays valid until the outputs are built (collect runs after emit).
+            self.groups.keys.release(p.key);
+        }
+        Ok(out)
+    }
+
+    /// Drops the slices older than the retention (no window still kept holds them), after
+    /// fixing the values of cached updates of the windows that leave with them.
+    fn expire(&mut self) -> Result<()> {
+        let horizon = self.stream_time.saturating_sub(self.retention());
+        if self
+            .by_start
+            .first_key_value()
+            .is_none_or(|(s, _)| *s >= horizon)
+        {
+            return Ok(());
+        }
+        let leaving: Vec<(i64, u32)> = self
+            .cache
+            .as_ref()
+            .map(|c| {
+                c.order
+                    .iter()
+                    .filter(|p| p.start < horizon && p.value.is_none())
+                    .map(|p| (p.start, p.key))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (start, key) in leaving {
+            self.settle(start, key)?;
+        }
+        while let Some((&start, _)) = self.by_start.first_key_value() {
+            if start >= horizon {
+                break;
+            }
+            let (_, slots) = self.by_start.pop_first().expect("non-empty");
+            for slot in slots {
+                self.groups.remove(slot);
+            }
+        }
+        Ok(())
+    }
+
+    fn load(&mut self) -> Result<()> {
+        self.durable.loaded = true;
+        let Some(store) = &self.durable.store else {
+            return Ok(());
+        };
+        for slot in self.groups.load(store)? {
+            let start = self.groups.group(slot).start;
+            self.by_start.entry(start).or_default().push(slot);
+        }
+        self.stream_times = self.durable.stream_times()?;
+        Ok(())
+    }
+
+    fn process_rows(
+        &mut self,
+        input: &Rows,
+        e: &super::aggregate::Evaluated,
+        errors: &mut Vec<ProcessingError>,
+        outputs: &mut Vec<Output>,
+    ) -> Result<()> {
+        let grace = self.grace();
+        let mut windows = std::mem::take(&mut self.windows);
+        for row in 0..input.len() {
+            if input.deletes[row] {
+                continue;
+            }
+            if e.null_key(row) {
+                errors.push(ProcessingError::row(
+                    "Group-by column with null value; row skipped".to_string(),
+                ));
+                continue;
+            }
+            let ts = input.timestamps[row];
+            self.stream_time = self.stream_time.max(ts);
+            let close = self.stream_time.saturating_sub(grace);
+            self.assigner.assign(ts, &mut windows);
+            if windows.iter().any(|w| w.end > close) {
+                let args = self.input.args(e, row)?;
+                let key = self.groups.keys.intern(e.key(row));
+                for w in windows.iter().filter(|w| w.end <= close) {
+                    // A closed window keeps the value it had.
+                    self.settle(w.start, key)?;
+                }
+                let start = ts.div_euclid(self.slice) * self.slice;
+                let (slot, new) = self.groups.find_or_create(start, key, ts);
+                if new {
+                    self.by_start.entry(start).or_default().push(slot);
+                }
+                self.groups.group_mut(slot).apply(&args, false, ts)?;
+                self.groups.touched(slot);
+                for w in windows.iter().filter(|w| w.end > close) {
+                    self.changed(w.start, key, outputs)?;
+                }
+            }
+            self.expire()?;
+        }
+        self.windows = windows;
+        Ok(())
+    }
+
+    fn emit(&mut self, outputs: Vec<Output>, partition: u32) -> Result<Rows> {
+        let rows = emit(
+            &OutputShape {
+                schema: &self.schema,
+                n_aggs: self.input.functions.len(),
+                windowed: true,
+            },
+            &mut self.groups.keys,
+            outputs,
+            partition,
+            &[],
+            None,
+        )?;
+        self.groups.keys.collect();
+        Ok(rows)
+    }
+}
+
+impl Operator for HoppingSlices {
+    fn commit(&mut self) -> Result<()> {
+        if self.durable.store.is_none() {
+            return Ok(());
+        }
+        let changes = self.groups.take_changes();
+        self.durable.commit(changes, &self.stream_times)
+    }
+
+    fn attach_state(
+        &mut self,
+        stores: &brook_state::StateStores,
+        query_id: &str,
+        index: usize,
+    ) -> Result<Option<Vec<(u32, u64)>>> {
+        self.groups.track_changes();
+        self.durable.attach(stores, query_id, index)
+    }
+
+    fn note_offsets(&mut self, offsets: &[(u32, u64)]) {
+        self.durable.note_offsets(offsets);
+    }
+
+    fn process(&mut self, input: Rows, errors: &mut Vec<ProcessingError>) -> Result<Rows> {
+        let e = self.input.evaluate(&mut self.groups, &input, errors)?;
+        if !self.durable.loaded {
+            self.load()?;
+        }
+        self.stream_time = self
+            .stream_times
+            .get(&input.partition)
+            .copied()
+            .unwrap_or(i64::MIN);
+        let mut outputs = Vec::new();
+        self.process_rows(&input, &e, errors, &mut outputs)?;
+        self.stream_times.insert(input.partition, self.stream_time);
+        self.last_partition = input.partition;
+        if self.cache_due() {
+            outputs.extend(self.drain_cache()?);
+        }
+        self.emit(outputs, input.partition)
+    }
+
+    fn retention(&self) -> Option<i64> {
+        Some(HoppingSlices::retention(self))
+    }
+
+    fn enable_record_cache(&mut self, max_keys: usize) {
+        if max_keys > 0 {
+            self.cache = Some(WindowCache {
+                max_keys,
+                index: fast_map(),
+                order: Vec::new(),
+            });
+        }
+    }
+
+    fn flush(&mut self) -> Result<Vec<Rows>> {
+        let outputs = self.drain_cache()?;
+        if outputs.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(vec![self.emit(outputs, self.last_partition)?])
+    }
+}
+
+/// The hopping GROUP BY of calls whose states merge exactly: on slices, unless its store
+/// already holds windows written by an earlier version (then per window, as before).
+#[derive(Debug)]
+pub(crate) enum HoppingOperator {
+    Slices(HoppingSlices),
+    Windows(TimeWindowAggregate<Hopping>),
+}
+
+impl HoppingOperator {
+    pub(crate) fn new(input: AggregateInput, spec: WindowSpec, schema: SchemaRef) -> Self {
+        HoppingOperator::Slices(HoppingSlices::new(input, spec, schema))
+    }
+
+    fn op(&mut self) -> &mut dyn Operator {
+        match self {
+            HoppingOperator::Slices(s) => s,
+            HoppingOperator::Windows(w) => w,
+        }
+    }
+}
+
+impl Operator for HoppingOperator {
+    fn process(&mut self, input: Rows, errors: &mut Vec<ProcessingError>) -> Result<Rows> {
+        self.op().process(input, errors)
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        self.op().commit()
+    }
+
+    fn attach_state(
+        &mut self,
+        stores: &brook_state::StateStores,
+        query_id: &str,
+        index: usize,
+    ) -> Result<Option<Vec<(u32, u64)>>> {
+        let HoppingOperator::Slices(s) = self else {
+            return self.op().attach_state(stores, query_id, index);
+        };
+        let offsets = s.attach_state(stores, query_id, index)?;
+        let store = s.durable.store.as_ref().expect("attached above");
+        let window_layout = store.meta(META_LAYOUT)?.is_none() && !store.prefix(b"g")?.is_empty();
+        if !window_layout {
+            return Ok(offsets);
+        }
+        // Written per window by an earlier version: go on that way.
+        s.durable.store = None;
+        let mut w = hopping(s.input.clone(), s.spec, s.schema.clone());
+        if let Some(c) = &s.cache {
+            w.enable_record_cache(c.max_keys);
+        }
+        let offsets = w.attach_state(stores, query_id, index)?;
+        *self = HoppingOperator::Windows(w);
+        Ok(offsets)
+    }
+
+    fn note_offsets(&mut self, offsets: &[(u32, u64)]) {
+        self.op().note_offsets(offsets)
+    }
+
+    fn enable_record_cache(&mut self, max_keys: usize) {
+        self.op().enable_record_cache(max_keys)
+    }
+
+    fn flush(&mut self) -> Result<Vec<Rows>> {
+        self.op().flush()
+    }
+
+    fn retention(&self) -> Option<i64> {
+        match self {
+            HoppingOperator::Slices(s) => Operator::retention(s),
+            HoppingOperator::Windows(w) => Operator::retention(w),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::operators::window_tests::{count_per_key, run, run_on, schema, spec, Run, Update};
+    use brook_sql::analyzer::WindowType;
+
+    fn sliced(size: u64, advance: u64, grace: Option<u64>) -> HoppingOperator {
+        HoppingOperator::new(
+            count_per_key(),
+            spec(WindowType::Hopping, size, Some(advance), grace),
+            schema(),
+        )
+    }
+
+    fn per_window(size: u64, advance: u64, grace: Option<u64>) -> Box<dyn Operator> {
+        Box::new(hopping(
+            count_per_key(),
+            spec(WindowType::Hopping, size, Some(advance), grace),
+            schema(),
+        ))
+    }
+
+    /// Out of order, with rows late for some of their windows and for all of them.
+    const ROWS: &[(&str, i64)] = &[
+        ("a", 1),
+        ("b", 3),
+        ("a", 14),
+        ("a", 9),
+        ("b", 26),
+        ("a", 12),
+        ("a", 2),
+        ("b", 31),
+        ("a", 30),
+        ("b", 18),
+    ];
+
+    /// The last value sent for each (key, window).
+    fn last_values(updates: &[Update]) -> Vec<Update> {
+        let mut last = BTreeMap::new();
+        for u in updates {
+            last.insert((u.0.clone(), u.2), u.clone());
+        }
+        last.into_values().collect()
+    }
+
+    #[test]
+    fn applies_to_merge_exact_calls_that_emit_changes() {
+        let s = spec(WindowType::Hopping, 60, Some(10), None);
+        assert!(applies(&count_per_key(), &s));
+        let mut final_ = s;
+        final_.emit_final = true;
+        assert!(!applies(&count_per_key(), &final_));
+        // A tumbling window in hopping clothes has one slice per window.
+        assert!(!applies(
+            &count_per_key(),
+            &spec(WindowType::Hopping, 60, Some(60), None)
+        ));
+    }
+
+    #[test]
+    fn sends_what_the_per_window_operator_sends_without_the_cache() {
+        for grace in [None, Some(0), Some(4)] {
+            let want = run(per_window(10, 5, grace), ROWS, Run::default());
+            let got = run(Box::new(sliced(10, 5, grace)), ROWS, Run::default());
+            assert_eq!(got, want, "grace {grace:?}");
+        }
+    }
+
+    #[test]
+    fn the_cache_sends_the_same_last_values() {
+        for grace in [None, Some(0), Some(4)] {
+            let want = run(per_window(10, 5, grace), ROWS, Run { cache: true });
+            let got = run(Box::new(sliced(10, 5, grace)), ROWS, Run { cache: true });
+            assert_eq!(last_values(&got), last_values(&want), "grace {grace:?}");
+            // One update per changed window.
+            assert_eq!(got.len(), last_values(&got).len(), "grace {grace:?}");
+        }
+    }
+
+    #[test]
+    fn a_closed_window_keeps_its_value_when_a_late_row_reaches_its_slice() {
+        // [0, 10) closes at stream time 12; (a, 7) then counts for [5, 15) only.
+        let got = run(
+            Box::new(sliced(10, 5, Some(0))),
+            &[("a", 1), ("a", 12), ("a", 7)],
+            Run { cache: true },
+        );
+        assert_eq!(
+            got,
+            vec![
+                ("a".into(), Some(1), 0, 10, 1),
+                ("a".into(), Some(2), 5, 15, 12),
+                ("a".into(), Some(1), 10, 20, 12),
+            ]
+        );
+    }
+
+    #[test]
+    fn slices_leave_after_the_retention() {
+        let mut op = sliced(10, 5, Some(0));
+        run_on(&mut op, &[("a", 1), ("b", 2), ("a", 100)], Run::default());
+        let HoppingOperator::Slices(s) = &op else {
+            panic!("slices")
+        };
+        // Only a's slice at 100 is left (retention: size + grace = 10).
+        assert_eq!(s.groups.len(), 1);
+    }
+
+    fn stores(dir: &std::path::Path) -> brook_state::StateStores {
+        let log = std::sync::Arc::new(
+            brook_log::Log::open(dir.join("log"), brook_log::LogOptions::default()).unwrap(),
+        );
+        brook_state::StateStores::open(&dir.join("state"), log).unwrap()
+    }
+
+    #[test]
+    fn slices_survive_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let stores = stores(dir.path());
+        let mut op = sliced(10, 5, None);
+        op.attach_state(&stores, "q", 0).unwrap();
+        run_on(&mut op, &[("a", 1), ("a", 7)], Run::default());
+        op.commit().unwrap();
+        drop(op);
+        let mut op = sliced(10, 5, None);
+        op.attach_state(&stores, "q", 0).unwrap();
+        assert!(matches!(op, HoppingOperator::Slices(_)));
+        let out = run_on(&mut op, &[("a", 8)], Run::default());
+        assert_eq!(
+            out,
+            vec![
+                ("a".into(), Some(3), 0, 10, 8),
+                ("a".into(), Some(2), 5, 15, 8)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_store_written_per_window_goes_on_per_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let stores = stores(dir.path());
+        let mut old = per_window(10, 5, None);
+        old.attach_state(&stores, "q", 0).unwrap();
+        run_on(old.as_mut(), &[("a", 1), ("a", 7)], Run::default());
+        old.commit().unwrap();
+        drop(old);
+        let mut op = sliced(10, 5, None);
+        op.attach_state(&stores, "q", 0).unwrap();
+        assert!(matches!(op, HoppingOperator::Windows(_)));
+        let out = run_on(&mut op, &[("a", 8)], Run::default());
+        assert_eq!(
+            out,
+            vec![
+                ("a".into(), Some(3), 0, 10, 8),
+                ("a".into(), Some(2), 5, 15, 8)
+            ]
+        );
+    }
+}
