@@ -181,7 +181,7 @@ impl Materialization {
 
     /// Applies records written to the sink: puts, and deletes for tombstones; then drops
     /// the windows past their retention.
-    pub fn apply(&self, records: &[Record]) {
+    pub fn apply(&self, records: Vec<Record>) {
         let mut inner = self.write();
         let Some(retention) = inner.retention else {
             for r in records {
@@ -218,9 +218,9 @@ impl Materialization {
                 continue;
             }
             let w = inner.windows[p].entry(bound).or_default();
-            match &r.value {
+            match r.value {
                 Some(v) => {
-                    w.hot.insert(key, Some((r.timestamp, v.clone())));
+                    w.hot.insert(key, Some((r.timestamp, v)));
                 }
                 // A window no commit wrote has nothing in the store to delete.
                 None if !w.persisted => {
@@ -509,8 +509,8 @@ mod tests {
                 ts,
             )
         };
-        m.apply(&[rec("a", Some("1"), 10), rec("b", Some("2"), 11)]);
-        m.apply(&[rec("a", Some("3"), 12), rec("b", None, 13)]);
+        m.apply(vec![rec("a", Some("1"), 10), rec("b", Some("2"), 11)]);
+        m.apply(vec![rec("a", Some("3"), 12), rec("b", None, 13)]);
         m.commit().unwrap();
         let a = m.get(b"a").unwrap().unwrap();
         assert_eq!(a.value.as_deref(), Some(b"3".as_slice()));
@@ -538,7 +538,12 @@ mod tests {
                 start,
             )
         };
-        m.apply(&[rec("k", 0), rec("k", 1000), rec("k", 2000), rec("j", 1000)]);
+        m.apply(vec![
+            rec("k", 0),
+            rec("k", 1000),
+            rec("k", 2000),
+            rec("j", 1000),
+        ]);
         assert_eq!(m.windows_of(b"k").unwrap().len(), 3);
         let mid = m.windows_between(b"k", 1000, 2000).unwrap();
         assert_eq!(mid.len(), 1);
@@ -560,26 +565,26 @@ mod tests {
             Record::new(Some(Bytes::from(key)), Some(Bytes::from_static(b"v")), ts)
         };
         let m = open();
-        m.apply(&[rec("a", 0, 5), rec("b", 0, 6)]);
+        m.apply(vec![rec("a", 0, 5), rec("b", 0, 6)]);
         m.commit().unwrap();
-        m.apply(&[rec("a", 50, 55), rec("c", 60, 61)]);
+        m.apply(vec![rec("a", 50, 55), rec("c", 60, 61)]);
         assert_eq!(m.scan().unwrap().len(), 4);
         // Stream time 170: windows starting before 70 go, committed (a and b at 0) or
         // only pending (a at 50, c at 60).
-        m.apply(&[rec("a", 160, 170)]);
+        m.apply(vec![rec("a", 160, 170)]);
         let left: Vec<i64> = m.scan().unwrap().iter().map(|r| r.timestamp).collect();
         assert_eq!(left, vec![170]);
         // A row for a window already past the retention is not taken in.
-        m.apply(&[rec("d", 10, 20)]);
+        m.apply(vec![rec("d", 10, 20)]);
         assert_eq!(m.windows_of(b"d").unwrap().len(), 0);
         m.commit().unwrap();
-        m.apply(&[rec("e", 150, 171)]);
+        m.apply(vec![rec("e", 150, 171)]);
         m.commit().unwrap();
         drop(m);
         // Reopened: the stream time and the windows come back, and expire on.
         let m = open();
         assert_eq!(m.scan().unwrap().len(), 2);
-        m.apply(&[rec("f", 255, 255)]);
+        m.apply(vec![rec("f", 255, 255)]);
         let left: Vec<i64> = m.scan().unwrap().iter().map(|r| r.timestamp).collect();
         assert_eq!(left, vec![170, 255], "e (150) is past 255 - 100");
         m.commit().unwrap();
@@ -602,11 +607,11 @@ mod tests {
         };
         let keys = ["a", "b", "c", "d", "e", "f"];
         let one = Materialization::open(&stores, "CTAS_U_0", 2, None, None).unwrap();
-        one.apply(&keys.map(rec));
+        one.apply(keys.map(rec).to_vec());
         let t0 = Materialization::open(&stores, "CTAS_U_0-partitions-0", 2, None, None).unwrap();
         let t1 = Materialization::open(&stores, "CTAS_U_0-partitions-1", 2, None, None).unwrap();
-        t0.apply(&[rec("a"), rec("d"), rec("e")]);
-        t1.apply(&[rec("b"), rec("c"), rec("f")]);
+        t0.apply(vec![rec("a"), rec("d"), rec("e")]);
+        t1.apply(vec![rec("b"), rec("c"), rec("f")]);
         let both = Materialization::union([t0, t1]).unwrap();
         let key_list = |v: Vec<StoredRecord>| -> Vec<Vec<u8>> {
             v.into_iter().map(|r| r.key.unwrap().to_vec()).collect()
@@ -643,7 +648,7 @@ mod tests {
                 )
             })
             .collect();
-        m.apply(&recs);
+        m.apply(recs);
         let keys = |v: Vec<StoredRecord>| {
             let mut k: Vec<String> = v
                 .iter()

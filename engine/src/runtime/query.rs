@@ -431,7 +431,7 @@ impl PersistentQuery {
                 )?;
                 self.produced += recs.len() as u64;
                 if let Some(m) = &self.materialized {
-                    m.apply(&recs);
+                    m.apply(recs);
                 }
             }
             Err(e) => errors.push(ProcessingError::row(format!(
@@ -661,6 +661,14 @@ fn produce(
         Some(WindowType::Time) => 8,
         Some(WindowType::Session) => 16,
     };
+    if topic.partition_count() == 1 {
+        // One partition: no key to hash, no copy to sort records by partition.
+        match producer {
+            Some(prod) => prod.append(topic, 0, records)?,
+            None => topic.append(0, records)?,
+        };
+        return Ok(());
+    }
     let mut by_partition: BTreeMap<u32, Vec<Record>> = BTreeMap::new();
     for r in records {
         let p = match r.key.as_deref() {
