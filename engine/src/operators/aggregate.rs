@@ -365,7 +365,7 @@ impl Aggregate {
         partition: u32,
         e: Option<&Evaluated>,
     ) -> Result<Rows> {
-        let rows = emit(
+        emit(
             &OutputShape {
                 schema: &self.schema,
                 n_aggs: self.input.functions.len(),
@@ -374,11 +374,8 @@ impl Aggregate {
             &mut self.groups.keys,
             outputs,
             partition,
-            e.map(|e| e.key_cols.as_slice()).unwrap_or(&[]),
-            e.and_then(|e| e.key_rows.as_ref()),
-        )?;
-        self.groups.keys.collect();
-        Ok(rows)
+            e,
+        )
     }
 }
 

@@ -553,9 +553,24 @@ pub(crate) struct OutputShape<'a> {
 }
 
 /// The updates as rows of `schema` (key columns, aggregate columns, then window bounds or
-/// the timestamp). `key_cols`/`key_rows` are the input batch's keys that [`OutKey::Input`]
-/// points into; `n_aggs` is the number of aggregate columns; `windowed` says whether rows carry windows.
+/// the timestamp); then frees the keys nobody holds any more ([`KeyTable::collect`]).
+/// `input` is the batch whose input rows [`OutKey::Input`] points into (None: no output
+/// does).
 pub(crate) fn emit(
+    shape: &OutputShape<'_>,
+    keys: &mut KeyTable,
+    outputs: Vec<Output>,
+    partition: u32,
+    input: Option<&super::aggregate::Evaluated>,
+) -> Result<Rows> {
+    let key_cols = input.map(|e| e.key_cols.as_slice()).unwrap_or(&[]);
+    let key_rows = input.and_then(|e| e.key_rows.as_ref());
+    let rows = emit_rows(shape, keys, outputs, partition, key_cols, key_rows)?;
+    keys.collect();
+    Ok(rows)
+}
+
+fn emit_rows(
     shape: &OutputShape<'_>,
     keys: &mut KeyTable,
     outputs: Vec<Output>,

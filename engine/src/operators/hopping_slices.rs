@@ -326,7 +326,7 @@ impl HoppingSlices {
     }
 
     fn emit(&mut self, outputs: Vec<Output>, partition: u32) -> Result<Rows> {
-        let rows = emit(
+        emit(
             &OutputShape {
                 schema: &self.schema,
                 n_aggs: self.input.functions.len(),
@@ -335,11 +335,8 @@ impl HoppingSlices {
             &mut self.groups.keys,
             outputs,
             partition,
-            &[],
             None,
-        )?;
-        self.groups.keys.collect();
-        Ok(rows)
+        )
     }
 }
 
@@ -488,7 +485,9 @@ impl Operator for HoppingOperator {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::operators::window_tests::{count_per_key, run, run_on, schema, spec, Run, Update};
+    use crate::operators::window_tests::{
+        count_per_key, open_stores, run, run_on, schema, spec, Run, Update,
+    };
     use brook_sql::analyzer::WindowType;
 
     fn sliced(size: u64, advance: u64, grace: Option<u64>) -> HoppingOperator {
@@ -593,17 +592,10 @@ mod tests {
         assert_eq!(s.groups.len(), 1);
     }
 
-    fn stores(dir: &std::path::Path) -> brook_state::StateStores {
-        let log = std::sync::Arc::new(
-            brook_log::Log::open(dir.join("log"), brook_log::LogOptions::default()).unwrap(),
-        );
-        brook_state::StateStores::open(&dir.join("state"), log).unwrap()
-    }
-
     #[test]
     fn slices_survive_a_restart() {
         let dir = tempfile::tempdir().unwrap();
-        let stores = stores(dir.path());
+        let stores = open_stores(dir.path());
         let mut op = sliced(10, 5, None);
         op.attach_state(&stores, "q", 0).unwrap();
         run_on(&mut op, &[("a", 1), ("a", 7)], Run::default());
@@ -625,7 +617,7 @@ mod tests {
     #[test]
     fn a_store_written_per_window_goes_on_per_window() {
         let dir = tempfile::tempdir().unwrap();
-        let stores = stores(dir.path());
+        let stores = open_stores(dir.path());
         let mut old = per_window(10, 5, None);
         old.attach_state(&stores, "q", 0).unwrap();
         run_on(old.as_mut(), &[("a", 1), ("a", 7)], Run::default());

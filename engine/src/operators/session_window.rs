@@ -544,7 +544,7 @@ impl SessionWindows {
         partition: u32,
         e: Option<&Evaluated>,
     ) -> Result<Rows> {
-        let rows = emit(
+        emit(
             &OutputShape {
                 schema: &self.schema,
                 n_aggs: self.input.functions.len(),
@@ -553,11 +553,8 @@ impl SessionWindows {
             &mut self.groups.keys,
             outputs,
             partition,
-            e.map(|e| e.key_cols.as_slice()).unwrap_or(&[]),
-            e.and_then(|e| e.key_rows.as_ref()),
-        )?;
-        self.groups.keys.collect();
-        Ok(rows)
+            e,
+        )
     }
 }
 
@@ -745,10 +742,7 @@ mod tests {
     #[test]
     fn sessions_survive_a_restart() {
         let dir = tempfile::tempdir().unwrap();
-        let log = std::sync::Arc::new(
-            brook_log::Log::open(dir.path().join("log"), brook_log::LogOptions::default()).unwrap(),
-        );
-        let stores = brook_state::StateStores::open(&dir.path().join("state"), log).unwrap();
+        let stores = crate::operators::window_tests::open_stores(dir.path());
         let mut op = session(10, None);
         op.attach_state(&stores, "q", 0).unwrap();
         crate::operators::window_tests::run_on(&mut op, &[("a", 0), ("a", 5)], Run::default());
@@ -805,10 +799,7 @@ mod tests {
     #[test]
     fn closed_sessions_of_keys_not_seen_again_leave_memory_and_the_store() {
         let dir = tempfile::tempdir().unwrap();
-        let log = std::sync::Arc::new(
-            brook_log::Log::open(dir.path().join("log"), brook_log::LogOptions::default()).unwrap(),
-        );
-        let stores = brook_state::StateStores::open(&dir.path().join("state"), log).unwrap();
+        let stores = crate::operators::window_tests::open_stores(dir.path());
         let mut op = session(10, Some(0));
         op.attach_state(&stores, "q", 0).unwrap();
         crate::operators::window_tests::run_on(&mut op, &[("a", 0), ("b", 1)], Run::default());
@@ -826,10 +817,7 @@ mod tests {
     #[test]
     fn sessions_saved_as_rows_by_earlier_versions_load() {
         let dir = tempfile::tempdir().unwrap();
-        let log = std::sync::Arc::new(
-            brook_log::Log::open(dir.path().join("log"), brook_log::LogOptions::default()).unwrap(),
-        );
-        let stores = brook_state::StateStores::open(&dir.path().join("state"), log).unwrap();
+        let stores = crate::operators::window_tests::open_stores(dir.path());
         let mut op = session(10, None);
         op.attach_state(&stores, "q", 0).unwrap();
         // a's key bytes, as the operator's key table makes them.

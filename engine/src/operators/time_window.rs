@@ -232,7 +232,7 @@ impl<A: WindowAssigner> TimeWindowAggregate<A> {
         partition: u32,
         e: Option<&Evaluated>,
     ) -> Result<Rows> {
-        let rows = emit(
+        emit(
             &OutputShape {
                 schema: &self.schema,
                 n_aggs: self.input.functions.len(),
@@ -241,11 +241,8 @@ impl<A: WindowAssigner> TimeWindowAggregate<A> {
             &mut self.groups.keys,
             outputs,
             partition,
-            e.map(|e| e.key_cols.as_slice()).unwrap_or(&[]),
-            e.and_then(|e| e.key_rows.as_ref()),
-        )?;
-        self.groups.keys.collect();
-        Ok(rows)
+            e,
+        )
     }
 
     #[cfg(test)]

@@ -167,10 +167,7 @@ mod tests {
     fn state_survives_a_restart_and_expired_windows_leave_the_store() {
         use crate::operators::Operator;
         let dir = tempfile::tempdir().unwrap();
-        let log = std::sync::Arc::new(
-            brook_log::Log::open(dir.path().join("log"), brook_log::LogOptions::default()).unwrap(),
-        );
-        let stores = brook_state::StateStores::open(&dir.path().join("state"), log).unwrap();
+        let stores = crate::operators::window_tests::open_stores(dir.path());
         let make = || {
             tumbling(
                 count_per_key(),

@@ -1,5 +1,6 @@
 //! window_tests.rs: what the GROUP BY operators' unit tests share — a `COUNT(*) GROUP BY K`
-//! over a stream of (K, ts) rows, run through an operator, and its updates as tuples.
+//! over a stream of (K, ts) rows, run through an operator, its updates as tuples, and state
+//! stores in a temporary directory.
 
 use std::sync::Arc;
 
@@ -125,4 +126,11 @@ fn updates(rows: &Rows) -> Vec<Update> {
             )
         })
         .collect()
+}
+
+/// State stores (over their own log) in `dir`.
+pub(crate) fn open_stores(dir: &std::path::Path) -> brook_state::StateStores {
+    let log =
+        Arc::new(brook_log::Log::open(dir.join("log"), brook_log::LogOptions::default()).unwrap());
+    brook_state::StateStores::open(&dir.join("state"), log).unwrap()
 }
