@@ -88,9 +88,11 @@ type HotRow = Option<(i64, Bytes)>;
 /// The rows of one window bound of one partition.
 #[derive(Debug, Default)]
 struct WindowRows {
-    /// Rows written since the last commit, by store key (`None`: deleted), with their
-    /// record timestamps.
-    hot: HashMap<Vec<u8>, HotRow, foldhash::fast::RandomState>,
+    /// Rows written since the last commit, by sink key (the store key without its partition
+    /// prefix, which the window's partition gives; `None`: deleted), with their record
+    /// timestamps. Keyed by the record's own bytes: a row that expires before a commit costs
+    /// no store key.
+    hot: HashMap<Bytes, HotRow, foldhash::fast::RandomState>,
     /// Whether a commit wrote rows of it (so a delete must reach the store).
     persisted: bool,
 }
@@ -197,9 +199,10 @@ impl Materialization {
         };
         let mut touched = Vec::new();
         for r in records {
-            let key = self.store_key(r.key.as_deref().unwrap_or_default());
+            let key = r.key.unwrap_or_default();
             let Some(bound) = window_bound(&key, self.window_bytes) else {
                 // A key too short for its window: kept as written, never expired.
+                let key = self.store_key(&key);
                 match &r.value {
                     Some(v) => {
                         inner.store.put_owned(key, entry(r.timestamp, v));
@@ -208,7 +211,8 @@ impl Materialization {
                 }
                 continue;
             };
-            let p = partition_of_store_key(&key) as usize % inner.windows.len();
+            let inner_key = &key[..key.len() - self.window_bytes];
+            let p = self.partition_of(inner_key) as usize % inner.windows.len();
             if r.timestamp > inner.stream_times[p] {
                 inner.stream_times[p] = r.timestamp;
                 inner.times_dirty = true;
@@ -340,16 +344,19 @@ impl Inner {
             let n = self.stream_times.len();
             base.retain(|(k, _)| {
                 let p = partition_of_store_key(k) as usize % n;
-                window_bound(k, self.window_bytes)
+                store_window_bound(k, self.window_bytes)
                     .is_none_or(|b| b >= self.stream_times[p].saturating_sub(retention))
             });
         }
         let within = |k: &[u8]| from.is_none_or(|f| k >= f) && to.is_none_or(|t| k < t);
-        let hot: Vec<(&Vec<u8>, &HotRow)> = self
+        let hot: Vec<(Vec<u8>, &HotRow)> = self
             .windows
             .iter()
-            .flat_map(|m| m.values())
-            .flat_map(|w| w.hot.iter())
+            .enumerate()
+            .flat_map(|(p, m)| {
+                m.values()
+                    .flat_map(move |w| w.hot.iter().map(move |(k, v)| (prefixed(p as u32, k), v)))
+            })
             .filter(|(k, _)| within(k))
             .collect();
         if hot.is_empty() {
@@ -359,10 +366,10 @@ impl Inner {
         for (k, v) in hot {
             match v {
                 Some((ts, v)) => {
-                    merged.insert(k.clone(), entry(*ts, v));
+                    merged.insert(k, entry(*ts, v));
                 }
                 None => {
-                    merged.remove(k);
+                    merged.remove(&k);
                 }
             }
         }
@@ -388,15 +395,21 @@ impl Inner {
             self.store.commit(&[])?;
             return Ok(());
         }
-        for w in self.windows.iter_mut().flat_map(|m| m.values_mut()) {
+        for (p, w) in self
+            .windows
+            .iter_mut()
+            .enumerate()
+            .flat_map(|(p, m)| m.values_mut().map(move |w| (p as u32, w)))
+        {
             // In key order: sorted inserts into the store's pending writes.
             if w.hot.is_empty() {
                 continue;
             }
             w.persisted = true;
-            let mut rows: Vec<(Vec<u8>, HotRow)> = w.hot.drain().collect();
+            let mut rows: Vec<(Bytes, HotRow)> = w.hot.drain().collect();
             rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
             for (k, v) in rows {
+                let k = prefixed(p, &k);
                 match v {
                     Some((ts, v)) => {
                         self.store.put_owned(k, entry(ts, &v));
@@ -458,14 +471,20 @@ fn partition_of_store_key(key: &[u8]) -> u32 {
         .unwrap_or(0)
 }
 
-/// The window bound of a windowed store key: the first 8 of its trailing `window_bytes`
-/// (a time window's start; a session's end, which its key holds before the start).
+/// The window bound of a windowed sink key (the key, then its window): the first 8 of its
+/// trailing `window_bytes` (a time window's start; a session's end, which its key holds
+/// before the start).
 fn window_bound(key: &[u8], window_bytes: usize) -> Option<i64> {
     let at = key.len().checked_sub(window_bytes)?;
-    if at < 4 || window_bytes < 8 {
+    if window_bytes < 8 {
         return None;
     }
     Some(i64::from_be_bytes(key[at..at + 8].try_into().ok()?))
+}
+
+/// The window bound of a windowed store key (a sink key after its 4-byte partition).
+fn store_window_bound(key: &[u8], window_bytes: usize) -> Option<i64> {
+    window_bound(key.get(4..)?, window_bytes)
 }
 
 fn prefixed(partition: u32, key: &[u8]) -> Vec<u8> {
