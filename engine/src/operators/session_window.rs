@@ -278,13 +278,17 @@ impl SessionWindows {
         // A session can grow until the gap has passed: it closes `gap + grace` after its
         // end, and leaves then.
         let close = self.close();
-        let (mut entry, had) = self.take_sessions(key);
-        let mut merge: Vec<Session> = entry
-            .list
-            .extract_if(.., |s| {
-                s.window.end >= close && s.window.end + gap >= ts && s.window.start - gap <= ts
-            })
-            .collect();
+        // The key's entry stays in the map: the sessions this row reaches are taken out of
+        // it, the new one put back (two lookups instead of a remove and an insert).
+        let mut merge: Vec<Session> = match self.sessions.get_mut(&key) {
+            Some(entry) => entry
+                .list
+                .extract_if(.., |s| {
+                    s.window.end >= close && s.window.end + gap >= ts && s.window.start - gap <= ts
+                })
+                .collect(),
+            None => Vec::new(),
+        };
         let mut window = Window { start: ts, end: ts };
         let mut session_ts = ts;
         for s in &merge {
@@ -294,8 +298,9 @@ impl SessionWindows {
         }
         if window.end < close {
             // The session this row would join has closed: the row is late.
-            entry.list.extend(merge);
-            self.put_sessions(key, entry, had);
+            if let Some(entry) = self.sessions.get_mut(&key) {
+                entry.list.extend(merge);
+            }
             return Ok(());
         }
         // Kafka Streams merges the sessions it finds in the store's order (by end).
@@ -327,14 +332,32 @@ impl SessionWindows {
         }
         let values = Self::values(&accs);
         self.send(out, key, window, Some(values), session_ts, downstream);
-        entry.list.push(Session {
+        let session = Session {
             window,
             ts: session_ts,
             accs,
             downstream: downstream || self.cache.is_none(),
-        });
+        };
         self.by_end.insert((window.end, key));
-        self.put_sessions(key, entry, had);
+        let tracked = self.durable.store.is_some();
+        match self.sessions.get_mut(&key) {
+            Some(entry) => {
+                entry.list.push(session);
+                if tracked && !entry.dirty {
+                    entry.dirty = true;
+                    self.dirty.push(key);
+                }
+            }
+            None => self.put_sessions(
+                key,
+                KeySessions {
+                    list: vec![session],
+                    persisted: false,
+                    dirty: false,
+                },
+                false,
+            ),
+        }
         Ok(())
     }
 
