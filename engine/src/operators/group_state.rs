@@ -612,6 +612,10 @@ fn emit_rows(
         let dt = f.data_type();
         let array: ArrayRef = if i < n_keys + n_aggs {
             let a = i - n_keys;
+            if let Some(array) = primitive_column(&outputs, a, dt) {
+                columns.push(array);
+                continue;
+            }
             let values: Vec<ScalarValue> = outputs
                 .iter()
                 .map(|o| match &o.values {
@@ -646,6 +650,41 @@ fn emit_rows(
         }),
         partition,
     })
+}
+
+/// Aggregate column `a` of `outputs` built straight into an array, when `dt` is BIGINT, INT
+/// or DOUBLE and every value is of it (deletes are nulls); None otherwise.
+fn primitive_column(outputs: &[Output], a: usize, dt: &DataType) -> Option<ArrayRef> {
+    fn build<T, F>(outputs: &[Output], a: usize, pick: F) -> Option<ArrayRef>
+    where
+        T: arrow::datatypes::ArrowPrimitiveType,
+        F: Fn(&ScalarValue) -> Option<Option<T::Native>>,
+    {
+        let mut b = arrow::array::PrimitiveBuilder::<T>::with_capacity(outputs.len());
+        for o in outputs {
+            match &o.values {
+                Some(v) => b.append_option(pick(v.get(a)?)?),
+                None => b.append_null(),
+            }
+        }
+        Some(std::sync::Arc::new(b.finish()))
+    }
+    use arrow::datatypes::{Float64Type, Int32Type, Int64Type};
+    match dt {
+        DataType::Int64 => build::<Int64Type, _>(outputs, a, |v| match v {
+            ScalarValue::Int64(x) => Some(*x),
+            _ => None,
+        }),
+        DataType::Int32 => build::<Int32Type, _>(outputs, a, |v| match v {
+            ScalarValue::Int32(x) => Some(*x),
+            _ => None,
+        }),
+        DataType::Float64 => build::<Float64Type, _>(outputs, a, |v| match v {
+            ScalarValue::Float64(x) => Some(*x),
+            _ => None,
+        }),
+        _ => None,
+    }
 }
 
 /// Builds an array of type `dt` from scalars (casting scalars of a near type).
