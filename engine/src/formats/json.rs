@@ -109,8 +109,15 @@ impl Format for JsonFormat {
 
     fn decode(&self, payloads: &[Option<&[u8]>]) -> Decoded {
         decode_rows(&self.schema, payloads, |bytes| {
-            let raw = jsontext::parse(bytes)?;
-            let mut row = value::coerce_row(raw, &self.schema, self.unwrapped)?;
+            // A row object's field names are read in place; anything else as a whole value.
+            let fields = match self.unwrapped {
+                true => None,
+                false => jsontext::parse_object(bytes)?,
+            };
+            let mut row = match fields {
+                Some(entries) => Some(value::coerce_object(entries, &self.schema)?),
+                None => value::coerce_row(jsontext::parse(bytes)?, &self.schema, self.unwrapped)?,
+            };
             if !self.has_maps {
                 return Ok(row);
             }

@@ -5,11 +5,15 @@
 
 use arrow::datatypes::DataType;
 use base64::Engine as _;
+use std::borrow::Cow;
 
 use super::value::{map_value_type, Val};
 use crate::java_text::{format_decimal, java_double};
 
 const MAX_DEPTH: usize = 256;
+
+/// An object's fields in order, names borrowed from the text where they can be.
+pub(crate) type Fields<'a> = Vec<(Cow<'a, str>, Val)>;
 
 /// Parses one JSON document (surrounding whitespace allowed).
 pub(crate) fn parse(bytes: &[u8]) -> Result<Val, String> {
@@ -28,13 +32,35 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Val, String> {
     Ok(v)
 }
 
+/// Parses `bytes` when they hold a JSON object: its fields in order, names borrowed from
+/// `bytes` where they hold no escape (a row's field names are only matched, never kept).
+/// None when the value is not an object ([`parse`] reads it then). Errors are [`parse`]'s.
+pub(crate) fn parse_object(bytes: &[u8]) -> Result<Option<Fields<'_>>, String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| format!("Invalid UTF-8 in JSON: {e}"))?;
+    let mut p = Parser {
+        s: text.as_bytes(),
+        text,
+        pos: 0,
+    };
+    p.ws();
+    if p.peek() != Some(b'{') {
+        return Ok(None);
+    }
+    let fields = p.object(0, Parser::key)?;
+    p.ws();
+    if p.pos != p.s.len() {
+        return Err(p.err("trailing characters after JSON value"));
+    }
+    Ok(Some(fields))
+}
+
 struct Parser<'a> {
     s: &'a [u8],
     text: &'a str,
     pos: usize,
 }
 
-impl Parser<'_> {
+impl<'a> Parser<'a> {
     fn err(&self, what: &str) -> String {
         format!("Invalid JSON at offset {}: {what}", self.pos)
     }
@@ -90,42 +116,67 @@ impl Parser<'_> {
                     }
                 }
             }
-            Some(b'{') => {
-                self.pos += 1;
-                let mut fields = Vec::new();
-                self.ws();
-                if self.peek() == Some(b'}') {
-                    self.pos += 1;
-                    return Ok(Val::Object(fields));
-                }
-                loop {
-                    self.ws();
-                    if self.peek() != Some(b'"') {
-                        return Err(self.err("expected a field name"));
-                    }
-                    let k = self.string()?;
-                    self.ws();
-                    if self.peek() != Some(b':') {
-                        return Err(self.err("expected ':'"));
-                    }
-                    self.pos += 1;
-                    self.ws();
-                    let v = self.value(depth + 1)?;
-                    fields.push((k, v));
-                    self.ws();
-                    match self.peek() {
-                        Some(b',') => self.pos += 1,
-                        Some(b'}') => {
-                            self.pos += 1;
-                            return Ok(Val::Object(fields));
-                        }
-                        _ => return Err(self.err("expected ',' or '}'")),
-                    }
-                }
-            }
+            Some(b'{') => self.object(depth, Self::string).map(Val::Object),
             Some(b'-' | b'0'..=b'9') => self.number(),
             Some(_) => Err(self.err("unexpected character")),
         }
+    }
+
+    /// An object's fields (the parser at its `{`), each name read by `key`.
+    fn object<K>(
+        &mut self,
+        depth: usize,
+        key: fn(&mut Self) -> Result<K, String>,
+    ) -> Result<Vec<(K, Val)>, String> {
+        self.pos += 1;
+        let mut fields = Vec::new();
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Ok(fields);
+        }
+        loop {
+            self.ws();
+            if self.peek() != Some(b'"') {
+                return Err(self.err("expected a field name"));
+            }
+            let k = key(self)?;
+            self.ws();
+            if self.peek() != Some(b':') {
+                return Err(self.err("expected ':'"));
+            }
+            self.pos += 1;
+            self.ws();
+            let v = self.value(depth + 1)?;
+            fields.push((k, v));
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(fields);
+                }
+                _ => return Err(self.err("expected ',' or '}'")),
+            }
+        }
+    }
+
+    /// A field name (the parser at its opening quote): borrowed from the text when it has
+    /// no escape, as [`Parser::string`] reads it otherwise.
+    fn key(&mut self) -> Result<Cow<'a, str>, String> {
+        let start = self.pos + 1;
+        let mut end = start;
+        while let Some(&c) = self.s.get(end) {
+            if c == b'"' {
+                self.pos = end + 1;
+                return Ok(Cow::Borrowed(&self.text[start..end]));
+            }
+            if c == b'\\' || c < 0x20 {
+                break;
+            }
+            end += 1;
+        }
+        self.string().map(Cow::Owned)
     }
 
     fn number(&mut self) -> Result<Val, String> {
@@ -397,6 +448,37 @@ mod tests {
                 ("b".into(), Val::Object(vec![]))
             ])
         );
+    }
+
+    #[test]
+    fn parse_object_reads_what_parse_reads() {
+        let fields = parse_object(br#" {"a": 1, "b\u0041": [true], "c": {"d": null}} "#)
+            .unwrap()
+            .unwrap();
+        assert!(matches!(fields[0].0, Cow::Borrowed("a")));
+        assert!(matches!(&fields[1].0, Cow::Owned(k) if k == "bA"));
+        let Val::Object(whole) =
+            parse(br#" {"a": 1, "b\u0041": [true], "c": {"d": null}} "#).unwrap()
+        else {
+            panic!("an object")
+        };
+        let as_owned: Vec<(String, Val)> = fields
+            .into_iter()
+            .map(|(k, v)| (k.into_owned(), v))
+            .collect();
+        assert_eq!(as_owned, whole);
+        // Not an object: left to parse.
+        assert_eq!(parse_object(b" [1] ").unwrap(), None);
+        assert_eq!(parse_object(b"null").unwrap(), None);
+        // Malformed: the same error as parse.
+        for bad in [
+            &b"{\"a\": 1,}"[..],
+            b"{\"a\" 1}",
+            b"{\"a\": 1} x",
+            b"{\"a\x01\": 1}",
+        ] {
+            assert_eq!(parse_object(bad).unwrap_err(), parse(bad).unwrap_err());
+        }
     }
 
     #[test]

@@ -197,14 +197,7 @@ pub(crate) fn coerce_row(
         return Ok(Some(vec![v]));
     }
     match val {
-        Val::Object(mut entries) => {
-            let mut out = Vec::with_capacity(fields.len());
-            for f in fields {
-                let v = take_field(&mut entries, f.name());
-                out.push(coerce(v, f.data_type(), f.name())?);
-            }
-            Ok(Some(out))
-        }
+        Val::Object(entries) => coerce_object(entries, schema).map(Some),
         other => Err(format!(
             "Can't convert type. sourceType: {}, requiredType: STRUCT<{}>",
             other.kind(),
@@ -217,13 +210,31 @@ pub(crate) fn coerce_row(
     }
 }
 
+/// An object's fields as a row of `schema` (each column the field of its name: exact match
+/// first, then case-insensitive; missing fields are null).
+pub(crate) fn coerce_object<K: AsRef<str>>(
+    mut entries: Vec<(K, Val)>,
+    schema: &SchemaRef,
+) -> Result<Vec<Val>, String> {
+    let fields = schema.fields();
+    let mut out = Vec::with_capacity(fields.len());
+    for f in fields {
+        let v = take_field(&mut entries, f.name());
+        out.push(coerce(v, f.data_type(), f.name())?);
+    }
+    Ok(out)
+}
+
 /// Removes the entry named `name` (exact match first, then case-insensitive).
-fn take_field(entries: &mut [(String, Val)], name: &str) -> Val {
-    let pos = entries.iter().position(|(k, _)| k == name).or_else(|| {
-        entries
-            .iter()
-            .position(|(k, _)| k.eq_ignore_ascii_case(name))
-    });
+fn take_field<K: AsRef<str>>(entries: &mut [(K, Val)], name: &str) -> Val {
+    let pos = entries
+        .iter()
+        .position(|(k, _)| k.as_ref() == name)
+        .or_else(|| {
+            entries
+                .iter()
+                .position(|(k, _)| k.as_ref().eq_ignore_ascii_case(name))
+        });
     match pos {
         Some(i) => std::mem::replace(&mut entries[i].1, Val::Null),
         None => Val::Null,
