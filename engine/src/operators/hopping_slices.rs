@@ -286,6 +286,7 @@ impl HoppingSlices {
         outputs: &mut Vec<Output>,
     ) -> Result<()> {
         let grace = self.grace();
+        let mut args = Vec::new();
         let mut windows = std::mem::take(&mut self.windows);
         for row in 0..input.len() {
             if input.deletes[row] {
@@ -302,7 +303,7 @@ impl HoppingSlices {
             let close = self.stream_time.saturating_sub(grace);
             self.assigner.assign(ts, &mut windows);
             if windows.iter().any(|w| w.end > close) {
-                let args = self.input.args(e, row)?;
+                self.input.args_into(e, row, &mut args)?;
                 let key = self.groups.keys.intern(e.key(row));
                 for w in windows.iter().filter(|w| w.end <= close) {
                     // A closed window keeps the value it had.

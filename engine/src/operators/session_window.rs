@@ -539,6 +539,7 @@ impl SessionWindows {
         errors: &mut Vec<ProcessingError>,
         outputs: &mut Vec<Output>,
     ) -> Result<()> {
+        let mut args = Vec::new();
         for row in 0..input.len() {
             if input.deletes[row] {
                 continue;
@@ -551,7 +552,7 @@ impl SessionWindows {
             }
             let ts = input.timestamps[row];
             self.stream_time = self.stream_time.max(ts);
-            let args = self.input.args(e, row)?;
+            self.input.args_into(e, row, &mut args)?;
             let key = self.groups.keys.intern(e.key(row));
             self.update(key, &args, ts, outputs)?;
             if self.spec.emit_final {

@@ -182,6 +182,7 @@ impl<A: WindowAssigner> TimeWindowAggregate<A> {
     ) -> Result<()> {
         let emit_final = self.spec.emit_final;
         let grace = self.grace();
+        let mut args = Vec::new();
         let mut windows = std::mem::take(&mut self.windows);
         for row in 0..input.len() {
             if input.deletes[row] {
@@ -198,7 +199,7 @@ impl<A: WindowAssigner> TimeWindowAggregate<A> {
             let close = self.stream_time.saturating_sub(grace);
             self.assigner.assign(ts, &mut windows);
             if windows.iter().any(|w| w.end > close) {
-                let args = self.input.args(e, row)?;
+                self.input.args_into(e, row, &mut args)?;
                 let id = self.groups.keys.intern(e.key(row));
                 for win in windows.iter().filter(|w| w.end > close) {
                     let (slot, new) = self.groups.find_or_create(win.start, id, ts);
