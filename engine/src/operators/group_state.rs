@@ -12,6 +12,7 @@
 //!   source offsets in its meta).
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 use arrow::array::{ArrayRef, Int64Array};
 use arrow::datatypes::{DataType, SchemaRef};
@@ -50,7 +51,9 @@ struct KeyEntry {
 pub(crate) struct KeyTable {
     types: Vec<DataType>,
     converter: Option<RowConverter>,
-    ids: FastMap<Box<[u8]>, u32>,
+    /// Live keys' ids, found by hashing their bytes (kept once, in `keys`).
+    ids: hashbrown::HashTable<u32>,
+    hasher: FastState,
     keys: Vec<KeyEntry>,
     free: Vec<u32>,
     /// Ids whose last holder let go (or that nobody took) since the last collect.
@@ -63,7 +66,8 @@ impl KeyTable {
         KeyTable {
             types,
             converter: None,
-            ids: fast_map(),
+            ids: hashbrown::HashTable::new(),
+            hasher: FastState::with_seed(rand::random()),
             keys: Vec::new(),
             free: Vec::new(),
             unused: Vec::new(),
@@ -102,7 +106,12 @@ impl KeyTable {
 
     /// The id of the key `bytes` (a new id if unseen; free at the next collect unless held).
     pub fn intern(&mut self, bytes: &[u8]) -> u32 {
-        if let Some(id) = self.ids.get(bytes) {
+        let hash = self.hasher.hash_one(bytes);
+        let keys = &self.keys;
+        if let Some(id) = self
+            .ids
+            .find(hash, |&id| &*keys[id as usize].bytes == bytes)
+        {
             return *id;
         }
         let entry = KeyEntry {
@@ -120,7 +129,9 @@ impl KeyTable {
                 (self.keys.len() - 1) as u32
             }
         };
-        self.ids.insert(bytes.into(), id);
+        let (keys, hasher) = (&self.keys, &self.hasher);
+        self.ids
+            .insert_unique(hash, id, |&id| hasher.hash_one(&*keys[id as usize].bytes));
         self.unused.push(id);
         id
     }
@@ -148,7 +159,10 @@ impl KeyTable {
             if k.refs == 0 && k.live {
                 k.live = false;
                 let bytes = std::mem::take(&mut k.bytes);
-                self.ids.remove(&bytes);
+                let hash = self.hasher.hash_one(&*bytes);
+                if let Ok(entry) = self.ids.find_entry(hash, |&i| i == id) {
+                    entry.remove();
+                }
                 self.free.push(id);
             }
         }
