@@ -435,16 +435,23 @@ impl GroupTable {
         let Some(c) = &mut self.cache else {
             return Vec::new();
         };
-        let order = std::mem::take(&mut c.order);
-        let mut out = std::mem::take(&mut c.evicted);
-        out.reserve(order.len());
-        for slot in order {
+        let mut order = std::mem::take(&mut c.order);
+        let evicted = std::mem::take(&mut c.evicted);
+        // One allocation of the right size (growing the evicted list was a copy per drain).
+        let mut out = Vec::with_capacity(evicted.len() + order.len());
+        out.extend(evicted);
+        for &slot in &order {
             if let Some(g) = self.slots[slot as usize].as_mut() {
                 if g.cached {
                     g.cached = false;
                     out.push(self.output(slot));
                 }
             }
+        }
+        // The order list keeps its capacity for the next period.
+        order.clear();
+        if let Some(c) = &mut self.cache {
+            c.order = order;
         }
         out
     }
