@@ -17,18 +17,9 @@ pub(crate) type Fields<'a> = Vec<(Cow<'a, str>, Val)>;
 
 /// Parses one JSON document (surrounding whitespace allowed).
 pub(crate) fn parse(bytes: &[u8]) -> Result<Val, String> {
-    let text = std::str::from_utf8(bytes).map_err(|e| format!("Invalid UTF-8 in JSON: {e}"))?;
-    let mut p = Parser {
-        s: text.as_bytes(),
-        text,
-        pos: 0,
-    };
-    p.ws();
+    let mut p = Parser::new(bytes)?;
     let v = p.value(0)?;
-    p.ws();
-    if p.pos != p.s.len() {
-        return Err(p.err("trailing characters after JSON value"));
-    }
+    p.end()?;
     Ok(v)
 }
 
@@ -36,21 +27,12 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Val, String> {
 /// `bytes` where they hold no escape (a row's field names are only matched, never kept).
 /// None when the value is not an object ([`parse`] reads it then). Errors are [`parse`]'s.
 pub(crate) fn parse_object(bytes: &[u8]) -> Result<Option<Fields<'_>>, String> {
-    let text = std::str::from_utf8(bytes).map_err(|e| format!("Invalid UTF-8 in JSON: {e}"))?;
-    let mut p = Parser {
-        s: text.as_bytes(),
-        text,
-        pos: 0,
-    };
-    p.ws();
+    let mut p = Parser::new(bytes)?;
     if p.peek() != Some(b'{') {
         return Ok(None);
     }
     let fields = p.object(0, Parser::key)?;
-    p.ws();
-    if p.pos != p.s.len() {
-        return Err(p.err("trailing characters after JSON value"));
-    }
+    p.end()?;
     Ok(Some(fields))
 }
 
@@ -61,6 +43,27 @@ struct Parser<'a> {
 }
 
 impl<'a> Parser<'a> {
+    /// A parser at the first token of `bytes` (UTF-8 checked).
+    fn new(bytes: &'a [u8]) -> Result<Self, String> {
+        let text = std::str::from_utf8(bytes).map_err(|e| format!("Invalid UTF-8 in JSON: {e}"))?;
+        let mut p = Parser {
+            s: text.as_bytes(),
+            text,
+            pos: 0,
+        };
+        p.ws();
+        Ok(p)
+    }
+
+    /// Checks that only whitespace follows the document.
+    fn end(&mut self) -> Result<(), String> {
+        self.ws();
+        if self.pos != self.s.len() {
+            return Err(self.err("trailing characters after JSON value"));
+        }
+        Ok(())
+    }
+
     fn err(&self, what: &str) -> String {
         format!("Invalid JSON at offset {}: {what}", self.pos)
     }
