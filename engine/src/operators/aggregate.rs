@@ -34,6 +34,24 @@ use crate::runtime::rows::Rows;
 /// Grace period when a window names none (ksqlDB's default).
 pub const DEFAULT_GRACE_MS: i64 = 24 * 60 * 60 * 1000;
 
+/// A window's grace period (ms): GRACE PERIOD, else 24 hours — or none for EMIT FINAL, whose
+/// results come at window end unless a grace period is asked for (as ksqlDB's conformance
+/// cases show).
+pub(crate) fn grace_ms(spec: &WindowSpec) -> i64 {
+    match (spec.grace_ms, spec.emit_final) {
+        (Some(g), _) => g as i64,
+        (None, true) => 0,
+        (None, false) => DEFAULT_GRACE_MS,
+    }
+}
+
+/// How long the groups of a time window of `size` ms are kept (ms): RETENTION, else size +
+/// grace (the window store's retention in Kafka Streams, which EMIT FINAL results depend on).
+pub(crate) fn time_window_retention_ms(spec: &WindowSpec, size: i64) -> i64 {
+    spec.retention_ms
+        .map_or(size + grace_ms(spec), |r| r as i64)
+}
+
 /// One aggregate call: its function and the expressions of its per-row arguments.
 #[derive(Debug)]
 pub struct AggregateCallPlan {

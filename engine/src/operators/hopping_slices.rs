@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use arrow::datatypes::SchemaRef;
 use brook_sql::plan::WindowSpec;
 
-use super::aggregate::{AggregateInput, DEFAULT_GRACE_MS};
+use super::aggregate::{grace_ms, time_window_retention_ms, AggregateInput};
 use super::group_state::{
     emit, fast_map, Durable, FastMap, GroupTable, OutKey, Output, OutputShape,
 };
@@ -123,16 +123,12 @@ impl HoppingSlices {
         }
     }
 
-    /// GRACE PERIOD, else 24 hours.
     fn grace(&self) -> i64 {
-        self.spec.grace_ms.map_or(DEFAULT_GRACE_MS, |g| g as i64)
+        grace_ms(&self.spec)
     }
 
-    /// RETENTION, else window size + grace.
     fn retention(&self) -> i64 {
-        self.spec
-            .retention_ms
-            .map_or(self.size + self.grace(), |r| r as i64)
+        time_window_retention_ms(&self.spec, self.size)
     }
 
     /// The current value of `key`'s window starting at `start`: its slices merged.

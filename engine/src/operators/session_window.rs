@@ -20,7 +20,7 @@ use arrow::datatypes::{DataType, SchemaRef};
 use brook_sql::plan::WindowSpec;
 use datafusion::common::ScalarValue;
 
-use super::aggregate::{AggregateInput, Evaluated, DEFAULT_GRACE_MS};
+use super::aggregate::{grace_ms, AggregateInput, Evaluated};
 use super::group_state::{
     emit, fast_map, read_values, Durable, FastMap, GroupTable, OutKey, Output, OutputShape,
 };
@@ -129,13 +129,8 @@ impl SessionWindows {
         self.spec.size_ms as i64
     }
 
-    /// GRACE PERIOD, else 24 hours — or none for EMIT FINAL.
     fn grace(&self) -> i64 {
-        match (self.spec.grace_ms, self.spec.emit_final) {
-            (Some(g), _) => g as i64,
-            (None, true) => 0,
-            (None, false) => DEFAULT_GRACE_MS,
-        }
+        grace_ms(&self.spec)
     }
 
     /// Sessions ending before this have closed (they can no longer grow) and leave.

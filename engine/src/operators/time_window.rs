@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use arrow::datatypes::SchemaRef;
 use brook_sql::plan::WindowSpec;
 
-use super::aggregate::{AggregateInput, Evaluated, DEFAULT_GRACE_MS};
+use super::aggregate::{grace_ms, time_window_retention_ms, AggregateInput, Evaluated};
 use super::group_state::{emit, Durable, FastMap, GroupTable, OutKey, Output, OutputShape};
 use super::Operator;
 use crate::formats::windowed::Window;
@@ -80,23 +80,12 @@ impl<A: WindowAssigner> TimeWindowAggregate<A> {
         }
     }
 
-    /// GRACE PERIOD, else 24 hours — or none for EMIT FINAL, whose results come at window
-    /// end unless a grace period is asked for (as ksqlDB's conformance cases show).
     fn grace(&self) -> i64 {
-        match (self.spec.grace_ms, self.spec.emit_final) {
-            (Some(g), _) => g as i64,
-            (None, true) => 0,
-            (None, false) => DEFAULT_GRACE_MS,
-        }
+        grace_ms(&self.spec)
     }
 
-    /// How long groups are kept: RETENTION, else window size + grace (the window store's
-    /// retention in Kafka Streams, which EMIT FINAL results depend on).
     fn retention(&self) -> i64 {
-        self.spec
-            .retention_ms
-            .map(|r| r as i64)
-            .unwrap_or(self.assigner.size() + self.grace())
+        time_window_retention_ms(&self.spec, self.assigner.size())
     }
 
     fn load(&mut self) -> Result<()> {
