@@ -109,6 +109,21 @@ impl Evaluated {
         self.key_cols.iter().any(|c| c.is_null(row))
     }
 
+    /// Whether input row `row` is folded into a group: not a delete, and no group-by column
+    /// null (such a row is reported in `errors` and skipped, as ksqlDB does).
+    pub fn groupable(&self, input: &Rows, row: usize, errors: &mut Vec<ProcessingError>) -> bool {
+        if input.deletes[row] {
+            return false;
+        }
+        if self.null_key(row) {
+            errors.push(ProcessingError::row(
+                "Group-by column with null value; row skipped".to_string(),
+            ));
+            return false;
+        }
+        true
+    }
+
     pub fn key(&self, row: usize) -> &[u8] {
         key_bytes(self.key_rows.as_ref(), row)
     }
@@ -369,13 +384,7 @@ impl Aggregate {
         outputs: &mut Vec<Output>,
     ) -> Result<()> {
         for row in 0..input.len() {
-            if input.deletes[row] {
-                continue;
-            }
-            if e.null_key(row) {
-                errors.push(ProcessingError::row(
-                    "Group-by column with null value; row skipped".to_string(),
-                ));
+            if !e.groupable(input, row, errors) {
                 continue;
             }
             let ts = input.timestamps[row];

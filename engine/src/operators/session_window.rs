@@ -536,13 +536,7 @@ impl SessionWindows {
     ) -> Result<()> {
         let mut args = Vec::new();
         for row in 0..input.len() {
-            if input.deletes[row] {
-                continue;
-            }
-            if e.null_key(row) {
-                errors.push(ProcessingError::row(
-                    "Group-by column with null value; row skipped".to_string(),
-                ));
+            if !e.groupable(input, row, errors) {
                 continue;
             }
             let ts = input.timestamps[row];

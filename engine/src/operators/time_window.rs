@@ -174,13 +174,7 @@ impl<A: WindowAssigner> TimeWindowAggregate<A> {
         let mut args = Vec::new();
         let mut windows = std::mem::take(&mut self.windows);
         for row in 0..input.len() {
-            if input.deletes[row] {
-                continue;
-            }
-            if e.null_key(row) {
-                errors.push(ProcessingError::row(
-                    "Group-by column with null value; row skipped".to_string(),
-                ));
+            if !e.groupable(input, row, errors) {
                 continue;
             }
             let ts = input.timestamps[row];
