@@ -10,6 +10,7 @@
 use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, SchemaRef};
 
+use super::json_rows::FlatRows;
 use super::value::Val;
 use super::{
     check_width, decode_rows, jsontext, row_values, value, Decoded, Format, FormatError,
@@ -23,6 +24,8 @@ pub struct JsonFormat {
     unwrapped: bool,
     /// Whether any column holds a MAP (whose entries decode puts in Java's order).
     has_maps: bool,
+    /// The fast path for rows of flat columns (json_rows.rs).
+    flat: Option<FlatRows>,
 }
 
 impl JsonFormat {
@@ -32,10 +35,15 @@ impl JsonFormat {
         }
         let unwrapped = options.unwrapped(schema.fields().len());
         let has_maps = schema.fields().iter().any(|f| holds_map(f.data_type()));
+        let flat = match unwrapped {
+            true => None,
+            false => FlatRows::new(&schema),
+        };
         Ok(JsonFormat {
             schema,
             unwrapped,
             has_maps,
+            flat,
         })
     }
 }
@@ -98,6 +106,29 @@ fn java_map_order(v: &mut Val, dt: &DataType) {
     }
 }
 
+impl JsonFormat {
+    /// One record by the general reader: one normalised value per column, None for a null
+    /// record.
+    fn decode_row(&self, bytes: &[u8]) -> Result<Option<Vec<Val>>, String> {
+        // A row object's field names are read in place; anything else as a whole value.
+        let fields = match self.unwrapped {
+            true => None,
+            false => jsontext::parse_object(bytes)?,
+        };
+        let mut row = match fields {
+            Some(entries) => Some(value::coerce_object(entries, &self.schema)?),
+            None => value::coerce_row(jsontext::parse(bytes)?, &self.schema, self.unwrapped)?,
+        };
+        if !self.has_maps {
+            return Ok(row);
+        }
+        for (v, f) in row.iter_mut().flatten().zip(self.schema.fields()) {
+            java_map_order(v, f.data_type());
+        }
+        Ok(row)
+    }
+}
+
 impl Format for JsonFormat {
     fn name(&self) -> &'static str {
         "JSON"
@@ -108,24 +139,10 @@ impl Format for JsonFormat {
     }
 
     fn decode(&self, payloads: &[Option<&[u8]>]) -> Decoded {
-        decode_rows(&self.schema, payloads, |bytes| {
-            // A row object's field names are read in place; anything else as a whole value.
-            let fields = match self.unwrapped {
-                true => None,
-                false => jsontext::parse_object(bytes)?,
-            };
-            let mut row = match fields {
-                Some(entries) => Some(value::coerce_object(entries, &self.schema)?),
-                None => value::coerce_row(jsontext::parse(bytes)?, &self.schema, self.unwrapped)?,
-            };
-            if !self.has_maps {
-                return Ok(row);
-            }
-            for (v, f) in row.iter_mut().flatten().zip(self.schema.fields()) {
-                java_map_order(v, f.data_type());
-            }
-            Ok(row)
-        })
+        if let Some(flat) = &self.flat {
+            return flat.decode(payloads, |bytes| self.decode_row(bytes));
+        }
+        decode_rows(&self.schema, payloads, |bytes| self.decode_row(bytes))
     }
 
     fn encode(&self, batch: &RecordBatch) -> Result<Vec<Option<Vec<u8>>>, FormatError> {
@@ -190,6 +207,146 @@ impl Format for JsonFormat {
             Some(bytes) => {
                 serde_json::from_slice(bytes).map_err(|e| FormatError::Decode(e.to_string()))
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::datatypes::{Field, Schema};
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn format(fields: &[(&str, DataType)]) -> JsonFormat {
+        let schema = Arc::new(Schema::new(
+            fields
+                .iter()
+                .map(|(n, t)| Field::new(*n, t.clone(), true))
+                .collect::<Vec<_>>(),
+        ));
+        JsonFormat::new(&FormatOptions::value(), schema).unwrap()
+    }
+
+    fn flat_format() -> JsonFormat {
+        let f = format(&[
+            ("USER_ID", DataType::Utf8),
+            ("N", DataType::Int32),
+            ("B", DataType::Int64),
+            ("D", DataType::Float64),
+            ("F", DataType::Boolean),
+        ]);
+        assert!(f.flat.is_some());
+        f
+    }
+
+    /// The fast path gives what the general reader gives: rows, null rows and errors.
+    fn same_as_general(f: &JsonFormat, payloads: &[Option<&[u8]>]) {
+        let fast = f.decode(payloads);
+        let general = decode_rows(&f.schema, payloads, |b| f.decode_row(b));
+        assert_eq!(fast.batch, general.batch, "{payloads:?}");
+        assert_eq!(fast.null_rows, general.null_rows);
+        let errs = |d: &Decoded| {
+            d.errors
+                .iter()
+                .map(|e| (e.row, e.message.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(errs(&fast), errs(&general), "{payloads:?}");
+    }
+
+    #[test]
+    fn flat_rows_read_as_the_general_reader() {
+        let f = flat_format();
+        let cases: &[&str] = &[
+            r#"{"user_id":"u1","n":3,"b":-9007199254740993,"d":1.5,"f":true}"#,
+            r#" { "USER_ID" : "exact" , "user_id" : "ci" } "#,
+            r#"{"user_id":"ci first","User_Id":"ci second"}"#,
+            r#"{"USER_ID":"a","USER_ID":"b"}"#,
+            r#"{"user_id":"esc\"aped","n":1}"#,
+            r#"{"n":"12","d":"2.5","f":"TRUE"}"#,
+            r#"{"n":2147483648}"#,
+            r#"{"n":1.0,"b":1e3}"#,
+            r#"{"d":12345678901234567890,"b":12345678901234567890}"#,
+            r#"{"d":-0,"other":[1,2],"x":{"y":1}}"#,
+            r#"{"other":"x","more":null,"t":true,"num":-1.5e-3}"#,
+            r#"{"user_id":12,"f":1}"#,
+            r#"{"n":01}"#,
+            r#"{"n":1,}"#,
+            r#"{"n":1} x"#,
+            r#"{}"#,
+            "null",
+            "[1]",
+            "\"s\"",
+            "{\"user_id\":\"tab\there\"}",
+            "{\"user_id\":\"caf\u{e9}\"}",
+        ];
+        let mut payloads: Vec<Option<&[u8]>> = cases.iter().map(|c| Some(c.as_bytes())).collect();
+        payloads.push(None);
+        payloads.push(Some(b"{\"user_id\":\"\xff\"}"));
+        same_as_general(&f, &payloads);
+    }
+
+    #[test]
+    fn only_flat_schemas_take_the_fast_path() {
+        assert!(format(&[("A", DataType::Date32)]).flat.is_none());
+        // One field could feed both columns.
+        assert!(format(&[("a", DataType::Utf8), ("A", DataType::Utf8)])
+            .flat
+            .is_none());
+        // A single unwrapped key column is a bare value, not an object.
+        let key = JsonFormat::new(
+            &FormatOptions::key(),
+            Arc::new(Schema::new(vec![Field::new("K", DataType::Int64, true)])),
+        )
+        .unwrap();
+        assert!(key.unwrapped && key.flat.is_none());
+    }
+
+    fn token() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("\"user_id\"".to_string()),
+            Just("\"USER_ID\"".to_string()),
+            Just("\"n\"".to_string()),
+            Just("\"B\"".to_string()),
+            Just("\"d\"".to_string()),
+            Just("\"f\"".to_string()),
+            Just("\"z\"".to_string()),
+            Just(":".to_string()),
+            Just(",".to_string()),
+            Just("{".to_string()),
+            Just("}".to_string()),
+            Just("[".to_string()),
+            Just("]".to_string()),
+            Just(" ".to_string()),
+            Just("null".to_string()),
+            Just("true".to_string()),
+            Just("false".to_string()),
+            Just("\"a\\nb\"".to_string()),
+            "-?[0-9]{1,20}(\\.[0-9]{1,3})?([eE][-+]?[0-9]{1,3})?",
+            "\"[a-zA-Z0-9 ]{0,6}\"",
+        ]
+    }
+
+    /// A row object of fields, or a token soup (mostly malformed).
+    fn payload() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::collection::vec((token(), token()), 0..6).prop_map(|fields| {
+                let body: Vec<String> = fields.iter().map(|(k, v)| format!("{k}:{v}")).collect();
+                format!("{{{}}}", body.join(","))
+            }),
+            prop::collection::vec(token(), 0..12).prop_map(|t| t.concat()),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn generated_rows_read_as_the_general_reader(rows in prop::collection::vec(payload(), 1..8)) {
+            let f = flat_format();
+            let payloads: Vec<Option<&[u8]>> = rows.iter().map(|r| Some(r.as_bytes())).collect();
+            same_as_general(&f, &payloads);
         }
     }
 }

@@ -39,6 +39,7 @@ pub mod protobuf;
 pub mod windowed;
 
 mod columns;
+mod json_rows;
 mod jsontext;
 mod protoschema;
 mod protowire;

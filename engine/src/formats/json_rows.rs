@@ -1,0 +1,392 @@
+//! json_rows.rs owns the fast path of JSON decoding: when every column is flat (VARCHAR,
+//! INT, BIGINT, DOUBLE, BOOLEAN), a row object is scanned once and its fields appended
+//! straight to Arrow builders, with no value tree and no allocation per field.
+//!
+//! The scan takes only what it reads exactly as the general reader would: field names
+//! matched to columns as it does (exact match first, then case-insensitive), unescaped strings for VARCHAR, integers for INT and
+//! BIGINT, numbers for DOUBLE, `true`/`false`, `null`, and unknown fields of scalar values.
+//! Any other row (escapes, strings for numbers,
+//! nested values, malformed text, a null record) goes through the general reader
+//! (jsontext.rs and value.rs), so both paths give the same rows and the same errors.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, BooleanBuilder, Float64Builder, Int32Builder, Int64Builder, StringBuilder,
+};
+use arrow::datatypes::{DataType, SchemaRef};
+
+use super::value::Val;
+use super::{make_batch, Decoded, RowError};
+
+/// The columns' types, when all of them are flat.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Flat {
+    Utf8,
+    Int32,
+    Int64,
+    Float64,
+    Boolean,
+}
+
+impl Flat {
+    fn of(dt: &DataType) -> Option<Flat> {
+        Some(match dt {
+            DataType::Utf8 => Flat::Utf8,
+            DataType::Int32 => Flat::Int32,
+            DataType::Int64 => Flat::Int64,
+            DataType::Float64 => Flat::Float64,
+            DataType::Boolean => Flat::Boolean,
+            _ => return None,
+        })
+    }
+}
+
+/// One field's value as the scan read it.
+#[derive(Debug, Clone, Copy)]
+enum Cell<'a> {
+    Null,
+    Str(&'a str),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+}
+
+/// The fast decoder of a schema whose columns are all flat.
+#[derive(Debug)]
+pub(crate) struct FlatRows {
+    schema: SchemaRef,
+    names: Vec<String>,
+    kinds: Vec<Flat>,
+}
+
+impl FlatRows {
+    /// None when some column is not flat (or there are none).
+    pub(crate) fn new(schema: &SchemaRef) -> Option<FlatRows> {
+        let kinds = schema
+            .fields()
+            .iter()
+            .map(|f| Flat::of(f.data_type()))
+            .collect::<Option<Vec<_>>>()?;
+        let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+        // A field could then feed two columns: left to the general reader.
+        let clash = names
+            .iter()
+            .enumerate()
+            .any(|(i, a)| names[i + 1..].iter().any(|b| a.eq_ignore_ascii_case(b)));
+        if kinds.is_empty() || clash {
+            return None;
+        }
+        Some(FlatRows {
+            schema: schema.clone(),
+            names,
+            kinds,
+        })
+    }
+
+    /// Decodes `payloads`: scanned rows straight into the builders, the others by `general`
+    /// (the format's row reader: one normalised value per column, None for a null record).
+    pub(crate) fn decode<F>(&self, payloads: &[Option<&[u8]>], general: F) -> Decoded
+    where
+        F: Fn(&[u8]) -> Result<Option<Vec<Val>>, String>,
+    {
+        let n = payloads.len();
+        let mut builders: Vec<Builder> = self
+            .kinds
+            .iter()
+            .map(|k| Builder::new(*k, n, payloads))
+            .collect();
+        let mut cells: Vec<Option<(Cell<'_>, bool)>> = vec![None; self.kinds.len()];
+        let mut null_rows = Vec::with_capacity(n);
+        let mut errors = Vec::new();
+        for (row, payload) in payloads.iter().enumerate() {
+            let Some(bytes) = payload else {
+                null_rows.push(true);
+                builders.iter_mut().for_each(Builder::null);
+                continue;
+            };
+            cells.iter_mut().for_each(|c| *c = None);
+            if self.scan(bytes, &mut cells).is_some() {
+                null_rows.push(false);
+                for (b, c) in builders.iter_mut().zip(&cells) {
+                    b.cell(c.map_or(Cell::Null, |(c, _)| c));
+                }
+                continue;
+            }
+            match general(bytes) {
+                Ok(Some(values)) => {
+                    null_rows.push(false);
+                    let mut it = values.into_iter();
+                    for b in builders.iter_mut() {
+                        b.val(it.next().unwrap_or(Val::Null));
+                    }
+                }
+                Ok(None) => {
+                    null_rows.push(true);
+                    builders.iter_mut().for_each(Builder::null);
+                }
+                Err(message) => {
+                    null_rows.push(false);
+                    errors.push(RowError { row, message });
+                    builders.iter_mut().for_each(Builder::null);
+                }
+            }
+        }
+        let arrays = builders.into_iter().map(Builder::finish).collect();
+        Decoded {
+            batch: make_batch(&self.schema, arrays, n),
+            null_rows,
+            errors,
+        }
+    }
+
+    /// Reads one row object into `cells` (by column); None when the row is not one the
+    /// scan takes exactly.
+    fn scan<'a>(&self, bytes: &'a [u8], cells: &mut [Option<(Cell<'a>, bool)>]) -> Option<()> {
+        let text = std::str::from_utf8(bytes).ok()?;
+        let mut s = Scanner { text, pos: 0 };
+        s.ws();
+        s.eat(b'{')?;
+        s.ws();
+        if s.eat(b'}').is_none() {
+            loop {
+                let name = s.plain_string()?;
+                s.ws();
+                s.eat(b':')?;
+                s.ws();
+                match self.names.iter().position(|c| c.eq_ignore_ascii_case(name)) {
+                    Some(col) => {
+                        // The general reader's rule: the first exact match, else the first
+                        // case-insensitive one.
+                        let exact = self.names[col] == name;
+                        let cell = s.cell(self.kinds[col])?;
+                        let take = match cells[col] {
+                            None => true,
+                            Some((_, was_exact)) => exact && !was_exact,
+                        };
+                        if take {
+                            cells[col] = Some((cell, exact));
+                        }
+                    }
+                    None => s.skip_scalar()?,
+                }
+                s.ws();
+                match s.next()? {
+                    b',' => s.ws(),
+                    b'}' => break,
+                    _ => return None,
+                }
+            }
+        }
+        s.ws();
+        (s.pos == s.text.len()).then_some(())
+    }
+}
+
+struct Scanner<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> Scanner<'a> {
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    fn ws(&mut self) {
+        let b = self.bytes();
+        while self.pos < b.len() && matches!(b[self.pos], b' ' | b'\t' | b'\n' | b'\r') {
+            self.pos += 1;
+        }
+    }
+
+    fn next(&mut self) -> Option<u8> {
+        let c = *self.bytes().get(self.pos)?;
+        self.pos += 1;
+        Some(c)
+    }
+
+    fn eat(&mut self, c: u8) -> Option<()> {
+        (self.bytes().get(self.pos) == Some(&c)).then(|| self.pos += 1)
+    }
+
+    fn word(&mut self, w: &str) -> Option<()> {
+        self.text[self.pos..]
+            .starts_with(w)
+            .then(|| self.pos += w.len())
+    }
+
+    /// A string without escapes or control characters (the scanner at its quote).
+    fn plain_string(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let start = self.pos;
+        let b = self.bytes();
+        let len = b[start..]
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+        let end = start + len;
+        if b[end] != b'"' {
+            return None;
+        }
+        self.pos = end + 1;
+        Some(&self.text[start..end])
+    }
+
+    /// A number in JSON's grammar: its text and whether it is integral.
+    fn number(&mut self) -> Option<(&'a str, bool)> {
+        let start = self.pos;
+        let b = self.bytes();
+        let digits = |p: &mut usize| {
+            let s = *p;
+            while b.get(*p).is_some_and(u8::is_ascii_digit) {
+                *p += 1;
+            }
+            *p - s
+        };
+        let mut p = self.pos;
+        if b.get(p) == Some(&b'-') {
+            p += 1;
+        }
+        let int_start = p;
+        let n = digits(&mut p);
+        if n == 0 || (b[int_start] == b'0' && n > 1) {
+            return None;
+        }
+        let mut integral = true;
+        if b.get(p) == Some(&b'.') {
+            p += 1;
+            integral = false;
+            if digits(&mut p) == 0 {
+                return None;
+            }
+        }
+        if matches!(b.get(p), Some(b'e' | b'E')) {
+            p += 1;
+            integral = false;
+            if matches!(b.get(p), Some(b'+' | b'-')) {
+                p += 1;
+            }
+            if digits(&mut p) == 0 {
+                return None;
+            }
+        }
+        self.pos = p;
+        Some((&self.text[start..p], integral))
+    }
+
+    /// The value of a column of kind `kind`.
+    fn cell(&mut self, kind: Flat) -> Option<Cell<'a>> {
+        if self.word("null").is_some() {
+            return Some(Cell::Null);
+        }
+        match kind {
+            Flat::Utf8 => self.plain_string().map(Cell::Str),
+            Flat::Boolean => {
+                if self.word("true").is_some() {
+                    Some(Cell::Bool(true))
+                } else {
+                    self.word("false").map(|_| Cell::Bool(false))
+                }
+            }
+            Flat::Int32 | Flat::Int64 => {
+                let (text, integral) = self.number()?;
+                let i: i64 = if integral { text.parse().ok()? } else { None? };
+                if kind == Flat::Int32 && i32::try_from(i).is_err() {
+                    return None; // the general reader reports the range
+                }
+                Some(Cell::Int(i))
+            }
+            Flat::Float64 => {
+                let (text, integral) = self.number()?;
+                // As the general reader: an integer that fits i64 converts from it.
+                match integral.then(|| text.parse::<i64>().ok()).flatten() {
+                    Some(i) => Some(Cell::Float(i as f64)),
+                    None => text.parse().ok().map(Cell::Float),
+                }
+            }
+        }
+    }
+
+    /// Skips an unknown field's scalar value (None for nested values and anything else).
+    fn skip_scalar(&mut self) -> Option<()> {
+        match *self.bytes().get(self.pos)? {
+            b'"' => self.plain_string().map(|_| ()),
+            b'n' => self.word("null"),
+            b't' => self.word("true"),
+            b'f' => self.word("false"),
+            b'-' | b'0'..=b'9' => self.number().map(|_| ()),
+            _ => None,
+        }
+    }
+}
+
+/// One column's builder.
+enum Builder {
+    Utf8(StringBuilder),
+    Int32(Int32Builder),
+    Int64(Int64Builder),
+    Float64(Float64Builder),
+    Boolean(BooleanBuilder),
+}
+
+impl Builder {
+    fn new(kind: Flat, rows: usize, payloads: &[Option<&[u8]>]) -> Builder {
+        match kind {
+            Flat::Utf8 => {
+                // Room for the strings without a regrowth: at most the payloads' bytes,
+                // capped so that wide rows of short strings do not over-reserve.
+                let bytes: usize = payloads.iter().flatten().map(|p| p.len()).sum();
+                Builder::Utf8(StringBuilder::with_capacity(rows, (bytes / 4).max(rows)))
+            }
+            Flat::Int32 => Builder::Int32(Int32Builder::with_capacity(rows)),
+            Flat::Int64 => Builder::Int64(Int64Builder::with_capacity(rows)),
+            Flat::Float64 => Builder::Float64(Float64Builder::with_capacity(rows)),
+            Flat::Boolean => Builder::Boolean(BooleanBuilder::with_capacity(rows)),
+        }
+    }
+
+    fn null(&mut self) {
+        match self {
+            Builder::Utf8(b) => b.append_null(),
+            Builder::Int32(b) => b.append_null(),
+            Builder::Int64(b) => b.append_null(),
+            Builder::Float64(b) => b.append_null(),
+            Builder::Boolean(b) => b.append_null(),
+        }
+    }
+
+    /// A scanned cell (of this column's kind, or null).
+    fn cell(&mut self, c: Cell<'_>) {
+        match (self, c) {
+            (Builder::Utf8(b), Cell::Str(s)) => b.append_value(s),
+            (Builder::Int32(b), Cell::Int(i)) => b.append_value(i as i32),
+            (Builder::Int64(b), Cell::Int(i)) => b.append_value(i),
+            (Builder::Float64(b), Cell::Float(f)) => b.append_value(f),
+            (Builder::Boolean(b), Cell::Bool(v)) => b.append_value(v),
+            (b, _) => b.null(),
+        }
+    }
+
+    /// A value normalised by the general reader (anything not normalised for this column
+    /// is null, as `columns::build_array` reads it).
+    fn val(&mut self, v: Val) {
+        match (self, v) {
+            (Builder::Utf8(b), Val::Str(s)) => b.append_value(s),
+            (Builder::Int32(b), Val::Int(i)) => b.append_value(i as i32),
+            (Builder::Int64(b), Val::Int(i)) => b.append_value(i),
+            (Builder::Float64(b), Val::Float(f)) => b.append_value(f),
+            (Builder::Boolean(b), Val::Bool(v)) => b.append_value(v),
+            (b, _) => b.null(),
+        }
+    }
+
+    fn finish(self) -> ArrayRef {
+        match self {
+            Builder::Utf8(mut b) => Arc::new(b.finish()),
+            Builder::Int32(mut b) => Arc::new(b.finish()),
+            Builder::Int64(mut b) => Arc::new(b.finish()),
+            Builder::Float64(mut b) => Arc::new(b.finish()),
+            Builder::Boolean(mut b) => Arc::new(b.finish()),
+        }
+    }
+}
