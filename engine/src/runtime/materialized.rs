@@ -31,7 +31,8 @@
 //!   row whose window bound (the start of a time window, the end of a session) is older
 //!   than the stream time of its sink partition (the largest record timestamp written to
 //!   it) minus the retention leaves the table. Their rows written since the last commit are
-//!   held hot, in a hash map per partition and window bound, and go to the store only at
+//!   held hot, appended in order to a list per partition and window bound (compacted to
+//!   the latest row per key when it grows), and go to the store only at
 //!   commit; a window that expires before a commit never reaches the store. Rows a commit
 //!   wrote stay in the store after they expire (deleting them would cost a tombstone per
 //!   row, more than the write saved when commits are frequent against event time); reads
@@ -42,7 +43,7 @@
 //!   [`Materialization::windows_between`] (the windows starting in a range), or everything
 //!   with [`Materialization::scan`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use bytes::Bytes;
@@ -88,13 +89,45 @@ type HotRow = Option<(i64, Bytes)>;
 /// The rows of one window bound of one partition.
 #[derive(Debug, Default)]
 struct WindowRows {
-    /// Rows written since the last commit, by sink key (the store key without its partition
-    /// prefix, which the window's partition gives; `None`: deleted), with their record
-    /// timestamps. Keyed by the record's own bytes: a row that expires before a commit costs
-    /// no store key.
-    hot: HashMap<Bytes, HotRow, foldhash::fast::RandomState>,
+    /// Rows written since the last commit, in the order they were written (a later row of
+    /// a key replaces an earlier one), by sink key: the store key without its partition
+    /// prefix, which the window's partition gives. Kept as the records' own bytes, so a row
+    /// that expires before a commit costs no store key and no lookup.
+    hot: Vec<(Bytes, HotRow)>,
+    /// Length of `hot` after its last compaction.
+    compacted: usize,
     /// Whether a commit wrote rows of it (so a delete must reach the store).
     persisted: bool,
+}
+
+/// Rows a window holds before its first compaction.
+const COMPACT_AT: usize = 4096;
+
+impl WindowRows {
+    fn push(&mut self, key: Bytes, row: HotRow) {
+        self.hot.push((key, row));
+        if self.hot.len() >= COMPACT_AT.max(2 * self.compacted) {
+            self.compact();
+        }
+    }
+
+    /// Keeps the latest row per key, in key order; a delete is dropped too when no commit
+    /// wrote the window (the store has nothing to delete).
+    fn compact(&mut self) {
+        // Stable: rows of one key stay in the order written.
+        self.hot.sort_by(|a, b| a.0.cmp(&b.0));
+        self.hot.dedup_by(|later, kept| {
+            if later.0 != kept.0 {
+                return false;
+            }
+            std::mem::swap(&mut later.1, &mut kept.1);
+            true
+        });
+        if !self.persisted {
+            self.hot.retain(|(_, row)| row.is_some());
+        }
+        self.compacted = self.hot.len();
+    }
 }
 
 const META_STREAM_TIMES: &[u8] = b"stream_times";
@@ -222,18 +255,7 @@ impl Materialization {
                 continue;
             }
             let w = inner.windows[p].entry(bound).or_default();
-            match r.value {
-                Some(v) => {
-                    w.hot.insert(key, Some((r.timestamp, v)));
-                }
-                // A window no commit wrote has nothing in the store to delete.
-                None if !w.persisted => {
-                    w.hot.remove(&key);
-                }
-                None => {
-                    w.hot.insert(key, None);
-                }
-            }
+            w.push(key, r.value.map(|v| (r.timestamp, v)));
             if !touched.contains(&p) {
                 touched.push(p);
             }
@@ -405,10 +427,10 @@ impl Inner {
             if w.hot.is_empty() {
                 continue;
             }
+            w.compact();
             w.persisted = true;
-            let mut rows: Vec<(Bytes, HotRow)> = w.hot.drain().collect();
-            rows.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            for (k, v) in rows {
+            w.compacted = 0;
+            for (k, v) in w.hot.drain(..) {
                 let k = prefixed(p, &k);
                 match v {
                     Some((ts, v)) => {
@@ -568,6 +590,57 @@ mod tests {
         assert_eq!(mid.len(), 1);
         assert_eq!(mid[0].timestamp, 1000);
         assert_eq!(m.scan().unwrap().len(), 4);
+    }
+
+    #[test]
+    fn a_window_keeps_the_latest_row_of_each_key_across_compactions() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).unwrap());
+        let stores = StateStores::open(&dir.path().join("state"), log).unwrap();
+        let open = || {
+            Materialization::open(&stores, "CTAS_X_0", 1, Some(WindowType::Time), Some(1000))
+                .unwrap()
+        };
+        let key = |k: u32| Bytes::from([&k.to_be_bytes()[..], &0i64.to_be_bytes()].concat());
+        let rec = |k: u32, v: Option<u32>, ts: i64| {
+            Record::new(Some(key(k)), v.map(|v| Bytes::from(v.to_string())), ts)
+        };
+        let values = |m: &Materialization| -> Vec<(u32, String)> {
+            m.scan()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    let k = r.key.as_deref().unwrap();
+                    let v = r.value.as_deref().unwrap();
+                    (
+                        u32::from_be_bytes(k[..4].try_into().unwrap()),
+                        String::from_utf8(v.to_vec()).unwrap(),
+                    )
+                })
+                .collect()
+        };
+        let m = open();
+        // 100 keys written 3 * COMPACT_AT times in all, so the window compacts on the way;
+        // keys divisible by 7 are deleted last, before any commit.
+        let n = 3 * COMPACT_AT as u32;
+        m.apply((0..n).map(|i| rec(i % 100, Some(i), 1)).collect());
+        m.apply((0..100).step_by(7).map(|k| rec(k, None, 1)).collect());
+        let expect: Vec<(u32, String)> = (0..100)
+            .filter(|k| k % 7 != 0)
+            .map(|k| (k, (0..n).rfind(|i| i % 100 == k).unwrap().to_string()))
+            .collect();
+        assert_eq!(values(&m), expect);
+        m.commit().unwrap();
+        assert_eq!(values(&m), expect);
+        // After a commit wrote the window, a delete reaches the store.
+        m.apply(vec![rec(1, None, 2), rec(2, Some(7), 2)]);
+        m.commit().unwrap();
+        drop(m);
+        let m = open();
+        let mut expect = expect;
+        expect.retain(|(k, _)| *k != 1);
+        expect[0].1 = "7".to_string();
+        assert_eq!(values(&m), expect);
     }
 
     #[test]

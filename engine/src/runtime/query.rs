@@ -36,8 +36,9 @@ use crate::formats::windowed::WindowType;
 
 /// Records read per partition per micro-batch.
 pub const DEFAULT_BATCH_RECORDS: usize = 8192;
-/// Default `commit.interval.ms`.
-pub const DEFAULT_COMMIT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(1000);
+/// Default `commit.interval.ms`: ksqlDB's (`KsqlConstants.defaultCommitIntervalMsConfig`,
+/// 2000 ms, which it sets over Kafka Streams' 30 s). The record caches flush at commit too.
+pub const DEFAULT_COMMIT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(2000);
 
 /// `processing.guarantee`: how a persistent query commits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
