@@ -100,32 +100,36 @@ struct WindowRows {
     persisted: bool,
 }
 
-/// Rows a window holds before its first compaction.
-const COMPACT_AT: usize = 4096;
+/// Rows a window holds before its first compaction; after one, it compacts again at four
+/// times the rows it kept (so at most that many rows per key are held between commits).
+const COMPACT_AT: usize = 16384;
 
 impl WindowRows {
     fn push(&mut self, key: Bytes, row: HotRow) {
         self.hot.push((key, row));
-        if self.hot.len() >= COMPACT_AT.max(2 * self.compacted) {
+        if self.hot.len() >= COMPACT_AT.max(4 * self.compacted) {
             self.compact();
         }
     }
 
-    /// Keeps the latest row per key, in key order; a delete is dropped too when no commit
-    /// wrote the window (the store has nothing to delete).
+    /// Keeps the latest row per key (in the order written); a delete is dropped too when
+    /// no commit wrote the window (the store has nothing to delete).
     fn compact(&mut self) {
-        // Stable: rows of one key stay in the order written.
-        self.hot.sort_by(|a, b| a.0.cmp(&b.0));
-        self.hot.dedup_by(|later, kept| {
-            if later.0 != kept.0 {
-                return false;
-            }
-            std::mem::swap(&mut later.1, &mut kept.1);
-            true
-        });
-        if !self.persisted {
-            self.hot.retain(|(_, row)| row.is_some());
+        let mut seen: hashbrown::HashSet<&[u8], foldhash::fast::RandomState> =
+            hashbrown::HashSet::with_capacity_and_hasher(
+                self.compacted.max(1024),
+                foldhash::fast::RandomState::default(),
+            );
+        let mut keep = vec![false; self.hot.len()];
+        for (i, (k, row)) in self.hot.iter().enumerate().rev() {
+            keep[i] = seen.insert(&k[..]) && (self.persisted || row.is_some());
         }
+        drop(seen);
+        let mut i = 0;
+        self.hot.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
         self.compacted = self.hot.len();
     }
 }
@@ -417,29 +421,29 @@ impl Inner {
             self.store.commit(&[])?;
             return Ok(());
         }
+        let mut writes = Vec::new();
         for (p, w) in self
             .windows
             .iter_mut()
             .enumerate()
             .flat_map(|(p, m)| m.values_mut().map(move |w| (p as u32, w)))
         {
-            // In key order: sorted inserts into the store's pending writes.
             if w.hot.is_empty() {
                 continue;
             }
-            w.compact();
+            if !w.persisted && w.hot.iter().any(|(_, row)| row.is_none()) {
+                w.compact();
+            }
             w.persisted = true;
             w.compacted = 0;
-            for (k, v) in w.hot.drain(..) {
-                let k = prefixed(p, &k);
-                match v {
-                    Some((ts, v)) => {
-                        self.store.put_owned(k, entry(ts, &v));
-                    }
-                    None => self.store.delete(&k),
-                }
-            }
+            writes.extend(
+                w.hot
+                    .drain(..)
+                    .map(|(k, row)| (prefixed(p, &k), row.map(|(ts, v)| entry(ts, &v)))),
+            );
         }
+        // Sorted and built in one go; a later write of a key wins.
+        self.store.write_all(writes);
         if self.times_dirty {
             let mut times = Vec::with_capacity(8 * self.stream_times.len());
             for t in &self.stream_times {
