@@ -90,9 +90,6 @@ pub(crate) fn encode_primitive(v: &Val) -> Option<Vec<u8>> {
     }
 }
 
-/// Bytes a payload leaves free after it: a windowed sink key appends its window in place.
-const WINDOW_ROOM: usize = 16;
-
 /// A column of STRING, INT, BIGINT or DOUBLE encoded straight from the array (what
 /// [`encode_primitive`] writes for its values); None for other types.
 fn encode_column(col: &dyn Array) -> Option<Vec<Option<Vec<u8>>>> {
@@ -101,27 +98,22 @@ fn encode_column(col: &dyn Array) -> Option<Vec<Option<Vec<u8>>>> {
             .map(|r| col.is_valid(r).then(|| f(r)))
             .collect()
     }
-    fn bytes(b: &[u8]) -> Vec<u8> {
-        let mut v = Vec::with_capacity(b.len() + WINDOW_ROOM);
-        v.extend_from_slice(b);
-        v
-    }
     Some(match col.data_type() {
         DataType::Utf8 => {
             let a = col.as_string::<i32>();
-            each(col, |r| bytes(a.value(r).as_bytes()))
+            each(col, |r| a.value(r).as_bytes().to_vec())
         }
         DataType::Int32 => {
             let a = col.as_primitive::<Int32Type>();
-            each(col, |r| bytes(&a.value(r).to_be_bytes()))
+            each(col, |r| a.value(r).to_be_bytes().to_vec())
         }
         DataType::Int64 => {
             let a = col.as_primitive::<Int64Type>();
-            each(col, |r| bytes(&a.value(r).to_be_bytes()))
+            each(col, |r| a.value(r).to_be_bytes().to_vec())
         }
         DataType::Float64 => {
             let a = col.as_primitive::<Float64Type>();
-            each(col, |r| bytes(&a.value(r).to_be_bytes()))
+            each(col, |r| a.value(r).to_be_bytes().to_vec())
         }
         _ => return None,
     })

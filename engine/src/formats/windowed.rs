@@ -103,20 +103,9 @@ pub fn decode_session_windowed(bytes: &[u8]) -> Result<(&[u8], Window), FormatEr
 
 /// Encodes a windowed key of either type.
 pub fn encode_windowed(inner: &[u8], window: Window, window_type: WindowType) -> Vec<u8> {
-    let mut out = Vec::with_capacity(inner.len() + 2 * TS);
-    out.extend_from_slice(inner);
-    append_window(&mut out, window, window_type);
-    out
-}
-
-/// Appends the window to a serialized inner key in place, as [`encode_windowed`] writes it.
-pub fn append_window(key: &mut Vec<u8>, window: Window, window_type: WindowType) {
     match window_type {
-        WindowType::Time => key.extend_from_slice(&window.start.to_be_bytes()),
-        WindowType::Session => {
-            key.extend_from_slice(&window.end.to_be_bytes());
-            key.extend_from_slice(&window.start.to_be_bytes());
-        }
+        WindowType::Time => encode_time_windowed(inner, window.start),
+        WindowType::Session => encode_session_windowed(inner, window),
     }
 }
 

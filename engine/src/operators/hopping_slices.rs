@@ -211,15 +211,20 @@ impl HoppingSlices {
             return Ok(Vec::new());
         };
         c.index.clear();
-        let order = std::mem::take(&mut c.order);
+        let mut order = std::mem::take(&mut c.order);
         let mut out = Vec::with_capacity(order.len());
-        for p in order {
+        for p in order.drain(..) {
             out.push(match p.value {
                 Some(v) => v,
                 None => self.window_value(p.start, p.key)?,
             });
             // The key stays valid until the outputs are built (collect runs after emit).
             self.groups.keys.release(p.key);
+        }
+        // The list keeps its capacity for the next period (regrowing it was a copy of
+        // every pending entry at each doubling).
+        if let Some(c) = &mut self.cache {
+            c.order = order;
         }
         Ok(out)
     }

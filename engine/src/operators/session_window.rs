@@ -236,9 +236,9 @@ impl SessionWindows {
             return Vec::new();
         };
         cache.index.clear();
-        let order = std::mem::take(&mut cache.order);
+        let mut order = std::mem::take(&mut cache.order);
         let mut out = Vec::with_capacity(order.len());
-        for c in order.into_iter().flatten() {
+        for c in order.drain(..).flatten() {
             if c.values.is_some() {
                 if let Some(s) = self
                     .sessions
@@ -256,6 +256,10 @@ impl SessionWindows {
                 timestamp: c.ts,
                 window: Some(c.window),
             });
+        }
+        // The list keeps its capacity for the next period.
+        if let Some(cache) = &mut self.cache {
+            cache.order = order;
         }
         out
     }

@@ -16,7 +16,7 @@ use brook_sql::plan::{ColumnRole, Schema};
 use bytes::Bytes;
 
 use crate::catalog::sql_to_arrow;
-use crate::formats::windowed::{append_window, decode_windowed, Window, WindowType};
+use crate::formats::windowed::{decode_windowed, encode_windowed, Window, WindowType};
 use crate::formats::{self, Format, FormatOptions};
 use crate::functions::datetime::pattern::{JavaDateFormat, Zone};
 
@@ -368,10 +368,9 @@ impl SourceCodec {
         let mut out = Vec::with_capacity(batch.num_rows());
         for (i, (k, v)) in keys.into_iter().zip(values).enumerate() {
             let key = match (k, &self.window, &rows.windows) {
-                (Some(mut k), Some((wt, _)), Some(ws)) => {
-                    append_window(&mut k, ws[i], *wt);
-                    Some(k)
-                }
+                // Exactly its length (see encode_windowed), so that the record's `Bytes`
+                // takes it without allocating.
+                (Some(k), Some((wt, _)), Some(ws)) => Some(encode_windowed(&k, ws[i], *wt)),
                 (k, _, _) => k,
             };
             let value = if rows.deletes[i] { None } else { v };
