@@ -101,6 +101,8 @@ pub struct SessionWindows {
     durable: Durable,
     arg_types: Vec<Vec<DataType>>,
     last_partition: u32,
+    /// Reused per row: the sessions the row reaches.
+    merge: Vec<Session>,
 }
 
 impl SessionWindows {
@@ -122,6 +124,7 @@ impl SessionWindows {
             durable: Durable::default(),
             arg_types: Vec::new(),
             last_partition: 0,
+            merge: Vec::new(),
         }
     }
 
@@ -181,7 +184,7 @@ impl SessionWindows {
         out: &mut Vec<Output>,
         key: u32,
         window: Window,
-        values: Option<Vec<ScalarValue>>,
+        accs: Option<&[Box<dyn Accumulator>]>,
         ts: i64,
         downstream: bool,
     ) {
@@ -191,7 +194,7 @@ impl SessionWindows {
         let Some(cache) = &mut self.cache else {
             out.push(Output {
                 key: OutKey::Key(key),
-                values,
+                values: accs.map(Self::values),
                 timestamp: ts,
                 window: Some(window),
             });
@@ -199,7 +202,7 @@ impl SessionWindows {
         };
         let at = (key, window.start, window.end);
         match cache.index.get(&at).copied() {
-            Some(i) if values.is_none() && !downstream => {
+            Some(i) if accs.is_none() && !downstream => {
                 // Created and replaced between two flushes: nobody needs to hear of it.
                 cache.index.remove(&at);
                 cache.order[i] = None;
@@ -207,16 +210,24 @@ impl SessionWindows {
             }
             Some(i) => {
                 let c = cache.order[i].as_mut().expect("indexed entry");
-                c.values = values;
+                // The cached values are overwritten in place (one vector per entry).
+                match (&mut c.values, accs) {
+                    (Some(v), Some(accs)) if v.len() == accs.len() => {
+                        for (v, a) in v.iter_mut().zip(accs) {
+                            *v = a.value();
+                        }
+                    }
+                    (v, accs) => *v = accs.map(Self::values),
+                }
                 c.ts = ts;
             }
-            None if values.is_none() && !downstream => {}
+            None if accs.is_none() && !downstream => {}
             None => {
                 cache.index.insert(at, cache.order.len());
                 cache.order.push(Some(Cached {
                     key,
                     window,
-                    values,
+                    values: accs.map(Self::values),
                     ts,
                 }));
                 self.groups.keys.retain(key);
@@ -279,15 +290,12 @@ impl SessionWindows {
         let close = self.close();
         // The key's entry stays in the map: the sessions this row reaches are taken out of
         // it, the new one put back (two lookups instead of a remove and an insert).
-        let mut merge: Vec<Session> = match self.sessions.get_mut(&key) {
-            Some(entry) => entry
-                .list
-                .extract_if(.., |s| {
-                    s.window.end >= close && s.window.end + gap >= ts && s.window.start - gap <= ts
-                })
-                .collect(),
-            None => Vec::new(),
-        };
+        let mut merge = std::mem::take(&mut self.merge);
+        if let Some(entry) = self.sessions.get_mut(&key) {
+            merge.extend(entry.list.extract_if(.., |s| {
+                s.window.end >= close && s.window.end + gap >= ts && s.window.start - gap <= ts
+            }));
+        }
         let mut window = Window { start: ts, end: ts };
         let mut session_ts = ts;
         for s in &merge {
@@ -298,8 +306,9 @@ impl SessionWindows {
         if window.end < close {
             // The session this row would join has closed: the row is late.
             if let Some(entry) = self.sessions.get_mut(&key) {
-                entry.list.extend(merge);
+                entry.list.extend(merge.drain(..));
             }
+            self.merge = merge;
             return Ok(());
         }
         // Kafka Streams merges the sessions it finds in the store's order (by end).
@@ -307,7 +316,7 @@ impl SessionWindows {
         let mut downstream = false;
         let mut accs = None;
         let mut replaced = Vec::new();
-        for s in merge {
+        for s in merge.drain(..) {
             if s.window == window {
                 downstream |= s.downstream;
             } else {
@@ -322,6 +331,7 @@ impl SessionWindows {
                 }
             }
         }
+        self.merge = merge;
         let mut accs = accs.unwrap_or_else(|| self.groups.new_accumulators());
         for (acc, a) in accs.iter_mut().zip(args) {
             acc.add(a)?;
@@ -329,8 +339,7 @@ impl SessionWindows {
         for (w, t, d) in replaced {
             self.send(out, key, w, None, t, d);
         }
-        let values = Self::values(&accs);
-        self.send(out, key, window, Some(values), session_ts, downstream);
+        self.send(out, key, window, Some(&accs), session_ts, downstream);
         let session = Session {
             window,
             ts: session_ts,
