@@ -370,14 +370,13 @@ impl Builder {
     /// A value normalised by the general reader (anything not normalised for this column
     /// is null, as `columns::build_array` reads it).
     fn val(&mut self, v: Val) {
-        match (self, v) {
-            (Builder::Utf8(b), Val::Str(s)) => b.append_value(s),
-            (Builder::Int32(b), Val::Int(i)) => b.append_value(i as i32),
-            (Builder::Int64(b), Val::Int(i)) => b.append_value(i),
-            (Builder::Float64(b), Val::Float(f)) => b.append_value(f),
-            (Builder::Boolean(b), Val::Bool(v)) => b.append_value(v),
-            (b, _) => b.null(),
-        }
+        self.cell(match &v {
+            Val::Str(s) => Cell::Str(s),
+            Val::Int(i) => Cell::Int(*i),
+            Val::Float(f) => Cell::Float(*f),
+            Val::Bool(b) => Cell::Bool(*b),
+            _ => Cell::Null,
+        });
     }
 
     fn finish(self) -> ArrayRef {

@@ -306,7 +306,7 @@ impl SessionWindows {
         if window.end < close {
             // The session this row would join has closed: the row is late.
             if let Some(entry) = self.sessions.get_mut(&key) {
-                entry.list.extend(merge.drain(..));
+                entry.list.append(&mut merge);
             }
             self.merge = merge;
             return Ok(());
