@@ -541,11 +541,17 @@ mod tests {
     use brook_log::{Log, LogOptions};
     use std::sync::Arc;
 
-    #[test]
-    fn keeps_the_latest_row_per_key_and_forgets_deleted_keys() {
+    /// State stores in a temporary directory (kept while the directory lives).
+    fn state_stores() -> (tempfile::TempDir, StateStores) {
         let dir = tempfile::tempdir().unwrap();
         let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).unwrap());
         let stores = StateStores::open(&dir.path().join("state"), log).unwrap();
+        (dir, stores)
+    }
+
+    #[test]
+    fn keeps_the_latest_row_per_key_and_forgets_deleted_keys() {
+        let (_dir, stores) = state_stores();
         let m = Materialization::open(&stores, "CTAS_T_0", 4, None, None).unwrap();
         let rec = |k: &str, v: Option<&str>, ts: i64| {
             Record::new(
@@ -570,9 +576,7 @@ mod tests {
 
     #[test]
     fn windows_of_a_key_share_its_partition_and_scan_by_start() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).unwrap());
-        let stores = StateStores::open(&dir.path().join("state"), log).unwrap();
+        let (_dir, stores) = state_stores();
         let m =
             Materialization::open(&stores, "CTAS_W_0", 4, Some(WindowType::Time), None).unwrap();
         let rec = |k: &str, start: i64| {
@@ -598,9 +602,7 @@ mod tests {
 
     #[test]
     fn a_window_keeps_the_latest_row_of_each_key_across_compactions() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).unwrap());
-        let stores = StateStores::open(&dir.path().join("state"), log).unwrap();
+        let (_dir, stores) = state_stores();
         let open = || {
             Materialization::open(&stores, "CTAS_X_0", 1, Some(WindowType::Time), Some(1000))
                 .unwrap()
@@ -649,9 +651,7 @@ mod tests {
 
     #[test]
     fn windows_past_the_retention_leave_the_table_written_or_not() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).unwrap());
-        let stores = StateStores::open(&dir.path().join("state"), log).unwrap();
+        let (_dir, stores) = state_stores();
         let open = || {
             Materialization::open(&stores, "CTAS_X_0", 1, Some(WindowType::Time), Some(100))
                 .unwrap()
@@ -691,9 +691,7 @@ mod tests {
 
     #[test]
     fn a_union_reads_every_tasks_store_in_store_key_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).unwrap());
-        let stores = StateStores::open(&dir.path().join("state"), log).unwrap();
+        let (_dir, stores) = state_stores();
         let rec = |k: &str| {
             Record::new(
                 Some(Bytes::from(k.to_string())),
@@ -730,9 +728,7 @@ mod tests {
 
     #[test]
     fn key_ranges_cover_every_partition() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = Arc::new(Log::open(dir.path().join("log"), LogOptions::default()).unwrap());
-        let stores = StateStores::open(&dir.path().join("state"), log).unwrap();
+        let (_dir, stores) = state_stores();
         let m = Materialization::open(&stores, "CTAS_R_0", 4, None, None).unwrap();
         let recs: Vec<Record> = ["a", "b", "c", "d", "e", "f"]
             .iter()
