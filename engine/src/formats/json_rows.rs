@@ -16,6 +16,7 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, SchemaRef};
 
+use super::jsontext::{number_end, plain_string_end};
 use super::value::Val;
 use super::{make_batch, Decoded, RowError};
 
@@ -220,14 +221,7 @@ impl<'a> Scanner<'a> {
     fn plain_string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.pos;
-        let b = self.bytes();
-        let len = b[start..]
-            .iter()
-            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
-        let end = start + len;
-        if b[end] != b'"' {
-            return None;
-        }
+        let end = plain_string_end(self.bytes(), start)?;
         self.pos = end + 1;
         Some(&self.text[start..end])
     }
@@ -235,43 +229,9 @@ impl<'a> Scanner<'a> {
     /// A number in JSON's grammar: its text and whether it is integral.
     fn number(&mut self) -> Option<(&'a str, bool)> {
         let start = self.pos;
-        let b = self.bytes();
-        let digits = |p: &mut usize| {
-            let s = *p;
-            while b.get(*p).is_some_and(u8::is_ascii_digit) {
-                *p += 1;
-            }
-            *p - s
-        };
-        let mut p = self.pos;
-        if b.get(p) == Some(&b'-') {
-            p += 1;
-        }
-        let int_start = p;
-        let n = digits(&mut p);
-        if n == 0 || (b[int_start] == b'0' && n > 1) {
-            return None;
-        }
-        let mut integral = true;
-        if b.get(p) == Some(&b'.') {
-            p += 1;
-            integral = false;
-            if digits(&mut p) == 0 {
-                return None;
-            }
-        }
-        if matches!(b.get(p), Some(b'e' | b'E')) {
-            p += 1;
-            integral = false;
-            if matches!(b.get(p), Some(b'+' | b'-')) {
-                p += 1;
-            }
-            if digits(&mut p) == 0 {
-                return None;
-            }
-        }
-        self.pos = p;
-        Some((&self.text[start..p], integral))
+        let (end, integral) = number_end(self.bytes(), start).ok()?;
+        self.pos = end;
+        Some((&self.text[start..end], integral))
     }
 
     /// The value of a column of kind `kind`.

@@ -36,6 +36,59 @@ pub(crate) fn parse_object(bytes: &[u8]) -> Result<Option<Fields<'_>>, String> {
     Ok(Some(fields))
 }
 
+/// JSON's number grammar over `s` from `start`: where the number ends and whether it is
+/// integral (no fraction, no exponent); or where it goes wrong and why.
+pub(crate) fn number_end(s: &[u8], start: usize) -> Result<(usize, bool), (usize, &'static str)> {
+    let digits = |p: &mut usize| {
+        let from = *p;
+        while s.get(*p).is_some_and(u8::is_ascii_digit) {
+            *p += 1;
+        }
+        *p - from
+    };
+    let mut p = start;
+    if s.get(p) == Some(&b'-') {
+        p += 1;
+    }
+    let int_start = p;
+    let n = digits(&mut p);
+    if n == 0 {
+        return Err((p, "invalid number"));
+    }
+    if s[int_start] == b'0' && n > 1 {
+        return Err((p, "leading zeros in number"));
+    }
+    let mut integral = true;
+    if s.get(p) == Some(&b'.') {
+        p += 1;
+        integral = false;
+        if digits(&mut p) == 0 {
+            return Err((p, "invalid number"));
+        }
+    }
+    if matches!(s.get(p), Some(b'e' | b'E')) {
+        p += 1;
+        integral = false;
+        if matches!(s.get(p), Some(b'+' | b'-')) {
+            p += 1;
+        }
+        if digits(&mut p) == 0 {
+            return Err((p, "invalid number"));
+        }
+    }
+    Ok((p, integral))
+}
+
+/// The closing quote of a string whose text starts at `start` (just after its opening
+/// quote), when the string holds no escape and no control character; None otherwise.
+pub(crate) fn plain_string_end(s: &[u8], start: usize) -> Option<usize> {
+    let len = s
+        .get(start..)?
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+    (s[start + len] == b'"').then_some(start + len)
+}
+
 struct Parser<'a> {
     s: &'a [u8],
     text: &'a str,
@@ -168,57 +221,25 @@ impl<'a> Parser<'a> {
     /// no escape, as [`Parser::string`] reads it otherwise.
     fn key(&mut self) -> Result<Cow<'a, str>, String> {
         let start = self.pos + 1;
-        let mut end = start;
-        while let Some(&c) = self.s.get(end) {
-            if c == b'"' {
-                self.pos = end + 1;
-                return Ok(Cow::Borrowed(&self.text[start..end]));
-            }
-            if c == b'\\' || c < 0x20 {
-                break;
-            }
-            end += 1;
+        if let Some(end) = plain_string_end(self.s, start) {
+            self.pos = end + 1;
+            return Ok(Cow::Borrowed(&self.text[start..end]));
         }
         self.string().map(Cow::Owned)
     }
 
     fn number(&mut self) -> Result<Val, String> {
         let start = self.pos;
-        if self.peek() == Some(b'-') {
-            self.pos += 1;
-        }
-        let digits = |p: &mut Self| {
-            let s = p.pos;
-            while p.peek().is_some_and(|c| c.is_ascii_digit()) {
-                p.pos += 1;
+        let integral = match number_end(self.s, start) {
+            Ok((end, integral)) => {
+                self.pos = end;
+                integral
             }
-            p.pos - s
+            Err((at, what)) => {
+                self.pos = at;
+                return Err(self.err(what));
+            }
         };
-        let int_start = self.pos;
-        if digits(self) == 0 {
-            return Err(self.err("invalid number"));
-        }
-        if self.s[int_start] == b'0' && self.pos - int_start > 1 {
-            return Err(self.err("leading zeros in number"));
-        }
-        let mut integral = true;
-        if self.peek() == Some(b'.') {
-            self.pos += 1;
-            integral = false;
-            if digits(self) == 0 {
-                return Err(self.err("invalid number"));
-            }
-        }
-        if matches!(self.peek(), Some(b'e' | b'E')) {
-            self.pos += 1;
-            integral = false;
-            if matches!(self.peek(), Some(b'+' | b'-')) {
-                self.pos += 1;
-            }
-            if digits(self) == 0 {
-                return Err(self.err("invalid number"));
-            }
-        }
         let text = &self.text[start..self.pos];
         if integral {
             if let Ok(i) = text.parse::<i64>() {

@@ -210,15 +210,7 @@ impl SessionWindows {
             }
             Some(i) => {
                 let c = cache.order[i].as_mut().expect("indexed entry");
-                // The cached values are overwritten in place (one vector per entry).
-                match (&mut c.values, accs) {
-                    (Some(v), Some(accs)) if v.len() == accs.len() => {
-                        for (v, a) in v.iter_mut().zip(accs) {
-                            *v = a.value();
-                        }
-                    }
-                    (v, accs) => *v = accs.map(Self::values),
-                }
+                c.values = accs.map(Self::values);
                 c.ts = ts;
             }
             None if accs.is_none() && !downstream => {}
