@@ -97,6 +97,21 @@ pub(crate) enum CountMode {
     Zero,
 }
 
+/// A COUNT's saved state (also written by the count column, column.rs).
+pub(crate) fn save_count(n: i64) -> Vec<u8> {
+    let mut w = Writer::new(tag::COUNT);
+    w.i64(n);
+    w.finish()
+}
+
+/// A state written by [`save_count`].
+pub(crate) fn load_count(bytes: &[u8]) -> Result<i64, AggregateError> {
+    let mut r = Reader::new(bytes, tag::COUNT)?;
+    let n = r.i64()?;
+    r.finish()?;
+    Ok(n)
+}
+
 #[derive(Debug)]
 pub(crate) struct Count {
     mode: CountMode,
@@ -114,9 +129,7 @@ impl Count {
     }
 
     pub fn load(mode: CountMode, columns: usize, bytes: &[u8]) -> Result<Self, AggregateError> {
-        let mut r = Reader::new(bytes, tag::COUNT)?;
-        let n = r.i64()?;
-        r.finish()?;
+        let n = load_count(bytes)?;
         Ok(Count { mode, columns, n })
     }
 
@@ -154,9 +167,7 @@ impl Accumulator for Count {
     }
 
     fn save(&self) -> Vec<u8> {
-        let mut w = Writer::new(tag::COUNT);
-        w.i64(self.n);
-        w.finish()
+        save_count(self.n)
     }
 
     fn merge(&mut self, other: &dyn Accumulator) -> Result<(), AggregateError> {

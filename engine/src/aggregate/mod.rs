@@ -30,6 +30,7 @@ mod attr;
 mod avg;
 pub(crate) mod codec;
 mod collect;
+pub(crate) mod column;
 mod count;
 pub mod def;
 mod histogram;

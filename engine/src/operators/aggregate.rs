@@ -22,7 +22,7 @@ use datafusion::physical_plan::PhysicalExpr;
 
 use super::group_state::{
     call_args, emit, fast_map, key_bytes, read_values, write_values, Durable, FastMap, GroupTable,
-    OutKey, Output, OutputShape,
+    KeyTable, OutKey, Output, OutputShape,
 };
 use super::{evaluate_or_null, Operator};
 use crate::aggregate::codec::{Reader, Writer};
@@ -175,13 +175,13 @@ impl AggregateInput {
 
     pub fn evaluate(
         &self,
-        groups: &mut GroupTable,
+        keys: &mut KeyTable,
         input: &Rows,
         errors: &mut Vec<ProcessingError>,
     ) -> Result<Evaluated> {
         let mut cols = evaluate_or_null(&self.exprs, input, errors)?;
         let arg_cols = cols.split_off(self.n_keys);
-        let (key_cols, key_rows) = groups.keys.convert(&cols)?;
+        let (key_cols, key_rows) = keys.convert(&cols)?;
         Ok(Evaluated {
             key_cols,
             key_rows,
@@ -254,7 +254,7 @@ impl Aggregate {
         schema: SchemaRef,
         table_key: Option<Vec<usize>>,
     ) -> Self {
-        let groups = GroupTable::new(input.key_types.clone(), input.functions.clone(), None);
+        let groups = GroupTable::new(input.key_types.clone(), input.functions.clone());
         Aggregate {
             input,
             schema,
@@ -307,7 +307,7 @@ impl Aggregate {
         ts: i64,
     ) -> Result<Output> {
         let id = self.groups.keys.intern(bytes);
-        let (slot, _) = self.groups.find_or_create(0, id, ts);
+        let (slot, _) = self.groups.find_or_create(id, ts);
         let g = self.groups.group_mut(slot);
         g.apply(args, retract, ts)?;
         let out = Output {
@@ -390,7 +390,7 @@ impl Aggregate {
             let ts = input.timestamps[row];
             let args = self.input.args(e, row)?;
             let id = self.groups.keys.intern(e.key(row));
-            let (slot, _) = self.groups.find_or_create(0, id, ts);
+            let (slot, _) = self.groups.find_or_create(id, ts);
             let g = self.groups.group_mut(slot);
             g.apply(&args, false, ts)?;
             if !self.groups.touched(slot) {
@@ -464,7 +464,7 @@ impl Operator for Aggregate {
     }
 
     fn process(&mut self, input: Rows, errors: &mut Vec<ProcessingError>) -> Result<Rows> {
-        let e = self.input.evaluate(&mut self.groups, &input, errors)?;
+        let e = self.input.evaluate(&mut self.groups.keys, &input, errors)?;
         if !self.durable.loaded {
             self.load(e.arg_types(&self.input.arg_counts))?;
         }

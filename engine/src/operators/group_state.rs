@@ -1,10 +1,10 @@
-//! group_state.rs owns what every GROUP BY operator keeps per group, shared by the
-//! unwindowed aggregate (aggregate.rs) and the window operators (tumbling_window.rs,
-//! hopping_window.rs, session_window.rs):
+//! group_state.rs owns what the GROUP BY operators share: key interning and the
+//! unwindowed aggregate's groups (aggregate.rs; session_window.rs keeps its sessions
+//! beside them; the time windows keep theirs in window_groups.rs):
 //!
 //! - [`KeyTable`]: group keys in Arrow's row format, interned once into small integer ids
 //!   (a fast hasher, no allocation for a key already seen), freed when no group holds them;
-//! - [`GroupTable`]: the groups' accumulators in a slab indexed by (window start, key id),
+//! - [`GroupTable`]: the groups' accumulators in a slab indexed by key id,
 //!   with the record cache and the set of groups to write at the next commit;
 //! - [`Output`] and [`emit`]: updates turned into output rows, key columns decoded from the
 //!   row format in one go;
@@ -78,7 +78,7 @@ impl KeyTable {
         &self.types
     }
 
-    fn converter(&mut self) -> Result<&RowConverter> {
+    pub(crate) fn converter(&mut self) -> Result<&RowConverter> {
         if self.converter.is_none() {
             let fields = self
                 .types
@@ -211,8 +211,6 @@ pub(crate) fn key_bytes(rows: Option<&KeyRows>, row: usize) -> &[u8] {
 #[derive(Debug)]
 pub(crate) struct Group {
     pub key: u32,
-    /// Window start (0 for unwindowed groups).
-    pub start: i64,
     pub accs: Vec<Box<dyn Accumulator>>,
     /// The result's timestamp: the largest timestamp of the rows folded in.
     pub ts: i64,
@@ -251,21 +249,16 @@ struct RecordCache {
     max_keys: usize,
     /// Dirty groups, first update first.
     order: Vec<u32>,
-    /// Updates of dirty groups removed before the flush.
-    evicted: Vec<Output>,
 }
 
-/// The groups of one operator: a slab of [`Group`]s indexed by (window start, key id).
+/// The groups of one operator: a slab of [`Group`]s indexed by key id.
 #[derive(Debug)]
 pub(crate) struct GroupTable {
     pub keys: KeyTable,
     functions: Vec<AggregateFunction>,
-    index: FastMap<(i64, u32), u32>,
+    index: FastMap<u32, u32>,
     slots: Vec<Option<Group>>,
     free: Vec<u32>,
-    /// Store keys carry the window start.
-    windowed: bool,
-    window_size: i64,
     cache: Option<RecordCache>,
     /// Whether changes are tracked for a store.
     tracking: bool,
@@ -274,20 +267,13 @@ pub(crate) struct GroupTable {
 }
 
 impl GroupTable {
-    /// `window_size`: for time windows (store keys and outputs carry the window), else None.
-    pub fn new(
-        key_types: Vec<DataType>,
-        functions: Vec<AggregateFunction>,
-        window_size: Option<i64>,
-    ) -> Self {
+    pub fn new(key_types: Vec<DataType>, functions: Vec<AggregateFunction>) -> Self {
         GroupTable {
             keys: KeyTable::new(key_types),
             functions,
             index: fast_map(),
             slots: Vec::new(),
             free: Vec::new(),
-            windowed: window_size.is_some(),
-            window_size: window_size.unwrap_or(0),
             cache: None,
             tracking: false,
             stored: Vec::new(),
@@ -312,19 +298,13 @@ impl GroupTable {
         self.functions.iter().map(|f| f.create()).collect()
     }
 
-    /// The group of `key` in the window starting at `start`, if there is one.
-    pub fn get(&self, start: i64, key: u32) -> Option<u32> {
-        self.index.get(&(start, key)).copied()
-    }
-
-    /// The group of `key` in the window starting at `start`: (slot, whether it is new).
-    pub fn find_or_create(&mut self, start: i64, key: u32, ts: i64) -> (u32, bool) {
-        if let Some(s) = self.index.get(&(start, key)) {
+    /// The group of `key`: (slot, whether it is new).
+    pub fn find_or_create(&mut self, key: u32, ts: i64) -> (u32, bool) {
+        if let Some(s) = self.index.get(&key) {
             return (*s, false);
         }
         let group = Group {
             key,
-            start,
             accs: self.new_accumulators(),
             ts,
             cached: false,
@@ -337,7 +317,7 @@ impl GroupTable {
 
     fn insert(&mut self, group: Group) -> u32 {
         self.keys.retain(group.key);
-        let at = (group.start, group.key);
+        let at = group.key;
         let slot = match self.free.pop() {
             Some(s) => {
                 self.slots[s as usize] = Some(group);
@@ -382,14 +362,6 @@ impl GroupTable {
         }
     }
 
-    /// The window of a group.
-    pub fn window_of(&self, g: &Group) -> Option<Window> {
-        self.windowed.then_some(Window {
-            start: g.start,
-            end: g.start + self.window_size,
-        })
-    }
-
     /// The current state of group `slot` as an update.
     pub fn output(&self, slot: u32) -> Output {
         let g = self.group(slot);
@@ -397,36 +369,15 @@ impl GroupTable {
             key: OutKey::Key(g.key),
             values: Some(g.values()),
             timestamp: g.ts,
-            window: self.window_of(g),
+            window: None,
         }
     }
 
-    /// Drops group `slot` (a cached update of it still goes downstream; its store entry, if
-    /// a commit wrote one, is deleted at the next commit).
-    pub fn remove(&mut self, slot: u32) {
-        if self.slots[slot as usize].as_ref().is_some_and(|g| g.cached) {
-            let out = self.output(slot);
-            if let Some(c) = &mut self.cache {
-                c.evicted.push(out);
-            }
-        }
-        let Some(g) = self.slots[slot as usize].take() else {
-            return;
-        };
-        self.index.remove(&(g.start, g.key));
-        // A group that came and went between two commits never reached the store.
-        if self.tracking && g.persisted {
-            self.deleted.push(self.store_key(&g));
-        }
-        self.keys.release(g.key);
-        self.free.push(slot);
-    }
-
-    /// Whether the cache should be flushed now (full, or holding updates of removed groups).
+    /// Whether the cache should be flushed now (full).
     pub fn cache_due(&self) -> bool {
         self.cache
             .as_ref()
-            .is_some_and(|c| c.order.len() >= c.max_keys || !c.evicted.is_empty())
+            .is_some_and(|c| c.order.len() >= c.max_keys)
     }
 
     /// Empties the record cache: the latest update of every dirty group, in the order they
@@ -436,10 +387,7 @@ impl GroupTable {
             return Vec::new();
         };
         let mut order = std::mem::take(&mut c.order);
-        let evicted = std::mem::take(&mut c.evicted);
-        // One allocation of the right size (growing the evicted list was a copy per drain).
-        let mut out = Vec::with_capacity(evicted.len() + order.len());
-        out.extend(evicted);
+        let mut out = Vec::with_capacity(order.len());
         for &slot in &order {
             if let Some(g) = self.slots[slot as usize].as_mut() {
                 if g.cached {
@@ -456,19 +404,10 @@ impl GroupTable {
         out
     }
 
-    /// Live groups.
-    #[cfg(test)]
-    pub fn len(&self) -> usize {
-        self.index.len()
-    }
-
     fn store_key(&self, g: &Group) -> Vec<u8> {
         let bytes = self.keys.bytes(g.key);
         let mut k = Vec::with_capacity(bytes.len() + 9);
         k.push(b'g');
-        if self.windowed {
-            k.extend_from_slice(&g.start.to_be_bytes());
-        }
         k.extend_from_slice(bytes);
         k
     }
@@ -499,50 +438,28 @@ impl GroupTable {
         out
     }
 
-    /// Restores the groups of `store` (entries `g` + [start] + key). Returns the slots.
-    pub fn load(&mut self, store: &brook_state::Store) -> Result<Vec<u32>> {
-        let mut slots = Vec::new();
+    /// Restores the groups of `store` (entries `g` + key).
+    pub fn load(&mut self, store: &brook_state::Store) -> Result<()> {
         for (k, v) in store.prefix(b"g")? {
-            let rest = &k[1..];
-            let (start, key) = if self.windowed {
-                if rest.len() < 8 {
-                    return Err(corrupt("group key without its window start"));
-                }
-                let mut b = [0u8; 8];
-                b.copy_from_slice(&rest[..8]);
-                (i64::from_be_bytes(b), &rest[8..])
-            } else {
-                (0, rest)
-            };
-            let mut r = match v.first() {
-                Some(&TAG_GROUP) => {
-                    // The first format also held the key's values (the store key has them).
-                    let mut r = Reader::new(&v, TAG_GROUP)?;
-                    let types = self.keys.types().to_vec();
-                    read_values(&mut r, &types)?;
-                    r
-                }
-                _ => Reader::new(&v, TAG_GROUP_ROWKEY)?,
-            };
+            let key = &k[1..];
+            let mut r = group_entry(&v, self.keys.types())?;
             let mut accs = Vec::with_capacity(self.functions.len());
             for f in &self.functions {
                 accs.push(f.load(r.bytes()?)?);
             }
             let ts = r.i64()?;
             let key = self.keys.intern(key);
-            let slot = self.insert(Group {
+            self.insert(Group {
                 key,
-                start,
                 accs,
                 ts,
                 cached: false,
                 stored: false,
                 persisted: true,
             });
-            slots.push(slot);
         }
         self.keys.collect();
-        Ok(slots)
+        Ok(())
     }
 }
 
@@ -709,7 +626,7 @@ fn primitive_column(outputs: &[Output], a: usize, dt: &DataType) -> Option<Array
 }
 
 /// Builds an array of type `dt` from scalars (casting scalars of a near type).
-fn scalars_to_array(values: Vec<ScalarValue>, dt: &DataType) -> Result<ArrayRef> {
+pub(crate) fn scalars_to_array(values: Vec<ScalarValue>, dt: &DataType) -> Result<ArrayRef> {
     let values: Vec<ScalarValue> = values
         .into_iter()
         .map(|v| {
@@ -768,7 +685,7 @@ pub(crate) fn call_args(
 // atomically with the data.
 
 /// The first format of a group entry (key values, then the accumulators).
-pub(crate) const TAG_GROUP: u8 = 0xA1;
+const TAG_GROUP: u8 = 0xA1;
 /// A group entry without the key values (they are in its store key).
 pub(crate) const TAG_GROUP_ROWKEY: u8 = 0xA4;
 const META_OFFSETS: &[u8] = b"offsets";
@@ -776,6 +693,19 @@ const META_STREAM_TIMES: &[u8] = b"stream_times";
 
 pub(crate) fn corrupt(what: &str) -> EngineError {
     AggregateError::CorruptState(what.to_string()).into()
+}
+
+/// A group entry's value, positioned at its first saved state (either format).
+pub(crate) fn group_entry<'a>(v: &'a [u8], key_types: &[DataType]) -> Result<Reader<'a>> {
+    Ok(match v.first() {
+        Some(&TAG_GROUP) => {
+            // The first format also held the key's values (the store key has them).
+            let mut r = Reader::new(v, TAG_GROUP)?;
+            read_values(&mut r, key_types)?;
+            r
+        }
+        _ => Reader::new(v, TAG_GROUP_ROWKEY)?,
+    })
 }
 
 pub(crate) fn write_values(w: &mut Writer, values: &[ScalarValue], types: &[DataType]) {

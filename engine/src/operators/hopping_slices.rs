@@ -16,17 +16,15 @@
 //! [`HoppingOperator`] picks this layout for a new store, and the per-window operator
 //! ([`super::hopping_window`]) for a store that an earlier version wrote in window layout.
 
-use std::collections::BTreeMap;
-
 use arrow::datatypes::SchemaRef;
 use brook_sql::plan::WindowSpec;
+use datafusion::common::ScalarValue;
 
 use super::aggregate::{grace_ms, time_window_retention_ms, AggregateInput};
-use super::group_state::{
-    emit, fast_map, Durable, FastMap, GroupTable, OutKey, Output, OutputShape,
-};
+use super::group_state::{fast_map, Durable, FastMap};
 use super::hopping_window::{hopping, Hopping};
 use super::time_window::{TimeWindowAggregate, WindowAssigner};
+use super::window_groups::{Updates, WindowGroups};
 use super::Operator;
 use crate::formats::windowed::Window;
 use crate::runtime::error::Result;
@@ -59,17 +57,64 @@ fn gcd(a: i64, b: i64) -> i64 {
 #[derive(Debug)]
 struct Pending {
     start: i64,
-    key: u32,
-    /// Its value, taken when the window closed or expired before the flush.
-    value: Option<Output>,
+    hash: u64,
+    /// The key row is `WindowCache::keys[previous key_end..key_end]`.
+    key_end: usize,
+    /// Its value, taken when the window closed or expired before the flush: the calls'
+    /// results and the timestamp.
+    settled: Option<(Vec<ScalarValue>, i64)>,
 }
 
 /// Changed windows waiting for the next flush, first change first.
 #[derive(Debug)]
 struct WindowCache {
     max_keys: usize,
-    index: FastMap<(i64, u32), usize>,
+    /// Pending updates, found by window start and key.
+    index: hashbrown::HashTable<u32>,
     order: Vec<Pending>,
+    keys: Vec<u8>,
+}
+
+impl WindowCache {
+    fn key(&self, i: usize) -> &[u8] {
+        let from = if i == 0 { 0 } else { self.order[i - 1].key_end };
+        &self.keys[from..self.order[i].key_end]
+    }
+
+    /// The index hash of `key`'s window starting at `start`.
+    fn hash(start: i64, key_hash: u64) -> u64 {
+        key_hash ^ (start as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+
+    fn find(&self, start: i64, key_hash: u64, key: &[u8]) -> Option<usize> {
+        self.index
+            .find(Self::hash(start, key_hash), |&i| {
+                let p = &self.order[i as usize];
+                p.start == start && p.hash == key_hash && self.key(i as usize) == key
+            })
+            .map(|&i| i as usize)
+    }
+
+    /// Notes a change of `key`'s window starting at `start` (once per flush).
+    fn insert(&mut self, start: i64, key_hash: u64, key: &[u8]) {
+        if self.find(start, key_hash, key).is_some() {
+            return;
+        }
+        let i = self.order.len() as u32;
+        self.keys.extend_from_slice(key);
+        self.order.push(Pending {
+            start,
+            hash: key_hash,
+            key_end: self.keys.len(),
+            settled: None,
+        });
+        let order = &self.order;
+        self.index
+            .insert_unique(Self::hash(start, key_hash), i, |&j| {
+                let p = &order[j as usize];
+                Self::hash(p.start, p.hash)
+            });
+    }
 }
 
 /// GROUP BY over hopping windows, state kept per slice.
@@ -82,9 +127,7 @@ pub(crate) struct HoppingSlices {
     input: AggregateInput,
     schema: SchemaRef,
     /// Slices: groups by (slice start, key).
-    groups: GroupTable,
-    /// Slices by start, to drop them after the retention.
-    by_start: BTreeMap<i64, Vec<u32>>,
+    groups: WindowGroups,
     cache: Option<WindowCache>,
     stream_times: FastMap<u32, i64>,
     stream_time: i64,
@@ -98,10 +141,11 @@ impl HoppingSlices {
         let size = spec.size_ms as i64;
         let advance = spec.advance_ms.map_or(size, |a| a as i64);
         let slice = gcd(size, advance);
-        let groups = GroupTable::new(
+        let groups = WindowGroups::new(
             input.key_types.clone(),
             input.functions.clone(),
-            Some(slice),
+            input.arg_counts.clone(),
+            slice,
         );
         let mut durable = Durable::default();
         durable.layout = Some((META_LAYOUT, slice.to_be_bytes().to_vec()));
@@ -113,7 +157,6 @@ impl HoppingSlices {
             input,
             schema,
             groups,
-            by_start: BTreeMap::new(),
             cache: None,
             stream_times: fast_map(),
             stream_time: i64::MIN,
@@ -131,72 +174,42 @@ impl HoppingSlices {
         time_window_retention_ms(&self.spec, self.size)
     }
 
-    /// The current value of `key`'s window starting at `start`: its slices merged.
-    fn window_value(&self, start: i64, key: u32) -> Result<Output> {
-        let mut accs = self.groups.new_accumulators();
-        let mut ts = i64::MIN;
-        let mut s = start;
-        while s < start + self.size {
-            if let Some(slot) = self.groups.get(s, key) {
-                let g = self.groups.group(slot);
-                for (a, o) in accs.iter_mut().zip(&g.accs) {
-                    a.merge(o.as_ref())?;
-                }
-                ts = ts.max(g.ts);
-            }
-            s += self.slice;
+    fn window(&self, start: i64) -> Window {
+        Window {
+            start,
+            end: start + self.size,
         }
-        Ok(Output {
-            key: OutKey::Key(key),
-            values: Some(accs.iter().map(|a| a.value()).collect()),
-            timestamp: ts,
-            window: Some(Window {
-                start,
-                end: start + self.size,
-            }),
-        })
     }
 
-    /// Fixes the value of a cached update of `key`'s window `start` (before a row it must
-    /// not see changes its slices, or before its slices leave).
-    fn settle(&mut self, start: i64, key: u32) -> Result<()> {
-        let Some(i) = self
-            .cache
-            .as_ref()
-            .and_then(|c| c.index.get(&(start, key)).copied())
-        else {
+    /// Takes the value of a cached update of `key`'s window at `start` now, so that rows
+    /// reaching its slices later (for other windows) do not change it.
+    fn settle(&mut self, start: i64, hash: u64, key: &[u8]) -> Result<()> {
+        let Some(c) = &self.cache else {
             return Ok(());
         };
-        if self
-            .cache
-            .as_ref()
-            .is_some_and(|c| c.order[i].value.is_none())
-        {
-            let v = self.window_value(start, key)?;
+        let Some(i) = c.find(start, hash, key) else {
+            return Ok(());
+        };
+        if c.order[i].settled.is_none() {
+            let v = self.groups.merged(start, self.size, hash, key)?;
             if let Some(c) = &mut self.cache {
-                c.order[i].value = Some(v);
+                c.order[i].settled = Some(v);
             }
         }
         Ok(())
     }
 
-    /// Notes that `key`'s window `start` changed: its value goes downstream now (no
-    /// cache) or at the next flush.
-    fn changed(&mut self, start: i64, key: u32, out: &mut Vec<Output>) -> Result<()> {
-        let Some(c) = &mut self.cache else {
-            out.push(self.window_value(start, key)?);
-            return Ok(());
-        };
-        if !c.index.contains_key(&(start, key)) {
-            c.index.insert((start, key), c.order.len());
-            c.order.push(Pending {
-                start,
-                key,
-                value: None,
-            });
-            self.groups.keys.retain(key);
+    fn changed(&mut self, start: i64, hash: u64, key: &[u8], out: &mut Updates) -> Result<()> {
+        match &mut self.cache {
+            Some(c) => {
+                c.insert(start, hash, key);
+                Ok(())
+            }
+            None => {
+                let window = self.window(start);
+                self.groups.push_merged(window, hash, key, out)
+            }
         }
-        Ok(())
     }
 
     fn cache_due(&self) -> bool {
@@ -205,64 +218,49 @@ impl HoppingSlices {
             .is_some_and(|c| c.order.len() >= c.max_keys)
     }
 
-    /// Empties the record cache: each changed window's last value, first change first.
-    fn drain_cache(&mut self) -> Result<Vec<Output>> {
-        let Some(c) = &mut self.cache else {
-            return Ok(Vec::new());
+    fn drain_cache(&mut self, out: &mut Updates) -> Result<()> {
+        let Some(mut c) = self.cache.take() else {
+            return Ok(());
         };
+        let result = (|| -> Result<()> {
+            for i in 0..c.order.len() {
+                let window = self.window(c.order[i].start);
+                let settled = c.order[i].settled.take();
+                let key = c.key(i);
+                match settled {
+                    Some((values, ts)) => out.push_values(key, values, ts, window)?,
+                    None => self.groups.push_merged(window, c.order[i].hash, key, out)?,
+                }
+            }
+            Ok(())
+        })();
         c.index.clear();
-        let mut order = std::mem::take(&mut c.order);
-        let mut out = Vec::with_capacity(order.len());
-        for p in order.drain(..) {
-            out.push(match p.value {
-                Some(v) => v,
-                None => self.window_value(p.start, p.key)?,
-            });
-            // The key stays valid until the outputs are built (collect runs after emit).
-            self.groups.keys.release(p.key);
-        }
-        // The list keeps its capacity for the next period (regrowing it was a copy of
-        // every pending entry at each doubling).
-        if let Some(c) = &mut self.cache {
-            c.order = order;
-        }
-        Ok(out)
+        c.order.clear();
+        c.keys.clear();
+        self.cache = Some(c);
+        result
     }
 
-    /// Drops the slices older than the retention (no window still kept holds them), after
-    /// fixing the values of cached updates of the windows that leave with them.
     fn expire(&mut self) -> Result<()> {
         let horizon = self.stream_time.saturating_sub(self.retention());
-        if self
-            .by_start
-            .first_key_value()
-            .is_none_or(|(s, _)| *s >= horizon)
-        {
+        if self.groups.first_start().is_none_or(|s| s >= horizon) {
             return Ok(());
         }
-        let leaving: Vec<(i64, u32)> = self
-            .cache
-            .as_ref()
-            .map(|c| {
-                c.order
-                    .iter()
-                    .filter(|p| p.start < horizon && p.value.is_none())
-                    .map(|p| (p.start, p.key))
-                    .collect()
-            })
-            .unwrap_or_default();
-        for (start, key) in leaving {
-            self.settle(start, key)?;
+        if let Some(mut c) = self.cache.take() {
+            let result = (|| -> Result<()> {
+                for i in 0..c.order.len() {
+                    let p = &c.order[i];
+                    if p.start < horizon && p.settled.is_none() {
+                        let v = self.groups.merged(p.start, self.size, p.hash, c.key(i))?;
+                        c.order[i].settled = Some(v);
+                    }
+                }
+                Ok(())
+            })();
+            self.cache = Some(c);
+            result?;
         }
-        while let Some((&start, _)) = self.by_start.first_key_value() {
-            if start >= horizon {
-                break;
-            }
-            let (_, slots) = self.by_start.pop_first().expect("non-empty");
-            for slot in slots {
-                self.groups.remove(slot);
-            }
-        }
+        self.groups.expire(horizon);
         Ok(())
     }
 
@@ -271,10 +269,7 @@ impl HoppingSlices {
         let Some(store) = &self.durable.store else {
             return Ok(());
         };
-        for slot in self.groups.load(store)? {
-            let start = self.groups.group(slot).start;
-            self.by_start.entry(start).or_default().push(slot);
-        }
+        self.groups.load(store)?;
         self.stream_times = self.durable.stream_times()?;
         Ok(())
     }
@@ -284,10 +279,9 @@ impl HoppingSlices {
         input: &Rows,
         e: &super::aggregate::Evaluated,
         errors: &mut Vec<ProcessingError>,
-        outputs: &mut Vec<Output>,
+        out: &mut Updates,
     ) -> Result<()> {
         let grace = self.grace();
-        let mut args = Vec::new();
         let mut windows = std::mem::take(&mut self.windows);
         for row in 0..input.len() {
             if !e.groupable(input, row, errors) {
@@ -298,21 +292,15 @@ impl HoppingSlices {
             let close = self.stream_time.saturating_sub(grace);
             self.assigner.assign(ts, &mut windows);
             if windows.iter().any(|w| w.end > close) {
-                self.input.args_into(e, row, &mut args)?;
-                let key = self.groups.keys.intern(e.key(row));
+                let key = e.key(row);
+                let hash = self.groups.hash(key);
                 for w in windows.iter().filter(|w| w.end <= close) {
-                    // A closed window keeps the value it had.
-                    self.settle(w.start, key)?;
+                    self.settle(w.start, hash, key)?;
                 }
                 let start = ts.div_euclid(self.slice) * self.slice;
-                let (slot, new) = self.groups.find_or_create(start, key, ts);
-                if new {
-                    self.by_start.entry(start).or_default().push(slot);
-                }
-                self.groups.group_mut(slot).apply(&args, false, ts)?;
-                self.groups.touched(slot);
+                self.groups.update(start, hash, key, e, row, ts)?;
                 for w in windows.iter().filter(|w| w.end > close) {
-                    self.changed(w.start, key, outputs)?;
+                    self.changed(w.start, hash, key, out)?;
                 }
             }
             self.expire()?;
@@ -321,18 +309,8 @@ impl HoppingSlices {
         Ok(())
     }
 
-    fn emit(&mut self, outputs: Vec<Output>, partition: u32) -> Result<Rows> {
-        emit(
-            &OutputShape {
-                schema: &self.schema,
-                n_aggs: self.input.functions.len(),
-                windowed: true,
-            },
-            &mut self.groups.keys,
-            outputs,
-            partition,
-            None,
-        )
+    fn emit(&mut self, out: Updates, partition: u32) -> Result<Rows> {
+        out.finish(&self.schema, &mut self.groups.keys, partition, None)
     }
 }
 
@@ -360,7 +338,7 @@ impl Operator for HoppingSlices {
     }
 
     fn process(&mut self, input: Rows, errors: &mut Vec<ProcessingError>) -> Result<Rows> {
-        let e = self.input.evaluate(&mut self.groups, &input, errors)?;
+        let e = self.input.evaluate(&mut self.groups.keys, &input, errors)?;
         if !self.durable.loaded {
             self.load()?;
         }
@@ -369,14 +347,14 @@ impl Operator for HoppingSlices {
             .get(&input.partition)
             .copied()
             .unwrap_or(i64::MIN);
-        let mut outputs = Vec::new();
-        self.process_rows(&input, &e, errors, &mut outputs)?;
+        let mut out = Updates::new(&self.groups);
+        self.process_rows(&input, &e, errors, &mut out)?;
         self.stream_times.insert(input.partition, self.stream_time);
         self.last_partition = input.partition;
         if self.cache_due() {
-            outputs.extend(self.drain_cache()?);
+            self.drain_cache(&mut out)?;
         }
-        self.emit(outputs, input.partition)
+        self.emit(out, input.partition)
     }
 
     fn retention(&self) -> Option<i64> {
@@ -387,23 +365,23 @@ impl Operator for HoppingSlices {
         if max_keys > 0 {
             self.cache = Some(WindowCache {
                 max_keys,
-                index: fast_map(),
+                index: hashbrown::HashTable::new(),
                 order: Vec::new(),
+                keys: Vec::new(),
             });
         }
     }
 
     fn flush(&mut self) -> Result<Vec<Rows>> {
-        let outputs = self.drain_cache()?;
-        if outputs.is_empty() {
+        let mut out = Updates::new(&self.groups);
+        self.drain_cache(&mut out)?;
+        if out.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(vec![self.emit(outputs, self.last_partition)?])
+        Ok(vec![self.emit(out, self.last_partition)?])
     }
 }
 
-/// The hopping GROUP BY of calls whose states merge exactly: on slices, unless its store
-/// already holds windows written by an earlier version (then per window, as before).
 #[derive(Debug)]
 pub(crate) enum HoppingOperator {
     Slices(HoppingSlices),
@@ -480,6 +458,8 @@ impl Operator for HoppingOperator {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
     use crate::operators::window_tests::{
         count_per_key, open_stores, run, run_on, schema, spec, Run, Update,

@@ -107,7 +107,7 @@ pub struct SessionWindows {
 
 impl SessionWindows {
     pub(crate) fn new(input: AggregateInput, spec: WindowSpec, schema: SchemaRef) -> Self {
-        let groups = GroupTable::new(input.key_types.clone(), input.functions.clone(), None);
+        let groups = GroupTable::new(input.key_types.clone(), input.functions.clone());
         SessionWindows {
             spec,
             input,
@@ -645,7 +645,7 @@ impl Operator for SessionWindows {
     }
 
     fn process(&mut self, input: Rows, errors: &mut Vec<ProcessingError>) -> Result<Rows> {
-        let e = self.input.evaluate(&mut self.groups, &input, errors)?;
+        let e = self.input.evaluate(&mut self.groups.keys, &input, errors)?;
         if !self.durable.loaded {
             self.load(e.arg_types(&self.input.arg_counts))?;
         }

@@ -10,13 +10,12 @@
 //!   record cache). EMIT FINAL: no updates; each window is emitted once when stream time
 //!   passes its end + grace (Kafka Streams' on-window-close emission).
 
-use std::collections::BTreeMap;
-
 use arrow::datatypes::SchemaRef;
 use brook_sql::plan::WindowSpec;
 
 use super::aggregate::{grace_ms, time_window_retention_ms, AggregateInput, Evaluated};
-use super::group_state::{emit, Durable, FastMap, GroupTable, OutKey, Output, OutputShape};
+use super::group_state::{Durable, FastMap};
+use super::window_groups::{Updates, WindowGroups};
 use super::Operator;
 use crate::formats::windowed::Window;
 use crate::runtime::error::Result;
@@ -38,9 +37,8 @@ pub(crate) struct TimeWindowAggregate<A: WindowAssigner> {
     spec: WindowSpec,
     input: AggregateInput,
     schema: SchemaRef,
-    groups: GroupTable,
-    /// Groups by window start, to expire them after the retention and emit them in order.
-    by_start: BTreeMap<i64, Vec<u32>>,
+    /// The groups, by window start.
+    groups: WindowGroups,
     /// Largest timestamp seen, per source partition.
     stream_times: FastMap<u32, i64>,
     stream_time: i64,
@@ -59,10 +57,11 @@ impl<A: WindowAssigner> TimeWindowAggregate<A> {
         spec: WindowSpec,
         schema: SchemaRef,
     ) -> Self {
-        let groups = GroupTable::new(
+        let groups = WindowGroups::new(
             input.key_types.clone(),
             input.functions.clone(),
-            Some(assigner.size()),
+            input.arg_counts.clone(),
+            assigner.size(),
         );
         TimeWindowAggregate {
             assigner,
@@ -70,7 +69,6 @@ impl<A: WindowAssigner> TimeWindowAggregate<A> {
             input,
             schema,
             groups,
-            by_start: BTreeMap::new(),
             stream_times: super::group_state::fast_map(),
             stream_time: i64::MIN,
             last_emit_close: super::group_state::fast_map(),
@@ -93,40 +91,31 @@ impl<A: WindowAssigner> TimeWindowAggregate<A> {
         let Some(store) = &self.durable.store else {
             return Ok(());
         };
-        for slot in self.groups.load(store)? {
-            let start = self.groups.group(slot).start;
-            self.by_start.entry(start).or_default().push(slot);
-        }
+        self.groups.load(store)?;
         self.stream_times = self.durable.stream_times()?;
         Ok(())
     }
 
-    /// Drops groups older than the retention.
+    /// Drops windows older than the retention.
     fn expire(&mut self) {
         let horizon = self.stream_time.saturating_sub(self.retention());
-        while let Some((&start, _)) = self.by_start.first_key_value() {
-            if start >= horizon {
-                break;
-            }
-            let (_, slots) = self.by_start.pop_first().expect("non-empty");
-            for slot in slots {
-                self.groups.remove(slot);
-            }
+        if self.groups.first_start().is_some_and(|s| s < horizon) {
+            self.groups.expire(horizon);
         }
     }
 
     /// EMIT FINAL: emits the windows that closed since the last emission, as Kafka Streams'
     /// on-window-close strategy does (windows expired from the store are not emitted).
-    fn emit_final(&mut self, partition: u32, out: &mut Vec<Output>) {
+    fn emit_final(&mut self, partition: u32, out: &mut Updates) -> Result<()> {
         let close = self.stream_time.saturating_sub(self.grace());
         let last = self.last_emit_close.get(&partition).copied();
         if last.is_some_and(|l| l >= close) {
-            return;
+            return Ok(());
         }
         let size = self.assigner.size();
         let upper = close - size;
         if upper < 0 {
-            return;
+            return Ok(());
         }
         let lower = match last {
             None => 0,
@@ -144,22 +133,15 @@ impl<A: WindowAssigner> TimeWindowAggregate<A> {
                     .collect::<Vec<_>>()
             };
             if starts(&a) == starts(&b) {
-                return;
+                return Ok(());
             }
         }
         let from = lower.max(self.stream_time.saturating_sub(self.retention()));
         if from <= upper {
-            for (_, slots) in self.by_start.range(from..=upper) {
-                let mut slots = slots.clone();
-                slots.sort_by(|a, b| {
-                    let ka = self.groups.keys.bytes(self.groups.group(*a).key);
-                    let kb = self.groups.keys.bytes(self.groups.group(*b).key);
-                    ka.cmp(kb)
-                });
-                out.extend(slots.into_iter().map(|s| self.groups.output(s)));
-            }
+            self.groups.push_windows(from, upper, out)?;
         }
         self.last_emit_close.insert(partition, close);
+        Ok(())
     }
 
     fn process_rows(
@@ -167,11 +149,10 @@ impl<A: WindowAssigner> TimeWindowAggregate<A> {
         input: &Rows,
         e: &Evaluated,
         errors: &mut Vec<ProcessingError>,
-        outputs: &mut Vec<Output>,
+        out: &mut Updates,
     ) -> Result<()> {
         let emit_final = self.spec.emit_final;
         let grace = self.grace();
-        let mut args = Vec::new();
         let mut windows = std::mem::take(&mut self.windows);
         for row in 0..input.len() {
             if !e.groupable(input, row, errors) {
@@ -182,27 +163,17 @@ impl<A: WindowAssigner> TimeWindowAggregate<A> {
             let close = self.stream_time.saturating_sub(grace);
             self.assigner.assign(ts, &mut windows);
             if windows.iter().any(|w| w.end > close) {
-                self.input.args_into(e, row, &mut args)?;
-                let id = self.groups.keys.intern(e.key(row));
+                let key = e.key(row);
+                let hash = self.groups.hash(key);
                 for win in windows.iter().filter(|w| w.end > close) {
-                    let (slot, new) = self.groups.find_or_create(win.start, id, ts);
-                    if new {
-                        self.by_start.entry(win.start).or_default().push(slot);
-                    }
-                    self.groups.group_mut(slot).apply(&args, false, ts)?;
-                    if !self.groups.touched(slot) && !emit_final {
-                        let g = self.groups.group(slot);
-                        outputs.push(Output {
-                            key: OutKey::Input(row),
-                            values: Some(g.values()),
-                            timestamp: g.ts,
-                            window: Some(*win),
-                        });
+                    let (g, cached) = self.groups.update(win.start, hash, key, e, row, ts)?;
+                    if !cached && !emit_final {
+                        self.groups.push_update(win.start, g, Some(row), out)?;
                     }
                 }
             }
             if emit_final {
-                self.emit_final(input.partition, outputs);
+                self.emit_final(input.partition, out)?;
             }
             self.expire();
         }
@@ -210,23 +181,8 @@ impl<A: WindowAssigner> TimeWindowAggregate<A> {
         Ok(())
     }
 
-    fn emit(
-        &mut self,
-        outputs: Vec<Output>,
-        partition: u32,
-        e: Option<&Evaluated>,
-    ) -> Result<Rows> {
-        emit(
-            &OutputShape {
-                schema: &self.schema,
-                n_aggs: self.input.functions.len(),
-                windowed: true,
-            },
-            &mut self.groups.keys,
-            outputs,
-            partition,
-            e,
-        )
+    fn emit(&mut self, out: Updates, partition: u32, e: Option<&Evaluated>) -> Result<Rows> {
+        out.finish(&self.schema, &mut self.groups.keys, partition, e)
     }
 
     #[cfg(test)]
@@ -259,7 +215,7 @@ impl<A: WindowAssigner> Operator for TimeWindowAggregate<A> {
     }
 
     fn process(&mut self, input: Rows, errors: &mut Vec<ProcessingError>) -> Result<Rows> {
-        let e = self.input.evaluate(&mut self.groups, &input, errors)?;
+        let e = self.input.evaluate(&mut self.groups.keys, &input, errors)?;
         if !self.durable.loaded {
             self.load()?;
         }
@@ -268,14 +224,14 @@ impl<A: WindowAssigner> Operator for TimeWindowAggregate<A> {
             .get(&input.partition)
             .copied()
             .unwrap_or(i64::MIN);
-        let mut outputs = Vec::new();
-        self.process_rows(&input, &e, errors, &mut outputs)?;
+        let mut out = Updates::new(&self.groups);
+        self.process_rows(&input, &e, errors, &mut out)?;
         self.stream_times.insert(input.partition, self.stream_time);
         self.last_partition = input.partition;
         if self.groups.cache_due() {
-            outputs.extend(self.groups.drain_cache());
+            self.groups.drain_cache(&mut out)?;
         }
-        self.emit(outputs, input.partition, Some(&e))
+        self.emit(out, input.partition, Some(&e))
     }
 
     fn retention(&self) -> Option<i64> {
@@ -289,10 +245,11 @@ impl<A: WindowAssigner> Operator for TimeWindowAggregate<A> {
     }
 
     fn flush(&mut self) -> Result<Vec<Rows>> {
-        let outputs = self.groups.drain_cache();
-        if outputs.is_empty() {
+        let mut out = Updates::new(&self.groups);
+        self.groups.drain_cache(&mut out)?;
+        if out.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(vec![self.emit(outputs, self.last_partition, None)?])
+        Ok(vec![self.emit(out, self.last_partition, None)?])
     }
 }

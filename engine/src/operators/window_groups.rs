@@ -1,0 +1,668 @@
+//! window_groups.rs owns the groups of the time-window operators (time_window.rs:
+//! tumbling, and hopping computed per window): per window start a [`Slab`] whose groups are
+//! small indexes — key rows in one arena found by hash, one accumulator column per call
+//! (aggregate/column.rs), the result timestamp — so a new group allocates nothing of its
+//! own and a window leaves whole when it expires. Beside the slabs: the record cache and
+//! what the next commit writes. [`Updates`] gathers emitted results column by column.
+//!
+//! Store entries are those of group_state.rs (`g` + window start + key row: each call's
+//! saved state and the timestamp), so a store written by either reads back by either.
+
+use std::collections::BTreeMap;
+use std::hash::BuildHasher;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Int64Array, UInt32Array};
+use arrow::datatypes::{DataType, SchemaRef};
+use datafusion::common::ScalarValue;
+
+use super::aggregate::Evaluated;
+use super::group_state::TAG_GROUP_ROWKEY;
+use super::group_state::{corrupt, group_entry, scalars_to_array, FastState, KeyTable};
+use super::make_batch;
+use crate::aggregate::codec::Writer;
+use crate::aggregate::column::{AccColumn, ColumnResults};
+use crate::aggregate::AggregateFunction;
+use crate::formats::windowed::Window;
+use crate::runtime::error::Result;
+use crate::runtime::rows::Rows;
+
+/// Waiting in the record cache.
+const CACHED: u8 = 1;
+/// Changed since the last commit.
+const DIRTY: u8 = 2;
+/// Written to the store by a commit (so dropping it needs a delete there).
+const PERSISTED: u8 = 4;
+
+/// The groups of one window.
+#[derive(Debug)]
+struct Slab {
+    /// Group indexes, found by their key's hash.
+    index: hashbrown::HashTable<u32>,
+    hashes: Vec<u64>,
+    /// Group `g`'s key row is `arena[key_ends[g - 1]..key_ends[g]]`.
+    key_ends: Vec<usize>,
+    arena: Vec<u8>,
+    accs: Vec<AccColumn>,
+    /// Each group's result timestamp: the largest timestamp of the rows folded in.
+    ts: Vec<i64>,
+    flags: Vec<u8>,
+    /// Groups waiting in the record cache.
+    cached: usize,
+}
+
+impl Slab {
+    fn new(functions: &[AggregateFunction]) -> Self {
+        Slab {
+            index: hashbrown::HashTable::new(),
+            hashes: Vec::new(),
+            key_ends: Vec::new(),
+            arena: Vec::new(),
+            accs: functions.iter().map(AccColumn::new).collect(),
+            ts: Vec::new(),
+            flags: Vec::new(),
+            cached: 0,
+        }
+    }
+
+    /// A slab holding one group (of an empty key).
+    fn single(functions: &[AggregateFunction]) -> Self {
+        let mut s = Slab::new(functions);
+        s.insert(0, &[], i64::MIN);
+        s
+    }
+
+    fn len(&self) -> usize {
+        self.ts.len()
+    }
+
+    fn key(&self, g: u32) -> &[u8] {
+        let g = g as usize;
+        let from = if g == 0 { 0 } else { self.key_ends[g - 1] };
+        &self.arena[from..self.key_ends[g]]
+    }
+
+    fn find(&self, hash: u64, key: &[u8]) -> Option<u32> {
+        self.index
+            .find(hash, |&g| {
+                self.hashes[g as usize] == hash && self.key(g) == key
+            })
+            .copied()
+    }
+
+    /// A new group of `key` (its accumulators' initial states).
+    fn insert(&mut self, hash: u64, key: &[u8], ts: i64) -> u32 {
+        let g = self.ts.len() as u32;
+        self.arena.extend_from_slice(key);
+        self.key_ends.push(self.arena.len());
+        self.hashes.push(hash);
+        self.ts.push(ts);
+        self.flags.push(0);
+        for a in &mut self.accs {
+            a.push();
+        }
+        let hashes = &self.hashes;
+        self.index.insert_unique(hash, g, |&i| hashes[i as usize]);
+        g
+    }
+}
+
+/// Where a cached group's slab is: live, or retired (expired, kept until the cache drains).
+#[derive(Debug, Clone, Copy)]
+enum SlabRef {
+    Live(i64),
+    Retired(usize),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct CacheEntry {
+    slab: SlabRef,
+    group: u32,
+}
+
+/// Groups updated since the last flush, whose latest values go downstream at the next one
+/// (Kafka Streams' caching store, as ksqlDB runs persistent queries with
+/// `cache.max.bytes.buffering` above 0).
+#[derive(Debug)]
+struct RecordCache {
+    max_keys: usize,
+    /// Dirty groups, first update first.
+    order: Vec<CacheEntry>,
+}
+
+/// The groups of a time-window operator, by window start.
+#[derive(Debug)]
+pub(crate) struct WindowGroups {
+    pub keys: KeyTable,
+    functions: Vec<AggregateFunction>,
+    /// How many argument columns each call takes.
+    arg_counts: Vec<usize>,
+    /// Window length: a group's window is `[start, start + size)`.
+    size: i64,
+    slabs: BTreeMap<i64, Slab>,
+    hasher: FastState,
+    /// Slabs that expired while some of their groups waited in the record cache.
+    retired: Vec<(i64, Slab)>,
+    cache: Option<RecordCache>,
+    /// Whether changes are tracked for a store.
+    tracking: bool,
+    dirty: Vec<(i64, u32)>,
+    deleted: Vec<Vec<u8>>,
+    /// A boxed accumulator's argument values (reused between rows).
+    scratch: Vec<ScalarValue>,
+    /// One group, where [`WindowGroups::merge`] folds the groups of several windows.
+    merged: Slab,
+}
+
+impl WindowGroups {
+    pub fn new(
+        key_types: Vec<DataType>,
+        functions: Vec<AggregateFunction>,
+        arg_counts: Vec<usize>,
+        size: i64,
+    ) -> Self {
+        WindowGroups {
+            keys: KeyTable::new(key_types),
+            arg_counts,
+            size,
+            slabs: BTreeMap::new(),
+            hasher: FastState::with_seed(rand::random()),
+            retired: Vec::new(),
+            cache: None,
+            tracking: false,
+            dirty: Vec::new(),
+            deleted: Vec::new(),
+            scratch: Vec::new(),
+            merged: Slab::single(&functions),
+            functions,
+        }
+    }
+
+    pub fn enable_cache(&mut self, max_keys: usize) {
+        if max_keys > 0 {
+            self.cache = Some(RecordCache {
+                max_keys,
+                order: Vec::new(),
+            });
+        }
+    }
+
+    pub fn track_changes(&mut self) {
+        self.tracking = true;
+    }
+
+    /// The hash a key is found by (computed once per row, whatever its windows).
+    pub fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// Folds row `row` of `e` (key `key`, of hash `hash`) into its group of the window
+    /// starting at `start` (created if new), then notes the change: written at the next
+    /// commit; with the record cache on, its latest value goes downstream at the next
+    /// flush. Returns the group and whether the change was cached (the caller emits it
+    /// otherwise).
+    pub fn update(
+        &mut self,
+        start: i64,
+        hash: u64,
+        key: &[u8],
+        e: &Evaluated,
+        row: usize,
+        ts: i64,
+    ) -> Result<(u32, bool)> {
+        let functions = &self.functions;
+        let slab = self
+            .slabs
+            .entry(start)
+            .or_insert_with(|| Slab::new(functions));
+        let g = match slab.find(hash, key) {
+            Some(g) => g,
+            None => slab.insert(hash, key, ts),
+        };
+        let gi = g as usize;
+        slab.ts[gi] = slab.ts[gi].max(ts);
+        let mut at = 0;
+        for (acc, n) in slab.accs.iter_mut().zip(&self.arg_counts) {
+            acc.add(gi, &e.arg_cols[at..at + n], row, &mut self.scratch)?;
+            at += n;
+        }
+        let flags = &mut slab.flags[gi];
+        if self.tracking && *flags & DIRTY == 0 {
+            *flags |= DIRTY;
+            self.dirty.push((start, g));
+        }
+        let Some(cache) = &mut self.cache else {
+            return Ok((g, false));
+        };
+        if *flags & CACHED == 0 {
+            *flags |= CACHED;
+            slab.cached += 1;
+            cache.order.push(CacheEntry {
+                slab: SlabRef::Live(start),
+                group: g,
+            });
+        }
+        Ok((g, true))
+    }
+
+    /// Appends group `g` of window `start`'s current result to `out`, keyed by input row
+    /// `row` of the batch, or by its own key when `row` is None.
+    pub fn push_update(
+        &self,
+        start: i64,
+        g: u32,
+        row: Option<usize>,
+        out: &mut Updates,
+    ) -> Result<()> {
+        let Some(slab) = self.slabs.get(&start) else {
+            return Err(corrupt("an update of a window that is not held"));
+        };
+        let key = match row {
+            Some(r) => UpdateKey::Input(r),
+            None => UpdateKey::Own(slab.key(g)),
+        };
+        out.push(
+            slab,
+            g,
+            key,
+            Window {
+                start,
+                end: start + self.size,
+            },
+        )
+    }
+
+    /// Folds `key`'s groups of the windows starting in `window` (slices of it) into the
+    /// merged group; Err when states do not merge.
+    fn merge(&mut self, window: Window, hash: u64, key: &[u8]) -> Result<()> {
+        let merged = &mut self.merged;
+        merged.ts[0] = i64::MIN;
+        for a in &mut merged.accs {
+            a.reset(0);
+        }
+        for (_, slab) in self.slabs.range(window.start..window.end) {
+            let Some(g) = slab.find(hash, key) else {
+                continue;
+            };
+            let g = g as usize;
+            merged.ts[0] = merged.ts[0].max(slab.ts[g]);
+            for (m, a) in merged.accs.iter_mut().zip(&slab.accs) {
+                m.merge(0, a, g)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends to `out` the result of `key` over `window`, made of the groups of the slices
+    /// (windows of this table) it covers.
+    pub fn push_merged(
+        &mut self,
+        window: Window,
+        hash: u64,
+        key: &[u8],
+        out: &mut Updates,
+    ) -> Result<()> {
+        self.merge(window, hash, key)?;
+        out.push(&self.merged, 0, UpdateKey::Own(key), window)
+    }
+
+    /// The calls' results and the timestamp of `key` over the window `[start, start + size)`,
+    /// made as [`WindowGroups::push_merged`] does.
+    pub fn merged(
+        &mut self,
+        start: i64,
+        size: i64,
+        hash: u64,
+        key: &[u8],
+    ) -> Result<(Vec<ScalarValue>, i64)> {
+        self.merge(
+            Window {
+                start,
+                end: start + size,
+            },
+            hash,
+            key,
+        )?;
+        let values = self.merged.accs.iter().map(|a| a.value(0)).collect();
+        Ok((values, self.merged.ts[0]))
+    }
+
+    /// Drops the windows starting before `horizon` (cached updates of their groups still
+    /// go downstream; store entries a commit wrote are deleted at the next commit).
+    pub fn expire(&mut self, horizon: i64) {
+        while let Some((&start, _)) = self.slabs.first_key_value() {
+            if start >= horizon {
+                break;
+            }
+            let (_, slab) = self.slabs.pop_first().expect("non-empty");
+            if self.tracking {
+                for g in 0..slab.len() as u32 {
+                    if slab.flags[g as usize] & PERSISTED != 0 {
+                        self.deleted.push(store_key(start, slab.key(g)));
+                    }
+                }
+            }
+            if slab.cached > 0 {
+                let at = self.retired.len();
+                if let Some(c) = &mut self.cache {
+                    for e in c.order.iter_mut() {
+                        if matches!(e.slab, SlabRef::Live(s) if s == start) {
+                            e.slab = SlabRef::Retired(at);
+                        }
+                    }
+                }
+                self.retired.push((start, slab));
+            }
+        }
+    }
+
+    /// The first window start held, if any.
+    pub fn first_start(&self) -> Option<i64> {
+        self.slabs.first_key_value().map(|(s, _)| *s)
+    }
+
+    /// EMIT FINAL: appends the results of the windows starting in `from..=upper`, window by
+    /// window, each window's groups in key order.
+    pub fn push_windows(&self, from: i64, upper: i64, out: &mut Updates) -> Result<()> {
+        for (&start, slab) in self.slabs.range(from..=upper) {
+            let mut groups: Vec<u32> = (0..slab.len() as u32).collect();
+            groups.sort_by(|a, b| slab.key(*a).cmp(slab.key(*b)));
+            let window = Window {
+                start,
+                end: start + self.size,
+            };
+            for g in groups {
+                out.push(slab, g, UpdateKey::Own(slab.key(g)), window)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the cache should be flushed now (full, or holding updates of expired
+    /// windows).
+    pub fn cache_due(&self) -> bool {
+        self.cache
+            .as_ref()
+            .is_some_and(|c| c.order.len() >= c.max_keys || !self.retired.is_empty())
+    }
+
+    /// Empties the record cache into `out`: the latest result of every cached group, in the
+    /// order they first changed.
+    pub fn drain_cache(&mut self, out: &mut Updates) -> Result<()> {
+        let Some(c) = &mut self.cache else {
+            return Ok(());
+        };
+        let order = std::mem::take(&mut c.order);
+        out.reserve(order.len());
+        for e in &order {
+            let (start, slab) = match e.slab {
+                SlabRef::Live(start) => match self.slabs.get_mut(&start) {
+                    Some(s) => (start, s),
+                    None => continue,
+                },
+                SlabRef::Retired(i) => match self.retired.get_mut(i) {
+                    Some((start, s)) => (*start, s),
+                    None => continue,
+                },
+            };
+            let flags = &mut slab.flags[e.group as usize];
+            if *flags & CACHED == 0 {
+                continue;
+            }
+            *flags &= !CACHED;
+            slab.cached -= 1;
+            let window = Window {
+                start,
+                end: start + self.size,
+            };
+            out.push(slab, e.group, UpdateKey::Own(slab.key(e.group)), window)?;
+        }
+        self.retired.clear();
+        if let Some(c) = &mut self.cache {
+            let mut order = order;
+            order.clear();
+            c.order = order;
+        }
+        Ok(())
+    }
+
+    /// Live groups.
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.slabs.values().map(Slab::len).sum()
+    }
+
+    /// The store writes since the last call: deletes first, then the changed groups.
+    pub fn take_changes(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        let dirty = std::mem::take(&mut self.dirty);
+        let mut out: Vec<(Vec<u8>, Option<Vec<u8>>)> =
+            Vec::with_capacity(self.deleted.len() + dirty.len());
+        out.extend(
+            std::mem::take(&mut self.deleted)
+                .into_iter()
+                .map(|k| (k, None)),
+        );
+        for (start, g) in dirty {
+            let Some(slab) = self.slabs.get_mut(&start) else {
+                continue;
+            };
+            let gi = g as usize;
+            if gi >= slab.len() || slab.flags[gi] & DIRTY == 0 {
+                continue;
+            }
+            slab.flags[gi] = (slab.flags[gi] & !DIRTY) | PERSISTED;
+            let mut w = Writer::new(TAG_GROUP_ROWKEY);
+            for a in &slab.accs {
+                w.bytes(&a.save(gi));
+            }
+            w.i64(slab.ts[gi]);
+            out.push((store_key(start, slab.key(g)), Some(w.finish())));
+        }
+        out
+    }
+
+    /// Restores the groups of `store` (entries `g` + start + key row).
+    pub fn load(&mut self, store: &brook_state::Store) -> Result<()> {
+        for (k, v) in store.prefix(b"g")? {
+            let rest = &k[1..];
+            if rest.len() < 8 {
+                return Err(corrupt("group key without its window start"));
+            }
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&rest[..8]);
+            let start = i64::from_be_bytes(b);
+            let key = &rest[8..];
+            let mut r = group_entry(&v, self.keys.types())?;
+            let hash = self.hash(key);
+            let functions = &self.functions;
+            let slab = self
+                .slabs
+                .entry(start)
+                .or_insert_with(|| Slab::new(functions));
+            if slab.find(hash, key).is_some() {
+                return Err(corrupt("a group stored twice"));
+            }
+            let mut saved = Vec::with_capacity(functions.len());
+            for _ in functions {
+                saved.push(r.bytes()?);
+            }
+            let ts = r.i64()?;
+            let g = slab.insert(hash, key, ts) as usize;
+            for (acc, bytes) in slab.accs.iter_mut().zip(saved) {
+                // insert pushed an initial state; the saved one replaces it.
+                acc.replace_saved(g, bytes)?;
+            }
+            slab.flags[g] = PERSISTED;
+        }
+        Ok(())
+    }
+}
+
+fn store_key(start: i64, key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(key.len() + 9);
+    k.push(b'g');
+    k.extend_from_slice(&start.to_be_bytes());
+    k.extend_from_slice(key);
+    k
+}
+
+/// The key of an emitted result: an input row of the batch, or a key row.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum UpdateKey<'a> {
+    Input(usize),
+    Own(&'a [u8]),
+}
+
+/// Emitted results, built column by column as they come: keys (input rows of the batch,
+/// or key rows copied in), each call's result, timestamp and window.
+#[derive(Debug)]
+pub(crate) struct Updates {
+    /// Per result: the input row, or u32::MAX for a key row of `own`.
+    rows: Vec<u32>,
+    own_ends: Vec<usize>,
+    own: Vec<u8>,
+    results: Vec<ColumnResults>,
+    timestamps: Vec<i64>,
+    windows: Vec<Window>,
+}
+
+const OWN_KEY: u32 = u32::MAX;
+
+impl Updates {
+    /// Empty results for the calls of `groups`.
+    pub fn new(groups: &WindowGroups) -> Self {
+        let probe = Slab::new(&groups.functions);
+        Updates {
+            rows: Vec::new(),
+            own_ends: Vec::new(),
+            own: Vec::new(),
+            results: probe.accs.iter().map(|a| a.results(0)).collect(),
+            timestamps: Vec::new(),
+            windows: Vec::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.timestamps.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.timestamps.is_empty()
+    }
+
+    fn reserve(&mut self, n: usize) {
+        self.rows.reserve(n);
+        self.timestamps.reserve(n);
+        self.windows.reserve(n);
+    }
+
+    fn push(&mut self, slab: &Slab, g: u32, key: UpdateKey<'_>, window: Window) -> Result<()> {
+        let gi = g as usize;
+        match key {
+            UpdateKey::Input(r) => self.rows.push(r as u32),
+            UpdateKey::Own(bytes) => {
+                self.rows.push(OWN_KEY);
+                self.own.extend_from_slice(bytes);
+                self.own_ends.push(self.own.len());
+            }
+        }
+        for (acc, out) in slab.accs.iter().zip(self.results.iter_mut()) {
+            acc.push_result(gi, out)?;
+        }
+        self.timestamps.push(slab.ts[gi]);
+        self.windows.push(window);
+        Ok(())
+    }
+
+    /// Appends a result taken earlier ([`WindowGroups::merged`]).
+    pub fn push_values(
+        &mut self,
+        key: &[u8],
+        values: Vec<ScalarValue>,
+        ts: i64,
+        window: Window,
+    ) -> Result<()> {
+        self.rows.push(OWN_KEY);
+        self.own.extend_from_slice(key);
+        self.own_ends.push(self.own.len());
+        for (v, out) in values.into_iter().zip(self.results.iter_mut()) {
+            out.push_scalar(v)?;
+        }
+        self.timestamps.push(ts);
+        self.windows.push(window);
+        Ok(())
+    }
+
+    /// The results as rows of `schema` (key columns, the calls' results, then window
+    /// bounds); `input` is the batch that [`UpdateKey::Input`] rows point into.
+    pub fn finish(
+        self,
+        schema: &SchemaRef,
+        keys: &mut KeyTable,
+        partition: u32,
+        input: Option<&Evaluated>,
+    ) -> Result<Rows> {
+        let n = self.len();
+        let fields = schema.fields();
+        let n_keys = keys.types().len();
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(fields.len());
+        if n_keys > 0 {
+            let all_input = self.own_ends.is_empty();
+            match input {
+                Some(e) if all_input && n > 0 => {
+                    let idx = UInt32Array::from(self.rows.clone());
+                    for c in &e.key_cols {
+                        columns.push(arrow::compute::take(c.as_ref(), &idx, None)?);
+                    }
+                }
+                _ => {
+                    let conv = keys.converter()?;
+                    let parser = conv.parser();
+                    let mut own = 0;
+                    let mut list = Vec::with_capacity(n);
+                    for &r in &self.rows {
+                        if r == OWN_KEY {
+                            let from = if own == 0 { 0 } else { self.own_ends[own - 1] };
+                            list.push(parser.parse(&self.own[from..self.own_ends[own]]));
+                            own += 1;
+                        } else {
+                            let rows =
+                                input.and_then(|e| e.key_rows.as_ref()).ok_or_else(|| {
+                                    corrupt("an update of an input row without the input's keys")
+                                })?;
+                            list.push(rows.row(r as usize));
+                        }
+                    }
+                    columns.extend(conv.convert_rows(list)?);
+                }
+            }
+        }
+        let mut results = self.results.into_iter();
+        for f in fields.iter().skip(n_keys) {
+            let dt = f.data_type();
+            let array: ArrayRef = match results.next() {
+                Some(r) => match r.finish() {
+                    Ok(array) => super::conform(array, dt)?,
+                    Err(scalars) if scalars.is_empty() => arrow::array::new_empty_array(dt),
+                    Err(scalars) => scalars_to_array(scalars, dt)?,
+                },
+                None => {
+                    let values: Vec<i64> = match f.name().as_str() {
+                        "WINDOWSTART" => self.windows.iter().map(|w| w.start).collect(),
+                        "WINDOWEND" => self.windows.iter().map(|w| w.end).collect(),
+                        _ => self.timestamps.clone(),
+                    };
+                    Arc::new(Int64Array::from(values))
+                }
+            };
+            columns.push(array);
+        }
+        Ok(Rows {
+            batch: make_batch(schema, columns, n)?,
+            timestamps: self.timestamps,
+            deletes: vec![false; n],
+            windows: Some(self.windows),
+            partition,
+        })
+    }
+}
