@@ -14,7 +14,7 @@ use super::json_rows::FlatRows;
 use super::value::Val;
 use super::{
     check_width, decode_rows, jsontext, row_values, value, Decoded, Format, FormatError,
-    FormatOptions,
+    FormatOptions, Payloads,
 };
 
 /// ksqlDB's `JSON` format.
@@ -146,9 +146,15 @@ impl Format for JsonFormat {
     }
 
     fn encode(&self, batch: &RecordBatch) -> Result<Vec<Option<Vec<u8>>>, FormatError> {
+        let mut out = Payloads::with_capacity(batch.num_rows(), 0);
+        self.encode_into(batch, &mut out)?;
+        Ok(out.to_vecs())
+    }
+
+    fn encode_into(&self, batch: &RecordBatch, out: &mut Payloads) -> Result<(), FormatError> {
         check_width(&self.schema, batch)?;
         let fields = self.schema.fields();
-        let mut out = Vec::with_capacity(batch.num_rows());
+        let mut text = String::new();
         if self.unwrapped {
             for row in 0..batch.num_rows() {
                 let values = row_values(batch, row);
@@ -156,11 +162,11 @@ impl Format for JsonFormat {
                     out.push(None);
                     continue;
                 }
-                let mut text = String::new();
+                text.clear();
                 jsontext::write(&mut text, &values[0], fields[0].data_type());
-                out.push(Some(text.into_bytes()));
+                out.push(Some(text.as_bytes()));
             }
-            return Ok(out);
+            return Ok(());
         }
         // An object of the columns: the field names are escaped once per batch and each
         // cell is written straight from its column.
@@ -173,7 +179,6 @@ impl Format for JsonFormat {
                 k
             })
             .collect();
-        let mut text = String::new();
         for row in 0..batch.num_rows() {
             text.clear();
             text.push('{');
@@ -185,9 +190,9 @@ impl Format for JsonFormat {
                 jsontext::write_cell(&mut text, col.as_ref(), row, f.data_type());
             }
             text.push('}');
-            out.push(Some(text.as_bytes().to_vec()));
+            out.push(Some(text.as_bytes()));
         }
-        Ok(out)
+        Ok(())
     }
 
     fn json_to_payload(&self, value: &serde_json::Value) -> Result<Option<Vec<u8>>, FormatError> {

@@ -141,6 +141,19 @@ impl FlatRows {
         }
     }
 
+    /// The column a field named `name` feeds, and whether the names match exactly (no two
+    /// columns match alike, see `new`). Rows usually list their fields in column order, so
+    /// the `field`-th column is tried first.
+    fn column_of(&self, field: usize, name: &str) -> Option<(usize, bool)> {
+        if let Some(exact) = self.names.get(field).and_then(|c| name_match(c, name)) {
+            return Some((field, exact));
+        }
+        self.names
+            .iter()
+            .enumerate()
+            .find_map(|(i, c)| name_match(c, name).map(|exact| (i, exact)))
+    }
+
     /// Reads one row object into `cells` (by column); None when the row is not one the
     /// scan takes exactly.
     fn scan<'a>(&self, bytes: &'a [u8], cells: &mut [Option<(Cell<'a>, bool)>]) -> Option<()> {
@@ -150,16 +163,16 @@ impl FlatRows {
         s.eat(b'{')?;
         s.ws();
         if s.eat(b'}').is_none() {
+            let mut field = 0;
             loop {
                 let name = s.plain_string()?;
                 s.ws();
                 s.eat(b':')?;
                 s.ws();
-                match self.names.iter().position(|c| c.eq_ignore_ascii_case(name)) {
-                    Some(col) => {
+                match self.column_of(field, name) {
+                    Some((col, exact)) => {
                         // The general reader's rule: the first exact match, else the first
                         // case-insensitive one.
-                        let exact = self.names[col] == name;
                         let cell = s.cell(self.kinds[col])?;
                         let take = match cells[col] {
                             None => true,
@@ -171,6 +184,7 @@ impl FlatRows {
                     }
                     None => s.skip_scalar()?,
                 }
+                field += 1;
                 s.ws();
                 match s.next()? {
                     b',' => s.ws(),
@@ -182,6 +196,25 @@ impl FlatRows {
         s.ws();
         (s.pos == s.text.len()).then_some(())
     }
+}
+
+/// Whether `name` names `column` ignoring ASCII case, and if so whether exactly (one pass,
+/// no call per comparison).
+fn name_match(column: &str, name: &str) -> Option<bool> {
+    let (a, b) = (column.as_bytes(), name.as_bytes());
+    if a.len() != b.len() {
+        return None;
+    }
+    let mut exact = true;
+    for (x, y) in a.iter().zip(b) {
+        if x != y {
+            if !x.eq_ignore_ascii_case(y) {
+                return None;
+            }
+            exact = false;
+        }
+    }
+    Some(exact)
 }
 
 struct Scanner<'a> {

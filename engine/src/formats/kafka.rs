@@ -13,7 +13,7 @@ use super::value::Val;
 use super::{
     check_width, decode_rows, json_to_payload_via_encode, payload_to_json_via_decode,
     reject_wrapping, row_values, sql_type_name, unsupported_type, Decoded, Format, FormatError,
-    FormatOptions,
+    FormatOptions, Payloads,
 };
 
 /// ksqlDB's `KAFKA` format.
@@ -91,32 +91,45 @@ pub(crate) fn encode_primitive(v: &Val) -> Option<Vec<u8>> {
 }
 
 /// A column of STRING, INT, BIGINT or DOUBLE encoded straight from the array (what
-/// [`encode_primitive`] writes for its values); None for other types.
-fn encode_column(col: &dyn Array) -> Option<Vec<Option<Vec<u8>>>> {
-    fn each<F: Fn(usize) -> Vec<u8>>(col: &dyn Array, f: F) -> Vec<Option<Vec<u8>>> {
-        (0..col.len())
-            .map(|r| col.is_valid(r).then(|| f(r)))
-            .collect()
+/// [`encode_primitive`] writes for its values) into `out`; false (nothing written) for
+/// other types.
+fn encode_column(col: &dyn Array, out: &mut Payloads) -> bool {
+    fn each(col: &dyn Array, out: &mut Payloads, f: impl Fn(usize, &mut Vec<u8>)) {
+        for r in 0..col.len() {
+            if col.is_valid(r) {
+                f(r, out.buf_mut());
+                out.end_row();
+            } else {
+                out.push(None);
+            }
+        }
     }
-    Some(match col.data_type() {
+    match col.data_type() {
         DataType::Utf8 => {
             let a = col.as_string::<i32>();
-            each(col, |r| a.value(r).as_bytes().to_vec())
+            each(col, out, |r, b| b.extend_from_slice(a.value(r).as_bytes()));
         }
         DataType::Int32 => {
             let a = col.as_primitive::<Int32Type>();
-            each(col, |r| a.value(r).to_be_bytes().to_vec())
+            each(col, out, |r, b| {
+                b.extend_from_slice(&a.value(r).to_be_bytes())
+            });
         }
         DataType::Int64 => {
             let a = col.as_primitive::<Int64Type>();
-            each(col, |r| a.value(r).to_be_bytes().to_vec())
+            each(col, out, |r, b| {
+                b.extend_from_slice(&a.value(r).to_be_bytes())
+            });
         }
         DataType::Float64 => {
             let a = col.as_primitive::<Float64Type>();
-            each(col, |r| a.value(r).to_be_bytes().to_vec())
+            each(col, out, |r, b| {
+                b.extend_from_slice(&a.value(r).to_be_bytes())
+            });
         }
-        _ => return None,
-    })
+        _ => return false,
+    }
+    true
 }
 
 impl Format for KafkaFormat {
@@ -138,28 +151,34 @@ impl Format for KafkaFormat {
     }
 
     fn encode(&self, batch: &RecordBatch) -> Result<Vec<Option<Vec<u8>>>, FormatError> {
+        let mut out = Payloads::with_capacity(batch.num_rows(), 0);
+        self.encode_into(batch, &mut out)?;
+        Ok(out.to_vecs())
+    }
+
+    fn encode_into(&self, batch: &RecordBatch, out: &mut Payloads) -> Result<(), FormatError> {
         check_width(&self.schema, batch)?;
         if self.schema.fields().is_empty() {
-            return Ok(vec![None; batch.num_rows()]);
+            for _ in 0..batch.num_rows() {
+                out.push(None);
+            }
+            return Ok(());
         }
         let col = batch.column(0);
-        if col.data_type() == self.schema.field(0).data_type() {
-            if let Some(out) = encode_column(col.as_ref()) {
-                return Ok(out);
+        if col.data_type() == self.schema.field(0).data_type() && encode_column(col.as_ref(), out) {
+            return Ok(());
+        }
+        for row in 0..batch.num_rows() {
+            let v = &row_values(batch, row)[0];
+            match v {
+                // INT is 4 bytes even though it is held as i64.
+                Val::Int(i) if self.schema.field(0).data_type() == &DataType::Int32 => {
+                    out.push(Some(&(*i as i32).to_be_bytes()))
+                }
+                other => out.push(encode_primitive(other).as_deref()),
             }
         }
-        Ok((0..batch.num_rows())
-            .map(|row| {
-                let v = &row_values(batch, row)[0];
-                match v {
-                    // INT is 4 bytes even though it is held as i64.
-                    Val::Int(i) if self.schema.field(0).data_type() == &DataType::Int32 => {
-                        Some((*i as i32).to_be_bytes().to_vec())
-                    }
-                    other => encode_primitive(other),
-                }
-            })
-            .collect())
+        Ok(())
     }
 
     fn json_to_payload(&self, value: &serde_json::Value) -> Result<Option<Vec<u8>>, FormatError> {

@@ -35,6 +35,7 @@ pub mod json;
 pub mod jsonsr;
 pub mod kafka;
 pub mod none;
+pub mod payloads;
 pub mod protobuf;
 pub mod windowed;
 
@@ -50,6 +51,8 @@ use std::sync::Arc;
 
 use arrow::array::{BooleanArray, RecordBatch, RecordBatchOptions};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+
+pub use payloads::Payloads;
 
 pub use columns::{map_type, sql_type_name};
 
@@ -199,6 +202,15 @@ pub trait Format: Send + Sync + fmt::Debug {
 
     /// Encodes every row of `batch` (which must have this format's columns, by position).
     fn encode(&self, batch: &RecordBatch) -> Result<Vec<Option<Vec<u8>>>, FormatError>;
+
+    /// [`Format::encode`] into one buffer for the batch (a sink's path; formats that write
+    /// rows straight into it skip a vector per row).
+    fn encode_into(&self, batch: &RecordBatch, out: &mut Payloads) -> Result<(), FormatError> {
+        for p in self.encode(batch)? {
+            out.push(p.as_deref());
+        }
+        Ok(())
+    }
 
     /// Serializes a logical JSON value (as written in a conformance case) into a payload.
     /// JSON `null` is a null payload.

@@ -109,6 +109,15 @@ pub fn encode_windowed(inner: &[u8], window: Window, window_type: WindowType) ->
     }
 }
 
+/// Appends what [`encode_windowed`] puts after the inner key: the window start (time
+/// windows), or its end and start (session windows).
+pub fn append_window(out: &mut Vec<u8>, window: Window, window_type: WindowType) {
+    if window_type == WindowType::Session {
+        out.extend_from_slice(&window.end.to_be_bytes());
+    }
+    out.extend_from_slice(&window.start.to_be_bytes());
+}
+
 /// Decodes a windowed key of either type (`size_ms` is used for time windows only).
 pub fn decode_windowed(
     bytes: &[u8],

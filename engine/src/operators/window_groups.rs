@@ -666,3 +666,134 @@ impl Updates {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use arrow::datatypes::DataType;
+    use brook_sql::SqlType;
+    use datafusion::common::ScalarValue;
+
+    use super::*;
+
+    fn count_groups(size: i64) -> WindowGroups {
+        let count = AggregateFunction::new("COUNT", &[], 0, vec![], &SqlType::BigInt).unwrap();
+        WindowGroups::new(vec![DataType::Utf8], vec![count], vec![0], size)
+    }
+
+    /// What `COUNT(*)` evaluates per batch: no argument columns (keys are passed as bytes).
+    fn no_args() -> Evaluated {
+        Evaluated {
+            key_cols: Vec::new(),
+            key_rows: None,
+            arg_cols: Vec::new(),
+        }
+    }
+
+    fn add(groups: &mut WindowGroups, start: i64, key: &str, ts: i64) -> bool {
+        let hash = groups.hash(key.as_bytes());
+        groups
+            .update(start, hash, key.as_bytes(), &no_args(), 0, ts)
+            .unwrap()
+            .1
+    }
+
+    /// (key, count, timestamp, window start) of each update.
+    fn updates(u: &Updates) -> Vec<(String, i64, i64, i64)> {
+        let counts = match &u.results[0] {
+            ColumnResults::Int64(b) => b.values_slice().to_vec(),
+            other => panic!("a COUNT column, got {other:?}"),
+        };
+        (0..u.len())
+            .map(|i| {
+                let from = if i == 0 { 0 } else { u.own_ends[i - 1] };
+                let key = String::from_utf8(u.own[from..u.own_ends[i]].to_vec()).unwrap();
+                (key, counts[i], u.timestamps[i], u.windows[i].start)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_cache_sends_each_groups_last_value_even_after_its_window_left() {
+        let mut groups = count_groups(10);
+        groups.enable_cache(100);
+        assert!(add(&mut groups, 0, "a", 1));
+        add(&mut groups, 0, "b", 2);
+        add(&mut groups, 0, "a", 3);
+        add(&mut groups, 10, "a", 12);
+        assert!(!groups.cache_due());
+        groups.expire(5);
+        assert_eq!(groups.len(), 1);
+        // The expired window's cached groups make the cache due at once.
+        assert!(groups.cache_due());
+        let mut out = Updates::new(&groups);
+        groups.drain_cache(&mut out).unwrap();
+        assert_eq!(
+            updates(&out),
+            vec![
+                ("a".into(), 2, 3, 0),
+                ("b".into(), 1, 2, 0),
+                ("a".into(), 1, 12, 10)
+            ]
+        );
+        let mut again = Updates::new(&groups);
+        groups.drain_cache(&mut again).unwrap();
+        assert!(again.is_empty());
+    }
+
+    #[test]
+    fn commits_write_changed_groups_and_delete_the_expired_ones_they_wrote() {
+        let mut groups = count_groups(10);
+        groups.track_changes();
+        add(&mut groups, 0, "a", 1);
+        add(&mut groups, 0, "a", 2);
+        add(&mut groups, 10, "b", 11);
+        let changes = groups.take_changes();
+        assert_eq!(changes.len(), 2);
+        assert!(changes.iter().all(|(_, v)| v.is_some()));
+        assert_eq!(changes[0].0, store_key(0, b"a"));
+        // Nothing changed since: nothing to write.
+        assert!(groups.take_changes().is_empty());
+        // A group that comes and goes between two commits never reaches the store.
+        add(&mut groups, 20, "c", 21);
+        groups.expire(25);
+        let changes = groups.take_changes();
+        let deleted: Vec<&[u8]> = changes
+            .iter()
+            .filter(|(_, v)| v.is_none())
+            .map(|(k, _)| k.as_slice())
+            .collect();
+        assert_eq!(
+            deleted,
+            vec![&store_key(0, b"a")[..], &store_key(10, b"b")[..]]
+        );
+        assert!(changes.iter().all(|(k, _)| *k != store_key(20, b"c")));
+    }
+
+    #[test]
+    fn a_merged_result_folds_the_slices_of_its_window() {
+        let mut groups = count_groups(5);
+        for (start, key, ts) in [
+            (0, "a", 1),
+            (5, "a", 7),
+            (5, "a", 8),
+            (5, "b", 6),
+            (10, "a", 11),
+        ] {
+            add(&mut groups, start, key, ts);
+        }
+        let hash = groups.hash(b"a");
+        assert_eq!(
+            groups.merged(0, 10, hash, b"a").unwrap(),
+            (vec![ScalarValue::Int64(Some(3))], 8)
+        );
+        let mut out = Updates::new(&groups);
+        let window = Window { start: 5, end: 15 };
+        groups.push_merged(window, hash, b"a", &mut out).unwrap();
+        let hash = groups.hash(b"z");
+        groups.push_merged(window, hash, b"z", &mut out).unwrap();
+        assert_eq!(
+            updates(&out),
+            vec![("a".into(), 3, 11, 5), ("z".into(), 0, i64::MIN, 5)]
+        );
+    }
+}

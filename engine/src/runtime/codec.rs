@@ -13,11 +13,10 @@ use arrow::datatypes::{DataType, Field, Fields, Schema as ArrowSchema, SchemaRef
 use brook_log::{Record, StoredRecord};
 use brook_sql::analyzer::{SourceEntry, WindowType as SqlWindowType};
 use brook_sql::plan::{ColumnRole, Schema};
-use bytes::Bytes;
 
 use crate::catalog::sql_to_arrow;
-use crate::formats::windowed::{decode_windowed, encode_windowed, Window, WindowType};
-use crate::formats::{self, Format, FormatOptions};
+use crate::formats::windowed::{append_window, decode_windowed, Window, WindowType};
+use crate::formats::{self, Format, FormatOptions, Payloads};
 use crate::functions::datetime::pattern::{JavaDateFormat, Zone};
 
 use super::error::{EngineError, Result};
@@ -343,13 +342,42 @@ impl SourceCodec {
             batch.columns()[n_keys..n_keys + n_values].to_vec(),
             &arrow::array::RecordBatchOptions::new().with_row_count(Some(batch.num_rows())),
         )?;
-        // A sink without key columns writes records without a key.
-        let keys = if n_keys == 0 {
-            vec![None; batch.num_rows()]
+        // Keys and values each go into one buffer for the batch; records take slices of it.
+        let n = batch.num_rows();
+        let mut keys = Payloads::with_capacity(n, n * 16);
+        if n_keys == 0 {
+            // A sink without key columns writes records without a key.
+            for _ in 0..n {
+                keys.push(None);
+            }
         } else {
-            self.key.encode(&key_batch)?
-        };
-        let values = self.value.encode(&value_batch)?;
+            self.key.encode_into(&key_batch, &mut keys)?;
+        }
+        if let (Some((wt, _)), Some(ws)) = (&self.window, &rows.windows) {
+            let mut windowed = Payloads::with_capacity(n, n * 32);
+            for (i, w) in ws.iter().enumerate().take(keys.len()) {
+                match keys.get(i) {
+                    Some(k) => {
+                        let buf = windowed.buf_mut();
+                        buf.extend_from_slice(k);
+                        append_window(buf, *w, *wt);
+                        windowed.end_row();
+                    }
+                    None => windowed.push(None),
+                }
+            }
+            keys = windowed;
+        }
+        let mut values = Payloads::with_capacity(n, n * 32);
+        self.value.encode_into(&value_batch, &mut values)?;
+        if keys.len() != n || values.len() != n {
+            return Err(EngineError::Format(formats::FormatError::Encode(format!(
+                "{n} rows encoded into {} keys and {} values",
+                keys.len(),
+                values.len()
+            ))));
+        }
+        let (keys, values) = (keys.freeze(), values.freeze());
         let ts_col = self.timestamp.as_ref().and_then(|t| {
             let pos = self
                 .entry
@@ -365,15 +393,10 @@ impl SourceCodec {
                 .position(|c| c.name == t.column)?;
             Some((batch.column(pos).clone(), t.format.as_ref()))
         });
-        let mut out = Vec::with_capacity(batch.num_rows());
-        for (i, (k, v)) in keys.into_iter().zip(values).enumerate() {
-            let key = match (k, &self.window, &rows.windows) {
-                // Exactly its length (see encode_windowed), so that the record's `Bytes`
-                // takes it without allocating.
-                (Some(k), Some((wt, _)), Some(ws)) => Some(encode_windowed(&k, ws[i], *wt)),
-                (k, _, _) => k,
-            };
-            let value = if rows.deletes[i] { None } else { v };
+        let mut out = Vec::with_capacity(n);
+        for i in 0..n {
+            let key = keys.get(i);
+            let value = if rows.deletes[i] { None } else { values.get(i) };
             let mut ts = rows.timestamps[i];
             if let Some((c, format)) = &ts_col {
                 match timestamp_at(c, i, *format) {
@@ -392,11 +415,7 @@ impl SourceCodec {
                     }
                 }
             }
-            out.push(Record::new(
-                key.map(Bytes::from),
-                value.map(Bytes::from),
-                ts,
-            ));
+            out.push(Record::new(key, value, ts));
         }
         Ok(out)
     }

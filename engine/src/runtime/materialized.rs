@@ -249,7 +249,10 @@ impl Materialization {
                 continue;
             };
             let inner_key = &key[..key.len() - self.window_bytes];
-            let p = self.partition_of(inner_key) as usize % inner.windows.len();
+            let p = match inner.windows.len() {
+                1 => 0,
+                n => self.partition_of(inner_key) as usize % n,
+            };
             if r.timestamp > inner.stream_times[p] {
                 inner.stream_times[p] = r.timestamp;
                 inner.times_dirty = true;
