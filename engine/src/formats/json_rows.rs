@@ -198,6 +198,24 @@ impl FlatRows {
     }
 }
 
+/// The value of an integral number's text (an optional `-` then digits, as `number_end`
+/// checked it); None when it does not fit an i64. Up to 18 digits cannot overflow, so
+/// they are summed without a check per digit.
+fn parse_integral(text: &str) -> Option<i64> {
+    let b = text.as_bytes();
+    let (negative, digits) = match b.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, b),
+    };
+    if digits.is_empty() || digits.len() > 18 {
+        return text.parse().ok();
+    }
+    let v = digits
+        .iter()
+        .fold(0i64, |v, d| v * 10 + i64::from(d.wrapping_sub(b'0')));
+    Some(if negative { -v } else { v })
+}
+
 /// Whether `name` names `column` ignoring ASCII case, and if so whether exactly (one pass,
 /// no call per comparison).
 fn name_match(column: &str, name: &str) -> Option<bool> {
@@ -283,7 +301,11 @@ impl<'a> Scanner<'a> {
             }
             Flat::Int32 | Flat::Int64 => {
                 let (text, integral) = self.number()?;
-                let i: i64 = if integral { text.parse().ok()? } else { None? };
+                let i: i64 = if integral {
+                    parse_integral(text)?
+                } else {
+                    None?
+                };
                 if kind == Flat::Int32 && i32::try_from(i).is_err() {
                     return None; // the general reader reports the range
                 }
@@ -292,7 +314,7 @@ impl<'a> Scanner<'a> {
             Flat::Float64 => {
                 let (text, integral) = self.number()?;
                 // As the general reader: an integer that fits i64 converts from it.
-                match integral.then(|| text.parse::<i64>().ok()).flatten() {
+                match integral.then(|| parse_integral(text)).flatten() {
                     Some(i) => Some(Cell::Float(i as f64)),
                     None => text.parse().ok().map(Cell::Float),
                 }
@@ -379,6 +401,31 @@ impl Builder {
             Builder::Int64(mut b) => Arc::new(b.finish()),
             Builder::Float64(mut b) => Arc::new(b.finish()),
             Builder::Boolean(mut b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integral_numbers_parse_as_rust_parses_them() {
+        for text in [
+            "0",
+            "-0",
+            "7",
+            "-42",
+            "1700000000000",
+            "999999999999999999",
+            "-999999999999999999",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "9223372036854775808",
+            "-9223372036854775809",
+            "123456789012345678901",
+        ] {
+            assert_eq!(parse_integral(text), text.parse().ok(), "{text}");
         }
     }
 }
