@@ -183,6 +183,50 @@ impl AccColumn {
         }
     }
 
+    /// Folds group `og` of this column into group `g` (`g` != `og`).
+    pub fn merge_within(&mut self, g: usize, og: usize) -> Result<(), AggregateError> {
+        match self {
+            AccColumn::Count { n, .. } => {
+                n[g] += n[og];
+                Ok(())
+            }
+            AccColumn::Boxed { accs, .. } => {
+                if g == og {
+                    return Err(AggregateError::InvalidArgument(
+                        "merging a state into itself".into(),
+                    ));
+                }
+                let (into, from) = if g < og {
+                    let (a, b) = accs.split_at_mut(og);
+                    (&mut a[g], &b[0])
+                } else {
+                    let (a, b) = accs.split_at_mut(g);
+                    (&mut b[0], &a[og])
+                };
+                into.merge(from.as_ref())
+            }
+        }
+    }
+
+    /// Folds one row's argument values into group `g` (states saved as rows by earlier
+    /// versions are read back this way).
+    pub fn add_values(&mut self, g: usize, args: &[ScalarValue]) -> Result<(), AggregateError> {
+        match self {
+            AccColumn::Count { mode, n } => {
+                let counts = match mode {
+                    CountMode::Rows => true,
+                    CountMode::Zero => false,
+                    CountMode::NonNull => args.first().is_some_and(|a| !a.is_null()),
+                };
+                if counts {
+                    n[g] += 1;
+                }
+                Ok(())
+            }
+            AccColumn::Boxed { accs, .. } => accs[g].add(args),
+        }
+    }
+
     /// Sets group `g` back to the initial state.
     pub fn reset(&mut self, g: usize) {
         match self {
@@ -257,6 +301,27 @@ mod tests {
         assert!(matches!(AccColumn::new(&f), AccColumn::Boxed { .. }));
         let (got, want) = both(&f, &[Some(1), Some(2), None, Some(4)], &[1, 0, 1, 1]);
         assert_eq!(got, want);
+        // Merging within the column, either way round.
+        let mut column = AccColumn::new(&f);
+        for v in [5, 7, 11] {
+            column.push();
+            let g = column_len(&column) - 1;
+            column
+                .add_values(g, &[ScalarValue::Int32(Some(v))])
+                .unwrap();
+        }
+        column.merge_within(0, 2).unwrap();
+        column.merge_within(2, 1).unwrap();
+        assert_eq!(column.value(0), ScalarValue::Int32(Some(16)));
+        assert_eq!(column.value(2), ScalarValue::Int32(Some(18)));
+        assert!(column.merge_within(1, 1).is_err());
+    }
+
+    fn column_len(c: &AccColumn) -> usize {
+        match c {
+            AccColumn::Count { n, .. } => n.len(),
+            AccColumn::Boxed { accs, .. } => accs.len(),
+        }
     }
 
     #[test]
@@ -280,6 +345,11 @@ mod tests {
         assert_eq!(other.value(0), ScalarValue::Int64(Some(3)));
         other.reset(0);
         assert_eq!(other.value(0), ScalarValue::Int64(Some(0)));
+        other.add_values(0, &[]).unwrap();
+        other.push();
+        other.add_values(1, &[]).unwrap();
+        other.merge_within(1, 0).unwrap();
+        assert_eq!(other.value(1), ScalarValue::Int64(Some(2)));
         assert!(other.replace_saved(0, b"junk").is_err());
 
         let mut results = column.results(2);

@@ -192,26 +192,6 @@ impl AggregateInput {
     pub fn args(&self, e: &Evaluated, row: usize) -> Result<Vec<Vec<ScalarValue>>> {
         call_args(&self.arg_counts, &e.arg_cols, row)
     }
-
-    /// [`AggregateInput::args`] into `out`, reusing its vectors (a window operator's
-    /// per-row buffer).
-    pub fn args_into(
-        &self,
-        e: &Evaluated,
-        row: usize,
-        out: &mut Vec<Vec<ScalarValue>>,
-    ) -> Result<()> {
-        out.resize_with(self.arg_counts.len(), Vec::new);
-        let mut at = 0;
-        for (n, args) in self.arg_counts.iter().zip(out.iter_mut()) {
-            args.clear();
-            for c in &e.arg_cols[at..at + n] {
-                args.push(ScalarValue::try_from_array(c, row)?);
-            }
-            at += n;
-        }
-        Ok(())
-    }
 }
 
 /// A table row's contribution, kept to retract it when the row changes.

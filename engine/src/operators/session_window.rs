@@ -22,11 +22,12 @@ use datafusion::common::ScalarValue;
 
 use super::aggregate::{grace_ms, AggregateInput, Evaluated};
 use super::group_state::{
-    emit, fast_map, read_values, Durable, FastMap, GroupTable, OutKey, Output, OutputShape,
+    emit, fast_map, read_values, Durable, FastMap, KeyTable, OutKey, Output, OutputShape,
 };
 use super::Operator;
 use crate::aggregate::codec::{Reader, Writer};
-use crate::aggregate::Accumulator;
+use crate::aggregate::column::AccColumn;
+use crate::aggregate::AggregateFunction;
 use crate::formats::windowed::Window;
 use crate::runtime::error::Result;
 use crate::runtime::processing_log::ProcessingError;
@@ -37,7 +38,8 @@ struct Session {
     window: Window,
     /// The largest timestamp of its rows.
     ts: i64,
-    accs: Vec<Box<dyn Accumulator>>,
+    /// Its accumulators' states: a group of [`SessionStates`].
+    state: u32,
     /// Its current window has a value downstream (sent directly, or by a cache flush).
     downstream: bool,
 }
@@ -50,6 +52,75 @@ struct KeySessions {
     persisted: bool,
     /// Changed since the last commit (listed in `SessionWindows::dirty`).
     dirty: bool,
+}
+
+/// Every session's accumulators, as groups of one column per call (aggregate/column.rs): a
+/// session holds a group index, freed when it leaves and reused by a later session.
+#[derive(Debug)]
+struct SessionStates {
+    accs: Vec<AccColumn>,
+    arg_counts: Vec<usize>,
+    free: Vec<u32>,
+    len: u32,
+    /// A boxed accumulator's argument values (reused between rows).
+    scratch: Vec<ScalarValue>,
+}
+
+impl SessionStates {
+    fn new(functions: &[AggregateFunction], arg_counts: Vec<usize>) -> Self {
+        SessionStates {
+            accs: functions.iter().map(AccColumn::new).collect(),
+            arg_counts,
+            free: Vec::new(),
+            len: 0,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// A group in the initial state.
+    fn alloc(&mut self) -> u32 {
+        match self.free.pop() {
+            Some(g) => {
+                for a in &mut self.accs {
+                    a.reset(g as usize);
+                }
+                g
+            }
+            None => {
+                for a in &mut self.accs {
+                    a.push();
+                }
+                self.len += 1;
+                self.len - 1
+            }
+        }
+    }
+
+    fn release(&mut self, g: u32) {
+        self.free.push(g);
+    }
+
+    /// Folds input row `row` of `e` into group `g`.
+    fn add(&mut self, g: u32, e: &Evaluated, row: usize) -> Result<()> {
+        let mut at = 0;
+        for (acc, n) in self.accs.iter_mut().zip(&self.arg_counts) {
+            acc.add(g as usize, &e.arg_cols[at..at + n], row, &mut self.scratch)?;
+            at += n;
+        }
+        Ok(())
+    }
+
+    /// Folds group `other` into `g`.
+    fn merge(&mut self, g: u32, other: u32) -> Result<()> {
+        for a in &mut self.accs {
+            a.merge_within(g as usize, other as usize)?;
+        }
+        Ok(())
+    }
+
+    fn values(&self, g: u32) -> Vec<ScalarValue> {
+        self.accs.iter().map(|a| a.value(g as usize)).collect()
+    }
 }
 
 /// The first format of a key's sessions: the key's values, then each session's rows.
@@ -83,8 +154,9 @@ pub struct SessionWindows {
     spec: WindowSpec,
     input: AggregateInput,
     schema: SchemaRef,
-    /// Only its key table is used: sessions are kept per key id below.
-    groups: GroupTable,
+    /// Group keys, interned: sessions are kept per key id below.
+    keys: KeyTable,
+    states: SessionStates,
     sessions: FastMap<u32, KeySessions>,
     /// Keys whose sessions changed since the last commit (ids may repeat or be reused:
     /// each is checked against its entry's `dirty` flag).
@@ -107,12 +179,12 @@ pub struct SessionWindows {
 
 impl SessionWindows {
     pub(crate) fn new(input: AggregateInput, spec: WindowSpec, schema: SchemaRef) -> Self {
-        let groups = GroupTable::new(input.key_types.clone(), input.functions.clone());
         SessionWindows {
             spec,
+            keys: KeyTable::new(input.key_types.clone()),
+            states: SessionStates::new(&input.functions, input.arg_counts.clone()),
             input,
             schema,
-            groups,
             sessions: fast_map(),
             dirty: Vec::new(),
             deleted: Vec::new(),
@@ -143,10 +215,6 @@ impl SessionWindows {
             .saturating_sub(self.gap())
     }
 
-    fn values(accs: &[Box<dyn Accumulator>]) -> Vec<ScalarValue> {
-        accs.iter().map(|a| a.value()).collect()
-    }
-
     /// Takes `key`'s sessions out (an empty entry if it has none).
     fn take_sessions(&mut self, key: u32) -> (KeySessions, bool) {
         match self.sessions.remove(&key) {
@@ -160,15 +228,15 @@ impl SessionWindows {
     fn put_sessions(&mut self, key: u32, mut entry: KeySessions, had: bool) {
         if entry.list.is_empty() {
             if entry.persisted && self.durable.store.is_some() {
-                self.deleted.push(store_key(self.groups.keys.bytes(key)));
+                self.deleted.push(store_key(self.keys.bytes(key)));
             }
             if had {
-                self.groups.keys.release(key);
+                self.keys.release(key);
             }
             return;
         }
         if !had {
-            self.groups.keys.retain(key);
+            self.keys.retain(key);
         }
         if self.durable.store.is_some() && !entry.dirty {
             entry.dirty = true;
@@ -184,17 +252,18 @@ impl SessionWindows {
         out: &mut Vec<Output>,
         key: u32,
         window: Window,
-        accs: Option<&[Box<dyn Accumulator>]>,
+        state: Option<u32>,
         ts: i64,
         downstream: bool,
     ) {
         if self.spec.emit_final {
             return;
         }
+        let values = state.map(|g| self.states.values(g));
         let Some(cache) = &mut self.cache else {
             out.push(Output {
                 key: OutKey::Key(key),
-                values: accs.map(Self::values),
+                values,
                 timestamp: ts,
                 window: Some(window),
             });
@@ -202,27 +271,27 @@ impl SessionWindows {
         };
         let at = (key, window.start, window.end);
         match cache.index.get(&at).copied() {
-            Some(i) if accs.is_none() && !downstream => {
+            Some(i) if values.is_none() && !downstream => {
                 // Created and replaced between two flushes: nobody needs to hear of it.
                 cache.index.remove(&at);
                 cache.order[i] = None;
-                self.groups.keys.release(key);
+                self.keys.release(key);
             }
             Some(i) => {
                 let c = cache.order[i].as_mut().expect("indexed entry");
-                c.values = accs.map(Self::values);
+                c.values = values;
                 c.ts = ts;
             }
-            None if accs.is_none() && !downstream => {}
+            None if values.is_none() && !downstream => {}
             None => {
                 cache.index.insert(at, cache.order.len());
                 cache.order.push(Some(Cached {
                     key,
                     window,
-                    values: accs.map(Self::values),
+                    values,
                     ts,
                 }));
-                self.groups.keys.retain(key);
+                self.keys.retain(key);
             }
         }
     }
@@ -252,7 +321,7 @@ impl SessionWindows {
                 }
             }
             // The key stays valid until the outputs are built (collect runs after emit).
-            self.groups.keys.release(c.key);
+            self.keys.release(c.key);
             out.push(Output {
                 key: OutKey::Key(c.key),
                 values: c.values,
@@ -272,7 +341,8 @@ impl SessionWindows {
     fn update(
         &mut self,
         key: u32,
-        args: &[Vec<ScalarValue>],
+        e: &Evaluated,
+        row: usize,
         ts: i64,
         out: &mut Vec<Output>,
     ) -> Result<()> {
@@ -306,7 +376,7 @@ impl SessionWindows {
         // Kafka Streams merges the sessions it finds in the store's order (by end).
         merge.sort_by_key(|s| (s.window.end, s.window.start));
         let mut downstream = false;
-        let mut accs = None;
+        let mut state = None;
         let mut replaced = Vec::new();
         for s in merge.drain(..) {
             if s.window == window {
@@ -314,28 +384,28 @@ impl SessionWindows {
             } else {
                 replaced.push((s.window, s.ts, s.downstream));
             }
-            match &mut accs {
-                None => accs = Some(s.accs),
+            match state {
+                None => state = Some(s.state),
                 Some(into) => {
-                    for (a, o) in into.iter_mut().zip(&s.accs) {
-                        a.merge(o.as_ref())?;
-                    }
+                    self.states.merge(into, s.state)?;
+                    self.states.release(s.state);
                 }
             }
         }
         self.merge = merge;
-        let mut accs = accs.unwrap_or_else(|| self.groups.new_accumulators());
-        for (acc, a) in accs.iter_mut().zip(args) {
-            acc.add(a)?;
-        }
+        let state = match state {
+            Some(g) => g,
+            None => self.states.alloc(),
+        };
+        self.states.add(state, e, row)?;
         for (w, t, d) in replaced {
             self.send(out, key, w, None, t, d);
         }
-        self.send(out, key, window, Some(&accs), session_ts, downstream);
+        self.send(out, key, window, Some(state), session_ts, downstream);
         let session = Session {
             window,
             ts: session_ts,
-            accs,
+            state,
             downstream: downstream || self.cache.is_none(),
         };
         self.by_end.insert((window.end, key));
@@ -375,7 +445,9 @@ impl SessionWindows {
                 continue;
             };
             let before = entry.list.len();
-            entry.list.retain(|s| s.window.end >= close);
+            for s in entry.list.extract_if(.., |s| s.window.end < close) {
+                self.states.release(s.state);
+            }
             if entry.list.len() != before {
                 let (entry, _) = self.take_sessions(key);
                 self.put_sessions(key, entry, true);
@@ -411,10 +483,10 @@ impl SessionWindows {
                 if s.window.end >= lower && s.window.end <= upper {
                     found.push((
                         s.window.end,
-                        self.groups.keys.bytes(key),
+                        self.keys.bytes(key),
                         Output {
                             key: OutKey::Key(key),
-                            values: Some(Self::values(&s.accs)),
+                            values: Some(self.states.values(s.state)),
                             timestamp: s.ts,
                             window: Some(s.window),
                         },
@@ -438,11 +510,11 @@ impl SessionWindows {
         self.stream_times = self.durable.stream_times()?;
         for (k, v) in entries {
             let list = self.decode(&v)?;
-            let key = self.groups.keys.intern(&k[1..]);
+            let key = self.keys.intern(&k[1..]);
             for s in &list {
                 self.by_end.insert((s.window.end, key));
             }
-            self.groups.keys.retain(key);
+            self.keys.retain(key);
             self.sessions.insert(
                 key,
                 KeySessions {
@@ -452,14 +524,16 @@ impl SessionWindows {
                 },
             );
         }
-        self.groups.keys.collect();
+        self.keys.collect();
         Ok(())
     }
 
     /// A key's sessions from the store: accumulators, or (earlier formats) every row's
     /// arguments, added in order.
-    fn decode(&self, v: &[u8]) -> Result<Vec<Session>> {
-        let with_rows = |mut r: Reader<'_>| -> Result<Vec<Session>> {
+    fn decode(&mut self, v: &[u8]) -> Result<Vec<Session>> {
+        let states = &mut self.states;
+        let arg_types = &self.arg_types;
+        let mut with_rows = |mut r: Reader<'_>| -> Result<Vec<Session>> {
             let n = r.u64()? as usize;
             let mut sessions = Vec::with_capacity(n);
             for _ in 0..n {
@@ -468,16 +542,16 @@ impl SessionWindows {
                     end: r.i64()?,
                 };
                 let ts = r.i64()?;
-                let mut accs = self.groups.new_accumulators();
+                let state = states.alloc();
                 for _ in 0..r.u64()? {
-                    for (acc, t) in accs.iter_mut().zip(&self.arg_types) {
-                        acc.add(&read_values(&mut r, t)?)?;
+                    for (acc, t) in states.accs.iter_mut().zip(arg_types) {
+                        acc.add_values(state as usize, &read_values(&mut r, t)?)?;
                     }
                 }
                 sessions.push(Session {
                     window,
                     ts,
-                    accs,
+                    state,
                     downstream: true,
                 });
             }
@@ -500,16 +574,14 @@ impl SessionWindows {
                         end: r.i64()?,
                     };
                     let ts = r.i64()?;
-                    let accs = self
-                        .input
-                        .functions
-                        .iter()
-                        .map(|f| f.load(r.bytes()?).map_err(Into::into))
-                        .collect::<Result<Vec<_>>>()?;
+                    let state = self.states.alloc();
+                    for acc in &mut self.states.accs {
+                        acc.replace_saved(state as usize, r.bytes()?)?;
+                    }
                     sessions.push(Session {
                         window,
                         ts,
-                        accs,
+                        state,
                         downstream: true,
                     });
                 }
@@ -518,15 +590,15 @@ impl SessionWindows {
         }
     }
 
-    fn encode(sessions: &[Session]) -> Vec<u8> {
+    fn encode(states: &SessionStates, sessions: &[Session]) -> Vec<u8> {
         let mut w = Writer::new(TAG_SESSIONS_ACCS);
         w.usize(sessions.len());
         for s in sessions {
             w.i64(s.window.start);
             w.i64(s.window.end);
             w.i64(s.ts);
-            for a in &s.accs {
-                w.bytes(&a.save());
+            for a in &states.accs {
+                w.bytes(&a.save(s.state as usize));
             }
         }
         w.finish()
@@ -539,16 +611,14 @@ impl SessionWindows {
         errors: &mut Vec<ProcessingError>,
         outputs: &mut Vec<Output>,
     ) -> Result<()> {
-        let mut args = Vec::new();
         for row in 0..input.len() {
             if !e.groupable(input, row, errors) {
                 continue;
             }
             let ts = input.timestamps[row];
             self.stream_time = self.stream_time.max(ts);
-            self.input.args_into(e, row, &mut args)?;
-            let key = self.groups.keys.intern(e.key(row));
-            self.update(key, &args, ts, outputs)?;
+            let key = self.keys.intern(e.key(row));
+            self.update(key, e, row, ts, outputs)?;
             if self.spec.emit_final {
                 self.emit_final(input.partition, outputs)?;
             }
@@ -568,7 +638,7 @@ impl SessionWindows {
                 n_aggs: self.input.functions.len(),
                 windowed: true,
             },
-            &mut self.groups.keys,
+            &mut self.keys,
             outputs,
             partition,
             e,
@@ -607,8 +677,8 @@ impl Operator for SessionWindows {
             }
             entry.dirty = false;
             entry.persisted = true;
-            let v = Self::encode(&entry.list);
-            changes.push((store_key(self.groups.keys.bytes(key)), Some(v)));
+            let v = Self::encode(&self.states, &entry.list);
+            changes.push((store_key(self.keys.bytes(key)), Some(v)));
         }
         self.durable.commit(changes, &self.stream_times)
     }
@@ -645,7 +715,7 @@ impl Operator for SessionWindows {
     }
 
     fn process(&mut self, input: Rows, errors: &mut Vec<ProcessingError>) -> Result<Rows> {
-        let e = self.input.evaluate(&mut self.groups.keys, &input, errors)?;
+        let e = self.input.evaluate(&mut self.keys, &input, errors)?;
         if !self.durable.loaded {
             self.load(e.arg_types(&self.input.arg_counts))?;
         }
@@ -734,7 +804,30 @@ mod tests {
         );
         // Only b's session is left (a's closed when stream time reached 100).
         assert_eq!(op.sessions.len(), 1);
-        assert_eq!(op.groups.keys.len(), 1);
+        assert_eq!(op.keys.len(), 1);
+    }
+
+    #[test]
+    fn a_session_that_left_hands_its_state_to_a_new_one_reset() {
+        let mut op = session(10, Some(0));
+        let out = crate::operators::window_tests::run_on(
+            &mut op,
+            &[("a", 0), ("a", 3), ("b", 100), ("c", 200)],
+            Run::default(),
+        );
+        // a's session grew over a merge (its [0, 0] replaced), then its state (count 2) left
+        // at stream time 100 and was reused by b's or c's session from the initial state.
+        assert_eq!(
+            out,
+            vec![
+                ("a".into(), Some(1), 0, 0, 0),
+                ("a".into(), None, 0, 0, 0),
+                ("a".into(), Some(2), 0, 3, 3),
+                ("b".into(), Some(1), 100, 100, 100),
+                ("c".into(), Some(1), 200, 200, 200)
+            ]
+        );
+        assert_eq!(op.states.len, 2);
     }
 
     #[test]
@@ -825,7 +918,7 @@ mod tests {
         // c moves stream time past a's and b's sessions (end + gap + grace).
         crate::operators::window_tests::run_on(&mut op, &[("c", 50)], Run::default());
         assert_eq!(op.sessions.len(), 1);
-        assert_eq!(op.groups.keys.len(), 1);
+        assert_eq!(op.keys.len(), 1);
         op.commit().unwrap();
         // Only c's sessions are left in the store.
         let stored = op.durable.store.as_ref().unwrap().prefix(b"s").unwrap();
@@ -840,7 +933,6 @@ mod tests {
         op.attach_state(&stores, "q", 0).unwrap();
         // a's key bytes, as the operator's key table makes them.
         let (_, rows) = op
-            .groups
             .keys
             .convert(&[std::sync::Arc::new(arrow::array::StringArray::from(vec!["a"])) as _])
             .unwrap();
