@@ -14,6 +14,7 @@
 //! state, and a replaced session nobody downstream saw sends no delete (Kafka Streams'
 //! caching session store).
 
+use std::collections::hash_map::Entry;
 use std::collections::BTreeSet;
 
 use arrow::datatypes::{DataType, SchemaRef};
@@ -269,22 +270,23 @@ impl SessionWindows {
             });
             return;
         };
-        let at = (key, window.start, window.end);
-        match cache.index.get(&at).copied() {
-            Some(i) if values.is_none() && !downstream => {
+        // One hash of the entry's key, whichever way it goes.
+        match cache.index.entry((key, window.start, window.end)) {
+            Entry::Occupied(e) if values.is_none() && !downstream => {
                 // Created and replaced between two flushes: nobody needs to hear of it.
-                cache.index.remove(&at);
+                let i = e.remove();
                 cache.order[i] = None;
                 self.keys.release(key);
             }
-            Some(i) => {
-                let c = cache.order[i].as_mut().expect("indexed entry");
-                c.values = values;
-                c.ts = ts;
+            Entry::Occupied(e) => {
+                if let Some(c) = cache.order[*e.get()].as_mut() {
+                    c.values = values;
+                    c.ts = ts;
+                }
             }
-            None if values.is_none() && !downstream => {}
-            None => {
-                cache.index.insert(at, cache.order.len());
+            Entry::Vacant(_) if values.is_none() && !downstream => {}
+            Entry::Vacant(e) => {
+                e.insert(cache.order.len());
                 cache.order.push(Some(Cached {
                     key,
                     window,
