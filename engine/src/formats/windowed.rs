@@ -51,10 +51,7 @@ fn read_i64(bytes: &[u8]) -> i64 {
 
 /// Appends the window start to a serialized inner key (time windows).
 pub fn encode_time_windowed(inner: &[u8], start: i64) -> Vec<u8> {
-    let mut out = Vec::with_capacity(inner.len() + TS);
-    out.extend_from_slice(inner);
-    out.extend_from_slice(&start.to_be_bytes());
-    out
+    encode_windowed(inner, Window { start, end: start }, WindowType::Time)
 }
 
 /// Splits a time-windowed key into the inner key's bytes and the window, whose end is
@@ -79,11 +76,7 @@ pub fn decode_time_windowed(bytes: &[u8], size_ms: i64) -> Result<(&[u8], Window
 
 /// Appends the window end and start to a serialized inner key (session windows).
 pub fn encode_session_windowed(inner: &[u8], window: Window) -> Vec<u8> {
-    let mut out = Vec::with_capacity(inner.len() + 2 * TS);
-    out.extend_from_slice(inner);
-    out.extend_from_slice(&window.end.to_be_bytes());
-    out.extend_from_slice(&window.start.to_be_bytes());
-    out
+    encode_windowed(inner, window, WindowType::Session)
 }
 
 /// Splits a session-windowed key into the inner key's bytes and the window.
@@ -103,10 +96,15 @@ pub fn decode_session_windowed(bytes: &[u8]) -> Result<(&[u8], Window), FormatEr
 
 /// Encodes a windowed key of either type.
 pub fn encode_windowed(inner: &[u8], window: Window, window_type: WindowType) -> Vec<u8> {
-    match window_type {
-        WindowType::Time => encode_time_windowed(inner, window.start),
-        WindowType::Session => encode_session_windowed(inner, window),
-    }
+    let trailer = match window_type {
+        WindowType::Time => TS,
+        WindowType::Session => 2 * TS,
+    };
+    // Exactly its length, so that a record's `Bytes` takes it without reallocating.
+    let mut out = Vec::with_capacity(inner.len() + trailer);
+    out.extend_from_slice(inner);
+    append_window(&mut out, window, window_type);
+    out
 }
 
 /// Appends what [`encode_windowed`] puts after the inner key: the window start (time

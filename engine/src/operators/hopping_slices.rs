@@ -95,6 +95,46 @@ impl WindowCache {
             .map(|&i| i as usize)
     }
 
+    /// Takes pending update `i`'s value now (windows `size` long, made of `groups`' slices),
+    /// unless it was taken already.
+    fn settle_at(&mut self, i: usize, groups: &mut WindowGroups, size: i64) -> Result<()> {
+        if self.order[i].settled.is_none() {
+            let p = &self.order[i];
+            let window = Window {
+                start: p.start,
+                end: p.start + size,
+            };
+            let v = groups.merged(window, p.hash, self.key(i))?;
+            self.order[i].settled = Some(v);
+        }
+        Ok(())
+    }
+
+    /// Appends every pending update to `out`: a settled value as taken, the others merged
+    /// from `groups`' slices now. The caller empties the cache after, whatever the result.
+    fn send_all(&mut self, groups: &mut WindowGroups, size: i64, out: &mut Updates) -> Result<()> {
+        for i in 0..self.order.len() {
+            let start = self.order[i].start;
+            let window = Window {
+                start,
+                end: start + size,
+            };
+            let settled = self.order[i].settled.take();
+            let key = self.key(i);
+            match settled {
+                Some((values, ts)) => out.push_values(key, values, ts, window)?,
+                None => groups.push_merged(window, self.order[i].hash, key, out)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn clear(&mut self) {
+        self.index.clear();
+        self.order.clear();
+        self.keys.clear();
+    }
+
     /// Notes a change of `key`'s window starting at `start` (once per flush).
     fn insert(&mut self, start: i64, key_hash: u64, key: &[u8]) {
         if self.find(start, key_hash, key).is_some() {
@@ -174,29 +214,16 @@ impl HoppingSlices {
         time_window_retention_ms(&self.spec, self.size)
     }
 
-    fn window(&self, start: i64) -> Window {
-        Window {
-            start,
-            end: start + self.size,
-        }
-    }
-
     /// Takes the value of a cached update of `key`'s window at `start` now, so that rows
     /// reaching its slices later (for other windows) do not change it.
     fn settle(&mut self, start: i64, hash: u64, key: &[u8]) -> Result<()> {
-        let Some(c) = &self.cache else {
+        let Some(c) = &mut self.cache else {
             return Ok(());
         };
-        let Some(i) = c.find(start, hash, key) else {
-            return Ok(());
-        };
-        if c.order[i].settled.is_none() {
-            let v = self.groups.merged(start, self.size, hash, key)?;
-            if let Some(c) = &mut self.cache {
-                c.order[i].settled = Some(v);
-            }
+        match c.find(start, hash, key) {
+            Some(i) => c.settle_at(i, &mut self.groups, self.size),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     fn changed(&mut self, start: i64, hash: u64, key: &[u8], out: &mut Updates) -> Result<()> {
@@ -206,7 +233,10 @@ impl HoppingSlices {
                 Ok(())
             }
             None => {
-                let window = self.window(start);
+                let window = Window {
+                    start,
+                    end: start + self.size,
+                };
                 self.groups.push_merged(window, hash, key, out)
             }
         }
@@ -219,26 +249,12 @@ impl HoppingSlices {
     }
 
     fn drain_cache(&mut self, out: &mut Updates) -> Result<()> {
-        let Some(mut c) = self.cache.take() else {
+        let Some(c) = &mut self.cache else {
             return Ok(());
         };
-        let result = (|| -> Result<()> {
-            for i in 0..c.order.len() {
-                let window = self.window(c.order[i].start);
-                let settled = c.order[i].settled.take();
-                let key = c.key(i);
-                match settled {
-                    Some((values, ts)) => out.push_values(key, values, ts, window)?,
-                    None => self.groups.push_merged(window, c.order[i].hash, key, out)?,
-                }
-            }
-            Ok(())
-        })();
-        c.index.clear();
-        c.order.clear();
-        c.keys.clear();
-        self.cache = Some(c);
-        result
+        let sent = c.send_all(&mut self.groups, self.size, out);
+        c.clear();
+        sent
     }
 
     fn expire(&mut self) -> Result<()> {
@@ -246,19 +262,13 @@ impl HoppingSlices {
         if self.groups.first_start().is_none_or(|s| s >= horizon) {
             return Ok(());
         }
-        if let Some(mut c) = self.cache.take() {
-            let result = (|| -> Result<()> {
-                for i in 0..c.order.len() {
-                    let p = &c.order[i];
-                    if p.start < horizon && p.settled.is_none() {
-                        let v = self.groups.merged(p.start, self.size, p.hash, c.key(i))?;
-                        c.order[i].settled = Some(v);
-                    }
+        // Pending updates of windows whose slices leave take their values first.
+        if let Some(c) = &mut self.cache {
+            for i in 0..c.order.len() {
+                if c.order[i].start < horizon {
+                    c.settle_at(i, &mut self.groups, self.size)?;
                 }
-                Ok(())
-            })();
-            self.cache = Some(c);
-            result?;
+            }
         }
         self.groups.expire(horizon);
         Ok(())

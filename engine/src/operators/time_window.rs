@@ -98,10 +98,8 @@ impl<A: WindowAssigner> TimeWindowAggregate<A> {
 
     /// Drops windows older than the retention.
     fn expire(&mut self) {
-        let horizon = self.stream_time.saturating_sub(self.retention());
-        if self.groups.first_start().is_some_and(|s| s < horizon) {
-            self.groups.expire(horizon);
-        }
+        self.groups
+            .expire(self.stream_time.saturating_sub(self.retention()));
     }
 
     /// EMIT FINAL: emits the windows that closed since the last emission, as Kafka Streams'

@@ -306,23 +306,15 @@ impl WindowGroups {
         out.push(&self.merged, 0, UpdateKey::Own(key), window)
     }
 
-    /// The calls' results and the timestamp of `key` over the window `[start, start + size)`,
-    /// made as [`WindowGroups::push_merged`] does.
+    /// The calls' results and the timestamp of `key` over `window`, made as
+    /// [`WindowGroups::push_merged`] does.
     pub fn merged(
         &mut self,
-        start: i64,
-        size: i64,
+        window: Window,
         hash: u64,
         key: &[u8],
     ) -> Result<(Vec<ScalarValue>, i64)> {
-        self.merge(
-            Window {
-                start,
-                end: start + size,
-            },
-            hash,
-            key,
-        )?;
+        self.merge(window, hash, key)?;
         let values = self.merged.accs.iter().map(|a| a.value(0)).collect();
         Ok((values, self.merged.ts[0]))
     }
@@ -531,12 +523,11 @@ const OWN_KEY: u32 = u32::MAX;
 impl Updates {
     /// Empty results for the calls of `groups`.
     pub fn new(groups: &WindowGroups) -> Self {
-        let probe = Slab::new(&groups.functions);
         Updates {
             rows: Vec::new(),
             own_ends: Vec::new(),
             own: Vec::new(),
-            results: probe.accs.iter().map(|a| a.results(0)).collect(),
+            results: groups.merged.accs.iter().map(|a| a.results(0)).collect(),
             timestamps: Vec::new(),
             windows: Vec::new(),
         }
@@ -556,8 +547,7 @@ impl Updates {
         self.windows.reserve(n);
     }
 
-    fn push(&mut self, slab: &Slab, g: u32, key: UpdateKey<'_>, window: Window) -> Result<()> {
-        let gi = g as usize;
+    fn push_key(&mut self, key: UpdateKey<'_>) {
         match key {
             UpdateKey::Input(r) => self.rows.push(r as u32),
             UpdateKey::Own(bytes) => {
@@ -566,6 +556,11 @@ impl Updates {
                 self.own_ends.push(self.own.len());
             }
         }
+    }
+
+    fn push(&mut self, slab: &Slab, g: u32, key: UpdateKey<'_>, window: Window) -> Result<()> {
+        let gi = g as usize;
+        self.push_key(key);
         for (acc, out) in slab.accs.iter().zip(self.results.iter_mut()) {
             acc.push_result(gi, out)?;
         }
@@ -582,9 +577,7 @@ impl Updates {
         ts: i64,
         window: Window,
     ) -> Result<()> {
-        self.rows.push(OWN_KEY);
-        self.own.extend_from_slice(key);
-        self.own_ends.push(self.own.len());
+        self.push_key(UpdateKey::Own(key));
         for (v, out) in values.into_iter().zip(self.results.iter_mut()) {
             out.push_scalar(v)?;
         }
@@ -783,7 +776,9 @@ mod tests {
         }
         let hash = groups.hash(b"a");
         assert_eq!(
-            groups.merged(0, 10, hash, b"a").unwrap(),
+            groups
+                .merged(Window { start: 0, end: 10 }, hash, b"a")
+                .unwrap(),
             (vec![ScalarValue::Int64(Some(3))], 8)
         );
         let mut out = Updates::new(&groups);
