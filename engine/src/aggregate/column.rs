@@ -47,6 +47,14 @@ impl ColumnResults {
         Ok(())
     }
 
+    /// A missing result (a delete's).
+    pub fn push_null(&mut self) {
+        match self {
+            ColumnResults::Int64(b) => b.append_null(),
+            ColumnResults::Scalars(s) => s.push(ScalarValue::Null),
+        }
+    }
+
     /// The array, when the results were built as one; else the scalars, for the caller to
     /// turn into an array of its column's type.
     pub fn finish(self) -> Result<ArrayRef, Vec<ScalarValue>> {

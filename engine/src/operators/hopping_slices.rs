@@ -24,7 +24,8 @@ use super::aggregate::{grace_ms, time_window_retention_ms, AggregateInput};
 use super::group_state::{fast_map, Durable, FastMap};
 use super::hopping_window::{hopping, Hopping};
 use super::time_window::{TimeWindowAggregate, WindowAssigner};
-use super::window_groups::{Updates, WindowGroups};
+use super::updates::Updates;
+use super::window_groups::WindowGroups;
 use super::Operator;
 use crate::formats::windowed::Window;
 use crate::runtime::error::Result;
@@ -357,7 +358,7 @@ impl Operator for HoppingSlices {
             .get(&input.partition)
             .copied()
             .unwrap_or(i64::MIN);
-        let mut out = Updates::new(&self.groups);
+        let mut out = self.groups.updates();
         self.process_rows(&input, &e, errors, &mut out)?;
         self.stream_times.insert(input.partition, self.stream_time);
         self.last_partition = input.partition;
@@ -383,7 +384,7 @@ impl Operator for HoppingSlices {
     }
 
     fn flush(&mut self) -> Result<Vec<Rows>> {
-        let mut out = Updates::new(&self.groups);
+        let mut out = self.groups.updates();
         self.drain_cache(&mut out)?;
         if out.is_empty() {
             return Ok(Vec::new());

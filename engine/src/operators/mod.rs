@@ -19,6 +19,7 @@ pub mod repartition;
 pub mod session_window;
 mod time_window;
 pub mod tumbling_window;
+mod updates;
 mod window_groups;
 #[cfg(test)]
 mod window_tests;

@@ -13,18 +13,23 @@
 //! flush, so a session that grows and is replaced between two flushes sends only its last
 //! state, and a replaced session nobody downstream saw sends no delete (Kafka Streams'
 //! caching session store).
+//!
+//! Layout: sessions are small indexes into [`Sessions`] (window, timestamp, key, flags and
+//! one accumulator column per call side by side), linked per key; a cached update points at
+//! its session and reads the value when the cache drains, so a session that left meanwhile
+//! is freed then. A key whose sessions all left keeps its id for a while (keys come back),
+//! until idle keys outnumber the limit and are swept.
 
-use std::collections::hash_map::Entry;
-use std::collections::BTreeSet;
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap};
 
 use arrow::datatypes::{DataType, SchemaRef};
 use brook_sql::plan::WindowSpec;
 use datafusion::common::ScalarValue;
 
 use super::aggregate::{grace_ms, AggregateInput, Evaluated};
-use super::group_state::{
-    emit, fast_map, read_values, Durable, FastMap, KeyTable, OutKey, Output, OutputShape,
-};
+use super::group_state::{fast_map, read_values, Durable, FastMap, KeyTable};
+use super::updates::{UpdateKey, Updates};
 use super::Operator;
 use crate::aggregate::codec::{Reader, Writer};
 use crate::aggregate::column::AccColumn;
@@ -34,95 +39,136 @@ use crate::runtime::error::Result;
 use crate::runtime::processing_log::ProcessingError;
 use crate::runtime::rows::Rows;
 
-#[derive(Debug)]
-struct Session {
-    window: Window,
-    /// The largest timestamp of its rows.
-    ts: i64,
-    /// Its accumulators' states: a group of [`SessionStates`].
-    state: u32,
-    /// Its current window has a value downstream (sent directly, or by a cache flush).
-    downstream: bool,
-}
+/// No session, cache entry or key.
+const NONE: u32 = u32::MAX;
 
-/// One key's sessions.
-#[derive(Debug, Default)]
-struct KeySessions {
-    list: Vec<Session>,
-    /// A commit wrote the key's sessions to the store (so dropping them needs a delete).
-    persisted: bool,
-    /// Changed since the last commit (listed in `SessionWindows::dirty`).
-    dirty: bool,
-}
+/// Session flags: in its key's list.
+const LIVE: u8 = 1;
+/// Its current window has a value downstream (sent directly, or by a cache flush).
+const DOWNSTREAM: u8 = 2;
+/// Left its key, its cached value not sent yet: freed when the cache drains.
+const RETIRED: u8 = 4;
 
-/// Every session's accumulators, as groups of one column per call (aggregate/column.rs): a
-/// session holds a group index, freed when it leaves and reused by a later session.
+/// Key flags: the entry holds the key's id.
+const HELD: u8 = 1;
+/// A commit wrote the key's sessions to the store (so dropping them needs a delete).
+const PERSISTED: u8 = 2;
+/// Changed since the last commit (listed in `SessionWindows::dirty`).
+const DIRTY: u8 = 4;
+/// Held without sessions since its last one left (counted in `SessionWindows::idle`).
+const IDLE: u8 = 8;
+
+/// Idle keys (no session left) kept at least, before a sweep frees them.
+const IDLE_KEYS: usize = 1 << 17;
+
+/// Every session, by index: accumulator columns (aggregate/column.rs) and the session's
+/// window, timestamp, key, next session of the key, cache entry and flags. A freed index is
+/// reused by a later session, reset.
 #[derive(Debug)]
-struct SessionStates {
+struct Sessions {
     accs: Vec<AccColumn>,
     arg_counts: Vec<usize>,
-    free: Vec<u32>,
-    len: u32,
     /// A boxed accumulator's argument values (reused between rows).
     scratch: Vec<ScalarValue>,
+    window: Vec<Window>,
+    /// The largest timestamp of its rows.
+    ts: Vec<i64>,
+    key: Vec<u32>,
+    next: Vec<u32>,
+    /// Its pending value in the record cache's order (or NONE).
+    cached: Vec<u32>,
+    flags: Vec<u8>,
+    free: Vec<u32>,
 }
 
-impl SessionStates {
+impl Sessions {
     fn new(functions: &[AggregateFunction], arg_counts: Vec<usize>) -> Self {
-        SessionStates {
+        Sessions {
             accs: functions.iter().map(AccColumn::new).collect(),
             arg_counts,
-            free: Vec::new(),
-            len: 0,
             scratch: Vec::new(),
+            window: Vec::new(),
+            ts: Vec::new(),
+            key: Vec::new(),
+            next: Vec::new(),
+            cached: Vec::new(),
+            flags: Vec::new(),
+            free: Vec::new(),
         }
     }
 
-    /// A group in the initial state.
-    fn alloc(&mut self) -> u32 {
+    /// A session of `key` in the initial state (not linked yet).
+    fn alloc(&mut self, key: u32, window: Window, ts: i64) -> u32 {
         match self.free.pop() {
-            Some(g) => {
+            Some(s) => {
+                let i = s as usize;
                 for a in &mut self.accs {
-                    a.reset(g as usize);
+                    a.reset(i);
                 }
-                g
+                self.window[i] = window;
+                self.ts[i] = ts;
+                self.key[i] = key;
+                self.next[i] = NONE;
+                self.cached[i] = NONE;
+                self.flags[i] = 0;
+                s
             }
             None => {
                 for a in &mut self.accs {
                     a.push();
                 }
-                self.len += 1;
-                self.len - 1
+                self.window.push(window);
+                self.ts.push(ts);
+                self.key.push(key);
+                self.next.push(NONE);
+                self.cached.push(NONE);
+                self.flags.push(0);
+                (self.ts.len() - 1) as u32
             }
         }
     }
 
-    fn release(&mut self, g: u32) {
-        self.free.push(g);
+    fn release(&mut self, s: u32) {
+        self.flags[s as usize] = 0;
+        self.free.push(s);
     }
 
-    /// Folds input row `row` of `e` into group `g`.
-    fn add(&mut self, g: u32, e: &Evaluated, row: usize) -> Result<()> {
+    /// Folds input row `row` of `e` into session `s`.
+    fn add(&mut self, s: u32, e: &Evaluated, row: usize) -> Result<()> {
         let mut at = 0;
         for (acc, n) in self.accs.iter_mut().zip(&self.arg_counts) {
-            acc.add(g as usize, &e.arg_cols[at..at + n], row, &mut self.scratch)?;
+            acc.add(s as usize, &e.arg_cols[at..at + n], row, &mut self.scratch)?;
             at += n;
         }
         Ok(())
     }
 
-    /// Folds group `other` into `g`.
-    fn merge(&mut self, g: u32, other: u32) -> Result<()> {
+    /// Folds session `other`'s accumulators into `s`'s.
+    fn merge(&mut self, s: u32, other: u32) -> Result<()> {
         for a in &mut self.accs {
-            a.merge_within(g as usize, other as usize)?;
+            a.merge_within(s as usize, other as usize)?;
         }
         Ok(())
     }
 
-    fn values(&self, g: u32) -> Vec<ScalarValue> {
-        self.accs.iter().map(|a| a.value(g as usize)).collect()
+    /// Sessions in use (live, or retired until the cache drains).
+    #[cfg(test)]
+    fn in_use(&self) -> usize {
+        self.ts.len() - self.free.len()
     }
 }
+
+/// One key's sessions: the first of its list (linked through `Sessions::next`) and flags.
+#[derive(Debug, Clone, Copy)]
+struct KeyEntry {
+    head: u32,
+    flags: u8,
+}
+
+const NO_KEY: KeyEntry = KeyEntry {
+    head: NONE,
+    flags: 0,
+};
 
 /// The first format of a key's sessions: the key's values, then each session's rows.
 const TAG_SESSIONS: u8 = 0xA3;
@@ -132,21 +178,22 @@ const TAG_SESSIONS_ROWKEY: u8 = 0xA6;
 const TAG_SESSIONS_ACCS: u8 = 0xA7;
 
 /// A pending update in the session record cache.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 struct Cached {
+    /// NONE: cancelled (created and replaced between two flushes).
     key: u32,
     window: Window,
-    /// None: a delete.
-    values: Option<Vec<ScalarValue>>,
+    /// The session whose value goes out, or NONE: a delete.
+    session: u32,
     ts: i64,
 }
 
-/// Session updates waiting for the next flush, by (key, window), first update first.
+/// Session updates waiting for the next flush, first update first. A session points at
+/// its own pending value; deletes of replaced windows wait beside them.
 #[derive(Debug)]
 struct SessionCache {
     max_keys: usize,
-    index: FastMap<(u32, i64, i64), usize>,
-    order: Vec<Option<Cached>>,
+    order: Vec<Cached>,
 }
 
 /// GROUP BY over session windows.
@@ -155,17 +202,24 @@ pub struct SessionWindows {
     spec: WindowSpec,
     input: AggregateInput,
     schema: SchemaRef,
-    /// Group keys, interned: sessions are kept per key id below.
+    /// Group keys, interned: sessions are listed per key id in `by_key`.
     keys: KeyTable,
-    states: SessionStates,
-    sessions: FastMap<u32, KeySessions>,
-    /// Keys whose sessions changed since the last commit (ids may repeat or be reused:
-    /// each is checked against its entry's `dirty` flag).
+    sessions: Sessions,
+    by_key: Vec<KeyEntry>,
+    /// Keys holding their id, and those of them without sessions.
+    held: usize,
+    idle: usize,
+    /// Idle keys swept when there are more than this (and more than the active ones).
+    idle_limit: usize,
+    /// Keys whose sessions changed since the last commit (ids may repeat: each is checked
+    /// against its entry's DIRTY flag).
     dirty: Vec<u32>,
     /// Store keys of persisted keys whose sessions all left since the last commit.
     deleted: Vec<Vec<u8>>,
-    /// (session end, key) of every session made: expiry and EMIT FINAL visit keys in end
-    /// order (stale entries, for sessions since grown or merged, are skipped).
+    /// (session end, session) each time a session's end is set: expiry pops the ends that
+    /// closed (stale entries, for sessions since grown, merged or freed, are skipped).
+    expiry: BinaryHeap<Reverse<(i64, u32)>>,
+    /// EMIT FINAL: (session end, key) of every session made, to visit keys in end order.
     by_end: BTreeSet<(i64, u32)>,
     cache: Option<SessionCache>,
     stream_times: FastMap<u32, i64>,
@@ -175,7 +229,7 @@ pub struct SessionWindows {
     arg_types: Vec<Vec<DataType>>,
     last_partition: u32,
     /// Reused per row: the sessions the row reaches.
-    merge: Vec<Session>,
+    merge: Vec<u32>,
 }
 
 impl SessionWindows {
@@ -183,12 +237,16 @@ impl SessionWindows {
         SessionWindows {
             spec,
             keys: KeyTable::new(input.key_types.clone()),
-            states: SessionStates::new(&input.functions, input.arg_counts.clone()),
+            sessions: Sessions::new(&input.functions, input.arg_counts.clone()),
             input,
             schema,
-            sessions: fast_map(),
+            by_key: Vec::new(),
+            held: 0,
+            idle: 0,
+            idle_limit: IDLE_KEYS,
             dirty: Vec::new(),
             deleted: Vec::new(),
+            expiry: BinaryHeap::new(),
             by_end: BTreeSet::new(),
             cache: None,
             stream_times: fast_map(),
@@ -216,86 +274,123 @@ impl SessionWindows {
             .saturating_sub(self.gap())
     }
 
-    /// Takes `key`'s sessions out (an empty entry if it has none).
-    fn take_sessions(&mut self, key: u32) -> (KeySessions, bool) {
-        match self.sessions.remove(&key) {
-            Some(s) => (s, true),
-            None => (KeySessions::default(), false),
+    fn entry(&mut self, key: u32) -> &mut KeyEntry {
+        let i = key as usize;
+        if i >= self.by_key.len() {
+            self.by_key.resize(i + 1, NO_KEY);
         }
+        &mut self.by_key[i]
     }
 
-    /// Puts `key`'s sessions back (holding the key while any are left; a persisted key
-    /// left without sessions is deleted from the store at the next commit).
-    fn put_sessions(&mut self, key: u32, mut entry: KeySessions, had: bool) {
-        if entry.list.is_empty() {
-            if entry.persisted && self.durable.store.is_some() {
-                self.deleted.push(store_key(self.keys.bytes(key)));
-            }
-            if had {
-                self.keys.release(key);
-            }
-            return;
+    /// Links session `s` first in `key`'s list (holding the key; marking it changed).
+    fn link(&mut self, key: u32, s: u32) {
+        let tracked = self.durable.store.is_some();
+        let entry = self.entry(key);
+        let was = *entry;
+        entry.head = s;
+        let mark = tracked && was.flags & DIRTY == 0;
+        if mark {
+            entry.flags |= DIRTY;
         }
-        if !had {
-            self.keys.retain(key);
-        }
-        if self.durable.store.is_some() && !entry.dirty {
-            entry.dirty = true;
+        let hold = was.flags & HELD == 0;
+        entry.flags = (entry.flags | HELD) & !IDLE;
+        self.sessions.next[s as usize] = was.head;
+        self.sessions.flags[s as usize] |= LIVE;
+        if mark {
             self.dirty.push(key);
         }
-        self.sessions.insert(key, entry);
+        if hold {
+            self.keys.retain(key);
+            self.held += 1;
+        } else if was.flags & IDLE != 0 {
+            self.idle -= 1;
+        }
     }
 
-    /// Sends an update of `key`'s session `window` downstream, or into the record cache.
-    /// `downstream`: whether that window already has a value downstream.
-    fn send(
-        &mut self,
-        out: &mut Vec<Output>,
-        key: u32,
-        window: Window,
-        state: Option<u32>,
-        ts: i64,
-        downstream: bool,
-    ) {
+    /// Unlinks session `s` (after `prev`, or first) from `key`'s list.
+    fn unlink(&mut self, key: u32, prev: u32, s: u32) {
+        let next = self.sessions.next[s as usize];
+        if prev == NONE {
+            self.by_key[key as usize].head = next;
+        } else {
+            self.sessions.next[prev as usize] = next;
+        }
+        self.sessions.next[s as usize] = NONE;
+        self.sessions.flags[s as usize] &= !LIVE;
+    }
+
+    /// Marks `key`'s sessions changed (for the next commit).
+    fn touch(&mut self, key: u32) {
+        if self.durable.store.is_none() {
+            return;
+        }
+        let entry = &mut self.by_key[key as usize];
+        if entry.flags & DIRTY == 0 {
+            entry.flags |= DIRTY;
+            self.dirty.push(key);
+        }
+    }
+
+    /// The window of `key`'s session `s` is replaced: its delete goes downstream, into the
+    /// record cache, or nowhere when nobody downstream saw it.
+    fn retract(&mut self, key: u32, s: u32, row: usize, out: &mut Updates) {
         if self.spec.emit_final {
             return;
         }
-        let values = state.map(|g| self.states.values(g));
+        let i = s as usize;
+        let (window, ts) = (self.sessions.window[i], self.sessions.ts[i]);
+        let downstream = self.sessions.flags[i] & DOWNSTREAM != 0;
+        self.sessions.flags[i] &= !DOWNSTREAM;
         let Some(cache) = &mut self.cache else {
-            out.push(Output {
-                key: OutKey::Key(key),
-                values,
-                timestamp: ts,
-                window: Some(window),
-            });
+            out.push_delete(UpdateKey::Input(row), ts, window);
             return;
         };
-        // One hash of the entry's key, whichever way it goes.
-        match cache.index.entry((key, window.start, window.end)) {
-            Entry::Occupied(e) if values.is_none() && !downstream => {
+        let c = std::mem::replace(&mut self.sessions.cached[i], NONE);
+        if c != NONE {
+            let entry = &mut cache.order[c as usize];
+            if downstream {
+                entry.session = NONE;
+                entry.ts = ts;
+            } else {
                 // Created and replaced between two flushes: nobody needs to hear of it.
-                let i = e.remove();
-                cache.order[i] = None;
+                entry.key = NONE;
                 self.keys.release(key);
             }
-            Entry::Occupied(e) => {
-                if let Some(c) = cache.order[*e.get()].as_mut() {
-                    c.values = values;
-                    c.ts = ts;
-                }
-            }
-            Entry::Vacant(_) if values.is_none() && !downstream => {}
-            Entry::Vacant(e) => {
-                e.insert(cache.order.len());
-                cache.order.push(Some(Cached {
-                    key,
-                    window,
-                    values,
-                    ts,
-                }));
-                self.keys.retain(key);
-            }
+        } else if downstream {
+            cache.order.push(Cached {
+                key,
+                window,
+                session: NONE,
+                ts,
+            });
+            self.keys.retain(key);
         }
+    }
+
+    /// Sends session `s`'s value downstream, or into the record cache.
+    fn send(&mut self, key: u32, s: u32, row: usize, out: &mut Updates) -> Result<()> {
+        if self.spec.emit_final {
+            return Ok(());
+        }
+        let i = s as usize;
+        let (window, ts) = (self.sessions.window[i], self.sessions.ts[i]);
+        let Some(cache) = &mut self.cache else {
+            return out.push_group(&self.sessions.accs, s, UpdateKey::Input(row), ts, window);
+        };
+        let c = self.sessions.cached[i];
+        if c != NONE {
+            cache.order[c as usize].ts = ts;
+        } else {
+            self.sessions.cached[i] = cache.order.len() as u32;
+            cache.order.push(Cached {
+                key,
+                window,
+                session: s,
+                ts,
+            });
+            self.keys.retain(key);
+        }
+        Ok(())
     }
 
     fn cache_due(&self) -> bool {
@@ -304,161 +399,193 @@ impl SessionWindows {
             .is_some_and(|c| c.order.len() >= c.max_keys)
     }
 
-    /// Empties the record cache: each cached session's last update, first update first.
-    fn drain_cache(&mut self) -> Vec<Output> {
+    /// Empties the record cache into `out`: each cached session's last update, first
+    /// update first.
+    fn drain_cache(&mut self, out: &mut Updates) -> Result<()> {
         let Some(cache) = &mut self.cache else {
-            return Vec::new();
+            return Ok(());
         };
-        cache.index.clear();
         let mut order = std::mem::take(&mut cache.order);
-        let mut out = Vec::with_capacity(order.len());
-        for c in order.drain(..).flatten() {
-            if c.values.is_some() {
-                if let Some(s) = self
-                    .sessions
-                    .get_mut(&c.key)
-                    .and_then(|k| k.list.iter_mut().find(|s| s.window == c.window))
-                {
-                    s.downstream = true;
+        out.reserve(order.len());
+        for c in &order {
+            if c.key == NONE {
+                continue;
+            }
+            let key = UpdateKey::Own(self.keys.bytes(c.key));
+            if c.session == NONE {
+                out.push_delete(key, c.ts, c.window);
+            } else {
+                let s = c.session;
+                out.push_group(&self.sessions.accs, s, key, c.ts, c.window)?;
+                let i = s as usize;
+                self.sessions.cached[i] = NONE;
+                if self.sessions.flags[i] & RETIRED != 0 {
+                    self.sessions.release(s);
+                } else {
+                    self.sessions.flags[i] |= DOWNSTREAM;
                 }
             }
-            // The key stays valid until the outputs are built (collect runs after emit).
+            // The key's bytes were copied out: it may go at the next collect.
             self.keys.release(c.key);
-            out.push(Output {
-                key: OutKey::Key(c.key),
-                values: c.values,
-                timestamp: c.ts,
-                window: Some(c.window),
-            });
         }
         // The list keeps its capacity for the next period.
+        order.clear();
         if let Some(cache) = &mut self.cache {
             cache.order = order;
         }
-        out
+        Ok(())
     }
 
-    /// Folds a row at `ts` into `key`'s sessions: merges the sessions it reaches, adds the
-    /// row, and sends the replaced sessions' deletes and the session's new value.
+    /// Folds row `row` at `ts` into `key`'s sessions: merges the sessions it reaches, adds
+    /// the row, and sends the replaced sessions' deletes and the session's new value.
     fn update(
         &mut self,
         key: u32,
         e: &Evaluated,
         row: usize,
         ts: i64,
-        out: &mut Vec<Output>,
+        out: &mut Updates,
     ) -> Result<()> {
         let gap = self.gap();
         // A session can grow until the gap has passed: it closes `gap + grace` after its
         // end, and leaves then.
         let close = self.close();
-        // The key's entry stays in the map: the sessions this row reaches are taken out of
-        // it, the new one put back (two lookups instead of a remove and an insert).
         let mut merge = std::mem::take(&mut self.merge);
-        if let Some(entry) = self.sessions.get_mut(&key) {
-            merge.extend(entry.list.extract_if(.., |s| {
-                s.window.end >= close && s.window.end + gap >= ts && s.window.start - gap <= ts
-            }));
-        }
-        let mut window = Window { start: ts, end: ts };
-        let mut session_ts = ts;
-        for s in &merge {
-            window.start = window.start.min(s.window.start);
-            window.end = window.end.max(s.window.end);
-            session_ts = session_ts.max(s.ts);
-        }
-        if window.end < close {
-            // The session this row would join has closed: the row is late.
-            if let Some(entry) = self.sessions.get_mut(&key) {
-                entry.list.append(&mut merge);
+        let mut prev = NONE;
+        let mut s = self.by_key.get(key as usize).map_or(NONE, |k| k.head);
+        while s != NONE {
+            let next = self.sessions.next[s as usize];
+            let w = self.sessions.window[s as usize];
+            if w.end >= close && w.end + gap >= ts && w.start - gap <= ts {
+                self.unlink(key, prev, s);
+                merge.push(s);
+            } else {
+                prev = s;
             }
+            s = next;
+        }
+        if merge.is_empty() && ts < close {
+            // The session this row would start has closed already: the row is late.
             self.merge = merge;
             return Ok(());
         }
+        let mut window = Window { start: ts, end: ts };
+        let mut session_ts = ts;
+        for &s in &merge {
+            let w = self.sessions.window[s as usize];
+            window.start = window.start.min(w.start);
+            window.end = window.end.max(w.end);
+            session_ts = session_ts.max(self.sessions.ts[s as usize]);
+        }
         // Kafka Streams merges the sessions it finds in the store's order (by end).
-        merge.sort_by_key(|s| (s.window.end, s.window.start));
-        let mut downstream = false;
-        let mut state = None;
-        let mut replaced = Vec::new();
-        for s in merge.drain(..) {
-            if s.window == window {
-                downstream |= s.downstream;
-            } else {
-                replaced.push((s.window, s.ts, s.downstream));
-            }
-            match state {
-                None => state = Some(s.state),
-                Some(into) => {
-                    self.states.merge(into, s.state)?;
-                    self.states.release(s.state);
-                }
+        let sessions = &self.sessions;
+        merge.sort_by_key(|&s| {
+            let w = sessions.window[s as usize];
+            (w.end, w.start)
+        });
+        let mut keep = DOWNSTREAM;
+        for &s in &merge {
+            if self.sessions.window[s as usize] != window {
+                self.retract(key, s, row, out);
+                keep = 0;
             }
         }
+        let (s, grew) = match merge.first() {
+            Some(&s) => {
+                for &other in &merge[1..] {
+                    self.sessions.merge(s, other)?;
+                    self.sessions.release(other);
+                }
+                (s, self.sessions.window[s as usize].end != window.end)
+            }
+            None => (self.sessions.alloc(key, window, session_ts), true),
+        };
+        merge.clear();
         self.merge = merge;
-        let state = match state {
-            Some(g) => g,
-            None => self.states.alloc(),
-        };
-        self.states.add(state, e, row)?;
-        for (w, t, d) in replaced {
-            self.send(out, key, w, None, t, d);
+        let i = s as usize;
+        self.sessions.window[i] = window;
+        self.sessions.ts[i] = session_ts;
+        self.sessions.flags[i] &= keep;
+        if self.cache.is_none() {
+            self.sessions.flags[i] |= DOWNSTREAM;
         }
-        self.send(out, key, window, Some(state), session_ts, downstream);
-        let session = Session {
-            window,
-            ts: session_ts,
-            state,
-            downstream: downstream || self.cache.is_none(),
-        };
-        self.by_end.insert((window.end, key));
-        let tracked = self.durable.store.is_some();
-        match self.sessions.get_mut(&key) {
-            Some(entry) => {
-                entry.list.push(session);
-                if tracked && !entry.dirty {
-                    entry.dirty = true;
-                    self.dirty.push(key);
-                }
+        self.sessions.add(s, e, row)?;
+        self.link(key, s);
+        if grew {
+            self.expiry.push(Reverse((window.end, s)));
+            if self.spec.emit_final {
+                self.by_end.insert((window.end, key));
             }
-            None => self.put_sessions(
-                key,
-                KeySessions {
-                    list: vec![session],
-                    persisted: false,
-                    dirty: false,
-                },
-                false,
-            ),
         }
-        Ok(())
+        self.send(key, s, row, out)
     }
 
-    /// Drops the sessions that closed (gap + grace after their end), key by key in end order.
-    /// Keys may come from several source partitions, so the slowest one's stream time says
+    /// Drops the sessions that closed (gap + grace after their end), in end order. Keys
+    /// may come from several source partitions, so the slowest one's stream time says
     /// what closed.
     fn expire(&mut self) {
         let Some(time) = self.stream_times.values().min().copied() else {
             return;
         };
         let close = time.saturating_sub(self.grace()).saturating_sub(self.gap());
-        while self.by_end.first().is_some_and(|(end, _)| *end < close) {
-            let (_, key) = self.by_end.pop_first().expect("non-empty");
-            let Some(entry) = self.sessions.get_mut(&key) else {
-                continue;
-            };
-            let before = entry.list.len();
-            for s in entry.list.extract_if(.., |s| s.window.end < close) {
-                self.states.release(s.state);
+        while let Some(&Reverse((end, s))) = self.expiry.peek() {
+            if end >= close {
+                break;
             }
-            if entry.list.len() != before {
-                let (entry, _) = self.take_sessions(key);
-                self.put_sessions(key, entry, true);
+            self.expiry.pop();
+            let i = s as usize;
+            if self.sessions.flags[i] & LIVE == 0 || self.sessions.window[i].end >= close {
+                continue;
+            }
+            let key = self.sessions.key[i];
+            let mut prev = NONE;
+            let mut at = self.by_key[key as usize].head;
+            while at != s && at != NONE {
+                prev = at;
+                at = self.sessions.next[at as usize];
+            }
+            self.unlink(key, prev, s);
+            if self.sessions.cached[i] != NONE {
+                self.sessions.flags[i] |= RETIRED;
+            } else {
+                self.sessions.release(s);
+            }
+            let entry = &mut self.by_key[key as usize];
+            if entry.head != NONE {
+                self.touch(key);
+                continue;
+            }
+            self.idle += 1;
+            entry.flags |= IDLE;
+            if entry.flags & PERSISTED != 0 {
+                entry.flags &= !PERSISTED;
+                self.deleted.push(store_key(self.keys.bytes(key)));
             }
         }
+        while self.by_end.first().is_some_and(|(end, _)| *end < close) {
+            self.by_end.pop_first();
+        }
+        self.sweep();
+    }
+
+    /// Frees the ids of keys without sessions, once there are many of them.
+    fn sweep(&mut self) {
+        if self.idle <= self.idle_limit || self.idle * 2 < self.held {
+            return;
+        }
+        for (key, entry) in self.by_key.iter_mut().enumerate() {
+            if entry.flags & IDLE != 0 {
+                *entry = NO_KEY;
+                self.keys.release(key as u32);
+                self.held -= 1;
+                self.idle -= 1;
+            }
+        }
+        self.keys.collect();
     }
 
     /// EMIT FINAL: emits the sessions that closed since the last emission.
-    fn emit_final(&mut self, partition: u32, out: &mut Vec<Output>) -> Result<()> {
+    fn emit_final(&mut self, partition: u32, out: &mut Updates) -> Result<()> {
         let close = self.stream_time.saturating_sub(self.grace());
         let last = self.last_emit_close.get(&partition).copied();
         if last.is_some_and(|l| l >= close) {
@@ -476,28 +603,23 @@ impl SessionWindows {
             .collect();
         keys.sort_unstable();
         keys.dedup();
-        let mut found: Vec<(i64, &[u8], Output)> = Vec::new();
+        let mut found: Vec<(i64, &[u8], u32)> = Vec::new();
         for key in keys {
-            let Some(entry) = self.sessions.get(&key) else {
-                continue;
-            };
-            for s in &entry.list {
-                if s.window.end >= lower && s.window.end <= upper {
-                    found.push((
-                        s.window.end,
-                        self.keys.bytes(key),
-                        Output {
-                            key: OutKey::Key(key),
-                            values: Some(self.states.values(s.state)),
-                            timestamp: s.ts,
-                            window: Some(s.window),
-                        },
-                    ));
+            let mut s = self.by_key.get(key as usize).map_or(NONE, |k| k.head);
+            while s != NONE {
+                let end = self.sessions.window[s as usize].end;
+                if end >= lower && end <= upper {
+                    found.push((end, self.keys.bytes(key), s));
                 }
+                s = self.sessions.next[s as usize];
             }
         }
         found.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-        out.extend(found.into_iter().map(|f| f.2));
+        for (_, key, s) in found {
+            let i = s as usize;
+            let (window, ts) = (self.sessions.window[i], self.sessions.ts[i]);
+            out.push_group(&self.sessions.accs, s, UpdateKey::Own(key), ts, window)?;
+        }
         self.last_emit_close.insert(partition, close);
         Ok(())
     }
@@ -511,53 +633,46 @@ impl SessionWindows {
         let entries = store.prefix(b"s")?;
         self.stream_times = self.durable.stream_times()?;
         for (k, v) in entries {
-            let list = self.decode(&v)?;
             let key = self.keys.intern(&k[1..]);
-            for s in &list {
-                self.by_end.insert((s.window.end, key));
+            for s in self.decode(key, &v)? {
+                let end = self.sessions.window[s as usize].end;
+                self.sessions.flags[s as usize] = DOWNSTREAM;
+                self.link(key, s);
+                self.expiry.push(Reverse((end, s)));
+                if self.spec.emit_final {
+                    self.by_end.insert((end, key));
+                }
             }
-            self.keys.retain(key);
-            self.sessions.insert(
-                key,
-                KeySessions {
-                    list,
-                    persisted: true,
-                    dirty: false,
-                },
-            );
+            let entry = self.entry(key);
+            entry.flags = (entry.flags & !DIRTY) | PERSISTED;
         }
+        self.dirty.clear();
         self.keys.collect();
         Ok(())
     }
 
-    /// A key's sessions from the store: accumulators, or (earlier formats) every row's
+    /// `key`'s sessions from the store: accumulators, or (earlier formats) every row's
     /// arguments, added in order.
-    fn decode(&mut self, v: &[u8]) -> Result<Vec<Session>> {
-        let states = &mut self.states;
+    fn decode(&mut self, key: u32, v: &[u8]) -> Result<Vec<u32>> {
+        let sessions = &mut self.sessions;
         let arg_types = &self.arg_types;
-        let mut with_rows = |mut r: Reader<'_>| -> Result<Vec<Session>> {
+        let mut with_rows = |mut r: Reader<'_>| -> Result<Vec<u32>> {
             let n = r.u64()? as usize;
-            let mut sessions = Vec::with_capacity(n);
+            let mut list = Vec::with_capacity(n);
             for _ in 0..n {
                 let window = Window {
                     start: r.i64()?,
                     end: r.i64()?,
                 };
-                let ts = r.i64()?;
-                let state = states.alloc();
+                let s = sessions.alloc(key, window, r.i64()?);
                 for _ in 0..r.u64()? {
-                    for (acc, t) in states.accs.iter_mut().zip(arg_types) {
-                        acc.add_values(state as usize, &read_values(&mut r, t)?)?;
+                    for (acc, t) in sessions.accs.iter_mut().zip(arg_types) {
+                        acc.add_values(s as usize, &read_values(&mut r, t)?)?;
                     }
                 }
-                sessions.push(Session {
-                    window,
-                    ts,
-                    state,
-                    downstream: true,
-                });
+                list.push(s);
             }
-            Ok(sessions)
+            Ok(list)
         };
         match v.first() {
             Some(&TAG_SESSIONS) => {
@@ -569,38 +684,40 @@ impl SessionWindows {
             _ => {
                 let mut r = Reader::new(v, TAG_SESSIONS_ACCS)?;
                 let n = r.u64()? as usize;
-                let mut sessions = Vec::with_capacity(n);
+                let mut list = Vec::with_capacity(n);
                 for _ in 0..n {
                     let window = Window {
                         start: r.i64()?,
                         end: r.i64()?,
                     };
-                    let ts = r.i64()?;
-                    let state = self.states.alloc();
-                    for acc in &mut self.states.accs {
-                        acc.replace_saved(state as usize, r.bytes()?)?;
+                    let s = self.sessions.alloc(key, window, r.i64()?);
+                    for acc in &mut self.sessions.accs {
+                        acc.replace_saved(s as usize, r.bytes()?)?;
                     }
-                    sessions.push(Session {
-                        window,
-                        ts,
-                        state,
-                        downstream: true,
-                    });
+                    list.push(s);
                 }
-                Ok(sessions)
+                Ok(list)
             }
         }
     }
 
-    fn encode(states: &SessionStates, sessions: &[Session]) -> Vec<u8> {
+    /// `key`'s sessions in the store's format.
+    fn encode(&self, key: u32) -> Vec<u8> {
+        let sessions = &self.sessions;
+        let mut list = Vec::new();
+        let mut s = self.by_key[key as usize].head;
+        while s != NONE {
+            list.push(s as usize);
+            s = sessions.next[s as usize];
+        }
         let mut w = Writer::new(TAG_SESSIONS_ACCS);
-        w.usize(sessions.len());
-        for s in sessions {
-            w.i64(s.window.start);
-            w.i64(s.window.end);
-            w.i64(s.ts);
-            for a in &states.accs {
-                w.bytes(&a.save(s.state as usize));
+        w.usize(list.len());
+        for i in list {
+            w.i64(sessions.window[i].start);
+            w.i64(sessions.window[i].end);
+            w.i64(sessions.ts[i]);
+            for a in &sessions.accs {
+                w.bytes(&a.save(i));
             }
         }
         w.finish()
@@ -611,7 +728,7 @@ impl SessionWindows {
         input: &Rows,
         e: &Evaluated,
         errors: &mut Vec<ProcessingError>,
-        outputs: &mut Vec<Output>,
+        out: &mut Updates,
     ) -> Result<()> {
         for row in 0..input.len() {
             if !e.groupable(input, row, errors) {
@@ -620,31 +737,18 @@ impl SessionWindows {
             let ts = input.timestamps[row];
             self.stream_time = self.stream_time.max(ts);
             let key = self.keys.intern(e.key(row));
-            self.update(key, e, row, ts, outputs)?;
+            self.update(key, e, row, ts, out)?;
             if self.spec.emit_final {
-                self.emit_final(input.partition, outputs)?;
+                self.emit_final(input.partition, out)?;
             }
         }
         Ok(())
     }
 
-    fn emit(
-        &mut self,
-        outputs: Vec<Output>,
-        partition: u32,
-        e: Option<&Evaluated>,
-    ) -> Result<Rows> {
-        emit(
-            &OutputShape {
-                schema: &self.schema,
-                n_aggs: self.input.functions.len(),
-                windowed: true,
-            },
-            &mut self.keys,
-            outputs,
-            partition,
-            e,
-        )
+    fn emit(&mut self, out: Updates, partition: u32, e: Option<&Evaluated>) -> Result<Rows> {
+        let rows = out.finish(&self.schema, &mut self.keys, partition, e)?;
+        self.keys.collect();
+        Ok(rows)
     }
 }
 
@@ -671,15 +775,18 @@ impl Operator for SessionWindows {
             .map(|k| (k, None))
             .collect();
         for key in std::mem::take(&mut self.dirty) {
-            let Some(entry) = self.sessions.get_mut(&key) else {
+            let Some(entry) = self.by_key.get_mut(key as usize) else {
                 continue;
             };
-            if !entry.dirty {
+            if entry.flags & DIRTY == 0 {
                 continue;
             }
-            entry.dirty = false;
-            entry.persisted = true;
-            let v = Self::encode(&self.states, &entry.list);
+            entry.flags &= !DIRTY;
+            if entry.head == NONE {
+                continue;
+            }
+            entry.flags |= PERSISTED;
+            let v = self.encode(key);
             changes.push((store_key(self.keys.bytes(key)), Some(v)));
         }
         self.durable.commit(changes, &self.stream_times)
@@ -702,18 +809,18 @@ impl Operator for SessionWindows {
         if max_keys > 0 && !self.spec.emit_final {
             self.cache = Some(SessionCache {
                 max_keys,
-                index: fast_map(),
                 order: Vec::new(),
             });
         }
     }
 
     fn flush(&mut self) -> Result<Vec<Rows>> {
-        let outputs = self.drain_cache();
-        if outputs.is_empty() {
+        let mut out = Updates::new(&self.sessions.accs);
+        self.drain_cache(&mut out)?;
+        if out.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(vec![self.emit(outputs, self.last_partition, None)?])
+        Ok(vec![self.emit(out, self.last_partition, None)?])
     }
 
     fn process(&mut self, input: Rows, errors: &mut Vec<ProcessingError>) -> Result<Rows> {
@@ -726,15 +833,15 @@ impl Operator for SessionWindows {
             .get(&input.partition)
             .copied()
             .unwrap_or(i64::MIN);
-        let mut outputs = Vec::new();
-        self.process_rows(&input, &e, errors, &mut outputs)?;
+        let mut out = Updates::new(&self.sessions.accs);
+        self.process_rows(&input, &e, errors, &mut out)?;
         self.stream_times.insert(input.partition, self.stream_time);
         self.last_partition = input.partition;
         self.expire();
         if self.cache_due() {
-            outputs.extend(self.drain_cache());
+            self.drain_cache(&mut out)?;
         }
-        self.emit(outputs, input.partition, Some(&e))
+        self.emit(out, input.partition, Some(&e))
     }
 }
 
@@ -804,9 +911,17 @@ mod tests {
                 ("b".into(), Some(1), 100, 100, 100)
             ]
         );
-        // Only b's session is left (a's closed when stream time reached 100).
-        assert_eq!(op.sessions.len(), 1);
+        // Only b's session is left (a's closed when stream time reached 100); a's key is
+        // kept, idle, until a sweep.
+        assert_eq!(op.sessions.in_use(), 1);
+        assert_eq!((op.held, op.idle), (2, 1));
+        op.idle_limit = 0;
+        op.sweep();
+        assert_eq!((op.held, op.idle), (1, 0));
         assert_eq!(op.keys.len(), 1);
+        // a comes back under a new id.
+        let out = crate::operators::window_tests::run_on(&mut op, &[("a", 101)], Run::default());
+        assert_eq!(out, vec![("a".into(), Some(1), 101, 101, 101)]);
     }
 
     #[test]
@@ -829,7 +944,7 @@ mod tests {
                 ("c".into(), Some(1), 200, 200, 200)
             ]
         );
-        assert_eq!(op.states.len, 2);
+        assert_eq!(op.sessions.ts.len(), 2);
     }
 
     #[test]
@@ -919,7 +1034,9 @@ mod tests {
         op.commit().unwrap();
         // c moves stream time past a's and b's sessions (end + gap + grace).
         crate::operators::window_tests::run_on(&mut op, &[("c", 50)], Run::default());
-        assert_eq!(op.sessions.len(), 1);
+        assert_eq!(op.sessions.in_use(), 1);
+        op.idle_limit = 0;
+        op.sweep();
         assert_eq!(op.keys.len(), 1);
         op.commit().unwrap();
         // Only c's sessions are left in the store.

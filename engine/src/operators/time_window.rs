@@ -15,7 +15,8 @@ use brook_sql::plan::WindowSpec;
 
 use super::aggregate::{grace_ms, time_window_retention_ms, AggregateInput, Evaluated};
 use super::group_state::{Durable, FastMap};
-use super::window_groups::{Updates, WindowGroups};
+use super::updates::Updates;
+use super::window_groups::WindowGroups;
 use super::Operator;
 use crate::formats::windowed::Window;
 use crate::runtime::error::Result;
@@ -222,7 +223,7 @@ impl<A: WindowAssigner> Operator for TimeWindowAggregate<A> {
             .get(&input.partition)
             .copied()
             .unwrap_or(i64::MIN);
-        let mut out = Updates::new(&self.groups);
+        let mut out = self.groups.updates();
         self.process_rows(&input, &e, errors, &mut out)?;
         self.stream_times.insert(input.partition, self.stream_time);
         self.last_partition = input.partition;
@@ -243,7 +244,7 @@ impl<A: WindowAssigner> Operator for TimeWindowAggregate<A> {
     }
 
     fn flush(&mut self) -> Result<Vec<Rows>> {
-        let mut out = Updates::new(&self.groups);
+        let mut out = self.groups.updates();
         self.groups.drain_cache(&mut out)?;
         if out.is_empty() {
             return Ok(Vec::new());

@@ -10,22 +10,19 @@
 
 use std::collections::BTreeMap;
 use std::hash::BuildHasher;
-use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Int64Array, UInt32Array};
-use arrow::datatypes::{DataType, SchemaRef};
+use arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 
 use super::aggregate::Evaluated;
 use super::group_state::TAG_GROUP_ROWKEY;
-use super::group_state::{corrupt, group_entry, scalars_to_array, FastState, KeyTable};
-use super::make_batch;
+use super::group_state::{corrupt, group_entry, FastState, KeyTable};
+use super::updates::{UpdateKey, Updates};
 use crate::aggregate::codec::Writer;
-use crate::aggregate::column::{AccColumn, ColumnResults};
+use crate::aggregate::column::AccColumn;
 use crate::aggregate::AggregateFunction;
 use crate::formats::windowed::Window;
 use crate::runtime::error::Result;
-use crate::runtime::rows::Rows;
 
 /// Waiting in the record cache.
 const CACHED: u8 = 1;
@@ -261,15 +258,11 @@ impl WindowGroups {
             Some(r) => UpdateKey::Input(r),
             None => UpdateKey::Own(slab.key(g)),
         };
-        out.push(
-            slab,
-            g,
-            key,
-            Window {
-                start,
-                end: start + self.size,
-            },
-        )
+        let window = Window {
+            start,
+            end: start + self.size,
+        };
+        out.push_group(&slab.accs, g, key, slab.ts[g as usize], window)
     }
 
     /// Folds `key`'s groups of the windows starting in `window` (slices of it) into the
@@ -303,7 +296,13 @@ impl WindowGroups {
         out: &mut Updates,
     ) -> Result<()> {
         self.merge(window, hash, key)?;
-        out.push(&self.merged, 0, UpdateKey::Own(key), window)
+        out.push_group(
+            &self.merged.accs,
+            0,
+            UpdateKey::Own(key),
+            self.merged.ts[0],
+            window,
+        )
     }
 
     /// The calls' results and the timestamp of `key` over `window`, made as
@@ -364,7 +363,13 @@ impl WindowGroups {
                 end: start + self.size,
             };
             for g in groups {
-                out.push(slab, g, UpdateKey::Own(slab.key(g)), window)?;
+                out.push_group(
+                    &slab.accs,
+                    g,
+                    UpdateKey::Own(slab.key(g)),
+                    slab.ts[g as usize],
+                    window,
+                )?;
             }
         }
         Ok(())
@@ -407,7 +412,13 @@ impl WindowGroups {
                 start,
                 end: start + self.size,
             };
-            out.push(slab, e.group, UpdateKey::Own(slab.key(e.group)), window)?;
+            out.push_group(
+                &slab.accs,
+                e.group,
+                UpdateKey::Own(slab.key(e.group)),
+                slab.ts[e.group as usize],
+                window,
+            )?;
         }
         self.retired.clear();
         if let Some(c) = &mut self.cache {
@@ -416,6 +427,11 @@ impl WindowGroups {
             c.order = order;
         }
         Ok(())
+    }
+
+    /// An empty list of results of these groups' calls.
+    pub fn updates(&self) -> Updates {
+        Updates::new(&self.merged.accs)
     }
 
     /// Live groups.
@@ -498,168 +514,6 @@ fn store_key(start: i64, key: &[u8]) -> Vec<u8> {
     k
 }
 
-/// The key of an emitted result: an input row of the batch, or a key row.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum UpdateKey<'a> {
-    Input(usize),
-    Own(&'a [u8]),
-}
-
-/// Emitted results, built column by column as they come: keys (input rows of the batch,
-/// or key rows copied in), each call's result, timestamp and window.
-#[derive(Debug)]
-pub(crate) struct Updates {
-    /// Per result: the input row, or u32::MAX for a key row of `own`.
-    rows: Vec<u32>,
-    own_ends: Vec<usize>,
-    own: Vec<u8>,
-    results: Vec<ColumnResults>,
-    timestamps: Vec<i64>,
-    windows: Vec<Window>,
-}
-
-const OWN_KEY: u32 = u32::MAX;
-
-impl Updates {
-    /// Empty results for the calls of `groups`.
-    pub fn new(groups: &WindowGroups) -> Self {
-        Updates {
-            rows: Vec::new(),
-            own_ends: Vec::new(),
-            own: Vec::new(),
-            results: groups.merged.accs.iter().map(|a| a.results(0)).collect(),
-            timestamps: Vec::new(),
-            windows: Vec::new(),
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.timestamps.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.timestamps.is_empty()
-    }
-
-    fn reserve(&mut self, n: usize) {
-        self.rows.reserve(n);
-        self.timestamps.reserve(n);
-        self.windows.reserve(n);
-    }
-
-    fn push_key(&mut self, key: UpdateKey<'_>) {
-        match key {
-            UpdateKey::Input(r) => self.rows.push(r as u32),
-            UpdateKey::Own(bytes) => {
-                self.rows.push(OWN_KEY);
-                self.own.extend_from_slice(bytes);
-                self.own_ends.push(self.own.len());
-            }
-        }
-    }
-
-    fn push(&mut self, slab: &Slab, g: u32, key: UpdateKey<'_>, window: Window) -> Result<()> {
-        let gi = g as usize;
-        self.push_key(key);
-        for (acc, out) in slab.accs.iter().zip(self.results.iter_mut()) {
-            acc.push_result(gi, out)?;
-        }
-        self.timestamps.push(slab.ts[gi]);
-        self.windows.push(window);
-        Ok(())
-    }
-
-    /// Appends a result taken earlier ([`WindowGroups::merged`]).
-    pub fn push_values(
-        &mut self,
-        key: &[u8],
-        values: Vec<ScalarValue>,
-        ts: i64,
-        window: Window,
-    ) -> Result<()> {
-        self.push_key(UpdateKey::Own(key));
-        for (v, out) in values.into_iter().zip(self.results.iter_mut()) {
-            out.push_scalar(v)?;
-        }
-        self.timestamps.push(ts);
-        self.windows.push(window);
-        Ok(())
-    }
-
-    /// The results as rows of `schema` (key columns, the calls' results, then window
-    /// bounds); `input` is the batch that [`UpdateKey::Input`] rows point into.
-    pub fn finish(
-        self,
-        schema: &SchemaRef,
-        keys: &mut KeyTable,
-        partition: u32,
-        input: Option<&Evaluated>,
-    ) -> Result<Rows> {
-        let n = self.len();
-        let fields = schema.fields();
-        let n_keys = keys.types().len();
-        let mut columns: Vec<ArrayRef> = Vec::with_capacity(fields.len());
-        if n_keys > 0 {
-            let all_input = self.own_ends.is_empty();
-            match input {
-                Some(e) if all_input && n > 0 => {
-                    let idx = UInt32Array::from(self.rows.clone());
-                    for c in &e.key_cols {
-                        columns.push(arrow::compute::take(c.as_ref(), &idx, None)?);
-                    }
-                }
-                _ => {
-                    let conv = keys.converter()?;
-                    let parser = conv.parser();
-                    let mut own = 0;
-                    let mut list = Vec::with_capacity(n);
-                    for &r in &self.rows {
-                        if r == OWN_KEY {
-                            let from = if own == 0 { 0 } else { self.own_ends[own - 1] };
-                            list.push(parser.parse(&self.own[from..self.own_ends[own]]));
-                            own += 1;
-                        } else {
-                            let rows =
-                                input.and_then(|e| e.key_rows.as_ref()).ok_or_else(|| {
-                                    corrupt("an update of an input row without the input's keys")
-                                })?;
-                            list.push(rows.row(r as usize));
-                        }
-                    }
-                    columns.extend(conv.convert_rows(list)?);
-                }
-            }
-        }
-        let mut results = self.results.into_iter();
-        for f in fields.iter().skip(n_keys) {
-            let dt = f.data_type();
-            let array: ArrayRef = match results.next() {
-                Some(r) => match r.finish() {
-                    Ok(array) => super::conform(array, dt)?,
-                    Err(scalars) if scalars.is_empty() => arrow::array::new_empty_array(dt),
-                    Err(scalars) => scalars_to_array(scalars, dt)?,
-                },
-                None => {
-                    let values: Vec<i64> = match f.name().as_str() {
-                        "WINDOWSTART" => self.windows.iter().map(|w| w.start).collect(),
-                        "WINDOWEND" => self.windows.iter().map(|w| w.end).collect(),
-                        _ => self.timestamps.clone(),
-                    };
-                    Arc::new(Int64Array::from(values))
-                }
-            };
-            columns.push(array);
-        }
-        Ok(Rows {
-            batch: make_batch(schema, columns, n)?,
-            timestamps: self.timestamps,
-            deletes: vec![false; n],
-            windows: Some(self.windows),
-            partition,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use arrow::datatypes::DataType;
@@ -667,6 +521,7 @@ mod tests {
     use datafusion::common::ScalarValue;
 
     use super::*;
+    use crate::aggregate::column::ColumnResults;
 
     fn count_groups(size: i64) -> WindowGroups {
         let count = AggregateFunction::new("COUNT", &[], 0, vec![], &SqlType::BigInt).unwrap();
@@ -692,15 +547,15 @@ mod tests {
 
     /// (key, count, timestamp, window start) of each update.
     fn updates(u: &Updates) -> Vec<(String, i64, i64, i64)> {
-        let counts = match &u.results[0] {
+        let counts = match &u.results()[0] {
             ColumnResults::Int64(b) => b.values_slice().to_vec(),
             other => panic!("a COUNT column, got {other:?}"),
         };
         (0..u.len())
             .map(|i| {
-                let from = if i == 0 { 0 } else { u.own_ends[i - 1] };
-                let key = String::from_utf8(u.own[from..u.own_ends[i]].to_vec()).unwrap();
-                (key, counts[i], u.timestamps[i], u.windows[i].start)
+                let (key, ts, window, _) = u.row(i);
+                let key = String::from_utf8(key.to_vec()).unwrap();
+                (key, counts[i], ts, window.start)
             })
             .collect()
     }
@@ -718,7 +573,7 @@ mod tests {
         assert_eq!(groups.len(), 1);
         // The expired window's cached groups make the cache due at once.
         assert!(groups.cache_due());
-        let mut out = Updates::new(&groups);
+        let mut out = groups.updates();
         groups.drain_cache(&mut out).unwrap();
         assert_eq!(
             updates(&out),
@@ -728,7 +583,7 @@ mod tests {
                 ("a".into(), 1, 12, 10)
             ]
         );
-        let mut again = Updates::new(&groups);
+        let mut again = groups.updates();
         groups.drain_cache(&mut again).unwrap();
         assert!(again.is_empty());
     }
@@ -781,7 +636,7 @@ mod tests {
                 .unwrap(),
             (vec![ScalarValue::Int64(Some(3))], 8)
         );
-        let mut out = Updates::new(&groups);
+        let mut out = groups.updates();
         let window = Window { start: 5, end: 15 };
         groups.push_merged(window, hash, b"a", &mut out).unwrap();
         let hash = groups.hash(b"z");
