@@ -77,7 +77,8 @@ struct Inner {
     stream_times: Vec<i64>,
     /// Whether `stream_times` changed since the last commit.
     times_dirty: bool,
-    /// Per sink partition: the windows (by bound) with rows written since the last commit.
+    /// Per sink partition: the rows written since the last commit, by bucket of window
+    /// bounds ([`BUCKET_MS`]).
     windows: Vec<BTreeMap<i64, WindowRows>>,
     /// Bytes a window adds after the key.
     window_bytes: usize,
@@ -86,7 +87,17 @@ struct Inner {
 /// A row held hot: its record timestamp and value bytes (`None`: deleted).
 type HotRow = Option<(i64, Bytes)>;
 
-/// The rows of one window bound of one partition.
+/// Window bounds held hot together: a bucket leaves whole once its last bound passed the
+/// retention (session ends fall on any millisecond: one entry per session would cost a map
+/// node each). Reads leave out the rows of a bucket that are already past.
+const BUCKET_MS: i64 = 1000;
+
+/// The bucket of a window bound.
+fn bucket(bound: i64) -> i64 {
+    bound.div_euclid(BUCKET_MS)
+}
+
+/// The rows of one bucket of window bounds of one partition.
 #[derive(Debug, Default)]
 struct WindowRows {
     /// Rows written since the last commit, in the order they were written (a later row of
@@ -261,7 +272,7 @@ impl Materialization {
                 // Already past its retention: not part of the table.
                 continue;
             }
-            let w = inner.windows[p].entry(bound).or_default();
+            let w = inner.windows[p].entry(bucket(bound)).or_default();
             w.push(key, r.value.map(|v| (r.timestamp, v)));
             if !touched.contains(&p) {
                 touched.push(p);
@@ -378,13 +389,23 @@ impl Inner {
             });
         }
         let within = |k: &[u8]| from.is_none_or(|f| k >= f) && to.is_none_or(|t| k < t);
+        // A bucket still held may hold rows already past the retention.
+        let current = |p: usize, k: &[u8]| match self.retention {
+            Some(retention) => window_bound(k, self.window_bytes)
+                .is_none_or(|b| b >= self.stream_times[p].saturating_sub(retention)),
+            None => true,
+        };
         let hot: Vec<(Vec<u8>, &HotRow)> = self
             .windows
             .iter()
             .enumerate()
             .flat_map(|(p, m)| {
-                m.values()
-                    .flat_map(move |w| w.hot.iter().map(move |(k, v)| (prefixed(p as u32, k), v)))
+                m.values().flat_map(move |w| {
+                    w.hot
+                        .iter()
+                        .filter(move |(k, _)| current(p, k))
+                        .map(move |(k, v)| (prefixed(p as u32, k), v))
+                })
             })
             .filter(|(k, _)| within(k))
             .collect();
@@ -405,12 +426,13 @@ impl Inner {
         Ok(merged.into_iter().collect())
     }
 
-    /// Drops partition `p`'s windows past the retention: their hot rows are forgotten (rows
-    /// a commit wrote stay in the store, which reads leave out).
+    /// Drops partition `p`'s buckets whose windows are all past the retention: their hot
+    /// rows are forgotten (rows a commit wrote stay in the store, which reads leave out).
     fn expire(&mut self, p: usize, retention: i64) {
         let horizon = self.stream_times[p].saturating_sub(retention);
         while let Some(entry) = self.windows[p].first_entry() {
-            if *entry.key() >= horizon {
+            // The bucket's last bound is (b + 1) * BUCKET_MS - 1.
+            if entry.key().saturating_add(1).saturating_mul(BUCKET_MS) > horizon {
                 break;
             }
             entry.remove();
@@ -420,17 +442,22 @@ impl Inner {
     /// Moves the hot rows into the store and commits it (with the stream times, if they
     /// moved).
     fn commit(&mut self) -> Result<()> {
-        if self.retention.is_none() {
+        let Some(retention) = self.retention else {
             self.store.commit(&[])?;
             return Ok(());
-        }
+        };
         let mut writes = Vec::new();
+        let (stream_times, window_bytes) = (&self.stream_times, self.window_bytes);
         for (p, w) in self
             .windows
             .iter_mut()
             .enumerate()
             .flat_map(|(p, m)| m.values_mut().map(move |w| (p as u32, w)))
         {
+            // Rows already past the retention (in a bucket still held) are not written.
+            let horizon = stream_times[p as usize].saturating_sub(retention);
+            w.hot
+                .retain(|(k, _)| window_bound(k, window_bytes).is_none_or(|b| b >= horizon));
             if w.hot.is_empty() {
                 continue;
             }
@@ -690,6 +717,48 @@ mod tests {
         drop(m);
         let m = open();
         assert_eq!(m.scan().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn session_rows_leave_by_their_own_end_though_held_in_buckets() {
+        let (_dir, stores) = state_stores();
+        let open = || {
+            Materialization::open(
+                &stores,
+                "CTAS_S_0",
+                1,
+                Some(WindowType::Session),
+                Some(1000),
+            )
+            .unwrap()
+        };
+        // A session key: the key, then its window's end and start.
+        let rec = |k: &str, end: i64, ts: i64| {
+            let key = [k.as_bytes(), &end.to_be_bytes(), &end.to_be_bytes()].concat();
+            Record::new(Some(Bytes::from(key)), Some(Bytes::from_static(b"v")), ts)
+        };
+        let ends = |m: &Materialization| -> Vec<i64> {
+            m.scan().unwrap().iter().map(|r| r.timestamp).collect()
+        };
+        let m = open();
+        m.apply(vec![
+            rec("a", 900, 900),
+            rec("b", 1500, 1500),
+            rec("c", 1700, 1700),
+        ]);
+        assert_eq!(ends(&m), vec![900, 1500, 1700]);
+        // Stream time 2600: sessions ending before 1600 leave, though 1500 and 1700 share
+        // a bucket.
+        m.apply(vec![rec("d", 2600, 2600)]);
+        assert_eq!(ends(&m), vec![1700, 2600]);
+        assert_eq!(m.windows_of(b"b").unwrap().len(), 0);
+        m.commit().unwrap();
+        drop(m);
+        let m = open();
+        assert_eq!(ends(&m), vec![1700, 2600]);
+        // The rows past the retention were not written at all.
+        let inner = Materialization::read_store(&m.stores[0]);
+        assert_eq!(inner.store.range(None, None).unwrap().len(), 2);
     }
 
     #[test]
