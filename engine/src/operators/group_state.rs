@@ -36,9 +36,50 @@ pub(crate) fn fast_map<K, V>() -> FastMap<K, V> {
 
 // ---- keys ------------------------------------------------------------------------------------
 
+/// Key rows up to this long are kept inline (most keys: a lookup reads one entry).
+const INLINE_KEY: usize = 22;
+
+/// A key row: inline when short, else on the heap.
+#[derive(Debug)]
+enum KeyBytes {
+    Inline { len: u8, data: [u8; INLINE_KEY] },
+    Heap(Box<[u8]>),
+}
+
+impl Default for KeyBytes {
+    fn default() -> Self {
+        KeyBytes::Inline {
+            len: 0,
+            data: [0; INLINE_KEY],
+        }
+    }
+}
+
+impl KeyBytes {
+    fn new(bytes: &[u8]) -> Self {
+        if bytes.len() <= INLINE_KEY {
+            let mut data = [0; INLINE_KEY];
+            data[..bytes.len()].copy_from_slice(bytes);
+            KeyBytes::Inline {
+                len: bytes.len() as u8,
+                data,
+            }
+        } else {
+            KeyBytes::Heap(bytes.into())
+        }
+    }
+
+    fn get(&self) -> &[u8] {
+        match self {
+            KeyBytes::Inline { len, data } => &data[..*len as usize],
+            KeyBytes::Heap(b) => b,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct KeyEntry {
-    bytes: Box<[u8]>,
+    bytes: KeyBytes,
     /// Groups (or sessions, table rows) holding the key.
     refs: u32,
     live: bool,
@@ -110,12 +151,12 @@ impl KeyTable {
         let keys = &self.keys;
         if let Some(id) = self
             .ids
-            .find(hash, |&id| &*keys[id as usize].bytes == bytes)
+            .find(hash, |&id| keys[id as usize].bytes.get() == bytes)
         {
             return *id;
         }
         let entry = KeyEntry {
-            bytes: bytes.into(),
+            bytes: KeyBytes::new(bytes),
             refs: 0,
             live: true,
         };
@@ -130,14 +171,15 @@ impl KeyTable {
             }
         };
         let (keys, hasher) = (&self.keys, &self.hasher);
-        self.ids
-            .insert_unique(hash, id, |&id| hasher.hash_one(&*keys[id as usize].bytes));
+        self.ids.insert_unique(hash, id, |&id| {
+            hasher.hash_one(keys[id as usize].bytes.get())
+        });
         self.unused.push(id);
         id
     }
 
     pub fn bytes(&self, id: u32) -> &[u8] {
-        &self.keys[id as usize].bytes
+        self.keys[id as usize].bytes.get()
     }
 
     pub fn retain(&mut self, id: u32) {
@@ -159,7 +201,7 @@ impl KeyTable {
             if k.refs == 0 && k.live {
                 k.live = false;
                 let bytes = std::mem::take(&mut k.bytes);
-                let hash = self.hasher.hash_one(&*bytes);
+                let hash = self.hasher.hash_one(bytes.get());
                 if let Ok(entry) = self.ids.find_entry(hash, |&i| i == id) {
                     entry.remove();
                 }
@@ -185,7 +227,7 @@ impl KeyTable {
         let list: Vec<arrow::row::Row<'_>> = rows
             .iter()
             .map(|k| match k {
-                OutKey::Key(id) => Ok(parser.parse(&self.keys[*id as usize].bytes)),
+                OutKey::Key(id) => Ok(parser.parse(self.keys[*id as usize].bytes.get())),
                 OutKey::Input(r) => input.map(|i| i.row(*r)).ok_or_else(|| {
                     EngineError::Arrow(arrow::error::ArrowError::InvalidArgumentError(
                         "an update of an input row without the input's keys".into(),

@@ -61,75 +61,74 @@ const IDLE: u8 = 8;
 /// Idle keys (no session left) kept at least, before a sweep frees them.
 const IDLE_KEYS: usize = 1 << 17;
 
-/// Every session, by index: accumulator columns (aggregate/column.rs) and the session's
-/// window, timestamp, key, next session of the key, cache entry and flags. A freed index is
-/// reused by a later session, reset.
+/// One session (its accumulators are in the columns beside).
+#[derive(Debug, Clone, Copy)]
+struct Session {
+    window: Window,
+    /// The largest timestamp of its rows.
+    ts: i64,
+    key: u32,
+    /// The next session of its key (or NONE).
+    next: u32,
+    /// Its pending value in the record cache's order (or NONE).
+    cached: u32,
+    flags: u8,
+}
+
+/// Every session, by index: the session, and its state in one accumulator column per call
+/// (aggregate/column.rs). A freed index is reused by a later session, reset. (A row touches
+/// one session: its fields sit together, in one cache line.)
 #[derive(Debug)]
 struct Sessions {
+    at: Vec<Session>,
     accs: Vec<AccColumn>,
     arg_counts: Vec<usize>,
     /// A boxed accumulator's argument values (reused between rows).
     scratch: Vec<ScalarValue>,
-    window: Vec<Window>,
-    /// The largest timestamp of its rows.
-    ts: Vec<i64>,
-    key: Vec<u32>,
-    next: Vec<u32>,
-    /// Its pending value in the record cache's order (or NONE).
-    cached: Vec<u32>,
-    flags: Vec<u8>,
     free: Vec<u32>,
 }
 
 impl Sessions {
     fn new(functions: &[AggregateFunction], arg_counts: Vec<usize>) -> Self {
         Sessions {
+            at: Vec::new(),
             accs: functions.iter().map(AccColumn::new).collect(),
             arg_counts,
             scratch: Vec::new(),
-            window: Vec::new(),
-            ts: Vec::new(),
-            key: Vec::new(),
-            next: Vec::new(),
-            cached: Vec::new(),
-            flags: Vec::new(),
             free: Vec::new(),
         }
     }
 
     /// A session of `key` in the initial state (not linked yet).
     fn alloc(&mut self, key: u32, window: Window, ts: i64) -> u32 {
+        let session = Session {
+            window,
+            ts,
+            key,
+            next: NONE,
+            cached: NONE,
+            flags: 0,
+        };
         match self.free.pop() {
             Some(s) => {
-                let i = s as usize;
                 for a in &mut self.accs {
-                    a.reset(i);
+                    a.reset(s as usize);
                 }
-                self.window[i] = window;
-                self.ts[i] = ts;
-                self.key[i] = key;
-                self.next[i] = NONE;
-                self.cached[i] = NONE;
-                self.flags[i] = 0;
+                self.at[s as usize] = session;
                 s
             }
             None => {
                 for a in &mut self.accs {
                     a.push();
                 }
-                self.window.push(window);
-                self.ts.push(ts);
-                self.key.push(key);
-                self.next.push(NONE);
-                self.cached.push(NONE);
-                self.flags.push(0);
-                (self.ts.len() - 1) as u32
+                self.at.push(session);
+                (self.at.len() - 1) as u32
             }
         }
     }
 
     fn release(&mut self, s: u32) {
-        self.flags[s as usize] = 0;
+        self.at[s as usize].flags = 0;
         self.free.push(s);
     }
 
@@ -154,7 +153,7 @@ impl Sessions {
     /// Sessions in use (live, or retired until the cache drains).
     #[cfg(test)]
     fn in_use(&self) -> usize {
-        self.ts.len() - self.free.len()
+        self.at.len() - self.free.len()
     }
 }
 
@@ -294,8 +293,8 @@ impl SessionWindows {
         }
         let hold = was.flags & HELD == 0;
         entry.flags = (entry.flags | HELD) & !IDLE;
-        self.sessions.next[s as usize] = was.head;
-        self.sessions.flags[s as usize] |= LIVE;
+        self.sessions.at[s as usize].next = was.head;
+        self.sessions.at[s as usize].flags |= LIVE;
         if mark {
             self.dirty.push(key);
         }
@@ -309,14 +308,14 @@ impl SessionWindows {
 
     /// Unlinks session `s` (after `prev`, or first) from `key`'s list.
     fn unlink(&mut self, key: u32, prev: u32, s: u32) {
-        let next = self.sessions.next[s as usize];
+        let next = self.sessions.at[s as usize].next;
         if prev == NONE {
             self.by_key[key as usize].head = next;
         } else {
-            self.sessions.next[prev as usize] = next;
+            self.sessions.at[prev as usize].next = next;
         }
-        self.sessions.next[s as usize] = NONE;
-        self.sessions.flags[s as usize] &= !LIVE;
+        self.sessions.at[s as usize].next = NONE;
+        self.sessions.at[s as usize].flags &= !LIVE;
     }
 
     /// Marks `key`'s sessions changed (for the next commit).
@@ -338,14 +337,14 @@ impl SessionWindows {
             return;
         }
         let i = s as usize;
-        let (window, ts) = (self.sessions.window[i], self.sessions.ts[i]);
-        let downstream = self.sessions.flags[i] & DOWNSTREAM != 0;
-        self.sessions.flags[i] &= !DOWNSTREAM;
+        let (window, ts) = (self.sessions.at[i].window, self.sessions.at[i].ts);
+        let downstream = self.sessions.at[i].flags & DOWNSTREAM != 0;
+        self.sessions.at[i].flags &= !DOWNSTREAM;
         let Some(cache) = &mut self.cache else {
             out.push_delete(UpdateKey::Input(row), ts, window);
             return;
         };
-        let c = std::mem::replace(&mut self.sessions.cached[i], NONE);
+        let c = std::mem::replace(&mut self.sessions.at[i].cached, NONE);
         if c != NONE {
             let entry = &mut cache.order[c as usize];
             if downstream {
@@ -373,15 +372,15 @@ impl SessionWindows {
             return Ok(());
         }
         let i = s as usize;
-        let (window, ts) = (self.sessions.window[i], self.sessions.ts[i]);
+        let (window, ts) = (self.sessions.at[i].window, self.sessions.at[i].ts);
         let Some(cache) = &mut self.cache else {
             return out.push_group(&self.sessions.accs, s, UpdateKey::Input(row), ts, window);
         };
-        let c = self.sessions.cached[i];
+        let c = self.sessions.at[i].cached;
         if c != NONE {
             cache.order[c as usize].ts = ts;
         } else {
-            self.sessions.cached[i] = cache.order.len() as u32;
+            self.sessions.at[i].cached = cache.order.len() as u32;
             cache.order.push(Cached {
                 key,
                 window,
@@ -418,11 +417,11 @@ impl SessionWindows {
                 let s = c.session;
                 out.push_group(&self.sessions.accs, s, key, c.ts, c.window)?;
                 let i = s as usize;
-                self.sessions.cached[i] = NONE;
-                if self.sessions.flags[i] & RETIRED != 0 {
+                self.sessions.at[i].cached = NONE;
+                if self.sessions.at[i].flags & RETIRED != 0 {
                     self.sessions.release(s);
                 } else {
-                    self.sessions.flags[i] |= DOWNSTREAM;
+                    self.sessions.at[i].flags |= DOWNSTREAM;
                 }
             }
             // The key's bytes were copied out: it may go at the next collect.
@@ -454,8 +453,8 @@ impl SessionWindows {
         let mut prev = NONE;
         let mut s = self.by_key.get(key as usize).map_or(NONE, |k| k.head);
         while s != NONE {
-            let next = self.sessions.next[s as usize];
-            let w = self.sessions.window[s as usize];
+            let next = self.sessions.at[s as usize].next;
+            let w = self.sessions.at[s as usize].window;
             if w.end >= close && w.end + gap >= ts && w.start - gap <= ts {
                 self.unlink(key, prev, s);
                 merge.push(s);
@@ -472,20 +471,20 @@ impl SessionWindows {
         let mut window = Window { start: ts, end: ts };
         let mut session_ts = ts;
         for &s in &merge {
-            let w = self.sessions.window[s as usize];
+            let w = self.sessions.at[s as usize].window;
             window.start = window.start.min(w.start);
             window.end = window.end.max(w.end);
-            session_ts = session_ts.max(self.sessions.ts[s as usize]);
+            session_ts = session_ts.max(self.sessions.at[s as usize].ts);
         }
         // Kafka Streams merges the sessions it finds in the store's order (by end).
         let sessions = &self.sessions;
         merge.sort_by_key(|&s| {
-            let w = sessions.window[s as usize];
+            let w = sessions.at[s as usize].window;
             (w.end, w.start)
         });
         let mut keep = DOWNSTREAM;
         for &s in &merge {
-            if self.sessions.window[s as usize] != window {
+            if self.sessions.at[s as usize].window != window {
                 self.retract(key, s, row, out);
                 keep = 0;
             }
@@ -496,18 +495,18 @@ impl SessionWindows {
                     self.sessions.merge(s, other)?;
                     self.sessions.release(other);
                 }
-                (s, self.sessions.window[s as usize].end != window.end)
+                (s, self.sessions.at[s as usize].window.end != window.end)
             }
             None => (self.sessions.alloc(key, window, session_ts), true),
         };
         merge.clear();
         self.merge = merge;
         let i = s as usize;
-        self.sessions.window[i] = window;
-        self.sessions.ts[i] = session_ts;
-        self.sessions.flags[i] &= keep;
+        self.sessions.at[i].window = window;
+        self.sessions.at[i].ts = session_ts;
+        self.sessions.at[i].flags &= keep;
         if self.cache.is_none() {
-            self.sessions.flags[i] |= DOWNSTREAM;
+            self.sessions.at[i].flags |= DOWNSTREAM;
         }
         self.sessions.add(s, e, row)?;
         self.link(key, s);
@@ -534,19 +533,19 @@ impl SessionWindows {
             }
             self.expiry.pop();
             let i = s as usize;
-            if self.sessions.flags[i] & LIVE == 0 || self.sessions.window[i].end >= close {
+            if self.sessions.at[i].flags & LIVE == 0 || self.sessions.at[i].window.end >= close {
                 continue;
             }
-            let key = self.sessions.key[i];
+            let key = self.sessions.at[i].key;
             let mut prev = NONE;
             let mut at = self.by_key[key as usize].head;
             while at != s && at != NONE {
                 prev = at;
-                at = self.sessions.next[at as usize];
+                at = self.sessions.at[at as usize].next;
             }
             self.unlink(key, prev, s);
-            if self.sessions.cached[i] != NONE {
-                self.sessions.flags[i] |= RETIRED;
+            if self.sessions.at[i].cached != NONE {
+                self.sessions.at[i].flags |= RETIRED;
             } else {
                 self.sessions.release(s);
             }
@@ -607,17 +606,17 @@ impl SessionWindows {
         for key in keys {
             let mut s = self.by_key.get(key as usize).map_or(NONE, |k| k.head);
             while s != NONE {
-                let end = self.sessions.window[s as usize].end;
+                let end = self.sessions.at[s as usize].window.end;
                 if end >= lower && end <= upper {
                     found.push((end, self.keys.bytes(key), s));
                 }
-                s = self.sessions.next[s as usize];
+                s = self.sessions.at[s as usize].next;
             }
         }
         found.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         for (_, key, s) in found {
             let i = s as usize;
-            let (window, ts) = (self.sessions.window[i], self.sessions.ts[i]);
+            let (window, ts) = (self.sessions.at[i].window, self.sessions.at[i].ts);
             out.push_group(&self.sessions.accs, s, UpdateKey::Own(key), ts, window)?;
         }
         self.last_emit_close.insert(partition, close);
@@ -635,8 +634,8 @@ impl SessionWindows {
         for (k, v) in entries {
             let key = self.keys.intern(&k[1..]);
             for s in self.decode(key, &v)? {
-                let end = self.sessions.window[s as usize].end;
-                self.sessions.flags[s as usize] = DOWNSTREAM;
+                let end = self.sessions.at[s as usize].window.end;
+                self.sessions.at[s as usize].flags = DOWNSTREAM;
                 self.link(key, s);
                 self.expiry.push(Reverse((end, s)));
                 if self.spec.emit_final {
@@ -708,14 +707,14 @@ impl SessionWindows {
         let mut s = self.by_key[key as usize].head;
         while s != NONE {
             list.push(s as usize);
-            s = sessions.next[s as usize];
+            s = sessions.at[s as usize].next;
         }
         let mut w = Writer::new(TAG_SESSIONS_ACCS);
         w.usize(list.len());
         for i in list {
-            w.i64(sessions.window[i].start);
-            w.i64(sessions.window[i].end);
-            w.i64(sessions.ts[i]);
+            w.i64(sessions.at[i].window.start);
+            w.i64(sessions.at[i].window.end);
+            w.i64(sessions.at[i].ts);
             for a in &sessions.accs {
                 w.bytes(&a.save(i));
             }
@@ -944,7 +943,7 @@ mod tests {
                 ("c".into(), Some(1), 200, 200, 200)
             ]
         );
-        assert_eq!(op.sessions.ts.len(), 2);
+        assert_eq!(op.sessions.at.len(), 2);
     }
 
     #[test]
