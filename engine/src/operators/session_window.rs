@@ -20,8 +20,7 @@
 //! is freed then. A key whose sessions all left keeps its id for a while (keys come back),
 //! until idle keys outnumber the limit and are swept.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use arrow::datatypes::{DataType, SchemaRef};
 use brook_sql::plan::WindowSpec;
@@ -157,6 +156,48 @@ impl Sessions {
     }
 }
 
+/// Sessions by the bucket of their end, to find those that closed without a sorted entry
+/// per session: a bucket is taken whole once all its ends have closed, so a session leaves
+/// at most one bucket width (1/16 of gap + grace) after it closed. Entries go stale when a
+/// session grows or is freed; the visitor checks.
+#[derive(Debug)]
+struct EndBuckets {
+    width: i64,
+    buckets: BTreeMap<i64, Vec<u32>>,
+    /// Emptied buckets' lists, reused.
+    spare: Vec<Vec<u32>>,
+}
+
+impl EndBuckets {
+    fn new(retention: i64) -> Self {
+        EndBuckets {
+            width: (retention / 16).max(1),
+            buckets: BTreeMap::new(),
+            spare: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, end: i64, s: u32) {
+        let spare = &mut self.spare;
+        self.buckets
+            .entry(end.div_euclid(self.width))
+            .or_insert_with(|| spare.pop().unwrap_or_default())
+            .push(s);
+    }
+
+    /// The next bucket whose ends are all before `close`.
+    fn pop_closed(&mut self, close: i64) -> Option<Vec<u32>> {
+        let entry = self.buckets.first_entry()?;
+        let last = entry.key().saturating_add(1).saturating_mul(self.width) - 1;
+        (last < close).then(|| entry.remove())
+    }
+
+    fn recycle(&mut self, mut list: Vec<u32>) {
+        list.clear();
+        self.spare.push(list);
+    }
+}
+
 /// One key's sessions: the first of its list (linked through `Sessions::next`) and flags.
 #[derive(Debug, Clone, Copy)]
 struct KeyEntry {
@@ -215,9 +256,8 @@ pub struct SessionWindows {
     dirty: Vec<u32>,
     /// Store keys of persisted keys whose sessions all left since the last commit.
     deleted: Vec<Vec<u8>>,
-    /// (session end, session) each time a session's end is set: expiry pops the ends that
-    /// closed (stale entries, for sessions since grown, merged or freed, are skipped).
-    expiry: BinaryHeap<Reverse<(i64, u32)>>,
+    /// Each session, by its end each time that is set: expiry visits the ends that closed.
+    expiry: EndBuckets,
     /// EMIT FINAL: (session end, key) of every session made, to visit keys in end order.
     by_end: BTreeSet<(i64, u32)>,
     cache: Option<SessionCache>,
@@ -245,7 +285,7 @@ impl SessionWindows {
             idle_limit: IDLE_KEYS,
             dirty: Vec::new(),
             deleted: Vec::new(),
-            expiry: BinaryHeap::new(),
+            expiry: EndBuckets::new(grace_ms(&spec).saturating_add(spec.size_ms as i64)),
             by_end: BTreeSet::new(),
             cache: None,
             stream_times: fast_map(),
@@ -511,7 +551,7 @@ impl SessionWindows {
         self.sessions.add(s, e, row)?;
         self.link(key, s);
         if grew {
-            self.expiry.push(Reverse((window.end, s)));
+            self.expiry.push(window.end, s);
             if self.spec.emit_final {
                 self.by_end.insert((window.end, key));
             }
@@ -519,7 +559,7 @@ impl SessionWindows {
         self.send(key, s, row, out)
     }
 
-    /// Drops the sessions that closed (gap + grace after their end), in end order. Keys
+    /// Drops the sessions that closed (gap + grace after their end). Keys
     /// may come from several source partitions, so the slowest one's stream time says
     /// what closed.
     fn expire(&mut self) {
@@ -527,44 +567,48 @@ impl SessionWindows {
             return;
         };
         let close = time.saturating_sub(self.grace()).saturating_sub(self.gap());
-        while let Some(&Reverse((end, s))) = self.expiry.peek() {
-            if end >= close {
-                break;
+        while let Some(list) = self.expiry.pop_closed(close) {
+            for &s in &list {
+                self.leave(s, close);
             }
-            self.expiry.pop();
-            let i = s as usize;
-            if self.sessions.at[i].flags & LIVE == 0 || self.sessions.at[i].window.end >= close {
-                continue;
-            }
-            let key = self.sessions.at[i].key;
-            let mut prev = NONE;
-            let mut at = self.by_key[key as usize].head;
-            while at != s && at != NONE {
-                prev = at;
-                at = self.sessions.at[at as usize].next;
-            }
-            self.unlink(key, prev, s);
-            if self.sessions.at[i].cached != NONE {
-                self.sessions.at[i].flags |= RETIRED;
-            } else {
-                self.sessions.release(s);
-            }
-            let entry = &mut self.by_key[key as usize];
-            if entry.head != NONE {
-                self.touch(key);
-                continue;
-            }
-            self.idle += 1;
-            entry.flags |= IDLE;
-            if entry.flags & PERSISTED != 0 {
-                entry.flags &= !PERSISTED;
-                self.deleted.push(store_key(self.keys.bytes(key)));
-            }
+            self.expiry.recycle(list);
         }
         while self.by_end.first().is_some_and(|(end, _)| *end < close) {
             self.by_end.pop_first();
         }
         self.sweep();
+    }
+
+    /// Drops session `s` if it is live and closed (ends before `close`).
+    fn leave(&mut self, s: u32, close: i64) {
+        let i = s as usize;
+        if self.sessions.at[i].flags & LIVE == 0 || self.sessions.at[i].window.end >= close {
+            return;
+        }
+        let key = self.sessions.at[i].key;
+        let mut prev = NONE;
+        let mut at = self.by_key[key as usize].head;
+        while at != s && at != NONE {
+            prev = at;
+            at = self.sessions.at[at as usize].next;
+        }
+        self.unlink(key, prev, s);
+        if self.sessions.at[i].cached != NONE {
+            self.sessions.at[i].flags |= RETIRED;
+        } else {
+            self.sessions.release(s);
+        }
+        let entry = &mut self.by_key[key as usize];
+        if entry.head != NONE {
+            self.touch(key);
+            return;
+        }
+        self.idle += 1;
+        entry.flags |= IDLE;
+        if entry.flags & PERSISTED != 0 {
+            entry.flags &= !PERSISTED;
+            self.deleted.push(store_key(self.keys.bytes(key)));
+        }
     }
 
     /// Frees the ids of keys without sessions, once there are many of them.
@@ -637,7 +681,7 @@ impl SessionWindows {
                 let end = self.sessions.at[s as usize].window.end;
                 self.sessions.at[s as usize].flags = DOWNSTREAM;
                 self.link(key, s);
-                self.expiry.push(Reverse((end, s)));
+                self.expiry.push(end, s);
                 if self.spec.emit_final {
                     self.by_end.insert((end, key));
                 }
