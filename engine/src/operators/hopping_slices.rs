@@ -112,20 +112,45 @@ impl WindowCache {
     }
 
     /// Appends every pending update to `out`: a settled value as taken, the others merged
-    /// from `groups`' slices now. The caller empties the cache after, whatever the result.
+    /// from `groups`' slices now. Updates of one key usually follow each other (a row
+    /// changes its consecutive windows): their slices are looked up once for the run. The
+    /// caller empties the cache after, whatever the result.
     fn send_all(&mut self, groups: &mut WindowGroups, size: i64, out: &mut Updates) -> Result<()> {
-        for i in 0..self.order.len() {
-            let start = self.order[i].start;
-            let window = Window {
-                start,
-                end: start + size,
-            };
-            let settled = self.order[i].settled.take();
-            let key = self.key(i);
-            match settled {
-                Some((values, ts)) => out.push_values(key, values, ts, window)?,
-                None => groups.push_merged(window, self.order[i].hash, key, out)?,
+        let mut found = Vec::new();
+        let mut i = 0;
+        while i < self.order.len() {
+            let hash = self.order[i].hash;
+            let mut run = i + 1;
+            while run < self.order.len()
+                && self.order[run].hash == hash
+                && self.key(run) == self.key(i)
+            {
+                run += 1;
             }
+            let span = self.order[i..run]
+                .iter()
+                .filter(|p| p.settled.is_none())
+                .map(|p| p.start)
+                .fold(None, |span: Option<(i64, i64)>, s| {
+                    Some(span.map_or((s, s), |(lo, hi)| (lo.min(s), hi.max(s))))
+                });
+            if let Some((first, last)) = span {
+                groups.find_groups(first, last + size, hash, self.key(i), &mut found);
+            }
+            for k in i..run {
+                let start = self.order[k].start;
+                let window = Window {
+                    start,
+                    end: start + size,
+                };
+                let settled = self.order[k].settled.take();
+                let key = self.key(k);
+                match settled {
+                    Some((values, ts)) => out.push_values(key, values, ts, window)?,
+                    None => groups.push_merged_from(&found, window, key, out)?,
+                }
+            }
+            i = run;
         }
         Ok(())
     }

@@ -149,6 +149,8 @@ pub(crate) struct WindowGroups {
     scratch: Vec<ScalarValue>,
     /// One group, where [`WindowGroups::merge`] folds the groups of several windows.
     merged: Slab,
+    /// Reused by each merge: the groups it folds.
+    found: Vec<(i64, u32)>,
 }
 
 impl WindowGroups {
@@ -171,6 +173,7 @@ impl WindowGroups {
             deleted: Vec::new(),
             scratch: Vec::new(),
             merged: Slab::single(&functions),
+            found: Vec::new(),
             functions,
         }
     }
@@ -268,13 +271,44 @@ impl WindowGroups {
     /// Folds `key`'s groups of the windows starting in `window` (slices of it) into the
     /// merged group; Err when states do not merge.
     fn merge(&mut self, window: Window, hash: u64, key: &[u8]) -> Result<()> {
+        let mut found = std::mem::take(&mut self.found);
+        self.find_groups(window.start, window.end, hash, key, &mut found);
+        let merged = self.merge_found(&found, window);
+        self.found = found;
+        merged
+    }
+
+    /// `key`'s groups in the windows (slices) starting in `[from, to)`, by start: one
+    /// lookup per slice, for all the windows of a span to merge from
+    /// ([`WindowGroups::push_merged_from`]).
+    pub fn find_groups(
+        &self,
+        from: i64,
+        to: i64,
+        hash: u64,
+        key: &[u8],
+        found: &mut Vec<(i64, u32)>,
+    ) {
+        found.clear();
+        for (&start, slab) in self.slabs.range(from..to) {
+            if let Some(g) = slab.find(hash, key) {
+                found.push((start, g));
+            }
+        }
+    }
+
+    /// Folds the groups of `found` that start in `window` into the merged group.
+    fn merge_found(&mut self, found: &[(i64, u32)], window: Window) -> Result<()> {
         let merged = &mut self.merged;
         merged.ts[0] = i64::MIN;
         for a in &mut merged.accs {
             a.reset(0);
         }
-        for (_, slab) in self.slabs.range(window.start..window.end) {
-            let Some(g) = slab.find(hash, key) else {
+        for &(start, g) in found {
+            if start < window.start || start >= window.end {
+                continue;
+            }
+            let Some(slab) = self.slabs.get(&start) else {
                 continue;
             };
             let g = g as usize;
@@ -284,6 +318,25 @@ impl WindowGroups {
             }
         }
         Ok(())
+    }
+
+    /// Appends to `out` the result of `key` over `window`, merged from the groups `found`
+    /// over a span that covers it ([`WindowGroups::find_groups`], nothing changed since).
+    pub fn push_merged_from(
+        &mut self,
+        found: &[(i64, u32)],
+        window: Window,
+        key: &[u8],
+        out: &mut Updates,
+    ) -> Result<()> {
+        self.merge_found(found, window)?;
+        out.push_group(
+            &self.merged.accs,
+            0,
+            UpdateKey::Own(key),
+            self.merged.ts[0],
+            window,
+        )
     }
 
     /// Appends to `out` the result of `key` over `window`, made of the groups of the slices
