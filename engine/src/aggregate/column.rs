@@ -5,7 +5,7 @@
 //! keep one boxed [`Accumulator`] per group. Saved states are the accumulators' own
 //! ([`Accumulator::save`]), so a store written through either reads back through either.
 
-use arrow::array::{Array, ArrayRef, Int64Builder};
+use arrow::array::{Array, ArrayBuilder, ArrayRef, Int64Builder};
 use arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 
@@ -45,6 +45,16 @@ impl ColumnResults {
             (ColumnResults::Scalars(s), v) => s.push(v),
         }
         Ok(())
+    }
+
+    /// Room for `n` more results.
+    pub fn reserve(&mut self, n: usize) {
+        match self {
+            // An Arrow builder cannot grow ahead; an empty one is remade at the size.
+            ColumnResults::Int64(b) if b.is_empty() => *b = Int64Builder::with_capacity(n),
+            ColumnResults::Int64(_) => {}
+            ColumnResults::Scalars(s) => s.reserve(n),
+        }
     }
 
     /// A missing result (a delete's).

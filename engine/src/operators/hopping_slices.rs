@@ -116,6 +116,7 @@ impl WindowCache {
     /// changes its consecutive windows): their slices are looked up once for the run. The
     /// caller empties the cache after, whatever the result.
     fn send_all(&mut self, groups: &mut WindowGroups, size: i64, out: &mut Updates) -> Result<()> {
+        out.reserve(self.order.len(), self.keys.len());
         let mut found = Vec::new();
         let mut i = 0;
         while i < self.order.len() {

@@ -236,6 +236,15 @@ struct SessionCache {
     order: Vec<Cached>,
 }
 
+impl SessionCache {
+    /// Appends `entry` (its key held until the drain); its index.
+    fn push(&mut self, keys: &mut KeyTable, entry: Cached) -> u32 {
+        keys.retain(entry.key);
+        self.order.push(entry);
+        (self.order.len() - 1) as u32
+    }
+}
+
 /// GROUP BY over session windows.
 #[derive(Debug)]
 pub struct SessionWindows {
@@ -323,27 +332,20 @@ impl SessionWindows {
 
     /// Links session `s` first in `key`'s list (holding the key; marking it changed).
     fn link(&mut self, key: u32, s: u32) {
-        let tracked = self.durable.store.is_some();
         let entry = self.entry(key);
         let was = *entry;
         entry.head = s;
-        let mark = tracked && was.flags & DIRTY == 0;
-        if mark {
-            entry.flags |= DIRTY;
-        }
-        let hold = was.flags & HELD == 0;
         entry.flags = (entry.flags | HELD) & !IDLE;
-        self.sessions.at[s as usize].next = was.head;
-        self.sessions.at[s as usize].flags |= LIVE;
-        if mark {
-            self.dirty.push(key);
-        }
-        if hold {
+        let session = &mut self.sessions.at[s as usize];
+        session.next = was.head;
+        session.flags |= LIVE;
+        if was.flags & HELD == 0 {
             self.keys.retain(key);
             self.held += 1;
         } else if was.flags & IDLE != 0 {
             self.idle -= 1;
         }
+        self.touch(key);
     }
 
     /// Unlinks session `s` (after `prev`, or first) from `key`'s list.
@@ -396,13 +398,13 @@ impl SessionWindows {
                 self.keys.release(key);
             }
         } else if downstream {
-            cache.order.push(Cached {
+            let delete = Cached {
                 key,
                 window,
                 session: NONE,
                 ts,
-            });
-            self.keys.retain(key);
+            };
+            cache.push(&mut self.keys, delete);
         }
     }
 
@@ -420,14 +422,13 @@ impl SessionWindows {
         if c != NONE {
             cache.order[c as usize].ts = ts;
         } else {
-            self.sessions.at[i].cached = cache.order.len() as u32;
-            cache.order.push(Cached {
+            let value = Cached {
                 key,
                 window,
                 session: s,
                 ts,
-            });
-            self.keys.retain(key);
+            };
+            self.sessions.at[i].cached = cache.push(&mut self.keys, value);
         }
         Ok(())
     }
@@ -445,7 +446,7 @@ impl SessionWindows {
             return Ok(());
         };
         let mut order = std::mem::take(&mut cache.order);
-        out.reserve(order.len());
+        out.reserve(order.len(), 0);
         for c in &order {
             if c.key == NONE {
                 continue;

@@ -61,11 +61,19 @@ impl Updates {
         self.timestamps.is_empty()
     }
 
-    pub fn reserve(&mut self, n: usize) {
+    /// Room for `n` more results, `key_bytes` of them key rows of their own.
+    pub fn reserve(&mut self, n: usize, key_bytes: usize) {
         self.rows.reserve(n);
         self.timestamps.reserve(n);
         self.windows.reserve(n);
         self.deletes.reserve(n);
+        if key_bytes > 0 {
+            self.own_ends.reserve(n);
+            self.own.reserve(key_bytes);
+        }
+        for r in &mut self.results {
+            r.reserve(n);
+        }
     }
 
     fn push_key(&mut self, key: UpdateKey<'_>) {

@@ -443,7 +443,7 @@ impl WindowGroups {
             return Ok(());
         };
         let order = std::mem::take(&mut c.order);
-        out.reserve(order.len());
+        out.reserve(order.len(), 0);
         for e in &order {
             let (start, slab) = match e.slab {
                 SlabRef::Live(start) => match self.slabs.get_mut(&start) {
