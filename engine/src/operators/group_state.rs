@@ -3,7 +3,8 @@
 //! beside them; the time windows keep theirs in window_groups.rs):
 //!
 //! - [`KeyTable`]: group keys in Arrow's row format, interned once into small integer ids
-//!   (a fast hasher, no allocation for a key already seen), freed when no group holds them;
+//!   (a fast hasher, no allocation for a key already seen, short keys inline in their
+//!   entry), freed when no group holds them;
 //! - [`GroupTable`]: the groups' accumulators in a slab indexed by key id,
 //!   with the record cache and the set of groups to write at the next commit;
 //! - [`Output`] and [`emit`]: updates turned into output rows, key columns decoded from the

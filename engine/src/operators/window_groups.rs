@@ -3,7 +3,7 @@
 //! small indexes — key rows in one arena found by hash, one accumulator column per call
 //! (aggregate/column.rs), the result timestamp — so a new group allocates nothing of its
 //! own and a window leaves whole when it expires. Beside the slabs: the record cache and
-//! what the next commit writes. [`Updates`] gathers emitted results column by column.
+//! what the next commit writes. Results go out through [`Updates`] (updates.rs).
 //!
 //! Store entries are those of group_state.rs (`g` + window start + key row: each call's
 //! saved state and the timestamp), so a store written by either reads back by either.
@@ -697,6 +697,40 @@ mod tests {
         assert_eq!(
             updates(&out),
             vec![("a".into(), 3, 11, 5), ("z".into(), 0, i64::MIN, 5)]
+        );
+    }
+
+    #[test]
+    fn windows_merged_from_one_lookup_of_a_span_match_their_own_merges() {
+        let mut groups = count_groups(5);
+        for (start, key, ts) in [(0, "a", 1), (5, "a", 7), (5, "b", 6), (15, "a", 16)] {
+            add(&mut groups, start, key, ts);
+        }
+        let hash = groups.hash(b"a");
+        let mut found = Vec::new();
+        groups.find_groups(0, 25, hash, b"a", &mut found);
+        assert_eq!(found, vec![(0, 0), (5, 0), (15, 0)]);
+        let (mut from_span, mut one_by_one) = (groups.updates(), groups.updates());
+        for start in [0, 5, 10] {
+            let window = Window {
+                start,
+                end: start + 10,
+            };
+            groups
+                .push_merged_from(&found, window, b"a", &mut from_span)
+                .unwrap();
+            groups
+                .push_merged(window, hash, b"a", &mut one_by_one)
+                .unwrap();
+        }
+        assert_eq!(updates(&from_span), updates(&one_by_one));
+        assert_eq!(
+            updates(&from_span),
+            vec![
+                ("a".into(), 2, 7, 0),
+                ("a".into(), 1, 7, 5),
+                ("a".into(), 1, 16, 10)
+            ]
         );
     }
 }

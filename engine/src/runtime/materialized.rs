@@ -31,9 +31,10 @@
 //!   row whose window bound (the start of a time window, the end of a session) is older
 //!   than the stream time of its sink partition (the largest record timestamp written to
 //!   it) minus the retention leaves the table. Their rows written since the last commit are
-//!   held hot, appended in order to a list per partition and window bound (compacted to
-//!   the latest row per key when it grows), and go to the store only at
-//!   commit; a window that expires before a commit never reaches the store. Rows a commit
+//!   held hot, appended in order to a list per partition and 1 s bucket of window bounds
+//!   (compacted to the latest row per key when it grows), and go to the store only at
+//!   commit; a window that expires before a commit never reaches the store (a bucket leaves
+//!   once all its bounds expired; reads and commits skip its rows already past). Rows a commit
 //!   wrote stay in the store after they expire (deleting them would cost a tombstone per
 //!   row, more than the write saved when commits are frequent against event time); reads
 //!   leave them out. Reads merge the hot rows over the store's. The stream times are
