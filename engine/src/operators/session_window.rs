@@ -1124,4 +1124,63 @@ mod tests {
             ]
         );
     }
+
+    /// The final table an update stream leaves: (key, start, end) -> count.
+    fn final_table(
+        out: Vec<crate::operators::window_tests::Update>,
+    ) -> std::collections::BTreeMap<(String, i64, i64), i64> {
+        let mut table = std::collections::BTreeMap::new();
+        for (key, count, start, end, _) in out {
+            match count {
+                Some(n) => table.insert((key, start, end), n),
+                None => table.remove(&(key, start, end)),
+            };
+        }
+        table
+    }
+
+    #[test]
+    fn random_rows_end_as_the_gap_clusters_them_with_or_without_cache_and_sweeps() {
+        // 3,000 rows over 8 keys, time moving on by 0-5 ms a row, each up to 3 ms out of
+        // order: within the grace (5), so no row is late.
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |m: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % m
+        };
+        let keys = ["a", "b", "c", "d", "e", "f", "g", "h"];
+        let mut t = 0i64;
+        let rows: Vec<(&str, i64)> = (0..3000)
+            .map(|_| {
+                t += next(6) as i64;
+                (keys[next(8) as usize], t - next(4) as i64)
+            })
+            .collect();
+        // What the sessions must be: per key, timestamps within the gap (10) of the next
+        // chained into one session.
+        let mut expected = std::collections::BTreeMap::new();
+        for key in keys {
+            let mut ts: Vec<i64> = rows.iter().filter(|r| r.0 == key).map(|r| r.1).collect();
+            ts.sort_unstable();
+            let mut start = 0;
+            for i in 0..ts.len() {
+                if i + 1 == ts.len() || ts[i + 1] - ts[i] > 10 {
+                    let n = (i + 1 - start) as i64;
+                    expected.insert((key.to_string(), ts[start], ts[i]), n);
+                    start = i + 1;
+                }
+            }
+        }
+        assert!(expected.len() > 100, "the rows make many sessions");
+        let plain = final_table(run(Box::new(session(10, Some(5))), &rows, Run::default()));
+        assert_eq!(plain, expected);
+        // With the record cache (drained every 1,000 entries) and idle keys swept as soon as
+        // they are half the held ones (this run sweeps some 190 times).
+        let mut op = session(10, Some(5));
+        op.idle_limit = 0;
+        let cached = crate::operators::window_tests::run_on(&mut op, &rows, Run { cache: true });
+        assert_eq!(final_table(cached), expected);
+    }
 }
