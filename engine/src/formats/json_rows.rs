@@ -285,9 +285,33 @@ impl<'a> Scanner<'a> {
         Some((&self.text[start..end], integral))
     }
 
+    /// A plain integer read in one pass: `-`, then 1 to 18 digits without a leading zero,
+    /// not followed by a fraction or exponent. None (the scanner unmoved) for anything
+    /// else, which [`Scanner::number`] then reads by the full grammar.
+    fn integer(&mut self) -> Option<i64> {
+        let b = self.bytes();
+        let negative = b.get(self.pos) == Some(&b'-');
+        let start = self.pos + usize::from(negative);
+        let mut p = start;
+        let mut v: i64 = 0;
+        while let Some(d) = b.get(p).filter(|d| d.is_ascii_digit()) {
+            if p - start == 18 {
+                return None;
+            }
+            v = v * 10 + i64::from(d - b'0');
+            p += 1;
+        }
+        let n = p - start;
+        if n == 0 || (n > 1 && b[start] == b'0') || matches!(b.get(p), Some(b'.' | b'e' | b'E')) {
+            return None;
+        }
+        self.pos = p;
+        Some(if negative { -v } else { v })
+    }
+
     /// The value of a column of kind `kind`.
     fn cell(&mut self, kind: Flat) -> Option<Cell<'a>> {
-        if self.word("null").is_some() {
+        if self.bytes().get(self.pos) == Some(&b'n') && self.word("null").is_some() {
             return Some(Cell::Null);
         }
         match kind {
@@ -300,11 +324,16 @@ impl<'a> Scanner<'a> {
                 }
             }
             Flat::Int32 | Flat::Int64 => {
-                let (text, integral) = self.number()?;
-                let i: i64 = if integral {
-                    parse_integral(text)?
-                } else {
-                    None?
+                let i: i64 = match self.integer() {
+                    Some(i) => i,
+                    None => {
+                        let (text, integral) = self.number()?;
+                        if integral {
+                            parse_integral(text)?
+                        } else {
+                            None?
+                        }
+                    }
                 };
                 if kind == Flat::Int32 && i32::try_from(i).is_err() {
                     return None; // the general reader reports the range
@@ -312,6 +341,9 @@ impl<'a> Scanner<'a> {
                 Some(Cell::Int(i))
             }
             Flat::Float64 => {
+                if let Some(i) = self.integer() {
+                    return Some(Cell::Float(i as f64));
+                }
                 let (text, integral) = self.number()?;
                 // As the general reader: an integer that fits i64 converts from it.
                 match integral.then(|| parse_integral(text)).flatten() {
@@ -426,6 +458,40 @@ mod tests {
             "123456789012345678901",
         ] {
             assert_eq!(parse_integral(text), text.parse().ok(), "{text}");
+        }
+    }
+
+    #[test]
+    fn plain_integers_are_read_in_one_pass_and_the_rest_left_to_the_grammar() {
+        let plain = [
+            "0",
+            "-0",
+            "7",
+            "-42",
+            "1700000000000",
+            "999999999999999999",
+            "-999999999999999999",
+        ];
+        for text in plain {
+            let mut s = Scanner { text, pos: 0 };
+            assert_eq!(s.integer(), text.parse().ok(), "{text}");
+            assert_eq!(s.pos, text.len(), "{text}");
+        }
+        let others = [
+            "1234567890123456789",
+            "01",
+            "-07",
+            "-",
+            "",
+            "1.5",
+            "2e3",
+            "4E1",
+            "x",
+        ];
+        for text in others {
+            let mut s = Scanner { text, pos: 0 };
+            assert_eq!(s.integer(), None, "{text}");
+            assert_eq!(s.pos, 0, "{text}");
         }
     }
 }
