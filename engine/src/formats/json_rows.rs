@@ -441,38 +441,33 @@ impl Builder {
 mod tests {
     use super::*;
 
+    /// Integers of up to 18 digits: what the one-pass read takes.
+    const PLAIN: [&str; 7] = [
+        "0",
+        "-0",
+        "7",
+        "-42",
+        "1700000000000",
+        "999999999999999999",
+        "-999999999999999999",
+    ];
+
     #[test]
     fn integral_numbers_parse_as_rust_parses_them() {
-        for text in [
-            "0",
-            "-0",
-            "7",
-            "-42",
-            "1700000000000",
-            "999999999999999999",
-            "-999999999999999999",
+        for text in PLAIN.into_iter().chain([
             "9223372036854775807",
             "-9223372036854775808",
             "9223372036854775808",
             "-9223372036854775809",
             "123456789012345678901",
-        ] {
+        ]) {
             assert_eq!(parse_integral(text), text.parse().ok(), "{text}");
         }
     }
 
     #[test]
     fn plain_integers_are_read_in_one_pass_and_the_rest_left_to_the_grammar() {
-        let plain = [
-            "0",
-            "-0",
-            "7",
-            "-42",
-            "1700000000000",
-            "999999999999999999",
-            "-999999999999999999",
-        ];
-        for text in plain {
+        for text in PLAIN {
             let mut s = Scanner { text, pos: 0 };
             assert_eq!(s.integer(), text.parse().ok(), "{text}");
             assert_eq!(s.pos, text.len(), "{text}");

@@ -128,14 +128,13 @@ impl WindowCache {
             {
                 run += 1;
             }
-            let span = self.order[i..run]
-                .iter()
-                .filter(|p| p.settled.is_none())
-                .map(|p| p.start)
-                .fold(None, |span: Option<(i64, i64)>, s| {
-                    Some(span.map_or((s, s), |(lo, hi)| (lo.min(s), hi.max(s))))
-                });
-            if let Some((first, last)) = span {
+            let unsettled = || {
+                self.order[i..run]
+                    .iter()
+                    .filter(|p| p.settled.is_none())
+                    .map(|p| p.start)
+            };
+            if let (Some(first), Some(last)) = (unsettled().min(), unsettled().max()) {
                 groups.find_groups(first, last + size, hash, self.key(i), &mut found);
             }
             for k in i..run {

@@ -330,6 +330,11 @@ impl SessionWindows {
         &mut self.by_key[i]
     }
 
+    /// The first of `key`'s sessions (NONE: it has none).
+    fn head(&self, key: u32) -> u32 {
+        self.by_key.get(key as usize).map_or(NONE, |k| k.head)
+    }
+
     /// Links session `s` first in `key`'s list (holding the key; marking it changed).
     fn link(&mut self, key: u32, s: u32) {
         let entry = self.entry(key);
@@ -492,7 +497,7 @@ impl SessionWindows {
         let close = self.close();
         let mut merge = std::mem::take(&mut self.merge);
         let mut prev = NONE;
-        let mut s = self.by_key.get(key as usize).map_or(NONE, |k| k.head);
+        let mut s = self.head(key);
         while s != NONE {
             let next = self.sessions.at[s as usize].next;
             let w = self.sessions.at[s as usize].window;
@@ -588,7 +593,7 @@ impl SessionWindows {
         }
         let key = self.sessions.at[i].key;
         let mut prev = NONE;
-        let mut at = self.by_key[key as usize].head;
+        let mut at = self.head(key);
         while at != s && at != NONE {
             prev = at;
             at = self.sessions.at[at as usize].next;
@@ -649,7 +654,7 @@ impl SessionWindows {
         keys.dedup();
         let mut found: Vec<(i64, &[u8], u32)> = Vec::new();
         for key in keys {
-            let mut s = self.by_key.get(key as usize).map_or(NONE, |k| k.head);
+            let mut s = self.head(key);
             while s != NONE {
                 let end = self.sessions.at[s as usize].window.end;
                 if end >= lower && end <= upper {
@@ -749,7 +754,7 @@ impl SessionWindows {
     fn encode(&self, key: u32) -> Vec<u8> {
         let sessions = &self.sessions;
         let mut list = Vec::new();
-        let mut s = self.by_key[key as usize].head;
+        let mut s = self.head(key);
         while s != NONE {
             list.push(s as usize);
             s = sessions.at[s as usize].next;

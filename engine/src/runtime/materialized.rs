@@ -385,16 +385,16 @@ impl Inner {
             let n = self.stream_times.len();
             base.retain(|(k, _)| {
                 let p = partition_of_store_key(k) as usize % n;
-                store_window_bound(k, self.window_bytes)
-                    .is_none_or(|b| b >= self.stream_times[p].saturating_sub(retention))
+                let sink_key = k.get(4..).unwrap_or_default();
+                within_retention(sink_key, self.window_bytes, self.stream_times[p], retention)
             });
         }
         let within = |k: &[u8]| from.is_none_or(|f| k >= f) && to.is_none_or(|t| k < t);
         // A bucket still held may hold rows already past the retention.
-        let current = |p: usize, k: &[u8]| match self.retention {
-            Some(retention) => window_bound(k, self.window_bytes)
-                .is_none_or(|b| b >= self.stream_times[p].saturating_sub(retention)),
-            None => true,
+        let current = |p: usize, k: &[u8]| {
+            self.retention.is_none_or(|retention| {
+                within_retention(k, self.window_bytes, self.stream_times[p], retention)
+            })
         };
         let hot: Vec<(Vec<u8>, &HotRow)> = self
             .windows
@@ -456,9 +456,9 @@ impl Inner {
             .flat_map(|(p, m)| m.values_mut().map(move |w| (p as u32, w)))
         {
             // Rows already past the retention (in a bucket still held) are not written.
-            let horizon = stream_times[p as usize].saturating_sub(retention);
+            let time = stream_times[p as usize];
             w.hot
-                .retain(|(k, _)| window_bound(k, window_bytes).is_none_or(|b| b >= horizon));
+                .retain(|(k, _)| within_retention(k, window_bytes, time, retention));
             if w.hot.is_empty() {
                 continue;
             }
@@ -539,9 +539,10 @@ fn window_bound(key: &[u8], window_bytes: usize) -> Option<i64> {
     Some(i64::from_be_bytes(key[at..at + 8].try_into().ok()?))
 }
 
-/// The window bound of a windowed store key (a sink key after its 4-byte partition).
-fn store_window_bound(key: &[u8], window_bytes: usize) -> Option<i64> {
-    window_bound(key.get(4..)?, window_bytes)
+/// Whether a sink key's window is within `retention` behind `stream_time` (a key without
+/// a window always is).
+fn within_retention(key: &[u8], window_bytes: usize, stream_time: i64, retention: i64) -> bool {
+    window_bound(key, window_bytes).is_none_or(|b| b >= stream_time.saturating_sub(retention))
 }
 
 fn prefixed(partition: u32, key: &[u8]) -> Vec<u8> {
