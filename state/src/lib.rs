@@ -6,6 +6,7 @@
 
 mod changelog;
 mod error;
+mod ingest;
 mod store;
 mod stores;
 

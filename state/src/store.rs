@@ -378,10 +378,14 @@ pub(crate) fn write_rocksdb(
         .ok_or_else(|| StateError::StoreDropped(name.to_string()))?;
     let meta_cf = shared.meta_cf()?;
     let mut batch = WriteBatch::default();
-    for (k, v) in writes {
-        match v {
-            Some(v) => batch.put_cf(&cf, k, v),
-            None => batch.delete_cf(&cf, k),
+    if writes.len() >= crate::ingest::INGEST_MIN_WRITES {
+        crate::ingest::ingest(shared, name, writes)?;
+    } else {
+        for (k, v) in writes {
+            match v {
+                Some(v) => batch.put_cf(&cf, k, v),
+                None => batch.delete_cf(&cf, k),
+            }
         }
     }
     for (k, v) in meta {

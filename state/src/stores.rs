@@ -139,12 +139,14 @@ impl std::fmt::Debug for StateStores {
 pub(crate) struct Shared {
     pub(crate) db: Db,
     log: Arc<Log>,
-    dir: PathBuf,
+    pub(crate) dir: PathBuf,
     options: StateOptions,
     /// Names of stores with a live handle.
     open: Mutex<HashSet<String>>,
     /// Serialises opening and dropping stores.
     admin: Mutex<()>,
+    /// Names the files large commits are ingested from.
+    pub(crate) ingest_files: crate::ingest::IngestFiles,
 }
 
 impl Shared {
@@ -219,6 +221,7 @@ impl StateStores {
             .iter()
             .map(|n| ColumnFamilyDescriptor::new(n, cf_options()));
         let db = Db::open_cf_descriptors(&db_opts, dir, descriptors).map_err(open_err)?;
+        crate::ingest::remove_leftovers(dir)?;
         match db.get(FORMAT_KEY).map_err(open_err)? {
             None => db.put(FORMAT_KEY, STATE_FORMAT).map_err(open_err)?,
             Some(f) if f == STATE_FORMAT.as_bytes() => {}
@@ -239,6 +242,7 @@ impl StateStores {
                 options,
                 open: Mutex::new(HashSet::new()),
                 admin: Mutex::new(()),
+                ingest_files: Default::default(),
             }),
         })
     }

@@ -604,3 +604,83 @@ fn transactional_commits_restore_only_what_committed() {
     env.lose_rocksdb();
     check(b"v3", b"3");
 }
+
+/// Commits of more writes than a memtable batch takes (8,192) go to RocksDB as a sorted
+/// file. 10,000 puts, then a commit overwriting some and deleting others: reads, a reopen,
+/// and a kill with the last commit's position still in the memtable all give the same rows.
+#[test]
+fn large_commits_written_as_files_read_restore_and_replay() {
+    let env = Env::new();
+    let key = |i: u32| format!("k{i:05}");
+    let expect = |s: &Store| {
+        for i in (0..10_000).step_by(7) {
+            let want = match i % 3 {
+                0 => None,
+                1 => Some(format!("new{i}")),
+                _ => Some(format!("v{i}")),
+            };
+            assert_eq!(get(s, &key(i)), want, "key {i}");
+        }
+        let all = s.range(None, None).unwrap();
+        assert_eq!(all.len(), 10_000 - 3334);
+        assert!(all.windows(2).all(|w| w[0].0 < w[1].0), "in key order");
+    };
+    let on_disk = env.state_dir.with_extension("killed");
+    {
+        let (_log, stores) = env.open();
+        let mut s = stores.store("s", TOPIC).unwrap();
+        for i in 0..10_000 {
+            put(&mut s, &key(i), &format!("v{i}"));
+        }
+        s.commit(&[(b"src", b"1")]).unwrap();
+        let ssts = || {
+            std::fs::read_dir(&env.state_dir)
+                .unwrap()
+                .filter(|e| e.as_ref().unwrap().path().extension() == Some("sst".as_ref()))
+                .count()
+        };
+        assert_eq!(ssts(), 1, "the commit's file, before any memtable flush");
+        for i in 0..10_000 {
+            match i % 3 {
+                0 => s.delete(key(i).as_bytes()),
+                1 => put(&mut s, &key(i), &format!("new{i}")),
+                _ => {}
+            }
+        }
+        s.commit(&[(b"src", b"2")]).unwrap();
+        expect(&s);
+        copy_dir(&env.state_dir, &on_disk);
+    }
+    let (log, stores) = env.open();
+    let s = stores.store("s", TOPIC).unwrap();
+    assert_eq!(
+        s.restore_info().records_applied,
+        0,
+        "a clean close replays nothing"
+    );
+    expect(&s);
+    assert_eq!(s.meta(b"src").unwrap(), Some(b"2".to_vec()));
+    drop(s);
+    drop(stores);
+    env.put_back_rocksdb(&on_disk);
+    let stores = StateStores::open(&env.state_dir, log.clone()).unwrap();
+    let s = stores.store("s", TOPIC).unwrap();
+    assert_eq!(s.restore_info().to_offset, end_offset(&log));
+    expect(&s);
+    assert_eq!(s.meta(b"src").unwrap(), Some(b"2".to_vec()));
+}
+
+/// A file a crash left before RocksDB took it is removed when the directory opens again.
+#[test]
+fn a_leftover_ingest_file_is_removed_at_open() {
+    let env = Env::new();
+    drop(env.open());
+    let leftover = env.state_dir.join("brook-ingest-3.sst");
+    std::fs::write(&leftover, b"half a file").unwrap();
+    let (_log, stores) = env.open();
+    assert!(!leftover.exists());
+    let mut s = stores.store("s", TOPIC).unwrap();
+    put(&mut s, "a", "1");
+    s.commit(&[]).unwrap();
+    assert_eq!(get(&s, "a").as_deref(), Some("1"));
+}
