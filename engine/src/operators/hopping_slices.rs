@@ -11,7 +11,8 @@
 //! goes at the next flush. A window closed by grace takes no more rows: a row that still
 //! reaches one of its slices (for a later, open window) does not change what the closed
 //! window sent, because a closed window waiting in the cache gets its value before the row
-//! is added. Slices leave with the last window that holds them (the retention).
+//! is added. Slices leave with the last window that holds them (the retention), or at the
+//! next flush if a pending update of a window past the retention still merges them.
 //!
 //! [`HoppingOperator`] picks this layout for a new store, and the per-window operator
 //! ([`super::hopping_window`]) for a store that an earlier version wrote in window layout.
@@ -61,8 +62,8 @@ struct Pending {
     hash: u64,
     /// The key row is `WindowCache::keys[previous key_end..key_end]`.
     key_end: usize,
-    /// Its value, taken when the window closed or expired before the flush: the calls'
-    /// results and the timestamp.
+    /// Its value, taken when a row reached one of its slices after the window closed (for
+    /// a later window): the calls' results and the timestamp.
     settled: Option<(Vec<ScalarValue>, i64)>,
 }
 
@@ -70,6 +71,9 @@ struct Pending {
 #[derive(Debug)]
 struct WindowCache {
     max_keys: usize,
+    /// The earliest window start of a pending update (`i64::MAX`: none): slices from there
+    /// on stay until the flush merges them, even past the retention.
+    first_pending: i64,
     /// Pending updates, found by window start and key.
     index: hashbrown::HashTable<u32>,
     order: Vec<Pending>,
@@ -156,6 +160,7 @@ impl WindowCache {
     }
 
     fn clear(&mut self) {
+        self.first_pending = i64::MAX;
         self.index.clear();
         self.order.clear();
         self.keys.clear();
@@ -167,6 +172,7 @@ impl WindowCache {
             return;
         }
         let i = self.order.len() as u32;
+        self.first_pending = self.first_pending.min(start);
         self.keys.extend_from_slice(key);
         self.order.push(Pending {
             start,
@@ -283,21 +289,19 @@ impl HoppingSlices {
         sent
     }
 
-    fn expire(&mut self) -> Result<()> {
+    /// Drops the slices past the retention, except those a pending update still merges at
+    /// the next flush: its window closed long ago, so no row reaches those slices any more
+    /// (a row whose windows all closed is dropped), and keeping them a little longer costs
+    /// less than taking each such window's value early.
+    fn expire(&mut self) {
         let horizon = self.stream_time.saturating_sub(self.retention());
-        if self.groups.first_start().is_none_or(|s| s >= horizon) {
-            return Ok(());
+        let keep_from = self
+            .cache
+            .as_ref()
+            .map_or(horizon, |c| c.first_pending.min(horizon));
+        if self.groups.first_start().is_some_and(|s| s < keep_from) {
+            self.groups.expire(keep_from);
         }
-        // Pending updates of windows whose slices leave take their values first.
-        if let Some(c) = &mut self.cache {
-            for i in 0..c.order.len() {
-                if c.order[i].start < horizon {
-                    c.settle_at(i, &mut self.groups, self.size)?;
-                }
-            }
-        }
-        self.groups.expire(horizon);
-        Ok(())
     }
 
     fn load(&mut self) -> Result<()> {
@@ -339,7 +343,7 @@ impl HoppingSlices {
                     self.changed(w.start, hash, key, out)?;
                 }
             }
-            self.expire()?;
+            self.expire();
         }
         self.windows = windows;
         Ok(())
@@ -401,6 +405,7 @@ impl Operator for HoppingSlices {
         if max_keys > 0 {
             self.cache = Some(WindowCache {
                 max_keys,
+                first_pending: i64::MAX,
                 index: hashbrown::HashTable::new(),
                 order: Vec::new(),
                 keys: Vec::new(),
