@@ -141,8 +141,7 @@ impl Store {
             }
             return;
         }
-        // BTreeMap's bulk build sorts stably and keeps the last of equal keys.
-        self.pending = writes.into_iter().collect();
+        self.pending = sorted_last_wins(writes).into_iter().collect();
         self.pending_bytes = self
             .pending
             .iter()
@@ -403,6 +402,41 @@ pub(crate) fn write_rocksdb(
     })
 }
 
+/// `writes` in key order, the last of equal keys only. Sorts 16-byte key prefixes as numbers
+/// (with the index, a stable order) and compares whole keys only where prefixes tie: keys
+/// that share a long prefix (a window start, a partition) cost a memcmp call per
+/// comparison otherwise. BTreeMap's bulk build then finds one sorted run.
+fn sorted_last_wins(
+    mut writes: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+    fn prefix(k: &[u8]) -> u128 {
+        let mut b = [0u8; 16];
+        let n = k.len().min(16);
+        b[..n].copy_from_slice(&k[..n]);
+        u128::from_be_bytes(b)
+    }
+    let mut order: Vec<(u128, usize)> = writes
+        .iter()
+        .enumerate()
+        .map(|(i, (k, _))| (prefix(k), i))
+        .collect();
+    order.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| writes[a.1].0.cmp(&writes[b.1].0))
+            .then(a.1.cmp(&b.1))
+    });
+    let mut sorted = Vec::with_capacity(order.len());
+    for (j, &(_, i)) in order.iter().enumerate() {
+        let later_same_key = order
+            .get(j + 1)
+            .is_some_and(|&(_, next)| writes[next].0 == writes[i].0);
+        if !later_same_key {
+            sorted.push(std::mem::take(&mut writes[i]));
+        }
+    }
+    sorted
+}
+
 impl Drop for Store {
     fn drop(&mut self) {
         self.shared.release(&self.name);
@@ -423,7 +457,36 @@ pub(crate) fn prefix_successor(prefix: &[u8]) -> Option<Vec<u8>> {
 
 #[cfg(test)]
 mod tests {
-    use super::prefix_successor;
+    use super::{prefix_successor, sorted_last_wins};
+
+    #[test]
+    fn writes_sorted_with_the_last_of_equal_keys() {
+        let w = |k: &[u8], v: u8| (k.to_vec(), Some(vec![v]));
+        let long_a = [7u8; 20].to_vec();
+        let mut long_b = long_a.clone();
+        long_b[19] = 6;
+        let writes = vec![
+            w(b"b", 1),
+            w(&long_a, 2),
+            w(b"a", 3),
+            w(b"b", 4),
+            (b"a\0".to_vec(), None),
+            w(&long_b, 5),
+            w(&long_a, 6),
+            w(b"", 7),
+            w(b"b", 8),
+        ];
+        let got = sorted_last_wins(writes);
+        let want = vec![
+            w(b"", 7),
+            w(&long_b, 5),
+            w(&long_a, 6),
+            w(b"a", 3),
+            (b"a\0".to_vec(), None),
+            w(b"b", 8),
+        ];
+        assert_eq!(got, want);
+    }
 
     #[test]
     fn prefix_successors() {

@@ -397,17 +397,16 @@ pub(crate) fn write_cell(
 ) {
     use arrow::array::AsArray;
     use arrow::datatypes::{Int32Type, Int64Type};
-    use std::fmt::Write;
     if array.is_null(row) {
         out.push_str("null");
         return;
     }
     match array.data_type() {
         DataType::Int64 => {
-            let _ = write!(out, "{}", array.as_primitive::<Int64Type>().value(row));
+            out.push_str(itoa::Buffer::new().format(array.as_primitive::<Int64Type>().value(row)))
         }
         DataType::Int32 => {
-            let _ = write!(out, "{}", array.as_primitive::<Int32Type>().value(row));
+            out.push_str(itoa::Buffer::new().format(array.as_primitive::<Int32Type>().value(row)))
         }
         DataType::Utf8 => write_str(out, array.as_string::<i32>().value(row)),
         DataType::Boolean => out.push_str(if array.as_boolean().value(row) {
@@ -421,6 +420,12 @@ pub(crate) fn write_cell(
 
 pub(crate) fn write_str(out: &mut String, s: &str) {
     out.push('"');
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        // Nothing to escape (the usual case): one copy.
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -535,5 +540,15 @@ mod tests {
             &DataType::Utf8,
         );
         assert_eq!(out, r#""a\"b\\c\n\u0001""#);
+        let cases = [
+            ("plain é", r#""plain é""#),
+            ("tab\t", r#""tab\t""#),
+            ("", "\"\""),
+        ];
+        for (s, want) in cases {
+            let mut out = String::new();
+            write_str(&mut out, s);
+            assert_eq!(out, want);
+        }
     }
 }
