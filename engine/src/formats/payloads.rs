@@ -11,6 +11,9 @@ pub struct Payloads {
     /// Row `i`'s payload is `buf[ends[i - 1]..ends[i]]`.
     ends: Vec<usize>,
     nulls: Vec<bool>,
+    /// Bytes each non-null payload ends with, `width` per row (a windowed key's window),
+    /// appended as the row ends: no second buffer to copy the keys into.
+    row_suffixes: Option<(Vec<u8>, usize)>,
 }
 
 impl Payloads {
@@ -20,7 +23,13 @@ impl Payloads {
             buf: Vec::with_capacity(bytes),
             ends: Vec::with_capacity(rows),
             nulls: Vec::with_capacity(rows),
+            row_suffixes: None,
         }
+    }
+
+    /// From now on row `i`'s payload, unless null, ends with `suffixes[i * width..][..width]`.
+    pub fn set_row_suffixes(&mut self, suffixes: Vec<u8>, width: usize) {
+        self.row_suffixes = Some((suffixes, width));
     }
 
     /// Appends a payload (None: null).
@@ -44,6 +53,12 @@ impl Payloads {
 
     /// Ends the payload written since the last row.
     pub fn end_row(&mut self) {
+        if let Some((suffixes, width)) = &self.row_suffixes {
+            let row = self.ends.len();
+            if let Some(s) = suffixes.get(row * width..(row + 1) * width) {
+                self.buf.extend_from_slice(s);
+            }
+        }
         self.ends.push(self.buf.len());
         self.nulls.push(false);
     }
@@ -130,5 +145,17 @@ mod tests {
         let f = p.freeze();
         let got: Vec<Option<Vec<u8>>> = (0..4).map(|i| f.get(i).map(|b| b.to_vec())).collect();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn row_suffixes_end_non_null_payloads() {
+        let mut p = Payloads::default();
+        p.set_row_suffixes(b"111222333".to_vec(), 3);
+        p.push(Some(b"a"));
+        p.push(None);
+        p.buf_mut().extend_from_slice(b"c");
+        p.end_row();
+        let want = vec![Some(b"a111".to_vec()), None, Some(b"c333".to_vec())];
+        assert_eq!(p.to_vecs(), want);
     }
 }

@@ -344,7 +344,22 @@ impl SourceCodec {
         )?;
         // Keys and values each go into one buffer for the batch; records take slices of it.
         let n = batch.num_rows();
-        let mut keys = Payloads::with_capacity(n, n * 16);
+        let mut keys = Payloads::with_capacity(n, n * 24);
+        if let (Some((wt, _)), Some(ws)) = (&self.window, &rows.windows) {
+            // Each key ends with its window, written as the key's row ends.
+            if ws.len() != n {
+                return Err(EngineError::Format(formats::FormatError::Encode(format!(
+                    "{n} rows with {} windows",
+                    ws.len()
+                ))));
+            }
+            let mut suffixes = Vec::with_capacity(n * 16);
+            for w in ws {
+                append_window(&mut suffixes, *w, *wt);
+            }
+            let width = if n == 0 { 0 } else { suffixes.len() / n };
+            keys.set_row_suffixes(suffixes, width);
+        }
         if n_keys == 0 {
             // A sink without key columns writes records without a key.
             for _ in 0..n {
@@ -352,21 +367,6 @@ impl SourceCodec {
             }
         } else {
             self.key.encode_into(&key_batch, &mut keys)?;
-        }
-        if let (Some((wt, _)), Some(ws)) = (&self.window, &rows.windows) {
-            let mut windowed = Payloads::with_capacity(n, n * 32);
-            for (i, w) in ws.iter().enumerate().take(keys.len()) {
-                match keys.get(i) {
-                    Some(k) => {
-                        let buf = windowed.buf_mut();
-                        buf.extend_from_slice(k);
-                        append_window(buf, *w, *wt);
-                        windowed.end_row();
-                    }
-                    None => windowed.push(None),
-                }
-            }
-            keys = windowed;
         }
         let mut values = Payloads::with_capacity(n, n * 32);
         self.value.encode_into(&value_batch, &mut values)?;

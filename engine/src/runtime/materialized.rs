@@ -81,9 +81,15 @@ struct Inner {
     /// Per sink partition: the rows written since the last commit, by bucket of window
     /// bounds ([`BUCKET_MS`]).
     windows: Vec<BTreeMap<i64, WindowRows>>,
+    /// Row lists of buckets that left, emptied, for new buckets to fill without growing
+    /// from nothing (a bucket of a busy window holds tens of thousands of rows).
+    spare: Vec<Vec<(Bytes, HotRow)>>,
     /// Bytes a window adds after the key.
     window_bytes: usize,
 }
+
+/// Emptied row lists kept for new buckets.
+const SPARE_LISTS: usize = 4;
 
 /// A row held hot: its record timestamp and value bytes (`None`: deleted).
 type HotRow = Option<(i64, Bytes)>;
@@ -114,7 +120,7 @@ struct WindowRows {
 
 /// Rows a window holds before its first compaction; after one, it compacts again at four
 /// times the rows it kept (so at most that many rows per key are held between commits).
-const COMPACT_AT: usize = 16384;
+const COMPACT_AT: usize = 65536;
 
 impl WindowRows {
     fn push(&mut self, key: Bytes, row: HotRow) {
@@ -180,6 +186,7 @@ impl Materialization {
             stream_times: vec![i64::MIN; partitions as usize],
             times_dirty: false,
             windows: (0..partitions).map(|_| BTreeMap::new()).collect(),
+            spare: Vec::new(),
             window_bytes,
         };
         if retention.is_some() {
@@ -273,7 +280,13 @@ impl Materialization {
                 // Already past its retention: not part of the table.
                 continue;
             }
-            let w = inner.windows[p].entry(bucket(bound)).or_default();
+            let inner = &mut *inner;
+            let w = inner.windows[p]
+                .entry(bucket(bound))
+                .or_insert_with(|| WindowRows {
+                    hot: inner.spare.pop().unwrap_or_default(),
+                    ..WindowRows::default()
+                });
             w.push(key, r.value.map(|v| (r.timestamp, v)));
             if !touched.contains(&p) {
                 touched.push(p);
@@ -436,7 +449,11 @@ impl Inner {
             if entry.key().saturating_add(1).saturating_mul(BUCKET_MS) > horizon {
                 break;
             }
-            entry.remove();
+            let mut rows = entry.remove().hot;
+            if self.spare.len() < SPARE_LISTS && rows.capacity() > 0 {
+                rows.clear();
+                self.spare.push(rows);
+            }
         }
     }
 
