@@ -357,7 +357,7 @@ impl SourceCodec {
             for w in ws {
                 append_window(&mut suffixes, *w, *wt);
             }
-            let width = if n == 0 { 0 } else { suffixes.len() / n };
+            let width = suffixes.len().checked_div(n).unwrap_or(0);
             keys.set_row_suffixes(suffixes, width);
         }
         if n_keys == 0 {
