@@ -33,7 +33,7 @@
 
 use bytes::Bytes;
 
-use crate::record::{Header, Record, StoredRecord};
+use crate::record::{AsRecord, Header, StoredRecord};
 
 /// Bytes before `batch_length` ends: base offset + length.
 pub(crate) const LOG_OVERHEAD: usize = 12;
@@ -348,8 +348,8 @@ fn put_record(
 }
 
 /// Size of `r` alone in a batch of its own: what `max.message.bytes` is compared with.
-pub(crate) fn single_record_batch_len(r: &Record) -> usize {
-    HEADER_LEN + record_len(0, 0, r.key.as_deref(), r.value.as_deref(), &r.headers)
+pub(crate) fn single_record_batch_len<R: AsRecord>(r: &R) -> usize {
+    HEADER_LEN + record_len(0, 0, r.key(), r.value(), r.headers())
 }
 
 /// Why records could not be encoded.
@@ -363,11 +363,11 @@ pub(crate) enum EncodeError {
 /// Encodes `records` with offsets from `base_offset` into `buf` (appending), splitting
 /// into several batches so that none is larger than `max_batch_bytes` (when a record alone
 /// is larger, that is an error). Pushes one `BatchMeta` per batch into `metas`.
-pub(crate) fn encode_records(
+pub(crate) fn encode_records<R: AsRecord>(
     buf: &mut Vec<u8>,
     metas: &mut Vec<BatchMeta>,
     base_offset: u64,
-    records: &[Record],
+    records: &[R],
     max_batch_bytes: usize,
     producer: Option<ProducerStamp>,
 ) -> Result<(), EncodeError> {
@@ -379,9 +379,9 @@ pub(crate) fn encode_records(
     let estimate: usize = records
         .iter()
         .map(|r| {
-            24 + r.key.as_ref().map_or(0, |k| k.len())
-                + r.value.as_ref().map_or(0, |v| v.len())
-                + r.headers
+            24 + r.key().map_or(0, |k| k.len())
+                + r.value().map_or(0, |v| v.len())
+                + r.headers()
                     .iter()
                     .map(|(n, v)| n.len() + v.as_ref().map_or(0, |v| v.len()) + 4)
                     .sum::<usize>()
@@ -392,15 +392,15 @@ pub(crate) fn encode_records(
     while i < records.len() {
         let start = buf.len();
         let batch_base = base_offset + i as u64;
-        let first_ts = records[i].timestamp;
+        let first_ts = records[i].timestamp();
         let mut max_ts = i64::MIN;
         buf.resize(start + header_len, 0);
         let mut n = 0usize;
         while i + n < records.len() {
             let r = &records[i + n];
-            let ts_delta = r.timestamp.wrapping_sub(first_ts);
-            let (key, value) = (r.key.as_deref(), r.value.as_deref());
-            let body = body_len(ts_delta, n as u64, key, value, &r.headers);
+            let ts_delta = r.timestamp().wrapping_sub(first_ts);
+            let (key, value) = (r.key(), r.value());
+            let body = body_len(ts_delta, n as u64, key, value, r.headers());
             let rlen = uvarint_len(body as u64) + body;
             if buf.len() - start + rlen > max_batch_bytes {
                 if n == 0 {
@@ -412,8 +412,8 @@ pub(crate) fn encode_records(
                 }
                 break;
             }
-            put_record(buf, body, ts_delta, n as u64, key, value, &r.headers);
-            max_ts = max_ts.max(r.timestamp);
+            put_record(buf, body, ts_delta, n as u64, key, value, r.headers());
+            max_ts = max_ts.max(r.timestamp());
             n += 1;
         }
         let stamp = producer.map(|p| ProducerStamp {
@@ -740,6 +740,7 @@ pub(crate) fn decode_records(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::Record;
 
     fn rec(i: u64) -> Record {
         let mut r = Record::new(

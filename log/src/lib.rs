@@ -30,7 +30,7 @@ pub use config::{
 pub use error::{LogError, Result};
 pub use log::{is_locked, validate_topic_name, Log, CONSUMER_OFFSETS_TOPIC};
 pub use partition::{IsolationLevel, Partition, ReadBatch, SegmentInfo};
-pub use record::{AppendInfo, Header, ReadLimit, Record, StoredRecord};
+pub use record::{AppendInfo, AsRecord, Header, ReadLimit, Record, RecordRef, StoredRecord};
 pub use retention::RetentionReport;
 pub use topic::Topic;
 pub use txn::{Producer, TRANSACTION_STATE_TOPIC};

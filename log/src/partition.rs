@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use crate::batch::{self, BatchMeta, ControlKind, EncodeError, ProducerStamp};
 use crate::config::{FlushPolicy, TopicConfig};
 use crate::error::{LogError, Result};
-use crate::record::{AppendInfo, ReadLimit, Record, StoredRecord};
+use crate::record::{AppendInfo, AsRecord, ReadLimit, Record, StoredRecord};
 use crate::segment::{self, BatchFilter, Follow, Segment, TailMark};
 use crate::txn_state::{AbortedTxn, PartitionTxns, SequenceCheck};
 
@@ -98,13 +98,13 @@ struct Staged {
 
 /// One partition's share of an [`append_all`]: the partition, its records, and where
 /// each record is in the caller's input (identity when `None`).
-pub(crate) type AppendPart<'a> = (&'a Partition, &'a [Record], Option<&'a [usize]>);
+pub(crate) type AppendPart<'a, R = Record> = (&'a Partition, &'a [R], Option<&'a [usize]>);
 
 /// Appends to several partitions (of one topic, in ascending partition order) all or
 /// nothing: every record is checked and encoded before anything is written; a write or
 /// fsync that fails on one partition rolls back what was written to the others (none of
 /// it was visible yet). `indexes` maps each slice's positions to the caller's input.
-pub(crate) fn append_all(parts: &[AppendPart<'_>]) -> Result<Vec<AppendInfo>> {
+pub(crate) fn append_all<R: AsRecord>(parts: &[AppendPart<'_, R>]) -> Result<Vec<AppendInfo>> {
     let mut guards = Vec::with_capacity(parts.len());
     for (p, _, _) in parts {
         guards.push(p.writer("append to")?);
@@ -621,8 +621,8 @@ impl Partition {
     /// Checks one record against everything that can make an append refuse it: a null
     /// key on a compacted topic, and its size (encoded as a batch of its own) against
     /// `max.message.bytes`. `index` is its position in the caller's input, for the error.
-    pub(crate) fn check_record(&self, index: usize, r: &Record) -> Result<()> {
-        if r.key.is_none() && self.config.cleanup_policy.compacts() {
+    pub(crate) fn check_record<R: AsRecord>(&self, index: usize, r: &R) -> Result<()> {
+        if r.key().is_none() && self.config.cleanup_policy.compacts() {
             return Err(self.invalid(
                 Some(index),
                 format!(
@@ -671,7 +671,7 @@ impl Partition {
     /// ([`LogError::RecordTooLarge`], [`LogError::InvalidRecord`] with the `index` of the
     /// refused record, a failed write or fsync) leaves the partition as it was. On a log
     /// opened read-only this is [`LogError::ReadOnly`].
-    pub fn append(&self, records: &[Record]) -> Result<AppendInfo> {
+    pub fn append<R: AsRecord>(&self, records: &[R]) -> Result<AppendInfo> {
         let infos = append_all(&[(self, records, None)])?;
         Ok(infos[0])
     }
@@ -679,10 +679,10 @@ impl Partition {
     /// Locks nothing, writes nothing: checks the append and encodes it into the writer's
     /// buffer, rolling the segment if it would not fit. `indexes` maps a position in
     /// `records` to the caller's input (identity when `None`).
-    fn stage(
+    fn stage<R: AsRecord>(
         &self,
         w: &mut Writer,
-        records: &[Record],
+        records: &[R],
         indexes: Option<&[usize]>,
         stamp: Option<ProducerStamp>,
     ) -> Result<Staged> {
@@ -1072,9 +1072,9 @@ impl Partition {
     /// Appends `records` for a producer (idempotent, or in its open transaction): one
     /// batch with the producer's id, epoch and sequence numbers. A retry of an append that
     /// was written (same base sequence and count) writes nothing and returns where it went.
-    pub(crate) fn append_producer(
+    pub(crate) fn append_producer<R: AsRecord>(
         &self,
-        records: &[Record],
+        records: &[R],
         stamp: ProducerStamp,
     ) -> Result<AppendInfo> {
         let mut w = self.writer("append to")?;

@@ -52,6 +52,57 @@ impl Record {
     }
 }
 
+/// What an append needs of a record: [`Record`] (owned bytes) and [`RecordRef`]
+/// (borrowed: a sink encoding a batch into one buffer appends slices of it without a
+/// reference count per record).
+pub trait AsRecord {
+    fn key(&self) -> Option<&[u8]>;
+    /// `None` is a tombstone.
+    fn value(&self) -> Option<&[u8]>;
+    fn timestamp(&self) -> i64;
+    fn headers(&self) -> &[Header];
+}
+
+impl AsRecord for Record {
+    fn key(&self) -> Option<&[u8]> {
+        self.key.as_deref()
+    }
+    fn value(&self) -> Option<&[u8]> {
+        self.value.as_deref()
+    }
+    fn timestamp(&self) -> i64 {
+        self.timestamp
+    }
+    fn headers(&self) -> &[Header] {
+        &self.headers
+    }
+}
+
+/// A record to append whose bytes are borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordRef<'a> {
+    pub key: Option<&'a [u8]>,
+    /// `None` is a tombstone.
+    pub value: Option<&'a [u8]>,
+    pub timestamp: i64,
+    pub headers: &'a [Header],
+}
+
+impl AsRecord for RecordRef<'_> {
+    fn key(&self) -> Option<&[u8]> {
+        self.key
+    }
+    fn value(&self) -> Option<&[u8]> {
+        self.value
+    }
+    fn timestamp(&self) -> i64 {
+        self.timestamp
+    }
+    fn headers(&self) -> &[Header] {
+        self.headers
+    }
+}
+
 /// A record read back from a partition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredRecord {

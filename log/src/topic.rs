@@ -12,7 +12,7 @@ use crate::config::TopicConfig;
 use crate::error::{LogError, Result};
 use crate::partition::{self, sync_dir, Partition};
 use crate::partitioner::{kafka_partition, StickyPartitioner};
-use crate::record::{AppendInfo, Record};
+use crate::record::{AppendInfo, AsRecord};
 use crate::retention::{self, RetentionReport};
 
 /// Name of the file holding a topic's config, in the topic directory.
@@ -216,7 +216,7 @@ impl Topic {
     }
 
     /// Appends `records` to partition `p` as one batch (see [`Partition::append`]).
-    pub fn append(&self, partition: u32, records: &[Record]) -> Result<AppendInfo> {
+    pub fn append<R: AsRecord>(&self, partition: u32, records: &[R]) -> Result<AppendInfo> {
         self.partition(partition)?.append(records)
     }
 
@@ -240,16 +240,16 @@ impl Topic {
     /// the others, so a caller can retry the whole call without duplicating records. (A
     /// crash of the process in the middle of the writes may keep some partitions' records
     /// and not others'; there are no cross-partition transactions.)
-    pub fn produce(&self, records: &[Record]) -> Result<Vec<(u32, u64)>> {
+    pub fn produce<R: AsRecord + Clone>(&self, records: &[R]) -> Result<Vec<(u32, u64)>> {
         self.refuse_read_only("produce to")?;
         let n = self.partition_count();
         let sticky = records
             .iter()
-            .any(|r| r.key.is_none())
+            .any(|r| r.key().is_none())
             .then(|| self.sticky.next_partition(n));
         let assign: Vec<u32> = records
             .iter()
-            .map(|r| match &r.key {
+            .map(|r| match r.key() {
                 Some(k) => kafka_partition(k, n),
                 None => sticky.unwrap_or(0),
             })
@@ -272,7 +272,7 @@ impl Topic {
         for (i, &p) in assign.iter().enumerate() {
             groups[p as usize].push(i);
         }
-        let touched: Vec<(u32, Vec<Record>, &[usize])> = groups
+        let touched: Vec<(u32, Vec<R>, &[usize])> = groups
             .iter()
             .enumerate()
             .filter(|(_, idx)| !idx.is_empty())
@@ -281,7 +281,7 @@ impl Topic {
                 (p as u32, batch, &idx[..])
             })
             .collect();
-        let parts: Vec<partition::AppendPart<'_>> = touched
+        let parts: Vec<partition::AppendPart<'_, R>> = touched
             .iter()
             .map(|(p, batch, idx)| (&*self.partitions[*p as usize], &batch[..], Some(*idx)))
             .collect();

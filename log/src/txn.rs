@@ -36,7 +36,7 @@ use crate::error::{LogError, Result};
 use crate::log::{now_ms, Inner, CONSUMER_OFFSETS_TOPIC};
 use crate::partition::lock;
 use crate::partitioner::kafka_partition;
-use crate::record::{AppendInfo, ReadLimit, Record};
+use crate::record::{AppendInfo, AsRecord, ReadLimit, Record};
 use crate::topic::Topic;
 use crate::IsolationLevel;
 
@@ -460,7 +460,12 @@ impl Producer {
     /// sequence numbers (a transactional producer needs an open transaction; the records
     /// are then visible to `read_committed` readers once it commits). A failed append may
     /// be retried: if it had been written, it is not written again.
-    pub fn append(&self, topic: &Topic, partition: u32, records: &[Record]) -> Result<AppendInfo> {
+    pub fn append<R: AsRecord>(
+        &self,
+        topic: &Topic,
+        partition: u32,
+        records: &[R],
+    ) -> Result<AppendInfo> {
         let mut g = self.guard()?;
         let p = topic.partition(partition)?;
         if records.is_empty() {
@@ -516,7 +521,11 @@ impl Producer {
 
     /// Partitions `records` like [`Topic::produce`] (keyed: Kafka's partitioner; keyless:
     /// one partition per call, round robin) and appends each partition's share.
-    pub fn produce(&self, topic: &Topic, records: &[Record]) -> Result<Vec<(u32, u64)>> {
+    pub fn produce<R: AsRecord + Clone>(
+        &self,
+        topic: &Topic,
+        records: &[R],
+    ) -> Result<Vec<(u32, u64)>> {
         let n = topic.partition_count();
         let rr = {
             let mut l = lock(&self.local);
@@ -525,7 +534,7 @@ impl Producer {
         };
         let mut by: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
         for (i, r) in records.iter().enumerate() {
-            let p = match &r.key {
+            let p = match r.key() {
                 Some(k) => kafka_partition(k, n),
                 None => rr,
             };
@@ -533,7 +542,7 @@ impl Producer {
         }
         let mut out = vec![(0u32, 0u64); records.len()];
         for (p, idx) in by {
-            let batch: Vec<Record> = idx.iter().map(|&i| records[i].clone()).collect();
+            let batch: Vec<R> = idx.iter().map(|&i| records[i].clone()).collect();
             let info = self.append(topic, p, &batch)?;
             for (j, &i) in idx.iter().enumerate() {
                 out[i] = (p, info.base_offset + j as u64);

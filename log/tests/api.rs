@@ -183,7 +183,7 @@ fn append_and_read_semantics() {
     let t = log.create_topic("t", cfg(1, &[])).unwrap();
     let p = t.partition(0).unwrap();
     assert!(matches!(
-        t.append(0, &[]),
+        t.append::<Record>(0, &[]),
         Err(LogError::InvalidRecord { .. })
     ));
     let a = t.append(0, &(0..10).map(rec).collect::<Vec<_>>()).unwrap();
@@ -509,7 +509,7 @@ fn produce_checks_every_record_before_writing_any() {
         "{e}"
     );
     assert_eq!(ends(&t).iter().sum::<u64>(), 39);
-    assert!(t.produce(&[]).unwrap().is_empty());
+    assert!(t.produce::<Record>(&[]).unwrap().is_empty());
 }
 
 #[test]

@@ -10,7 +10,7 @@ use arrow::array::{
     RecordBatch, StringArray, StructBuilder, TimestampMillisecondArray,
 };
 use arrow::datatypes::{DataType, Field, Fields, Schema as ArrowSchema, SchemaRef};
-use brook_log::{Record, StoredRecord};
+use brook_log::{Record, RecordRef, StoredRecord};
 use brook_sql::analyzer::{SourceEntry, WindowType as SqlWindowType};
 use brook_sql::plan::{ColumnRole, Schema};
 
@@ -329,6 +329,12 @@ impl SourceCodec {
     /// row whose value there is negative or does not parse is left out (as ksqlDB's sink
     /// drops it) and the reason pushed to `skipped`.
     pub fn encode(&self, rows: &Rows, skipped: &mut Vec<String>) -> Result<Vec<Record>> {
+        Ok(self.encode_batch(rows, skipped)?.into_records())
+    }
+
+    /// [`SourceCodec::encode`] into one buffer of keys and one of values, for an append of
+    /// borrowed records ([`EncodedBatch::records`]).
+    pub fn encode_batch(&self, rows: &Rows, skipped: &mut Vec<String>) -> Result<EncodedBatch> {
         let n_keys = self.entry.key_columns().count();
         let batch = &rows.batch;
         let n_values = self.value.schema().fields().len();
@@ -377,7 +383,6 @@ impl SourceCodec {
                 values.len()
             ))));
         }
-        let (keys, values) = (keys.freeze(), values.freeze());
         let ts_col = self.timestamp.as_ref().and_then(|t| {
             let pos = self
                 .entry
@@ -393,10 +398,8 @@ impl SourceCodec {
                 .position(|c| c.name == t.column)?;
             Some((batch.column(pos).clone(), t.format.as_ref()))
         });
-        let mut out = Vec::with_capacity(n);
+        let mut kept = Vec::with_capacity(n);
         for i in 0..n {
-            let key = keys.get(i);
-            let value = if rows.deletes[i] { None } else { values.get(i) };
             let mut ts = rows.timestamps[i];
             if let Some((c, format)) = &ts_col {
                 match timestamp_at(c, i, *format) {
@@ -415,9 +418,45 @@ impl SourceCodec {
                     }
                 }
             }
-            out.push(Record::new(key, value, ts));
+            kept.push((i, ts, rows.deletes[i]));
         }
-        Ok(out)
+        Ok(EncodedBatch { keys, values, kept })
+    }
+}
+
+/// Sink records encoded into one buffer of keys and one of values.
+#[derive(Debug)]
+pub struct EncodedBatch {
+    keys: Payloads,
+    values: Payloads,
+    /// The records: row, timestamp, and whether it is a tombstone.
+    kept: Vec<(usize, i64, bool)>,
+}
+
+impl EncodedBatch {
+    /// The records, borrowing the buffers.
+    pub fn records(&self) -> Vec<RecordRef<'_>> {
+        self.kept
+            .iter()
+            .map(|&(i, ts, delete)| RecordRef {
+                key: self.keys.get(i),
+                value: if delete { None } else { self.values.get(i) },
+                timestamp: ts,
+                headers: &[],
+            })
+            .collect()
+    }
+
+    /// The records as owned records (slices of the two buffers).
+    pub fn into_records(self) -> Vec<Record> {
+        let (keys, values) = (self.keys.freeze(), self.values.freeze());
+        self.kept
+            .into_iter()
+            .map(|(i, ts, delete)| {
+                let value = if delete { None } else { values.get(i) };
+                Record::new(keys.get(i), value, ts)
+            })
+            .collect()
     }
 }
 

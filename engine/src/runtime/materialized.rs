@@ -50,7 +50,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use bytes::Bytes;
 
 use brook_log::partitioner::kafka_partition;
-use brook_log::{Record, StoredRecord};
+use brook_log::{AsRecord, StoredRecord};
 use brook_state::{StateStores, Store};
 
 use super::error::Result;
@@ -83,16 +83,13 @@ struct Inner {
     windows: Vec<BTreeMap<i64, WindowRows>>,
     /// Row lists of buckets that left, emptied, for new buckets to fill without growing
     /// from nothing (a bucket of a busy window holds tens of thousands of rows).
-    spare: Vec<Vec<(Bytes, HotRow)>>,
+    spare: Vec<WindowRows>,
     /// Bytes a window adds after the key.
     window_bytes: usize,
 }
 
 /// Emptied row lists kept for new buckets.
 const SPARE_LISTS: usize = 4;
-
-/// A row held hot: its record timestamp and value bytes (`None`: deleted).
-type HotRow = Option<(i64, Bytes)>;
 
 /// Window bounds held hot together: a bucket leaves whole once its last bound passed the
 /// retention (session ends fall on any millisecond: one entry per session would cost a map
@@ -104,14 +101,29 @@ fn bucket(bound: i64) -> i64 {
     bound.div_euclid(BUCKET_MS)
 }
 
+/// A row held hot: where its sink key and value are in its bucket's bytes, and its record
+/// timestamp.
+#[derive(Debug, Clone, Copy)]
+struct HotRow {
+    at: usize,
+    key_len: u32,
+    /// `u32::MAX`: deleted.
+    value_len: u32,
+    ts: i64,
+}
+
+const DELETED: u32 = u32::MAX;
+
 /// The rows of one bucket of window bounds of one partition.
 #[derive(Debug, Default)]
 struct WindowRows {
     /// Rows written since the last commit, in the order they were written (a later row of
     /// a key replaces an earlier one), by sink key: the store key without its partition
-    /// prefix, which the window's partition gives. Kept as the records' own bytes, so a row
-    /// that expires before a commit costs no store key and no lookup.
-    hot: Vec<(Bytes, HotRow)>,
+    /// prefix, which the window's partition gives. Their bytes are copied into `bytes` (no
+    /// reference count per record, no allocation per row), so a row that expires before a
+    /// commit costs no store key and no lookup.
+    hot: Vec<HotRow>,
+    bytes: Vec<u8>,
     /// Length of `hot` after its last compaction.
     compacted: usize,
     /// Whether a commit wrote rows of it (so a delete must reach the store).
@@ -123,11 +135,63 @@ struct WindowRows {
 const COMPACT_AT: usize = 65536;
 
 impl WindowRows {
-    fn push(&mut self, key: Bytes, row: HotRow) {
-        self.hot.push((key, row));
+    fn push(&mut self, key: &[u8], value: Option<&[u8]>, ts: i64) {
+        let at = self.bytes.len();
+        self.bytes.extend_from_slice(key);
+        let value_len = match value {
+            Some(v) => {
+                self.bytes.extend_from_slice(v);
+                v.len() as u32
+            }
+            None => DELETED,
+        };
+        self.hot.push(HotRow {
+            at,
+            key_len: key.len() as u32,
+            value_len,
+            ts,
+        });
         if self.hot.len() >= COMPACT_AT.max(4 * self.compacted) {
             self.compact();
         }
+    }
+
+    fn key(&self, r: &HotRow) -> &[u8] {
+        &self.bytes[r.at..r.at + r.key_len as usize]
+    }
+
+    /// A row's timestamp and value (`None`: deleted).
+    fn value(&self, r: &HotRow) -> Option<(i64, &[u8])> {
+        if r.value_len == DELETED {
+            return None;
+        }
+        let from = r.at + r.key_len as usize;
+        Some((r.ts, &self.bytes[from..from + r.value_len as usize]))
+    }
+
+    fn rows(&self) -> impl Iterator<Item = (&[u8], Option<(i64, &[u8])>)> + '_ {
+        self.hot.iter().map(|r| (self.key(r), self.value(r)))
+    }
+
+    /// Keeps the rows for which `keep(i, key, deleted)` holds, their bytes moved together.
+    fn retain_rows(&mut self, mut keep: impl FnMut(usize, &[u8], bool) -> bool) {
+        let mut bytes = Vec::with_capacity(self.bytes.len());
+        let mut kept = Vec::with_capacity(self.hot.len());
+        for (i, r) in self.hot.iter().enumerate() {
+            if keep(i, self.key(r), r.value_len == DELETED) {
+                let len = r.key_len as usize
+                    + if r.value_len == DELETED {
+                        0
+                    } else {
+                        r.value_len as usize
+                    };
+                let at = bytes.len();
+                bytes.extend_from_slice(&self.bytes[r.at..r.at + len]);
+                kept.push(HotRow { at, ..*r });
+            }
+        }
+        self.hot = kept;
+        self.bytes = bytes;
     }
 
     /// Keeps the latest row per key (in the order written); a delete is dropped too when
@@ -139,16 +203,18 @@ impl WindowRows {
                 foldhash::fast::RandomState::default(),
             );
         let mut keep = vec![false; self.hot.len()];
-        for (i, (k, row)) in self.hot.iter().enumerate().rev() {
-            keep[i] = seen.insert(&k[..]) && (self.persisted || row.is_some());
+        for (i, r) in self.hot.iter().enumerate().rev() {
+            keep[i] = seen.insert(self.key(r)) && (self.persisted || r.value_len != DELETED);
         }
         drop(seen);
-        let mut i = 0;
-        self.hot.retain(|_| {
-            i += 1;
-            keep[i - 1]
-        });
+        self.retain_rows(|i, _, _| keep[i]);
         self.compacted = self.hot.len();
+    }
+
+    /// Forgets every row, keeping the room they took.
+    fn clear(&mut self) {
+        self.hot.clear();
+        self.bytes.clear();
     }
 }
 
@@ -239,14 +305,14 @@ impl Materialization {
 
     /// Applies records written to the sink: puts, and deletes for tombstones; then drops
     /// the windows past their retention.
-    pub fn apply(&self, records: Vec<Record>) {
+    pub fn apply<R: AsRecord>(&self, records: &[R]) {
         let mut inner = self.write();
         let Some(retention) = inner.retention else {
             for r in records {
-                let key = self.store_key(r.key.as_deref().unwrap_or_default());
-                match &r.value {
+                let key = self.store_key(r.key().unwrap_or_default());
+                match r.value() {
                     Some(v) => {
-                        inner.store.put_owned(key, entry(r.timestamp, v));
+                        inner.store.put_owned(key, entry(r.timestamp(), v));
                     }
                     None => inner.store.delete(&key),
                 }
@@ -255,13 +321,13 @@ impl Materialization {
         };
         let mut touched = Vec::new();
         for r in records {
-            let key = r.key.unwrap_or_default();
-            let Some(bound) = window_bound(&key, self.window_bytes) else {
+            let key = r.key().unwrap_or_default();
+            let Some(bound) = window_bound(key, self.window_bytes) else {
                 // A key too short for its window: kept as written, never expired.
-                let key = self.store_key(&key);
-                match &r.value {
+                let key = self.store_key(key);
+                match r.value() {
                     Some(v) => {
-                        inner.store.put_owned(key, entry(r.timestamp, v));
+                        inner.store.put_owned(key, entry(r.timestamp(), v));
                     }
                     None => inner.store.delete(&key),
                 }
@@ -272,8 +338,8 @@ impl Materialization {
                 1 => 0,
                 n => self.partition_of(inner_key) as usize % n,
             };
-            if r.timestamp > inner.stream_times[p] {
-                inner.stream_times[p] = r.timestamp;
+            if r.timestamp() > inner.stream_times[p] {
+                inner.stream_times[p] = r.timestamp();
                 inner.times_dirty = true;
             }
             if bound < inner.stream_times[p].saturating_sub(retention) {
@@ -283,11 +349,8 @@ impl Materialization {
             let inner = &mut *inner;
             let w = inner.windows[p]
                 .entry(bucket(bound))
-                .or_insert_with(|| WindowRows {
-                    hot: inner.spare.pop().unwrap_or_default(),
-                    ..WindowRows::default()
-                });
-            w.push(key, r.value.map(|v| (r.timestamp, v)));
+                .or_insert_with(|| inner.spare.pop().unwrap_or_default());
+            w.push(key, r.value(), r.timestamp());
             if !touched.contains(&p) {
                 touched.push(p);
             }
@@ -409,14 +472,13 @@ impl Inner {
                 within_retention(k, self.window_bytes, self.stream_times[p], retention)
             })
         };
-        let hot: Vec<(Vec<u8>, &HotRow)> = self
+        let hot: Vec<(Vec<u8>, Option<(i64, &[u8])>)> = self
             .windows
             .iter()
             .enumerate()
             .flat_map(|(p, m)| {
                 m.values().flat_map(move |w| {
-                    w.hot
-                        .iter()
+                    w.rows()
                         .filter(move |(k, _)| current(p, k))
                         .map(move |(k, v)| (prefixed(p as u32, k), v))
                 })
@@ -430,7 +492,7 @@ impl Inner {
         for (k, v) in hot {
             match v {
                 Some((ts, v)) => {
-                    merged.insert(k, entry(*ts, v));
+                    merged.insert(k, entry(ts, v));
                 }
                 None => {
                     merged.remove(&k);
@@ -449,9 +511,11 @@ impl Inner {
             if entry.key().saturating_add(1).saturating_mul(BUCKET_MS) > horizon {
                 break;
             }
-            let mut rows = entry.remove().hot;
-            if self.spare.len() < SPARE_LISTS && rows.capacity() > 0 {
+            let mut rows = entry.remove();
+            if self.spare.len() < SPARE_LISTS && rows.hot.capacity() > 0 {
                 rows.clear();
+                rows.compacted = 0;
+                rows.persisted = false;
                 self.spare.push(rows);
             }
         }
@@ -474,21 +538,25 @@ impl Inner {
         {
             // Rows already past the retention (in a bucket still held) are not written.
             let time = stream_times[p as usize];
-            w.hot
-                .retain(|(k, _)| within_retention(k, window_bytes, time, retention));
+            if w.hot
+                .iter()
+                .any(|r| !within_retention(w.key(r), window_bytes, time, retention))
+            {
+                w.retain_rows(|_, k, _| within_retention(k, window_bytes, time, retention));
+            }
             if w.hot.is_empty() {
                 continue;
             }
-            if !w.persisted && w.hot.iter().any(|(_, row)| row.is_none()) {
+            if !w.persisted && w.hot.iter().any(|r| r.value_len == DELETED) {
                 w.compact();
             }
             w.persisted = true;
             w.compacted = 0;
             writes.extend(
-                w.hot
-                    .drain(..)
-                    .map(|(k, row)| (prefixed(p, &k), row.map(|(ts, v)| entry(ts, &v)))),
+                w.rows()
+                    .map(|(k, row)| (prefixed(p, k), row.map(|(ts, v)| entry(ts, v)))),
             );
+            w.clear();
         }
         // Sorted and built in one go; a later write of a key wins.
         self.store.write_all(writes);
@@ -587,7 +655,7 @@ fn stored(key: &[u8], entry: Vec<u8>) -> Option<StoredRecord> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use brook_log::{Log, LogOptions};
+    use brook_log::{Log, LogOptions, Record};
     use std::sync::Arc;
 
     /// State stores in a temporary directory (kept while the directory lives).
@@ -609,8 +677,8 @@ mod tests {
                 ts,
             )
         };
-        m.apply(vec![rec("a", Some("1"), 10), rec("b", Some("2"), 11)]);
-        m.apply(vec![rec("a", Some("3"), 12), rec("b", None, 13)]);
+        m.apply(&[rec("a", Some("1"), 10), rec("b", Some("2"), 11)]);
+        m.apply(&[rec("a", Some("3"), 12), rec("b", None, 13)]);
         m.commit().unwrap();
         let a = m.get(b"a").unwrap().unwrap();
         assert_eq!(a.value.as_deref(), Some(b"3".as_slice()));
@@ -636,12 +704,7 @@ mod tests {
                 start,
             )
         };
-        m.apply(vec![
-            rec("k", 0),
-            rec("k", 1000),
-            rec("k", 2000),
-            rec("j", 1000),
-        ]);
+        m.apply(&[rec("k", 0), rec("k", 1000), rec("k", 2000), rec("j", 1000)]);
         assert_eq!(m.windows_of(b"k").unwrap().len(), 3);
         let mid = m.windows_between(b"k", 1000, 2000).unwrap();
         assert_eq!(mid.len(), 1);
@@ -678,8 +741,13 @@ mod tests {
         // 100 keys written 3 * COMPACT_AT times in all, so the window compacts on the way;
         // keys divisible by 7 are deleted last, before any commit.
         let n = 3 * COMPACT_AT as u32;
-        m.apply((0..n).map(|i| rec(i % 100, Some(i), 1)).collect());
-        m.apply((0..100).step_by(7).map(|k| rec(k, None, 1)).collect());
+        m.apply(&(0..n).map(|i| rec(i % 100, Some(i), 1)).collect::<Vec<_>>());
+        m.apply(
+            &(0..100)
+                .step_by(7)
+                .map(|k| rec(k, None, 1))
+                .collect::<Vec<_>>(),
+        );
         let expect: Vec<(u32, String)> = (0..100)
             .filter(|k| k % 7 != 0)
             .map(|k| (k, (0..n).rfind(|i| i % 100 == k).unwrap().to_string()))
@@ -688,7 +756,7 @@ mod tests {
         m.commit().unwrap();
         assert_eq!(values(&m), expect);
         // After a commit wrote the window, a delete reaches the store.
-        m.apply(vec![rec(1, None, 2), rec(2, Some(7), 2)]);
+        m.apply(&[rec(1, None, 2), rec(2, Some(7), 2)]);
         m.commit().unwrap();
         drop(m);
         let m = open();
@@ -710,26 +778,26 @@ mod tests {
             Record::new(Some(Bytes::from(key)), Some(Bytes::from_static(b"v")), ts)
         };
         let m = open();
-        m.apply(vec![rec("a", 0, 5), rec("b", 0, 6)]);
+        m.apply(&[rec("a", 0, 5), rec("b", 0, 6)]);
         m.commit().unwrap();
-        m.apply(vec![rec("a", 50, 55), rec("c", 60, 61)]);
+        m.apply(&[rec("a", 50, 55), rec("c", 60, 61)]);
         assert_eq!(m.scan().unwrap().len(), 4);
         // Stream time 170: windows starting before 70 go, committed (a and b at 0) or
         // only pending (a at 50, c at 60).
-        m.apply(vec![rec("a", 160, 170)]);
+        m.apply(&[rec("a", 160, 170)]);
         let left: Vec<i64> = m.scan().unwrap().iter().map(|r| r.timestamp).collect();
         assert_eq!(left, vec![170]);
         // A row for a window already past the retention is not taken in.
-        m.apply(vec![rec("d", 10, 20)]);
+        m.apply(&[rec("d", 10, 20)]);
         assert_eq!(m.windows_of(b"d").unwrap().len(), 0);
         m.commit().unwrap();
-        m.apply(vec![rec("e", 150, 171)]);
+        m.apply(&[rec("e", 150, 171)]);
         m.commit().unwrap();
         drop(m);
         // Reopened: the stream time and the windows come back, and expire on.
         let m = open();
         assert_eq!(m.scan().unwrap().len(), 2);
-        m.apply(vec![rec("f", 255, 255)]);
+        m.apply(&[rec("f", 255, 255)]);
         let left: Vec<i64> = m.scan().unwrap().iter().map(|r| r.timestamp).collect();
         assert_eq!(left, vec![170, 255], "e (150) is past 255 - 100");
         m.commit().unwrap();
@@ -760,7 +828,7 @@ mod tests {
             m.scan().unwrap().iter().map(|r| r.timestamp).collect()
         };
         let m = open();
-        m.apply(vec![
+        m.apply(&[
             rec("a", 900, 900),
             rec("b", 1500, 1500),
             rec("c", 1700, 1700),
@@ -768,7 +836,7 @@ mod tests {
         assert_eq!(ends(&m), vec![900, 1500, 1700]);
         // Stream time 2600: sessions ending before 1600 leave, though 1500 and 1700 share
         // a bucket.
-        m.apply(vec![rec("d", 2600, 2600)]);
+        m.apply(&[rec("d", 2600, 2600)]);
         assert_eq!(ends(&m), vec![1700, 2600]);
         assert_eq!(m.windows_of(b"b").unwrap().len(), 0);
         m.commit().unwrap();
@@ -792,11 +860,11 @@ mod tests {
         };
         let keys = ["a", "b", "c", "d", "e", "f"];
         let one = Materialization::open(&stores, "CTAS_U_0", 2, None, None).unwrap();
-        one.apply(keys.map(rec).to_vec());
+        one.apply(&keys.map(rec));
         let t0 = Materialization::open(&stores, "CTAS_U_0-partitions-0", 2, None, None).unwrap();
         let t1 = Materialization::open(&stores, "CTAS_U_0-partitions-1", 2, None, None).unwrap();
-        t0.apply(vec![rec("a"), rec("d"), rec("e")]);
-        t1.apply(vec![rec("b"), rec("c"), rec("f")]);
+        t0.apply(&[rec("a"), rec("d"), rec("e")]);
+        t1.apply(&[rec("b"), rec("c"), rec("f")]);
         let both = Materialization::union([t0, t1]).unwrap();
         let key_list = |v: Vec<StoredRecord>| -> Vec<Vec<u8>> {
             v.into_iter().map(|r| r.key.unwrap().to_vec()).collect()
@@ -831,7 +899,7 @@ mod tests {
                 )
             })
             .collect();
-        m.apply(recs);
+        m.apply(&recs);
         let keys = |v: Vec<StoredRecord>| {
             let mut k: Vec<String> = v
                 .iter()

@@ -25,7 +25,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use brook_log::{IsolationLevel, Log, Partition, Producer, ReadLimit, Record, Topic};
+use brook_log::{IsolationLevel, Log, Partition, Producer, ReadLimit, RecordRef, Topic};
 
 use super::codec::{ProvidedSchemas, SourceCodec};
 use super::error::{EngineError, Result};
@@ -419,10 +419,11 @@ impl PersistentQuery {
             return Ok(());
         }
         let mut skipped = Vec::new();
-        let encoded = self.sink_codec.encode(out, &mut skipped);
+        let encoded = self.sink_codec.encode_batch(out, &mut skipped);
         errors.extend(skipped.into_iter().map(ProcessingError::row));
         match encoded {
-            Ok(recs) => {
+            Ok(batch) => {
+                let recs = batch.records();
                 let producer = self.transaction()?;
                 produce(
                     &self.sink_topic,
@@ -432,7 +433,7 @@ impl PersistentQuery {
                 )?;
                 self.produced += recs.len() as u64;
                 if let Some(m) = &self.materialized {
-                    m.apply(recs);
+                    m.apply(&recs);
                 }
             }
             Err(e) => errors.push(ProcessingError::row(format!(
@@ -648,7 +649,7 @@ fn task_name(query_id: &str, partitions: &[u32]) -> String {
 fn produce(
     topic: &Topic,
     codec: &SourceCodec,
-    records: &[Record],
+    records: &[RecordRef<'_>],
     producer: Option<&Producer>,
 ) -> Result<()> {
     let trailer = match codec.window_type() {
@@ -670,13 +671,13 @@ fn produce(
         };
         return Ok(());
     }
-    let mut by_partition: BTreeMap<u32, Vec<Record>> = BTreeMap::new();
+    let mut by_partition: BTreeMap<u32, Vec<RecordRef<'_>>> = BTreeMap::new();
     for r in records {
-        let p = match r.key.as_deref() {
+        let p = match r.key {
             Some(k) if k.len() >= trailer => topic.partition_for_key(&k[..k.len() - trailer]),
             _ => 0,
         };
-        by_partition.entry(p).or_default().push(r.clone());
+        by_partition.entry(p).or_default().push(*r);
     }
     for (p, rs) in by_partition {
         match producer {
