@@ -114,6 +114,9 @@ struct HotRow {
 
 const DELETED: u32 = u32::MAX;
 
+/// A hot row's timestamp and value bytes (`None`: deleted).
+type HotValue<'a> = Option<(i64, &'a [u8])>;
+
 /// The rows of one bucket of window bounds of one partition.
 #[derive(Debug, Default)]
 struct WindowRows {
@@ -161,7 +164,7 @@ impl WindowRows {
     }
 
     /// A row's timestamp and value (`None`: deleted).
-    fn value(&self, r: &HotRow) -> Option<(i64, &[u8])> {
+    fn value(&self, r: &HotRow) -> HotValue<'_> {
         if r.value_len == DELETED {
             return None;
         }
@@ -169,7 +172,7 @@ impl WindowRows {
         Some((r.ts, &self.bytes[from..from + r.value_len as usize]))
     }
 
-    fn rows(&self) -> impl Iterator<Item = (&[u8], Option<(i64, &[u8])>)> + '_ {
+    fn rows(&self) -> impl Iterator<Item = (&[u8], HotValue<'_>)> + '_ {
         self.hot.iter().map(|r| (self.key(r), self.value(r)))
     }
 
@@ -472,7 +475,7 @@ impl Inner {
                 within_retention(k, self.window_bytes, self.stream_times[p], retention)
             })
         };
-        let hot: Vec<(Vec<u8>, Option<(i64, &[u8])>)> = self
+        let hot: Vec<(Vec<u8>, HotValue<'_>)> = self
             .windows
             .iter()
             .enumerate()
