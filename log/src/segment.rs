@@ -661,6 +661,8 @@ impl Segment {
                 continue;
             }
             let mut full = false;
+            let room = limit.max_records.saturating_sub(out.len());
+            out.reserve((b.header.record_count as usize).min(room));
             batch::decode_records(&b.bytes, &b.header, from, |rec, sz| {
                 if out.len() >= limit.max_records
                     || (!out.is_empty() && bytes.saturating_add(sz) > limit.max_bytes)
