@@ -692,6 +692,10 @@ impl Drop for Log {
             if t.config().flush_ms.is_some() {
                 let _ = t.flush();
             }
+            // The next open loads the active segments' indexes instead of scanning them.
+            for p in t.partitions() {
+                p.mark_clean();
+            }
         }
     }
 }

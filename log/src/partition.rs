@@ -1386,6 +1386,18 @@ impl Partition {
         self.tx.subscribe()
     }
 
+    /// Marks the active segment closed cleanly (see [`crate::segment::Segment::mark_clean`])
+    /// when the log closes; best effort, a writer only, not after a failed append.
+    pub(crate) fn mark_clean(&self) {
+        let Mode::Writer(w) = &self.mode else {
+            return;
+        };
+        let w = lock(w);
+        if w.poisoned.is_none() && !self.deleted.load(Ordering::Acquire) {
+            let _ = w.active.mark_clean();
+        }
+    }
+
     /// Fsyncs everything appended so far. A no-op on a read-only log (nothing to flush).
     pub fn flush(&self) -> Result<()> {
         let Mode::Writer(w) = &self.mode else {

@@ -29,6 +29,13 @@ pub(crate) fn log_path(dir: &Path, base: u64) -> PathBuf {
     dir.join(format!("{base:020}{LOG_SUFFIX}"))
 }
 
+/// The mark of a clean close of the active segment (see [`Segment::mark_clean`]).
+pub(crate) const CLEAN_SUFFIX: &str = ".clean_close";
+
+fn clean_path(dir: &Path, base: u64) -> PathBuf {
+    dir.join(format!("{base:020}{CLEAN_SUFFIX}"))
+}
+
 fn index_path(dir: &Path, base: u64) -> PathBuf {
     dir.join(format!("{base:020}{INDEX_SUFFIX}"))
 }
@@ -324,6 +331,12 @@ impl Segment {
             .metadata()
             .map_err(|e| LogError::io("reading size of segment", &path, e))?
             .len();
+        if let Some((ix, next)) = clean_index(dir, base_offset, &file, len, interval) {
+            return Ok((
+                Segment::new(dir, base_offset, path, file, len, next, ix),
+                None,
+            ));
+        }
         let mut ix = SegmentIndex::new();
         let (end, next, problem) =
             scan_build(&file, &path, base_offset, len, interval, &mut ix)?.outcome();
@@ -588,6 +601,20 @@ impl Segment {
                 interval,
             );
         }
+    }
+
+    /// Marks a clean close of the active segment: its index files, then a mark with the
+    /// segment's length and next offset, so that the next [`Segment::open_active`] loads
+    /// the index instead of reading and checking every batch (Kafka skips recovery after a
+    /// clean shutdown the same way). Nothing is fsynced: a mark whose file lost bytes no
+    /// longer matches its length, and index files that did not reach the disk fail to load;
+    /// either way the open scans as before. Call it only when nothing appends any more.
+    pub fn mark_clean(&self) -> io::Result<()> {
+        self.seal(false)?;
+        let mut mark = Vec::with_capacity(16);
+        mark.extend_from_slice(&self.size().to_be_bytes());
+        mark.extend_from_slice(&self.next_offset().to_be_bytes());
+        std::fs::write(clean_path(&self.dir, self.base_offset), mark)
     }
 
     /// Seals a segment that stops being active: final time index entry, index files
@@ -914,6 +941,33 @@ fn scan_valid(
 /// Checks loaded indexes against the log: every entry inside the file, and a walk from
 /// the last indexed batch to the end of the file finds valid batches that end exactly at
 /// the end. Returns the index (extended by the tail) and the next offset.
+/// The index of an active segment closed cleanly ([`Segment::mark_clean`]), when its mark
+/// matches the file: same length, index files that load, a tail that checks, the same next
+/// offset. The mark is removed in any case: the segment is about to take appends.
+fn clean_index(
+    dir: &Path,
+    base: u64,
+    file: &File,
+    len: u64,
+    interval: u32,
+) -> Option<(SegmentIndex, u64)> {
+    let path = clean_path(dir, base);
+    let mark = std::fs::read(&path).ok()?;
+    // A mark left in place (the removal failed) can only match the file while nothing was
+    // appended: the length check catches the rest.
+    let _ = std::fs::remove_file(&path);
+    let (len_bytes, next_bytes) = mark.split_at_checked(8)?;
+    let marked_len = u64::from_be_bytes(len_bytes.try_into().ok()?);
+    let marked_next = u64::from_be_bytes(next_bytes.try_into().ok()?);
+    if marked_len != len {
+        return None;
+    }
+    let offsets = index::load_offsets(&index_path(dir, base)).ok()?.ok()?;
+    let times = index::load_times(&timeindex_path(dir, base)).ok()?.ok()?;
+    let (ix, next) = check_tail(file, base, len, interval, offsets, times).ok()?;
+    (next == marked_next).then_some((ix, next))
+}
+
 fn check_tail(
     file: &File,
     base: u64,
