@@ -938,9 +938,6 @@ fn scan_valid(
     }
 }
 
-/// Checks loaded indexes against the log: every entry inside the file, and a walk from
-/// the last indexed batch to the end of the file finds valid batches that end exactly at
-/// the end. Returns the index (extended by the tail) and the next offset.
 /// The index of an active segment closed cleanly ([`Segment::mark_clean`]), when its mark
 /// matches the file: same length, index files that load, a tail that checks, the same next
 /// offset. The mark is removed in any case: the segment is about to take appends.
@@ -968,6 +965,9 @@ fn clean_index(
     (next == marked_next).then_some((ix, next))
 }
 
+/// Checks loaded indexes against the log: every entry inside the file, and a walk from
+/// the last indexed batch to the end of the file finds valid batches that end exactly at
+/// the end. Returns the index (extended by the tail) and the next offset.
 fn check_tail(
     file: &File,
     base: u64,
