@@ -1,6 +1,7 @@
 //! segment.rs owns one segment: a `<base-offset>.log` file of batches with its sparse
 //! `.index` / `.timeindex`; scanning batches with positioned reads, recovering the active
-//! segment's tail, checking/rebuilding a closed segment's indexes, appending and reading.
+//! segment's tail (or, after a clean close, loading its index by its `.clean_close` mark),
+//! checking/rebuilding a closed segment's indexes, appending and reading.
 
 use std::fs::{File, OpenOptions};
 use std::io;
