@@ -61,10 +61,11 @@ pub(crate) fn remove_leftovers(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes `writes` (`None`: delete) into store `name`'s column family through a file.
+/// Writes `writes` (`None`: delete) into store `name`'s column family `cf` through a file.
 pub(crate) fn ingest(
     shared: &Shared,
     name: &str,
+    cf: &impl rocksdb::AsColumnFamilyRef,
     writes: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
 ) -> Result<()> {
     let rocks = |operation: &str| {
@@ -75,10 +76,6 @@ pub(crate) fn ingest(
             source,
         }
     };
-    let cf = shared
-        .db
-        .cf_handle(name)
-        .ok_or_else(|| StateError::StoreDropped(name.to_string()))?;
     let path = shared.ingest_files.path(&shared.dir);
     let options = Options::default();
     let mut file = SstFileWriter::create(&options);
@@ -99,7 +96,7 @@ pub(crate) fn ingest(
     ingest.set_move_files(true);
     let taken = shared
         .db
-        .ingest_external_file_cf_opts(&cf, &ingest, vec![&path]);
+        .ingest_external_file_cf_opts(cf, &ingest, vec![&path]);
     if path.exists() {
         let _ = std::fs::remove_file(&path);
     }

@@ -378,7 +378,7 @@ pub(crate) fn write_rocksdb(
     let meta_cf = shared.meta_cf()?;
     let mut batch = WriteBatch::default();
     if writes.len() >= crate::ingest::INGEST_MIN_WRITES {
-        crate::ingest::ingest(shared, name, writes)?;
+        crate::ingest::ingest(shared, name, &cf, writes)?;
     } else {
         for (k, v) in writes {
             match v {

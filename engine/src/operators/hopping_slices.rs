@@ -96,7 +96,7 @@ impl PendingKey {
 
     /// Adds the window starts `span` (`advance` apart); returns how many were new.
     fn add(&mut self, span: (i64, i64), advance: i64) -> usize {
-        let count = |(a, b): (i64, i64)| ((b - a) / advance + 1) as usize;
+        let count = |s| span_windows(s, advance);
         // The common case: a later row of the key, overlapping or right after its last span.
         let last = self.more.last_mut().unwrap_or(&mut self.first);
         if span.0 >= last.0 && span.0 <= last.1.saturating_add(advance) {
@@ -186,7 +186,7 @@ impl WindowCache {
                     more: Vec::new(),
                     settled: Vec::new(),
                 });
-                self.windows += ((last - first) / self.advance + 1) as usize;
+                self.windows += span_windows((first, last), self.advance);
                 let order = &self.order;
                 self.index
                     .insert_unique(key_hash, i, |&j| order[j as usize].hash);
@@ -239,6 +239,11 @@ impl WindowCache {
         self.order.clear();
         self.keys.clear();
     }
+}
+
+/// The windows of a span `(first, last)` of window starts `advance` apart.
+fn span_windows((first, last): (i64, i64), advance: i64) -> usize {
+    ((last - first) / advance + 1) as usize
 }
 
 /// Adds the span `(first, last)` of window starts (`advance` apart) to `spans` (disjoint,
