@@ -291,6 +291,14 @@ mod tests {
         let mut payloads: Vec<Option<&[u8]>> = cases.iter().map(|c| Some(c.as_bytes())).collect();
         payloads.push(None);
         payloads.push(Some(b"{\"user_id\":\"\xff\"}"));
+        // Invalid UTF-8 in a name and in an unknown field's string.
+        payloads.push(Some(b"{\"n\xff\":1}"));
+        payloads.push(Some(b"{\"z\":\"\xfe\"}"));
+        // Names cached by position, then a longer name and other orders at the same ones.
+        payloads.push(Some(br#"{"user_id":"a","n":1}"#));
+        payloads.push(Some(br#"{"user_idx":"b","n":2}"#));
+        payloads.push(Some(br#"{"n":3,"user_id":"c"}"#));
+        payloads.push(Some(br#"{"user_id":"d","n":4}"#));
         same_as_general(&f, &payloads);
     }
 

@@ -3,7 +3,8 @@
 //! straight to Arrow builders, with no value tree and no allocation per field.
 //!
 //! The scan takes only what it reads exactly as the general reader would: field names
-//! matched to columns as it does (exact match first, then case-insensitive), unescaped strings for VARCHAR, integers for INT and
+//! matched to columns as it does (exact match first, then case-insensitive; a batch's names
+//! are cached by position), unescaped strings for VARCHAR, integers for INT and
 //! BIGINT, numbers for DOUBLE, `true`/`false`, `null`, and unknown fields of scalar values.
 //! Any other row (escapes, strings for numbers,
 //! nested values, malformed text, a null record) goes through the general reader
@@ -100,6 +101,7 @@ impl FlatRows {
         let mut cells: Vec<Option<(Cell<'_>, bool)>> = vec![None; self.kinds.len()];
         let mut null_rows = Vec::with_capacity(n);
         let mut errors = Vec::new();
+        let mut names = NameCache::default();
         for (row, payload) in payloads.iter().enumerate() {
             let Some(bytes) = payload else {
                 null_rows.push(true);
@@ -107,7 +109,7 @@ impl FlatRows {
                 continue;
             };
             cells.iter_mut().for_each(|c| *c = None);
-            if self.scan(bytes, &mut cells).is_some() {
+            if self.scan(bytes, &mut cells, &mut names).is_some() {
                 null_rows.push(false);
                 for (b, c) in builders.iter_mut().zip(&cells) {
                     b.cell(c.map_or(Cell::Null, |(c, _)| c));
@@ -144,7 +146,7 @@ impl FlatRows {
     /// The column a field named `name` feeds, and whether the names match exactly (no two
     /// columns match alike, see `new`). Rows usually list their fields in column order, so
     /// the `field`-th column is tried first.
-    fn column_of(&self, field: usize, name: &str) -> Option<(usize, bool)> {
+    fn column_of(&self, field: usize, name: &[u8]) -> Option<(usize, bool)> {
         if let Some(exact) = self.names.get(field).and_then(|c| name_match(c, name)) {
             return Some((field, exact));
         }
@@ -155,21 +157,27 @@ impl FlatRows {
     }
 
     /// Reads one row object into `cells` (by column); None when the row is not one the
-    /// scan takes exactly.
-    fn scan<'a>(&self, bytes: &'a [u8], cells: &mut [Option<(Cell<'a>, bool)>]) -> Option<()> {
-        let text = std::str::from_utf8(bytes).ok()?;
-        let mut s = Scanner { text, pos: 0 };
+    /// scan takes exactly. Text outside strings is checked by the grammar (ASCII only);
+    /// strings are checked as UTF-8 where they are read, so a row that passes is valid
+    /// UTF-8 as a whole, as the general reader requires.
+    fn scan<'a>(
+        &self,
+        bytes: &'a [u8],
+        cells: &mut [Option<(Cell<'a>, bool)>],
+        names: &mut NameCache<'a>,
+    ) -> Option<()> {
+        let mut s = Scanner { b: bytes, pos: 0 };
         s.ws();
         s.eat(b'{')?;
         s.ws();
         if s.eat(b'}').is_none() {
             let mut field = 0;
             loop {
-                let name = s.plain_string()?;
+                let column = names.field(self, &mut s, field)?;
                 s.ws();
                 s.eat(b':')?;
                 s.ws();
-                match self.column_of(field, name) {
+                match column {
                     Some((col, exact)) => {
                         // The general reader's rule: the first exact match, else the first
                         // case-insensitive one.
@@ -194,7 +202,47 @@ impl FlatRows {
             }
         }
         s.ws();
-        (s.pos == s.text.len()).then_some(())
+        (s.pos == s.b.len()).then_some(())
+    }
+}
+
+/// The field names a batch's rows used, by position in the row, with the column each one
+/// feeds. Rows of one topic nearly always repeat the same names in the same order, so a
+/// name is usually taken by comparing its quoted bytes with the one cached for its
+/// position, instead of being scanned and matched against every column again.
+#[derive(Default)]
+struct NameCache<'a> {
+    /// Per position: the quoted name as it appeared (checked UTF-8, no escape) and its
+    /// column (with whether the match is exact).
+    seen: Vec<(&'a [u8], Option<(usize, bool)>)>,
+}
+
+impl<'a> NameCache<'a> {
+    /// Reads the name of the `field`-th field of a row (the scanner at its opening quote)
+    /// and returns its column; None when it is not a plain, valid string.
+    fn field(
+        &mut self,
+        rows: &FlatRows,
+        s: &mut Scanner<'a>,
+        field: usize,
+    ) -> Option<Option<(usize, bool)>> {
+        if let Some((quoted, column)) = self.seen.get(field) {
+            if s.b[s.pos..].starts_with(quoted) {
+                s.pos += quoted.len();
+                return Some(*column);
+            }
+        }
+        let open = s.pos;
+        let name = s.plain_bytes()?;
+        std::str::from_utf8(name).ok()?;
+        let column = rows.column_of(field, name);
+        let quoted = &s.b[open..s.pos];
+        if field < self.seen.len() {
+            self.seen[field] = (quoted, column);
+        } else if field == self.seen.len() {
+            self.seen.push((quoted, column));
+        }
+        Some(column)
     }
 }
 
@@ -218,8 +266,8 @@ fn parse_integral(text: &str) -> Option<i64> {
 
 /// Whether `name` names `column` ignoring ASCII case, and if so whether exactly (one pass,
 /// no call per comparison).
-fn name_match(column: &str, name: &str) -> Option<bool> {
-    let (a, b) = (column.as_bytes(), name.as_bytes());
+fn name_match(column: &str, name: &[u8]) -> Option<bool> {
+    let (a, b) = (column.as_bytes(), name);
     if a.len() != b.len() {
         return None;
     }
@@ -236,60 +284,64 @@ fn name_match(column: &str, name: &str) -> Option<bool> {
 }
 
 struct Scanner<'a> {
-    text: &'a str,
+    b: &'a [u8],
     pos: usize,
 }
 
 impl<'a> Scanner<'a> {
-    fn bytes(&self) -> &'a [u8] {
-        self.text.as_bytes()
-    }
-
     fn ws(&mut self) {
-        let b = self.bytes();
+        let b = self.b;
         while self.pos < b.len() && matches!(b[self.pos], b' ' | b'\t' | b'\n' | b'\r') {
             self.pos += 1;
         }
     }
 
     fn next(&mut self) -> Option<u8> {
-        let c = *self.bytes().get(self.pos)?;
+        let c = *self.b.get(self.pos)?;
         self.pos += 1;
         Some(c)
     }
 
     fn eat(&mut self, c: u8) -> Option<()> {
-        (self.bytes().get(self.pos) == Some(&c)).then(|| self.pos += 1)
+        (self.b.get(self.pos) == Some(&c)).then(|| self.pos += 1)
     }
 
     fn word(&mut self, w: &str) -> Option<()> {
-        self.text[self.pos..]
-            .starts_with(w)
+        self.b[self.pos..]
+            .starts_with(w.as_bytes())
             .then(|| self.pos += w.len())
     }
 
-    /// A string without escapes or control characters (the scanner at its quote).
-    fn plain_string(&mut self) -> Option<&'a str> {
+    /// The bytes of a string without escapes or control characters (the scanner at its
+    /// quote), not yet checked as UTF-8.
+    fn plain_bytes(&mut self) -> Option<&'a [u8]> {
         self.eat(b'"')?;
         let start = self.pos;
-        let end = plain_string_end(self.bytes(), start)?;
+        let end = plain_string_end(self.b, start)?;
         self.pos = end + 1;
-        Some(&self.text[start..end])
+        Some(&self.b[start..end])
+    }
+
+    /// A string without escapes or control characters, valid UTF-8.
+    fn plain_string(&mut self) -> Option<&'a str> {
+        std::str::from_utf8(self.plain_bytes()?).ok()
     }
 
     /// A number in JSON's grammar: its text and whether it is integral.
     fn number(&mut self) -> Option<(&'a str, bool)> {
         let start = self.pos;
-        let (end, integral) = number_end(self.bytes(), start).ok()?;
+        let (end, integral) = number_end(self.b, start).ok()?;
         self.pos = end;
-        Some((&self.text[start..end], integral))
+        // Digits, sign, point and exponent: ASCII, so this cannot fail.
+        let text = std::str::from_utf8(&self.b[start..end]).ok()?;
+        Some((text, integral))
     }
 
     /// A plain integer read in one pass: `-`, then 1 to 18 digits without a leading zero,
     /// not followed by a fraction or exponent. None (the scanner unmoved) for anything
     /// else, which [`Scanner::number`] then reads by the full grammar.
     fn integer(&mut self) -> Option<i64> {
-        let b = self.bytes();
+        let b = self.b;
         let negative = b.get(self.pos) == Some(&b'-');
         let start = self.pos + usize::from(negative);
         let mut p = start;
@@ -311,7 +363,7 @@ impl<'a> Scanner<'a> {
 
     /// The value of a column of kind `kind`.
     fn cell(&mut self, kind: Flat) -> Option<Cell<'a>> {
-        if self.bytes().get(self.pos) == Some(&b'n') && self.word("null").is_some() {
+        if self.b.get(self.pos) == Some(&b'n') && self.word("null").is_some() {
             return Some(Cell::Null);
         }
         match kind {
@@ -356,7 +408,7 @@ impl<'a> Scanner<'a> {
 
     /// Skips an unknown field's scalar value (None for nested values and anything else).
     fn skip_scalar(&mut self) -> Option<()> {
-        match *self.bytes().get(self.pos)? {
+        match *self.b.get(self.pos)? {
             b'"' => self.plain_string().map(|_| ()),
             b'n' => self.word("null"),
             b't' => self.word("true"),
@@ -468,7 +520,7 @@ mod tests {
     #[test]
     fn plain_integers_are_read_in_one_pass_and_the_rest_left_to_the_grammar() {
         for text in PLAIN {
-            let mut s = Scanner { text, pos: 0 };
+            let mut s = Scanner { b: text.as_bytes(), pos: 0 };
             assert_eq!(s.integer(), text.parse().ok(), "{text}");
             assert_eq!(s.pos, text.len(), "{text}");
         }
@@ -484,7 +536,7 @@ mod tests {
             "x",
         ];
         for text in others {
-            let mut s = Scanner { text, pos: 0 };
+            let mut s = Scanner { b: text.as_bytes(), pos: 0 };
             assert_eq!(s.integer(), None, "{text}");
             assert_eq!(s.pos, 0, "{text}");
         }
