@@ -37,6 +37,25 @@ pub(crate) fn fast_map<K, V>() -> FastMap<K, V> {
 
 // ---- keys ------------------------------------------------------------------------------------
 
+/// Whether two group keys (rows) are equal: the short ones (most keys) compared with two
+/// word loads each instead of a call to `memcmp`, which the group lookups of every row
+/// spent 5% of a tumbling aggregation in.
+#[inline]
+pub(crate) fn same_key(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], at: usize| u64::from_ne_bytes(s[at..at + 8].try_into().expect("8 bytes"));
+    let half = |s: &[u8], at: usize| u32::from_ne_bytes(s[at..at + 4].try_into().expect("4 bytes"));
+    match n {
+        // Two overlapping loads cover the key.
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        _ => a == b,
+    }
+}
+
 /// Key rows up to this long are kept inline (most keys: a lookup reads one entry).
 const INLINE_KEY: usize = 22;
 
@@ -152,7 +171,7 @@ impl KeyTable {
         let keys = &self.keys;
         if let Some(id) = self
             .ids
-            .find(hash, |&id| keys[id as usize].bytes.get() == bytes)
+            .find(hash, |&id| same_key(keys[id as usize].bytes.get(), bytes))
         {
             return *id;
         }
@@ -865,5 +884,26 @@ impl Durable {
         }
         store.commit(&meta)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_key;
+
+    #[test]
+    fn same_key_is_slice_equality_at_every_length() {
+        let base: Vec<u8> = (0..40u8).map(|i| i.wrapping_mul(37)).collect();
+        for n in 0..=base.len() {
+            let a = &base[..n];
+            assert!(same_key(a, &a.to_vec()), "{n}");
+            // One byte changed at each position, and one length off.
+            for at in 0..n {
+                let mut b = a.to_vec();
+                b[at] ^= 0x80;
+                assert!(!same_key(a, &b), "{n} at {at}");
+            }
+            assert!(!same_key(a, &base[..(n + 1).min(base.len())]) || n == base.len());
+        }
     }
 }

@@ -22,7 +22,7 @@ use brook_sql::plan::WindowSpec;
 use datafusion::common::ScalarValue;
 
 use super::aggregate::{grace_ms, time_window_retention_ms, AggregateInput};
-use super::group_state::{fast_map, Durable, FastMap};
+use super::group_state::{fast_map, same_key, Durable, FastMap};
 use super::hopping_window::{hopping, Hopping};
 use super::time_window::{TimeWindowAggregate, WindowAssigner};
 use super::updates::Updates;
@@ -135,7 +135,7 @@ impl WindowCache {
     fn find(&self, key_hash: u64, key: &[u8]) -> Option<usize> {
         self.index
             .find(key_hash, |&i| {
-                self.order[i as usize].hash == key_hash && self.key(i as usize) == key
+                self.order[i as usize].hash == key_hash && same_key(self.key(i as usize), key)
             })
             .map(|&i| i as usize)
     }
