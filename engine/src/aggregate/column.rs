@@ -245,6 +245,15 @@ impl AccColumn {
         }
     }
 
+    /// Drops every group's state, keeping the room they took (a window's slab reused for
+    /// the next window).
+    pub fn clear(&mut self) {
+        match self {
+            AccColumn::Count { n, .. } => n.clear(),
+            AccColumn::Boxed { accs, .. } => accs.clear(),
+        }
+    }
+
     /// Sets group `g` back to the initial state.
     pub fn reset(&mut self, g: usize) {
         match self {

@@ -73,6 +73,20 @@ impl Slab {
         self.ts.len()
     }
 
+    /// Empties the slab for another window, keeping its vectors' and its table's room: a
+    /// window's groups then go into memory the last one grew into, instead of growing new
+    /// vectors (copies, rehashes, page faults) window after window.
+    fn clear(&mut self) {
+        self.index.clear();
+        self.hashes.clear();
+        self.key_ends.clear();
+        self.arena.clear();
+        self.accs.iter_mut().for_each(AccColumn::clear);
+        self.ts.clear();
+        self.flags.clear();
+        self.cached = 0;
+    }
+
     fn key(&self, g: u32) -> &[u8] {
         let g = g as usize;
         let from = if g == 0 { 0 } else { self.key_ends[g - 1] };
@@ -140,6 +154,8 @@ pub(crate) struct WindowGroups {
     hasher: FastState,
     /// Slabs that expired while some of their groups waited in the record cache.
     retired: Vec<(i64, Slab)>,
+    /// An expired window's slab, cleared, for the next new window.
+    spare: Option<Slab>,
     cache: Option<RecordCache>,
     /// Whether changes are tracked for a store.
     tracking: bool,
@@ -167,6 +183,7 @@ impl WindowGroups {
             slabs: BTreeMap::new(),
             hasher: FastState::with_seed(rand::random()),
             retired: Vec::new(),
+            spare: None,
             cache: None,
             tracking: false,
             dirty: Vec::new(),
@@ -210,11 +227,11 @@ impl WindowGroups {
         row: usize,
         ts: i64,
     ) -> Result<(u32, bool)> {
-        let functions = &self.functions;
+        let (functions, spare) = (&self.functions, &mut self.spare);
         let slab = self
             .slabs
             .entry(start)
-            .or_insert_with(|| Slab::new(functions));
+            .or_insert_with(|| spare.take().unwrap_or_else(|| Slab::new(functions)));
         let g = match slab.find(hash, key) {
             Some(g) => g,
             None => slab.insert(hash, key, ts),
@@ -396,8 +413,23 @@ impl WindowGroups {
                     }
                 }
                 self.retired.push((start, slab));
+            } else {
+                self.keep_spare(slab);
             }
         }
+    }
+
+    /// Keeps `slab` (cleared) for the next new window, unless a larger one is kept.
+    fn keep_spare(&mut self, mut slab: Slab) {
+        if self
+            .spare
+            .as_ref()
+            .is_some_and(|s| s.ts.capacity() >= slab.ts.capacity())
+        {
+            return;
+        }
+        slab.clear();
+        self.spare = Some(slab);
     }
 
     /// The first window start held, if any.
@@ -473,7 +505,9 @@ impl WindowGroups {
                 window,
             )?;
         }
-        self.retired.clear();
+        for (_, slab) in std::mem::take(&mut self.retired) {
+            self.keep_spare(slab);
+        }
         if let Some(c) = &mut self.cache {
             let mut order = order;
             order.clear();
@@ -639,6 +673,30 @@ mod tests {
         let mut again = groups.updates();
         groups.drain_cache(&mut again).unwrap();
         assert!(again.is_empty());
+    }
+
+    #[test]
+    fn a_new_window_reuses_an_expired_ones_slab_empty() {
+        let mut groups = count_groups(10);
+        for key in ["a", "b", "c"] {
+            add(&mut groups, 0, key, 1);
+        }
+        add(&mut groups, 0, "a", 2);
+        groups.expire(5);
+        assert_eq!(groups.len(), 0);
+        assert!(groups.spare.is_some());
+        // The next window takes the spare: only its own groups, counted from zero.
+        add(&mut groups, 10, "b", 11);
+        add(&mut groups, 10, "d", 12);
+        add(&mut groups, 10, "b", 13);
+        assert!(groups.spare.is_none());
+        assert_eq!(groups.len(), 2);
+        let mut out = groups.updates();
+        groups.push_windows(10, 10, &mut out).unwrap();
+        assert_eq!(
+            updates(&out),
+            vec![("b".into(), 2, 13, 10), ("d".into(), 1, 12, 10)]
+        );
     }
 
     #[test]
