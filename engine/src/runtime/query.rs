@@ -34,8 +34,10 @@ use super::pipeline::{run_operators, Pipeline};
 use super::processing_log::{self, ProcessingError};
 use crate::formats::windowed::WindowType;
 
-/// Records read per partition per micro-batch.
-pub const DEFAULT_BATCH_RECORDS: usize = 8192;
+/// Records read per partition per micro-batch. 16,384 rather than 8,192: the per-batch work
+/// (Arrow arrays, output rows, the sink append) then weighs less, 4% on the tumbling anchor
+/// (median of five alternated runs), with the same records out.
+pub const DEFAULT_BATCH_RECORDS: usize = 16384;
 /// Default `commit.interval.ms`: ksqlDB's (`KsqlConstants.defaultCommitIntervalMsConfig`,
 /// 2000 ms, which it sets over Kafka Streams' 30 s). The record caches flush at commit too.
 pub const DEFAULT_COMMIT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(2000);
