@@ -520,7 +520,10 @@ mod tests {
     #[test]
     fn plain_integers_are_read_in_one_pass_and_the_rest_left_to_the_grammar() {
         for text in PLAIN {
-            let mut s = Scanner { b: text.as_bytes(), pos: 0 };
+            let mut s = Scanner {
+                b: text.as_bytes(),
+                pos: 0,
+            };
             assert_eq!(s.integer(), text.parse().ok(), "{text}");
             assert_eq!(s.pos, text.len(), "{text}");
         }
@@ -536,7 +539,10 @@ mod tests {
             "x",
         ];
         for text in others {
-            let mut s = Scanner { b: text.as_bytes(), pos: 0 };
+            let mut s = Scanner {
+                b: text.as_bytes(),
+                pos: 0,
+            };
             assert_eq!(s.integer(), None, "{text}");
             assert_eq!(s.pos, 0, "{text}");
         }
