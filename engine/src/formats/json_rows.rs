@@ -206,6 +206,9 @@ impl FlatRows {
     }
 }
 
+/// The column a field feeds, with whether its name matches exactly (None: no column).
+type ColumnMatch = Option<(usize, bool)>;
+
 /// The field names a batch's rows used, by position in the row, with the column each one
 /// feeds. Rows of one topic nearly always repeat the same names in the same order, so a
 /// name is usually taken by comparing its quoted bytes with the one cached for its
@@ -214,7 +217,7 @@ impl FlatRows {
 struct NameCache<'a> {
     /// Per position: the quoted name as it appeared (checked UTF-8, no escape) and its
     /// column (with whether the match is exact).
-    seen: Vec<(&'a [u8], Option<(usize, bool)>)>,
+    seen: Vec<(&'a [u8], ColumnMatch)>,
 }
 
 impl<'a> NameCache<'a> {

@@ -896,7 +896,8 @@ mod tests {
         let base: Vec<u8> = (0..40u8).map(|i| i.wrapping_mul(37)).collect();
         for n in 0..=base.len() {
             let a = &base[..n];
-            assert!(same_key(a, &a.to_vec()), "{n}");
+            let copy = a.to_vec();
+            assert!(same_key(a, &copy), "{n}");
             // One byte changed at each position, and one length off.
             for at in 0..n {
                 let mut b = a.to_vec();
