@@ -31,6 +31,11 @@ const DIRTY: u8 = 2;
 /// Written to the store by a commit (so dropping it needs a delete there).
 const PERSISTED: u8 = 4;
 
+/// The most groups a slab kept for the next window may have room for (about 8 MB of
+/// entries, counts and index): a window of a million groups takes ~100 MB, which a spare
+/// would hold between windows for little gain.
+const SPARE_MAX_GROUPS: usize = 1 << 17;
+
 /// Key rows up to this long are kept in their group's entry (most keys: finding a group
 /// then reads no arena).
 const INLINE_KEY: usize = 16;
@@ -444,12 +449,15 @@ impl WindowGroups {
         }
     }
 
-    /// Keeps `slab` (cleared) for the next new window, unless a larger one is kept.
+    /// Keeps `slab` (cleared) for the next new window, unless a larger one is kept or it is
+    /// larger than [`SPARE_MAX_GROUPS`]: a spare that large would hold tens of megabytes
+    /// between windows to save growth that costs little next to filling it.
     fn keep_spare(&mut self, mut slab: Slab) {
-        if self
-            .spare
-            .as_ref()
-            .is_some_and(|s| s.groups.capacity() >= slab.groups.capacity())
+        if slab.groups.capacity() > SPARE_MAX_GROUPS
+            || self
+                .spare
+                .as_ref()
+                .is_some_and(|s| s.groups.capacity() >= slab.groups.capacity())
         {
             return;
         }
