@@ -135,6 +135,7 @@ impl Slab {
         self.groups.push(Group {
             ts,
             key: inline,
+            // A key row is part of one record, far below 4 GiB.
             key_len: key.len() as u32,
             flags: 0,
         });
@@ -706,6 +707,24 @@ mod tests {
         let mut again = groups.updates();
         groups.drain_cache(&mut again).unwrap();
         assert!(again.is_empty());
+    }
+
+    #[test]
+    fn keys_inline_and_in_the_arena_are_found_and_read_back() {
+        let count = AggregateFunction::new("COUNT", &[], 0, vec![], &SqlType::BigInt).unwrap();
+        let mut slab = Slab::new(&[count]);
+        let hasher = FastState::with_seed(7);
+        let keys: Vec<Vec<u8>> = (0..40u8).map(|n| (0..n).map(|b| b ^ n).collect()).collect();
+        for (i, key) in keys.iter().enumerate() {
+            assert_eq!(slab.insert(hasher.hash_one(key), key, i as i64), i as u32);
+        }
+        for (i, key) in keys.iter().enumerate() {
+            assert_eq!(slab.find(hasher.hash_one(key), key), Some(i as u32));
+            assert_eq!(slab.key(i as u32), &key[..]);
+            assert_eq!(slab.groups[i].ts, i as i64);
+        }
+        let other = vec![0xffu8; 20];
+        assert_eq!(slab.find(hasher.hash_one(&other), &other), None);
     }
 
     #[test]
