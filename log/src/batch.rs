@@ -783,6 +783,28 @@ mod tests {
     }
 
     #[test]
+    fn varints_size_write_and_read_back_at_every_width() {
+        let mut values = vec![0u64, 1, u64::MAX, u64::MAX - 1];
+        for shift in 1..64 {
+            let edge = 1u64 << shift;
+            values.extend([edge - 1, edge, edge + 1]);
+        }
+        for v in values {
+            let mut buf = Vec::new();
+            put_uvarint(&mut buf, v);
+            assert_eq!(buf.len(), uvarint_len(v), "{v}");
+            let mut c = Cursor { b: &buf, pos: 0 };
+            assert_eq!(c.uvarint(), Ok(v));
+            assert_eq!(c.pos, buf.len());
+            let signed = v as i64;
+            let mut buf = Vec::new();
+            put_varint(&mut buf, signed);
+            let mut c = Cursor { b: &buf, pos: 0 };
+            assert_eq!(c.varint(), Ok(signed));
+        }
+    }
+
+    #[test]
     fn roundtrip_one_batch() {
         let records: Vec<Record> = (0..100).map(rec).collect();
         let (mut buf, mut metas) = (Vec::new(), Vec::new());

@@ -102,11 +102,13 @@ pub(crate) struct Evaluated {
     pub key_cols: Vec<ArrayRef>,
     pub key_rows: Option<arrow::row::Rows>,
     pub arg_cols: Vec<ArrayRef>,
+    /// Whether some key column has a null (else no row's is looked at).
+    pub any_null_key: bool,
 }
 
 impl Evaluated {
     pub fn null_key(&self, row: usize) -> bool {
-        self.key_cols.iter().any(|c| c.is_null(row))
+        self.any_null_key && self.key_cols.iter().any(|c| c.is_null(row))
     }
 
     /// Whether input row `row` is folded into a group: not a delete, and no group-by column
@@ -183,6 +185,7 @@ impl AggregateInput {
         let arg_cols = cols.split_off(self.n_keys);
         let (key_cols, key_rows) = keys.convert(&cols)?;
         Ok(Evaluated {
+            any_null_key: key_cols.iter().any(|c| c.null_count() > 0),
             key_cols,
             key_rows,
             arg_cols,

@@ -655,6 +655,7 @@ mod tests {
             key_cols: Vec::new(),
             key_rows: None,
             arg_cols: Vec::new(),
+            any_null_key: false,
         }
     }
 

@@ -258,11 +258,17 @@ impl SourceCodec {
 
         if let Some(ts) = &self.timestamp {
             if let Some(col) = column_of(&ts.column) {
+                // A BIGINT column (the usual one) is read without a dynamic call per row.
+                let bigints = col.as_any().downcast_ref::<Int64Array>();
                 for (i, t) in timestamps.iter_mut().enumerate() {
                     if !ok[i] || deletes[i] {
                         continue;
                     }
-                    match timestamp_at(&col, i, ts.format.as_ref()) {
+                    let at = match bigints {
+                        Some(a) => Ok(a.is_valid(i).then(|| a.value(i))),
+                        None => timestamp_at(&col, i, ts.format.as_ref()),
+                    };
+                    match at {
                         Ok(Some(v)) if v >= 0 => *t = v,
                         Ok(_) => {
                             ok[i] = false;
