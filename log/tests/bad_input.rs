@@ -1,10 +1,13 @@
 //! Bad input and damaged files: every case ends in a clear error or a repaired log,
 //! never a panic and never garbage.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use brook_log::{Bytes, Log, LogError, LogOptions, Record, TopicConfig};
+use common::{drop_clean_marks, files_ending};
 
 fn open(dir: &Path) -> Log {
     Log::open(dir, LogOptions::default()).unwrap()
@@ -149,25 +152,13 @@ fn flipped_bytes_in_a_closed_segment_are_reported_not_served() {
     assert!(seen.len() > 500);
 }
 
-/// The clean-close marks of `dir`'s partitions (see `Segment::mark_clean`).
-fn clean_marks(dir: &Path) -> Vec<PathBuf> {
-    let part = dir.join("t").join("0");
-    std::fs::read_dir(part)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().ends_with(".clean_close"))
-        .collect()
-}
-
 #[test]
 fn flipped_bytes_in_the_active_segment_truncate_it() {
     let dir = tempfile::tempdir().unwrap();
     let segs = fill(dir.path());
     // A crash leaves no clean-close mark: the open checks every batch of the active
     // segment.
-    for m in clean_marks(dir.path()) {
-        std::fs::remove_file(m).unwrap();
-    }
+    drop_clean_marks(dir.path());
     let active = segs.last().unwrap();
     let base: u64 = active
         .file_stem()
@@ -503,7 +494,7 @@ fn check_big(log: &Log, acked: u64) {
 fn flipped_bytes_after_a_clean_close_are_found_when_read() {
     let dir = tempfile::tempdir().unwrap();
     let segs = fill(dir.path());
-    assert_eq!(clean_marks(dir.path()).len(), 1);
+    assert_eq!(files_ending(dir.path(), ".clean_close").len(), 1);
     let active = segs.last().unwrap();
     let mut bytes = std::fs::read(active).unwrap();
     bytes[150] ^= 0x01;

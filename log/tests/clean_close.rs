@@ -2,9 +2,12 @@
 //! length), so the next open loads the index instead of scanning every batch; a mark that no
 //! longer matches the files is ignored and the open scans (and repairs) as before.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 
 use brook_log::{Log, LogOptions, ReadLimit, Record, TopicConfig};
+use common::files_ending;
 
 fn config() -> TopicConfig {
     let mut c = TopicConfig::new(1);
@@ -38,15 +41,6 @@ fn read_all(dir: &Path) -> (Vec<(u64, String)>, u64) {
         })
         .collect();
     (got, p.end_offset())
-}
-
-fn files_ending(dir: &Path, suffix: &str) -> Vec<PathBuf> {
-    let part = dir.join("t").join("0");
-    std::fs::read_dir(part)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.to_string_lossy().ends_with(suffix))
-        .collect()
 }
 
 fn expected(n: u64) -> Vec<(u64, String)> {

@@ -2,9 +2,12 @@
 //! tail reopens to a prefix of what was written, without error or panic; a read-only
 //! follower always sees a prefix of what its writer wrote, and everything once refreshed.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use brook_log::{Bytes, Log, LogOptions, Partition, ReadOnlyOptions, Record, TopicConfig};
+use common::drop_clean_marks;
 use proptest::prelude::*;
 
 fn record() -> impl Strategy<Value = Record> {
@@ -130,12 +133,7 @@ proptest! {
             }
         }
         // The damage a crash leaves: no clean-close mark (the open checks every batch).
-        for e in std::fs::read_dir(dir.path().join("t").join("0")).unwrap() {
-            let path = e.unwrap().path();
-            if path.to_string_lossy().ends_with(".clean_close") {
-                std::fs::remove_file(path).unwrap();
-            }
-        }
+        drop_clean_marks(dir.path());
         let seg = active_segment(dir.path());
         let base: usize = seg.file_stem().unwrap().to_str().unwrap().parse().unwrap();
         let mut bytes = std::fs::read(&seg).unwrap();

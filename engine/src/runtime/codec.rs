@@ -258,17 +258,12 @@ impl SourceCodec {
 
         if let Some(ts) = &self.timestamp {
             if let Some(col) = column_of(&ts.column) {
-                // A BIGINT column (the usual one) is read without a dynamic call per row.
-                let bigints = col.as_any().downcast_ref::<Int64Array>();
+                let col = TimestampColumn::of(&col, ts.format.as_ref());
                 for (i, t) in timestamps.iter_mut().enumerate() {
                     if !ok[i] || deletes[i] {
                         continue;
                     }
-                    let at = match bigints {
-                        Some(a) => Ok(a.is_valid(i).then(|| a.value(i))),
-                        None => timestamp_at(&col, i, ts.format.as_ref()),
-                    };
-                    match at {
+                    match col.at(i) {
                         Ok(Some(v)) if v >= 0 => *t = v,
                         Ok(_) => {
                             ok[i] = false;
@@ -402,13 +397,13 @@ impl SourceCodec {
                         .filter(|c| c.role == ColumnRole::Value),
                 )
                 .position(|c| c.name == t.column)?;
-            Some((batch.column(pos).clone(), t.format.as_ref()))
+            Some(TimestampColumn::of(batch.column(pos), t.format.as_ref()))
         });
         let mut kept = Vec::with_capacity(n);
         for i in 0..n {
             let mut ts = rows.timestamps[i];
-            if let Some((c, format)) = &ts_col {
-                match timestamp_at(c, i, *format) {
+            if let Some(c) = &ts_col {
+                match c.at(i) {
                     Ok(Some(t)) if t >= 0 => ts = t,
                     Ok(Some(t)) => {
                         skipped.push(format!(
@@ -467,27 +462,43 @@ impl EncodedBatch {
 }
 
 /// The timestamp (ms) held at row `i` of a BIGINT, TIMESTAMP or (with a pattern) STRING column.
-fn timestamp_at(
-    col: &ArrayRef,
-    i: usize,
-    format: Option<&JavaDateFormat>,
-) -> std::result::Result<Option<i64>, String> {
-    if col.is_null(i) {
-        return Ok(None);
+/// A timestamp column with its type resolved once per batch, so that each row is read
+/// without a dynamic call: BIGINT and TIMESTAMP as they are, a string through its
+/// `timestamp_format`; any other column gives no timestamp.
+enum TimestampColumn<'a> {
+    BigInt(&'a Int64Array),
+    Millis(&'a TimestampMillisecondArray),
+    Text(&'a StringArray, &'a JavaDateFormat),
+    Other,
+}
+
+impl<'a> TimestampColumn<'a> {
+    fn of(col: &'a ArrayRef, format: Option<&'a JavaDateFormat>) -> Self {
+        let any = col.as_any();
+        if let Some(a) = any.downcast_ref::<Int64Array>() {
+            return TimestampColumn::BigInt(a);
+        }
+        if let Some(a) = any.downcast_ref::<TimestampMillisecondArray>() {
+            return TimestampColumn::Millis(a);
+        }
+        match (any.downcast_ref::<StringArray>(), format) {
+            (Some(a), Some(f)) => TimestampColumn::Text(a, f),
+            _ => TimestampColumn::Other,
+        }
     }
-    if let Some(a) = col.as_any().downcast_ref::<Int64Array>() {
-        return Ok(Some(a.value(i)));
+
+    /// Row `i`'s timestamp (None when null or not a timestamp column).
+    fn at(&self, i: usize) -> std::result::Result<Option<i64>, String> {
+        Ok(match self {
+            TimestampColumn::BigInt(a) => a.is_valid(i).then(|| a.value(i)),
+            TimestampColumn::Millis(a) => a.is_valid(i).then(|| a.value(i)),
+            TimestampColumn::Text(a, f) if a.is_valid(i) => Some(
+                f.parse_millis(a.value(i), &Zone::utc())
+                    .map_err(|e| format!("Failed to parse timestamp '{}': {e}", a.value(i)))?,
+            ),
+            TimestampColumn::Text(..) | TimestampColumn::Other => None,
+        })
     }
-    if let Some(a) = col.as_any().downcast_ref::<TimestampMillisecondArray>() {
-        return Ok(Some(a.value(i)));
-    }
-    if let (Some(a), Some(f)) = (col.as_any().downcast_ref::<StringArray>(), format) {
-        return f
-            .parse_millis(a.value(i), &Zone::utc())
-            .map(Some)
-            .map_err(|e| format!("Failed to parse timestamp '{}': {e}", a.value(i)));
-    }
-    Ok(None)
 }
 
 fn cast_to(array: ArrayRef, dt: &DataType) -> Result<ArrayRef> {
